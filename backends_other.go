@@ -1,0 +1,11 @@
+//go:build unix && !linux && !darwin && !dragonfly && !freebsd && !netbsd && !openbsd
+
+package iomux
+
+// backends on other Unix systems: the portable mechanisms only.
+var backends = []backend{
+	{"poll", openPoll},
+	{"select", openSelect},
+}
+
+const pollRDHUP = 0

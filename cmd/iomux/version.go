@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/iomux/iomux"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "devel"
+
+func init() {
+	register(&command{
+		name:    "version",
+		summary: "print the iomux version and the Go toolchain",
+		usage:   "Usage: iomux version\n\nPrints the iomux version, the Go version and the OS/architecture.\n",
+		run: func(args []string) error {
+			v := version
+			if bi, ok := debug.ReadBuildInfo(); ok && v == "devel" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+				v = bi.Main.Version
+			}
+			fmt.Fprintf(os.Stdout, "iomux %s %s %s/%s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	})
+	register(&command{
+		name:    "backends",
+		summary: "list the readiness backends this OS offers, best first",
+		usage: `Usage: iomux backends
+
+Lists the Selector backends this OS offers, best first. The first one is what
+--backend auto picks.
+
+Example:
+  $ iomux backends
+  epoll (default)
+  poll
+  select
+`,
+		run: func(args []string) error {
+			for i, b := range iomux.Backends() {
+				if i == 0 {
+					b += " (default)"
+				}
+				fmt.Fprintln(os.Stdout, b)
+			}
+			return nil
+		},
+	})
+}
