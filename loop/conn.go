@@ -1,0 +1,463 @@
+package loop
+
+import (
+	"errors"
+	"net"
+
+	"github.com/iomux/iomux"
+	"golang.org/x/sys/unix"
+)
+
+// Errors a Conn's methods return or OnClose reports.
+var (
+	ErrClosed  = errors.New("loop: connection closed")
+	ErrTimeout = errors.New("loop: timeout")
+)
+
+type connFlags uint16
+
+const (
+	flagClosed     connFlags = 1 << iota // fd closed, OnClose ran
+	flagEOF                              // peer shut down its writing half
+	flagPaused                           // reading stopped by back-pressure
+	flagClosing                          // Close: close once output drains
+	flagShutWrite                        // CloseWrite: shut down once output drains
+	flagWriteShut                        // our writing half is shut down
+	flagConnecting                       // Dial in progress
+	flagUDP                              // a UDP socket, not a connection
+)
+
+// Conn is one connection (or, for UDP, one socket) owned by a Loop. Its
+// methods must be called from that loop (inside Handler methods, timers and
+// Post'ed functions), except AsyncWrite, AsyncClose and Wake, which are safe
+// from any goroutine.
+type Conn struct {
+	loop     *Loop
+	fd       int
+	flags    connFlags
+	interest iomux.Events // what the Selector watches now
+
+	view []byte // the unconsumed input OnData sees: the loop's buffer or in
+	in   []byte // unconsumed input kept between OnData calls
+	out  []byte // queued output; out[outHead:] is still to send
+	head int
+
+	ctx           any
+	local, remote net.Addr
+	peer          unix.Sockaddr      // UDP: the sender of the current datagram
+	timeouts      *timeouts          // nil until a timeout or deadline is set
+	dialDone      func(*Conn, error) // set while a Dial is in progress
+}
+
+// Loop returns the loop that owns the connection.
+func (c *Conn) Loop() *Loop { return c.loop }
+
+// Fd returns the connection's file descriptor (-1 once closed).
+func (c *Conn) Fd() int { return c.fd }
+
+// Context returns the value stored with SetContext.
+func (c *Conn) Context() any { return c.ctx }
+
+// SetContext stores a value with the connection (per-connection state).
+func (c *Conn) SetContext(v any) { c.ctx = v }
+
+// Closed reports whether the connection is closed.
+func (c *Conn) Closed() bool { return c.flags&flagClosed != 0 }
+
+// EOF reports whether the peer has shut down its writing half.
+func (c *Conn) EOF() bool { return c.flags&flagEOF != 0 }
+
+// Paused reports whether back-pressure stopped reading the connection.
+func (c *Conn) Paused() bool { return c.flags&flagPaused != 0 }
+
+// Buffered returns how many received bytes are not yet consumed.
+func (c *Conn) Buffered() int { return len(c.view) }
+
+// Peek returns the first n unconsumed bytes (all of them if n < 0 or fewer
+// are buffered) without consuming them. The slice is valid until the
+// handler returns; copy what you keep.
+func (c *Conn) Peek(n int) []byte {
+	if n < 0 || n > len(c.view) {
+		n = len(c.view)
+	}
+	return c.view[:n:n]
+}
+
+// Next returns and consumes the first n unconsumed bytes (all if n < 0).
+// Like Peek, the slice is valid until the handler returns.
+func (c *Conn) Next(n int) []byte {
+	p := c.Peek(n)
+	c.view = c.view[len(p):]
+	return p
+}
+
+// Discard consumes n bytes (all if n < 0) and returns how many it consumed.
+func (c *Conn) Discard(n int) int {
+	return len(c.Next(n))
+}
+
+// Outbound returns how many bytes are queued for sending.
+func (c *Conn) Outbound() int { return len(c.out) - c.head }
+
+// LocalAddr returns the local address (nil if it cannot be known).
+func (c *Conn) LocalAddr() net.Addr {
+	if c.local == nil && c.fd >= 0 {
+		if sa, err := unix.Getsockname(c.fd); err == nil {
+			c.local = sockaddrToAddr(sa, c.flags&flagUDP != 0)
+		}
+	}
+	return c.local
+}
+
+// RemoteAddr returns the peer's address; for UDP, the sender of the
+// datagram being handled. It is looked up on first use, so connections that
+// never ask pay nothing for it.
+func (c *Conn) RemoteAddr() net.Addr {
+	if c.flags&flagUDP != 0 {
+		return sockaddrToAddr(c.peer, true)
+	}
+	if c.remote == nil && c.fd >= 0 {
+		if sa, err := unix.Getpeername(c.fd); err == nil {
+			c.remote = sockaddrToAddr(sa, false)
+		}
+	}
+	return c.remote
+}
+
+// Write sends p: straight to the socket when nothing is queued (the steady
+// state, with no Selector call), the rest queued with write interest until
+// it drains. It never blocks and keeps no reference to p. On UDP it sends
+// one datagram to the sender of the datagram being handled.
+func (c *Conn) Write(p []byte) (int, error) {
+	if c.flags&(flagClosed|flagClosing|flagShutWrite|flagWriteShut) != 0 {
+		return 0, ErrClosed
+	}
+	if c.flags&flagUDP != 0 {
+		return c.sendDatagram(p)
+	}
+	total := len(p)
+	if c.Outbound() == 0 && c.flags&flagConnecting == 0 {
+		n, err := c.writeSocket(p)
+		if err != nil {
+			c.closeWith(err)
+			return n, err
+		}
+		p = p[n:]
+		if len(p) == 0 {
+			c.loop.traceDrained(c)
+			return total, nil
+		}
+	}
+	c.queue(p)
+	return total, nil
+}
+
+// Writev sends several buffers with one writev(2) when nothing is queued,
+// queuing what the socket does not take.
+func (c *Conn) Writev(bufs [][]byte) (int, error) {
+	if c.flags&(flagClosed|flagClosing|flagShutWrite|flagWriteShut) != 0 {
+		return 0, ErrClosed
+	}
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	if c.flags&flagUDP != 0 || len(bufs) == 1 {
+		var p []byte
+		for _, b := range bufs {
+			p = append(p, b...)
+		}
+		return c.Write(p)
+	}
+	sent := 0
+	if c.Outbound() == 0 && c.flags&flagConnecting == 0 && total > 0 {
+		n, err := c.loop.writev(c.fd, bufs)
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR:
+			n = 0
+		case err != nil:
+			c.closeWith(err)
+			return 0, err
+		}
+		c.loop.countOut(c, n)
+		sent = n
+	}
+	for _, b := range bufs {
+		if sent >= len(b) {
+			sent -= len(b)
+			continue
+		}
+		c.queue(b[sent:])
+		sent = 0
+	}
+	if c.Outbound() == 0 {
+		c.loop.traceDrained(c)
+	}
+	return total, nil
+}
+
+// writeSocket makes one write(2); EAGAIN is not an error, just 0 written.
+func (c *Conn) writeSocket(p []byte) (int, error) {
+	n, err := unix.Write(c.fd, p)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	c.loop.countOut(c, n)
+	c.loop.traceSend(c, p[:n])
+	if c.timeouts != nil && n > 0 {
+		c.timeouts.wrote(c.loop.now())
+	}
+	return n, nil
+}
+
+// queue copies p into the output queue, asks for writability when the
+// queue was empty, and pauses reading above the high-water mark.
+func (c *Conn) queue(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if c.head > 0 && c.head == len(c.out) {
+		c.out, c.head = c.out[:0], 0
+	}
+	if c.timeouts != nil && c.Outbound() == 0 {
+		c.timeouts.wrote(c.loop.now()) // a write timeout counts from now
+	}
+	c.out = append(c.out, p...)
+	hw := c.loop.srv.opts.HighWater
+	if hw > 0 && c.Outbound() > hw && c.flags&flagPaused == 0 {
+		c.flags |= flagPaused
+		c.loop.stats.paused.Add(1)
+		c.loop.srv.handler.OnPause(c)
+	}
+	c.updateInterest()
+}
+
+// flush sends queued output after the Selector reported writability.
+func (c *Conn) flush() {
+	if c.Outbound() == 0 {
+		c.updateInterest()
+		return
+	}
+	n, err := c.writeSocket(c.out[c.head:])
+	if err != nil {
+		c.closeWith(err)
+		return
+	}
+	c.head += n
+	if c.head > 0 && c.head >= len(c.out)/2 { // reclaim the sent half
+		rest := copy(c.out, c.out[c.head:])
+		c.out, c.head = c.out[:rest], 0
+	}
+	pending := c.Outbound()
+	if pending == 0 {
+		if cap(c.out) > 64<<10 {
+			c.out = nil // a burst's buffer is not kept for an idle connection
+		} else {
+			c.out = c.out[:0]
+		}
+		c.head = 0
+		c.loop.traceDrained(c)
+	}
+	if c.flags&flagPaused != 0 && pending <= c.loop.srv.opts.LowWater {
+		c.flags &^= flagPaused
+		c.loop.stats.paused.Add(-1)
+		c.loop.srv.handler.OnResume(c)
+		if c.Closed() {
+			return
+		}
+	}
+	if pending == 0 {
+		c.drained()
+	}
+	c.updateInterest()
+}
+
+// drained finishes a Close or CloseWrite that waited for the queue.
+func (c *Conn) drained() {
+	switch {
+	case c.flags&flagClosing != 0:
+		c.closeWith(nil)
+	case c.flags&flagShutWrite != 0:
+		c.flags = c.flags&^flagShutWrite | flagWriteShut
+		if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+			c.closeWith(err)
+		}
+	}
+}
+
+// updateInterest tells the Selector what the connection waits for now; it
+// makes a system call only when that changes, never per message.
+func (c *Conn) updateInterest() {
+	if c.flags&flagClosed != 0 {
+		return
+	}
+	var want iomux.Events
+	if c.flags&(flagEOF|flagPaused|flagClosing) == 0 && c.flags&flagConnecting == 0 {
+		want |= iomux.Readable
+	}
+	if c.Outbound() > 0 || c.flags&flagConnecting != 0 {
+		want |= iomux.Writable
+	}
+	if want == c.interest {
+		return
+	}
+	var err error
+	switch {
+	case want == 0:
+		err = c.loop.sel.Unregister(c.fd)
+	case c.interest == 0:
+		err = c.loop.sel.Register(c.fd, want, c)
+	default:
+		err = c.loop.sel.Modify(c.fd, want, c)
+	}
+	if err != nil {
+		c.interest = 0
+		c.closeWith(err)
+		return
+	}
+	c.interest = want
+}
+
+// Close sends what is queued, then closes the connection. Further input is
+// ignored. Safe to call more than once.
+func (c *Conn) Close() error {
+	if c.flags&flagClosed != 0 {
+		return nil
+	}
+	if c.Outbound() == 0 || c.flags&flagConnecting != 0 {
+		c.closeWith(nil)
+		return nil
+	}
+	c.flags |= flagClosing
+	c.updateInterest()
+	return nil
+}
+
+// CloseNow closes the connection at once, dropping queued output.
+func (c *Conn) CloseNow() error {
+	c.closeWith(nil)
+	return nil
+}
+
+// CloseWrite half-closes: once queued output is sent, the peer reads EOF,
+// while the connection stays open for reading.
+func (c *Conn) CloseWrite() error {
+	if c.flags&(flagClosed|flagWriteShut|flagShutWrite) != 0 {
+		return nil
+	}
+	c.flags |= flagShutWrite
+	if c.Outbound() == 0 {
+		c.drained()
+	}
+	return nil
+}
+
+// closeWith closes the connection and reports err to OnClose, once.
+func (c *Conn) closeWith(err error) {
+	if c.flags&flagClosed != 0 {
+		return
+	}
+	l := c.loop
+	c.flags |= flagClosed
+	if c.interest != 0 {
+		_ = l.sel.Unregister(c.fd)
+		c.interest = 0
+	}
+	if c.flags&flagPaused != 0 {
+		l.stats.paused.Add(-1)
+	}
+	if c.timeouts != nil && c.timeouts.timer != nil {
+		c.timeouts.timer.Stop()
+	}
+	if c.flags&flagUDP == 0 {
+		l.forget(c)
+	}
+	unix.Close(c.fd)
+	c.fd = -1
+	c.view, c.in, c.out, c.head = nil, nil, nil, 0
+	if c.flags&flagUDP != 0 {
+		return // a UDP socket is not a connection: no OnClose
+	}
+	if c.dialDone != nil { // a Dial that never connected: no OnOpen, no OnClose
+		done := c.dialDone
+		c.dialDone = nil
+		if err == nil {
+			err = ErrClosed
+		}
+		done(nil, err)
+		return
+	}
+	l.srv.handler.OnClose(c, err)
+}
+
+// AsyncWrite queues p for sending from any goroutine; the loop writes it in
+// order with other AsyncWrites. The Conn takes ownership of p.
+func (c *Conn) AsyncWrite(p []byte) error {
+	return c.loop.Post(func() {
+		if c.flags&flagClosed == 0 {
+			c.Write(p)
+		}
+	})
+}
+
+// AsyncClose closes the connection from any goroutine (after flushing).
+func (c *Conn) AsyncClose() error {
+	return c.loop.Post(func() { c.Close() })
+}
+
+// Wake makes the loop call OnData for this connection from any goroutine,
+// with whatever input is buffered (possibly none).
+func (c *Conn) Wake() error {
+	return c.loop.Post(func() {
+		if c.flags&flagClosed == 0 {
+			c.view = c.in
+			c.loop.srv.handler.OnData(c)
+			c.keepUnread()
+		}
+	})
+}
+
+// keepUnread saves what OnData left unconsumed: the loop's read buffer is
+// reused by the next read, so leftovers move to the connection's own buffer.
+func (c *Conn) keepUnread() {
+	if c.flags&flagClosed != 0 {
+		return
+	}
+	rest := c.view
+	c.view = nil
+	switch {
+	case len(rest) == 0:
+		if cap(c.in) > 4<<10 {
+			c.in = nil
+		} else {
+			c.in = c.in[:0]
+		}
+	case c.flags&flagUDP != 0:
+		// a datagram not consumed is dropped: datagrams do not concatenate
+	default:
+		c.in = append(c.in[:0], rest...) // copy handles overlap with c.in
+	}
+}
+
+func sockaddrToAddr(sa unix.Sockaddr, udp bool) net.Addr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		ip := net.IP(append([]byte(nil), a.Addr[:]...))
+		if udp {
+			return &net.UDPAddr{IP: ip, Port: a.Port}
+		}
+		return &net.TCPAddr{IP: ip, Port: a.Port}
+	case *unix.SockaddrInet6:
+		ip := net.IP(append([]byte(nil), a.Addr[:]...))
+		if udp {
+			return &net.UDPAddr{IP: ip, Port: a.Port}
+		}
+		return &net.TCPAddr{IP: ip, Port: a.Port}
+	case *unix.SockaddrUnix:
+		return &net.UnixAddr{Name: a.Name, Net: "unix"}
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+package loop
+
+// Handler receives a Server's events. Every method runs on the loop that
+// owns the connection, one at a time per loop, so a handler needs no locks
+// for per-connection state. Methods must not block: a blocked handler stalls
+// every connection of its loop. Embed BaseHandler for no-op defaults.
+type Handler interface {
+	// OnBoot runs once, before any loop starts; an error aborts Start.
+	OnBoot(s *Server) error
+	// OnOpen runs when a connection is accepted or a Dial completes.
+	OnOpen(c *Conn)
+	// OnData runs when bytes (or, on UDP, one datagram) arrived. Look at
+	// them with Peek, take them with Next or Discard; what is left stays
+	// buffered for the next OnData. It also runs after Conn.Wake.
+	OnData(c *Conn)
+	// OnEOF runs when the peer shut down its writing half. Queued output
+	// is still sent. BaseHandler closes the connection (after the flush).
+	OnEOF(c *Conn)
+	// OnClose runs once when the connection is gone; err says why (nil:
+	// closed by us or by a clean EOF).
+	OnClose(c *Conn, err error)
+	// OnPause runs when queued output passed Options.HighWater and the loop
+	// stopped reading the connection; OnResume when it fell below LowWater.
+	OnPause(c *Conn)
+	OnResume(c *Conn)
+	// OnTimeout runs when a Wait of Options.WaitTimeout found nothing.
+	OnTimeout(l *Loop)
+	// OnShutdown runs once, after Stop closed every connection.
+	OnShutdown(s *Server)
+}
+
+// BaseHandler implements every Handler method with the default behaviour;
+// embed it and override what you need.
+type BaseHandler struct{}
+
+// OnBoot does nothing.
+func (BaseHandler) OnBoot(*Server) error { return nil }
+
+// OnOpen does nothing.
+func (BaseHandler) OnOpen(*Conn) {}
+
+// OnData discards what arrived.
+func (BaseHandler) OnData(c *Conn) { c.Discard(-1) }
+
+// OnEOF closes the connection once its queued output is sent.
+func (BaseHandler) OnEOF(c *Conn) { c.Close() }
+
+// OnClose does nothing.
+func (BaseHandler) OnClose(*Conn, error) {}
+
+// OnPause does nothing.
+func (BaseHandler) OnPause(*Conn) {}
+
+// OnResume does nothing.
+func (BaseHandler) OnResume(*Conn) {}
+
+// OnTimeout does nothing.
+func (BaseHandler) OnTimeout(*Loop) {}
+
+// OnShutdown does nothing.
+func (BaseHandler) OnShutdown(*Server) {}

@@ -1,0 +1,332 @@
+package loop
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/iomux/iomux"
+	"golang.org/x/sys/unix"
+)
+
+// Loop is one event loop: a goroutine locked to an OS thread, owning a
+// Selector, the connections on it, their timers and a read buffer. Its
+// order is fixed: Wait (bounded by the earliest timer) → handle ready
+// descriptors → run posted functions → run due timers → repeat.
+type Loop struct {
+	srv    *Server
+	index  int
+	sel    iomux.Selector
+	ready  []iomux.Ready
+	buf    []byte // the read buffer shared by every connection of the loop
+	iovecs []unix.Iovec
+
+	conns     []*Conn // by fd: for Stop, and for fd reuse checks
+	open      int     // connections owned, including Dials in progress
+	listeners []*listener
+	timers    timerHeap
+	cached    time.Time // the time after the last Wait (see now)
+	stopping  bool
+
+	mu      sync.Mutex
+	tasks   []func() // posted from other goroutines, run on the loop
+	running []func() // the batch being run (swapped with tasks)
+
+	stats loopStats
+	done  chan struct{}
+}
+
+func newLoop(s *Server, index int) (*Loop, error) {
+	sel, err := iomux.NewSelector(s.opts.Backend)
+	if err != nil {
+		return nil, err
+	}
+	return &Loop{
+		srv:    s,
+		index:  index,
+		sel:    sel,
+		ready:  make([]iomux.Ready, 256),
+		buf:    make([]byte, s.opts.ReadBufferSize),
+		cached: time.Now(),
+		done:   make(chan struct{}),
+	}, nil
+}
+
+// Index is the loop's position in the Server, from 0.
+func (l *Loop) Index() int { return l.index }
+
+// Server returns the Server the loop belongs to.
+func (l *Loop) Server() *Server { return l.srv }
+
+// Backend names the loop's Selector backend.
+func (l *Loop) Backend() string { return l.sel.Backend() }
+
+// now is the time of the last Wait return: cheap, and good enough for
+// timeouts (one time.Now per loop iteration, not per event).
+func (l *Loop) now() time.Time { return l.cached }
+
+func (l *Loop) clock() time.Time {
+	l.cached = time.Now()
+	return l.cached
+}
+
+// Post runs fn on the loop, from any goroutine. Posts are run in order
+// after the current event batch; only the first Post into an empty queue
+// wakes the loop, so a burst of Posts costs one wake-up system call.
+func (l *Loop) Post(fn func()) error {
+	l.mu.Lock()
+	if l.stoppedLocked() {
+		l.mu.Unlock()
+		return ErrServerClosed
+	}
+	first := len(l.tasks) == 0
+	l.tasks = append(l.tasks, fn)
+	l.mu.Unlock()
+	if first {
+		l.stats.wakeups.Add(1)
+		if err := l.sel.Wake(); err != nil && !errors.Is(err, iomux.ErrClosed) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Loop) stoppedLocked() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (l *Loop) runTasks() {
+	l.mu.Lock()
+	l.tasks, l.running = l.running[:0], l.tasks
+	l.mu.Unlock()
+	for i, fn := range l.running {
+		fn()
+		l.running[i] = nil
+	}
+}
+
+// run is the loop's goroutine.
+func (l *Loop) run() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer l.shutdown()
+	opts := &l.srv.opts
+	next := time.Duration(-1)
+	for !l.stopping || l.open > 0 {
+		timeout, forIdle := next, false
+		if opts.WaitTimeout > 0 && (timeout < 0 || opts.WaitTimeout < timeout) {
+			timeout, forIdle = opts.WaitTimeout, true
+		}
+		l.trace("\nwaiting for the next event")
+		n, err := l.sel.Wait(timeout, l.ready)
+		l.stats.waits.Add(1)
+		l.clock()
+		if err != nil {
+			l.srv.logf(l, "wait", "loop %d: %v", l.index, err)
+			if errors.Is(err, iomux.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // an unexpected error: do not spin
+		}
+		for i := range n {
+			r := &l.ready[i]
+			switch x := r.Data.(type) {
+			case *Conn:
+				l.serve(x, r.Events)
+			case *listener:
+				x.acceptSome(l)
+			}
+			r.Data = nil // let closed connections be collected
+		}
+		l.runTasks()
+		next = l.runTimers()
+		if n == 0 && forIdle && err == nil {
+			l.trace("  timed out, do some other work here")
+			l.srv.handler.OnTimeout(l)
+		}
+	}
+}
+
+// serve handles one ready connection: output first (it frees queue space),
+// then input.
+func (l *Loop) serve(c *Conn, ev iomux.Events) {
+	if c.Closed() {
+		return // closed earlier in this batch
+	}
+	if c.flags&flagConnecting != 0 {
+		c.finishDial()
+		return
+	}
+	if ev&iomux.Writable != 0 {
+		c.flush()
+	}
+	if ev&iomux.Readable != 0 && !c.Closed() && c.interest&iomux.Readable != 0 {
+		if c.flags&flagUDP != 0 {
+			c.readDatagrams()
+		} else {
+			c.read()
+		}
+	}
+}
+
+// read makes one read(2) per readiness report: level-triggered Selectors
+// report again if more is waiting, so draining to EAGAIN would only add a
+// system call per message.
+func (c *Conn) read() {
+	l := c.loop
+	n, err := unix.Read(c.fd, l.buf)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return
+	case err != nil:
+		c.closeWith(err)
+		return
+	case n == 0:
+		c.flags |= flagEOF
+		l.tracef("closing %s after reading no data", c.RemoteAddr())
+		c.updateInterest()
+		l.srv.handler.OnEOF(c)
+		return
+	}
+	l.stats.bytesIn.Add(int64(n))
+	if c.timeouts != nil {
+		c.timeouts.lastRead = l.now()
+	}
+	data := l.buf[:n]
+	l.tracef("received %q from %s", data, c.RemoteAddr())
+	if len(c.in) == 0 {
+		c.view = data // zero-copy: the handler reads the loop's buffer
+	} else {
+		c.in = append(c.in, data...)
+		c.view = c.in
+	}
+	l.srv.handler.OnData(c)
+	c.keepUnread()
+}
+
+// adopt makes fd a connection of this loop and runs OnOpen.
+func (l *Loop) adopt(fd int, dialDone func(*Conn, error)) *Conn {
+	c := &Conn{loop: l, fd: fd, dialDone: dialDone}
+	if fd >= len(l.conns) {
+		conns := make([]*Conn, max(2*len(l.conns), fd+1, 64))
+		copy(conns, l.conns)
+		l.conns = conns
+	}
+	l.conns[fd] = c
+	l.open++
+	l.stats.open.Add(1)
+	if dialDone != nil {
+		c.flags |= flagConnecting
+	} else {
+		l.stats.total.Add(1)
+	}
+	if l.srv.opts.IdleTimeout > 0 {
+		c.limits().idle = l.srv.opts.IdleTimeout
+	}
+	c.updateInterest()
+	if c.Closed() {
+		return c
+	}
+	if dialDone == nil {
+		l.opened(c)
+	}
+	return c
+}
+
+// opened announces a ready connection to the handler.
+func (l *Loop) opened(c *Conn) {
+	if l.srv.opts.Trace != nil {
+		l.tracef("new connection from %s", c.RemoteAddr())
+	}
+	if c.timeouts != nil {
+		c.armTimeouts()
+	}
+	if !c.Closed() {
+		l.srv.handler.OnOpen(c)
+	}
+}
+
+func (l *Loop) forget(c *Conn) {
+	if c.fd >= 0 && c.fd < len(l.conns) && l.conns[c.fd] == c {
+		l.conns[c.fd] = nil
+	}
+	l.open--
+	l.stats.open.Add(-1)
+}
+
+func (l *Loop) countOut(c *Conn, n int) { l.stats.bytesOut.Add(int64(n)) }
+
+// trace writes one of the seeds' commentary lines when Options.Trace is set.
+func (l *Loop) trace(line string) {
+	if w := l.srv.opts.Trace; w != nil {
+		fmt.Fprintln(w, line)
+	}
+}
+
+func (l *Loop) tracef(format string, args ...any) {
+	if w := l.srv.opts.Trace; w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
+}
+
+func (l *Loop) traceSend(c *Conn, p []byte) {
+	if l.srv.opts.Trace != nil {
+		l.tracef("sending %q to %s", p, c.RemoteAddr())
+	}
+}
+
+func (l *Loop) traceDrained(c *Conn) {
+	if l.srv.opts.Trace != nil {
+		l.tracef("output queue for %s is empty", c.RemoteAddr())
+	}
+}
+
+// beginStop closes the loop's listeners and asks every connection to close
+// once its output is sent; the loop ends when the last one is gone.
+func (l *Loop) beginStop() {
+	l.stopping = true
+	for _, ln := range l.listeners {
+		ln.close(l)
+	}
+	l.listeners = nil
+	for _, c := range l.conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// abort closes every connection at once (Stop's context expired).
+func (l *Loop) abort() {
+	l.beginStop()
+	for _, c := range l.conns {
+		if c != nil {
+			c.CloseNow()
+		}
+	}
+}
+
+func (l *Loop) shutdown() {
+	for _, c := range l.conns {
+		if c != nil {
+			c.CloseNow()
+		}
+	}
+	for _, ln := range l.listeners {
+		ln.close(l)
+	}
+	l.mu.Lock()
+	close(l.done)
+	pending := l.tasks
+	l.tasks = nil
+	l.mu.Unlock()
+	_ = pending // posts after the end have nothing left to act on
+	l.sel.Close()
+}

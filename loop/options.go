@@ -1,0 +1,91 @@
+package loop
+
+import (
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// Balance says how a shared acceptor hands new connections to loops.
+type Balance int
+
+const (
+	// RoundRobin hands connections to loops in turn.
+	RoundRobin Balance = iota
+	// LeastConnections hands each connection to the loop with the fewest.
+	LeastConnections
+)
+
+// Options configure a Server. The zero value is a sane default for every
+// field: one loop per CPU on the best backend, SO_REUSEPORT listeners on
+// Linux, TCP_NODELAY on, back-pressure at 1 MiB.
+type Options struct {
+	// Loops is the number of event loops, each one goroutine locked to an
+	// OS thread with its own Selector. Default: runtime.GOMAXPROCS(0).
+	Loops int
+	// Backend names the Selector backend: "auto" (default), "epoll",
+	// "kqueue", "poll" or "select" (descriptors below 1024 only).
+	Backend string
+	// SharedAcceptor makes one loop accept every connection and hand it to
+	// the others by Balance, instead of one SO_REUSEPORT listener per loop
+	// (the default where the OS has SO_REUSEPORT; Unix sockets always share).
+	SharedAcceptor bool
+	// Balance picks the loop for each connection a shared acceptor accepts.
+	Balance Balance
+	// ReadBufferSize is the size of each loop's read buffer. Default 64 KiB.
+	ReadBufferSize int
+	// HighWater and LowWater bound a connection's queued output: above
+	// HighWater the loop stops reading that connection (OnPause), below
+	// LowWater it reads again (OnResume). Defaults 1 MiB and 256 KiB;
+	// a negative HighWater disables back-pressure.
+	HighWater, LowWater int
+	// TCPDelay leaves Nagle's algorithm on (TCP_NODELAY is set by default).
+	TCPDelay bool
+	// KeepAlive enables TCP keep-alive probes at this period (0: off).
+	KeepAlive time.Duration
+	// SocketReadBuffer and SocketWriteBuffer set SO_RCVBUF and SO_SNDBUF
+	// (0: the OS default).
+	SocketReadBuffer, SocketWriteBuffer int
+	// IdleTimeout closes a connection with no reads or writes for this long
+	// (0: never). Per-connection timeouts are set on Conn.
+	IdleTimeout time.Duration
+	// WaitTimeout bounds each Wait; when a Wait of that length finds
+	// nothing, the handler's OnTimeout runs (the seeds' "timed out, do some
+	// other work here"). 0: Waits last until the next event or timer.
+	WaitTimeout time.Duration
+	// AcceptBatch bounds accepts per listener wake-up, so a storm of
+	// connections cannot starve established ones. Default 64.
+	AcceptBatch int
+	// Logger receives the loop's events (accept errors, at most one line a
+	// second). Default slog.Default().
+	Logger *slog.Logger
+	// Trace, when set, receives the seeds' running commentary ("waiting for
+	// the next event", "received ... from ...", "sending ... to ...").
+	Trace io.Writer
+}
+
+func (o Options) withDefaults() Options {
+	if o.Loops <= 0 {
+		o.Loops = runtime.GOMAXPROCS(0)
+	}
+	if o.Backend == "" {
+		o.Backend = "auto"
+	}
+	if o.ReadBufferSize <= 0 {
+		o.ReadBufferSize = 64 << 10
+	}
+	if o.HighWater == 0 {
+		o.HighWater = 1 << 20
+	}
+	if o.LowWater <= 0 || o.LowWater > o.HighWater {
+		o.LowWater = max(o.HighWater/4, 0)
+	}
+	if o.AcceptBatch <= 0 {
+		o.AcceptBatch = 64
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}

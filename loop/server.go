@@ -1,0 +1,169 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// ErrServerClosed is returned by calls on a Server that has stopped.
+var ErrServerClosed = errors.New("loop: server closed")
+
+// Server runs a Handler on Options.Loops event loops.
+type Server struct {
+	handler Handler
+	opts    Options
+	specs   []listenSpec
+	addrs   []net.Addr
+	loops   []*Loop
+	next    int // round-robin cursor (acceptor loop only)
+
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when Stop has finished
+
+	logMu   sync.Mutex
+	lastLog map[string]time.Time
+}
+
+// NewServer returns a Server for h; add addresses with Listen, then Start.
+func NewServer(h Handler, opts Options) *Server {
+	return &Server{handler: h, opts: opts.withDefaults(), stopped: make(chan struct{})}
+}
+
+// Options returns the options in force (with defaults filled in).
+func (s *Server) Options() Options { return s.opts }
+
+// Start opens the loops and listeners and runs the loops in the background.
+// With no Listen address the Server only serves Dial'ed connections.
+func (s *Server) Start() error {
+	if s.loops != nil {
+		return errors.New("loop: Start called twice")
+	}
+	if err := s.handler.OnBoot(s); err != nil {
+		return err
+	}
+	for i := range s.opts.Loops {
+		l, err := newLoop(s, i)
+		if err != nil {
+			s.closeLoops()
+			return fmt.Errorf("loop: %w", err)
+		}
+		s.loops = append(s.loops, l)
+	}
+	if err := s.openListeners(); err != nil {
+		s.closeLoops()
+		return err
+	}
+	register(s)
+	for _, l := range s.loops {
+		go l.run()
+	}
+	return nil
+}
+
+// closeLoops undoes a Start that failed before any loop ran.
+func (s *Server) closeLoops() {
+	for _, l := range s.loops {
+		for _, ln := range l.listeners {
+			ln.close(l)
+		}
+		l.sel.Close()
+		close(l.done)
+	}
+	s.loops = nil
+}
+
+// Addrs returns the bound address of each Listen, in order (useful with
+// port 0).
+func (s *Server) Addrs() []net.Addr { return s.addrs }
+
+// Loops returns the server's loops.
+func (s *Server) Loops() []*Loop { return s.loops }
+
+// Done is closed when Stop has finished.
+func (s *Server) Done() <-chan struct{} { return s.stopped }
+
+// Stop stops accepting, lets every connection send what it has queued,
+// closes them, runs OnShutdown and returns. If ctx ends first, the
+// remaining connections are closed at once and ctx's error is returned.
+// Later calls wait for the first to finish.
+func (s *Server) Stop(ctx context.Context) error {
+	err := ErrServerClosed
+	s.stopOnce.Do(func() {
+		err = s.stop(ctx)
+		close(s.stopped)
+	})
+	if err == ErrServerClosed {
+		<-s.stopped
+	}
+	return err
+}
+
+func (s *Server) stop(ctx context.Context) error {
+	if s.loops == nil {
+		return nil
+	}
+	for _, l := range s.loops {
+		_ = l.Post(l.beginStop)
+	}
+	var err error
+	for _, l := range s.loops {
+		select {
+		case <-l.done:
+			continue
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		break
+	}
+	if err != nil {
+		for _, l := range s.loops {
+			_ = l.Post(l.abort)
+		}
+		for _, l := range s.loops {
+			<-l.done
+		}
+	}
+	unregister(s)
+	s.handler.OnShutdown(s)
+	return err
+}
+
+// pick chooses the loop for a connection handed out by a shared acceptor
+// or a Dial. It runs on the acceptor loop or a dialing goroutine.
+func (s *Server) pick() *Loop {
+	if s.opts.Balance == LeastConnections {
+		best := s.loops[0]
+		for _, l := range s.loops[1:] {
+			if l.stats.open.Load() < best.stats.open.Load() {
+				best = l
+			}
+		}
+		return best
+	}
+	s.logMu.Lock()
+	s.next = (s.next + 1) % len(s.loops)
+	l := s.loops[s.next]
+	s.logMu.Unlock()
+	return l
+}
+
+// logf logs at most once a second per key, so an error storm (EMFILE under
+// load) cannot flood the log.
+func (s *Server) logf(l *Loop, key, format string, args ...any) {
+	s.logMu.Lock()
+	now := time.Now()
+	if s.lastLog == nil {
+		s.lastLog = map[string]time.Time{}
+	}
+	if now.Sub(s.lastLog[key]) < time.Second {
+		s.logMu.Unlock()
+		return
+	}
+	s.lastLog[key] = now
+	s.logMu.Unlock()
+	s.opts.Logger.Warn(fmt.Sprintf(format, args...), "loop", l.index)
+}

@@ -1,0 +1,105 @@
+package loop
+
+import (
+	"fmt"
+	"time"
+)
+
+// timeouts are a connection's optional limits, checked by one loop timer
+// that is moved lazily: activity only updates timestamps, and the timer,
+// when it fires, either closes the connection or re-arms for the earliest
+// remaining limit. So a busy connection costs no timer work per message.
+type timeouts struct {
+	idle, read, write   time.Duration
+	deadline            time.Time
+	lastRead, lastWrite time.Time // lastWrite: last progress, or when output was queued
+	timer               *Timer
+}
+
+func (t *timeouts) wrote(now time.Time) { t.lastWrite = now }
+
+func (c *Conn) limits() *timeouts {
+	if c.timeouts == nil {
+		now := c.loop.now()
+		c.timeouts = &timeouts{lastRead: now, lastWrite: now}
+	}
+	return c.timeouts
+}
+
+// SetIdleTimeout closes the connection (OnClose gets an ErrTimeout) after d
+// without reads or writes. 0 removes the limit.
+func (c *Conn) SetIdleTimeout(d time.Duration) { c.limits().idle = d; c.armTimeouts() }
+
+// SetReadTimeout closes the connection after d without receiving anything.
+func (c *Conn) SetReadTimeout(d time.Duration) { c.limits().read = d; c.armTimeouts() }
+
+// SetWriteTimeout closes the connection when queued output makes no
+// progress for d (a peer that stopped reading).
+func (c *Conn) SetWriteTimeout(d time.Duration) { c.limits().write = d; c.armTimeouts() }
+
+// SetDeadline closes the connection at t (the zero Time removes it).
+func (c *Conn) SetDeadline(t time.Time) { c.limits().deadline = t; c.armTimeouts() }
+
+// armTimeouts checks the limits now and schedules the next check.
+func (c *Conn) armTimeouts() {
+	if c.Closed() {
+		return
+	}
+	t := c.timeouts
+	now := c.loop.now()
+	next, err := t.check(now, c.Outbound() > 0)
+	if err != nil {
+		c.closeWith(err)
+		return
+	}
+	if next < 0 {
+		if t.timer != nil {
+			t.timer.Stop()
+		}
+		return
+	}
+	if t.timer == nil {
+		t.timer = c.loop.AfterFunc(next, c.armTimeouts)
+		return
+	}
+	t.timer.Reset(next)
+}
+
+// check returns the error of a limit passed, or how long until the next
+// limit could pass (-1: no limit set).
+func (t *timeouts) check(now time.Time, pending bool) (time.Duration, error) {
+	next := time.Duration(-1)
+	consider := func(at time.Time) bool {
+		left := at.Sub(now)
+		if left <= 0 {
+			return true
+		}
+		if next < 0 || left < next {
+			next = left
+		}
+		return false
+	}
+	if !t.deadline.IsZero() && consider(t.deadline) {
+		return 0, fmt.Errorf("deadline %s passed: %w", t.deadline.Format(time.RFC3339Nano), ErrTimeout)
+	}
+	if t.idle > 0 && consider(latest(t.lastRead, t.lastWrite).Add(t.idle)) {
+		return 0, fmt.Errorf("idle for %v: %w", t.idle, ErrTimeout)
+	}
+	if t.read > 0 && consider(t.lastRead.Add(t.read)) {
+		return 0, fmt.Errorf("nothing read for %v: %w", t.read, ErrTimeout)
+	}
+	if t.write > 0 && pending && consider(t.lastWrite.Add(t.write)) {
+		return 0, fmt.Errorf("output stalled for %v: %w", t.write, ErrTimeout)
+	}
+	if t.write > 0 && !pending && next < 0 {
+		next = t.write // nothing queued now: look again later
+	}
+	return next, nil
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
