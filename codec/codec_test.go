@@ -1,0 +1,380 @@
+package codec
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// conn mimics a loop connection: bytes arrive in reads, the handler sees
+// everything buffered through Peek(-1), and what it does not Discard stays
+// buffered for the next read.
+type conn struct{ buf []byte }
+
+func (c *conn) read(p []byte)     { c.buf = append(c.buf, p...) }
+func (c *conn) Peek(n int) []byte { return c.buf[:len(c.buf):len(c.buf)] }
+func (c *conn) Discard(n int) int { c.buf = c.buf[n:]; return n }
+
+// result is what a handler saw while a stream arrived.
+type result struct {
+	frames   []string
+	rest     string // buffered, unconsumed bytes at the end or at the error
+	err      error
+	buffered int // bytes buffered when the error surfaced
+}
+
+// feed delivers input in reads of chunk bytes (all at once if chunk <= 0)
+// and runs Each after every read, as an OnData handler would.
+func feed(s Splitter, input []byte, chunk int) result {
+	if chunk <= 0 {
+		chunk = max(len(input), 1)
+	}
+	var c conn
+	var r result
+	for len(input) > 0 {
+		k := min(chunk, len(input))
+		c.read(input[:k])
+		input = input[k:]
+		buffered := len(c.buf)
+		n, err := Each(s, c.Peek(-1), func(f []byte) error {
+			r.frames = append(r.frames, string(f))
+			return nil
+		})
+		c.Discard(n)
+		if err != nil {
+			r.err, r.buffered = err, buffered
+			break
+		}
+	}
+	r.rest = string(c.buf)
+	return r
+}
+
+// chunkings are the read sizes every table case is fed with: all at once,
+// byte by byte, and a few splits that land on and across terminators.
+var chunkings = []int{0, 1, 2, 3, 7}
+
+type splitCase struct {
+	name    string
+	in      string
+	frames  []string
+	rest    string // unconsumed bytes left buffered (when no error)
+	tooLong bool   // expect ErrFrameTooLarge after the frames
+}
+
+func runSplitCases(t *testing.T, s Splitter, cases []splitCase) {
+	t.Helper()
+	for _, tc := range cases {
+		for _, chunk := range chunkings {
+			t.Run(fmt.Sprintf("%s/chunk=%d", tc.name, chunk), func(t *testing.T) {
+				r := feed(s, []byte(tc.in), chunk)
+				if !equalFrames(r.frames, tc.frames) {
+					t.Errorf("frames = %q, want %q", r.frames, tc.frames)
+				}
+				if tc.tooLong {
+					if !errors.Is(r.err, ErrFrameTooLarge) {
+						t.Errorf("err = %v, want ErrFrameTooLarge", r.err)
+					}
+					return
+				}
+				if r.err != nil {
+					t.Errorf("err = %v, want nil", r.err)
+				}
+				if r.rest != tc.rest {
+					t.Errorf("rest = %q, want %q", r.rest, tc.rest)
+				}
+			})
+		}
+	}
+}
+
+func equalFrames(got, want []string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestLines(t *testing.T) {
+	runSplitCases(t, Lines(4), []splitCase{
+		{name: "lf", in: "a\nbc\n", frames: []string{"a", "bc"}},
+		{name: "crlf", in: "a\r\nbc\r\n", frames: []string{"a", "bc"}},
+		{name: "mixed", in: "a\r\nb\nc\r\n", frames: []string{"a", "b", "c"}},
+		{name: "empty lines", in: "\n\r\n\n", frames: []string{"", "", ""}},
+		{name: "bare cr kept", in: "a\rb\n", frames: []string{"a\rb"}},
+		{name: "cr cr lf strips one", in: "a\r\r\n", frames: []string{"a\r"}},
+		{name: "partial kept", in: "ab\ncd", frames: []string{"ab"}, rest: "cd"},
+		{name: "partial cr kept", in: "ab\r", rest: "ab\r"},
+		{name: "at limit lf", in: "abcd\n", frames: []string{"abcd"}},
+		{name: "at limit crlf", in: "abcd\r\n", frames: []string{"abcd"}},
+		{name: "at limit unterminated", in: "abcd", rest: "abcd"},
+		{name: "at limit awaiting lf", in: "abcd\r", rest: "abcd\r"},
+		{name: "over limit lf", in: "ok\nabcde\n", frames: []string{"ok"}, tooLong: true},
+		{name: "over limit crlf", in: "abcde\r\n", tooLong: true},
+		{name: "over limit unterminated", in: "abcde", tooLong: true},
+		{name: "cr not followed by lf", in: "abcd\rx", tooLong: true},
+	})
+}
+
+func TestDelimiter(t *testing.T) {
+	runSplitCases(t, Delimiter([]byte("--"), 4), []splitCase{
+		{name: "two", in: "ab--cd--", frames: []string{"ab", "cd"}},
+		{name: "empty frames", in: "----", frames: []string{"", ""}},
+		{name: "half delimiter inside", in: "a-b--", frames: []string{"a-b"}},
+		{name: "partial kept", in: "ab--cd-", frames: []string{"ab"}, rest: "cd-"},
+		{name: "at limit", in: "abcd--x", frames: []string{"abcd"}, rest: "x"},
+		{name: "at limit awaiting delimiter", in: "abcd-", rest: "abcd-"},
+		{name: "over limit", in: "abcde--", tooLong: true},
+		{name: "over limit unterminated", in: "abcde", tooLong: true},
+		{name: "broken delimiter past limit", in: "abcd-x", tooLong: true},
+	})
+	// A delimiter that overlaps itself: the frame ends at its first
+	// occurrence, and a tail that may still become one is kept.
+	runSplitCases(t, Delimiter([]byte("aab"), 2), []splitCase{
+		{name: "overlap", in: "xaaab", frames: []string{"xa"}},
+		{name: "overlap partial", in: "xaaa", rest: "xaaa"},
+		{name: "overlap over limit", in: "xyaaab", tooLong: true},
+	})
+}
+
+func TestFixed(t *testing.T) {
+	runSplitCases(t, Fixed(3), []splitCase{
+		{name: "exact", in: "abcdef", frames: []string{"abc", "def"}},
+		{name: "tail kept", in: "abcd", frames: []string{"abc"}, rest: "d"},
+		{name: "short", in: "ab", rest: "ab"},
+	})
+}
+
+func TestLengthPrefixed(t *testing.T) {
+	le, be := binary.LittleEndian, binary.BigEndian
+	for _, tc := range []struct {
+		header int
+		order  binary.ByteOrder
+		cases  []splitCase
+	}{
+		{1, nil, []splitCase{
+			{name: "two", in: "\x03abc\x01d", frames: []string{"abc", "d"}},
+			{name: "length 0", in: "\x00\x00\x02ab", frames: []string{"", "", "ab"}},
+			{name: "at limit", in: "\x04abcd", frames: []string{"abcd"}},
+			{name: "partial body", in: "\x04abc", rest: "\x04abc"},
+			{name: "over limit", in: "\x01a\x05", frames: []string{"a"}, tooLong: true},
+		}},
+		{2, be, []splitCase{
+			{name: "two", in: "\x00\x03abc\x00\x00", frames: []string{"abc", ""}},
+			{name: "partial header", in: "\x00", rest: "\x00"},
+			{name: "over limit", in: "\x00\x05abcde", tooLong: true},
+			{name: "huge", in: "\xff\xff", tooLong: true},
+		}},
+		{2, le, []splitCase{
+			{name: "two", in: "\x03\x00abc\x01\x00d", frames: []string{"abc", "d"}},
+			{name: "big-endian 3 is huge", in: "\x00\x03abc", tooLong: true},
+		}},
+		{4, be, []splitCase{
+			{name: "one", in: "\x00\x00\x00\x02ab", frames: []string{"ab"}},
+			{name: "huge", in: "\x80\x00\x00\x00", tooLong: true},
+		}},
+		{4, le, []splitCase{
+			{name: "one", in: "\x02\x00\x00\x00ab", frames: []string{"ab"}},
+		}},
+		{8, be, []splitCase{
+			{name: "one", in: "\x00\x00\x00\x00\x00\x00\x00\x01a", frames: []string{"a"}},
+			{name: "uint64 max", in: strings.Repeat("\xff", 8), tooLong: true},
+			{name: "above int max", in: "\x80\x00\x00\x00\x00\x00\x00\x00", tooLong: true},
+		}},
+		{8, le, []splitCase{
+			{name: "one", in: "\x01\x00\x00\x00\x00\x00\x00\x00a", frames: []string{"a"}},
+		}},
+	} {
+		t.Run(fmt.Sprintf("%d-byte/%v", tc.header, tc.order), func(t *testing.T) {
+			runSplitCases(t, LengthPrefixed(tc.header, tc.order, 4), tc.cases)
+		})
+	}
+}
+
+// TestTooLargeDetectedEarly checks that a peer cannot grow the buffer: the
+// error surfaces on the first read that makes a valid frame impossible,
+// not when a terminator or the body finally arrives.
+func TestTooLargeDetectedEarly(t *testing.T) {
+	const limit = 16
+	endless := bytes.Repeat([]byte("x"), 10*limit)
+	for _, tc := range []struct {
+		name string
+		s    Splitter
+		in   []byte
+		at   int // bytes buffered when the error must surface
+	}{
+		{"lines", Lines(limit), endless, limit + 1},
+		{"lines cr at limit", Lines(limit), append(bytes.Repeat([]byte("x"), limit), "\rxx"...), limit + 2},
+		{"delimiter", Delimiter([]byte("\r\n\r\n"), limit), endless, limit + 1},
+		{"delimiter partial at limit", Delimiter([]byte("\r\n\r\n"), limit),
+			append(bytes.Repeat([]byte("x"), limit), "\r\n\rx"...), limit + 4},
+		{"length header only", LengthPrefixed(4, binary.BigEndian, limit),
+			[]byte{0x7f, 0xff, 0xff, 0xff}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := feed(tc.s, tc.in, 1)
+			if !errors.Is(r.err, ErrFrameTooLarge) {
+				t.Fatalf("err = %v, want ErrFrameTooLarge", r.err)
+			}
+			if r.buffered != tc.at {
+				t.Errorf("error after %d buffered bytes, want %d", r.buffered, tc.at)
+			}
+		})
+	}
+}
+
+func TestErrorMessages(t *testing.T) {
+	for _, tc := range []struct {
+		s    Splitter
+		in   string
+		want string
+	}{
+		{Lines(4), "abcdefg\n", "codec: frame too large: 8 bytes buffered without a terminator, limit 4"},
+		{Lines(4), "abcde\n", "codec: frame too large: 5 bytes, limit 4"},
+		{Delimiter([]byte(";"), 2), "abc", "codec: frame too large: 3 bytes buffered without a terminator, limit 2"},
+		{LengthPrefixed(2, binary.BigEndian, 100), "\x01\x00", "codec: frame too large: header declares 256 bytes, limit 100"},
+	} {
+		_, _, err := tc.s.Split([]byte(tc.in))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Split(%q) error = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestFrameCapacityCapped(t *testing.T) {
+	buf := []byte("ab\ncd\n")
+	frame, _, _ := Lines(10).Split(buf)
+	_ = append(frame, 'X')
+	if string(buf) != "ab\ncd\n" {
+		t.Fatalf("append to a frame overwrote the buffer: %q", buf)
+	}
+}
+
+func TestEach(t *testing.T) {
+	buf := []byte("a\nb\nc\nd")
+	t.Run("all", func(t *testing.T) {
+		var got []string
+		n, err := Each(Lines(8), buf, func(f []byte) error { got = append(got, string(f)); return nil })
+		if n != 6 || err != nil || strings.Join(got, ",") != "a,b,c" {
+			t.Fatalf("Each = %d, %v, frames %q", n, err, got)
+		}
+	})
+	t.Run("callback error consumes its frame", func(t *testing.T) {
+		bad := errors.New("bad command")
+		n, err := Each(Lines(8), buf, func(f []byte) error {
+			if string(f) == "b" {
+				return bad
+			}
+			return nil
+		})
+		if n != 4 || err != bad {
+			t.Fatalf("Each = %d, %v; want 4, %v", n, err, bad)
+		}
+	})
+	t.Run("ErrStop", func(t *testing.T) {
+		n, err := Each(Lines(8), buf, func([]byte) error { return ErrStop })
+		if n != 2 || err != nil {
+			t.Fatalf("Each = %d, %v; want 2, nil", n, err)
+		}
+	})
+	t.Run("splitter error keeps earlier frames", func(t *testing.T) {
+		var got []string
+		n, err := Each(Lines(1), []byte("a\nb\nlong\n"), func(f []byte) error { got = append(got, string(f)); return nil })
+		if n != 4 || !errors.Is(err, ErrFrameTooLarge) || len(got) != 2 {
+			t.Fatalf("Each = %d, %v, frames %q", n, err, got)
+		}
+	})
+	t.Run("empty buffer", func(t *testing.T) {
+		n, err := Each(Lines(1), nil, func([]byte) error { t.Fatal("called"); return nil })
+		if n != 0 || err != nil {
+			t.Fatalf("Each = %d, %v", n, err)
+		}
+	})
+	t.Run("SplitFunc", func(t *testing.T) {
+		// One frame per byte: a custom framing through the adapter.
+		perByte := SplitFunc(func(b []byte) ([]byte, int, error) {
+			if len(b) == 0 {
+				return nil, 0, nil
+			}
+			return b[:1:1], 1, nil
+		})
+		count := 0
+		n, err := Each(perByte, []byte("xyz"), func([]byte) error { count++; return nil })
+		if n != 3 || err != nil || count != 3 {
+			t.Fatalf("Each = %d, %v, %d frames", n, err, count)
+		}
+	})
+}
+
+func TestAppendLengthPrefixed(t *testing.T) {
+	for _, tc := range []struct {
+		header int
+		order  binary.ByteOrder
+		want   string
+	}{
+		{1, nil, "\x03abc"},
+		{2, binary.BigEndian, "\x00\x03abc"},
+		{2, binary.LittleEndian, "\x03\x00abc"},
+		{4, binary.BigEndian, "\x00\x00\x00\x03abc"},
+		{8, binary.LittleEndian, "\x03\x00\x00\x00\x00\x00\x00\x00abc"},
+	} {
+		got, err := AppendLengthPrefixed([]byte("prev"), tc.header, tc.order, []byte("abc"))
+		if err != nil || string(got) != "prev"+tc.want {
+			t.Errorf("%d-byte %v: got %q, %v; want %q", tc.header, tc.order, got, err, "prev"+tc.want)
+		}
+	}
+
+	dst := []byte("prev")
+	got, err := AppendLengthPrefixed(dst, 1, nil, make([]byte, 256))
+	if !errors.Is(err, ErrFrameTooLarge) || string(got) != "prev" {
+		t.Errorf("256 bytes behind a 1-byte header: %q, %v; want dst unchanged and ErrFrameTooLarge", got, err)
+	}
+	if got, err := AppendLengthPrefixed(dst, 1, nil, make([]byte, 255)); err != nil || len(got) != 4+1+255 {
+		t.Errorf("255 bytes behind a 1-byte header: len %d, %v", len(got), err)
+	}
+	if _, err := AppendLengthPrefixed(dst, 3, binary.BigEndian, nil); err == nil {
+		t.Error("3-byte header: no error")
+	}
+	if _, err := AppendLengthPrefixed(dst, 2, nil, nil); err == nil {
+		t.Error("nil order: no error")
+	}
+}
+
+func TestConstructorsRejectBadConfig(t *testing.T) {
+	for name, f := range map[string]func(){
+		"Lines(0)":                  func() { Lines(0) },
+		"Delimiter(empty)":          func() { Delimiter(nil, 10) },
+		"Delimiter(max -1)":         func() { Delimiter([]byte(";"), -1) },
+		"Fixed(0)":                  func() { Fixed(0) },
+		"LengthPrefixed(3 bytes)":   func() { LengthPrefixed(3, binary.BigEndian, 10) },
+		"LengthPrefixed(nil order)": func() { LengthPrefixed(4, nil, 10) },
+		"LengthPrefixed(max 0)":     func() { LengthPrefixed(4, binary.BigEndian, 0) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic")
+				}
+			}()
+			f()
+		})
+	}
+}
+
+func TestDelimiterCopiesDelim(t *testing.T) {
+	delim := []byte(";")
+	s := Delimiter(delim, 8)
+	delim[0] = ','
+	frame, n, err := s.Split([]byte("a;b"))
+	if string(frame) != "a" || n != 2 || err != nil {
+		t.Fatalf("Split = %q, %d, %v", frame, n, err)
+	}
+}
