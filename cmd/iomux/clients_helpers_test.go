@@ -1,0 +1,266 @@
+package main
+
+// Test helpers for the client programs (echo-client, slow-client,
+// chat-client, watch): servers to run them against, an output buffer that
+// can be waited on, and a pseudo-terminal.
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/iomux/iomux"
+)
+
+// clientWait bounds every wait in these tests; generous, since other tests
+// share the two cores.
+const clientWait = 20 * time.Second
+
+// forEachClientBackend runs f as a subtest on every backend this OS has.
+func forEachClientBackend(t *testing.T, f func(t *testing.T, backend string)) {
+	for _, b := range iomux.Backends() {
+		t.Run(b, func(t *testing.T) { f(t, b) })
+	}
+}
+
+// clientOutput is an io.Writer that tests can wait on: waitFor returns
+// once the text written so far contains a string.
+type clientOutput struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced on every write
+}
+
+func newClientOutput() *clientOutput { return &clientOutput{changed: make(chan struct{})} }
+
+func (w *clientOutput) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	close(w.changed)
+	w.changed = make(chan struct{})
+	return len(p), nil
+}
+
+func (w *clientOutput) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// waitFor waits until the output contains want at least count times, and
+// fails the test if it does not within clientWait.
+func (w *clientOutput) waitFor(t *testing.T, want string, count int) {
+	t.Helper()
+	deadline := time.After(clientWait)
+	for {
+		w.mu.Lock()
+		text, changed := w.buf.String(), w.changed
+		w.mu.Unlock()
+		if strings.Count(text, want) >= count {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %d× %q in output:\n%s", count, want, text)
+		}
+	}
+}
+
+var peerPortLine = regexp.MustCompile(`port (\d+)`)
+
+// pyPeer is one of the seeds' Python servers, running.
+type pyPeer struct {
+	addr string         // where it listens
+	out  *clientOutput // its stdout and stderr
+	kill func()         // stops it now (also done at cleanup)
+}
+
+// startPyPeer runs one of the seeds' Python servers from testdata/python
+// on 127.0.0.1 and an ephemeral port (plus extra arguments) and waits for
+// the line that names its port. The test is skipped when python3 is not
+// installed.
+func startPyPeer(t *testing.T, script string, extra ...string) *pyPeer {
+	t.Helper()
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed")
+	}
+	args := append([]string{"-u", filepath.Join("..", "..", "testdata", "python", script), "127.0.0.1", "0"}, extra...)
+	cmd := exec.Command(python, args...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out := newClientOutput()
+	copied := make(chan struct{})
+	var once sync.Once
+	kill := func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			pw.Close()
+			<-copied
+		})
+	}
+	t.Cleanup(kill)
+	ports := make(chan string, 1)
+	go func() {
+		defer close(copied)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			out.Write(append(sc.Bytes(), '\n'))
+			if m := peerPortLine.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case ports <- m[1]:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	select {
+	case port := <-ports:
+		return &pyPeer{addr: net.JoinHostPort("127.0.0.1", port), out: out, kill: kill}
+	case <-time.After(clientWait):
+		t.Fatalf("%s did not start:\n%s", script, out)
+	}
+	return nil
+}
+
+// peerServer is a Go TCP server on 127.0.0.1:0 whose connections are
+// handled by serve, each in its own goroutine; everything is closed and
+// waited for at cleanup.
+type peerServer struct {
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startPeerServer(t *testing.T, serve func(c net.Conn)) *peerServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &peerServer{ln: ln}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *peerServer) addr() string { return s.ln.Addr().String() }
+
+// stop closes the listener and every connection, and waits for the
+// handlers to return.
+func (s *peerServer) stop() {
+	s.ln.Close()
+	s.mu.Lock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// startPeerEcho is a Go echo server; corrupt, if not nil, may change each
+// chunk before it is echoed.
+func startPeerEcho(t *testing.T, corrupt func([]byte)) *peerServer {
+	return startPeerServer(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			if corrupt != nil {
+				corrupt(buf[:n])
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// openClientPTY opens a pseudo-terminal pair the way posix_openpt, grantpt and
+// unlockpt do: open /dev/ptmx, unlock it (TIOCSPTLCK), and open the
+// /dev/pts/N it names (TIOCGPTN). Both ends are closed at cleanup.
+func openClientPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	master = os.NewFile(uintptr(mfd), "/dev/ptmx")
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		master.Close()
+		t.Fatalf("unlockpt: %v", err)
+	}
+	n, err := unix.IoctlGetUint32(mfd, unix.TIOCGPTN)
+	if err != nil {
+		master.Close()
+		t.Fatalf("ptsname: %v", err)
+	}
+	name := "/dev/pts/" + strconv.Itoa(int(n))
+	slave, err = os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		master.Close()
+		t.Fatalf("open %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		slave.Close()
+		master.Close()
+	})
+	return master, slave
+}
+
+// readClientPTY copies what the program writes to the terminal (read from the
+// master side) into a clientOutput; the copy ends at cleanup, when the
+// slave side is closed and the master's read fails with EIO.
+func readClientPTY(t *testing.T, master, slave *os.File) *clientOutput {
+	out := newClientOutput()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		io.Copy(out, master)
+	}()
+	t.Cleanup(func() {
+		slave.Close()
+		<-done
+	})
+	return out
+}

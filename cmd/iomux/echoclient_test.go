@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+)
+
+// checkEchoOutput checks the sending/received lines: one pair per socket
+// and part, each received line equal to the part sent.
+func checkEchoOutput(t *testing.T, out string, conns int, parts []string) {
+	t.Helper()
+	for _, part := range parts {
+		for _, verb := range []string{"sending", "received"} {
+			line := fmt.Sprintf(": %s %q\n", verb, part)
+			if got := strings.Count(out, line); got != conns {
+				t.Errorf("%d lines %q, want %d; output:\n%s", got, line, conns, out)
+			}
+		}
+	}
+}
+
+func TestEchoClientGoServer(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		srv := startPeerEcho(t, nil)
+		var out, errs bytes.Buffer
+		err := runEchoClient([]string{"--addr", srv.addr(), "--backend", backend, "--conns", "3", "-v"}, &out, &errs)
+		if err != nil {
+			t.Fatalf("echo-client: %v\n%s", err, errs.String())
+		}
+		checkEchoOutput(t, out.String(), 3, seedMessages)
+		if !strings.HasPrefix(out.String(), "connecting to 127.0.0.1 port ") {
+			t.Errorf("output does not start with the seeds' connecting line:\n%s", out.String())
+		}
+		if !strings.Contains(errs.String(), "waiting for the next event") {
+			t.Errorf("-v trace lacks the seeds' words:\n%s", errs.String())
+		}
+	})
+}
+
+func TestEchoClientMessagesAndLargeParts(t *testing.T) {
+	srv := startPeerEcho(t, nil)
+	big := strings.Repeat("0123456789abcdef", 16<<10) // 256 KiB: many reads and partial writes
+	parts := []string{"one ", big, "three"}
+	var out, errs bytes.Buffer
+	args := append([]string{"--addr", srv.addr(), "--conns", "4"}, parts...)
+	if err := runEchoClient(args, &out, &errs); err != nil {
+		t.Fatalf("echo-client: %v", err)
+	}
+	checkEchoOutput(t, out.String(), 4, parts)
+}
+
+func TestEchoClientPythonServers(t *testing.T) {
+	for _, script := range []string{"select_echo_server.py", "poll_echo_server.py"} {
+		t.Run(script, func(t *testing.T) {
+			forEachClientBackend(t, func(t *testing.T, backend string) {
+				py := startPyPeer(t, script)
+				var out, errs bytes.Buffer
+				err := runEchoClient([]string{"--addr", py.addr, "--backend", backend}, &out, &errs)
+				if err != nil {
+					t.Fatalf("echo-client: %v\nserver said:\n%s", err, py.out)
+				}
+				checkEchoOutput(t, out.String(), 2, seedMessages)
+				py.out.waitFor(t, "received b'in parts.'", 2)
+			})
+		})
+	}
+}
+
+func TestEchoClientDetectsCorruptEcho(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		srv := startPeerEcho(t, func(b []byte) {
+			if i := bytes.IndexByte(b, 'w'); i >= 0 { // "It will be sent "
+				b[i] ^= 0x20
+			}
+		})
+		var out, errs bytes.Buffer
+		err := runEchoClient([]string{"--addr", srv.addr(), "--backend", backend}, &out, &errs)
+		if err == nil || !strings.Contains(err.Error(), "echo differs") {
+			t.Fatalf("echo-client = %v, want an \"echo differs\" error; output:\n%s", err, out.String())
+		}
+		if !strings.Contains(err.Error(), `"It Will be sent "`) {
+			t.Errorf("error does not show the corrupt echo: %v", err)
+		}
+	})
+}
+
+func TestEchoClientServerClosesEarly(t *testing.T) {
+	srv := startPeerServer(t, func(c net.Conn) {
+		buf := make([]byte, len(seedMessages[0]))
+		io.ReadFull(c, buf) // all of it, so that closing sends FIN, not RST
+		c.Write(buf[:3])    // part of the echo, then gone
+	})
+	var out, errs bytes.Buffer
+	err := runEchoClient([]string{"--addr", srv.addr(), "--conns", "1"}, &out, &errs)
+	if err == nil || !strings.Contains(err.Error(), "server closed the connection early") {
+		t.Fatalf("echo-client = %v, want an early-close error", err)
+	}
+}
+
+func TestEchoClientUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--conns", "0"},
+		{"--backend", "nosuch"},
+		{"--addr", "no-port"},
+		{"--nosuchflag"},
+	} {
+		var out, errs bytes.Buffer
+		if err := runEchoClient(args, &out, &errs); !errors.Is(err, errUsage) {
+			t.Errorf("echo-client %q = %v, want a usage error", args, err)
+		}
+	}
+}
+
+func TestEchoClientConnectRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	var out, errs bytes.Buffer
+	err = runEchoClient([]string{"--addr", addr}, &out, &errs)
+	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "connect to") {
+		t.Fatalf("echo-client to a closed port = %v, want a connect error", err)
+	}
+}
