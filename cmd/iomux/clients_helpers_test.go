@@ -84,9 +84,9 @@ var peerPortLine = regexp.MustCompile(`port (\d+)`)
 
 // pyPeer is one of the seeds' Python servers, running.
 type pyPeer struct {
-	addr string         // where it listens
+	addr string        // where it listens
 	out  *clientOutput // its stdout and stderr
-	kill func()         // stops it now (also done at cleanup)
+	kill func()        // stops it now (also done at cleanup)
 }
 
 // startPyPeer runs one of the seeds' Python servers from testdata/python
