@@ -1,0 +1,327 @@
+//go:build unix
+
+package iomux
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"os/signal"
+	"runtime"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file holds the conformance cases about Wait itself: signals, other
+// kinds of descriptor, Wake, Close, fairness and allocation.
+
+// blockedWait runs Wait(timeout) in a goroutine locked to its OS thread and
+// returns once that thread sleeps in the kernel (as far as /proc can tell),
+// with the channel that will carry Wait's result.
+type waitResult struct {
+	n       int
+	err     error
+	elapsed time.Duration
+}
+
+func blockedWait(t *testing.T, s Selector, timeout time.Duration) (tid int, done <-chan waitResult) {
+	t.Helper()
+	tids := make(chan int, 1)
+	results := make(chan waitResult, 1)
+	ready := make([]Ready, 4)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- threadID()
+		start := time.Now()
+		n, err := s.Wait(timeout, ready)
+		results <- waitResult{n, err, time.Since(start)}
+	}()
+	tid = <-tids
+	// Poll /proc for the waiting thread's state: there is no event that says
+	// "now inside epoll_wait". If this never succeeds the test still holds
+	// (a Wake or Close before Wait must work too), it is just less strict.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && !inSyscall(tid); {
+		time.Sleep(time.Millisecond)
+	}
+	return tid, results
+}
+
+// testEINTR: signals hitting the waiting thread every few milliseconds do
+// not end a 300 ms Wait early, and do not restart its full timeout either
+// (a Wait that did would never return while the signals kept coming).
+func testEINTR(t *testing.T, open opener) {
+	s := mustOpen(t, open)
+	r, _ := pipe(t)
+	register(t, s, r, Readable, nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGUSR1)
+	defer signal.Stop(sigs)
+
+	const timeout = 300 * time.Millisecond
+	tid, done := blockedWait(t, s, timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	giveUp := time.After(5 * time.Second)
+	var res waitResult
+	sent := 0
+loop:
+	for {
+		select {
+		case res = <-done:
+			break loop
+		case <-tick.C:
+			if err := signalThread(tid, unix.SIGUSR1); err != nil {
+				t.Fatalf("signal: %v", err)
+			}
+			sent++
+		case <-giveUp:
+			tick.Stop()
+			res = <-done
+			t.Fatalf("Wait(%v) was still running after 5 s of signals (timeout restarted on EINTR?); it returned after %v", timeout, res.elapsed)
+		}
+	}
+	if res.err != nil || res.n != 0 {
+		t.Fatalf("Wait = %d, %v; want a timeout", res.n, res.err)
+	}
+	if res.elapsed < timeout {
+		t.Errorf("Wait(%v) returned early, after %v (%d signals sent)", timeout, res.elapsed, sent)
+	}
+	// Generous: catches a restarted timeout, not scheduling noise.
+	if res.elapsed > timeout+700*time.Millisecond {
+		t.Errorf("Wait(%v) returned late, after %v (%d signals sent)", timeout, res.elapsed, sent)
+	}
+	select {
+	case <-sigs:
+	case <-time.After(5 * time.Second):
+		t.Errorf("no SIGUSR1 arrived: the test did not interrupt anything")
+	}
+}
+
+// testFDKinds: Wait works on every kind of descriptor a program meets.
+func testFDKinds(t *testing.T, open opener) {
+	kinds := []struct {
+		name string
+		// make returns the fd to watch and a func that makes it readable.
+		make func(t *testing.T) (fd int, fill func())
+	}{
+		{"pipe", func(t *testing.T) (int, func()) {
+			r, w := pipe(t)
+			return r, func() { write(t, w, "x") }
+		}},
+		{"socketpair", func(t *testing.T) (int, func()) {
+			a, b := socketpair(t)
+			return a, func() { write(t, b, "x") }
+		}},
+		{"tcp", func(t *testing.T) (int, func()) {
+			client, server := tcpPair(t)
+			return server, func() { write(t, client, "x") }
+		}},
+		{"eventfd", func(t *testing.T) (int, func()) {
+			fd := eventFD(t)
+			return fd, func() {
+				var one [8]byte
+				binary.NativeEndian.PutUint64(one[:], 1)
+				write(t, fd, string(one[:]))
+			}
+		}},
+		{"pty", func(t *testing.T) (int, func()) {
+			ctl, term := ptyPair(t)
+			return term, func() { write(t, ctl, "line\n") } // canonical mode: a whole line
+		}},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			s := mustOpen(t, open)
+			fd, fill := k.make(t)
+			register(t, s, fd, Readable, nil)
+			waitNone(t, s)
+			fill()
+			waitOne(t, s, fd, Readable)
+		})
+	}
+	t.Run("regular-file", func(t *testing.T) {
+		s := mustOpen(t, open)
+		fd := regularFile(t)
+		write(t, fd, "content")
+		if _, err := unix.Seek(fd, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		err := s.Register(fd, Readable|Writable, nil)
+		if s.Backend() == "epoll" {
+			if !errors.Is(err, unix.EPERM) {
+				t.Fatalf("epoll Register of a regular file: %v, want EPERM", err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		want := Readable | Writable // always ready
+		if s.Backend() == "kqueue" {
+			want = Readable // EVFILT_WRITE on files is not portable
+		}
+		waitOne(t, s, fd, want)
+	})
+}
+
+// testWake: Wake from another goroutine ends a blocked Wait with n == 0.
+func testWake(t *testing.T, open opener) {
+	s := mustOpen(t, open)
+	r, _ := pipe(t)
+	register(t, s, r, Readable, nil)
+	for range 3 { // the wake-up is drained: it works again and again
+		_, done := blockedWait(t, s, -1)
+		if err := s.Wake(); err != nil {
+			t.Fatalf("Wake: %v", err)
+		}
+		select {
+		case res := <-done:
+			if res.n != 0 || res.err != nil {
+				t.Fatalf("woken Wait = %d, %v; want 0, nil", res.n, res.err)
+			}
+		case <-time.After(5 * time.Second):
+			s.Close() // unblock the goroutine before failing
+			<-done
+			t.Fatalf("Wait(-1) did not return within 5 s of Wake")
+		}
+	}
+	waitNone(t, s)
+}
+
+// testWakeCoalesces: many Wakes end one Wait; the next Wait blocks again.
+func testWakeCoalesces(t *testing.T, open opener) {
+	s := mustOpen(t, open)
+	for range 1000 {
+		if err := s.Wake(); err != nil {
+			t.Fatalf("Wake: %v", err)
+		}
+	}
+	if got := wait(t, s, 5*time.Second); len(got) != 0 {
+		t.Fatalf("woken Wait returned %v, want nothing", got)
+	}
+	start := time.Now()
+	if got := wait(t, s, 20*time.Millisecond); len(got) != 0 {
+		t.Fatalf("got %v, want a timeout", got)
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Errorf("second Wait returned after %v: a leftover wake-up was not coalesced", d)
+	}
+}
+
+// testCloseWhileWaiting: Close ends a Wait(-1) in another goroutine with
+// ErrClosed, and returns itself.
+func testCloseWhileWaiting(t *testing.T, open opener) {
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := pipe(t)
+	register(t, s, r, Readable, nil)
+	_, done := blockedWait(t, s, -1)
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case res := <-done:
+		if !errors.Is(res.err, ErrClosed) || res.n != 0 {
+			t.Errorf("Wait during Close = %d, %v; want 0, ErrClosed", res.n, res.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Wait(-1) still blocked 5 s after Close")
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Close did not return")
+	}
+}
+
+func testAfterClose(t *testing.T, open opener) {
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := pipe(t)
+	register(t, s, r, Readable, nil)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	w, _ := pipe(t)
+	for name, err := range map[string]error{
+		"Register":   s.Register(w, Readable, nil),
+		"Modify":     s.Modify(r, Writable, nil),
+		"Unregister": s.Unregister(r),
+		"Wake":       s.Wake(),
+	} {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", name, err)
+		}
+	}
+	if _, err := s.Wait(0, make([]Ready, 1)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Wait after Close: %v, want ErrClosed", err)
+	}
+	if s.Len() != 0 {
+		t.Errorf("Len after Close = %d, want 0", s.Len())
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v, want nil", err)
+	}
+}
+
+// testFairness: with more fds ready than ready has room for, successive
+// Waits get round to all of them.
+func testFairness(t *testing.T, open opener) {
+	s := mustOpen(t, open)
+	const fds, room = 10, 3
+	want := map[int]bool{}
+	for range fds {
+		r, w := pipe(t)
+		register(t, s, r, Readable, nil)
+		write(t, w, "x")
+		want[r] = true
+	}
+	ready := make([]Ready, room)
+	seen := map[int]bool{}
+	for range 3 * fds / room { // perfect rotation needs ceil(10/3) = 4
+		n, err := s.Wait(5*time.Second, ready)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != room {
+			t.Errorf("Wait filled %d, want all %d slots", n, room)
+		}
+		for _, r := range ready[:n] {
+			seen[r.FD] = true
+		}
+	}
+	for fd := range want {
+		if !seen[fd] {
+			t.Errorf("fd %d was never reported in %d Waits (saw %d of %d fds)", fd, 3*fds/room, len(seen), fds)
+		}
+	}
+}
+
+// testNoAlloc: Wait fills the caller's slice without allocating.
+func testNoAlloc(t *testing.T, open opener) {
+	s := mustOpen(t, open)
+	r, w := pipe(t)
+	register(t, s, r, Readable, &struct{}{})
+	write(t, w, "x")
+	ready := make([]Ready, 8)
+	var n int
+	var err error
+	allocs := testing.AllocsPerRun(100, func() {
+		n, err = s.Wait(time.Second, ready)
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("Wait = %d, %v; want 1 ready", n, err)
+	}
+	if allocs != 0 {
+		t.Errorf("Wait allocates %v times per call, want 0", allocs)
+	}
+}

@@ -1,0 +1,41 @@
+//go:build unix && !linux
+
+package iomux
+
+import (
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// openFDs counts this process's open descriptors.
+func openFDs(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/dev/fd")
+	if err != nil {
+		t.Fatalf("count fds: %v", err)
+	}
+	return len(ents) - 1
+}
+
+// threadID is unknown here: signals go to the process.
+func threadID() int { return 0 }
+
+// inSyscall cannot be observed here; callers fall back to racing.
+func inSyscall(int) bool { return true }
+
+func signalThread(_ int, sig unix.Signal) error { return unix.Kill(os.Getpid(), sig) }
+
+// eventFD stands in with a pipe's read end (no eventfd outside Linux).
+func eventFD(t testing.TB) int {
+	t.Helper()
+	t.Skip("eventfd is Linux-only")
+	return -1
+}
+
+func ptyPair(t testing.TB) (ctl, term int) {
+	t.Helper()
+	t.Skip("pty test is Linux-only")
+	return -1, -1
+}
