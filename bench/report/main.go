@@ -1,0 +1,303 @@
+// Command report turns the JSON lines bench/run collected into a markdown
+// table of medians (with ratios against a reference peer) and an SVG chart.
+//
+//	report --in raw.jsonl --md RESULTS.md --svg results.svg --ref iomux-epoll --machine machine.txt
+//
+// Each input line is {"peer":..., "scenario":..., "round":N, "result":{...}}
+// with result the --json line of iomux bench echo, or "error" instead of
+// result when a run failed.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strings"
+)
+
+// result holds the fields of iomux bench echo's JSON line that we report.
+type result struct {
+	RTPerSec      float64 `json:"rt_per_s"`
+	MBPerSec      float64 `json:"mb_per_s"`
+	P50us         float64 `json:"p50_us"`
+	P99us         float64 `json:"p99_us"`
+	Errors        int64   `json:"errors"`
+	Mismatches    int64   `json:"mismatches"`
+	CPUUs         float64 `json:"server_cpu_us_per_rt"`
+	UserUs        float64 `json:"server_user_us_per_rt"`
+	SysUs         float64 `json:"server_sys_us_per_rt"`
+	Syscalls      float64 `json:"server_syscalls_per_rt"`
+	IdleKiBPer    float64 `json:"idle_kib_per_conn"`
+	ClientCPUUs   float64 `json:"client_cpu_us_per_rt"`
+	ServerRSSKiB  float64 `json:"server_rss_kib"`
+	IdleRSSBefore float64 `json:"idle_rss_before_kib"`
+}
+
+type record struct {
+	Peer     string  `json:"peer"`
+	Scenario string  `json:"scenario"`
+	Round    int     `json:"round"`
+	Result   *result `json:"result"`
+	Error    string  `json:"error"`
+}
+
+// column is one figure of the table: which scenario, which field, how shown.
+type column struct {
+	title    string
+	scenario string
+	value    func(*result) float64
+	format   string
+	lower    bool // lower is better (for the chart's caption)
+}
+
+var columns = []column{
+	{"64 B C=1 rt/s", "pp64-c1", func(r *result) float64 { return r.RTPerSec }, "%.0f", false},
+	{"64 B C=1 p99 µs", "pp64-c1", func(r *result) float64 { return r.P99us }, "%.1f", true},
+	{"64 B C=50 rt/s", "pp64-c50", func(r *result) float64 { return r.RTPerSec }, "%.0f", false},
+	{"64 B C=50 server CPU µs/rt", "pp64-c50", func(r *result) float64 { return r.CPUUs }, "%.2f", true},
+	{"… user µs/rt", "pp64-c50", func(r *result) float64 { return r.UserUs }, "%.2f", true},
+	{"… system µs/rt", "pp64-c50", func(r *result) float64 { return r.SysUs }, "%.2f", true},
+	{"64 B C=50 syscalls/rt", "syscalls-c50", func(r *result) float64 { return r.Syscalls }, "%.2f", true},
+	{"64 B C=1000 rt/s", "pp64-c1000", func(r *result) float64 { return r.RTPerSec }, "%.0f", false},
+	{"pipelined P=16 C=50 msg/s", "pipe16-c50", func(r *result) float64 { return r.RTPerSec }, "%.0f", false},
+	{"16 KiB C=50 MB/s", "pp16k-c50", func(r *result) float64 { return r.MBPerSec }, "%.0f", false},
+	{"idle KiB/conn", "idle", func(r *result) float64 { return r.IdleKiBPer }, "%.2f", true},
+}
+
+func main() {
+	in := flag.String("in", "", "JSON lines from bench/run")
+	md := flag.String("md", "", "write the markdown report here (default stdout)")
+	svg := flag.String("svg", "", "write the SVG chart here")
+	ref := flag.String("ref", "iomux-epoll", "peer the ratios are relative to")
+	machine := flag.String("machine", "", "file whose text is the machine section")
+	chartName := flag.String("chart-name", "results.svg", "how RESULTS.md refers to the chart")
+	flag.Parse()
+	if *in == "" {
+		fmt.Fprintln(os.Stderr, "usage: report --in raw.jsonl [--md RESULTS.md] [--svg chart.svg] [--ref PEER] [--machine FILE]")
+		os.Exit(2)
+	}
+	recs, err := load(*in)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+	t := tabulate(recs)
+	var w io.Writer = os.Stdout
+	if *md != "" {
+		f, err := os.Create(*md)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		w = f
+	}
+	var mach string
+	if *machine != "" {
+		b, _ := os.ReadFile(*machine)
+		mach = string(b)
+	}
+	writeMarkdown(w, t, *ref, mach, *svg != "", *chartName)
+	if *svg != "" {
+		f, err := os.Create(*svg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+		writeChart(f, t, *ref)
+		f.Close()
+	}
+}
+
+func load(path string) ([]record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var recs []record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var r record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, n, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs, sc.Err()
+}
+
+// table holds, per peer and column, the median over rounds (NaN: not run).
+type table struct {
+	peers  []string // in order of first appearance
+	median map[string][]float64
+	rounds map[string][]int // runs per column
+	fails  []string
+}
+
+func tabulate(recs []record) *table {
+	t := &table{median: map[string][]float64{}, rounds: map[string][]int{}}
+	samples := map[string][][]float64{}
+	for _, r := range recs {
+		if _, ok := samples[r.Peer]; !ok {
+			t.peers = append(t.peers, r.Peer)
+			samples[r.Peer] = make([][]float64, len(columns))
+		}
+		if r.Result == nil || r.Error != "" {
+			t.fails = append(t.fails, fmt.Sprintf("%s %s round %d: %s", r.Peer, r.Scenario, r.Round, r.Error))
+			continue
+		}
+		if r.Result.Errors > 0 || r.Result.Mismatches > 0 {
+			t.fails = append(t.fails, fmt.Sprintf("%s %s round %d: %d errors, %d mismatches",
+				r.Peer, r.Scenario, r.Round, r.Result.Errors, r.Result.Mismatches))
+		}
+		for i, c := range columns {
+			if c.scenario == r.Scenario {
+				samples[r.Peer][i] = append(samples[r.Peer][i], c.value(r.Result))
+			}
+		}
+	}
+	for _, p := range t.peers {
+		t.median[p] = make([]float64, len(columns))
+		t.rounds[p] = make([]int, len(columns))
+		for i, s := range samples[p] {
+			t.median[p][i] = median(s)
+			t.rounds[p][i] = len(s)
+		}
+	}
+	return t
+}
+
+func median(s []float64) float64 {
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	s = append([]float64(nil), s...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func cell(v float64, format string) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf(format, v)
+}
+
+func writeMarkdown(w io.Writer, t *table, ref, machine string, chart bool, chartName string) {
+	fmt.Fprint(w, "# iomux echo benchmark\n\n")
+	fmt.Fprint(w, "Medians over the rounds run (each server on core 0, the load generator `iomux bench echo` on core 1, servers alternated A B A B). rt/s = round trips per second; for pipelined, messages per second; MB/s = payload echoed (10^6 bytes). Server CPU is utime+stime of the server process over the measured window divided by round trips; syscalls come from `perf stat -e raw_syscalls:sys_enter` in a separate run. — = not run (see notes).\n\n")
+	header := func() {
+		fmt.Fprint(w, "| peer |")
+		for _, c := range columns {
+			fmt.Fprintf(w, " %s |", c.title)
+		}
+		fmt.Fprint(w, "\n|---|")
+		for range columns {
+			fmt.Fprint(w, "---:|")
+		}
+		fmt.Fprintln(w)
+	}
+	header()
+	for _, p := range t.peers {
+		fmt.Fprintf(w, "| %s |", p)
+		for i, c := range columns {
+			fmt.Fprintf(w, " %s |", cell(t.median[p][i], c.format))
+		}
+		fmt.Fprintln(w)
+	}
+	if r, ok := t.median[ref]; ok {
+		fmt.Fprintf(w, "\n## Ratios: peer / %s\n\nAbove 1 means the peer's figure is larger (better for rates, worse for CPU, syscalls, latency and memory).\n\n", ref)
+		header()
+		for _, p := range t.peers {
+			fmt.Fprintf(w, "| %s |", p)
+			for i := range columns {
+				v := t.median[p][i] / r[i]
+				if r[i] == 0 || math.IsInf(v, 0) {
+					v = math.NaN()
+				}
+				fmt.Fprintf(w, " %s |", cell(v, "%.2f"))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	if chart {
+		fmt.Fprintf(w, "\n![results](%s)\n", chartName)
+	}
+	if len(t.fails) > 0 {
+		fmt.Fprint(w, "\n## Failed runs\n\n")
+		for _, f := range t.fails {
+			fmt.Fprintf(w, "- %s\n", f)
+		}
+	}
+	if machine != "" {
+		fmt.Fprintf(w, "\n## Machine and command\n\n%s\n", strings.TrimSpace(machine))
+	}
+}
+
+// writeChart draws one panel per headline figure: a horizontal bar per
+// peer, the reference peer's bar highlighted.
+func writeChart(w io.Writer, t *table, ref string) {
+	panels := []int{0, 2, 3, 8, 9, 10}
+	const panelW, barH, gap, labelW = 430.0, 16.0, 4.0, 100.0
+	panelH := 40 + float64(len(t.peers))*(barH+gap)
+	cols := 2
+	rows := (len(panels) + cols - 1) / cols
+	width, height := float64(cols)*panelW+20, float64(rows)*panelH+50
+	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
+	fmt.Fprintf(w, `<rect width="%.0f" height="%.0f" fill="white"/>`+"\n", width, height)
+	fmt.Fprintf(w, `<text x="%.0f" y="24" text-anchor="middle" font-size="15">iomux echo benchmark: medians, server on one core</text>`+"\n", width/2)
+	for k, ci := range panels {
+		c := columns[ci]
+		x0 := 10 + float64(k%cols)*panelW
+		y0 := 40 + float64(k/cols)*panelH
+		best := "higher is better"
+		if c.lower {
+			best = "lower is better"
+		}
+		fmt.Fprintf(w, `<text x="%.1f" y="%.1f" font-size="12" font-weight="bold">%s <tspan font-weight="normal" fill="#666">(%s)</tspan></text>`+"\n", x0, y0+12, esc(c.title), best)
+		maxV := 0.0
+		for _, p := range t.peers {
+			if v := t.median[p][ci]; !math.IsNaN(v) {
+				maxV = math.Max(maxV, v)
+			}
+		}
+		barMax := panelW - labelW - 70
+		for j, p := range t.peers {
+			y := y0 + 22 + float64(j)*(barH+gap)
+			fmt.Fprintf(w, `<text x="%.1f" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`+"\n", x0+labelW-4, y+barH/2, esc(p))
+			v := t.median[p][ci]
+			if math.IsNaN(v) {
+				fmt.Fprintf(w, `<text x="%.1f" y="%.1f" dominant-baseline="middle" fill="#999">not run</text>`+"\n", x0+labelW+2, y+barH/2)
+				continue
+			}
+			bw := 0.0
+			if maxV > 0 {
+				bw = v / maxV * barMax
+			}
+			color := "#9bb7d4"
+			if p == ref {
+				color = "#d62728"
+			}
+			fmt.Fprintf(w, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`+"\n", x0+labelW, y, math.Max(bw, 1), barH, color)
+			fmt.Fprintf(w, `<text x="%.1f" y="%.1f" dominant-baseline="middle">%s</text>`+"\n", x0+labelW+math.Max(bw, 1)+4, y+barH/2, cell(v, c.format))
+		}
+	}
+	fmt.Fprintln(w, "</svg>")
+}
+
+func esc(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
