@@ -86,8 +86,8 @@ func Each(s Splitter, buf []byte, fn func(frame []byte) error) (consumed int, er
 }
 
 // Lines splits at "\n" and strips the "\n" or "\r\n" from the frame. A
-// line longer than max bytes (not counting its terminator) is an error;
-// max must be positive.
+// line longer than max bytes (not counting its terminator) is an error.
+// It panics if max is not positive.
 func Lines(max int) Splitter {
 	mustPositive("Lines", max)
 	return lines{max: max}
@@ -120,7 +120,7 @@ func (s lines) Split(buf []byte) ([]byte, int, error) {
 
 // Delimiter splits at delim (asynchat's bytes terminator) and strips it from
 // the frame. A frame longer than max bytes (not counting delim) is an
-// error. delim must not be empty and max must be positive.
+// error. It panics on an empty delim or a max that is not positive.
 func Delimiter(delim []byte, max int) Splitter {
 	if len(delim) == 0 {
 		panic("codec: Delimiter with an empty delimiter")
@@ -160,7 +160,8 @@ func (s delimiter) partialDelimiter(buf []byte) bool {
 }
 
 // Fixed splits frames of exactly n bytes (asynchat's integer terminator).
-// n must be positive.
+// When n comes from the peer, bound it first: a peer can make the
+// connection buffer n bytes. It panics if n is not positive.
 func Fixed(n int) Splitter {
 	mustPositive("Fixed", n)
 	return fixed(n)
