@@ -23,11 +23,11 @@ server.setblocking(0)
 
 # Bind the socket to the port
 server.bind((host, port))
-print('starting up on {} port {}'.format(*server.getsockname()),
-      file=sys.stderr, flush=True)
 
 # Listen for incoming connections
 server.listen(5)
+print('starting up on {} port {}'.format(*server.getsockname()),
+      file=sys.stderr, flush=True)
 
 # Sockets from which we expect to read
 inputs = [server]

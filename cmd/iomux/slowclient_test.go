@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var receivedLine = regexp.MustCompile(`(?m)^received (".*")$`)
+
+// checkSlowOutput checks that the received lines are reads of at most 16
+// bytes that together are the parts sent, in order.
+func checkSlowOutput(t *testing.T, out string, parts []string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(out, "sending "+strconv.Quote(p)+"\n") {
+			t.Errorf("no sending line for %q:\n%s", p, out)
+		}
+	}
+	var echo strings.Builder
+	for _, m := range receivedLine.FindAllStringSubmatch(out, -1) {
+		chunk, err := strconv.Unquote(m[1])
+		if err != nil {
+			t.Fatalf("bad received line %q: %v", m[0], err)
+		}
+		if len(chunk) == 0 || len(chunk) > slowReadSize {
+			t.Errorf("read of %d bytes, want 1..%d: %q", len(chunk), slowReadSize, chunk)
+		}
+		echo.WriteString(chunk)
+	}
+	if want := strings.Join(parts, ""); echo.String() != want {
+		t.Errorf("echo %q, want %q; output:\n%s", echo.String(), want, out)
+	}
+	if !strings.HasSuffix(out, "closing socket\n") {
+		t.Errorf("output does not end with the seeds' closing line:\n%s", out)
+	}
+}
+
+func TestSlowClientGoServer(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		srv := startPeerEcho(t, nil)
+		var out, errs bytes.Buffer
+		err := runSlowClient([]string{"--addr", srv.addr(), "--backend", backend, "--pause", "10ms"}, &out, &errs)
+		if err != nil {
+			t.Fatalf("slow-client: %v", err)
+		}
+		checkSlowOutput(t, out.String(), slowMessages)
+	})
+}
+
+func TestSlowClientPythonTimeoutServer(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		py := startPyPeer(t, "select_echo_server_timeout.py", "0.05")
+		var out, errs bytes.Buffer
+		err := runSlowClient([]string{"--addr", py.addr, "--backend", backend, "--pause", "30ms"}, &out, &errs)
+		if err != nil {
+			t.Fatalf("slow-client: %v\nserver said:\n%s", err, py.out)
+		}
+		checkSlowOutput(t, out.String(), slowMessages)
+		py.out.waitFor(t, "received b'Part two of the message.'", 1)
+		py.out.waitFor(t, "timed out, do some other work here", 1)
+	})
+}
+
+func TestSlowClientDetectsCorruptEcho(t *testing.T) {
+	srv := startPeerEcho(t, func(b []byte) { b[len(b)-1] = '!' })
+	var out, errs bytes.Buffer
+	err := runSlowClient([]string{"--addr", srv.addr(), "--pause", "0s", "abc", "def"}, &out, &errs)
+	if err == nil || !strings.Contains(err.Error(), "echo differs") {
+		t.Fatalf("slow-client = %v, want an \"echo differs\" error; output:\n%s", err, out.String())
+	}
+}
