@@ -1,0 +1,229 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/iomux/iomux/codec"
+	"github.com/iomux/iomux/loop"
+)
+
+func init() {
+	register(&command{
+		name:    "chat-server",
+		summary: "a chat room: every line a member sends goes to every other member (the seeds' chat server)",
+		usage: `Usage: iomux chat-server [--addr 127.0.0.1:8002] [--backend auto] [-v]
+
+The seeds' chat server, made safe. Every line a member sends goes to every
+other member, prefixed with the sender's name: "[127.0.0.1:55821] hello".
+The others are told when someone joins ("[127.0.0.1:55821] entered room"),
+leaves ("[name] left the room") or goes away ("[name] is offline").
+
+Commands (a line that starts with "/"):
+  /nick NAME   be called NAME instead of host:port (letters, digits, - _ .)
+  /who         list the members
+  /quit        leave
+
+Lines longer than 4096 bytes are refused with a notice, not buffered. A
+member who stops reading gets at most 256 KiB queued; past that they are
+disconnected and the others told: the seed's broadcast blocked the whole
+room on one slow member, this one never waits for anybody.
+
+Example:
+  $ iomux chat-server
+  starting up on 127.0.0.1 port 8002
+  $ iomux chat-client            # in two or more other terminals
+  $ nc 127.0.0.1 8002            # or any line-based client
+`,
+		run: func(args []string) error { return runChatServer(args, processEnv()) },
+	})
+}
+
+// Limits of the chat server.
+const (
+	chatMaxLine  = 4096      // longest line a member may send
+	chatMaxQueue = 256 << 10 // output queued for a member before they are dropped
+	chatMaxNick  = 32
+)
+
+var chatLines = codec.Lines(chatMaxLine)
+
+// chatMember is one connection in the room.
+type chatMember struct {
+	c        *loop.Conn
+	name     string
+	skipping bool   // discarding the rest of an oversize line
+	quit     bool   // sent /quit: the rest of their input is ignored
+	leaving  string // how the others are told this member left
+}
+
+// chatRoom is the chat server's handler. The room runs on a single loop
+// (the server has no --loops): membership, names and the order of
+// messages are one piece of state that every line touches, and one loop
+// owns it without locks and gives every member the same order of
+// messages. Chat is light work (a broadcast is one non-blocking write per
+// member, never a wait), so one core serves a large room; spreading it
+// over loops would buy nothing but cross-loop posts and per-member copies.
+type chatRoom struct {
+	loop.BaseHandler
+	members []*chatMember // in order of arrival; replaced, never edited, on leave
+	log     io.Writer     // the server's own notes (stdout)
+}
+
+func runChatServer(args []string, env serverEnv) error {
+	fs := newFlags(commands["chat-server"], env.stderr)
+	var opt serverOptions
+	opt.bind(fs, "127.0.0.1:8002", false)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := opt.check(fs); err != nil {
+		return err
+	}
+	room := &chatRoom{log: env.stdout}
+	return opt.serve(env, loop.NewServer(room, opt.loopOptions(env.stderr)))
+}
+
+func (r *chatRoom) OnOpen(c *loop.Conn) {
+	m := &chatMember{c: c, name: c.RemoteAddr().String(), leaving: "is offline"}
+	c.SetContext(m)
+	r.members = append(r.members, m)
+	fmt.Fprintf(r.log, "Client %s connected\n", m.name)
+	r.tell(m, fmt.Sprintf("* welcome, %s; %d in the room; /nick NAME, /who, /quit", m.name, len(r.members)))
+	r.broadcast(m, []byte("["+m.name+"] entered room\n"))
+}
+
+func (r *chatRoom) OnClose(c *loop.Conn, err error) {
+	m, ok := c.Context().(*chatMember)
+	if !ok {
+		return
+	}
+	r.members = slices.DeleteFunc(slices.Clone(r.members), func(x *chatMember) bool { return x == m })
+	fmt.Fprintf(r.log, "Client %s %s\n", m.name, m.leaving)
+	r.broadcast(m, []byte("["+m.name+"] "+m.leaving+"\n"))
+}
+
+func (r *chatRoom) OnData(c *loop.Conn) {
+	m := c.Context().(*chatMember)
+	for c.Buffered() > 0 && !c.Closed() && !m.quit {
+		if m.skipping && !r.skipOversize(m) {
+			return
+		}
+		n, err := codec.Each(chatLines, c.Peek(-1), func(line []byte) error {
+			r.line(m, line)
+			if c.Closed() || m.quit {
+				return codec.ErrStop
+			}
+			return nil
+		})
+		c.Discard(n)
+		if m.quit {
+			c.Discard(-1)
+			return
+		}
+		if !errors.Is(err, codec.ErrFrameTooLarge) {
+			return
+		}
+		r.tell(m, fmt.Sprintf("* line refused: longer than %d bytes", chatMaxLine))
+		m.skipping = true
+	}
+}
+
+// skipOversize discards the rest of a refused line; it reports whether the
+// line's end was found (what follows it is read as usual).
+func (r *chatRoom) skipOversize(m *chatMember) bool {
+	buf := m.c.Peek(-1)
+	i := slices.Index(buf, '\n')
+	if i < 0 {
+		m.c.Discard(-1)
+		return false
+	}
+	m.c.Discard(i + 1)
+	m.skipping = false
+	return true
+}
+
+// line handles one line from m: a command, or a message for the others.
+func (r *chatRoom) line(m *chatMember, line []byte) {
+	text := string(line)
+	switch {
+	case strings.TrimSpace(text) == "":
+		return
+	case text == "/quit":
+		m.leaving, m.quit = "left the room", true
+		r.tell(m, "* bye")
+		m.c.Close()
+	case text == "/who":
+		names := make([]string, len(r.members))
+		for i, x := range r.members {
+			names[i] = "[" + x.name + "]"
+		}
+		r.tell(m, fmt.Sprintf("* %d in the room: %s", len(names), strings.Join(names, " ")))
+	case text == "/nick" || strings.HasPrefix(text, "/nick "):
+		r.nick(m, strings.TrimSpace(strings.TrimPrefix(text, "/nick")))
+	case strings.HasPrefix(text, "/") && !strings.HasPrefix(text, "//"):
+		r.tell(m, "* unknown command; try /nick NAME, /who or /quit (start a message with // to send a /)")
+	default:
+		text = strings.TrimPrefix(text, "/")
+		r.broadcast(m, []byte("["+m.name+"] "+text+"\n"))
+	}
+}
+
+func (r *chatRoom) nick(m *chatMember, name string) {
+	if err := chatCheckNick(name); err != nil {
+		r.tell(m, "* "+err.Error())
+		return
+	}
+	for _, x := range r.members {
+		if x != m && x.name == name {
+			r.tell(m, "* the name "+name+" is taken")
+			return
+		}
+	}
+	old := m.name
+	m.name = name
+	r.tell(m, "* you are now "+name)
+	r.broadcast(m, []byte("["+old+"] is now known as ["+name+"]\n"))
+}
+
+func chatCheckNick(name string) error {
+	if name == "" || len(name) > chatMaxNick {
+		return fmt.Errorf("usage: /nick NAME (1 to %d letters, digits, - _ .)", chatMaxNick)
+	}
+	for _, ch := range name {
+		ok := ch == '-' || ch == '_' || ch == '.' ||
+			'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9'
+		if !ok {
+			return fmt.Errorf("a name may hold letters, digits, - _ and . only")
+		}
+	}
+	return nil
+}
+
+// tell sends a notice to one member.
+func (r *chatRoom) tell(m *chatMember, notice string) { r.send(m, []byte(notice+"\n")) }
+
+// broadcast sends msg to every member but from. A member whose queue
+// passes chatMaxQueue is dropped (CloseNow: what they did not read is
+// lost to them anyway), which tells the others through OnClose.
+func (r *chatRoom) broadcast(from *chatMember, msg []byte) {
+	for _, m := range r.members { // r.members may be replaced meanwhile: this range keeps its copy
+		if m != from {
+			r.send(m, msg)
+		}
+	}
+}
+
+func (r *chatRoom) send(m *chatMember, msg []byte) {
+	if m.c.Closed() {
+		return
+	}
+	m.c.Write(msg) // a write error closes the connection: OnClose tells the others
+	if !m.c.Closed() && m.c.Outbound() > chatMaxQueue {
+		m.leaving = fmt.Sprintf("was disconnected: not reading (over %d KiB queued)", chatMaxQueue>>10)
+		m.c.CloseNow()
+	}
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/iomux/iomux/loop"
+)
+
+// What the four servers (echo-server, chat-server, log-server,
+// time-server) share: their common flags, and serve, which runs a
+// loop.Server until a signal (or a test) stops it.
+
+// serverStopTimeout bounds a graceful stop: queued output gets this long
+// to drain before the remaining connections are closed at once.
+const serverStopTimeout = 5 * time.Second
+
+// serverOptions are the flags every server has.
+type serverOptions struct {
+	addr    string
+	backend string
+	loops   int
+	verbose bool
+}
+
+// bind adds --addr, --backend, -v and, if withLoops, --loops to fs.
+func (o *serverOptions) bind(fs *flag.FlagSet, defaultAddr string, withLoops bool) {
+	fs.StringVar(&o.addr, "addr", defaultAddr, "`host:port` to listen on (port 0 picks a free one)")
+	fs.StringVar(&o.backend, "backend", "auto", "readiness backend: auto, epoll, poll, select or kqueue")
+	fs.BoolVar(&o.verbose, "v", false, "trace the event loop on stderr, in the seeds' words")
+	o.loops = 1
+	if withLoops {
+		fs.IntVar(&o.loops, "loops", 0, "number of event loops (0: one per CPU)")
+	}
+}
+
+// check validates the flags after parsing.
+func (o *serverOptions) check(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if o.loops < 0 {
+		return fmt.Errorf("%w: --loops must not be negative", errUsage)
+	}
+	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+		return fmt.Errorf("%w: --addr: %v", errUsage, err)
+	}
+	switch o.backend {
+	case "auto", "epoll", "poll", "select", "kqueue":
+	default:
+		return fmt.Errorf("%w: --backend %q: want auto, epoll, poll, select or kqueue", errUsage, o.backend)
+	}
+	return nil
+}
+
+// loopOptions turns the flags into loop.Options; -v traces to stderr.
+func (o *serverOptions) loopOptions(stderr io.Writer) loop.Options {
+	opts := loop.Options{
+		Loops:   o.loops,
+		Backend: o.backend,
+		Logger:  slog.New(slog.NewTextHandler(stderr, nil)),
+	}
+	if o.verbose {
+		opts.Trace = stderr
+	}
+	return opts
+}
+
+// serverEnv is where a server program runs: main gives it the process's
+// stdout and stderr and stops it on SIGINT or SIGTERM; tests give it
+// buffers, a context to cancel, and learn the bound address from ready.
+type serverEnv struct {
+	stdout, stderr io.Writer
+	ctx            context.Context // its end stops the server; nil: SIGINT/SIGTERM
+	ready          func(net.Addr)  // if set, called once the server listens
+}
+
+// processEnv is the environment of the real program.
+func processEnv() serverEnv { return serverEnv{stdout: os.Stdout, stderr: os.Stderr} }
+
+// serve listens on o.addr, starts srv, prints the seeds' "starting up on
+// HOST port PORT" on stderr and runs until env.ctx ends or a signal
+// arrives; then it stops gracefully (queued output drains, at most
+// serverStopTimeout; a second signal cuts that short).
+func (o *serverOptions) serve(env serverEnv, srv *loop.Server) error {
+	ctx := env.ctx
+	var signals chan os.Signal
+	if ctx == nil {
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+		signals = sigs
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-signals:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	if err := srv.Listen("tcp", o.addr); err != nil {
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	addr := srv.Addrs()[0]
+	host, port, _ := net.SplitHostPort(addr.String())
+	fmt.Fprintf(env.stderr, "starting up on %s port %s\n", host, port)
+	if env.ready != nil {
+		env.ready(addr)
+	}
+	select {
+	case <-ctx.Done():
+	case <-srv.Done():
+	}
+	fmt.Fprintln(env.stderr, "shutting down")
+	stopCtx, cancel := context.WithTimeout(context.Background(), serverStopTimeout)
+	defer cancel()
+	if signals != nil {
+		go func() {
+			select {
+			case <-signals: // a second signal: stop now
+				cancel()
+			case <-stopCtx.Done():
+			}
+		}()
+	}
+	err := srv.Stop(stopCtx)
+	if errors.Is(err, loop.ErrServerClosed) {
+		err = nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		fmt.Fprintln(env.stderr, "stopped before every queue drained")
+		err = nil
+	}
+	return err
+}

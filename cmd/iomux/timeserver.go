@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/iomux/iomux/loop"
+)
+
+func init() {
+	register(&command{
+		name:    "time-server",
+		summary: "send every client the time every few seconds (the seeds' delay server, for many clients)",
+		usage: `Usage: iomux time-server [--addr 127.0.0.1:51423] [--interval 5s] [--loops N] [--backend auto] [-v]
+
+The seeds' delaying server, for any number of clients at once (the seed
+served one at a time, sleeping between sends). Each client gets the current
+time as a line in asctime format ("Mon Nov 23 18:56:57 2026") when it
+connects and then every --interval, driven by one loop timer per client,
+never by sleeping. What clients send is ignored. A client that stops
+reading is disconnected once 64 KiB of ticks are queued for it.
+
+Example:
+  $ iomux time-server --interval 1s &
+  starting up on 127.0.0.1 port 51423
+  $ iomux watch                  # or: nc 127.0.0.1 51423
+  Received: Mon Nov 23 18:56:57 2026
+`,
+		run: func(args []string) error { return runTimeServer(args, processEnv()) },
+	})
+}
+
+// timeMaxQueue is how much unread output a client may have before it is
+// dropped.
+const timeMaxQueue = 64 << 10
+
+// timeHandler ticks every client. Each connection owns an Every timer on
+// its loop, so a client's ticks are exactly --interval apart from its
+// arrival, as in the seed, and a timer costs a heap entry, not a goroutine.
+type timeHandler struct {
+	loop.BaseHandler
+	interval time.Duration
+	mu       sync.Mutex // the notes are written from every loop
+	log      io.Writer
+}
+
+func runTimeServer(args []string, env serverEnv) error {
+	fs := newFlags(commands["time-server"], env.stderr)
+	var opt serverOptions
+	opt.bind(fs, "127.0.0.1:51423", true)
+	interval := fs.Duration("interval", 5*time.Second, "time between two ticks to a client")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := opt.check(fs); err != nil {
+		return err
+	}
+	if *interval <= 0 {
+		return fmt.Errorf("%w: --interval must be positive", errUsage)
+	}
+	h := &timeHandler{interval: *interval, log: env.stdout}
+	return opt.serve(env, loop.NewServer(h, opt.loopOptions(env.stderr)))
+}
+
+func (h *timeHandler) note(format string, args ...any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fmt.Fprintf(h.log, format+"\n", args...)
+}
+
+func (h *timeHandler) OnOpen(c *loop.Conn) {
+	h.note("Got Connection from %s", c.RemoteAddr())
+	h.tick(c)
+	if !c.Closed() {
+		c.SetContext(c.Loop().Every(h.interval, func() { h.tick(c) }))
+	}
+}
+
+// tick sends the time, asctime style, as the seed's time.asctime() does.
+func (h *timeHandler) tick(c *loop.Conn) {
+	c.Write([]byte(time.Now().Format(time.ANSIC) + "\n"))
+	if !c.Closed() && c.Outbound() > timeMaxQueue {
+		c.CloseNow()
+	}
+}
+
+// OnEOF keeps ticking: the seed sends until a send fails, and a client
+// that only shut down its writing half may still be reading.
+func (h *timeHandler) OnEOF(c *loop.Conn) {}
+
+func (h *timeHandler) OnClose(c *loop.Conn, err error) {
+	if t, ok := c.Context().(*loop.Timer); ok {
+		t.Stop()
+	}
+	if err != nil {
+		h.note("%s disconnected (%v)", c.RemoteAddr(), err)
+		return
+	}
+	h.note("%s disconnected", c.RemoteAddr())
+}
