@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/iomux/iomux"
+)
+
+// The seeds' non-blocking clients (pollclient.py, selectclient.py): a
+// program that stays busy (the spinner) while it waits for the network.
+
+func init() {
+	register(&command{
+		name:    "watch",
+		summary: "print what a server sends, with a spinner while waiting (the seeds' poll/select client)",
+		usage: `Usage: iomux watch [--addr 127.0.0.1:51423] [--backend auto] [-v]
+
+The seeds' non-blocking client (pollclient.py / selectclient.py). Connects,
+then waits on the socket with a 50 ms timeout, over and over: what arrives
+is printed as "Received: ..." lines, and on a terminal a bouncing spinner
+moves on every timeout to show the program is not blocked. When stdout is
+not a terminal it prints plain lines and no spinner.
+
+Exits 0 with "Remote end closed connection; exiting." when the server
+closes the connection, and non-zero with "Problem occurred; exiting." when
+the connection fails. --backend poll is pollclient.py, --backend select is
+selectclient.py.
+
+Example:
+  $ iomux time-server --interval 1s &
+  $ iomux watch --backend poll
+  Received: Mon Nov 23 18:51:34 2026
+  ...|......
+`,
+		run: func(args []string) error { return runWatch(args, os.Stdout, os.Stderr) },
+	})
+}
+
+// watchTick is the seeds' poll(50) / select(..., 0.05): how often the
+// spinner moves while nothing arrives.
+const watchTick = 50 * time.Millisecond
+
+func runWatch(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags(commands["watch"], stderr)
+	var opt clientOptions
+	opt.bind(fs, "127.0.0.1:51423")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	sel, err := opt.selector()
+	if err != nil {
+		return err
+	}
+	defer sel.Close()
+	fd, err := clientDial(opt.addr, opt.timeout)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := sel.Register(fd, iomux.Readable, nil); err != nil {
+		return err
+	}
+	defer sel.Unregister(fd)
+
+	w := &watcher{out: stdout, terminal: isTTY(stdout), spin: spinner{size: 10, dir: 1}}
+	err = w.run(sel, fd, &opt, stderr)
+	if err != nil {
+		w.line("Problem occurred; exiting.")
+		return err
+	}
+	w.line("Remote end closed connection; exiting.")
+	return nil
+}
+
+// watcher prints what arrives line by line, and the spinner in between.
+type watcher struct {
+	out      io.Writer
+	terminal bool   // stdout is a terminal: draw the spinner
+	partial  []byte // the start of a line whose newline has not come yet
+	spin     spinner
+}
+
+// run waits on the socket, watchTick at a time, until the server closes it
+// (nil) or the connection fails (the error).
+func (w *watcher) run(sel iomux.Selector, fd int, opt *clientOptions, stderr io.Writer) error {
+	ready := make([]iomux.Ready, 1)
+	buf := make([]byte, 4096)
+	for {
+		n, err := sel.Wait(watchTick, ready)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			r, err := unix.Read(fd, buf)
+			switch {
+			case err == unix.EAGAIN || err == unix.EINTR:
+			case err != nil:
+				return fmt.Errorf("receive: %w", err)
+			case r == 0:
+				w.flush()
+				return nil
+			default:
+				opt.tracef(stderr, "received %q from %s", buf[:r], opt.addr)
+				w.received(buf[:r])
+			}
+		}
+		if w.terminal {
+			fmt.Fprintf(w.out, "\r%s ", w.spin.next())
+		}
+	}
+}
+
+// received prints each complete line as "Received: line"; a partial line
+// waits for its end, unless it grows past one read's worth.
+func (w *watcher) received(data []byte) {
+	w.partial = append(w.partial, data...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
+		}
+		w.line("Received: " + string(w.partial[:i]))
+		w.partial = w.partial[i+1:]
+	}
+	if len(w.partial) >= 4096 {
+		w.flush()
+	}
+	w.partial = append([]byte(nil), w.partial...) // do not pin the old buffer
+}
+
+// flush prints a partial line as if it were complete.
+func (w *watcher) flush() {
+	if len(w.partial) > 0 {
+		w.line("Received: " + string(w.partial))
+		w.partial = w.partial[:0]
+	}
+}
+
+// line prints one line; on a terminal it first clears the spinner.
+func (w *watcher) line(s string) {
+	if w.terminal {
+		s = "\r\x1b[K" + strings.TrimRight(s, "\r")
+	}
+	fmt.Fprintln(w.out, s)
+}
+
+// spinner is the seeds' bouncing bar: a '|' that moves along ten dots and
+// turns at each end.
+type spinner struct {
+	size, pos, dir int
+}
+
+// next draws the spinner where it is, then moves it one step.
+func (s *spinner) next() string {
+	bar := strings.Repeat(".", s.pos) + "|" + strings.Repeat(".", s.size-s.pos-1)
+	s.pos += s.dir
+	if s.pos < 0 {
+		s.pos, s.dir = 1, 1
+	} else if s.pos >= s.size {
+		s.pos, s.dir = s.pos-2, -1
+	}
+	return bar
+}
+
+// isTTY reports whether w is a terminal.
+func isTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

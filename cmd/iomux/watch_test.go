@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"strings"
+	"testing"
+)
+
+func TestWatchPrintsLinesUntilServerCloses(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		srv := startPeerServer(t, func(c net.Conn) {
+			for _, chunk := range []string{"one\ntwo\nthr", "ee\n", "no newline"} {
+				c.Write([]byte(chunk))
+			}
+		})
+		var out, errs bytes.Buffer
+		if err := runWatch([]string{"--addr", srv.addr(), "--backend", backend}, &out, &errs); err != nil {
+			t.Fatalf("watch: %v", err)
+		}
+		want := "Received: one\nReceived: two\nReceived: three\nReceived: no newline\n" +
+			"Remote end closed connection; exiting.\n"
+		if out.String() != want {
+			t.Errorf("output:\n%q\nwant (no spinner, stdout is not a terminal):\n%q", out.String(), want)
+		}
+	})
+}
+
+func TestWatchReportsProblemOnReset(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		reset := make(chan struct{})
+		srv := startPeerServer(t, func(c net.Conn) {
+			c.Write([]byte("hi\n"))
+			<-reset                       // the client is connected and reading
+			c.(*net.TCPConn).SetLinger(0) // close with RST
+		})
+		out := newClientOutput()
+		done := make(chan error, 1)
+		go func() { done <- runWatch([]string{"--addr", srv.addr(), "--backend", backend}, out, &bytes.Buffer{}) }()
+		out.waitFor(t, "Received: hi\n", 1)
+		close(reset)
+		err := <-done
+		if err == nil || !strings.Contains(err.Error(), "connection reset") {
+			t.Errorf("watch = %v, want a connection-reset error", err)
+		}
+		if out.String() != "Received: hi\nProblem occurred; exiting.\n" {
+			t.Errorf("output %q, want the seeds' problem line", out.String())
+		}
+	})
+}
+
+func TestWatchPythonDelayServer(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		py := startPyPeer(t, "delay_server.py", "0.05")
+		out := newClientOutput()
+		done := make(chan error, 1)
+		go func() { done <- runWatch([]string{"--addr", py.addr, "--backend", backend}, out, &bytes.Buffer{}) }()
+		out.waitFor(t, "Received: ", 2)
+		py.kill()
+		if err := <-done; err != nil {
+			t.Fatalf("watch: %v\noutput:\n%s", err, out)
+		}
+		if !strings.HasSuffix(out.String(), "\nRemote end closed connection; exiting.\n") {
+			t.Errorf("output does not end with the seeds' closing line:\n%s", out)
+		}
+	})
+}
+
+func TestWatchSpinnerOnTerminal(t *testing.T) {
+	master, slave := openClientPTY(t)
+	screen := readClientPTY(t, master, slave)
+	release := make(chan struct{})
+	srv := startPeerServer(t, func(c net.Conn) {
+		c.Write([]byte("hello\n"))
+		<-release
+	})
+	done := make(chan error, 1)
+	go func() { done <- runWatch([]string{"--addr", srv.addr()}, slave, &bytes.Buffer{}) }()
+	screen.waitFor(t, "\r\x1b[KReceived: hello\r\n", 1)
+	screen.waitFor(t, "\r.........| ", 1) // the bar reached the right end
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	screen.waitFor(t, "\r\x1b[KRemote end closed connection; exiting.\r\n", 1)
+}
+
+func TestSpinnerBouncesLikeTheSeed(t *testing.T) {
+	s := spinner{size: 10, dir: 1}
+	var got []int
+	for range 22 {
+		got = append(got, strings.IndexByte(s.next(), '|'))
+	}
+	want := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("spinner positions %v, want %v", got, want)
+		}
+	}
+}
