@@ -1,0 +1,218 @@
+package loop
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestBackPressure: a client sends 16 MiB and does not read. The server
+// stops reading it once its queue passes HighWater, so its memory stays
+// bounded; when the client reads, every byte arrives in order.
+func TestBackPressure(t *testing.T) {
+	const total = 16 << 20
+	var maxQueued atomic.Int64
+	paused := make(chan struct{}, 1)
+	resumed := make(chan struct{}, 1)
+	h := &funcHandler{
+		data: func(c *Conn) {
+			c.Write(c.Next(-1))
+			if q := int64(c.Outbound()); q > maxQueued.Load() {
+				maxQueued.Store(q)
+			}
+		},
+		pause:  func(c *Conn) { paused <- struct{}{} },
+		resume: func(c *Conn) { resumed <- struct{}{} },
+	}
+	opts := Options{Loops: 1, HighWater: 1 << 20, LowWater: 256 << 10}
+	s := startServer(t, h, opts, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	p := payload(total)
+	got := make([]byte, total)
+	before := heapInUse()
+
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write(p)
+		werr <- err
+	}()
+	recv(t, paused, 20*time.Second, "OnPause")
+	if st := s.Stats(); st.Paused != 1 {
+		t.Fatalf("Stats().Paused = %d after OnPause, want 1", st.Paused)
+	}
+	// The server no longer reads: its input stops growing well short of
+	// 16 MiB, and the writer stays blocked.
+	in := waitSteady(func() int64 { return s.Stats().BytesIn })
+	if in >= total {
+		t.Fatalf("server read all %d bytes while paused", in)
+	}
+	select {
+	case err := <-werr:
+		t.Fatalf("client finished writing 16 MiB to a paused server (err %v)", err)
+	default:
+	}
+	grown := heapInUse() - before
+	t.Logf("paused after reading %d KiB; queue peaked at %d KiB; heap grew %d KiB",
+		in>>10, maxQueued.Load()>>10, grown>>10)
+	if q := maxQueued.Load(); q > int64(opts.HighWater+s.Options().ReadBufferSize) {
+		t.Fatalf("queue reached %d bytes, above HighWater+ReadBufferSize", q)
+	}
+	if grown > 6<<20 {
+		t.Fatalf("heap grew by %d KiB with a client that does not read", grown>>10)
+	}
+
+	c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if err := <-werr; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if !bytes.Equal(got, p) {
+		t.Fatalf("echo differs from offset %d", firstDiff(got, p))
+	}
+	recv(t, resumed, 5*time.Second, "OnResume")
+	if st := s.Stats(); st.Paused != 0 || st.BytesIn != total || st.BytesOut != total {
+		t.Fatalf("Stats after the drain: %+v", st)
+	}
+}
+
+// heapInUse returns the live heap after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// waitSteady samples f until it stops changing for a few samples (at
+// most a few seconds) and returns the last value.
+func waitSteady(f func() int64) int64 {
+	last, same := f(), 0
+	for range 100 {
+		time.Sleep(20 * time.Millisecond)
+		v := f()
+		if v == last {
+			if same++; same == 5 {
+				break
+			}
+			continue
+		}
+		last, same = v, 0
+	}
+	return last
+}
+
+// TestHalfClose: the client sends 1 MiB and shuts down its writing half;
+// the server's echo of all of it still arrives, then EOF.
+func TestHalfClose(t *testing.T) {
+	eof := make(chan int, 1)
+	h := &funcHandler{eof: func(c *Conn) {
+		eof <- c.Outbound()
+		c.Close()
+	}}
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s).(*net.TCPConn)
+	p := payload(1 << 20)
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write(p)
+		if err == nil {
+			err = c.CloseWrite()
+		}
+		werr <- err
+	}()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	got, err := io.ReadAll(c) // up to EOF
+	if err != nil {
+		t.Fatalf("read: %v after %d bytes", err, len(got))
+	}
+	if err := <-werr; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, p) {
+		t.Fatalf("got %d bytes back, want %d; differ at %d", len(got), len(p), firstDiff(got, p))
+	}
+	recv(t, eof, 5*time.Second, "OnEOF")
+}
+
+// TestHalfCloseQueued: the server has output queued when the peer's EOF
+// arrives (the seeds drop it here); it is still delivered.
+func TestHalfCloseQueued(t *testing.T) {
+	const size = 4 << 20
+	queued := make(chan int, 1)
+	h := &funcHandler{
+		data: func(c *Conn) {
+			c.Discard(-1)
+			c.Write(payload(size)) // far more than the socket buffers take
+		},
+		eof: func(c *Conn) {
+			queued <- c.Outbound()
+			c.Close()
+		},
+	}
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s).(*net.TCPConn)
+	if _, err := c.Write([]byte("go")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if q := recv(t, queued, 10*time.Second, "OnEOF"); q == 0 {
+		t.Fatal("nothing was queued at EOF; the test proves nothing")
+	}
+	got := expectClosed(t, c, 30*time.Second)
+	if !bytes.Equal(got, payload(size)) {
+		t.Fatalf("got %d bytes after the peer's EOF, want %d", len(got), size)
+	}
+}
+
+// TestResetMidWrite: a client resets its connection (SO_LINGER 0) while
+// the server has output queued for it. The server reports the error in
+// OnClose and keeps serving others.
+func TestResetMidWrite(t *testing.T) {
+	queued := make(chan *Conn, 1)
+	closed := make(chan error, 1)
+	var victim atomic.Pointer[Conn]
+	h := &funcHandler{
+		data: func(c *Conn) {
+			c.Write(c.Next(-1))
+			if c.Outbound() > 0 && victim.CompareAndSwap(nil, c) {
+				queued <- c
+			}
+		},
+		close: func(c *Conn, err error) {
+			if c == victim.Load() {
+				closed <- err
+			}
+		},
+	}
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	other := dial(t, s)
+	roundTrip(t, other, []byte("before"))
+
+	c := dial(t, s).(*net.TCPConn)
+	werr := make(chan error, 1)
+	go func() { // write without reading until the server queues
+		_, err := c.Write(payload(64 << 20))
+		werr <- err
+	}()
+	recv(t, queued, 20*time.Second, "queued output")
+	c.SetLinger(0)
+	c.Close() // sends RST; also ends the writer
+	<-werr
+	err := recv(t, closed, 10*time.Second, "OnClose of the reset connection")
+	if err == nil {
+		t.Fatal("OnClose got nil for a reset connection, want the error")
+	}
+	t.Logf("OnClose: %v", err)
+	roundTrip(t, other, []byte("after"))
+	if st := s.Stats(); st.Open != 1 || st.Paused != 0 {
+		t.Fatalf("Stats after the reset: %+v, want 1 open, 0 paused", st)
+	}
+}
