@@ -50,6 +50,7 @@ var selectorCases = []struct {
 	{"wake", testWake},
 	{"wake-coalesces", testWakeCoalesces},
 	{"close-while-waiting", testCloseWhileWaiting},
+	{"wake-during-close", testWakeDuringClose},
 	{"after-close", testAfterClose},
 	{"fairness", testFairness},
 	{"no-alloc", testNoAlloc},

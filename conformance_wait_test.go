@@ -241,6 +241,38 @@ func testCloseWhileWaiting(t *testing.T, open opener) {
 	}
 }
 
+// testWakeDuringClose: Wakes racing with Close return nil or ErrClosed and
+// stop once it is closed (run with -race; the wake-up fd must not be written
+// after Close released it).
+func testWakeDuringClose(t *testing.T, open opener) {
+	for range 20 {
+		s, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		const wakers = 4
+		errs := make(chan error, wakers)
+		for range wakers {
+			go func() {
+				for {
+					if err := s.Wake(); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		for range wakers {
+			if err := <-errs; !errors.Is(err, ErrClosed) {
+				t.Errorf("Wake during Close: %v, want ErrClosed", err)
+			}
+		}
+	}
+}
+
 func testAfterClose(t *testing.T, open opener) {
 	s, err := open()
 	if err != nil {

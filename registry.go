@@ -11,9 +11,10 @@ import (
 type registration struct {
 	data   any
 	events Events
-	index  int32  // backend-private position (poll's pollfd slot), -1 if none
-	mark   uint32 // backend-private stamp (kqueue merges a fd's filters with it)
-	used   bool
+	index  int32 // backend-private position (poll's pollfd slot), -1 if none
+	//lint:ignore U1000 used by the kqueue backend, which Linux does not build
+	mark uint32 // backend-private stamp (kqueue merges a fd's filters with it)
+	used bool
 }
 
 // registry is the bookkeeping every backend shares: fd → registration,
@@ -26,6 +27,10 @@ type registry struct {
 
 	wake        wakeup
 	wakePending atomic.Bool // a Wake is in flight: coalesces further Wakes
+	// wakeMu is held shared by Wake and exclusively by close around closing
+	// the wake-up fd: a Wake that passed its closed check must not write to
+	// that fd number after Close freed it for reuse by someone else.
+	wakeMu sync.RWMutex
 
 	// waitMu is held for the whole of Wait, so Close can wait for a
 	// concurrent Wait to leave the kernel before closing its descriptors.
@@ -91,6 +96,8 @@ func (r *registry) Len() int { return r.count }
 // Wake makes a concurrent or the next Wait return at once. Only the first
 // Wake since the last drain touches the kernel.
 func (r *registry) Wake() error {
+	r.wakeMu.RLock()
+	defer r.wakeMu.RUnlock()
 	if r.closed.Load() {
 		return ErrClosed
 	}
@@ -133,9 +140,11 @@ func (r *registry) close(release func() error) error {
 	r.waitMu.Lock()
 	defer r.waitMu.Unlock()
 	err := release()
+	r.wakeMu.Lock()
 	if werr := r.wake.close(); err == nil {
 		err = werr
 	}
+	r.wakeMu.Unlock()
 	r.regs = nil
 	r.count = 0
 	return err
