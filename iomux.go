@@ -51,7 +51,9 @@ const (
 	// long as it holds (EPOLLET, EV_CLEAR). epoll and kqueue only.
 	EdgeTriggered Events = 1 << (iota + 16)
 	// OneShot reports once, then disables the descriptor until Modify re-arms
-	// it (EPOLLONESHOT, EV_ONESHOT). epoll and kqueue only.
+	// it (EPOLLONESHOT, EV_ONESHOT). epoll and kqueue only. On kqueue each
+	// direction is its own filter, so Readable|Writable|OneShot can report
+	// once per direction.
 	OneShot
 	// Exclusive wakes only one of several epoll instances waiting on the same
 	// descriptor (EPOLLEXCLUSIVE). epoll only, and only in Register.

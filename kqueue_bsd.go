@@ -18,7 +18,7 @@ type kqueueSelector struct {
 	registry
 	kq      int
 	events  []unix.Kevent_t // reused by every Wait: no allocation per call
-	changes [2]unix.Kevent_t
+	changes [1]unix.Kevent_t
 	batch   uint32 // stamps registrations already placed in this Wait's ready
 }
 
@@ -51,7 +51,11 @@ func filters(ev Events) (read, write bool) {
 	return ev&(Readable|ReadHangup) != 0, ev&Writable != 0
 }
 
-// apply moves the kernel from the filters of old to those of ev.
+// apply moves the kernel from the filters of old to those of ev. Each change
+// is its own kevent call: with no room for receipts, kevent stops at the
+// first failing change, so a delete of a filter already gone (a fired
+// OneShot, ENOENT) would silently skip the add or delete after it. Such a
+// delete is not an error.
 func (s *kqueueSelector) apply(fd int, old, ev Events) error {
 	flags := unix.EV_ADD | unix.EV_ENABLE
 	if ev&EdgeTriggered != 0 {
@@ -62,27 +66,25 @@ func (s *kqueueSelector) apply(fd int, old, ev Events) error {
 	}
 	oldR, oldW := filters(old)
 	newR, newW := filters(ev)
-	changes := s.changes[:0]
 	for _, f := range []struct {
 		filter   int
 		was, now bool
 	}{{unix.EVFILT_READ, oldR, newR}, {unix.EVFILT_WRITE, oldW, newW}} {
-		var k unix.Kevent_t
+		change := s.changes[:1]
 		switch {
 		case f.now:
-			unix.SetKevent(&k, fd, f.filter, flags)
+			unix.SetKevent(&change[0], fd, f.filter, flags)
 		case f.was:
-			unix.SetKevent(&k, fd, f.filter, unix.EV_DELETE)
+			unix.SetKevent(&change[0], fd, f.filter, unix.EV_DELETE)
 		default:
 			continue
 		}
-		changes = append(changes, k)
-	}
-	if len(changes) == 0 {
-		return nil
-	}
-	if _, err := unix.Kevent(s.kq, changes, nil, nil); err != nil {
-		return fmt.Errorf("kevent fd %d: %w", fd, os.NewSyscallError("kevent", err))
+		if _, err := unix.Kevent(s.kq, change, nil, nil); err != nil {
+			if !f.now && err == unix.ENOENT {
+				continue
+			}
+			return fmt.Errorf("kevent fd %d: %w", fd, os.NewSyscallError("kevent", err))
+		}
 	}
 	return nil
 }
@@ -164,7 +166,9 @@ func (s *kqueueSelector) Wait(timeout time.Duration, ready []Ready) (int, error)
 		if s.closed.Load() {
 			return 0, ErrClosed
 		}
-		s.batch++
+		if s.batch++; s.batch == 0 {
+			s.batch = 1 // 0 is the mark of a registration never reported
+		}
 		filled, woken := 0, false
 		for i := range events[:n] {
 			k := &events[i]
