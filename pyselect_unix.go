@@ -5,7 +5,6 @@ package iomux
 import (
 	"fmt"
 	"os"
-	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -15,7 +14,8 @@ import (
 // waits until some fd in r is readable, in w writable, or in x has an
 // exceptional condition (urgent data), and returns those subsets in the order
 // given. timeout < 0 blocks, 0 polls, > 0 waits at most that long; on timeout
-// all three results are empty. An fd may appear in several lists.
+// all three results are empty. An fd may appear in several lists; one listed
+// twice in a list is returned twice, as Python does.
 //
 // It differs from select(2) in one way: it is built on poll(2), so there is
 // no FD_SETSIZE limit. Like select(2), a read hang-up or error counts as
@@ -62,7 +62,7 @@ func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) 
 	pick := func(list []int, mask int16) []int {
 		var out []int
 		for _, fd := range list {
-			if fds[index[fd]].Revents&mask != 0 && !slices.Contains(out, fd) {
+			if fds[index[fd]].Revents&mask != 0 {
 				out = append(out, fd)
 			}
 		}

@@ -1,0 +1,195 @@
+//go:build unix
+
+package iomux
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestSelectSeedServer walks the seeds' select() server: a listening socket
+// in the read list becomes readable when a client connects, the accepted
+// connection's message comes back through the write list.
+func TestSelectSeedServer(t *testing.T) {
+	ln, addr := listenTCP(t)
+	client := dialTCP(t, addr)
+
+	rr, ww, xx, err := Select([]int{ln}, nil, []int{ln}, 5*time.Second)
+	if err != nil || !slices.Equal(rr, []int{ln}) || len(ww) != 0 || len(xx) != 0 {
+		t.Fatalf("Select = %v %v %v, %v; want the listener readable", rr, ww, xx, err)
+	}
+	conn, _, err := unix.Accept(ln)
+	if err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	closeFD(t, conn)
+	if err := unix.SetNonblock(conn, true); err != nil {
+		t.Fatal(err)
+	}
+
+	write(t, client, "This is the message.")
+	inputs := []int{ln, conn}
+	rr, _, _, err = Select(inputs, nil, inputs, 5*time.Second)
+	if err != nil || !slices.Equal(rr, []int{conn}) {
+		t.Fatalf("Select = %v, %v; want the connection readable", rr, err)
+	}
+	msg := read(t, conn)
+	_, ww, _, err = Select(inputs, []int{conn}, inputs, 5*time.Second)
+	if err != nil || !slices.Equal(ww, []int{conn}) {
+		t.Fatalf("Select = %v, %v; want the connection writable", ww, err)
+	}
+	write(t, conn, msg)
+	if got := read(t, client); got != msg {
+		t.Errorf("echo = %q, want %q", got, msg)
+	}
+
+	// The client hangs up: readable with EOF, as the seeds' server expects.
+	if err := unix.Shutdown(client, unix.SHUT_RDWR); err != nil {
+		t.Fatal(err)
+	}
+	rr, _, _, err = Select(inputs, nil, inputs, 5*time.Second)
+	if err != nil || !slices.Equal(rr, []int{conn}) {
+		t.Fatalf("Select after close = %v, %v; want the connection readable", rr, err)
+	}
+	if got := read(t, conn); got != "" {
+		t.Errorf("read %q after peer close, want EOF", got)
+	}
+}
+
+// TestSelectSocketpairEcho echoes a few messages over a socketpair.
+func TestSelectSocketpairEcho(t *testing.T) {
+	a, b := socketpair(t)
+	for _, msg := range []string{"one", "two", "three"} {
+		write(t, a, msg)
+		rr, _, _, err := Select([]int{b}, nil, nil, 5*time.Second)
+		if err != nil || !slices.Equal(rr, []int{b}) {
+			t.Fatalf("Select = %v, %v; want b readable", rr, err)
+		}
+		got := read(t, b)
+		_, ww, _, err := Select(nil, []int{b}, nil, 5*time.Second)
+		if err != nil || !slices.Equal(ww, []int{b}) {
+			t.Fatalf("Select = %v, %v; want b writable", ww, err)
+		}
+		write(t, b, got)
+		rr, _, _, err = Select([]int{a}, nil, nil, 5*time.Second)
+		if err != nil || !slices.Equal(rr, []int{a}) {
+			t.Fatalf("Select = %v, %v; want a readable", rr, err)
+		}
+		if echo := read(t, a); echo != msg {
+			t.Errorf("echo = %q, want %q", echo, msg)
+		}
+	}
+}
+
+func TestSelectTimeout(t *testing.T) {
+	r, _ := pipe(t)
+	for _, timeout := range []time.Duration{0, 30 * time.Millisecond} {
+		start := time.Now()
+		rr, ww, xx, err := Select([]int{r}, nil, []int{r}, timeout)
+		if err != nil || len(rr)+len(ww)+len(xx) != 0 {
+			t.Errorf("Select(%v) = %v %v %v, %v; want three empty lists", timeout, rr, ww, xx, err)
+		}
+		if d := time.Since(start); d < timeout {
+			t.Errorf("Select(%v) returned after %v", timeout, d)
+		}
+	}
+}
+
+func TestSelectClosedFD(t *testing.T) {
+	r, w, closeR, _ := closablePipe(t)
+	closeR()
+	_, _, _, err := Select([]int{r}, []int{w}, nil, 0)
+	if !errors.Is(err, unix.EBADF) {
+		t.Errorf("Select on a closed fd: %v, want EBADF", err)
+	}
+	if _, _, _, err := Select([]int{-1}, nil, nil, 0); err == nil {
+		t.Errorf("Select on fd -1: no error")
+	}
+}
+
+// TestSelectAbove1024: Select is built on poll(2), so FD_SETSIZE is no limit.
+func TestSelectAbove1024(t *testing.T) {
+	fds := manyPipes(t, 550)
+	r, w := fds[len(fds)-2], fds[len(fds)-1]
+	if r < 1024 {
+		t.Fatalf("highest read end is fd %d, want >= 1024", r)
+	}
+	write(t, w, "x")
+	rr, ww, _, err := Select([]int{fds[0], r}, []int{w}, nil, 5*time.Second)
+	if err != nil || !slices.Equal(rr, []int{r}) || !slices.Equal(ww, []int{w}) {
+		t.Errorf("Select = %v %v, %v; want [%d] [%d]", rr, ww, err, r, w)
+	}
+}
+
+// TestSelectDuplicates: an fd listed twice comes back twice and in the
+// order given, as Python's select.select does; one fd may be in all lists.
+func TestSelectDuplicates(t *testing.T) {
+	a, b := socketpair(t)
+	c, _ := socketpair(t)
+	write(t, b, "x")
+	rr, ww, xx, err := Select([]int{c, a, a}, []int{a, c, a}, []int{a}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rr, []int{a, a}) || !slices.Equal(ww, []int{a, c, a}) || len(xx) != 0 {
+		t.Errorf("Select = %v %v %v; want [%d %d] [%d %d %d] []", rr, ww, xx, a, a, a, c, a)
+	}
+}
+
+// TestSelectUrgent: TCP urgent data lands in the exceptional list.
+func TestSelectUrgent(t *testing.T) {
+	client, server := tcpPair(t)
+	if err := unix.Sendto(client, []byte("!"), unix.MSG_OOB, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, _, xx, err := Select(nil, nil, []int{server}, 5*time.Second)
+	if err != nil || !slices.Equal(xx, []int{server}) {
+		t.Errorf("Select = %v, %v; want the server in the exceptional list", xx, err)
+	}
+}
+
+func TestEventsString(t *testing.T) {
+	for _, c := range []struct {
+		ev   Events
+		want string
+	}{
+		{0, "0"},
+		{Readable, "Readable"},
+		{Readable | Hangup, "Readable|Hangup"},
+		{Writable | Error | Invalid, "Writable|Error|Invalid"},
+		{Readable | ReadHangup | EdgeTriggered | OneShot | Exclusive, "Readable|ReadHangup|EdgeTriggered|OneShot|Exclusive"},
+		{Priority | 1<<12, "Priority|0x1000"},
+	} {
+		if got := c.ev.String(); got != c.want {
+			t.Errorf("Events(%#x).String() = %q, want %q", uint32(c.ev), got, c.want)
+		}
+	}
+}
+
+func TestNewSelector(t *testing.T) {
+	names := Backends()
+	if len(names) == 0 {
+		t.Fatal("Backends() is empty")
+	}
+	for _, name := range append([]string{"auto", ""}, names...) {
+		s, err := NewSelector(name)
+		if err != nil {
+			t.Fatalf("NewSelector(%q): %v", name, err)
+		}
+		want := name
+		if name == "auto" || name == "" {
+			want = names[0]
+		}
+		if s.Backend() != want {
+			t.Errorf("NewSelector(%q).Backend() = %q, want %q", name, s.Backend(), want)
+		}
+		s.Close()
+	}
+	if _, err := NewSelector("devpoll"); !errors.Is(err, ErrUnknown) {
+		t.Errorf("NewSelector(devpoll): %v, want ErrUnknown", err)
+	}
+}
