@@ -44,12 +44,12 @@ Example:
 
 // Limits of the chat server.
 const (
-	chatMaxLine  = 4096      // longest line a member may send
-	chatMaxQueue = 256 << 10 // output queued for a member before they are dropped
-	chatMaxNick  = 32
+	chatServerMaxLine  = 4096      // longest line a member may send
+	chatServerMaxQueue = 256 << 10 // output queued for a member before they are dropped
+	chatServerMaxNick  = 32
 )
 
-var chatLines = codec.Lines(chatMaxLine)
+var chatServerLines = codec.Lines(chatServerMaxLine)
 
 // chatMember is one connection in the room.
 type chatMember struct {
@@ -112,7 +112,7 @@ func (r *chatRoom) OnData(c *loop.Conn) {
 		if m.skipping && !r.skipOversize(m) {
 			return
 		}
-		n, err := codec.Each(chatLines, c.Peek(-1), func(line []byte) error {
+		n, err := codec.Each(chatServerLines, c.Peek(-1), func(line []byte) error {
 			r.line(m, line)
 			if c.Closed() || m.quit {
 				return codec.ErrStop
@@ -127,7 +127,7 @@ func (r *chatRoom) OnData(c *loop.Conn) {
 		if !errors.Is(err, codec.ErrFrameTooLarge) {
 			return
 		}
-		r.tell(m, fmt.Sprintf("* line refused: longer than %d bytes", chatMaxLine))
+		r.tell(m, fmt.Sprintf("* line refused: longer than %d bytes", chatServerMaxLine))
 		m.skipping = true
 	}
 }
@@ -173,7 +173,7 @@ func (r *chatRoom) line(m *chatMember, line []byte) {
 }
 
 func (r *chatRoom) nick(m *chatMember, name string) {
-	if err := chatCheckNick(name); err != nil {
+	if err := chatServerCheckNick(name); err != nil {
 		r.tell(m, "* "+err.Error())
 		return
 	}
@@ -189,9 +189,9 @@ func (r *chatRoom) nick(m *chatMember, name string) {
 	r.broadcast(m, []byte("["+old+"] is now known as ["+name+"]\n"))
 }
 
-func chatCheckNick(name string) error {
-	if name == "" || len(name) > chatMaxNick {
-		return fmt.Errorf("usage: /nick NAME (1 to %d letters, digits, - _ .)", chatMaxNick)
+func chatServerCheckNick(name string) error {
+	if name == "" || len(name) > chatServerMaxNick {
+		return fmt.Errorf("usage: /nick NAME (1 to %d letters, digits, - _ .)", chatServerMaxNick)
 	}
 	for _, ch := range name {
 		ok := ch == '-' || ch == '_' || ch == '.' ||
@@ -207,7 +207,7 @@ func chatCheckNick(name string) error {
 func (r *chatRoom) tell(m *chatMember, notice string) { r.send(m, []byte(notice+"\n")) }
 
 // broadcast sends msg to every member but from. A member whose queue
-// passes chatMaxQueue is dropped (CloseNow: what they did not read is
+// passes chatServerMaxQueue is dropped (CloseNow: what they did not read is
 // lost to them anyway), which tells the others through OnClose.
 func (r *chatRoom) broadcast(from *chatMember, msg []byte) {
 	for _, m := range r.members { // r.members may be replaced meanwhile: this range keeps its copy
@@ -222,8 +222,8 @@ func (r *chatRoom) send(m *chatMember, msg []byte) {
 		return
 	}
 	m.c.Write(msg) // a write error closes the connection: OnClose tells the others
-	if !m.c.Closed() && m.c.Outbound() > chatMaxQueue {
-		m.leaving = fmt.Sprintf("was disconnected: not reading (over %d KiB queued)", chatMaxQueue>>10)
+	if !m.c.Closed() && m.c.Outbound() > chatServerMaxQueue {
+		m.leaving = fmt.Sprintf("was disconnected: not reading (over %d KiB queued)", chatServerMaxQueue>>10)
 		m.c.CloseNow()
 	}
 }

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The seeds' multiclient pattern, by hand: two sockets, each part sent on
+// both, then each echo read back in full before the next part.
+func TestEchoServerMulticlient(t *testing.T) {
+	srvEachBackend(t, func(t *testing.T, backend string) {
+		s := srvStart(t, runEchoServer, "--backend", backend, "--loops", "2", "-v")
+		socks := []net.Conn{srvDial(t, s.addr), srvDial(t, s.addr)}
+		for _, part := range seedMessages {
+			for _, c := range socks {
+				if _, err := io.WriteString(c, part); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, c := range socks {
+				got := make([]byte, len(part))
+				c.SetReadDeadline(time.Now().Add(srvWait))
+				if _, err := io.ReadFull(c, got); err != nil {
+					t.Fatalf("reading the echo of %q: %v", part, err)
+				}
+				if string(got) != part {
+					t.Fatalf("echo %q, want %q", got, part)
+				}
+			}
+		}
+		for _, c := range socks {
+			c.Close()
+		}
+		s.errs.waitFor(t, "after reading no data", 2)
+		for _, words := range []string{"starting up on 127.0.0.1 port ", "waiting for the next event",
+			"new connection from 127.0.0.1:", `received "This is the message. " from 127.0.0.1:`,
+			`sending "in parts." to 127.0.0.1:`, "output queue for 127.0.0.1:"} {
+			if !strings.Contains(s.errs.String(), words) {
+				t.Errorf("-v trace lacks %q:\n%s", words, s.errs)
+			}
+		}
+	})
+}
+
+// Our echo-client and slow-client (the seeds' clients on a Selector)
+// against our echo-server.
+func TestEchoServerWithOurClients(t *testing.T) {
+	srvEachBackend(t, func(t *testing.T, backend string) {
+		s := srvStart(t, runEchoServer, "--backend", backend, "--timeout", "20ms", "-v")
+		var out, errs bytes.Buffer
+		if err := runEchoClient([]string{"--addr", s.addr, "--conns", "3"}, &out, &errs); err != nil {
+			t.Fatalf("echo-client: %v\n%s%s", err, out.String(), errs.String())
+		}
+		out.Reset()
+		if err := runSlowClient([]string{"--addr", s.addr, "--pause", "50ms"}, &out, &errs); err != nil {
+			t.Fatalf("slow-client: %v\n%s%s", err, out.String(), errs.String())
+		}
+		s.errs.waitFor(t, "  timed out, do some other work here", 2)
+	})
+}
+
+// The seeds' slow client pattern: parts sent with pauses, the echo read
+// back 16 bytes at a time; with --timeout the idle loop reports itself.
+func TestEchoServerSlowClient(t *testing.T) {
+	srvEachBackend(t, func(t *testing.T, backend string) {
+		s := srvStart(t, runEchoServer, "--backend", backend, "--timeout", "10ms", "-v")
+		c := srvDial(t, s.addr)
+		s.errs.waitFor(t, "timed out, do some other work here", 1)
+		for _, part := range slowMessages {
+			if _, err := io.WriteString(c, part); err != nil {
+				t.Fatal(err)
+			}
+			s.errs.waitFor(t, fmt.Sprintf("sending %q", part), 1) // the server echoed it while we dawdle
+		}
+		want := strings.Join(slowMessages, "")
+		var got []byte
+		buf := make([]byte, 16)
+		c.SetReadDeadline(time.Now().Add(srvWait))
+		for len(got) < len(want) {
+			n, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("after %q: %v", got, err)
+			}
+			got = append(got, buf[:n]...)
+		}
+		if string(got) != want {
+			t.Fatalf("echo %q, want %q", got, want)
+		}
+		count := strings.Count(s.errs.String(), "timed out, do some other work here")
+		s.errs.waitFor(t, "timed out, do some other work here", count+1) // idle again after the echo
+	})
+}
+
+// Many clients, each sending a large random stream in random pieces and
+// half-closing: each must get back exactly its stream, then EOF, so
+// nothing queued is dropped at EOF even when the client reads late.
+func TestEchoServerExactUnderLoad(t *testing.T) {
+	srvEachBackend(t, func(t *testing.T, backend string) {
+		s := srvStart(t, runEchoServer, "--backend", backend, "--loops", "2")
+		const clients, size = 20, 512 << 10
+		var wg sync.WaitGroup
+		errs := make(chan error, clients)
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- srvEchoStream(s.addr, uint64(i), size, i%2 == 0)
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+	})
+}
+
+// srvEchoStream sends size random bytes to an echo server in random
+// pieces, half-closes, and checks the echo. With late, it reads nothing
+// until half is sent, so echoes pile up in the socket buffers and the
+// server's queue meanwhile.
+func srvEchoStream(addr string, seed uint64, size int, late bool) error {
+	c, err := net.DialTimeout("tcp", addr, srvWait)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(srvWait))
+	rng := rand.New(rand.NewPCG(seed, 7))
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	got := make(chan []byte, 1)
+	reading := false
+	read := func() {
+		reading = true
+		go func() {
+			b, _ := io.ReadAll(c)
+			got <- b
+		}()
+	}
+	if !late {
+		read()
+	}
+	for rest := data; len(rest) > 0; {
+		if !reading && len(rest) <= size/2 {
+			read() // late, but not so late that both sides' buffers fill up
+		}
+		n := min(len(rest), 1+rng.IntN(64<<10))
+		if _, err := c.Write(rest[:n]); err != nil {
+			return fmt.Errorf("write: %v", err)
+		}
+		rest = rest[n:]
+	}
+	c.(*net.TCPConn).CloseWrite()
+	echo := <-got
+	if !bytes.Equal(echo, data) {
+		return fmt.Errorf("client %d: echo of %d bytes differs (got %d bytes)", seed, size, len(echo))
+	}
+	return nil
+}
