@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// srvChatter is one member of a chat room under test.
+type srvChatter struct {
+	conn  net.Conn
+	name  string // host:port, as the server names it
+	lines *srvLines
+}
+
+func srvJoin(t *testing.T, addr string) *srvChatter {
+	t.Helper()
+	c := srvDial(t, addr)
+	m := &srvChatter{conn: c, name: c.LocalAddr().String(), lines: srvReadLines(t, c)}
+	if got := m.lines.next(t); !strings.HasPrefix(got, "* welcome, "+m.name+";") {
+		t.Fatalf("first line %q, want the welcome", got)
+	}
+	return m
+}
+
+func (m *srvChatter) say(t *testing.T, text string) {
+	t.Helper()
+	if _, err := io.WriteString(m.conn, text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expectAll checks that each member's next line is want.
+func srvExpectAll(t *testing.T, want string, members ...*srvChatter) {
+	t.Helper()
+	for _, m := range members {
+		m.lines.expect(t, want)
+	}
+}
+
+func TestChatServer(t *testing.T) {
+	srvEachBackend(t, func(t *testing.T, backend string) {
+		s := srvStart(t, runChatServer, "--backend", backend)
+		a := srvJoin(t, s.addr)
+		b := srvJoin(t, s.addr)
+		a.lines.expect(t, "["+b.name+"] entered room")
+		c := srvJoin(t, s.addr)
+		srvExpectAll(t, "["+c.name+"] entered room", a, b)
+
+		// A message goes to the others, not back to its sender: A's next
+		// line is the answer to /who.
+		a.say(t, "hello\n/who\n")
+		srvExpectAll(t, "["+a.name+"] hello", b, c)
+		a.lines.expect(t, fmt.Sprintf("* 3 in the room: [%s] [%s] [%s]", a.name, b.name, c.name))
+
+		b.say(t, "/nick bob\r\nhi all\n")
+		b.lines.expect(t, "* you are now bob")
+		srvExpectAll(t, "["+b.name+"] is now known as [bob]", a, c)
+		srvExpectAll(t, "[bob] hi all", a, c)
+		c.say(t, "/nick bob\n/nick no spaces\n/frobnicate\n//slash\n")
+		c.lines.expect(t, "* the name bob is taken")
+		c.lines.expect(t, "* a name may hold letters, digits, - _ and . only")
+		c.lines.expect(t, "* unknown command; try /nick NAME, /who or /quit (start a message with // to send a /)")
+		srvExpectAll(t, "["+c.name+"] /slash", a, b)
+
+		// Lines over 4 KiB are refused, whole or in pieces; 4096 bytes pass.
+		c.say(t, strings.Repeat("x", 5000)+"\nok\n")
+		c.lines.expect(t, "* line refused: longer than 4096 bytes")
+		srvExpectAll(t, "["+c.name+"] ok", a, b)
+		for range 3 {
+			c.say(t, strings.Repeat("z", 3000))
+		}
+		c.say(t, "\nfine\n")
+		c.lines.expect(t, "* line refused: longer than 4096 bytes")
+		srvExpectAll(t, "["+c.name+"] fine", a, b)
+		longest := strings.Repeat("y", 4096)
+		c.say(t, longest+"\n")
+		srvExpectAll(t, "["+c.name+"] "+longest, a, b)
+
+		srvChatSlowMember(t, s.addr, a, b, c)
+
+		c.conn.Close()
+		srvExpectAll(t, "["+c.name+"] is offline", a, b)
+		b.say(t, "/quit\nnot sent\n")
+		b.lines.expect(t, "* bye")
+		b.lines.expectEOF(t)
+		a.lines.expect(t, "[bob] left the room")
+		a.say(t, "/who\n")
+		a.lines.expect(t, fmt.Sprintf("* 1 in the room: [%s]", a.name))
+		s.out.waitFor(t, "Client "+a.name+" connected", 1)
+	})
+}
+
+// srvChatSlowMember adds a member that never reads while a floods the
+// room: the member is disconnected with a notice, and b and c, who read,
+// get every line and keep chatting.
+func srvChatSlowMember(t *testing.T, addr string, a, b, c *srvChatter) {
+	t.Helper()
+	d := net.Dialer{Timeout: srvWait, Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { // a small window: the server's queue fills sooner
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+		})
+	}}
+	slow, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	name := slow.LocalAddr().String()
+	srvExpectAll(t, "["+name+"] entered room", a, b, c)
+
+	stop, flooded := make(chan struct{}), make(chan int)
+	go func() {
+		line := []byte(strings.Repeat("f", 4000) + "\n")
+		n := 0
+		defer func() { flooded <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			a.conn.SetWriteDeadline(time.Now().Add(srvWait))
+			if _, err := a.conn.Write(line); err != nil {
+				return
+			}
+			n++
+		}
+	}()
+	notice := "[" + name + "] was disconnected: not reading (over 256 KiB queued)"
+	flood := "[" + a.name + "] " + strings.Repeat("f", 4000)
+	for _, m := range []*srvChatter{b, c} {
+		for got := m.lines.next(t); got != notice; got = m.lines.next(t) {
+			if got != flood {
+				t.Fatalf("%s got %.60q during the flood", m.name, got)
+			}
+		}
+	}
+	close(stop)
+	sent := <-flooded
+	t.Logf("the silent member was dropped after %d lines of 4000 bytes", sent)
+	a.lines.skipTo(t, notice)
+
+	a.say(t, "still here\n")
+	for _, m := range []*srvChatter{b, c} {
+		m.lines.skipTo(t, "["+a.name+"] still here") // the rest of the flood first
+	}
+}
