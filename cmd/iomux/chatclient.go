@@ -1,0 +1,444 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/iomux/iomux"
+)
+
+// The seeds' chat client: one Selector waits on stdin and the socket at
+// once. On a terminal it edits the line itself (the terminal's own echo is
+// off), so that a message arriving mid-line can be printed above the line
+// and the half-typed text put back, which the seed's "\r" + prompt trick
+// only pretends to do.
+
+func init() {
+	register(&command{
+		name:    "chat-client",
+		summary: "chat from a terminal or a pipe; messages arrive without clobbering the typed line",
+		usage: `Usage: iomux chat-client [--addr 127.0.0.1:8002] [--name NAME] [--backend auto] [-v]
+
+The seeds' chat client. One Selector waits on stdin and the socket at once:
+each line you type goes to the chat server, and what the server sends (the
+other members' messages, prefixed with their names) is printed as it comes.
+
+On a terminal it shows a "<You> " prompt and edits the line itself
+(Backspace, Ctrl-U, Ctrl-W; Enter sends; Ctrl-D on an empty line leaves;
+Ctrl-C quits), so a message that arrives while you type is printed above
+your line and your half-typed text is put back. With stdin piped from a file
+there is no prompt: it sends every line, then shuts down its sending side
+and keeps printing until the server closes.
+
+Prints "Disconnected from chat server" and exits 0 when the server goes
+away. --name NAME first sends "/nick NAME". The server's commands: /nick
+NAME, /who, /quit.
+
+Example:
+  $ iomux chat-server &
+  $ iomux chat-client --name alice
+  Connected to remote host. Start sending messages
+  [127.0.0.1:40412] entered room
+  <bob> hi alice
+  <You> hello bo
+`,
+		run: func(args []string) error { return runChatClient(args, os.Stdin, os.Stdout, os.Stderr) },
+	})
+}
+
+const (
+	chatClientPrompt    = "<You> "
+	chatClientMaxLine   = 4095     // the chat server refuses lines of 4 KiB and more
+	chatClientOutboxMax = 64 << 10 // stop reading stdin while this much waits to be sent
+)
+
+// chatClient is the state of one chat-client run.
+type chatClient struct {
+	sel    iomux.Selector
+	sock   int
+	in     int // stdin, or -1 once it has ended
+	out    io.Writer
+	opt    *clientOptions
+	stderr io.Writer
+
+	tty        *chatLine // the line being typed; nil when not on a terminal
+	outbox     []byte    // bytes for the server, not yet sent
+	sockWrite  bool      // the socket is registered for Writable
+	inWatched  bool      // stdin is registered
+	lastByte   byte      // the last byte printed, to end a line before "Disconnected"
+	signalled  atomic.Bool
+	halfClosed bool
+}
+
+func runChatClient(args []string, stdin *os.File, stdout, stderr io.Writer) error {
+	fs := newFlags(commands["chat-client"], stderr)
+	var opt clientOptions
+	opt.bind(fs, "127.0.0.1:8002")
+	name := fs.String("name", "", "send \"/nick NAME\" first")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	sel, err := opt.selector()
+	if err != nil {
+		return err
+	}
+	defer sel.Close()
+	fd, err := clientDial(opt.addr, opt.timeout)
+	if err != nil {
+		return fmt.Errorf("unable to connect: %w", err)
+	}
+	defer unix.Close(fd)
+
+	c := &chatClient{sel: sel, sock: fd, in: int(stdin.Fd()), out: stdout, opt: &opt, stderr: stderr, lastByte: '\n'}
+	if *name != "" {
+		c.outbox = []byte("/nick " + *name + "\n")
+	}
+	if isTTY(stdin) && isTTY(stdout) {
+		restore, err := enterChatMode(c.in)
+		if err != nil {
+			return err
+		}
+		defer restore()
+		stop := c.wakeOnSignal()
+		defer stop()
+		c.tty = &chatLine{}
+	}
+	if err := sel.Register(fd, iomux.Readable, nil); err != nil {
+		return err
+	}
+	defer sel.Unregister(fd)
+	defer func() {
+		if c.inWatched {
+			sel.Unregister(c.in)
+		}
+	}()
+	c.print("Connected to remote host. Start sending messages\n")
+	c.prompt()
+	return c.loop()
+}
+
+// loop waits on stdin and the socket until the server goes away (nil), the
+// user quits (nil), or something fails.
+func (c *chatClient) loop() error {
+	ready := make([]iomux.Ready, 2)
+	for {
+		if err := c.updateInterest(); err != nil {
+			return err
+		}
+		c.opt.tracef(c.stderr, "waiting for the next event")
+		n, err := c.sel.Wait(-1, ready)
+		if err != nil {
+			return err
+		}
+		if c.signalled.Load() {
+			c.print("\r\x1b[K")
+			return fmt.Errorf("interrupted by a signal")
+		}
+		for _, r := range ready[:n] {
+			if r.FD == c.sock && r.Events&iomux.Writable != 0 {
+				if gone := c.send(); gone {
+					return c.disconnected()
+				}
+			}
+			if r.FD == c.sock && r.Events&iomux.Readable != 0 {
+				if gone := c.receive(); gone {
+					return c.disconnected()
+				}
+			}
+			if r.FD == c.in && c.in >= 0 {
+				if quit := c.input(); quit {
+					return nil
+				}
+			}
+		}
+	}
+}
+
+// updateInterest asks for Writable only while there is something to send,
+// and stops reading stdin while the server is not taking what was read.
+func (c *chatClient) updateInterest() error {
+	if want := len(c.outbox) > 0; want != c.sockWrite {
+		ev := iomux.Readable
+		if want {
+			ev |= iomux.Writable
+		}
+		if err := c.sel.Modify(c.sock, ev, nil); err != nil {
+			return err
+		}
+		c.sockWrite = want
+	}
+	if want := c.in >= 0 && len(c.outbox) < chatClientOutboxMax; want != c.inWatched {
+		var err error
+		if want {
+			err = c.sel.Register(c.in, iomux.Readable, nil)
+		} else {
+			err = c.sel.Unregister(c.in)
+		}
+		if err != nil {
+			return fmt.Errorf("stdin: %w", err)
+		}
+		c.inWatched = want
+	}
+	if c.in < 0 && len(c.outbox) == 0 && !c.halfClosed {
+		// Stdin has ended and all of it is sent: tell the server, and keep
+		// printing what it sends until it closes.
+		c.opt.tracef(c.stderr, "shutting down the sending side to %s", c.opt.addr)
+		c.halfClosed = true
+		if err := unix.Shutdown(c.sock, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
+			return os.NewSyscallError("shutdown", err)
+		}
+	}
+	return nil
+}
+
+// send writes what the socket takes of the outbox; gone reports that the
+// server is gone.
+func (c *chatClient) send() (gone bool) {
+	n, err := unix.Write(c.sock, c.outbox)
+	if err == unix.EAGAIN || err == unix.EINTR {
+		return false
+	}
+	if err != nil {
+		c.opt.tracef(c.stderr, "send to %s: %v", c.opt.addr, err)
+		return true
+	}
+	c.opt.tracef(c.stderr, "sending %q to %s", c.outbox[:n], c.opt.addr)
+	c.outbox = c.outbox[n:]
+	return false
+}
+
+// receive prints what the server sent; gone reports that it closed the
+// connection (or reset it).
+func (c *chatClient) receive() (gone bool) {
+	buf := make([]byte, 4096)
+	n, err := unix.Read(c.sock, buf)
+	if err == unix.EAGAIN || err == unix.EINTR {
+		return false
+	}
+	if err != nil || n == 0 {
+		c.opt.tracef(c.stderr, "closing socket after reading no data (%v)", err)
+		return true
+	}
+	c.opt.tracef(c.stderr, "received %q from %s", buf[:n], c.opt.addr)
+	if c.tty == nil {
+		c.print(string(buf[:n]))
+		return false
+	}
+	// Erase the prompt line, print the message where it was, and put the
+	// prompt and the half-typed text back below it.
+	text := terminalSafe(buf[:n])
+	if !bytes.HasSuffix(text, []byte("\n")) {
+		text = append(text, '\n')
+	}
+	c.print("\r\x1b[K" + string(text))
+	c.prompt()
+	return false
+}
+
+// disconnected says the seed's goodbye.
+func (c *chatClient) disconnected() error {
+	if c.tty != nil {
+		c.print("\r\x1b[K")
+	} else if c.lastByte != '\n' {
+		c.print("\n")
+	}
+	c.print("Disconnected from chat server\n")
+	return nil
+}
+
+// input reads stdin: lines for the server, or keys for the line editor on
+// a terminal. quit reports that the user asked to leave at once.
+func (c *chatClient) input() (quit bool) {
+	buf := make([]byte, 4096)
+	n, err := unix.Read(c.in, buf)
+	if err == unix.EAGAIN || err == unix.EINTR {
+		return false
+	}
+	if err != nil || n == 0 {
+		c.endInput()
+		return false
+	}
+	if c.tty == nil {
+		c.outbox = append(c.outbox, buf[:n]...)
+		return false
+	}
+	for _, b := range buf[:n] {
+		if quit := c.key(b); quit {
+			return true
+		}
+		if c.in < 0 { // Ctrl-D
+			break
+		}
+	}
+	return false
+}
+
+// endInput stops reading stdin; the sending side is shut down once the
+// outbox is empty (see updateInterest).
+func (c *chatClient) endInput() {
+	if c.inWatched {
+		c.sel.Unregister(c.in)
+		c.inWatched = false
+	}
+	if c.tty != nil {
+		c.print("\r\x1b[K")
+	}
+	c.in = -1
+}
+
+// prompt shows "<You> " and the line typed so far, on a terminal with
+// stdin still open.
+func (c *chatClient) prompt() {
+	if c.tty != nil && c.in >= 0 {
+		c.print(chatClientPrompt + string(c.tty.text))
+	}
+}
+
+func (c *chatClient) print(s string) {
+	if s == "" {
+		return
+	}
+	io.WriteString(c.out, s)
+	c.lastByte = s[len(s)-1]
+}
+
+// wakeOnSignal turns SIGINT, SIGTERM, SIGHUP and SIGQUIT into a return from
+// Wait, so that the terminal is restored before the program ends.
+func (c *chatClient) wakeOnSignal() (stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		select {
+		case <-sigs:
+			c.signalled.Store(true)
+			c.sel.Wake()
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+		<-exited
+	}
+}
+
+// terminalSafe drops carriage returns (the seed server's "\r" trick) and
+// shows other control bytes as '?', so a message cannot move the cursor or
+// reprogram the terminal.
+func terminalSafe(p []byte) []byte {
+	out := make([]byte, 0, len(p))
+	for _, b := range p {
+		switch {
+		case b == '\r':
+		case b == '\n' || b == '\t':
+			out = append(out, b)
+		case b < 0x20 || b == 0x7f:
+			out = append(out, '?')
+		default:
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// enterChatMode turns off the terminal's line editing, echo and signal keys
+// (ICANON, ECHO, ISIG, IEXTEN) so that chat-client sees every key; output
+// processing stays on. restore puts the saved settings back.
+func enterChatMode(fd int) (restore func(), err error) {
+	saved, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return nil, fmt.Errorf("terminal settings: %w", err)
+	}
+	raw := *saved
+	raw.Lflag &^= unix.ICANON | unix.ECHO | unix.ISIG | unix.IEXTEN
+	raw.Iflag &^= unix.IXON
+	raw.Iflag |= unix.ICRNL
+	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &raw); err != nil {
+		return nil, fmt.Errorf("terminal settings: %w", err)
+	}
+	return func() { unix.IoctlSetTermios(fd, unix.TCSETS, saved) }, nil
+}
+
+// chatLine is the line being typed on a terminal.
+type chatLine struct {
+	text   []byte
+	escape int // 1 after ESC, 2 inside an escape sequence (arrow keys...), which is ignored
+}
+
+// key handles one byte typed on the terminal; quit reports Ctrl-C.
+func (c *chatClient) key(b byte) (quit bool) {
+	l := c.tty
+	switch l.escape {
+	case 1:
+		l.escape = 0
+		if b == '[' || b == 'O' {
+			l.escape = 2
+		}
+		return false
+	case 2:
+		if b >= 0x40 && b <= 0x7e {
+			l.escape = 0
+		}
+		return false
+	}
+	switch b {
+	case 0x1b:
+		l.escape = 1
+	case '\n', '\r':
+		if len(l.text) > 0 {
+			c.outbox = append(append(c.outbox, l.text...), '\n')
+			l.text = l.text[:0]
+			c.print("\n")
+			c.prompt()
+		}
+	case 0x7f, 0x08: // Backspace: one character, not one byte
+		if len(l.text) > 0 {
+			_, size := utf8.DecodeLastRune(l.text)
+			l.text = l.text[:len(l.text)-size]
+			c.redraw()
+		}
+	case 0x15: // Ctrl-U: the whole line
+		l.text = l.text[:0]
+		c.redraw()
+	case 0x17: // Ctrl-W: the last word
+		l.text = bytes.TrimRight(l.text, " ")
+		l.text = l.text[:bytes.LastIndexByte(l.text, ' ')+1]
+		c.redraw()
+	case 0x03: // Ctrl-C
+		c.print("^C\n")
+		return true
+	case 0x04: // Ctrl-D: leave, on an empty line
+		if len(l.text) == 0 {
+			c.endInput()
+		}
+	default:
+		switch {
+		case b < 0x20: // other control keys
+		case len(l.text) >= chatClientMaxLine:
+			c.print("\a")
+		default:
+			l.text = append(l.text, b)
+			c.print(string([]byte{b}))
+		}
+	}
+	return false
+}
+
+// redraw prints the prompt line again after an edit.
+func (c *chatClient) redraw() {
+	c.print("\r\x1b[K")
+	c.prompt()
+}

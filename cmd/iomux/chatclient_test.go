@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// chatRun is a chat-client running in a goroutine with a pipe for stdin.
+type chatRun struct {
+	stdin *os.File      // write end of its stdin; close it for EOF
+	out   *clientOutput // its stdout
+	done  chan error
+}
+
+func startChatClient(t *testing.T, args ...string) *chatRun {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &chatRun{stdin: w, out: newClientOutput(), done: make(chan error, 1)}
+	go func() {
+		defer r.Close()
+		run.done <- runChatClient(args, r, run.out, io.Discard)
+	}()
+	t.Cleanup(func() { w.Close() })
+	return run
+}
+
+// wait waits for chat-client to return and checks that it said goodbye.
+func (r *chatRun) wait(t *testing.T) {
+	t.Helper()
+	if err := <-r.done; err != nil {
+		t.Fatalf("chat-client: %v\noutput:\n%s", err, r.out)
+	}
+	if !strings.HasSuffix(r.out.String(), "\nDisconnected from chat server\n") {
+		t.Errorf("output does not end with the seeds' goodbye:\n%q", r.out)
+	}
+}
+
+func TestChatClientPipedWithPythonServer(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		py := startPyPeer(t, "chat_server.py")
+		bob := startChatClient(t, "--addr", py.addr, "--backend", backend)
+		py.out.waitFor(t, ") connected", 1)
+		alice := startChatClient(t, "--addr", py.addr, "--backend", backend)
+		bob.out.waitFor(t, "] entered room\n", 1) // alice is in the room
+
+		io.WriteString(alice.stdin, "hello from alice\n")
+		bob.out.waitFor(t, "> hello from alice\n", 1)
+
+		alice.stdin.Close() // alice leaves: EOF, half-close, the server closes her
+		alice.wait(t)
+		bob.out.waitFor(t, ") is offline", 1)
+		if strings.Contains(alice.out.String(), "<You>") {
+			t.Errorf("prompt printed with stdin not a terminal:\n%s", alice.out)
+		}
+
+		py.kill()
+		bob.wait(t)
+	})
+}
+
+// startLineServer is a Go server that reads its one client's lines until
+// EOF, then answers with what it read (quoted) and closes.
+func startLineServer(t *testing.T) *peerServer {
+	return startPeerServer(t, func(c net.Conn) {
+		data, _ := io.ReadAll(c)
+		c.Write([]byte("server read " + quoteLines(data) + "\n"))
+	})
+}
+
+func quoteLines(b []byte) string { return strings.ReplaceAll(string(b), "\n", "|") }
+
+func TestChatClientHalfClosesAtEndOfInput(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		srv := startLineServer(t)
+		chat := startChatClient(t, "--addr", srv.addr(), "--backend", backend, "--name", "alice")
+		big := strings.Repeat("x", 3000)
+		for range 100 { // 300 KB: more than the outbox holds, so stdin pauses
+			io.WriteString(chat.stdin, big+"\n")
+		}
+		io.WriteString(chat.stdin, "last line without newline")
+		chat.stdin.Close()
+		chat.wait(t)
+		want := "server read /nick alice|" + strings.Repeat(big+"|", 100) + "last line without newline\n"
+		if !strings.Contains(chat.out.String(), want) {
+			t.Errorf("the server's answer after our half-close is missing; output:\n%.300q", chat.out)
+		}
+	})
+}
+
+// ptyChat runs chat-client on a pseudo-terminal against a Go server whose
+// one connection the test drives.
+type ptyChat struct {
+	master, slave *os.File
+	screen        *clientOutput // what chat-client shows on the terminal
+	server        net.Conn      // the server's side of chat-client's socket
+	lines         *bufio.Reader // lines chat-client sent
+	done          chan error
+}
+
+func startPTYChat(t *testing.T, backend string) *ptyChat {
+	t.Helper()
+	master, slave := openClientPTY(t)
+	p := &ptyChat{master: master, slave: slave, screen: readClientPTY(t, master, slave), done: make(chan error, 1)}
+	conns := make(chan net.Conn, 1)
+	release := make(chan struct{})
+	srv := startPeerServer(t, func(c net.Conn) {
+		conns <- c
+		<-release
+	})
+	t.Cleanup(func() { close(release) })
+	go func() {
+		p.done <- runChatClient([]string{"--addr", srv.addr(), "--backend", backend}, slave, slave, io.Discard)
+	}()
+	p.server = <-conns
+	p.lines = bufio.NewReader(p.server)
+	p.screen.waitFor(t, "Connected to remote host. Start sending messages\r\n<You> ", 1)
+	return p
+}
+
+// typeKeys types on the terminal and waits until chat-client shows want.
+func (p *ptyChat) typeKeys(t *testing.T, keys, want string) {
+	t.Helper()
+	if _, err := p.master.WriteString(keys); err != nil {
+		t.Fatal(err)
+	}
+	p.screen.waitFor(t, want, 1)
+}
+
+// expectSent reads the next line chat-client sent to the server.
+func (p *ptyChat) expectSent(t *testing.T, want string) {
+	t.Helper()
+	line, err := p.lines.ReadString('\n')
+	if err != nil || line != want+"\n" {
+		t.Fatalf("server read %q (%v), want %q", line, err, want+"\n")
+	}
+}
+
+// finish waits for chat-client to return and checks the terminal is back
+// in its usual line-editing mode.
+func (p *ptyChat) finish(t *testing.T) {
+	t.Helper()
+	if err := <-p.done; err != nil {
+		t.Fatalf("chat-client: %v", err)
+	}
+	tio, err := unix.IoctlGetTermios(int(p.slave.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tio.Lflag&(unix.ICANON|unix.ECHO|unix.ISIG) != unix.ICANON|unix.ECHO|unix.ISIG {
+		t.Errorf("terminal not restored: lflag %#x", tio.Lflag)
+	}
+}
+
+func TestChatClientTerminalKeepsTypedLine(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		p := startPTYChat(t, backend)
+		p.typeKeys(t, "hel", "<You> hel")
+
+		// A message arrives mid-line: it is printed on its own line (its
+		// escape sequence defused), and the half-typed text comes back.
+		p.server.Write([]byte("\r<bob> hi \x1b[2Jthere\n"))
+		p.screen.waitFor(t, "hel\r\x1b[K<bob> hi ?[2Jthere\r\n<You> hel", 1)
+
+		p.typeKeys(t, "lo\r", "<You> hello\r\n<You> ")
+		p.expectSent(t, "hello")
+
+		// Backspace, Ctrl-W, Ctrl-U and an arrow key edit the line.
+		p.typeKeys(t, "one two\x17", "\r\x1b[K<You> one ")
+		p.typeKeys(t, "zz\x7f\x7f", "\r\x1b[K<You> one z\r\x1b[K<You> one ")
+		p.typeKeys(t, "x\x1b[Dy\x15", "<You> one xy\r\x1b[K<You> ")
+		p.typeKeys(t, "é!\r", "<You> é!\r\n")
+		p.expectSent(t, "é!")
+
+		p.server.Close() // the server goes away
+		p.screen.waitFor(t, "\r\x1b[KDisconnected from chat server\r\n", 1)
+		p.finish(t)
+	})
+}
+
+func TestChatClientTerminalCtrlD(t *testing.T) {
+	p := startPTYChat(t, "auto")
+	p.typeKeys(t, "bye\r", "<You> bye\r\n")
+	p.expectSent(t, "bye")
+	p.typeKeys(t, "\x04", "\r\x1b[K") // Ctrl-D: half-close
+	if rest, err := io.ReadAll(p.lines); err != nil || len(rest) != 0 {
+		t.Fatalf("after Ctrl-D the server read %q, %v; want EOF", rest, err)
+	}
+	p.server.Write([]byte("goodbye\n")) // still printed after the half-close
+	p.screen.waitFor(t, "goodbye\r\n", 1)
+	p.server.Close()
+	p.screen.waitFor(t, "Disconnected from chat server\r\n", 1)
+	p.finish(t)
+}
+
+func TestChatClientTerminalCtrlC(t *testing.T) {
+	p := startPTYChat(t, "auto")
+	p.typeKeys(t, "abc\x03", "<You> abc^C\r\n")
+	p.finish(t)
+	if s := p.screen.String(); strings.Contains(s, "Disconnected") {
+		t.Errorf("Ctrl-C should quit quietly:\n%q", s)
+	}
+}
