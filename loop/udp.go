@@ -25,7 +25,9 @@ func (c *Conn) readDatagrams() {
 		l.stats.bytesIn.Add(int64(n))
 		c.peer = from
 		c.view = l.buf[:n]
-		l.tracef("received %q from %s", c.view, c.RemoteAddr())
+		if l.srv.opts.Trace != nil {
+			l.tracef("received %q from %s", c.view, c.RemoteAddr())
+		}
 		l.srv.handler.OnData(c)
 		c.view, c.peer = nil, nil
 		if c.Closed() {
