@@ -62,6 +62,7 @@ var columns = []column{
 	{"64 B C=50 server CPU µs/rt", "pp64-c50", func(r *result) float64 { return r.CPUUs }, "%.2f", true},
 	{"… user µs/rt", "pp64-c50", func(r *result) float64 { return r.UserUs }, "%.2f", true},
 	{"… system µs/rt", "pp64-c50", func(r *result) float64 { return r.SysUs }, "%.2f", true},
+	{"64 B C=50 generator CPU µs/rt", "pp64-c50", func(r *result) float64 { return r.ClientCPUUs }, "%.2f", true},
 	{"64 B C=50 syscalls/rt", "syscalls-c50", func(r *result) float64 { return r.Syscalls }, "%.2f", true},
 	{"64 B C=1000 rt/s", "pp64-c1000", func(r *result) float64 { return r.RTPerSec }, "%.0f", false},
 	{"pipelined P=16 C=50 msg/s", "pipe16-c50", func(r *result) float64 { return r.RTPerSec }, "%.0f", false},
@@ -198,7 +199,7 @@ func cell(v float64, format string) string {
 
 func writeMarkdown(w io.Writer, t *table, ref, machine string, chart bool, chartName string) {
 	fmt.Fprint(w, "# iomux echo benchmark\n\n")
-	fmt.Fprint(w, "Medians over the rounds run (each server on core 0, the load generator `iomux bench echo` on core 1, servers alternated A B A B). rt/s = round trips per second; for pipelined, messages per second; MB/s = payload echoed (10^6 bytes). Server CPU is utime+stime of the server process over the measured window divided by round trips; syscalls come from `perf stat -e raw_syscalls:sys_enter` in a separate run. — = not run (see notes).\n\n")
+	fmt.Fprint(w, "Medians over the rounds run (each server on core 0, the load generator `iomux bench echo` on core 1, servers alternated A B A B). rt/s = round trips per second; for pipelined, messages per second; MB/s = payload echoed (10^6 bytes). Server CPU is utime+stime of the server process over the measured window divided by round trips; generator CPU is the load generator's own; at C=50 the generator's core is the bottleneck, so CPU per round trip says more than round trips/s. Syscalls come from `perf stat -e raw_syscalls:sys_enter` in a separate run. — = not run (see notes).\n\n")
 	header := func() {
 		fmt.Fprint(w, "| peer |")
 		for _, c := range columns {
@@ -250,7 +251,9 @@ func writeMarkdown(w io.Writer, t *table, ref, machine string, chart bool, chart
 // writeChart draws one panel per headline figure: a horizontal bar per
 // peer, the reference peer's bar highlighted.
 func writeChart(w io.Writer, t *table, ref string) {
-	panels := []int{0, 2, 3, 8, 9, 10}
+	panels := []int{columnIndex("64 B C=1 rt/s"), columnIndex("64 B C=50 server CPU µs/rt"),
+		columnIndex("64 B C=50 syscalls/rt"), columnIndex("pipelined P=16 C=50 msg/s"),
+		columnIndex("16 KiB C=50 MB/s"), columnIndex("idle KiB/conn")}
 	const panelW, barH, gap, labelW = 430.0, 16.0, 4.0, 100.0
 	panelH := 40 + float64(len(t.peers))*(barH+gap)
 	cols := 2
@@ -296,6 +299,15 @@ func writeChart(w io.Writer, t *table, ref string) {
 		}
 	}
 	fmt.Fprintln(w, "</svg>")
+}
+
+func columnIndex(title string) int {
+	for i, c := range columns {
+		if c.title == title {
+			return i
+		}
+	}
+	panic("report: no column " + title)
 }
 
 func esc(s string) string {

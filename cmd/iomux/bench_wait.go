@@ -195,6 +195,13 @@ func formatNs(ns float64) string {
 	return fmt.Sprintf("%.0f ns", ns)
 }
 
+// decadeLabel names 10^e nanoseconds: "100 ns", "1 µs", "10 ms".
+func decadeLabel(e float64) string {
+	units := []string{"ns", "µs", "ms", "s"}
+	k := min(int(e)/3, len(units)-1)
+	return fmt.Sprintf("%g %s", math.Pow(10, e-float64(3*k)), units[k])
+}
+
 // The chart: plain SVG, log-log, so a cost that grows with N is a rising
 // straight line and a constant cost is flat.
 var waitChart = template.Must(template.New("chart").Parse(`<svg xmlns="http://www.w3.org/2000/svg" width="{{.W}}" height="{{.H}}" viewBox="0 0 {{.W}} {{.H}}" font-family="sans-serif" font-size="12">
@@ -268,7 +275,7 @@ func writeWaitChart(w io.Writer, points []waitPoint) error {
 		d.XTicks = append(d.XTicks, chartTick{px(math.Pow(10, e)), fmt.Sprintf("%g", math.Pow(10, e))})
 	}
 	for e := ly0; e <= ly1; e++ {
-		d.YTicks = append(d.YTicks, chartTick{py(math.Pow(10, e)), formatNs(math.Pow(10, e))})
+		d.YTicks = append(d.YTicks, chartTick{py(math.Pow(10, e)), decadeLabel(e)})
 	}
 	var line *chartLine
 	for _, p := range points {
