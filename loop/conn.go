@@ -44,7 +44,7 @@ type Conn struct {
 
 	ctx           any
 	local, remote net.Addr
-	peer          unix.Sockaddr      // UDP: the sender of the current datagram
+	peer          unix.Sockaddr      // from accept or Dial; UDP: the sender of the current datagram
 	timeouts      *timeouts          // nil until a timeout or deadline is set
 	dialDone      func(*Conn, error) // set while a Dial is in progress
 }
@@ -109,12 +109,15 @@ func (c *Conn) LocalAddr() net.Addr {
 	return c.local
 }
 
-// RemoteAddr returns the peer's address; for UDP, the sender of the
-// datagram being handled. It is looked up on first use, so connections that
-// never ask pay nothing for it.
+// RemoteAddr returns the peer's address (also in OnClose); for UDP, the
+// sender of the datagram being handled. It is converted on first use, so
+// connections that never ask pay nothing for it.
 func (c *Conn) RemoteAddr() net.Addr {
 	if c.flags&flagUDP != 0 {
 		return sockaddrToAddr(c.peer, true)
+	}
+	if c.remote == nil && c.peer != nil {
+		c.remote = sockaddrToAddr(c.peer, false)
 	}
 	if c.remote == nil && c.fd >= 0 {
 		if sa, err := unix.Getpeername(c.fd); err == nil {

@@ -59,7 +59,7 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 		}
 		done(c, err)
 	}
-	if perr := l.Post(func() { l.startDial(fd, timeout, wrapped) }); perr != nil {
+	if perr := l.Post(func() { l.startDial(fd, sa, timeout, wrapped) }); perr != nil {
 		unix.Close(fd)
 		return perr
 	}
@@ -68,8 +68,8 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 
 // startDial adopts a connecting socket: it waits for writability, with a
 // timer for the timeout.
-func (l *Loop) startDial(fd int, timeout time.Duration, done func(*Conn, error)) {
-	c := l.adopt(fd, done)
+func (l *Loop) startDial(fd int, sa unix.Sockaddr, timeout time.Duration, done func(*Conn, error)) {
+	c := l.adopt(fd, sa, done)
 	if c.Closed() || timeout <= 0 {
 		return
 	}

@@ -179,7 +179,7 @@ func isUDP(network string) bool { return len(network) >= 3 && network[:3] == "ud
 func (ln *listener) acceptSome(l *Loop) {
 	s := l.srv
 	for range s.opts.AcceptBatch {
-		fd, _, err := accept(ln.fd)
+		fd, sa, err := accept(ln.fd)
 		switch {
 		case err == unix.EAGAIN:
 			return
@@ -199,10 +199,10 @@ func (ln *listener) acceptSome(l *Loop) {
 			target = s.pick()
 		}
 		if target == l {
-			l.adopt(fd, nil)
+			l.adopt(fd, sa, nil)
 			continue
 		}
-		if target.Post(func() { target.adopt(fd, nil) }) != nil {
+		if target.Post(func() { target.adopt(fd, sa, nil) }) != nil {
 			unix.Close(fd)
 		}
 	}

@@ -146,11 +146,11 @@ func (l *Loop) run() {
 			r.Data = nil // let closed connections be collected
 		}
 		l.runTasks()
-		next = l.runTimers()
 		if n == 0 && forIdle && err == nil {
 			l.trace("  timed out, do some other work here")
 			l.srv.handler.OnTimeout(l)
 		}
+		next = l.runTimers() // after OnTimeout, so its timers bound the next Wait
 	}
 }
 
@@ -211,9 +211,10 @@ func (c *Conn) read() {
 	c.keepUnread()
 }
 
-// adopt makes fd a connection of this loop and runs OnOpen.
-func (l *Loop) adopt(fd int, dialDone func(*Conn, error)) *Conn {
-	c := &Conn{loop: l, fd: fd, dialDone: dialDone}
+// adopt makes fd a connection of this loop and runs OnOpen; peer is the
+// remote address accept or Dial already has.
+func (l *Loop) adopt(fd int, peer unix.Sockaddr, dialDone func(*Conn, error)) *Conn {
+	c := &Conn{loop: l, fd: fd, peer: peer, dialDone: dialDone}
 	if fd >= len(l.conns) {
 		conns := make([]*Conn, max(2*len(l.conns), fd+1, 64))
 		copy(conns, l.conns)
