@@ -16,13 +16,14 @@ import (
 // TestMain runs the subprocess servers some tests need (see emfile_test.go)
 // and checks that no goroutine outlives the tests.
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(runChild(os.Getenv(childEnv)))
-	}
 	// Start Go's own netpoller (an epoll fd and an eventfd that stay open
-	// for the life of the process) before any test counts descriptors.
+	// for the life of the process) before any test counts descriptors, and
+	// before a child server runs out of them.
 	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
 		ln.Close()
+	}
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChild(os.Getenv(childEnv)))
 	}
 	goleak.VerifyTestMain(m)
 }

@@ -1,0 +1,301 @@
+package loop
+
+import (
+	"errors"
+	"io"
+	"net"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// lateness is how late a timer may fire on a loaded 2-core machine running
+// other tests; timers must never fire early.
+const lateness = 500 * time.Millisecond
+
+func TestAfterFuncOrder(t *testing.T) {
+	s := startServer(t, echoHandler{}, Options{Loops: 1}, "", "")
+	l := s.Loops()[0]
+	type firing struct {
+		name  int
+		after time.Duration
+	}
+	fired := make(chan firing, 10)
+	var start time.Time
+	onLoop(t, l, func() {
+		start = time.Now()
+		for _, ms := range []int{30, 10, 50, 20, 40} {
+			l.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
+				fired <- firing{ms, time.Since(start)}
+			})
+		}
+	})
+	var order []int
+	for range 5 {
+		f := recv(t, fired, 5*time.Second, "a timer")
+		d := time.Duration(f.name) * time.Millisecond
+		if f.after < d || f.after > d+lateness {
+			t.Errorf("%v timer fired after %v", d, f.after)
+		}
+		order = append(order, f.name)
+	}
+	if !slices.IsSorted(order) {
+		t.Fatalf("timers fired in order %v", order)
+	}
+}
+
+func TestEveryAndStop(t *testing.T) {
+	s := startServer(t, echoHandler{}, Options{Loops: 1}, "", "")
+	l := s.Loops()[0]
+	var ticks atomic.Int32
+	var after []time.Duration
+	done := make(chan struct{})
+	cancelled := make(chan bool, 1)
+	onLoop(t, l, func() {
+		start := time.Now()
+		var tick *Timer
+		tick = l.Every(10*time.Millisecond, func() {
+			after = append(after, time.Since(start))
+			if ticks.Add(1) == 5 {
+				tick.Stop()
+				// A later timer of the same loop proves no sixth tick.
+				l.AfterFunc(60*time.Millisecond, func() { close(done) })
+			}
+		})
+		never := l.AfterFunc(20*time.Millisecond, func() { t.Error("a stopped timer fired") })
+		cancelled <- never.Stop()
+	})
+	if !recv(t, cancelled, time.Second, "Stop") {
+		t.Fatal("Stop of a pending timer reported false")
+	}
+	recv(t, done, 5*time.Second, "five ticks")
+	if n := ticks.Load(); n != 5 {
+		t.Fatalf("%d ticks after Stop at 5", n)
+	}
+	for i, d := range after {
+		if want := time.Duration(i+1) * 10 * time.Millisecond; d < want {
+			t.Fatalf("tick %d came after %v, before %v", i+1, d, want)
+		}
+	}
+	onLoop(t, l, func() {
+		if n := len(l.timers); n != 0 {
+			t.Errorf("%d timers left in the heap", n)
+		}
+	})
+}
+
+// TestTimerFromHandler: timers set in OnOpen write to the connection later.
+func TestTimerFromHandler(t *testing.T) {
+	h := &funcHandler{open: func(c *Conn) {
+		start := time.Now()
+		c.Loop().AfterFunc(30*time.Millisecond, func() {
+			if time.Since(start) >= 30*time.Millisecond {
+				c.Write([]byte("late hello\n"))
+			} else {
+				c.Write([]byte("early hello\n"))
+			}
+		})
+	}}
+	s := startServer(t, h, Options{Loops: 2}, "tcp", "127.0.0.1:0")
+	for range 3 {
+		c := dial(t, s)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != "late hello\n" {
+			t.Fatalf("got %q, %v", buf[:n], err)
+		}
+	}
+}
+
+// TestTimerFromOnTimeout: a timer set in OnTimeout bounds the next Wait,
+// instead of waiting a whole WaitTimeout more.
+func TestTimerFromOnTimeout(t *testing.T) {
+	const wait = 2 * time.Second
+	fired := make(chan time.Duration, 1)
+	var once atomic.Bool
+	h := &funcHandler{timeout: func(l *Loop) {
+		if once.Swap(true) {
+			return
+		}
+		start := time.Now()
+		l.AfterFunc(time.Millisecond, func() { fired <- time.Since(start) })
+	}}
+	startServer(t, h, Options{Loops: 1, WaitTimeout: wait}, "", "")
+	if d := recv(t, fired, 2*wait+lateness, "the timer"); d >= wait/2 {
+		t.Fatalf("a 1ms timer set in OnTimeout fired after %v (WaitTimeout %v)", d, wait)
+	}
+}
+
+func TestWaitTimeout(t *testing.T) {
+	timeouts := make(chan *Loop, 100)
+	h := &funcHandler{timeout: func(l *Loop) {
+		select {
+		case timeouts <- l:
+		default:
+		}
+	}}
+	s := startServer(t, h, Options{Loops: 2, WaitTimeout: 20 * time.Millisecond}, "tcp", "127.0.0.1:0")
+	seen := map[int]bool{}
+	for len(seen) < 2 {
+		l := recv(t, timeouts, 5*time.Second, "OnTimeout")
+		seen[l.Index()] = true
+	}
+	roundTrip(t, dial(t, s), []byte("still serving"))
+}
+
+// closeRecorder records each connection's OnClose error by local port of
+// the client (the server's RemoteAddr).
+type closeRecorder chan closeEvent
+
+type closeEvent struct {
+	peer string
+	err  error
+}
+
+func (r closeRecorder) onClose(c *Conn, err error) {
+	r <- closeEvent{c.RemoteAddr().String(), err}
+}
+
+func (r closeRecorder) expect(t *testing.T, client net.Conn, what string) error {
+	t.Helper()
+	ev := recv(t, (<-chan closeEvent)(r), 10*time.Second, "OnClose of "+what)
+	if ev.peer != client.LocalAddr().String() {
+		t.Fatalf("OnClose for %s (err %v), want %s (%s)", ev.peer, ev.err, client.LocalAddr(), what)
+	}
+	return ev.err
+}
+
+// TestIdleTimeout: Options.IdleTimeout closes the idle connection only.
+func TestIdleTimeout(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	closes := make(closeRecorder, 4)
+	h := &funcHandler{close: closes.onClose}
+	s := startServer(t, h, Options{Loops: 1, IdleTimeout: idle}, "tcp", "127.0.0.1:0")
+	active, quiet := dial(t, s), dial(t, s)
+	roundTrip(t, quiet, []byte("one message, then silence"))
+	start := time.Now()
+	stopPing := make(chan struct{})
+	pinged := make(chan error, 1)
+	go func() { // the active client talks every idle/10
+		var err error
+		defer func() { pinged <- err }()
+		buf := make([]byte, 4)
+		for {
+			select {
+			case <-stopPing:
+				return
+			case <-time.After(idle / 10):
+			}
+			active.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err = active.Write([]byte("ping")); err != nil {
+				return
+			}
+			if _, err = active.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	err := closes.expect(t, quiet, "the idle connection")
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("OnClose err = %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d < idle {
+		t.Fatalf("idle connection closed after %v, IdleTimeout %v", d, idle)
+	}
+	expectClosed(t, quiet, time.Second)
+	// The active connection outlives several idle periods.
+	time.Sleep(3 * idle)
+	close(stopPing)
+	if err := <-pinged; err != nil {
+		t.Fatalf("the active connection failed: %v", err)
+	}
+	roundTrip(t, active, []byte("still here"))
+	if st := s.Stats(); st.Open != 1 {
+		t.Fatalf("%d connections open, want the active one", st.Open)
+	}
+}
+
+// TestConnTimeouts covers the per-connection limits set from OnOpen.
+func TestConnTimeouts(t *testing.T) {
+	const d = 200 * time.Millisecond
+	cases := []struct {
+		name string
+		open func(c *Conn)
+		// talk is what the client does meanwhile (nil: nothing); it
+		// returns when the connection closes.
+		talk func(c net.Conn)
+	}{
+		{"SetIdleTimeout", func(c *Conn) { c.SetIdleTimeout(d) }, nil},
+		{
+			// The server writes every d/4, but nothing arrives: the read
+			// limit still passes (where an idle limit would not).
+			"SetReadTimeout",
+			func(c *Conn) {
+				c.SetReadTimeout(d)
+				c.Loop().Every(d/4, func() { c.Write([]byte("tick")) })
+			},
+			func(c net.Conn) {
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				io.Copy(io.Discard, c)
+			},
+		},
+		{
+			// The client never reads 16 MiB queued for it.
+			"SetWriteTimeout",
+			func(c *Conn) {
+				c.SetWriteTimeout(d)
+				c.Write(payload(16 << 20))
+			},
+			nil,
+		},
+		{
+			// Talking does not postpone a deadline.
+			"SetDeadline",
+			func(c *Conn) { c.SetDeadline(time.Now().Add(d)) },
+			func(c net.Conn) {
+				buf := make([]byte, 4)
+				for {
+					c.SetDeadline(time.Now().Add(10 * time.Second))
+					if _, err := c.Write([]byte("ping")); err != nil {
+						return
+					}
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+					time.Sleep(d / 10)
+				}
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			closes := make(closeRecorder, 1)
+			opened := make(chan time.Time, 1)
+			h := &funcHandler{
+				open: func(c *Conn) {
+					opened <- time.Now()
+					tc.open(c)
+				},
+				close: closes.onClose,
+			}
+			s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+			c := dial(t, s)
+			if tc.talk != nil {
+				talked := make(chan struct{})
+				go func() { tc.talk(c); close(talked) }()
+				t.Cleanup(func() { c.Close(); <-talked })
+			}
+			start := recv(t, opened, 5*time.Second, "OnOpen")
+			err := closes.expect(t, c, tc.name)
+			if !errors.Is(err, ErrTimeout) {
+				t.Fatalf("OnClose err = %v, want ErrTimeout", err)
+			}
+			if el := time.Since(start); el < d {
+				t.Fatalf("closed after %v, limit %v", el, d)
+			}
+			t.Logf("OnClose: %v", err)
+		})
+	}
+}
