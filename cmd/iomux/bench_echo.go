@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -119,11 +120,23 @@ func runBenchEcho(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.idle, "idle", 0, "idle mode: open this many connections, echo once on each, hold them")
 	fs.DurationVar(&cfg.hold, "hold", 2*time.Second, "idle mode: how long to hold the connections before measuring RSS")
 	fs.StringVar(&cfg.driver, "driver", "epoll", "load generator: epoll (one thread, an iomux Selector) or goroutines (one per connection)")
+	cpuprofile := fs.String("cpuprofile", "", "write the load generator's CPU profile to this `file` (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if cfg.idle > 0 {
 		cfg.conns = cfg.idle
