@@ -82,6 +82,21 @@ func (w *clientOutput) waitFor(t *testing.T, want string, count int) {
 
 var peerPortLine = regexp.MustCompile(`port (\d+)`)
 
+// findPython returns the python3 interpreter's own path ("" if there is
+// none), looked up once: a version manager's shim (pyenv) can take seconds
+// per start, the interpreter itself a fraction of that.
+var findPython = sync.OnceValue(func() string {
+	shim, err := exec.LookPath("python3")
+	if err != nil {
+		return ""
+	}
+	out, err := exec.Command(shim, "-c", "import sys; print(sys.executable)").Output()
+	if path := strings.TrimSpace(string(out)); err == nil && path != "" {
+		return path
+	}
+	return shim
+})
+
 // pyPeer is one of the seeds' Python servers, running.
 type pyPeer struct {
 	addr string        // where it listens
@@ -95,8 +110,8 @@ type pyPeer struct {
 // installed.
 func startPyPeer(t *testing.T, script string, extra ...string) *pyPeer {
 	t.Helper()
-	python, err := exec.LookPath("python3")
-	if err != nil {
+	python := findPython()
+	if python == "" {
 		t.Skip("python3 not installed")
 	}
 	args := append([]string{"-u", filepath.Join("..", "..", "testdata", "python", script), "127.0.0.1", "0"}, extra...)
