@@ -70,6 +70,7 @@ type chatMember struct {
 type chatRoom struct {
 	loop.BaseHandler
 	members []*chatMember // in order of arrival; replaced, never edited, on leave
+	closing bool          // the server is stopping: departures are not announced
 	log     io.Writer     // the server's own notes (stdout)
 }
 
@@ -84,6 +85,10 @@ func runChatServer(args []string, env serverEnv) error {
 		return err
 	}
 	room := &chatRoom{log: env.stdout}
+	opt.beforeStop = func(srv *loop.Server) {
+		l := srv.Loops()[0]
+		l.Post(room.shutdown) // runs before the loop closes the connections
+	}
 	return opt.serve(env, loop.NewServer(room, opt.loopOptions(env.stderr)))
 }
 
@@ -103,6 +108,9 @@ func (r *chatRoom) OnClose(c *loop.Conn, err error) {
 	}
 	r.members = slices.DeleteFunc(slices.Clone(r.members), func(x *chatMember) bool { return x == m })
 	fmt.Fprintf(r.log, "Client %s %s\n", m.name, m.leaving)
+	if r.closing {
+		return
+	}
 	r.broadcast(m, []byte("["+m.name+"] "+m.leaving+"\n"))
 }
 
@@ -144,6 +152,14 @@ func (r *chatRoom) skipOversize(m *chatMember) bool {
 	m.c.Discard(i + 1)
 	m.skipping = false
 	return true
+}
+
+// shutdown tells everyone the server is going away.
+func (r *chatRoom) shutdown() {
+	r.closing = true
+	for _, m := range r.members {
+		r.tell(m, "* the server is shutting down")
+	}
 }
 
 // line handles one line from m: a command, or a message for the others.

@@ -30,6 +30,9 @@ type serverOptions struct {
 	backend string
 	loops   int
 	verbose bool
+	// beforeStop, if set, runs when the stop begins, before the server
+	// closes connections (to say goodbye, say).
+	beforeStop func(*loop.Server)
 }
 
 // bind adds --addr, --backend, -v and, if withLoops, --loops to fs.
@@ -127,6 +130,9 @@ func (o *serverOptions) serve(env serverEnv, srv *loop.Server) error {
 	case <-srv.Done():
 	}
 	fmt.Fprintln(env.stderr, "shutting down")
+	if o.beforeStop != nil {
+		o.beforeStop(srv)
+	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), serverStopTimeout)
 	defer cancel()
 	if signals != nil {

@@ -206,8 +206,8 @@ type srvPy struct {
 // kills it if it is still running.
 func srvPython(t *testing.T, stdin io.Reader, script string, args ...string) *srvPy {
 	t.Helper()
-	python, err := exec.LookPath("python3")
-	if err != nil {
+	python := srvPythonPath()
+	if python == "" {
 		t.Skip("python3 not installed")
 	}
 	p := &srvPy{out: newClientOutput(), done: make(chan error, 1)}
@@ -243,6 +243,20 @@ func (p *srvPy) wait(t *testing.T) string {
 	}
 	return p.out.String()
 }
+
+// srvPythonPath finds python3's real executable, once: a pyenv shim on
+// PATH costs seconds per start, the interpreter behind it milliseconds.
+var srvPythonPath = sync.OnceValue(func() string {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		return ""
+	}
+	out, err := exec.Command(python, "-c", "import sys; print(sys.executable)").Output()
+	if real := strings.TrimSpace(string(out)); err == nil && real != "" {
+		return real
+	}
+	return python
+})
 
 // srvHostPort splits addr for the Python scripts' HOST PORT arguments.
 func srvHostPort(t *testing.T, addr string) (string, string) {

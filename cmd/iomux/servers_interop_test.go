@@ -1,0 +1,124 @@
+package main
+
+import (
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The seeds' own clients (Python 3 ports in testdata/python) against our
+// servers. Skipped without python3.
+
+var srvPyReceived = regexp.MustCompile(`received b'([^']*)'`)
+
+func TestServerInteropPythonEchoClients(t *testing.T) {
+	srvEachBackend(t, func(t *testing.T, backend string) {
+		s := srvStart(t, runEchoServer, "--backend", backend, "--loops", "2")
+		host, port := srvHostPort(t, s.addr)
+
+		out := srvPython(t, nil, "select_echo_multiclient.py", host, port).wait(t)
+		for _, part := range seedMessages {
+			if n := strings.Count(out, "received b'"+part+"'"); n != 2 {
+				t.Errorf("multiclient: %d× received %q, want 2:\n%s", n, part, out)
+			}
+		}
+
+		out = srvPython(t, nil, "select_echo_slow_client.py", host, port, "0.05").wait(t)
+		var echoed strings.Builder
+		for _, m := range srvPyReceived.FindAllStringSubmatch(out, -1) {
+			echoed.WriteString(m[1])
+		}
+		if want := strings.Join(slowMessages, ""); echoed.String() != want {
+			t.Errorf("slow client: echo %q, want %q:\n%s", echoed.String(), want, out)
+		}
+	})
+}
+
+func TestServerInteropPythonChatClient(t *testing.T) {
+	s := srvStart(t, runChatServer)
+	host, port := srvHostPort(t, s.addr)
+	us := srvJoin(t, s.addr)
+	stdin, typing := io.Pipe()
+	defer typing.Close()
+	py := srvPython(t, stdin, "chat_client.py", host, port)
+
+	joined := us.lines.next(t)
+	name, ok := strings.CutSuffix(strings.TrimPrefix(joined, "["), "] entered room")
+	if !ok {
+		t.Fatalf("got %q, want the Python client's entry", joined)
+	}
+	io.WriteString(typing, "hello from python\n")
+	typing.Close() // the client stops reading stdin and keeps listening
+	us.lines.expect(t, "["+name+"] hello from python")
+	us.say(t, "hello from go\n")
+	py.out.waitFor(t, "["+us.name+"] hello from go", 1)
+
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	py.wait(t)
+	py.out.waitFor(t, "Disconnected from chat server", 1)
+}
+
+func TestServerInteropPythonTimeClients(t *testing.T) {
+	for _, script := range []string{"poll_client.py", "select_client.py"} {
+		t.Run(script, func(t *testing.T) {
+			s := srvStart(t, runTimeServer, "--interval", "50ms")
+			host, port := srvHostPort(t, s.addr)
+			py := srvPython(t, nil, script, host, port)
+			py.out.waitFor(t, "Received: ", 2)
+			if err := s.stop(); err != nil {
+				t.Fatal(err)
+			}
+			out := py.wait(t)
+			if !strings.Contains(out, "Remote end closed connection; exiting.") {
+				t.Errorf("the client did not see the server close:\n%s", out)
+			}
+		})
+	}
+}
+
+// Without a test context, a server stops gracefully on SIGTERM: clients
+// see the end of the stream, and the run returns nil.
+func TestServerStopsOnSIGTERM(t *testing.T) {
+	errs := newClientOutput()
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		env := serverEnv{stdout: io.Discard, stderr: errs, ready: func(a net.Addr) { addrs <- a }}
+		done <- runEchoServer([]string{"--addr", "127.0.0.1:0"}, env)
+	}()
+	var c net.Conn
+	select {
+	case a := <-addrs:
+		c = srvDial(t, a.String())
+	case err := <-done:
+		t.Fatalf("echo-server: %v\n%s", err, errs)
+	}
+	io.WriteString(c, "ping")
+	c.SetReadDeadline(time.Now().Add(srvWait))
+	if _, err := io.ReadFull(c, make([]byte, 4)); err != nil {
+		t.Fatal(err)
+	}
+	// The handler is installed before the server listens, so this signal
+	// is caught, not fatal.
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("echo-server after SIGTERM: %v", err)
+		}
+	case <-time.After(srvWait):
+		t.Fatal("echo-server did not stop on SIGTERM")
+	}
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("client read %d, %v after the stop; want EOF", n, err)
+	}
+	errs.waitFor(t, "shutting down", 1)
+}
