@@ -148,6 +148,24 @@ func testPeerClose(t *testing.T, open opener) {
 			}
 		})
 	}
+	// The reader goes away: the writer is Writable (plus Error where the OS
+	// says so) and the write meets EPIPE.
+	t.Run("pipe-writer", func(t *testing.T) {
+		s := mustOpen(t, open)
+		_, w, closeR, _ := closablePipe(t)
+		register(t, s, w, Writable, nil)
+		closeR()
+		got := waitOne(t, s, w, Writable)
+		if (s.Backend() == "epoll" || s.Backend() == "poll") && got.Events&Error == 0 {
+			t.Errorf("events = %v, want Writable|Error", got.Events)
+		}
+		if got.Events&Readable != 0 {
+			t.Errorf("events = %v: Readable was not asked", got.Events)
+		}
+		if _, err := unix.Write(w, []byte("x")); !errors.Is(err, unix.EPIPE) {
+			t.Errorf("write to a pipe without reader: %v, want EPIPE", err)
+		}
+	})
 }
 
 func testTimeoutZero(t *testing.T, open opener) {

@@ -199,10 +199,14 @@ func testWakeCoalesces(t *testing.T, open opener) {
 			t.Fatalf("Wake: %v", err)
 		}
 	}
-	if got := wait(t, s, 5*time.Second); len(got) != 0 {
+	start := time.Now()
+	if got := wait(t, s, 10*time.Second); len(got) != 0 {
 		t.Fatalf("woken Wait returned %v, want nothing", got)
 	}
-	start := time.Now()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Wait after Wake took %v: the wake-up was lost", d)
+	}
+	start = time.Now()
 	if got := wait(t, s, 20*time.Millisecond); len(got) != 0 {
 		t.Fatalf("got %v, want a timeout", got)
 	}
@@ -283,6 +287,9 @@ func testAfterClose(t *testing.T, open opener) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+	if _, err := unix.FcntlInt(uintptr(r), unix.F_GETFD, 0); err != nil {
+		t.Errorf("Close closed a registered fd: %v", err)
+	}
 	w, _ := pipe(t)
 	for name, err := range map[string]error{
 		"Register":   s.Register(w, Readable, nil),
@@ -306,35 +313,49 @@ func testAfterClose(t *testing.T, open opener) {
 }
 
 // testFairness: with more fds ready than ready has room for, successive
-// Waits get round to all of them.
+// Waits get round to all of them, whether the ready fds sit side by side or
+// spread over many (select scans its bit sets a word at a time).
 func testFairness(t *testing.T, open opener) {
-	s := mustOpen(t, open)
-	const fds, room = 10, 3
-	want := map[int]bool{}
-	for range fds {
-		r, w := pipe(t)
-		register(t, s, r, Readable, nil)
-		write(t, w, "x")
-		want[r] = true
-	}
-	ready := make([]Ready, room)
-	seen := map[int]bool{}
-	for range 3 * fds / room { // perfect rotation needs ceil(10/3) = 4
-		n, err := s.Wait(5*time.Second, ready)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n != room {
-			t.Errorf("Wait filled %d, want all %d slots", n, room)
-		}
-		for _, r := range ready[:n] {
-			seen[r.FD] = true
-		}
-	}
-	for fd := range want {
-		if !seen[fd] {
-			t.Errorf("fd %d was never reported in %d Waits (saw %d of %d fds)", fd, 3*fds/room, len(seen), fds)
-		}
+	for _, layout := range []struct {
+		name         string
+		pipes, every int // every'th pipe is ready
+	}{{"dense", 10, 1}, {"sparse", 100, 10}} {
+		t.Run(layout.name, func(t *testing.T) {
+			s := mustOpen(t, open)
+			want := map[int]bool{}
+			for i := range layout.pipes {
+				r, w := pipe(t)
+				register(t, s, r, Readable, nil)
+				if i%layout.every == 0 {
+					write(t, w, "x")
+					want[r] = true
+				}
+			}
+			const room = 3
+			waits := 3 * len(want) / room // perfect rotation needs ceil(10/3) = 4
+			ready := make([]Ready, room)
+			seen := map[int]bool{}
+			for range waits {
+				n, err := s.Wait(5*time.Second, ready)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != room {
+					t.Errorf("Wait filled %d, want all %d slots", n, room)
+				}
+				for _, r := range ready[:n] {
+					if !want[r.FD] {
+						t.Errorf("fd %d reported, but it is not ready", r.FD)
+					}
+					seen[r.FD] = true
+				}
+			}
+			for fd := range want {
+				if !seen[fd] {
+					t.Errorf("fd %d was never reported in %d Waits (saw %d of %d fds)", fd, waits, len(seen), len(want))
+				}
+			}
+		})
 	}
 }
 

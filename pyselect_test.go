@@ -4,6 +4,9 @@ package iomux
 
 import (
 	"errors"
+	"os"
+	"os/signal"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -95,6 +98,49 @@ func TestSelectTimeout(t *testing.T) {
 		}
 		if d := time.Since(start); d < timeout {
 			t.Errorf("Select(%v) returned after %v", timeout, d)
+		}
+	}
+}
+
+// TestSelectEINTR: signals during a 300 ms Select neither end it early nor
+// restart its timeout.
+func TestSelectEINTR(t *testing.T) {
+	r, _ := pipe(t)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGUSR1)
+	defer signal.Stop(sigs)
+	const timeout = 300 * time.Millisecond
+	tids := make(chan int, 1)
+	done := make(chan time.Duration, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- threadID()
+		start := time.Now()
+		rr, _, _, err := Select([]int{r}, nil, nil, timeout)
+		if err != nil || len(rr) != 0 {
+			t.Errorf("Select = %v, %v; want a timeout", rr, err)
+		}
+		done <- time.Since(start)
+	}()
+	tid := <-tids
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	giveUp := time.After(5 * time.Second)
+	for {
+		select {
+		case <-giveUp:
+			tick.Stop()
+			t.Fatalf("Select(%v) still running after 5 s of signals; it returned %v later", timeout, <-done)
+		case elapsed := <-done:
+			if elapsed < timeout || elapsed > timeout+700*time.Millisecond {
+				t.Errorf("Select(%v) returned after %v", timeout, elapsed)
+			}
+			return
+		case <-tick.C:
+			if err := signalThread(tid, unix.SIGUSR1); err != nil {
+				t.Fatalf("signal: %v", err)
+			}
 		}
 	}
 }
