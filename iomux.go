@@ -110,9 +110,11 @@ type Ready struct {
 // Selector waits for readiness on registered file descriptors.
 //
 // Concurrency: Register, Modify, Unregister and Wait must be called from one
-// goroutine at a time (the loop that owns the Selector). Wake and Close may be
-// called from any goroutine at any time: Close wakes a concurrent Wait, which
-// returns ErrClosed, and Close returns once that Wait has left the kernel.
+// goroutine at a time (the loop that owns the Selector). Wake may be called
+// from any goroutine at any time, and so may Close while Wait or Wake run:
+// Close wakes a concurrent Wait, which returns ErrClosed, and Close returns
+// once that Wait has left the kernel. Close must not race with Register,
+// Modify or Unregister (call it from the owner, or after the owner stopped).
 //
 // Closed descriptors: close an fd only after Unregister. If a registered fd is
 // closed anyway, epoll and kqueue forget it silently (Wait never reports it
