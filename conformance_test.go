@@ -410,7 +410,7 @@ func testErrors(t *testing.T, open opener) {
 		fd int
 		ev Events
 	}{
-		{w, 0}, {w, Hangup | Error}, {w, EdgeTriggered}, {w, 1 << 12}, {-1, Readable},
+		{w, 0}, {w, Hangup | Error}, {w, EdgeTriggered}, {w, Readable | 1<<12}, {-1, Readable},
 	} {
 		if err := s.Register(c.fd, c.ev, nil); !errors.Is(err, ErrBadEvents) {
 			t.Errorf("Register(%d, %v): %v, want ErrBadEvents", c.fd, c.ev, err)
@@ -454,10 +454,20 @@ func testRollback(t *testing.T, open opener) {
 	if err := s.Modify(file, Readable, nil); !errors.Is(err, ErrNotRegistered) {
 		t.Errorf("Modify after failed Register: %v, want ErrNotRegistered", err)
 	}
-	r, closeR := closedFD(t)
-	closeR()
-	if err := s.Register(r, Readable, nil); !errors.Is(err, unix.EBADF) || s.Len() != 0 {
+	closed, closeNow := closedFD(t)
+	closeNow()
+	if err := s.Register(closed, Readable, nil); !errors.Is(err, unix.EBADF) || s.Len() != 0 {
 		t.Errorf("Register of a closed fd: %v (Len %d), want EBADF and Len 0", err, s.Len())
+	}
+	// A failed Modify keeps the registration as it was.
+	r, _, closeR, _ := closablePipe(t)
+	register(t, s, r, Readable, "kept")
+	closeR()
+	if err := s.Modify(r, Writable, "lost"); !errors.Is(err, unix.EBADF) {
+		t.Errorf("Modify of a closed fd: %v, want EBADF", err)
+	}
+	if err := s.Unregister(r); err != nil || s.Len() != 0 {
+		t.Errorf("Unregister after failed Modify: %v (Len %d)", err, s.Len())
 	}
 	p := mustOpen(t, backendOpener("poll"))
 	register(t, p, file, Readable, nil)
@@ -496,6 +506,11 @@ func testFDAbove1024(t *testing.T, open opener) {
 	}
 	if s.Len() != 0 {
 		t.Errorf("Len = %d, want 0", s.Len())
+	}
+	// A select Selector cannot even start when its own wake-up fd would be
+	// past the limit.
+	if _, err := open(); !errors.Is(err, ErrFDTooLarge) {
+		t.Errorf("opening select with %d fds open: %v, want ErrFDTooLarge", len(fds), err)
 	}
 	lr, lw := fds[0], fds[1] // still works below the limit
 	register(t, s, lr, Readable, nil)

@@ -172,8 +172,10 @@ func testWake(t *testing.T, open opener) {
 	s := mustOpen(t, open)
 	r, _ := pipe(t)
 	register(t, s, r, Readable, nil)
-	for range 3 { // the wake-up is drained: it works again and again
-		_, done := blockedWait(t, s, -1)
+	// Again and again (the wake-up is drained), blocking and with a timeout
+	// longer than poll's int32 milliseconds.
+	for _, timeout := range []time.Duration{-1, -1, 1000 * 24 * time.Hour} {
+		_, done := blockedWait(t, s, timeout)
 		if err := s.Wake(); err != nil {
 			t.Fatalf("Wake: %v", err)
 		}
