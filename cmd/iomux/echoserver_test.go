@@ -104,7 +104,7 @@ func TestEchoServerSlowClient(t *testing.T) {
 func TestEchoServerExactUnderLoad(t *testing.T) {
 	srvEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--loops", "2")
-		const clients, size = 20, 512 << 10
+		const clients, size = 12, 512 << 10
 		var wg sync.WaitGroup
 		errs := make(chan error, clients)
 		for i := range clients {
