@@ -9,8 +9,6 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/iomux/iomux"
 )
 
@@ -174,9 +172,11 @@ func runBenchEcho(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// isTerminal reports whether f is a character device: a terminal, for the
+// progress line's purpose (redirected output is a file or a pipe).
 func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func (r *echoResult) print(w io.Writer) {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -140,7 +142,10 @@ func (d *epollDriver) run(at func(phase int)) error {
 		}
 		select {
 		case <-stop:
-			phaseEnd = 0
+			if d.phase == phaseWarmup {
+				return errInterrupted
+			}
+			phaseEnd = 0 // end the window now and report it
 			continue
 		default:
 		}
@@ -278,10 +283,11 @@ func dialRaw(sa unix.Sockaddr) (int, error) {
 	if _, ok := sa.(*unix.SockaddrInet6); ok {
 		domain = unix.AF_INET6
 	}
-	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(domain, unix.SOCK_STREAM, 0) // SOCK_CLOEXEC is not portable; nothing forks here
 	if err != nil {
 		return -1, os.NewSyscallError("socket", err)
 	}
+	unix.CloseOnExec(fd)
 	for {
 		err = unix.Connect(fd, sa)
 		if err != unix.EINTR {
@@ -300,6 +306,10 @@ func dialRaw(sa unix.Sockaddr) (int, error) {
 	}
 	return fd, nil
 }
+
+// errInterrupted reports a run stopped by SIGINT or SIGTERM before its
+// measured window began.
+var errInterrupted = errors.New("interrupted during warmup")
 
 // ---- the goroutine driver: one goroutine and net.Conn per connection ----
 
@@ -347,24 +357,27 @@ func (d *goroutineDriver) run(at func(phase int)) error {
 			d.serve(i, c, base)
 		}()
 	}
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(stop)
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
 	sleep := func(t time.Duration) {
 		select {
 		case <-time.After(t):
-		case <-stop:
+		case <-ctx.Done():
 		}
 	}
 	sleep(d.cfg.warmup)
-	d.errors.Store(0)
-	d.bad.Store(0)
+	if ctx.Err() != nil {
+		d.phase.Store(phaseDone)
+		d.close()
+		wg.Wait()
+		return errInterrupted
+	}
 	d.phase.Store(phaseMeasure)
 	at(phaseMeasure)
 	start := time.Now()
 	prog := newProgress(d.cfg.progress, &echoStats{})
 	prog.begin(0)
-	for deadline := start.Add(d.cfg.duration); time.Now().Before(deadline); {
+	for deadline := start.Add(d.cfg.duration); ctx.Err() == nil && time.Now().Before(deadline); {
 		sleep(min(time.Until(deadline), 200*time.Millisecond))
 		prog.st.messages = d.count.Load()
 		prog.tick(time.Since(start))

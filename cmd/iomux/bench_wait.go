@@ -90,8 +90,8 @@ func measureWait(backend string, n int, per time.Duration) (float64, error) {
 	}
 	defer sel.Close()
 	var idle, hot [2]int
-	if err := unix.Pipe2(idle[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return 0, os.NewSyscallError("pipe2", err)
+	if err := openPipe(&idle); err != nil {
+		return 0, err
 	}
 	defer unix.Close(idle[0])
 	defer unix.Close(idle[1])
@@ -115,8 +115,8 @@ func measureWait(backend string, n int, per time.Duration) (float64, error) {
 		}
 		fds = append(fds, fd)
 	}
-	if err := unix.Pipe2(hot[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return 0, os.NewSyscallError("pipe2", err)
+	if err := openPipe(&hot); err != nil {
+		return 0, err
 	}
 	defer unix.Close(hot[0])
 	defer unix.Close(hot[1])
@@ -159,6 +159,22 @@ func measureWait(backend string, n int, per time.Duration) (float64, error) {
 		return 0, err
 	}
 	return float64(d.Nanoseconds()) / float64(k), nil
+}
+
+// openPipe opens a non-blocking pipe (pipe2 is not on every OS).
+func openPipe(p *[2]int) error {
+	if err := unix.Pipe(p[:]); err != nil {
+		return os.NewSyscallError("pipe", err)
+	}
+	for _, fd := range p {
+		unix.CloseOnExec(fd)
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(p[0])
+			unix.Close(p[1])
+			return err
+		}
+	}
+	return nil
 }
 
 func writeWaitTable(w io.Writer, points []waitPoint, sizes []int) {
