@@ -32,6 +32,18 @@ non-zero if any error or mismatch was seen.
 --idle C --hold T opens C connections, echoes --size bytes once on each,
 holds them for T and reports the server's RSS growth per connection.
 
+The load generator is one thread driving every connection through an iomux
+Selector (--driver epoll; --driver goroutines uses one goroutine and net.Conn
+per connection, and costs more per round trip). Pin it and the server to
+different cores (taskset) for figures that mean something; --cpuprofile
+profiles the generator itself.
+
+bench wait registers N descriptors (10, 100, 1000, 10000: up to --max) on
+each backend, one of them ready, and measures the mean cost of one Wait: the
+seeds' claim that select and poll grow with N and epoll does not. It prints
+a markdown table and, with --out, an SVG line chart (log-log). select stops
+at its FD_SETSIZE (1024).
+
 Examples:
   $ iomux bench echo --addr 127.0.0.1:7000 --conns 50 --size 64 --duration 10s
   $ iomux bench echo --addr 127.0.0.1:7000 --conns 50 --pipeline 16 --server-pid 1234 --json
