@@ -70,8 +70,14 @@ func (c *Conn) EOF() bool { return c.flags&flagEOF != 0 }
 // Paused reports whether back-pressure stopped reading the connection.
 func (c *Conn) Paused() bool { return c.flags&flagPaused != 0 }
 
-// Buffered returns how many received bytes are not yet consumed.
-func (c *Conn) Buffered() int { return len(c.view) }
+// Buffered returns how many received bytes are not yet consumed, also
+// outside OnData (in a timer or a Post'ed function).
+func (c *Conn) Buffered() int {
+	if c.view == nil { // not in OnData: what the last OnData left
+		return len(c.in)
+	}
+	return len(c.view)
+}
 
 // Peek returns the first n unconsumed bytes (all of them if n < 0 or fewer
 // are buffered) without consuming them. The slice is valid until the

@@ -1,0 +1,156 @@
+package loop
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// serverConns is a handler that hands each opened Conn to the test.
+func serverConns(h *funcHandler) (*funcHandler, <-chan *Conn) {
+	ch := make(chan *Conn, 16)
+	open := h.open
+	h.open = func(c *Conn) {
+		if open != nil {
+			open(c)
+		}
+		ch <- c
+	}
+	return h, ch
+}
+
+// TestAsyncWrite: 100 goroutines write to one connection at once; every
+// message arrives, and each writer's messages arrive in the order written.
+func TestAsyncWrite(t *testing.T) {
+	const writers, each = 100, 200
+	h, conns := serverConns(&funcHandler{})
+	s := startServer(t, h, Options{Loops: 2}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	sc := recv(t, conns, 5*time.Second, "OnOpen")
+	wakeups := s.Stats().Wakeups
+
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for w := range writers {
+		wg.Go(func() {
+			for seq := range each {
+				if err := sc.AsyncWrite(fmt.Appendf(nil, "w%03d s%05d\n", w, seq)); err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	next := make([]int, writers)
+	in := bufio.NewScanner(c)
+	for got := 0; got < writers*each; got++ {
+		if !in.Scan() {
+			t.Fatalf("after %d messages: %v", got, in.Err())
+		}
+		var w, seq int
+		if _, err := fmt.Sscanf(in.Text(), "w%03d s%05d", &w, &seq); err != nil || w >= writers {
+			t.Fatalf("message %d garbled: %q", got, in.Text())
+		}
+		if seq != next[w] {
+			t.Fatalf("writer %d: got message %d, want %d", w, seq, next[w])
+		}
+		next[w]++
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		t.Fatalf("%d AsyncWrites failed", n)
+	}
+	posted := s.Stats().Wakeups - wakeups
+	t.Logf("%d AsyncWrites cost %d wake-ups", writers*each, posted)
+	if posted == 0 || posted > writers*each {
+		t.Fatalf("%d wake-ups for %d AsyncWrites", posted, writers*each)
+	}
+}
+
+// TestWake: Wake runs OnData with what is buffered (here, an unfinished
+// line the handler left unconsumed) from another goroutine.
+func TestWake(t *testing.T) {
+	var woken atomic.Bool
+	h, conns := serverConns(&funcHandler{data: func(c *Conn) {
+		if i := bytes.IndexByte(c.Peek(-1), '\n'); i >= 0 {
+			c.Write(c.Next(i + 1))
+		}
+		if woken.Swap(false) {
+			c.Write(fmt.Appendf(nil, "woken with %q\n", c.Peek(-1)))
+		}
+	}})
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	sc := recv(t, conns, 5*time.Second, "OnOpen")
+	r := bufio.NewReader(c)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+
+	roundTrip(t, c, []byte("a whole line\n"))
+	c.Write([]byte("half a li"))
+	// Wait until the loop has the partial line buffered.
+	deadline := time.Now().Add(10 * time.Second)
+	for buffered := 0; buffered != len("half a li"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("Buffered() = %d outside OnData, want %d", buffered, len("half a li"))
+		}
+		onLoop(t, sc.Loop(), func() { buffered = sc.Buffered() })
+	}
+	woken.Store(true)
+	if err := sc.Wake(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := r.ReadString('\n')
+	if err != nil || line != "woken with \"half a li\"\n" {
+		t.Fatalf("got %q, %v", line, err)
+	}
+	c.Write([]byte("ne\n"))
+	line, err = r.ReadString('\n')
+	if err != nil || line != "half a line\n" {
+		t.Fatalf("got %q, %v", line, err)
+	}
+}
+
+// TestAsyncClose: AsyncClose flushes what AsyncWrite queued before it,
+// then closes; later calls fail cleanly.
+func TestAsyncClose(t *testing.T) {
+	closed := make(chan error, 1)
+	h, conns := serverConns(&funcHandler{close: func(c *Conn, err error) { closed <- err }})
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	sc := recv(t, conns, 5*time.Second, "OnOpen")
+	p := payload(4 << 20)
+	if err := sc.AsyncWrite(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.AsyncClose(); err != nil {
+		t.Fatal(err)
+	}
+	got := expectClosed(t, c, 30*time.Second)
+	if !bytes.Equal(got, p) {
+		t.Fatalf("got %d bytes before the close, want %d", len(got), len(p))
+	}
+	if err := recv(t, closed, 5*time.Second, "OnClose"); err != nil {
+		t.Fatalf("OnClose err = %v, want nil", err)
+	}
+	if st := s.Stats(); st.Open != 0 {
+		t.Fatalf("%d connections open after AsyncClose", st.Open)
+	}
+	// Calls on the closed Conn are harmless.
+	onLoop(t, sc.Loop(), func() {
+		if _, err := sc.Write([]byte("x")); !errors.Is(err, ErrClosed) {
+			t.Errorf("Write after close: %v, want ErrClosed", err)
+		}
+	})
+	if err := sc.AsyncWrite([]byte("x")); err != nil {
+		t.Fatalf("AsyncWrite on a closed Conn of a running loop: %v", err)
+	}
+	stop(t, s)
+	if err := sc.AsyncWrite([]byte("x")); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("AsyncWrite after Stop: %v, want ErrServerClosed", err)
+	}
+}
