@@ -197,13 +197,18 @@ func (s *kqueueSelector) Wait(timeout time.Duration, ready []Ready) (int, error)
 					raw |= Hangup
 				}
 			}
+			ev := deliver(raw, reg.events)
+			if ev == 0 {
+				// ReadHangup asked without Readable: the read filter fired
+				// for data, which was not asked for.
+				continue
+			}
 			if reg.mark == s.batch {
-				r := &ready[reg.index]
-				r.Events |= deliver(raw, reg.events)
+				ready[reg.index].Events |= ev
 				continue
 			}
 			reg.mark, reg.index = s.batch, int32(filled)
-			ready[filled] = Ready{FD: fd, Events: deliver(raw, reg.events), Data: reg.data}
+			ready[filled] = Ready{FD: fd, Events: ev, Data: reg.data}
 			filled++
 		}
 		if filled > 0 || woken || clk.expired() {
