@@ -137,16 +137,18 @@ func srvEchoStream(addr string, seed uint64, size int, late bool) error {
 	c.SetDeadline(time.Now().Add(srvWait))
 	rng := rand.New(rand.NewPCG(seed, 7))
 	data := make([]byte, size)
-	for i := range data {
-		data[i] = byte(rng.Uint32())
+	rand.NewChaCha8([32]byte{byte(seed)}).Read(data)
+	type echoed struct {
+		b   []byte
+		err error
 	}
-	got := make(chan []byte, 1)
+	got := make(chan echoed, 1)
 	reading := false
 	read := func() {
 		reading = true
 		go func() {
-			b, _ := io.ReadAll(c)
-			got <- b
+			b, err := io.ReadAll(c)
+			got <- echoed{b, err}
 		}()
 	}
 	if !late {
@@ -158,14 +160,14 @@ func srvEchoStream(addr string, seed uint64, size int, late bool) error {
 		}
 		n := min(len(rest), 1+rng.IntN(64<<10))
 		if _, err := c.Write(rest[:n]); err != nil {
-			return fmt.Errorf("write: %v", err)
+			return fmt.Errorf("client %d (late %v): write at %d of %d: %v", seed, late, size-len(rest), size, err)
 		}
 		rest = rest[n:]
 	}
 	c.(*net.TCPConn).CloseWrite()
 	echo := <-got
-	if !bytes.Equal(echo, data) {
-		return fmt.Errorf("client %d: echo of %d bytes differs (got %d bytes)", seed, size, len(echo))
+	if echo.err != nil || !bytes.Equal(echo.b, data) {
+		return fmt.Errorf("client %d (late %v): echo of %d bytes differs: got %d bytes, %v", seed, late, size, len(echo.b), echo.err)
 	}
 	return nil
 }
