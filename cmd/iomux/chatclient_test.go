@@ -187,6 +187,7 @@ func TestChatClientTerminalKeepsTypedLine(t *testing.T) {
 }
 
 func TestChatClientTerminalCtrlD(t *testing.T) {
+	checkClientLeaks(t)
 	p := startPTYChat(t, "auto")
 	p.typeKeys(t, "bye\r", "<You> bye\r\n")
 	p.expectSent(t, "bye")
@@ -202,6 +203,7 @@ func TestChatClientTerminalCtrlD(t *testing.T) {
 }
 
 func TestChatClientTerminalCtrlC(t *testing.T) {
+	checkClientLeaks(t)
 	p := startPTYChat(t, "auto")
 	p.typeKeys(t, "abc\x03", "<You> abc^C\r\n")
 	p.finish(t)

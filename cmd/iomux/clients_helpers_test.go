@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
 	"github.com/iomux/iomux"
@@ -28,11 +29,40 @@ import (
 // share the two cores.
 const clientWait = 20 * time.Second
 
-// forEachClientBackend runs f as a subtest on every backend this OS has.
+// forEachClientBackend runs f as a subtest on every backend this OS has,
+// each checked for leaked goroutines and descriptors.
 func forEachClientBackend(t *testing.T, f func(t *testing.T, backend string)) {
 	for _, b := range iomux.Backends() {
-		t.Run(b, func(t *testing.T) { f(t, b) })
+		t.Run(b, func(t *testing.T) {
+			checkClientLeaks(t)
+			f(t, b)
+		})
 	}
+}
+
+// checkClientLeaks fails the test if, once its cleanups have run, it has
+// left goroutines or open descriptors behind. Call it first, so that its
+// cleanup runs last.
+func checkClientLeaks(t *testing.T) {
+	fds := openFDs(t)
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		if t.Failed() {
+			return
+		}
+		goleak.VerifyNone(t, ignore)
+		if now := openFDs(t); now != fds {
+			t.Errorf("%d descriptors open after the test, %d before", now, fds)
+		}
+	})
+}
+
+func openFDs(t *testing.T) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(entries)
 }
 
 // clientOutput is an io.Writer that tests can wait on: waitFor returns

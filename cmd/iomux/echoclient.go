@@ -215,7 +215,7 @@ type clientOptions struct {
 func (o *clientOptions) bind(fs *flag.FlagSet, defaultAddr string) {
 	fs.StringVar(&o.addr, "addr", defaultAddr, "server address `HOST:PORT`")
 	fs.StringVar(&o.backend, "backend", "auto", "readiness backend: auto, "+strings.Join(iomux.Backends(), ", "))
-	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up when the server makes no progress for this long")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up after this long without progress (connecting; for echo-client and slow-client, also each echo)")
 	fs.BoolVar(&o.verbose, "v", false, "trace each step to stderr, in the seeds' words")
 }
 

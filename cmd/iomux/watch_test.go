@@ -67,6 +67,7 @@ func TestWatchPythonDelayServer(t *testing.T) {
 }
 
 func TestWatchSpinnerOnTerminal(t *testing.T) {
+	checkClientLeaks(t)
 	master, slave := openClientPTY(t)
 	screen := readClientPTY(t, master, slave)
 	release := make(chan struct{})
