@@ -186,6 +186,29 @@ func TestSelectDuplicates(t *testing.T) {
 	}
 }
 
+// TestSelectHangupNotAsked: a hung-up fd listed only where a hang-up does
+// not count (exceptional, or writable for a pipe's read end) is not
+// reported and does not end the wait early, as with Python's select.
+func TestSelectHangupNotAsked(t *testing.T) {
+	a, _, _, closeB := closableSocketpair(t)
+	r, _, _, closeW := closablePipe(t)
+	closeB()
+	closeW()
+	const timeout = 50 * time.Millisecond
+	start := time.Now()
+	rr, ww, xx, err := Select(nil, []int{r}, []int{a, r}, timeout)
+	if err != nil || len(rr)+len(ww)+len(xx) != 0 {
+		t.Errorf("Select = %v %v %v, %v; want a timeout", rr, ww, xx, err)
+	}
+	if d := time.Since(start); d < timeout {
+		t.Errorf("Select(%v) returned after %v: a hang-up nobody asked for ended it", timeout, d)
+	}
+	rr, _, _, err = Select([]int{a}, nil, []int{a}, timeout) // asked as readable: reported
+	if err != nil || !slices.Equal(rr, []int{a}) {
+		t.Errorf("Select = %v, %v; want [%d] readable", rr, err, a)
+	}
+}
+
 // TestSelectUrgent: TCP urgent data lands in the exceptional list.
 func TestSelectUrgent(t *testing.T) {
 	client, server := tcpPair(t)

@@ -19,7 +19,9 @@ import (
 //
 // It differs from select(2) in one way: it is built on poll(2), so there is
 // no FD_SETSIZE limit. Like select(2), a read hang-up or error counts as
-// readable, an error as writable, and a closed fd fails the call with EBADF.
+// readable, an error as writable, and a closed fd fails the call with EBADF;
+// a hang-up on an fd listed only as writable or exceptional is not reported
+// and does not end the wait.
 func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) {
 	fds := make([]unix.PollFd, 0, len(r)+len(w)+len(x))
 	index := make(map[int]int, cap(fds))
@@ -55,7 +57,25 @@ func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) 
 		if err != nil {
 			return nil, nil, nil, os.NewSyscallError("poll", err)
 		}
-		if n > 0 || clk.expired() {
+		found := false
+		for i := range fds {
+			p := &fds[i]
+			switch {
+			case n == 0 || p.Revents == 0:
+			case p.Revents&unix.POLLNVAL != 0:
+				return nil, nil, nil, fmt.Errorf("iomux.Select: fd %d: %w", p.Fd, os.NewSyscallError("select", unix.EBADF))
+			case selectable(*p):
+				found = true
+			default:
+				// poll reports hang-ups and errors whatever was asked;
+				// select(2) would not report this fd in the lists it is in
+				// and would keep waiting. A hang-up stays, so stop polling
+				// the fd for this call (poll skips negative fds) rather
+				// than spin on it.
+				p.Fd = -1
+			}
+		}
+		if found || clk.expired() {
 			break
 		}
 	}
@@ -68,12 +88,29 @@ func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) 
 		}
 		return out
 	}
-	for _, p := range fds {
-		if p.Revents&unix.POLLNVAL != 0 {
-			return nil, nil, nil, fmt.Errorf("iomux.Select: fd %d: %w", p.Fd, os.NewSyscallError("select", unix.EBADF))
-		}
+	return pick(r, readSet), pick(w, writeSet), pick(x, exceptSet), nil
+}
+
+// What select(2) counts as readable, writable and exceptional (Linux's
+// POLLIN_SET, POLLOUT_SET and POLLEX_SET).
+const (
+	readSet   = unix.POLLIN | unix.POLLHUP | unix.POLLERR
+	writeSet  = unix.POLLOUT | unix.POLLERR
+	exceptSet = unix.POLLPRI
+)
+
+// selectable reports whether select(2) would report p in one of the lists
+// it was asked for.
+func selectable(p unix.PollFd) bool {
+	var mask int16
+	if p.Events&unix.POLLIN != 0 {
+		mask |= readSet
 	}
-	return pick(r, unix.POLLIN|unix.POLLHUP|unix.POLLERR),
-		pick(w, unix.POLLOUT|unix.POLLERR),
-		pick(x, unix.POLLPRI), nil
+	if p.Events&unix.POLLOUT != 0 {
+		mask |= writeSet
+	}
+	if p.Events&unix.POLLPRI != 0 {
+		mask |= exceptSet
+	}
+	return p.Revents&mask != 0
 }
