@@ -211,3 +211,24 @@ func TestChatClientTerminalCtrlC(t *testing.T) {
 		t.Errorf("Ctrl-C should quit quietly:\n%q", s)
 	}
 }
+
+func TestChatClientOurChatServer(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		srv := srvStart(t, runChatServer, "--backend", backend)
+		bob := startChatClient(t, "--addr", srv.addr, "--backend", backend, "--name", "bob")
+		bob.out.waitFor(t, "you are now bob", 1)
+		alice := startChatClient(t, "--addr", srv.addr, "--backend", backend, "--name", "alice")
+		bob.out.waitFor(t, "is now known as [alice]\n", 1)
+
+		io.WriteString(alice.stdin, "hello bob\n")
+		bob.out.waitFor(t, "[alice] hello bob\n", 1)
+		io.WriteString(alice.stdin, "/quit\n")
+		alice.wait(t)
+		bob.out.waitFor(t, "[alice] left the room\n", 1)
+
+		if err := srv.stop(); err != nil {
+			t.Fatalf("chat-server: %v", err)
+		}
+		bob.wait(t)
+	})
+}

@@ -129,3 +129,14 @@ func TestEchoClientConnectRefused(t *testing.T) {
 		t.Fatalf("echo-client to a closed port = %v, want a connect error", err)
 	}
 }
+
+func TestEchoClientOurEchoServer(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		srv := srvStart(t, runEchoServer, "--backend", backend)
+		var out, errs bytes.Buffer
+		if err := runEchoClient([]string{"--addr", srv.addr, "--backend", backend, "--conns", "5"}, &out, &errs); err != nil {
+			t.Fatalf("echo-client: %v", err)
+		}
+		checkEchoOutput(t, out.String(), 5, seedMessages)
+	})
+}

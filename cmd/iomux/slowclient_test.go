@@ -72,3 +72,15 @@ func TestSlowClientDetectsCorruptEcho(t *testing.T) {
 		t.Fatalf("slow-client = %v, want an \"echo differs\" error; output:\n%s", err, out.String())
 	}
 }
+
+func TestSlowClientOurEchoServer(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		srv := srvStart(t, runEchoServer, "--backend", backend, "--timeout", "10ms")
+		var out, errs bytes.Buffer
+		err := runSlowClient([]string{"--addr", srv.addr, "--backend", backend, "--pause", "20ms"}, &out, &errs)
+		if err != nil {
+			t.Fatalf("slow-client: %v", err)
+		}
+		checkSlowOutput(t, out.String(), slowMessages)
+	})
+}

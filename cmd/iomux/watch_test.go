@@ -99,3 +99,22 @@ func TestSpinnerBouncesLikeTheSeed(t *testing.T) {
 		}
 	}
 }
+
+func TestWatchOurTimeServer(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		srv := srvStart(t, runTimeServer, "--interval", "20ms", "--backend", backend)
+		out := newClientOutput()
+		done := make(chan error, 1)
+		go func() { done <- runWatch([]string{"--addr", srv.addr, "--backend", backend}, out, &bytes.Buffer{}) }()
+		out.waitFor(t, "Received: ", 3)
+		if err := srv.stop(); err != nil {
+			t.Fatalf("time-server: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("watch: %v\noutput:\n%s", err, out)
+		}
+		if !strings.HasSuffix(out.String(), "\nRemote end closed connection; exiting.\n") {
+			t.Errorf("output does not end with the seeds' closing line:\n%s", out)
+		}
+	})
+}
