@@ -13,6 +13,8 @@ import (
 // (O(N)), epoll and kqueue keep the interest set in the kernel (O(ready)).
 // The fds are both ends of N/2 pipes, all watched for Readable; one pipe
 // holds a byte that is never read, so every Wait finds it.
+//
+//	go test -run '^$' -bench Wait -benchtime=2000x .
 func BenchmarkWait(b *testing.B) {
 	for _, backend := range Backends() {
 		b.Run(backend, func(b *testing.B) {
