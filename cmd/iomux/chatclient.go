@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -72,6 +74,8 @@ type chatClient struct {
 	outbox     []byte    // bytes for the server, not yet sent
 	sockWrite  bool      // the socket is registered for Writable
 	inWatched  bool      // stdin is registered
+	inFile     bool      // stdin cannot be waited on (a file under epoll): it is read without waiting
+	buf        []byte    // for reading stdin and the socket
 	lastByte   byte      // the last byte printed, to end a line before "Disconnected"
 	signalled  atomic.Bool
 	halfClosed bool
@@ -99,7 +103,8 @@ func runChatClient(args []string, stdin *os.File, stdout, stderr io.Writer) erro
 	}
 	defer unix.Close(fd)
 
-	c := &chatClient{sel: sel, sock: fd, in: int(stdin.Fd()), out: stdout, opt: &opt, stderr: stderr, lastByte: '\n'}
+	c := &chatClient{sel: sel, sock: fd, in: int(stdin.Fd()), out: stdout, opt: &opt, stderr: stderr,
+		lastByte: '\n', buf: make([]byte, 4096)}
 	if *name != "" {
 		c.outbox = []byte("/nick " + *name + "\n")
 	}
@@ -117,6 +122,16 @@ func runChatClient(args []string, stdin *os.File, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer sel.Unregister(fd)
+	// epoll refuses regular files (EPERM): such a stdin is always ready, so
+	// it is read between waits instead.
+	switch err := sel.Register(c.in, iomux.Readable, nil); {
+	case errors.Is(err, unix.EPERM):
+		c.inFile = true
+	case err != nil:
+		return fmt.Errorf("stdin: %w", err)
+	default:
+		c.inWatched = true
+	}
 	defer func() {
 		if c.inWatched {
 			sel.Unregister(c.in)
@@ -130,15 +145,24 @@ func runChatClient(args []string, stdin *os.File, stdout, stderr io.Writer) erro
 // loop waits on stdin and the socket until the server goes away (nil), the
 // user quits (nil), or something fails.
 func (c *chatClient) loop() error {
-	ready := make([]iomux.Ready, 2)
+	ready := make([]iomux.Ready, 3) // the socket, stdin, and a stdin that cannot be waited on
 	for {
 		if err := c.updateInterest(); err != nil {
 			return err
 		}
+		timeout := time.Duration(-1)
+		readFile := c.inFile && c.in >= 0 && len(c.outbox) < chatClientOutboxMax
+		if readFile {
+			timeout = 0 // just look at the socket: stdin is ready
+		}
 		c.opt.tracef(c.stderr, "waiting for the next event")
-		n, err := c.sel.Wait(-1, ready)
+		n, err := c.sel.Wait(timeout, ready[:2])
 		if err != nil {
 			return err
+		}
+		if readFile {
+			ready[n] = iomux.Ready{FD: c.in, Events: iomux.Readable}
+			n++
 		}
 		if c.signalled.Load() {
 			c.print("\r\x1b[K")
@@ -177,7 +201,7 @@ func (c *chatClient) updateInterest() error {
 		}
 		c.sockWrite = want
 	}
-	if want := c.in >= 0 && len(c.outbox) < chatClientOutboxMax; want != c.inWatched {
+	if want := c.in >= 0 && !c.inFile && len(c.outbox) < chatClientOutboxMax; want != c.inWatched {
 		var err error
 		if want {
 			err = c.sel.Register(c.in, iomux.Readable, nil)
@@ -220,7 +244,7 @@ func (c *chatClient) send() (gone bool) {
 // receive prints what the server sent; gone reports that it closed the
 // connection (or reset it).
 func (c *chatClient) receive() (gone bool) {
-	buf := make([]byte, 4096)
+	buf := c.buf
 	n, err := unix.Read(c.sock, buf)
 	if err == unix.EAGAIN || err == unix.EINTR {
 		return false
@@ -259,7 +283,7 @@ func (c *chatClient) disconnected() error {
 // input reads stdin: lines for the server, or keys for the line editor on
 // a terminal. quit reports that the user asked to leave at once.
 func (c *chatClient) input() (quit bool) {
-	buf := make([]byte, 4096)
+	buf := c.buf
 	n, err := unix.Read(c.in, buf)
 	if err == unix.EAGAIN || err == unix.EINTR {
 		return false

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -230,5 +231,38 @@ func TestChatClientOurChatServer(t *testing.T) {
 			t.Fatalf("chat-server: %v", err)
 		}
 		bob.wait(t)
+	})
+}
+
+// TestChatClientStdinFromFile covers `iomux chat-client < file`: epoll
+// refuses regular files, so stdin is read without waiting on it.
+func TestChatClientStdinFromFile(t *testing.T) {
+	forEachClientBackend(t, func(t *testing.T, backend string) {
+		path := filepath.Join(t.TempDir(), "lines")
+		big := strings.Repeat("y", 2000)
+		content := "first\n" + strings.Repeat(big+"\n", 100) + "last\n" // more than the outbox holds
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, stdinPath := range []string{path, os.DevNull} {
+			stdin, err := os.Open(stdinPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := startLineServer(t)
+			out := newClientOutput()
+			err = runChatClient([]string{"--addr", srv.addr(), "--backend", backend}, stdin, out, io.Discard)
+			stdin.Close()
+			if err != nil {
+				t.Fatalf("chat-client < %s: %v", stdinPath, err)
+			}
+			want := "server read \n"
+			if stdinPath == path {
+				want = "server read " + quoteLines([]byte(content)) + "\n"
+			}
+			if !strings.Contains(out.String(), want) || !strings.HasSuffix(out.String(), "Disconnected from chat server\n") {
+				t.Errorf("chat-client < %s: output\n%.200q\nlacks %.200q", stdinPath, out, want)
+			}
+		}
 	})
 }
