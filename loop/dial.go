@@ -70,7 +70,7 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 // timer for the timeout.
 func (l *Loop) startDial(fd int, sa unix.Sockaddr, timeout time.Duration, done func(*Conn, error)) {
 	c := l.adopt(fd, sa, done)
-	if c.Closed() || timeout <= 0 {
+	if c == nil || c.Closed() || timeout <= 0 {
 		return
 	}
 	c.limits().deadline = l.now().Add(timeout)

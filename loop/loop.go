@@ -29,6 +29,7 @@ type Loop struct {
 	timers    timerHeap
 	cached    time.Time // the time after the last Wait (see now)
 	stopping  bool
+	ended     bool // under mu: Post refuses; set once the last posts ran
 
 	mu      sync.Mutex
 	tasks   []func() // posted from other goroutines, run on the loop
@@ -77,7 +78,7 @@ func (l *Loop) clock() time.Time {
 // wakes the loop, so a burst of Posts costs one wake-up system call.
 func (l *Loop) Post(fn func()) error {
 	l.mu.Lock()
-	if l.stoppedLocked() {
+	if l.ended {
 		l.mu.Unlock()
 		return ErrServerClosed
 	}
@@ -91,15 +92,6 @@ func (l *Loop) Post(fn func()) error {
 		}
 	}
 	return nil
-}
-
-func (l *Loop) stoppedLocked() bool {
-	select {
-	case <-l.done:
-		return true
-	default:
-		return false
-	}
 }
 
 func (l *Loop) runTasks() {
@@ -214,6 +206,13 @@ func (c *Conn) read() {
 // adopt makes fd a connection of this loop and runs OnOpen; peer is the
 // remote address accept or Dial already has.
 func (l *Loop) adopt(fd int, peer unix.Sockaddr, dialDone func(*Conn, error)) *Conn {
+	if l.stopping { // handed over or dialed as Stop began: nobody would close it
+		unix.Close(fd)
+		if dialDone != nil {
+			dialDone(nil, ErrServerClosed)
+		}
+		return nil
+	}
 	c := &Conn{loop: l, fd: fd, peer: peer, dialDone: dialDone}
 	if fd >= len(l.conns) {
 		conns := make([]*Conn, max(2*len(l.conns), fd+1, 64))
@@ -323,11 +322,21 @@ func (l *Loop) shutdown() {
 	for _, ln := range l.listeners {
 		ln.close(l)
 	}
-	l.mu.Lock()
-	close(l.done)
-	pending := l.tasks
-	l.tasks = nil
-	l.mu.Unlock()
-	_ = pending // posts after the end have nothing left to act on
+	// A Post that returned nil must run (a DialAsync's callback, a
+	// connection handed over by the acceptor); run what came in since the
+	// last batch until none is left, then refuse more. Only then close
+	// the Selector and signal done, so Stop returns with every fd closed.
+	l.stopping = true
+	for {
+		l.mu.Lock()
+		if len(l.tasks) == 0 {
+			l.ended = true
+			l.mu.Unlock()
+			break
+		}
+		l.mu.Unlock()
+		l.runTasks()
+	}
 	l.sel.Close()
+	close(l.done)
 }

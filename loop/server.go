@@ -71,6 +71,7 @@ func (s *Server) closeLoops() {
 			ln.close(l)
 		}
 		l.sel.Close()
+		l.ended = true
 		close(l.done)
 	}
 	s.loops = nil

@@ -1,0 +1,168 @@
+package loop
+
+import (
+	"errors"
+	"net"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestDialRefused(t *testing.T) {
+	opened := make(chan *Conn, 1)
+	s := startServer(t, &funcHandler{open: func(c *Conn) { opened <- c }}, Options{Loops: 1}, "", "")
+	c, err := s.Dial("tcp", closedPort(t), 5*time.Second)
+	if err == nil {
+		t.Fatalf("Dial to a closed port returned %v, nil", c)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("Dial to a closed port: %v, want ECONNREFUSED", err)
+	}
+	t.Logf("Dial: %v", err)
+	select {
+	case c := <-opened:
+		t.Fatalf("OnOpen ran for a refused Dial (%v)", c.RemoteAddr())
+	default:
+	}
+	if st := s.Stats(); st.Open != 0 || st.Total != 0 {
+		t.Fatalf("Stats after a refused Dial: %+v", st)
+	}
+	if _, err := s.Dial("udp", "127.0.0.1:1", time.Second); err == nil {
+		t.Fatal("Dial udp succeeded; want an unsupported-network error")
+	}
+}
+
+// dialer is a client-only Server (no Listen) whose connections pass what
+// they receive to the test.
+type dialer struct {
+	*Server
+	data   chan []byte
+	closes chan closeEvent
+}
+
+func startDialer(t *testing.T, loops int) *dialer {
+	d := &dialer{data: make(chan []byte, 64), closes: make(chan closeEvent, 4)}
+	h := &funcHandler{
+		data: func(c *Conn) { d.data <- append([]byte(nil), c.Next(-1)...) },
+		close: func(c *Conn, err error) {
+			d.closes <- closeEvent{c.RemoteAddr().String(), err}
+		},
+	}
+	d.Server = startServer(t, h, Options{Loops: loops}, "", "")
+	return d
+}
+
+// expect reads what the dialed connections receive until it has n bytes.
+func (d *dialer) expect(t *testing.T, n int) []byte {
+	t.Helper()
+	var got []byte
+	for len(got) < n {
+		got = append(got, recv(t, d.data, 10*time.Second, "data on the dialed connection")...)
+	}
+	return got
+}
+
+func TestDialEcho(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if network == "unix" {
+				addr = filepath.Join(t.TempDir(), "echo.sock")
+			}
+			srv := startServer(t, echoHandler{}, Options{Loops: 2}, network, addr)
+			d := startDialer(t, 2)
+			target := srv.Addrs()[0].String()
+			for i := range 4 { // over both loops of the dialer
+				c, err := d.Dial(network, target, 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if network == "tcp" && c.RemoteAddr().String() != target {
+					t.Fatalf("RemoteAddr = %v, want %s", c.RemoteAddr(), target)
+				}
+				msg := payload(100 + i*100000)
+				if err := c.AsyncWrite(msg); err != nil {
+					t.Fatal(err)
+				}
+				if got := d.expect(t, len(msg)); string(got) != string(msg) {
+					t.Fatalf("dialed echo: got %d bytes, want %d", len(got), len(msg))
+				}
+				if err := c.AsyncClose(); err != nil {
+					t.Fatal(err)
+				}
+				ev := recv(t, d.closes, 5*time.Second, "OnClose")
+				if ev.err != nil || (network == "tcp" && ev.peer != target) {
+					t.Fatalf("OnClose(%s, %v), want (%s, nil)", ev.peer, ev.err, target)
+				}
+			}
+			if st := d.Stats(); st.Total != 4 || st.Open != 0 {
+				t.Fatalf("dialer Stats: %+v, want 4 dialed, none open", st)
+			}
+		})
+	}
+}
+
+// TestDialTimeout fills a listener's accept queue (listen backlog 0, never
+// accepted) so that the kernel drops the next SYN and the connect hangs.
+func TestDialTimeout(t *testing.T) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := unix.Getsockname(fd)
+	target := sockaddrToAddr(sa, false).String()
+	// Connect until one hangs: the queue then holds what it can.
+	full := false
+	for range 8 {
+		c, err := net.DialTimeout("tcp", target, 200*time.Millisecond)
+		if err != nil {
+			full = true
+			break
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	if !full {
+		t.Skip("cannot fill a loopback accept queue here: no connect hangs")
+	}
+	d := startDialer(t, 1)
+	const timeout = 200 * time.Millisecond
+	start := time.Now()
+	c, err := d.Dial("tcp", target, timeout)
+	took := time.Since(start)
+	if err == nil {
+		c.AsyncClose()
+		t.Fatalf("Dial to a full accept queue succeeded")
+	}
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Dial: %v, want ErrTimeout", err)
+	}
+	if took < timeout || took > timeout+lateness {
+		t.Fatalf("Dial timed out after %v, timeout %v", took, timeout)
+	}
+	t.Logf("Dial: %v after %v", err, took)
+	if st := d.Stats(); st.Open != 0 {
+		t.Fatalf("dialer Stats after the timeout: %+v", st)
+	}
+}
