@@ -26,7 +26,7 @@ func init() {
 	register(&command{
 		name:    "chat-client",
 		summary: "chat from a terminal or a pipe; messages arrive without clobbering the typed line",
-		usage: `Usage: iomux chat-client [--addr 127.0.0.1:8002] [--name NAME] [--backend auto] [-v]
+		usage: `Usage: iomux chat-client [--addr 127.0.0.1:8002] [--name NAME] [--backend auto] [--timeout 10s] [-v]
 
 The seeds' chat client. One Selector waits on stdin and the socket at once:
 each line you type goes to the chat server, and what the server sends (the
@@ -261,6 +261,8 @@ func (c *chatClient) receive() (gone bool) {
 	// Erase the prompt line, print the message where it was, and put the
 	// prompt and the half-typed text back below it.
 	text := terminalSafe(buf[:n])
+	// A message cut short by TCP still gets a line of its own, so the
+	// prompt never sits after it; its rest will start the next line.
 	if !bytes.HasSuffix(text, []byte("\n")) {
 		text = append(text, '\n')
 	}

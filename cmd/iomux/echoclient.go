@@ -24,7 +24,7 @@ func init() {
 	register(&command{
 		name:    "echo-client",
 		summary: "send a message in parts over several sockets and check the echoes (the seeds' multiclient)",
-		usage: `Usage: iomux echo-client [--addr 127.0.0.1:10000] [--conns 2] [--backend auto] [-v] [MESSAGE...]
+		usage: `Usage: iomux echo-client [--addr 127.0.0.1:10000] [--conns 2] [--backend auto] [--timeout 10s] [-v] [MESSAGE...]
 
 The seeds' multiclient. Opens --conns sockets to an echo server, sends each
 MESSAGE part on every socket, then waits (on one Selector) until every socket

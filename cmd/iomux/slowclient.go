@@ -19,7 +19,7 @@ func init() {
 	register(&command{
 		name:    "slow-client",
 		summary: "send a message in two parts with pauses, read the echo 16 bytes at a time (the seeds' slow client)",
-		usage: `Usage: iomux slow-client [--addr 127.0.0.1:10000] [--pause 1.5s] [--backend auto] [-v] [MESSAGE...]
+		usage: `Usage: iomux slow-client [--addr 127.0.0.1:10000] [--pause 1.5s] [--backend auto] [--timeout 10s] [-v] [MESSAGE...]
 
 The seeds' slow client, which shows an echo server serving a client that
 dawdles. Connects, waits --pause, sends each part followed by a --pause,

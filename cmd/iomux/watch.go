@@ -20,7 +20,7 @@ func init() {
 	register(&command{
 		name:    "watch",
 		summary: "print what a server sends, with a spinner while waiting (the seeds' poll/select client)",
-		usage: `Usage: iomux watch [--addr 127.0.0.1:51423] [--backend auto] [-v]
+		usage: `Usage: iomux watch [--addr 127.0.0.1:51423] [--backend auto] [--timeout 10s] [-v]
 
 The seeds' non-blocking client (pollclient.py / selectclient.py). Connects,
 then waits on the socket with a 50 ms timeout, over and over: what arrives
