@@ -42,11 +42,16 @@ func TestSlowClientGoServer(t *testing.T) {
 	forEachClientBackend(t, func(t *testing.T, backend string) {
 		srv := startPeerEcho(t, nil)
 		var out, errs bytes.Buffer
-		err := runSlowClient([]string{"--addr", srv.addr(), "--backend", backend, "--pause", "10ms"}, &out, &errs)
+		err := runSlowClient([]string{"--addr", srv.addr(), "--backend", backend, "--pause", "10ms", "-v"}, &out, &errs)
 		if err != nil {
 			t.Fatalf("slow-client: %v", err)
 		}
 		checkSlowOutput(t, out.String(), slowMessages)
+		for _, words := range []string{"waiting for the next event\n", `sending "Part one of the message." to `, `received "Part one of the " from `} {
+			if !strings.Contains(errs.String(), words) {
+				t.Errorf("-v trace lacks %q:\n%s", words, errs.String())
+			}
+		}
 	})
 }
 
