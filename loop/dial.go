@@ -59,7 +59,9 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 		}
 		done(c, err)
 	}
-	if perr := l.Post(func() { l.startDial(fd, sa, timeout, wrapped) }); perr != nil {
+	l.incoming.Add(1)
+	if perr := l.Post(func() { l.startDial(fd, sa, timeout, wrapped); l.incoming.Add(-1) }); perr != nil {
+		l.incoming.Add(-1)
 		unix.Close(fd)
 		return perr
 	}

@@ -202,7 +202,9 @@ func (ln *listener) acceptSome(l *Loop) {
 			l.adopt(fd, sa, nil)
 			continue
 		}
-		if target.Post(func() { target.adopt(fd, sa, nil) }) != nil {
+		target.incoming.Add(1) // seen by LeastConnections before adopt runs
+		if target.Post(func() { target.adopt(fd, sa, nil); target.incoming.Add(-1) }) != nil {
+			target.incoming.Add(-1)
 			unix.Close(fd)
 		}
 	}

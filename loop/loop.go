@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iomux/iomux"
@@ -23,8 +24,9 @@ type Loop struct {
 	buf    []byte // the read buffer shared by every connection of the loop
 	iovecs []unix.Iovec
 
-	conns     []*Conn // by fd: for Stop, and for fd reuse checks
-	open      int     // connections owned, including Dials in progress
+	conns     []*Conn      // by fd: for Stop, and for fd reuse checks
+	open      int          // connections owned, including Dials in progress
+	incoming  atomic.Int64 // connections Posted to this loop, not yet adopted
 	listeners []*listener
 	timers    timerHeap
 	cached    time.Time // the time after the last Wait (see now)

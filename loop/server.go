@@ -137,9 +137,13 @@ func (s *Server) stop(ctx context.Context) error {
 // or a Dial. It runs on the acceptor loop or a dialing goroutine.
 func (s *Server) pick() *Loop {
 	if s.opts.Balance == LeastConnections {
+		// Count the connections already handed over but not yet adopted:
+		// a burst accepted in one wake-up would otherwise all go to the
+		// loop that was emptiest before it.
+		load := func(l *Loop) int64 { return l.stats.open.Load() + l.incoming.Load() }
 		best := s.loops[0]
 		for _, l := range s.loops[1:] {
-			if l.stats.open.Load() < best.stats.open.Load() {
+			if load(l) < load(best) {
 				best = l
 			}
 		}
