@@ -130,7 +130,7 @@ func echoParts(t *testing.T, addr string, conns int, parts ...string) {
 
 func TestSelectEcho(t *testing.T) {
 	s := start(t)
-	big := strings.Repeat("select! ", 32<<10) // 256 KiB: partial writes, many reads
+	big := strings.Repeat("select! ", 8<<10) // 64 KiB: many reads, queued chunks
 	echoParts(t, s.addr, 3, "This is the message. ", "It will be sent ", big, "in parts.")
 	s.waitLog(t, "after reading no data")
 	for _, words := range []string{"waiting for the next event", "new connection from 127.0.0.1:",
