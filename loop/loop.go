@@ -184,7 +184,9 @@ func (c *Conn) read() {
 		return
 	case n == 0:
 		c.flags |= flagEOF
-		l.tracef("closing %s after reading no data", c.RemoteAddr())
+		if l.srv.opts.Trace != nil {
+			l.tracef("closing %s after reading no data", c.RemoteAddr())
+		}
 		c.updateInterest()
 		l.srv.handler.OnEOF(c)
 		return
@@ -194,7 +196,9 @@ func (c *Conn) read() {
 		c.timeouts.lastRead = l.now()
 	}
 	data := l.buf[:n]
-	l.tracef("received %q from %s", data, c.RemoteAddr())
+	if l.srv.opts.Trace != nil { // guarded: building the arguments allocates
+		l.tracef("received %q from %s", data, c.RemoteAddr())
+	}
 	if len(c.in) == 0 {
 		c.view = data // zero-copy: the handler reads the loop's buffer
 	} else {
