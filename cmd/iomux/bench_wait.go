@@ -73,7 +73,7 @@ func runBenchWait(args []string, stdout, stderr io.Writer) error {
 		if err := f.Close(); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "\nchart written to %s\n", *out)
+		fmt.Fprintf(stderr, "chart written to %s\n", *out)
 	}
 	return nil
 }
