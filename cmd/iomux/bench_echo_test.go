@@ -11,7 +11,33 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"go.uber.org/goleak"
 )
+
+// checkBenchLeaks fails the test if, once its cleanups have run, it left
+// goroutines or descriptors behind. Call it first: its cleanup runs last.
+func checkBenchLeaks(t *testing.T) {
+	t.Helper()
+	count := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			return -1 // no /proc: goroutines only
+		}
+		return len(ents)
+	}
+	fds := count()
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		if t.Failed() {
+			return
+		}
+		goleak.VerifyNone(t, ignore)
+		if now := count(); now != fds {
+			t.Errorf("%d descriptors open after the test, %d before", now, fds)
+		}
+	})
+}
 
 // startBenchEchoServer runs a goroutine-per-connection echo server on an
 // ephemeral loopback port. corrupt, if set, alters what is echoed.
@@ -81,6 +107,7 @@ func benchJSON(t *testing.T, args ...string) (echoResult, error) {
 }
 
 func TestBenchEchoVerifiesEveryByte(t *testing.T) {
+	checkBenchLeaks(t)
 	addr := startBenchEchoServer(t, nil)
 	pid := strconv.Itoa(os.Getpid()) // the test process is the server: its /proc entries exist
 	for _, tc := range []struct {
@@ -121,6 +148,7 @@ func TestBenchEchoVerifiesEveryByte(t *testing.T) {
 }
 
 func TestBenchEchoCountsMismatches(t *testing.T) {
+	checkBenchLeaks(t)
 	// Flip one bit in every chunk: lengths stay right, contents do not.
 	addr := startBenchEchoServer(t, func(b []byte) { b[len(b)/2] ^= 0x20 })
 	for _, driver := range []string{"epoll", "goroutines"} {
@@ -138,6 +166,7 @@ func TestBenchEchoCountsMismatches(t *testing.T) {
 }
 
 func TestBenchEchoExitStatus(t *testing.T) {
+	checkBenchLeaks(t)
 	addr := startBenchEchoServer(t, func(b []byte) { b[0]++ })
 	var out, errOut bytes.Buffer
 	code := run([]string{"bench", "echo", "--addr", addr, "--conns", "1", "--duration", "100ms", "--warmup", "0s", "--json"}, &out, &errOut)
@@ -161,6 +190,7 @@ func TestBenchEchoServerGone(t *testing.T) {
 }
 
 func TestBenchEchoIdle(t *testing.T) {
+	checkBenchLeaks(t)
 	addr := startBenchEchoServer(t, nil)
 	res, err := benchJSON(t, "--addr", addr, "--idle", "50", "--hold", "10ms", "--server-pid", strconv.Itoa(os.Getpid()))
 	if err != nil {

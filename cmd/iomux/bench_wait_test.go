@@ -13,6 +13,7 @@ import (
 )
 
 func TestBenchWaitTableAndChart(t *testing.T) {
+	checkBenchLeaks(t)
 	out := filepath.Join(t.TempDir(), "wait.svg")
 	var stdout bytes.Buffer
 	if err := runBenchWait([]string{"--max", "100", "--time", "2ms", "--out", out}, &stdout, io.Discard); err != nil {
@@ -69,6 +70,7 @@ func TestBenchWaitTableAndChart(t *testing.T) {
 }
 
 func TestBenchWaitSelectLimit(t *testing.T) {
+	checkBenchLeaks(t)
 	var stdout bytes.Buffer
 	// 2000 descriptors: over select's FD_SETSIZE, so its cell is a dash.
 	if err := runBenchWait([]string{"--max", "2000", "--time", "1ms"}, &stdout, io.Discard); err != nil {
