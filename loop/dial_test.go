@@ -2,6 +2,7 @@ package loop
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
 	"syscall"
@@ -60,7 +61,7 @@ func startDialer(t *testing.T, loops int) *dialer {
 	h := &funcHandler{
 		data: func(c *Conn) { d.data <- append([]byte(nil), c.Next(-1)...) },
 		close: func(c *Conn, err error) {
-			d.closes <- closeEvent{c.RemoteAddr().String(), err}
+			d.closes <- closeEvent{fmt.Sprint(c.RemoteAddr()), err}
 		},
 	}
 	d.Server = startServer(t, h, Options{Loops: loops}, "", "")
@@ -92,7 +93,7 @@ func TestDialEcho(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if network == "tcp" && c.RemoteAddr().String() != target {
+				if fmt.Sprint(c.RemoteAddr()) != target {
 					t.Fatalf("RemoteAddr = %v, want %s", c.RemoteAddr(), target)
 				}
 				msg := payload(100 + i*100000)
@@ -106,7 +107,7 @@ func TestDialEcho(t *testing.T) {
 					t.Fatal(err)
 				}
 				ev := recv(t, d.closes, 5*time.Second, "OnClose")
-				if ev.err != nil || (network == "tcp" && ev.peer != target) {
+				if ev.err != nil || ev.peer != target {
 					t.Fatalf("OnClose(%s, %v), want (%s, nil)", ev.peer, ev.err, target)
 				}
 			}

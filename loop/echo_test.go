@@ -206,7 +206,7 @@ func TestEchoUDP(t *testing.T) {
 	var peers sync.Map // what RemoteAddr said for each datagram's text
 	s := startServer(t, &funcHandler{data: func(c *Conn) {
 		msg := c.Next(-1)
-		peers.Store(string(msg), c.RemoteAddr().String())
+		peers.Store(string(msg), fmt.Sprint(c.RemoteAddr()))
 		c.Write(append([]byte("re: "), msg...))
 	}}, Options{Loops: 2}, "udp", "127.0.0.1:0")
 	a := s.Addrs()[0].(*net.UDPAddr)

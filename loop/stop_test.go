@@ -70,18 +70,30 @@ func TestStopDrains(t *testing.T) {
 	}
 }
 
-// stopBegun returns a channel closed once Stop has begun on every loop.
+// stopBegun returns a channel closed once Stop has begun on every loop
+// (or after 10 s, when the test's own timeouts take over).
 func stopBegun(s *Server) <-chan struct{} {
 	ch := make(chan struct{})
 	go func() {
 		defer close(ch)
+		deadline := time.After(10 * time.Second)
 		for _, l := range s.loops {
 			for {
 				begun := make(chan bool, 1)
-				if l.Post(func() { begun <- l.stopping }) != nil || <-begun {
-					break // stopping, or already finished
+				if l.Post(func() { begun <- l.stopping }) != nil {
+					break // already finished
 				}
-				time.Sleep(time.Millisecond)
+				select {
+				case b := <-begun:
+					if b {
+						break
+					}
+					time.Sleep(time.Millisecond)
+					continue
+				case <-deadline:
+					return
+				}
+				break
 			}
 		}
 	}()

@@ -2,6 +2,7 @@ package loop
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -155,7 +156,7 @@ type closeEvent struct {
 }
 
 func (r closeRecorder) onClose(c *Conn, err error) {
-	r <- closeEvent{c.RemoteAddr().String(), err}
+	r <- closeEvent{fmt.Sprint(c.RemoteAddr()), err}
 }
 
 func (r closeRecorder) expect(t *testing.T, client net.Conn, what string) error {
