@@ -76,7 +76,7 @@ func TestBackPressure(t *testing.T) {
 		t.Fatalf("echo differs from offset %d", firstDiff(got, p))
 	}
 	recv(t, resumed, 5*time.Second, "OnResume")
-	if st := s.Stats(); st.Paused != 0 || st.BytesIn != total || st.BytesOut != total {
+	if st := settled(t, s); st.Paused != 0 || st.BytesIn != total || st.BytesOut != total {
 		t.Fatalf("Stats after the drain: %+v", st)
 	}
 }

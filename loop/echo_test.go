@@ -157,7 +157,7 @@ func TestEchoPayloads(t *testing.T) {
 			echoPayload(t, dial(t, s), n)
 		})
 	}
-	if st := s.Stats(); st.BytesIn != 17<<20 || st.BytesOut != 17<<20 {
+	if st := settled(t, s); st.BytesIn != 17<<20 || st.BytesOut != 17<<20 {
 		t.Fatalf("Stats: BytesIn %d, BytesOut %d; want %d each", st.BytesIn, st.BytesOut, 17<<20)
 	}
 }
@@ -249,7 +249,7 @@ func TestEchoUDP(t *testing.T) {
 			}
 		}
 	}
-	if st := s.Stats(); st.BytesIn == 0 || st.BytesOut == 0 || st.Open != 0 {
+	if st := settled(t, s); st.BytesIn == 0 || st.BytesOut == 0 || st.Open != 0 {
 		t.Fatalf("Stats after UDP echo: %+v (want bytes counted, no connections)", st)
 	}
 }

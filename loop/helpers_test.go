@@ -229,6 +229,17 @@ func onLoop(t testing.TB, l *Loop, fn func()) {
 	recv(t, done, 10*time.Second, "a posted function")
 }
 
+// settled returns s's Stats once every loop has finished what it was
+// doing: a loop counts bytes after the write that sent them, so a client
+// can see its echo before the counter moves.
+func settled(t testing.TB, s *Server) Stats {
+	t.Helper()
+	for _, l := range s.Loops() {
+		onLoop(t, l, func() {})
+	}
+	return s.Stats()
+}
+
 // expectClosed reads from c until EOF or an error and returns what it read;
 // it fails the test if the peer does not close within d.
 func expectClosed(t testing.TB, c net.Conn, d time.Duration) []byte {

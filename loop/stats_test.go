@@ -36,7 +36,7 @@ func TestStats(t *testing.T) {
 	for range 3 {
 		roundTrip(t, c, []byte("hello"))
 	}
-	st := s.Stats()
+	st := settled(t, s)
 	want := Stats{Open: 1, Total: 1, BytesIn: 15, BytesOut: 15, Waits: st.Waits, Wakeups: st.Wakeups}
 	if st != want || st.Waits < 3 {
 		t.Fatalf("Stats = %+v, want %+v with Waits >= 3", st, want)
@@ -50,8 +50,8 @@ func TestStats(t *testing.T) {
 	if _, err := io.ReadFull(c, buf); err != nil {
 		t.Fatal(err)
 	}
-	st = s.Stats()
-	if st.Wakeups != wakeups+1 || st.BytesOut != 20 {
+	st = s.Stats() // before settled's own Posts
+	if st.Wakeups != wakeups+1 || settled(t, s).BytesOut != 20 {
 		t.Fatalf("after one AsyncWrite: Wakeups %d (was %d), BytesOut %d", st.Wakeups, wakeups, st.BytesOut)
 	}
 
@@ -129,10 +129,13 @@ func TestSelectFDTooLarge(t *testing.T) {
 // TestTrace: Options.Trace narrates like the seeds' servers.
 func TestTrace(t *testing.T) {
 	var out syncBuffer
-	s := startServer(t, echoHandler{}, Options{Loops: 1, Trace: &out}, "tcp", "127.0.0.1:0")
+	closed := make(chan struct{})
+	h := &funcHandler{close: func(*Conn, error) { close(closed) }}
+	s := startServer(t, h, Options{Loops: 1, Trace: &out}, "tcp", "127.0.0.1:0")
 	c := dial(t, s)
 	roundTrip(t, c, []byte("This is the message. "))
 	c.Close()
+	recv(t, closed, 5*time.Second, "OnClose")
 	stop(t, s)
 	text := out.String()
 	for _, want := range []string{
