@@ -1,0 +1,230 @@
+package loop
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"testing"
+	"time"
+)
+
+// lineEcho echoes complete lines only, leaving a partial line buffered for
+// the next OnData (the asynchat pattern).
+func lineEcho(c *Conn) {
+	for {
+		i := bytes.IndexByte(c.Peek(-1), '\n')
+		if i < 0 {
+			return
+		}
+		c.Write(c.Next(i + 1))
+	}
+}
+
+// TestPartialInput: lines of random length (some longer than the loop's
+// read buffer) arrive in random chunks; what OnData leaves unconsumed is
+// kept, in order, for the next call.
+func TestPartialInput(t *testing.T) {
+	for _, readBuf := range []int{0, 1000} { // default 64 KiB, and tiny
+		t.Run(fmt.Sprintf("ReadBufferSize=%d", readBuf), func(t *testing.T) {
+			s := startServer(t, &funcHandler{data: lineEcho}, Options{Loops: 1, ReadBufferSize: readBuf}, "tcp", "127.0.0.1:0")
+			c := dial(t, s)
+			rng := rand.New(rand.NewPCG(1, uint64(readBuf)))
+			var stream []byte
+			for len(stream) < 2<<20 {
+				n := rng.IntN(200)
+				if rng.IntN(20) == 0 {
+					n = rng.IntN(150 << 10) // longer than the read buffer
+				}
+				line := bytes.Repeat([]byte{'a' + byte(len(stream)%26)}, n)
+				stream = append(append(stream, line...), '\n')
+			}
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			werr := make(chan error, 1)
+			go func() {
+				for rest := stream; len(rest) > 0; {
+					n := min(len(rest), 1+rng.IntN(3000))
+					if _, err := c.Write(rest[:n]); err != nil {
+						werr <- err
+						return
+					}
+					rest = rest[n:]
+				}
+				werr <- nil
+			}()
+			got := make([]byte, len(stream))
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-werr; err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, stream) {
+				t.Fatalf("echoed lines differ from offset %d of %d", firstDiff(got, stream), len(stream))
+			}
+		})
+	}
+}
+
+// TestNextDiscard checks the input view: Peek does not consume, Next and
+// Discard do, and Buffered follows.
+func TestNextDiscard(t *testing.T) {
+	report := make(chan string, 4)
+	h := &funcHandler{data: func(c *Conn) {
+		if c.Buffered() < 10 {
+			return // wait for all ten bytes
+		}
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "%s|", c.Peek(3))
+		fmt.Fprintf(&b, "%s|", c.Peek(-1))
+		fmt.Fprintf(&b, "%s|", c.Next(4))
+		fmt.Fprintf(&b, "%d|", c.Discard(2))
+		fmt.Fprintf(&b, "%d|", c.Buffered())
+		fmt.Fprintf(&b, "%s|", c.Next(100))
+		fmt.Fprintf(&b, "%d|%d|%q", c.Buffered(), c.Discard(-1), c.Peek(5))
+		report <- b.String()
+	}}
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	c.Write([]byte("01234"))
+	time.Sleep(10 * time.Millisecond) // two reads, most likely: both must count
+	c.Write([]byte("56789"))
+	want := `012|0123456789|0123|2|4|6789|0|0|""`
+	if got := recv(t, report, 5*time.Second, "OnData"); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestWritev: several buffers in one call arrive in order, also when the
+// socket takes only part of them and the rest is queued.
+func TestWritev(t *testing.T) {
+	big := payload(4 << 20)
+	h := &funcHandler{data: func(c *Conn) {
+		msg := c.Next(-1)
+		if string(msg) == "big\n" {
+			c.Writev([][]byte{[]byte("head:"), big, nil, []byte(":tail")})
+			return
+		}
+		c.Writev([][]byte{[]byte("<"), msg, []byte(">")})
+		c.Writev([][]byte{[]byte("!")}) // a single buffer
+	}}
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	c.Write([]byte("x"))
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "<x>!" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	c.Write([]byte("big\n"))
+	want := append(append([]byte("head:"), big...), ":tail"...)
+	got = make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("writev output differs at %d", firstDiff(got, want))
+	}
+}
+
+// TestServerHalfClose: CloseWrite sends queued output, then EOF, while the
+// server still reads what the client sends.
+func TestServerHalfClose(t *testing.T) {
+	const size = 2 << 20
+	got := make(chan int, 1)
+	received := 0
+	h := &funcHandler{
+		open: func(c *Conn) {
+			c.Write(payload(size))
+			c.CloseWrite()
+			if _, err := c.Write([]byte("x")); err == nil {
+				t.Error("Write after CloseWrite succeeded")
+			}
+		},
+		data: func(c *Conn) { received += c.Discard(-1) },
+		eof: func(c *Conn) {
+			got <- received
+			c.Close()
+		},
+	}
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s).(*net.TCPConn)
+	data := expectClosed(t, c, 30*time.Second) // everything, then EOF
+	if !bytes.Equal(data, payload(size)) {
+		t.Fatalf("got %d bytes before EOF, want %d", len(data), size)
+	}
+	// Our half is still open: the server reads it.
+	if _, err := c.Write([]byte("after your EOF")); err != nil {
+		t.Fatal(err)
+	}
+	c.CloseWrite()
+	if n := recv(t, got, 5*time.Second, "OnEOF"); n != len("after your EOF") {
+		t.Fatalf("server read %d bytes after its CloseWrite, want %d", n, len("after your EOF"))
+	}
+}
+
+// TestReplyAfterEOF: a handler that keeps the connection after the peer's
+// EOF can still answer, later, from a timer.
+func TestReplyAfterEOF(t *testing.T) {
+	h := &funcHandler{
+		data: func(c *Conn) {}, // keep the request buffered
+		eof: func(c *Conn) {
+			req := string(c.Peek(-1))
+			c.Loop().AfterFunc(20*time.Millisecond, func() {
+				c.Write([]byte("reply to " + req))
+				c.Close()
+			})
+		},
+	}
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s).(*net.TCPConn)
+	c.Write([]byte("my request"))
+	c.CloseWrite()
+	if got := expectClosed(t, c, 5*time.Second); string(got) != "reply to my request" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// TestCloseNow drops queued output; Close (tested elsewhere) sends it.
+func TestCloseNow(t *testing.T) {
+	const size = 8 << 20
+	h := &funcHandler{data: func(c *Conn) {
+		c.Discard(-1)
+		c.Write(payload(size))
+		c.CloseNow()
+	}}
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	c.Write([]byte("go"))
+	got := expectClosed(t, c, 10*time.Second)
+	if len(got) >= size {
+		t.Fatalf("CloseNow delivered all %d queued bytes", len(got))
+	}
+	t.Logf("CloseNow: %d of %d bytes reached the peer (what the kernel already had)", len(got), size)
+}
+
+// TestConnAccessors: Context, addresses, Fd and Closed.
+func TestConnAccessors(t *testing.T) {
+	type state struct{ n int }
+	report := make(chan string, 2)
+	h := &funcHandler{
+		open: func(c *Conn) { c.SetContext(&state{}) },
+		data: func(c *Conn) {
+			st := c.Context().(*state)
+			st.n += c.Discard(-1)
+			report <- fmt.Sprintf("%d %v %v %v %v", st.n, c.LocalAddr(), c.RemoteAddr(), c.Fd() > 2, c.Closed())
+		},
+	}
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	c.Write([]byte("abc"))
+	want := fmt.Sprintf("3 %v %v true false", c.RemoteAddr(), c.LocalAddr())
+	if got := recv(t, report, 5*time.Second, "OnData"); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	c.Write([]byte("de"))
+	if got := recv(t, report, 5*time.Second, "OnData"); got[0] != '5' {
+		t.Fatalf("context lost between calls: %q", got)
+	}
+}
