@@ -1,0 +1,197 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestDefaults(t *testing.T) {
+	o := NewServer(echoHandler{}, Options{}).Options()
+	if o.Loops != runtime.GOMAXPROCS(0) || o.Backend != "auto" || o.ReadBufferSize != 64<<10 ||
+		o.HighWater != 1<<20 || o.LowWater != 256<<10 || o.AcceptBatch != 64 || o.Logger == nil {
+		t.Fatalf("defaults: %+v", o)
+	}
+	if o := NewServer(echoHandler{}, Options{HighWater: 1000, LowWater: 5000}).Options(); o.LowWater != 250 {
+		t.Fatalf("LowWater above HighWater became %d, want HighWater/4", o.LowWater)
+	}
+}
+
+// sockopt reads an int socket option of fd (from any goroutine).
+func sockopt(t *testing.T, fd, level, opt int) int {
+	t.Helper()
+	v, err := unix.GetsockoptInt(fd, level, opt)
+	if err != nil {
+		t.Errorf("getsockopt(%d, %d): %v", level, opt, err)
+		return -1
+	}
+	return v
+}
+
+func TestSocketOptions(t *testing.T) {
+	type opts struct{ nodelay, keepalive, idle, rcvbuf, sndbuf int }
+	measure := func(t *testing.T, o Options) opts {
+		got := make(chan opts, 1)
+		h := &funcHandler{open: func(c *Conn) {
+			fd := c.Fd()
+			got <- opts{
+				sockopt(t, fd, unix.IPPROTO_TCP, unix.TCP_NODELAY),
+				sockopt(t, fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE),
+				sockopt(t, fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE),
+				sockopt(t, fd, unix.SOL_SOCKET, unix.SO_RCVBUF),
+				sockopt(t, fd, unix.SOL_SOCKET, unix.SO_SNDBUF),
+			}
+		}}
+		o.Loops = 1
+		s := startServer(t, h, o, "tcp", "127.0.0.1:0")
+		ln := s.Loops()[0].listeners[0]
+		if sockopt(t, ln.fd, unix.SOL_SOCKET, unix.SO_REUSEADDR) == 0 {
+			t.Error("listener without SO_REUSEADDR")
+		}
+		dial(t, s)
+		return recv(t, got, 5*time.Second, "OnOpen")
+	}
+	def := measure(t, Options{})
+	if def.nodelay == 0 || def.keepalive != 0 {
+		t.Fatalf("default options: %+v, want TCP_NODELAY on, keep-alive off", def)
+	}
+	set := measure(t, Options{TCPDelay: true, KeepAlive: 7 * time.Second,
+		SocketReadBuffer: 300 << 10, SocketWriteBuffer: 200 << 10})
+	// Linux doubles the buffer sizes asked for (bookkeeping overhead).
+	if set.nodelay != 0 || set.keepalive == 0 || set.idle != 7 || set.rcvbuf < 300<<10 || set.sndbuf < 200<<10 {
+		t.Fatalf("options set: %+v", set)
+	}
+}
+
+func TestListenErrors(t *testing.T) {
+	s := NewServer(echoHandler{}, Options{Loops: 1})
+	if err := s.Listen("sctp", "127.0.0.1:0"); err == nil {
+		t.Fatal("Listen accepted network sctp")
+	}
+	if _, err := s.Dial("tcp", "127.0.0.1:1", time.Second); err == nil {
+		t.Fatal("Dial before Start succeeded")
+	}
+	// A taken port: Start fails, and leaves nothing open behind.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	fds := countFDs(t)
+	s.Listen("tcp", "127.0.0.1:0")
+	s.Listen("tcp", taken.Addr().String())
+	if err := s.Start(); err == nil || !strings.Contains(err.Error(), taken.Addr().String()) {
+		t.Fatalf("Start with a taken port: %v", err)
+	}
+	checkFDs(t, fds)
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatalf("Stop after a failed Start: %v", err)
+	}
+
+	s = startServer(t, echoHandler{}, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	if err := s.Listen("tcp", "127.0.0.1:0"); err == nil {
+		t.Fatal("Listen after Start succeeded")
+	}
+	if err := s.Start(); err == nil {
+		t.Fatal("second Start succeeded")
+	}
+	if err := NewServer(echoHandler{}, Options{Loops: 1, Backend: "nosuch"}).Start(); err == nil {
+		t.Fatal("Start on an unknown backend succeeded")
+	}
+}
+
+// bootFails is a handler whose OnBoot refuses to start.
+type bootFails struct{ BaseHandler }
+
+var errBoot = errors.New("not today")
+
+func (bootFails) OnBoot(*Server) error { return errBoot }
+
+func TestOnBootError(t *testing.T) {
+	s := NewServer(bootFails{}, Options{Loops: 1})
+	s.Listen("tcp", "127.0.0.1:0")
+	if err := s.Start(); !errors.Is(err, errBoot) {
+		t.Fatalf("Start: %v, want OnBoot's error", err)
+	}
+}
+
+// TestListenSeveral: one Server serves TCP, Unix and UDP addresses at once,
+// in the order given.
+func TestListenSeveral(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sock")
+	s := NewServer(echoHandler{}, Options{Loops: 2})
+	for _, a := range [][2]string{{"tcp", "127.0.0.1:0"}, {"unix", path}, {"udp", "127.0.0.1:0"}} {
+		if err := s.Listen(a[0], a[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start(t, s)
+	addrs := s.Addrs()
+	if len(addrs) != 3 || addrs[0].Network() != "tcp" || addrs[1].String() != path || addrs[2].Network() != "udp" {
+		t.Fatalf("Addrs = %v", addrs)
+	}
+	for _, a := range addrs[:2] {
+		c, err := net.Dial(a.Network(), a.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		roundTrip(t, c, []byte("to "+a.Network()))
+	}
+	u, err := net.Dial("udp", addrs[2].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	u.Write([]byte("dgram"))
+	buf := make([]byte, 16)
+	u.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := u.Read(buf); err != nil || string(buf[:n]) != "dgram" {
+		t.Fatalf("udp: %q, %v", buf[:n], err)
+	}
+}
+
+// TestNoBackPressure: a negative HighWater lets the queue grow without
+// pausing.
+func TestNoBackPressure(t *testing.T) {
+	queued := make(chan int, 1)
+	h := &funcHandler{
+		data: func(c *Conn) {
+			c.Discard(-1)
+			c.Write(payload(8 << 20))
+			queued <- c.Outbound()
+		},
+		pause: func(c *Conn) { t.Error("OnPause with back-pressure off") },
+	}
+	s := startServer(t, h, Options{Loops: 1, HighWater: -1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	c.Write([]byte("x"))
+	if q := recv(t, queued, 5*time.Second, "OnData"); q <= 1<<20 {
+		t.Skipf("only %d bytes queued; the kernel took the rest", q)
+	}
+	if st := settled(t, s); st.Paused != 0 {
+		t.Fatalf("Paused = %d", st.Paused)
+	}
+	readN(t, c, 8<<20)
+}
+
+// readN reads and discards n bytes from c.
+func readN(t *testing.T, c net.Conn, n int) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	buf := make([]byte, 256<<10)
+	for n > 0 {
+		k, err := c.Read(buf[:min(n, len(buf))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		n -= k
+	}
+}
