@@ -25,8 +25,10 @@ func TestBackPressure(t *testing.T) {
 				maxQueued.Store(q)
 			}
 		},
-		pause:  func(c *Conn) { paused <- struct{}{} },
-		resume: func(c *Conn) { resumed <- struct{}{} },
+		// Never block the loop: pauses and resumes may repeat as the
+		// client drains.
+		pause:  func(c *Conn) { notify(paused) },
+		resume: func(c *Conn) { notify(resumed) },
 	}
 	opts := Options{Loops: 1, HighWater: 1 << 20, LowWater: 256 << 10}
 	s := startServer(t, h, opts, "tcp", "127.0.0.1:0")
@@ -115,9 +117,13 @@ func TestHalfClose(t *testing.T) {
 		eof <- c.Outbound()
 		c.Close()
 	}}
-	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	halfClose(t, startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0"))
+	recv(t, eof, 5*time.Second, "OnEOF")
+}
+
+func halfClose(t *testing.T, s *Server) {
 	c := dial(t, s).(*net.TCPConn)
-	p := payload(1 << 20)
+	p := payload(4 << 20) // more than the kernel buffers: some is queued at EOF
 	werr := make(chan error, 1)
 	go func() {
 		_, err := c.Write(p)
@@ -137,37 +143,44 @@ func TestHalfClose(t *testing.T) {
 	if !bytes.Equal(got, p) {
 		t.Fatalf("got %d bytes back, want %d; differ at %d", len(got), len(p), firstDiff(got, p))
 	}
-	recv(t, eof, 5*time.Second, "OnEOF")
+}
+
+// eofProbe is the echo handler with BaseHandler's OnEOF, reporting how
+// much output is queued when the peer's EOF arrives.
+type eofProbe struct {
+	echoHandler
+	queued chan int
+}
+
+func (h eofProbe) OnEOF(c *Conn) {
+	h.queued <- c.Outbound()
+	h.echoHandler.OnEOF(c) // BaseHandler's: must still flush
 }
 
 // TestHalfCloseQueued: the server has output queued when the peer's EOF
 // arrives (the seeds drop it here); it is still delivered.
 func TestHalfCloseQueued(t *testing.T) {
-	const size = 4 << 20
-	queued := make(chan int, 1)
-	h := &funcHandler{
-		data: func(c *Conn) {
-			c.Discard(-1)
-			c.Write(payload(size)) // far more than the socket buffers take
-		},
-		eof: func(c *Conn) {
-			queued <- c.Outbound()
-			c.Close()
-		},
-	}
-	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	const size = 600 << 10 // below HighWater: the server reads on to the EOF
+	h := eofProbe{queued: make(chan int, 1)}
+	// Small socket buffers, so most of the echo waits in the server's queue.
+	s := startServer(t, h, Options{Loops: 1, SocketWriteBuffer: 16 << 10}, "tcp", "127.0.0.1:0")
 	c := dial(t, s).(*net.TCPConn)
-	if _, err := c.Write([]byte("go")); err != nil {
+	c.SetReadBuffer(16 << 10)
+	p := payload(size)
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(p); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.CloseWrite(); err != nil {
 		t.Fatal(err)
 	}
-	if q := recv(t, queued, 10*time.Second, "OnEOF"); q == 0 {
+	if q := recv(t, h.queued, 10*time.Second, "OnEOF"); q == 0 {
 		t.Fatal("nothing was queued at EOF; the test proves nothing")
+	} else {
+		t.Logf("%d KiB queued at EOF", q>>10)
 	}
 	got := expectClosed(t, c, 30*time.Second)
-	if !bytes.Equal(got, payload(size)) {
+	if !bytes.Equal(got, p) {
 		t.Fatalf("got %d bytes after the peer's EOF, want %d", len(got), size)
 	}
 }
@@ -214,5 +227,13 @@ func TestResetMidWrite(t *testing.T) {
 	roundTrip(t, other, []byte("after"))
 	if st := s.Stats(); st.Open != 1 || st.Paused != 0 {
 		t.Fatalf("Stats after the reset: %+v, want 1 open, 0 paused", st)
+	}
+}
+
+// notify signals ch without blocking when a signal is already pending.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }

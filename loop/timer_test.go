@@ -168,32 +168,56 @@ func (r closeRecorder) expect(t *testing.T, client net.Conn, what string) error 
 	return ev.err
 }
 
-// TestIdleTimeout: Options.IdleTimeout closes the idle connection only.
+// TestIdleTimeout: Options.IdleTimeout closes the idle connection only; a
+// connection that only sends, or only receives, is not idle.
 func TestIdleTimeout(t *testing.T) {
 	const idle = 300 * time.Millisecond
 	closes := make(closeRecorder, 4)
-	h := &funcHandler{close: closes.onClose}
+	h := &funcHandler{
+		data: func(c *Conn) {
+			if string(c.Next(-1)) == "subscribe" { // the server talks from now on
+				var tick *Timer
+				tick = c.Loop().Every(idle/10, func() {
+					if _, err := c.Write([]byte("tick")); err != nil {
+						tick.Stop()
+					}
+				})
+			}
+		},
+		close: closes.onClose,
+	}
 	s := startServer(t, h, Options{Loops: 1, IdleTimeout: idle}, "tcp", "127.0.0.1:0")
-	active, quiet := dial(t, s), dial(t, s)
-	roundTrip(t, quiet, []byte("one message, then silence"))
+	quiet, sender, receiver := dial(t, s), dial(t, s), dial(t, s)
+	receiver.Write([]byte("subscribe"))
 	start := time.Now()
-	stopPing := make(chan struct{})
-	pinged := make(chan error, 1)
-	go func() { // the active client talks every idle/10
-		var err error
-		defer func() { pinged <- err }()
-		buf := make([]byte, 4)
+	stop := make(chan struct{})
+	sent, received := make(chan error, 1), make(chan error, 1)
+	go func() { // sender: writes every idle/10, reads nothing
 		for {
 			select {
-			case <-stopPing:
+			case <-stop:
+				sent <- nil
 				return
 			case <-time.After(idle / 10):
 			}
-			active.SetDeadline(time.Now().Add(10 * time.Second))
-			if _, err = active.Write([]byte("ping")); err != nil {
+			if _, err := sender.Write([]byte("ping")); err != nil {
+				sent <- err
 				return
 			}
-			if _, err = active.Read(buf); err != nil {
+		}
+	}()
+	go func() { // receiver: reads the ticks, sends nothing
+		buf := make([]byte, 64)
+		for {
+			select {
+			case <-stop:
+				received <- nil
+				return
+			default:
+			}
+			receiver.SetReadDeadline(time.Now().Add(idle))
+			if _, err := receiver.Read(buf); err != nil {
+				received <- err
 				return
 			}
 		}
@@ -206,15 +230,22 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatalf("idle connection closed after %v, IdleTimeout %v", d, idle)
 	}
 	expectClosed(t, quiet, time.Second)
-	// The active connection outlives several idle periods.
+	// The active connections outlive several idle periods.
 	time.Sleep(3 * idle)
-	close(stopPing)
-	if err := <-pinged; err != nil {
-		t.Fatalf("the active connection failed: %v", err)
+	close(stop)
+	if err := <-sent; err != nil {
+		t.Fatalf("the sending connection failed: %v", err)
 	}
-	roundTrip(t, active, []byte("still here"))
-	if st := s.Stats(); st.Open != 1 {
-		t.Fatalf("%d connections open, want the active one", st.Open)
+	if err := <-received; err != nil {
+		t.Fatalf("the receiving connection failed: %v", err)
+	}
+	select {
+	case ev := <-closes:
+		t.Fatalf("an active connection was closed: %s, %v", ev.peer, ev.err)
+	default:
+	}
+	if st := s.Stats(); st.Open != 2 {
+		t.Fatalf("%d connections open, want the 2 active ones", st.Open)
 	}
 }
 
