@@ -228,3 +228,41 @@ func TestConnAccessors(t *testing.T) {
 		t.Fatalf("context lost between calls: %q", got)
 	}
 }
+
+// TestWriteInterest: the loop asks for writability only while output is
+// queued (the seeds' pattern), so a steady echo makes no Selector call per
+// message.
+func TestWriteInterest(t *testing.T) {
+	h, conns := serverConns(&funcHandler{})
+	// A small send buffer, so that output queues in the loop.
+	s := startServer(t, h, Options{Loops: 1, SocketWriteBuffer: 16 << 10}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	c.(*net.TCPConn).SetReadBuffer(16 << 10)
+	sc := recv(t, conns, 5*time.Second, "OnOpen")
+	interest := func() (ev string) {
+		onLoop(t, sc.Loop(), func() { ev = sc.interest.String() })
+		return ev
+	}
+	for range 100 {
+		roundTrip(t, c, []byte("small"))
+	}
+	if ev := interest(); ev != "Readable" {
+		t.Fatalf("interest after 100 echoes: %s, want Readable", ev)
+	}
+	for _, q := range []struct {
+		size int
+		want string
+	}{
+		{256 << 10, "Readable|Writable"}, // queued: wait for writability
+		{4 << 20, "Writable"},            // above HighWater: paused too
+	} {
+		onLoop(t, sc.Loop(), func() { sc.Write(payload(q.size)) })
+		if ev := interest(); ev != q.want {
+			t.Fatalf("interest with %d KiB queued: %s, want %s", q.size>>10, ev, q.want)
+		}
+		readN(t, c, q.size)
+		if ev := interest(); ev != "Readable" {
+			t.Fatalf("interest once drained: %s, want Readable", ev)
+		}
+	}
+}

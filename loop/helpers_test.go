@@ -267,3 +267,17 @@ func expectClosed(t testing.TB, c net.Conn, d time.Duration) []byte {
 	}
 	return got
 }
+
+// readN reads and discards n bytes from c.
+func readN(t *testing.T, c net.Conn, n int) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	buf := make([]byte, 256<<10)
+	for n > 0 {
+		k, err := c.Read(buf[:min(n, len(buf))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		n -= k
+	}
+}

@@ -181,17 +181,3 @@ func TestNoBackPressure(t *testing.T) {
 	}
 	readN(t, c, 8<<20)
 }
-
-// readN reads and discards n bytes from c.
-func readN(t *testing.T, c net.Conn, n int) {
-	t.Helper()
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	buf := make([]byte, 256<<10)
-	for n > 0 {
-		k, err := c.Read(buf[:min(n, len(buf))])
-		if err != nil {
-			t.Fatal(err)
-		}
-		n -= k
-	}
-}
