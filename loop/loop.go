@@ -96,7 +96,8 @@ func (l *Loop) Post(fn func()) error {
 	return nil
 }
 
-func (l *Loop) runTasks() {
+// runTasks runs the functions posted so far and reports how many it ran.
+func (l *Loop) runTasks() int {
 	l.mu.Lock()
 	l.tasks, l.running = l.running[:0], l.tasks
 	l.mu.Unlock()
@@ -104,6 +105,7 @@ func (l *Loop) runTasks() {
 		fn()
 		l.running[i] = nil
 	}
+	return len(l.running)
 }
 
 // run is the loop's goroutine.
@@ -139,8 +141,8 @@ func (l *Loop) run() {
 			}
 			r.Data = nil // let closed connections be collected
 		}
-		l.runTasks()
-		if n == 0 && forIdle && err == nil {
+		// A Wait cut short by a Post's wake-up also returns n == 0: not idle.
+		if l.runTasks() == 0 && n == 0 && forIdle && err == nil {
 			l.trace("  timed out, do some other work here")
 			l.srv.handler.OnTimeout(l)
 		}

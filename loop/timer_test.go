@@ -146,6 +146,23 @@ func TestWaitTimeout(t *testing.T) {
 	roundTrip(t, dial(t, s), []byte("still serving"))
 }
 
+// TestWaitTimeoutBusy: OnTimeout means a Wait found nothing for
+// WaitTimeout; wake-ups from other goroutines (Post, AsyncWrite) are not
+// timeouts.
+func TestWaitTimeoutBusy(t *testing.T) {
+	var timeouts atomic.Int32
+	h := &funcHandler{timeout: func(*Loop) { timeouts.Add(1) }}
+	s := startServer(t, h, Options{Loops: 1, WaitTimeout: 2 * time.Second}, "", "")
+	l := s.Loops()[0]
+	for range 25 {
+		onLoop(t, l, func() {})
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := timeouts.Load(); n != 0 {
+		t.Fatalf("OnTimeout ran %d times in 25 wake-ups, none of them 2s idle", n)
+	}
+}
+
 // closeRecorder records each connection's OnClose error by local port of
 // the client (the server's RemoteAddr).
 type closeRecorder chan closeEvent
