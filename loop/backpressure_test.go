@@ -159,11 +159,13 @@ func (h eofProbe) OnEOF(c *Conn) {
 
 // TestHalfCloseQueued: the server has output queued when the peer's EOF
 // arrives (the seeds drop it here); it is still delivered.
-func TestHalfCloseQueued(t *testing.T) {
+func TestHalfCloseQueued(t *testing.T) { forEachBackend(t, testHalfCloseQueued) }
+
+func testHalfCloseQueued(t *testing.T, backend string) {
 	const size = 600 << 10 // below HighWater: the server reads on to the EOF
 	h := eofProbe{queued: make(chan int, 1)}
 	// Small socket buffers, so most of the echo waits in the server's queue.
-	s := startServer(t, h, Options{Loops: 1, SocketWriteBuffer: 16 << 10}, "tcp", "127.0.0.1:0")
+	s := startServer(t, h, Options{Loops: 1, Backend: backend, SocketWriteBuffer: 16 << 10}, "tcp", "127.0.0.1:0")
 	c := dial(t, s).(*net.TCPConn)
 	c.SetReadBuffer(16 << 10)
 	p := payload(size)
@@ -188,7 +190,9 @@ func TestHalfCloseQueued(t *testing.T) {
 // TestResetMidWrite: a client resets its connection (SO_LINGER 0) while
 // the server has output queued for it. The server reports the error in
 // OnClose and keeps serving others.
-func TestResetMidWrite(t *testing.T) {
+func TestResetMidWrite(t *testing.T) { forEachBackend(t, testResetMidWrite) }
+
+func testResetMidWrite(t *testing.T, backend string) {
 	queued := make(chan *Conn, 1)
 	closed := make(chan error, 1)
 	var victim atomic.Pointer[Conn]
@@ -205,7 +209,7 @@ func TestResetMidWrite(t *testing.T) {
 			}
 		},
 	}
-	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	s := startServer(t, h, Options{Loops: 1, Backend: backend}, "tcp", "127.0.0.1:0")
 	other := dial(t, s)
 	roundTrip(t, other, []byte("before"))
 

@@ -130,7 +130,9 @@ func TestWritev(t *testing.T) {
 
 // TestServerHalfClose: CloseWrite sends queued output, then EOF, while the
 // server still reads what the client sends.
-func TestServerHalfClose(t *testing.T) {
+func TestServerHalfClose(t *testing.T) { forEachBackend(t, testServerHalfClose) }
+
+func testServerHalfClose(t *testing.T, backend string) {
 	const size = 2 << 20
 	got := make(chan int, 1)
 	received := 0
@@ -148,7 +150,7 @@ func TestServerHalfClose(t *testing.T) {
 			c.Close()
 		},
 	}
-	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	s := startServer(t, h, Options{Loops: 1, Backend: backend}, "tcp", "127.0.0.1:0")
 	c := dial(t, s).(*net.TCPConn)
 	data := expectClosed(t, c, 30*time.Second) // everything, then EOF
 	if !bytes.Equal(data, payload(size)) {
@@ -232,10 +234,12 @@ func TestConnAccessors(t *testing.T) {
 // TestWriteInterest: the loop asks for writability only while output is
 // queued (the seeds' pattern), so a steady echo makes no Selector call per
 // message.
-func TestWriteInterest(t *testing.T) {
+func TestWriteInterest(t *testing.T) { forEachBackend(t, testWriteInterest) }
+
+func testWriteInterest(t *testing.T, backend string) {
 	h, conns := serverConns(&funcHandler{})
 	// A small send buffer, so that output queues in the loop.
-	s := startServer(t, h, Options{Loops: 1, SocketWriteBuffer: 16 << 10}, "tcp", "127.0.0.1:0")
+	s := startServer(t, h, Options{Loops: 1, Backend: backend, SocketWriteBuffer: 16 << 10}, "tcp", "127.0.0.1:0")
 	c := dial(t, s)
 	c.(*net.TCPConn).SetReadBuffer(16 << 10)
 	sc := recv(t, conns, 5*time.Second, "OnOpen")

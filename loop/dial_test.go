@@ -24,9 +24,11 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-func TestDialRefused(t *testing.T) {
+func TestDialRefused(t *testing.T) { forEachBackend(t, testDialRefused) }
+
+func testDialRefused(t *testing.T, backend string) {
 	opened := make(chan *Conn, 1)
-	s := startServer(t, &funcHandler{open: func(c *Conn) { opened <- c }}, Options{Loops: 1}, "", "")
+	s := startServer(t, &funcHandler{open: func(c *Conn) { opened <- c }}, Options{Loops: 1, Backend: backend}, "", "")
 	c, err := s.Dial("tcp", closedPort(t), 5*time.Second)
 	if err == nil {
 		t.Fatalf("Dial to a closed port returned %v, nil", c)

@@ -202,13 +202,15 @@ func TestEchoIPv6(t *testing.T) {
 	}
 }
 
-func TestEchoUDP(t *testing.T) {
+func TestEchoUDP(t *testing.T) { forEachBackend(t, testEchoUDP) }
+
+func testEchoUDP(t *testing.T, backend string) {
 	var peers sync.Map // what RemoteAddr said for each datagram's text
 	s := startServer(t, &funcHandler{data: func(c *Conn) {
 		msg := c.Next(-1)
 		peers.Store(string(msg), fmt.Sprint(c.RemoteAddr()))
 		c.Write(append([]byte("re: "), msg...))
-	}}, Options{Loops: 2}, "udp", "127.0.0.1:0")
+	}}, Options{Loops: 2, Backend: backend}, "udp", "127.0.0.1:0")
 	a := s.Addrs()[0].(*net.UDPAddr)
 	var clients [2]*net.UDPConn
 	for i := range clients {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iomux/iomux"
 	"go.uber.org/goleak"
 )
 
@@ -279,5 +280,13 @@ func readN(t *testing.T, c net.Conn, n int) {
 			t.Fatal(err)
 		}
 		n -= k
+	}
+}
+
+// forEachBackend runs test once per Selector backend this OS has, as
+// subtests named after the backends.
+func forEachBackend(t *testing.T, test func(t *testing.T, backend string)) {
+	for _, b := range iomux.Backends() {
+		t.Run(b, func(t *testing.T) { test(t, b) })
 	}
 }
