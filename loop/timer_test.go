@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"sync/atomic"
@@ -346,5 +347,58 @@ func TestConnTimeouts(t *testing.T) {
 			}
 			t.Logf("OnClose: %v", err)
 		})
+	}
+}
+
+// TestTimerHeap: many timers with random delays, some stopped and some
+// reset, fire exactly once each (the stopped ones never), in deadline
+// order.
+func TestTimerHeap(t *testing.T) {
+	s := startServer(t, echoHandler{}, Options{Loops: 1}, "", "")
+	l := s.Loops()[0]
+	const n = 1000
+	rng := rand.New(rand.NewPCG(3, 4))
+	type fire struct {
+		id   int
+		when time.Duration // the deadline it was given
+	}
+	var fired []fire
+	want := map[int]time.Duration{}
+	done := make(chan struct{})
+	onLoop(t, l, func() {
+		timers := make([]*Timer, n)
+		for i := range timers {
+			d := time.Duration(rng.IntN(200)) * time.Millisecond
+			want[i] = d
+			timers[i] = l.AfterFunc(d, func() { fired = append(fired, fire{i, want[i]}) })
+		}
+		for i := range timers {
+			switch rng.IntN(4) {
+			case 0:
+				if !timers[i].Stop() {
+					t.Errorf("Stop of pending timer %d reported false", i)
+				}
+				delete(want, i)
+			case 1:
+				d := time.Duration(rng.IntN(200)) * time.Millisecond
+				timers[i].Reset(d)
+				want[i] = d
+			}
+		}
+		l.AfterFunc(300*time.Millisecond, func() { close(done) })
+	})
+	recv(t, done, 10*time.Second, "the last timer")
+	if len(fired) != len(want) {
+		t.Fatalf("%d timers fired, want %d", len(fired), len(want))
+	}
+	seen := map[int]bool{}
+	for i, f := range fired {
+		if _, ok := want[f.id]; !ok || seen[f.id] {
+			t.Fatalf("timer %d fired (stopped, or twice)", f.id)
+		}
+		seen[f.id] = true
+		if i > 0 && f.when < fired[i-1].when {
+			t.Fatalf("timer due at %v fired after one due at %v", f.when, fired[i-1].when)
+		}
 	}
 }
