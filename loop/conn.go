@@ -42,11 +42,40 @@ type Conn struct {
 	out  []byte // queued output; out[outHead:] is still to send
 	head int
 
-	ctx           any
+	ctx   any
+	peer  peerAddr   // the remote IP and port (zero for Unix sockets)
+	extra *connExtra // what few connections need, allocated on first use
+}
+
+// connExtra holds a connection's rarely used state, so an idle connection
+// costs one 128-byte Conn: memory per connection is a headline figure.
+type connExtra struct {
 	local, remote net.Addr
-	peer          unix.Sockaddr      // from accept or Dial; UDP: the sender of the current datagram
+	peer          unix.Sockaddr      // UDP: the sender of the datagram being handled
 	timeouts      *timeouts          // nil until a timeout or deadline is set
 	dialDone      func(*Conn, error) // set while a Dial is in progress
+}
+
+func (c *Conn) more() *connExtra {
+	if c.extra == nil {
+		c.extra = &connExtra{}
+	}
+	return c.extra
+}
+
+// limitsSet returns the connection's timeouts, nil if none was ever set.
+func (c *Conn) limitsSet() *timeouts {
+	if c.extra == nil {
+		return nil
+	}
+	return c.extra.timeouts
+}
+
+func (c *Conn) dialing() func(*Conn, error) {
+	if c.extra == nil {
+		return nil
+	}
+	return c.extra.dialDone
 }
 
 // Loop returns the loop that owns the connection.
@@ -72,12 +101,7 @@ func (c *Conn) Paused() bool { return c.flags&flagPaused != 0 }
 
 // Buffered returns how many received bytes are not yet consumed, also
 // outside OnData (in a timer or a Post'ed function).
-func (c *Conn) Buffered() int {
-	if c.view == nil { // not in OnData: what the last OnData left
-		return len(c.in)
-	}
-	return len(c.view)
-}
+func (c *Conn) Buffered() int { return len(c.view) }
 
 // Peek returns the first n unconsumed bytes (all of them if n < 0 or fewer
 // are buffered) without consuming them. The slice is valid until the
@@ -107,30 +131,31 @@ func (c *Conn) Outbound() int { return len(c.out) - c.head }
 
 // LocalAddr returns the local address (nil if it cannot be known).
 func (c *Conn) LocalAddr() net.Addr {
-	if c.local == nil && c.fd >= 0 {
+	x := c.more()
+	if x.local == nil && c.fd >= 0 {
 		if sa, err := unix.Getsockname(c.fd); err == nil {
-			c.local = sockaddrToAddr(sa, c.flags&flagUDP != 0)
+			x.local = sockaddrToAddr(sa, c.flags&flagUDP != 0)
 		}
 	}
-	return c.local
+	return x.local
 }
 
-// RemoteAddr returns the peer's address (also in OnClose); for UDP, the
-// sender of the datagram being handled. It is converted on first use, so
-// connections that never ask pay nothing for it.
+// RemoteAddr returns the peer's address, also in OnClose; for UDP, the
+// sender of the datagram being handled.
 func (c *Conn) RemoteAddr() net.Addr {
 	if c.flags&flagUDP != 0 {
-		return sockaddrToAddr(c.peer, true)
+		return sockaddrToAddr(c.more().peer, true)
 	}
-	if c.remote == nil && c.peer != nil {
-		c.remote = sockaddrToAddr(c.peer, false)
+	if a := c.peer.addr(); a != nil {
+		return a
 	}
-	if c.remote == nil && c.fd >= 0 {
+	x := c.more()
+	if x.remote == nil && c.fd >= 0 {
 		if sa, err := unix.Getpeername(c.fd); err == nil {
-			c.remote = sockaddrToAddr(sa, false)
+			x.remote = sockaddrToAddr(sa, false)
 		}
 	}
-	return c.remote
+	return x.remote
 }
 
 // Write sends p: straight to the socket when nothing is queued (the steady
@@ -216,8 +241,8 @@ func (c *Conn) writeSocket(p []byte) (int, error) {
 	}
 	c.loop.countOut(c, n)
 	c.loop.traceSend(c, p[:n])
-	if c.timeouts != nil && n > 0 {
-		c.timeouts.wrote(c.loop.now())
+	if t := c.limitsSet(); t != nil && n > 0 {
+		t.wrote(c.loop.now())
 	}
 	return n, nil
 }
@@ -231,8 +256,8 @@ func (c *Conn) queue(p []byte) {
 	if c.head > 0 && c.head == len(c.out) {
 		c.out, c.head = c.out[:0], 0
 	}
-	if c.timeouts != nil && c.Outbound() == 0 {
-		c.timeouts.wrote(c.loop.now()) // a write timeout counts from now
+	if t := c.limitsSet(); t != nil && c.Outbound() == 0 {
+		t.wrote(c.loop.now()) // a write timeout counts from now
 	}
 	c.out = append(c.out, p...)
 	hw := c.loop.srv.opts.HighWater
@@ -378,8 +403,8 @@ func (c *Conn) closeWith(err error) {
 	if c.flags&flagPaused != 0 {
 		l.stats.paused.Add(-1)
 	}
-	if c.timeouts != nil && c.timeouts.timer != nil {
-		c.timeouts.timer.Stop()
+	if t := c.limitsSet(); t != nil && t.timer != nil {
+		t.timer.Stop()
 	}
 	if c.flags&flagUDP == 0 {
 		l.forget(c)
@@ -390,9 +415,8 @@ func (c *Conn) closeWith(err error) {
 	if c.flags&flagUDP != 0 {
 		return // a UDP socket is not a connection: no OnClose
 	}
-	if c.dialDone != nil { // a Dial that never connected: no OnOpen, no OnClose
-		done := c.dialDone
-		c.dialDone = nil
+	if done := c.dialing(); done != nil { // a Dial that never connected: no OnOpen, no OnClose
+		c.extra.dialDone = nil
 		if err == nil {
 			err = ErrClosed
 		}
@@ -422,32 +446,32 @@ func (c *Conn) AsyncClose() error {
 func (c *Conn) Wake() error {
 	return c.loop.Post(func() {
 		if c.flags&flagClosed == 0 {
-			c.view = c.in
 			c.loop.srv.handler.OnData(c)
-			c.keepUnread()
+			c.keepUnread(false)
 		}
 	})
 }
 
-// keepUnread saves what OnData left unconsumed: the loop's read buffer is
-// reused by the next read, so leftovers move to the connection's own buffer.
-func (c *Conn) keepUnread() {
-	if c.flags&flagClosed != 0 {
-		return
-	}
-	rest := c.view
-	c.view = nil
+// keepUnread runs after OnData. Outside OnData, c.view is the unconsumed
+// input and always a suffix of c.in, so OnEOF, timers and Wake see it too.
+// borrowed says c.view points into the loop's read buffer, which the next
+// read reuses: leftovers are then copied into the connection's own buffer.
+func (c *Conn) keepUnread(borrowed bool) {
 	switch {
-	case len(rest) == 0:
+	case c.flags&flagClosed != 0:
+		c.view = nil
+	case len(c.view) == 0 || c.flags&flagUDP != 0:
+		// all consumed (a datagram not consumed is dropped: datagrams do
+		// not concatenate); a burst's buffer is not kept for an idle conn
+		c.view = nil
 		if cap(c.in) > 4<<10 {
 			c.in = nil
 		} else {
 			c.in = c.in[:0]
 		}
-	case c.flags&flagUDP != 0:
-		// a datagram not consumed is dropped: datagrams do not concatenate
-	default:
-		c.in = append(c.in[:0], rest...) // copy handles overlap with c.in
+	case borrowed:
+		c.in = append(c.in[:0], c.view...)
+		c.view = c.in
 	}
 }
 

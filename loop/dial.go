@@ -71,7 +71,7 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 // startDial adopts a connecting socket: it waits for writability, with a
 // timer for the timeout.
 func (l *Loop) startDial(fd int, sa unix.Sockaddr, timeout time.Duration, done func(*Conn, error)) {
-	c := l.adopt(fd, sa, done)
+	c := l.adopt(fd, peerOf(sa), done)
 	if c == nil || c.Closed() || timeout <= 0 {
 		return
 	}
@@ -90,14 +90,14 @@ func (c *Conn) finishDial() {
 		c.closeWith(os.NewSyscallError("connect", err))
 		return
 	}
-	done := c.dialDone
-	c.dialDone = nil
+	done := c.dialing()
+	c.extra.dialDone = nil
 	c.flags &^= flagConnecting
 	c.loop.stats.total.Add(1)
-	if c.timeouts != nil {
-		c.timeouts.deadline = time.Time{}
-		if c.loop.srv.opts.IdleTimeout == 0 && c.timeouts.timer != nil {
-			c.timeouts.timer.Stop()
+	if t := c.limitsSet(); t != nil {
+		t.deadline = time.Time{}
+		if c.loop.srv.opts.IdleTimeout == 0 && t.timer != nil {
+			t.timer.Stop()
 		}
 	}
 	c.updateInterest()

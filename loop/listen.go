@@ -179,7 +179,7 @@ func isUDP(network string) bool { return len(network) >= 3 && network[:3] == "ud
 func (ln *listener) acceptSome(l *Loop) {
 	s := l.srv
 	for range s.opts.AcceptBatch {
-		fd, sa, err := accept(ln.fd)
+		fd, peer, err := accept(ln.fd)
 		switch {
 		case err == unix.EAGAIN:
 			return
@@ -199,11 +199,11 @@ func (ln *listener) acceptSome(l *Loop) {
 			target = s.pick()
 		}
 		if target == l {
-			l.adopt(fd, sa, nil)
+			l.adopt(fd, peer, nil)
 			continue
 		}
 		target.incoming.Add(1) // seen by LeastConnections before adopt runs
-		if target.Post(func() { target.adopt(fd, sa, nil); target.incoming.Add(-1) }) != nil {
+		if target.Post(func() { target.adopt(fd, peer, nil); target.incoming.Add(-1) }) != nil {
 			target.incoming.Add(-1)
 			unix.Close(fd)
 		}

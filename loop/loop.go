@@ -194,26 +194,29 @@ func (c *Conn) read() {
 		return
 	}
 	l.stats.bytesIn.Add(int64(n))
-	if c.timeouts != nil {
-		c.timeouts.lastRead = l.now()
+	if t := c.limitsSet(); t != nil {
+		t.lastRead = l.now()
 	}
 	data := l.buf[:n]
 	if l.srv.opts.Trace != nil { // guarded: building the arguments allocates
 		l.tracef("received %q from %s", data, c.RemoteAddr())
 	}
-	if len(c.in) == 0 {
+	borrowed := len(c.view) == 0
+	if borrowed {
 		c.view = data // zero-copy: the handler reads the loop's buffer
 	} else {
-		c.in = append(c.in, data...)
+		// Earlier input is waiting: move it to the front of c.in (it is a
+		// suffix of c.in) and append the new bytes after it.
+		c.in = append(c.in[:copy(c.in[:cap(c.in)], c.view)], data...)
 		c.view = c.in
 	}
 	l.srv.handler.OnData(c)
-	c.keepUnread()
+	c.keepUnread(borrowed)
 }
 
 // adopt makes fd a connection of this loop and runs OnOpen; peer is the
 // remote address accept or Dial already has.
-func (l *Loop) adopt(fd int, peer unix.Sockaddr, dialDone func(*Conn, error)) *Conn {
+func (l *Loop) adopt(fd int, peer peerAddr, dialDone func(*Conn, error)) *Conn {
 	if l.stopping { // handed over or dialed as Stop began: nobody would close it
 		unix.Close(fd)
 		if dialDone != nil {
@@ -221,9 +224,12 @@ func (l *Loop) adopt(fd int, peer unix.Sockaddr, dialDone func(*Conn, error)) *C
 		}
 		return nil
 	}
-	c := &Conn{loop: l, fd: fd, peer: peer, dialDone: dialDone}
+	c := &Conn{loop: l, fd: fd, peer: peer}
+	if dialDone != nil {
+		c.extra = &connExtra{dialDone: dialDone}
+	}
 	if fd >= len(l.conns) {
-		conns := make([]*Conn, max(2*len(l.conns), fd+1, 64))
+		conns := make([]*Conn, fd+fd/4+64) // grow by a quarter: this is per-fd memory
 		copy(conns, l.conns)
 		l.conns = conns
 	}
@@ -253,7 +259,7 @@ func (l *Loop) opened(c *Conn) {
 	if l.srv.opts.Trace != nil {
 		l.tracef("new connection from %s", c.RemoteAddr())
 	}
-	if c.timeouts != nil {
+	if c.limitsSet() != nil {
 		c.armTimeouts()
 	}
 	if !c.Closed() {

@@ -23,17 +23,17 @@ func socket(family, typ int) (int, error) {
 }
 
 // accept takes one pending connection, non-blocking and close-on-exec.
-func accept(fd int) (int, unix.Sockaddr, error) {
+func accept(fd int) (int, peerAddr, error) {
 	nfd, sa, err := unix.Accept(fd)
 	if err != nil {
-		return -1, nil, err
+		return -1, peerAddr{}, err
 	}
 	unix.CloseOnExec(nfd)
 	if err := unix.SetNonblock(nfd, true); err != nil {
 		unix.Close(nfd)
-		return -1, nil, err
+		return -1, peerAddr{}, err
 	}
-	return nfd, sa, nil
+	return nfd, peerOf(sa), nil
 }
 
 // reusePort is 0 where SO_REUSEPORT does not balance load across sockets

@@ -19,11 +19,12 @@ type timeouts struct {
 func (t *timeouts) wrote(now time.Time) { t.lastWrite = now }
 
 func (c *Conn) limits() *timeouts {
-	if c.timeouts == nil {
+	x := c.more()
+	if x.timeouts == nil {
 		now := c.loop.now()
-		c.timeouts = &timeouts{lastRead: now, lastWrite: now}
+		x.timeouts = &timeouts{lastRead: now, lastWrite: now}
 	}
-	return c.timeouts
+	return x.timeouts
 }
 
 // SetIdleTimeout closes the connection (OnClose gets an ErrTimeout) after d
@@ -45,7 +46,7 @@ func (c *Conn) armTimeouts() {
 	if c.Closed() {
 		return
 	}
-	t := c.timeouts
+	t := c.extra.timeouts
 	now := c.loop.now()
 	next, err := t.check(now, c.Outbound() > 0)
 	if err != nil {

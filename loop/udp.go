@@ -23,13 +23,13 @@ func (c *Conn) readDatagrams() {
 			return
 		}
 		l.stats.bytesIn.Add(int64(n))
-		c.peer = from
+		c.more().peer = from
 		c.view = l.buf[:n]
 		if l.srv.opts.Trace != nil {
 			l.tracef("received %q from %s", c.view, c.RemoteAddr())
 		}
 		l.srv.handler.OnData(c)
-		c.view, c.peer = nil, nil
+		c.view, c.extra.peer = nil, nil
 		if c.Closed() {
 			return
 		}
@@ -38,10 +38,11 @@ func (c *Conn) readDatagrams() {
 
 // sendDatagram sends p to the sender of the datagram being handled.
 func (c *Conn) sendDatagram(p []byte) (int, error) {
-	if c.peer == nil {
+	peer := c.more().peer
+	if peer == nil {
 		return 0, os.ErrInvalid
 	}
-	if err := unix.Sendto(c.fd, p, 0, c.peer); err != nil {
+	if err := unix.Sendto(c.fd, p, 0, peer); err != nil {
 		return 0, os.NewSyscallError("sendto", err)
 	}
 	c.loop.countOut(c, len(p))
