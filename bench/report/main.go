@@ -141,12 +141,13 @@ func load(path string) ([]record, error) {
 type table struct {
 	peers  []string // in order of first appearance
 	median map[string][]float64
-	rounds map[string][]int // runs per column
+	spread map[string][]float64 // (max-min)/median, NaN with fewer than 2 runs
+	rounds map[string][]int     // runs per column
 	fails  []string
 }
 
 func tabulate(recs []record) *table {
-	t := &table{median: map[string][]float64{}, rounds: map[string][]int{}}
+	t := &table{median: map[string][]float64{}, spread: map[string][]float64{}, rounds: map[string][]int{}}
 	samples := map[string][][]float64{}
 	for _, r := range recs {
 		if _, ok := samples[r.Peer]; !ok {
@@ -169,9 +170,11 @@ func tabulate(recs []record) *table {
 	}
 	for _, p := range t.peers {
 		t.median[p] = make([]float64, len(columns))
+		t.spread[p] = make([]float64, len(columns))
 		t.rounds[p] = make([]int, len(columns))
 		for i, s := range samples[p] {
 			t.median[p][i] = median(s)
+			t.spread[p][i] = spread(s)
 			t.rounds[p][i] = len(s)
 		}
 	}
@@ -190,6 +193,19 @@ func median(s []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// spread is (max-min)/median: how far apart the rounds were.
+func spread(s []float64) float64 {
+	m := median(s)
+	if len(s) < 2 || m == 0 {
+		return math.NaN()
+	}
+	lo, hi := s[0], s[0]
+	for _, v := range s {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	return (hi - lo) / math.Abs(m)
+}
+
 func cell(v float64, format string) string {
 	if math.IsNaN(v) {
 		return "—"
@@ -199,7 +215,7 @@ func cell(v float64, format string) string {
 
 func writeMarkdown(w io.Writer, t *table, ref, machine string, chart bool, chartName string) {
 	fmt.Fprint(w, "# iomux echo benchmark\n\n")
-	fmt.Fprint(w, "Medians over the rounds run (each server on core 0, the load generator `iomux bench echo` on core 1, servers alternated A B A B). rt/s = round trips per second; for pipelined, messages per second; MB/s = payload echoed (10^6 bytes). Server CPU is utime+stime of the server process over the measured window divided by round trips; generator CPU is the load generator's own; at C=50 the generator's core is the bottleneck, so CPU per round trip says more than round trips/s. Syscalls come from `perf stat -e raw_syscalls:sys_enter` in a separate run. — = not run (see notes).\n\n")
+	fmt.Fprint(w, "Medians over the rounds run (each server on core 0, the load generator `iomux bench echo` on core 1, servers alternated A B A B, a fresh server process per run). rt/s = round trips per second; for pipelined, messages per second; MB/s = payload echoed (10^6 bytes). Server CPU is utime+stime of the server process over the measured window divided by round trips; generator CPU is the load generator's own; at C=50 the generator's core is the bottleneck, so CPU per round trip says more than round trips/s. Syscalls come from `perf stat -e raw_syscalls:sys_enter` in a separate run. — = not run (see notes).\n\n")
 	header := func() {
 		fmt.Fprint(w, "| peer |")
 		for _, c := range columns {
@@ -234,6 +250,17 @@ func writeMarkdown(w io.Writer, t *table, ref, machine string, chart bool, chart
 			fmt.Fprintln(w)
 		}
 	}
+	if spreadRows(t) {
+		fmt.Fprint(w, "\n## Spread: (max − min) / median over the rounds, in %\n\nLarge spreads mean the machine was busy with other work during the run: read the medians with that margin.\n\n")
+		header()
+		for _, p := range t.peers {
+			fmt.Fprintf(w, "| %s |", p)
+			for i := range columns {
+				fmt.Fprintf(w, " %s |", cell(100*t.spread[p][i], "%.0f"))
+			}
+			fmt.Fprintln(w)
+		}
+	}
 	if chart {
 		fmt.Fprintf(w, "\n![results](%s)\n", chartName)
 	}
@@ -246,6 +273,18 @@ func writeMarkdown(w io.Writer, t *table, ref, machine string, chart bool, chart
 	if machine != "" {
 		fmt.Fprintf(w, "\n## Machine and command\n\n%s\n", strings.TrimSpace(machine))
 	}
+}
+
+// spreadRows reports whether any figure had more than one run.
+func spreadRows(t *table) bool {
+	for _, p := range t.peers {
+		for _, v := range t.spread[p] {
+			if !math.IsNaN(v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // writeChart draws one panel per headline figure: a horizontal bar per

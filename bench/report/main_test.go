@@ -37,6 +37,7 @@ func TestReport(t *testing.T) {
 		"| gonet | — | — | 0.30 | 1.50 |", // ratios
 		"gonet pp64-c50 round 2: 0 errors, 1 mismatches",
 		"gonet idle round 1: exit 1: connection refused",
+		"| iomux-epoll | — | — | 100 | 20 |", // spread: (300-100)/200, (12-10)/10
 		"- cores: 2",
 	} {
 		if !strings.Contains(out, want) {
