@@ -27,12 +27,10 @@ func accept(fd int) (int, peerAddr, error) {
 	switch rsa.Addr.Family {
 	case unix.AF_INET:
 		a := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
-		copy(p.ip[:], a.Addr[:])
-		p.port, p.family = networkOrder(a.Port), 4
+		p = peer4(a.Addr, int(networkOrder(a.Port)))
 	case unix.AF_INET6:
 		a := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
-		p.ip = a.Addr
-		p.port, p.family = networkOrder(a.Port), 6
+		p = peerAddr{ip: a.Addr, port: networkOrder(a.Port)}
 	}
 	return int(nfd), p, nil
 }
