@@ -19,7 +19,7 @@ func serverConns(h *funcHandler) (*funcHandler, <-chan *Conn) {
 		if open != nil {
 			open(c)
 		}
-		ch <- c
+		notify(ch, c)
 	}
 	return h, ch
 }
@@ -119,7 +119,7 @@ func TestWake(t *testing.T) {
 // then closes; later calls fail cleanly.
 func TestAsyncClose(t *testing.T) {
 	closed := make(chan error, 1)
-	h, conns := serverConns(&funcHandler{close: func(c *Conn, err error) { closed <- err }})
+	h, conns := serverConns(&funcHandler{close: func(c *Conn, err error) { notify(closed, err) }})
 	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
 	c := dial(t, s)
 	sc := recv(t, conns, 5*time.Second, "OnOpen")

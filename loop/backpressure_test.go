@@ -27,8 +27,8 @@ func TestBackPressure(t *testing.T) {
 		},
 		// Never block the loop: pauses and resumes may repeat as the
 		// client drains.
-		pause:  func(c *Conn) { notify(paused) },
-		resume: func(c *Conn) { notify(resumed) },
+		pause:  func(c *Conn) { notify(paused, struct{}{}) },
+		resume: func(c *Conn) { notify(resumed, struct{}{}) },
 	}
 	opts := Options{Loops: 1, HighWater: 1 << 20, LowWater: 256 << 10}
 	s := startServer(t, h, opts, "tcp", "127.0.0.1:0")
@@ -114,7 +114,7 @@ func waitSteady(f func() int64) int64 {
 func TestHalfClose(t *testing.T) {
 	eof := make(chan int, 1)
 	h := &funcHandler{eof: func(c *Conn) {
-		eof <- c.Outbound()
+		notify(eof, c.Outbound())
 		c.Close()
 	}}
 	halfClose(t, startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0"))
@@ -153,7 +153,7 @@ type eofProbe struct {
 }
 
 func (h eofProbe) OnEOF(c *Conn) {
-	h.queued <- c.Outbound()
+	notify(h.queued, c.Outbound())
 	h.echoHandler.OnEOF(c) // BaseHandler's: must still flush
 }
 
@@ -205,7 +205,7 @@ func testResetMidWrite(t *testing.T, backend string) {
 		},
 		close: func(c *Conn, err error) {
 			if c == victim.Load() {
-				closed <- err
+				notify(closed, err)
 			}
 		},
 	}
@@ -231,13 +231,5 @@ func testResetMidWrite(t *testing.T, backend string) {
 	roundTrip(t, other, []byte("after"))
 	if st := s.Stats(); st.Open != 1 || st.Paused != 0 {
 		t.Fatalf("Stats after the reset: %+v, want 1 open, 0 paused", st)
-	}
-}
-
-// notify signals ch without blocking when a signal is already pending.
-func notify(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
 	}
 }

@@ -13,7 +13,7 @@ type loopRecorder chan [2]string
 
 func (r loopRecorder) handler() *funcHandler {
 	return &funcHandler{open: func(c *Conn) {
-		r <- [2]string{fmt.Sprint(c.RemoteAddr()), fmt.Sprint(c.Loop().Index())}
+		notify(r, [2]string{fmt.Sprint(c.RemoteAddr()), fmt.Sprint(c.Loop().Index())})
 	}}
 }
 

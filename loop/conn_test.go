@@ -83,7 +83,7 @@ func TestNextDiscard(t *testing.T) {
 		fmt.Fprintf(&b, "%d|", c.Buffered())
 		fmt.Fprintf(&b, "%s|", c.Next(100))
 		fmt.Fprintf(&b, "%d|%d|%q", c.Buffered(), c.Discard(-1), c.Peek(5))
-		report <- b.String()
+		notify(report, b.String())
 	}}
 	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
 	c := dial(t, s)
@@ -146,7 +146,7 @@ func testServerHalfClose(t *testing.T, backend string) {
 		},
 		data: func(c *Conn) { received += c.Discard(-1) },
 		eof: func(c *Conn) {
-			got <- received
+			notify(got, received)
 			c.Close()
 		},
 	}
@@ -215,7 +215,7 @@ func TestConnAccessors(t *testing.T) {
 		data: func(c *Conn) {
 			st := c.Context().(*state)
 			st.n += c.Discard(-1)
-			report <- fmt.Sprintf("%d %v %v %v %v", st.n, c.LocalAddr(), c.RemoteAddr(), c.Fd() > 2, c.Closed())
+			notify(report, fmt.Sprintf("%d %v %v %v %v", st.n, c.LocalAddr(), c.RemoteAddr(), c.Fd() > 2, c.Closed()))
 		},
 	}
 	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")

@@ -28,7 +28,7 @@ func TestDialRefused(t *testing.T) { forEachBackend(t, testDialRefused) }
 
 func testDialRefused(t *testing.T, backend string) {
 	opened := make(chan *Conn, 1)
-	s := startServer(t, &funcHandler{open: func(c *Conn) { opened <- c }}, Options{Loops: 1, Backend: backend}, "", "")
+	s := startServer(t, &funcHandler{open: func(c *Conn) { notify(opened, c) }}, Options{Loops: 1, Backend: backend}, "", "")
 	c, err := s.Dial("tcp", closedPort(t), 5*time.Second)
 	if err == nil {
 		t.Fatalf("Dial to a closed port returned %v, nil", c)
@@ -59,11 +59,11 @@ type dialer struct {
 }
 
 func startDialer(t *testing.T, loops int) *dialer {
-	d := &dialer{data: make(chan []byte, 64), closes: make(chan closeEvent, 4)}
+	d := &dialer{data: make(chan []byte, 4096), closes: make(chan closeEvent, 4)}
 	h := &funcHandler{
 		data: func(c *Conn) { d.data <- append([]byte(nil), c.Next(-1)...) },
 		close: func(c *Conn, err error) {
-			d.closes <- closeEvent{fmt.Sprint(c.RemoteAddr()), err}
+			notify(d.closes, closeEvent{fmt.Sprint(c.RemoteAddr()), err})
 		},
 	}
 	d.Server = startServer(t, h, Options{Loops: loops}, "", "")

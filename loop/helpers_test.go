@@ -290,3 +290,14 @@ func forEachBackend(t *testing.T, test func(t *testing.T, backend string)) {
 		t.Run(b, func(t *testing.T) { test(t, b) })
 	}
 }
+
+// notify sends v on ch without blocking: handlers run on the loop, and a
+// handler blocked on a full channel would stall the loop (and Stop) for
+// good. Channels are sized for what a test expects; extra events are
+// dropped.
+func notify[T any](ch chan<- T, v T) {
+	select {
+	case ch <- v:
+	default:
+	}
+}

@@ -41,13 +41,13 @@ func TestSocketOptions(t *testing.T) {
 		got := make(chan opts, 1)
 		h := &funcHandler{open: func(c *Conn) {
 			fd := c.Fd()
-			got <- opts{
+			notify(got, opts{
 				sockopt(t, fd, unix.IPPROTO_TCP, unix.TCP_NODELAY),
 				sockopt(t, fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE),
 				sockopt(t, fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE),
 				sockopt(t, fd, unix.SOL_SOCKET, unix.SO_RCVBUF),
 				sockopt(t, fd, unix.SOL_SOCKET, unix.SO_SNDBUF),
-			}
+			})
 		}}
 		o.Loops = 1
 		s := startServer(t, h, o, "tcp", "127.0.0.1:0")
@@ -166,7 +166,7 @@ func TestNoBackPressure(t *testing.T) {
 		data: func(c *Conn) {
 			c.Discard(-1)
 			c.Write(payload(8 << 20))
-			queued <- c.Outbound()
+			notify(queued, c.Outbound())
 		},
 		pause: func(c *Conn) { t.Error("OnPause with back-pressure off") },
 	}

@@ -87,7 +87,7 @@ func TestStats(t *testing.T) {
 // OnClose, and the server goes on serving.
 func TestSelectFDTooLarge(t *testing.T) {
 	closed := make(chan error, 1)
-	s := startServer(t, &funcHandler{close: func(c *Conn, err error) { closed <- err }},
+	s := startServer(t, &funcHandler{close: func(c *Conn, err error) { notify(closed, err) }},
 		Options{Loops: 1, Backend: "select"}, "tcp", "127.0.0.1:0")
 	small := dial(t, s)
 	roundTrip(t, small, []byte("below 1024"))

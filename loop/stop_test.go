@@ -19,7 +19,7 @@ func TestStopDrains(t *testing.T) {
 		data: func(c *Conn) {
 			c.Discard(-1)
 			c.Write(payload(size)) // far more than the socket buffers hold
-			queued <- c.Outbound()
+			notify(queued, c.Outbound())
 		},
 		shutdown: func(*Server) { shutdowns.Add(1) },
 	}
@@ -110,7 +110,7 @@ func TestStopTimeout(t *testing.T) {
 			c.Discard(-1)
 			c.Write(payload(8 << 20))
 		},
-		close:    func(c *Conn, err error) { closed <- err },
+		close:    func(c *Conn, err error) { notify(closed, err) },
 		shutdown: func(*Server) { shutdowns.Add(1) },
 	}
 	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
@@ -149,7 +149,7 @@ func TestStopRunsPosts(t *testing.T) {
 	ran := make(chan struct{})
 	posted := make(chan error, 1)
 	h := &funcHandler{close: func(c *Conn, err error) {
-		posted <- c.Loop().Post(func() { close(ran) })
+		notify(posted, c.Loop().Post(func() { close(ran) }))
 	}}
 	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
 	roundTrip(t, dial(t, s), []byte("hello"))

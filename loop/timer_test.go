@@ -29,7 +29,7 @@ func TestAfterFuncOrder(t *testing.T) {
 		start = time.Now()
 		for _, ms := range []int{30, 10, 50, 20, 40} {
 			l.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
-				fired <- firing{ms, time.Since(start)}
+				notify(fired, firing{ms, time.Since(start)})
 			})
 		}
 	})
@@ -66,7 +66,7 @@ func TestEveryAndStop(t *testing.T) {
 			}
 		})
 		never := l.AfterFunc(20*time.Millisecond, func() { t.Error("a stopped timer fired") })
-		cancelled <- never.Stop()
+		notify(cancelled, never.Stop())
 	})
 	if !recv(t, cancelled, time.Second, "Stop") {
 		t.Fatal("Stop of a pending timer reported false")
@@ -122,7 +122,7 @@ func TestTimerFromOnTimeout(t *testing.T) {
 			return
 		}
 		start := time.Now()
-		l.AfterFunc(time.Millisecond, func() { fired <- time.Since(start) })
+		l.AfterFunc(time.Millisecond, func() { notify(fired, time.Since(start)) })
 	}}
 	startServer(t, h, Options{Loops: 1, WaitTimeout: wait}, "", "")
 	if d := recv(t, fired, 2*wait+lateness, "the timer"); d >= wait/2 {
@@ -174,7 +174,7 @@ type closeEvent struct {
 }
 
 func (r closeRecorder) onClose(c *Conn, err error) {
-	r <- closeEvent{fmt.Sprint(c.RemoteAddr()), err}
+	notify(r, closeEvent{fmt.Sprint(c.RemoteAddr()), err})
 }
 
 func (r closeRecorder) expect(t *testing.T, client net.Conn, what string) error {
@@ -325,7 +325,7 @@ func TestConnTimeouts(t *testing.T) {
 			opened := make(chan time.Time, 1)
 			h := &funcHandler{
 				open: func(c *Conn) {
-					opened <- time.Now()
+					notify(opened, time.Now())
 					tc.open(c)
 				},
 				close: closes.onClose,
