@@ -216,7 +216,7 @@ func testResetMidWrite(t *testing.T, backend string) {
 	c := dial(t, s).(*net.TCPConn)
 	werr := make(chan error, 1)
 	go func() { // write without reading until the server queues
-		_, err := c.Write(payload(64 << 20))
+		_, err := c.Write(payload(16 << 20))
 		werr <- err
 	}()
 	recv(t, queued, 20*time.Second, "queued output")
