@@ -90,7 +90,10 @@ func (s *Server) Done() <-chan struct{} { return s.stopped }
 // Stop stops accepting, lets every connection send what it has queued,
 // closes them, runs OnShutdown and returns. If ctx ends first, the
 // remaining connections are closed at once and ctx's error is returned.
-// Later calls wait for the first to finish.
+// Later calls wait for the first to finish. Stop waits for every loop to
+// end, so never call it on a loop (a handler, timer or Post'ed function):
+// that loop cannot end while it waits, and Stop never returns. From a loop,
+// use go s.Stop(ctx).
 func (s *Server) Stop(ctx context.Context) error {
 	err := ErrServerClosed
 	s.stopOnce.Do(func() {
