@@ -21,7 +21,7 @@ func (t *timeouts) wrote(now time.Time) { t.lastWrite = now }
 func (c *Conn) limits() *timeouts {
 	x := c.more()
 	if x.timeouts == nil {
-		now := c.loop.now()
+		now := c.loop.clock() // not the batch's cached time: never start a limit early
 		x.timeouts = &timeouts{lastRead: now, lastWrite: now}
 	}
 	return x.timeouts

@@ -205,9 +205,9 @@ func TestIdleTimeout(t *testing.T) {
 		close: closes.onClose,
 	}
 	s := startServer(t, h, Options{Loops: 1, IdleTimeout: idle}, "tcp", "127.0.0.1:0")
+	start := time.Now() // before the dial: the idle clock starts at accept
 	quiet, sender, receiver := dial(t, s), dial(t, s), dial(t, s)
 	receiver.Write([]byte("subscribe"))
-	start := time.Now()
 	stop := make(chan struct{})
 	sent, received := make(chan error, 1), make(chan error, 1)
 	go func() { // sender: writes every idle/10, reads nothing
