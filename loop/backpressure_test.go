@@ -2,10 +2,13 @@ package loop
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -232,4 +235,26 @@ func testResetMidWrite(t *testing.T, backend string) {
 	if st := s.Stats(); st.Open != 1 || st.Paused != 0 {
 		t.Fatalf("Stats after the reset: %+v, want 1 open, 0 paused", st)
 	}
+}
+
+// TestSIGPIPE: writing to a Unix socket whose peer has gone raises SIGPIPE
+// with EPIPE; the process must survive it and OnClose gets the EPIPE.
+func TestSIGPIPE(t *testing.T) {
+	closed := make(chan error, 1)
+	h := &funcHandler{
+		eof: func(c *Conn) {
+			// The peer closed both halves: this write meets EPIPE.
+			c.Write([]byte("into the void"))
+		},
+		close: func(c *Conn, err error) { notify(closed, err) },
+	}
+	s := startServer(t, h, Options{Loops: 1}, "unix", filepath.Join(t.TempDir(), "pipe.sock"))
+	c := dial(t, s)
+	roundTrip(t, c, []byte("hello"))
+	c.Close()
+	err := recv(t, closed, 5*time.Second, "OnClose")
+	if !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("OnClose err = %v, want EPIPE", err)
+	}
+	roundTrip(t, dial(t, s), []byte("still alive"))
 }
