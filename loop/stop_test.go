@@ -104,11 +104,13 @@ func stopBegun(s *Server) <-chan struct{} {
 // context: Stop closes everything and returns the context's error.
 func TestStopTimeout(t *testing.T) {
 	closed := make(chan error, 1)
+	wrote := make(chan struct{}, 1)
 	var shutdowns atomic.Int32
 	h := &funcHandler{
 		data: func(c *Conn) {
 			c.Discard(-1)
 			c.Write(payload(8 << 20))
+			notify(wrote, struct{}{})
 		},
 		close:    func(c *Conn, err error) { notify(closed, err) },
 		shutdown: func(*Server) { shutdowns.Add(1) },
@@ -116,9 +118,7 @@ func TestStopTimeout(t *testing.T) {
 	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
 	c := dial(t, s)
 	c.Write([]byte("send me 8 MiB, which I shall not read"))
-	for s.Stats().BytesOut == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	recv(t, wrote, 5*time.Second, "the server's write")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
