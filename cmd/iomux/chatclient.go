@@ -383,7 +383,7 @@ func terminalSafe(p []byte) []byte {
 // (ICANON, ECHO, ISIG, IEXTEN) so that chat-client sees every key; output
 // processing stays on. restore puts the saved settings back.
 func enterChatMode(fd int) (restore func(), err error) {
-	saved, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	saved, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
 	if err != nil {
 		return nil, fmt.Errorf("terminal settings: %w", err)
 	}
@@ -392,10 +392,10 @@ func enterChatMode(fd int) (restore func(), err error) {
 	raw.Iflag &^= unix.IXON
 	raw.Iflag |= unix.ICRNL
 	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &raw); err != nil {
+	if err := unix.IoctlSetTermios(fd, ioctlSetTermios, &raw); err != nil {
 		return nil, fmt.Errorf("terminal settings: %w", err)
 	}
-	return func() { unix.IoctlSetTermios(fd, unix.TCSETS, saved) }, nil
+	return func() { unix.IoctlSetTermios(fd, ioctlSetTermios, saved) }, nil
 }
 
 // chatLine is the line being typed on a terminal.

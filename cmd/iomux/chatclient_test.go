@@ -152,7 +152,7 @@ func (p *ptyChat) finish(t *testing.T) {
 	if err := <-p.done; err != nil {
 		t.Fatalf("chat-client: %v", err)
 	}
-	tio, err := unix.IoctlGetTermios(int(p.slave.Fd()), unix.TCGETS)
+	tio, err := unix.IoctlGetTermios(int(p.slave.Fd()), ioctlGetTermios)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,10 +34,11 @@ func main() {
 
 func serve(addr string, timeout time.Duration) error {
 	// Create a TCP/IP socket
-	server, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	server, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return err
 	}
+	unix.CloseOnExec(server)
 	unix.SetNonblock(server, true)
 	unix.SetsockoptInt(server, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 

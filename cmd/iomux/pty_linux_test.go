@@ -1,0 +1,41 @@
+package main
+
+import (
+	"os"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// openClientPTY opens a pseudo-terminal pair the way posix_openpt, grantpt and
+// unlockpt do: open /dev/ptmx, unlock it (TIOCSPTLCK), and open the
+// /dev/pts/N it names (TIOCGPTN). Both ends are closed at cleanup.
+func openClientPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	master = os.NewFile(uintptr(mfd), "/dev/ptmx")
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		master.Close()
+		t.Fatalf("unlockpt: %v", err)
+	}
+	n, err := unix.IoctlGetUint32(mfd, unix.TIOCGPTN)
+	if err != nil {
+		master.Close()
+		t.Fatalf("ptsname: %v", err)
+	}
+	name := "/dev/pts/" + strconv.Itoa(int(n))
+	slave, err = os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		master.Close()
+		t.Fatalf("open %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		slave.Close()
+		master.Close()
+	})
+	return master, slave
+}
