@@ -67,7 +67,9 @@ func TestAsyncWrite(t *testing.T) {
 	}
 	posted := s.Stats().Wakeups - wakeups
 	t.Logf("%d AsyncWrites cost %d wake-ups", writers*each, posted)
-	if posted == 0 || posted > writers*each {
+	// Only a Post into an empty queue wakes the loop: under this load the
+	// queue is rarely empty (typically a handful of wake-ups in all).
+	if posted == 0 || posted > writers*each/2 {
 		t.Fatalf("%d wake-ups for %d AsyncWrites", posted, writers*each)
 	}
 }
