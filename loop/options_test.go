@@ -3,7 +3,9 @@ package loop
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -180,4 +182,35 @@ func TestNoBackPressure(t *testing.T) {
 		t.Fatalf("Paused = %d", st.Paused)
 	}
 	readN(t, c, 8<<20)
+}
+
+// TestListenAnyAddress: ":0" listens on every address, IPv4 and IPv6.
+func TestListenAnyAddress(t *testing.T) {
+	s := startServer(t, echoHandler{}, Options{Loops: 1}, "tcp", ":0")
+	port := s.Addrs()[0].(*net.TCPAddr).Port
+	hosts := []string{"127.0.0.1"}
+	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+		ln.Close()
+		hosts = append(hosts, "::1")
+	}
+	for _, h := range hosts {
+		c, err := net.Dial("tcp", net.JoinHostPort(h, fmt.Sprint(port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		roundTrip(t, c, []byte("to "+h))
+	}
+}
+
+// TestListenAbstractUnix: a Linux abstract socket ("@name") works and
+// leaves no file behind.
+func TestListenAbstractUnix(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("abstract Unix sockets are Linux-only")
+	}
+	name := fmt.Sprintf("@iomux-loop-test-%d", os.Getpid())
+	s := startServer(t, echoHandler{}, Options{Loops: 2}, "unix", name)
+	c := dial(t, s)
+	roundTrip(t, c, []byte("abstract"))
 }
