@@ -200,6 +200,32 @@ func TestEchoIPv6(t *testing.T) {
 	if ra, ok := remote.(*net.TCPAddr); !ok || !ra.IP.Equal(net.IPv6loopback) {
 		t.Fatalf("RemoteAddr = %v, want [::1]:port", remote)
 	}
+
+	// Dial over IPv6 from a client-only Server.
+	d := startDialer(t, 1)
+	dc, err := d.Dial("tcp6", s.Addrs()[0].String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc.AsyncWrite([]byte("dialed over v6"))
+	if got := d.expect(t, len("dialed over v6")); string(got) != "dialed over v6" {
+		t.Fatalf("dialed echo: %q", got)
+	}
+	dc.AsyncClose()
+
+	// UDP over IPv6.
+	u := startServer(t, echoHandler{}, Options{Loops: 1}, "udp6", "[::1]:0")
+	uc, err := net.Dial("udp6", u.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	uc.Write([]byte("datagram v6"))
+	uc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 64)
+	if n, err := uc.Read(buf); err != nil || string(buf[:n]) != "datagram v6" {
+		t.Fatalf("udp6 echo: %q, %v", buf[:n], err)
+	}
 }
 
 func TestEchoUDP(t *testing.T) { forEachBackend(t, testEchoUDP) }
