@@ -133,7 +133,9 @@ func (c *Conn) Discard(n int) int {
 // Outbound returns how many bytes are queued for sending.
 func (c *Conn) Outbound() int { return len(c.out) - c.head }
 
-// LocalAddr returns the local address (nil if it cannot be known).
+// LocalAddr returns the local address (nil if it cannot be known). It is
+// looked up (getsockname) on first use, so in OnClose, after the socket is
+// closed, it is nil unless it was asked for before: ask in OnOpen to keep it.
 func (c *Conn) LocalAddr() net.Addr {
 	x := c.more()
 	if x.local == nil && c.fd >= 0 {
