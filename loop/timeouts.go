@@ -92,8 +92,11 @@ func (t *timeouts) check(now time.Time, pending bool) (time.Duration, error) {
 	if t.write > 0 && pending && consider(t.lastWrite.Add(t.write)) {
 		return 0, fmt.Errorf("output stalled for %v: %w", t.write, ErrTimeout)
 	}
-	if t.write > 0 && !pending && next < 0 {
-		next = t.write // nothing queued now: look again later
+	if t.write > 0 && !pending && (next < 0 || t.write < next) {
+		// Nothing queued now: look again within t.write, so output
+		// queued later cannot stall for longer unseen (a far deadline
+		// or idle limit must not push this check out).
+		next = t.write
 	}
 	return next, nil
 }

@@ -301,6 +301,18 @@ func TestConnTimeouts(t *testing.T) {
 			nil,
 		},
 		{
+			// Output queued later, with a far longer limit also set: the
+			// write limit must still be watched.
+			"SetWriteTimeout+far deadline",
+			func(c *Conn) {
+				c.SetDeadline(time.Now().Add(time.Hour))
+				c.SetIdleTimeout(time.Hour)
+				c.SetWriteTimeout(d)
+				c.Loop().AfterFunc(d/2, func() { c.Write(payload(16 << 20)) })
+			},
+			nil,
+		},
+		{
 			// Talking does not postpone a deadline.
 			"SetDeadline",
 			func(c *Conn) { c.SetDeadline(time.Now().Add(d)) },
