@@ -28,7 +28,10 @@ func (t *Timer) Stop() bool {
 // Reset reschedules the timer to fire after d (keeping its period, if any).
 // Call it from the timer's loop.
 func (t *Timer) Reset(d time.Duration) {
-	t.when = t.loop.now().Add(d)
+	// From the time of the call, not the cached time of the last Wait:
+	// late in a long batch that would fire the timer early (a 20ms timer
+	// set after a 50ms handler fired at once).
+	t.when = t.loop.clock().Add(d)
 	if t.index >= 0 {
 		heap.Fix(&t.loop.timers, t.index)
 		return

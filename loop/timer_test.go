@@ -47,6 +47,27 @@ func TestAfterFuncOrder(t *testing.T) {
 	}
 }
 
+// TestAfterFuncNotEarly: a timer set late in a long event batch still
+// waits its full duration from the call, not from when the batch began.
+func TestAfterFuncNotEarly(t *testing.T) {
+	s := startServer(t, echoHandler{}, Options{Loops: 1}, "", "")
+	l := s.Loops()[0]
+	fired := make(chan time.Duration, 2)
+	onLoop(t, l, func() {
+		for begin := time.Now(); time.Since(begin) < 50*time.Millisecond; {
+			// a handler busy for 50ms
+		}
+		start := time.Now()
+		l.AfterFunc(20*time.Millisecond, func() { notify(fired, time.Since(start)) })
+		l.Every(20*time.Millisecond, func() { notify(fired, time.Since(start)) })
+	})
+	for range 2 {
+		if d := recv(t, fired, 5*time.Second, "the timer"); d < 20*time.Millisecond {
+			t.Fatalf("a 20ms timer fired %v after it was set", d)
+		}
+	}
+}
+
 func TestEveryAndStop(t *testing.T) {
 	s := startServer(t, echoHandler{}, Options{Loops: 1}, "", "")
 	l := s.Loops()[0]
