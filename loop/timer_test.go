@@ -393,17 +393,17 @@ func TestTimerHeap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	type fire struct {
 		id   int
-		when time.Duration // the deadline it was given
+		when time.Time // the deadline it was given
 	}
 	var fired []fire
-	want := map[int]time.Duration{}
+	want := map[int]time.Time{}
 	done := make(chan struct{})
 	onLoop(t, l, func() {
 		timers := make([]*Timer, n)
 		for i := range timers {
 			d := time.Duration(rng.IntN(200)) * time.Millisecond
-			want[i] = d
 			timers[i] = l.AfterFunc(d, func() { fired = append(fired, fire{i, want[i]}) })
+			want[i] = timers[i].when
 		}
 		for i := range timers {
 			switch rng.IntN(4) {
@@ -413,9 +413,8 @@ func TestTimerHeap(t *testing.T) {
 				}
 				delete(want, i)
 			case 1:
-				d := time.Duration(rng.IntN(200)) * time.Millisecond
-				timers[i].Reset(d)
-				want[i] = d
+				timers[i].Reset(time.Duration(rng.IntN(200)) * time.Millisecond)
+				want[i] = timers[i].when
 			}
 		}
 		l.AfterFunc(300*time.Millisecond, func() { close(done) })
@@ -430,7 +429,7 @@ func TestTimerHeap(t *testing.T) {
 			t.Fatalf("timer %d fired (stopped, or twice)", f.id)
 		}
 		seen[f.id] = true
-		if i > 0 && f.when < fired[i-1].when {
+		if i > 0 && f.when.Before(fired[i-1].when) {
 			t.Fatalf("timer due at %v fired after one due at %v", f.when, fired[i-1].when)
 		}
 	}
