@@ -48,7 +48,9 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 	}
 	s.tune(fd, family != unix.AF_UNIX)
 	err = unix.Connect(fd, sa)
-	if err != nil && err != unix.EINPROGRESS && err != unix.EINTR && err != unix.EAGAIN {
+	// EINPROGRESS (and EINTR) mean the connect goes on; EAGAIN does not
+	// (a Unix listener's full backlog, no free local port): it failed.
+	if err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
 		unix.Close(fd)
 		return fmt.Errorf("loop: dial %s %s: %w", network, address, os.NewSyscallError("connect", err))
 	}

@@ -169,3 +169,46 @@ func TestDialTimeout(t *testing.T) {
 		t.Fatalf("dialer Stats after the timeout: %+v", st)
 	}
 }
+
+// TestDialUnixBacklogFull: a Unix listener whose backlog is full refuses a
+// non-blocking connect with EAGAIN at once; Dial must report it, not hand
+// back an unconnected Conn.
+func TestDialUnixBacklogFull(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "full.sock")
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	full := false
+	for range 8 { // fill the backlog until a connect is refused
+		c, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(c) })
+		if unix.Connect(c, &unix.SockaddrUnix{Name: path}) == unix.EAGAIN {
+			full = true
+			break
+		}
+	}
+	if !full {
+		t.Skip("the backlog never filled")
+	}
+	d := startDialer(t, 1)
+	c, err := d.Dial("unix", path, time.Second)
+	if err == nil {
+		c.AsyncClose()
+		t.Fatal("Dial to a full Unix backlog returned a Conn")
+	}
+	if !errors.Is(err, syscall.EAGAIN) {
+		t.Fatalf("Dial: %v, want EAGAIN", err)
+	}
+	t.Logf("Dial: %v", err)
+}
