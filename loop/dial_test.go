@@ -168,6 +168,29 @@ func TestDialTimeout(t *testing.T) {
 	if st := d.Stats(); st.Open != 0 {
 		t.Fatalf("dialer Stats after the timeout: %+v", st)
 	}
+
+	// A Dial with no timeout still ends when its Server stops.
+	dialed := make(chan error, 1)
+	go func() {
+		c, err := d.Dial("tcp", target, 0)
+		if err == nil {
+			c.AsyncClose()
+		}
+		dialed <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for d.Stats().Open == 0 { // the connect is under way
+		if time.Now().After(deadline) {
+			t.Fatal("the Dial never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stop(t, d.Server)
+	if err := recv(t, dialed, 5*time.Second, "Dial during Stop"); err == nil {
+		t.Fatal("a Dial hanging when Stop ran returned no error")
+	} else {
+		t.Logf("Dial during Stop: %v", err)
+	}
 }
 
 // TestDialUnixBacklogFull: a Unix listener whose backlog is full refuses a
