@@ -19,6 +19,13 @@ func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
+	forEachBackend(t, func(t *testing.T, backend string) {
+		// The shared acceptor's hand-offs get their share of chaos too.
+		chaos(t, Options{Backend: backend, SharedAcceptor: backend != "epoll"})
+	})
+}
+
+func chaos(t *testing.T, opts Options) {
 	var opens, closes atomic.Int64
 	var live sync.Map // *Conn → struct{}
 	h := &funcHandler{
@@ -36,7 +43,7 @@ func TestChaos(t *testing.T) {
 			closes.Add(1)
 		},
 	}
-	opts := Options{Loops: 2, IdleTimeout: 300 * time.Millisecond, HighWater: 64 << 10}
+	opts.Loops, opts.IdleTimeout, opts.HighWater = 2, 300*time.Millisecond, 64<<10
 	s := startServer(t, h, opts, "tcp", "127.0.0.1:0")
 	addr := s.Addrs()[0].String()
 
