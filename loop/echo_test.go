@@ -235,7 +235,7 @@ func testEchoUDP(t *testing.T, backend string) {
 	s := startServer(t, &funcHandler{data: func(c *Conn) {
 		msg := c.Next(-1)
 		peers.Store(string(msg), fmt.Sprint(c.RemoteAddr()))
-		c.Write(append([]byte("re: "), msg...))
+		c.Writev([][]byte{[]byte("re: "), msg}) // one datagram
 	}}, Options{Loops: 2, Backend: backend}, "udp", "127.0.0.1:0")
 	a := s.Addrs()[0].(*net.UDPAddr)
 	var clients [2]*net.UDPConn
