@@ -214,3 +214,10 @@ func TestListenAbstractUnix(t *testing.T) {
 	c := dial(t, s)
 	roundTrip(t, c, []byte("abstract"))
 }
+
+// TestAcceptBatch: with one accept per wake-up, a burst of connections is
+// still served in full (the listener stays readable until drained).
+func TestAcceptBatch(t *testing.T) {
+	s := startServer(t, echoHandler{}, Options{Loops: 1, AcceptBatch: 1}, "tcp", "127.0.0.1:0")
+	echoMany(t, s, 100)
+}
