@@ -215,7 +215,7 @@ func cell(v float64, format string) string {
 
 func writeMarkdown(w io.Writer, t *table, ref, machine string, chart bool, chartName string) {
 	fmt.Fprint(w, "# iomux echo benchmark\n\n")
-	fmt.Fprint(w, "Medians over the rounds run (each server on core 0, the load generator `iomux bench echo` on core 1, servers alternated A B A B, a fresh server process per run). rt/s = round trips per second; for pipelined, messages per second; MB/s = payload echoed (10^6 bytes). Server CPU is utime+stime of the server process over the measured window divided by round trips; generator CPU is the load generator's own; at C=50 the generator's core is the bottleneck, so CPU per round trip says more than round trips/s. Syscalls come from `perf stat -e raw_syscalls:sys_enter` in a separate run. — = not run (see notes).\n\n")
+	fmt.Fprint(w, "Medians over the rounds run (each server on core 0, the load generator `iomux bench echo` on core 1, servers alternated A B A B, a fresh server process per run). rt/s = round trips per second; for pipelined, messages per second; MB/s = payload echoed (10^6 bytes). Server CPU is utime+stime of the server process over the measured window divided by round trips; generator CPU is the load generator's own; at C=50 the generator's core is the bottleneck, so CPU per round trip says more than round trips/s. Syscalls come from `perf stat -e raw_syscalls:sys_enter` in separate runs. — = not run (see notes).\n\n")
 	header := func() {
 		fmt.Fprint(w, "| peer |")
 		for _, c := range columns {
