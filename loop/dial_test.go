@@ -123,7 +123,7 @@ func TestDialEcho(t *testing.T) {
 // TestDialTimeout fills a listener's accept queue (listen backlog 0, never
 // accepted) so that the kernel drops the next SYN and the connect hangs.
 func TestDialTimeout(t *testing.T) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := socket(unix.AF_INET, unix.SOCK_STREAM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestDialTimeout(t *testing.T) {
 // back an unconnected Conn.
 func TestDialUnixBacklogFull(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "full.sock")
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := socket(unix.AF_UNIX, unix.SOCK_STREAM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestDialUnixBacklogFull(t *testing.T) {
 	}
 	full := false
 	for range 8 { // fill the backlog until a connect is refused
-		c, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		c, err := socket(unix.AF_UNIX, unix.SOCK_STREAM)
 		if err != nil {
 			t.Fatal(err)
 		}

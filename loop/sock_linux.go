@@ -44,6 +44,10 @@ func networkOrder(port uint16) uint16 {
 // reusePort is SO_REUSEPORT with the kernel's load balancing across sockets.
 const reusePort = unix.SO_REUSEPORT
 
+// keepIdleOption is the socket option that setKeepAlivePeriod sets for the
+// idle time (tests read it back); 0 where there is none.
+const keepIdleOption = unix.TCP_KEEPIDLE
+
 // setKeepAlivePeriod sets the idle time before the first probe and the
 // interval between probes.
 func setKeepAlivePeriod(fd int, d time.Duration) {

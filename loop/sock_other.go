@@ -40,6 +40,9 @@ func accept(fd int) (int, peerAddr, error) {
 // (the BSDs' and macOS's only lets them share the port): one acceptor then.
 const reusePort = 0
 
+// keepIdleOption is 0: setKeepAlivePeriod sets no idle-time option here.
+const keepIdleOption = 0
+
 // setKeepAlivePeriod is best effort here: SO_KEEPALIVE is on, and the
 // period is left to the OS where it has no portable option.
 func setKeepAlivePeriod(fd int, d time.Duration) {}

@@ -136,7 +136,7 @@ func measureWait(backend string, n int, per time.Duration) (float64, error) {
 				return 0, err
 			}
 			if got != 1 || ready[0].FD != hot[0] {
-				return 0, fmt.Errorf("Wait reported %d ready, want only fd %d", got, hot[0])
+				return 0, fmt.Errorf("wait reported %d ready, want only fd %d", got, hot[0])
 			}
 		}
 		return time.Since(start), nil
