@@ -32,16 +32,23 @@ const (
 	// Priority: urgent (out-of-band) data; select's "exceptional" set.
 	Priority
 	// Error: the descriptor has a pending error; reported with Readable
-	// and/or Writable (as asked) so the next read or write meets it.
+	// and/or Writable (as asked) so the next read or write meets it. The
+	// select backend never reports it: the fd comes as Readable (or
+	// Writable) alone, and the read or write returns the error.
 	Error
 	// Hangup: the peer hung up; reported with Readable and/or Writable (as
-	// asked) so the next read returns EOF.
+	// asked) so the next read returns EOF. The select backend never reports
+	// it: a closed peer comes as Readable alone, and the read returns EOF.
+	// kqueue reports Hangup only for EOF on the write side (EV_EOF on
+	// EVFILT_WRITE); EOF on the read side comes as Readable, plus ReadHangup
+	// when asked.
 	Hangup
 	// Invalid: the descriptor is not open (poll's POLLNVAL). Only the poll
 	// backend can see this; see Selector for the other backends.
 	Invalid
 	// ReadHangup: the peer shut down its writing half (EPOLLRDHUP, POLLRDHUP,
-	// kqueue's EV_EOF). Not available on the select backend.
+	// kqueue's EV_EOF on EVFILT_READ, which also covers a full close). Not
+	// available on the select backend.
 	ReadHangup
 )
 
@@ -120,6 +127,17 @@ type Ready struct {
 // closed anyway, epoll and kqueue forget it silently (Wait never reports it
 // again and Unregister just drops the bookkeeping), poll reports it as
 // Invalid on every Wait, and select fails the whole Wait with EBADF.
+//
+// Hang-ups and errors: see Hangup and Error. In short, epoll and poll report
+// Readable|Hangup when the peer closes; kqueue reports Readable (plus
+// ReadHangup when asked); select reports Readable. On every backend the
+// read then returns EOF (or the error), which is the portable test.
+//
+// Regular files: epoll refuses them; Register fails with an error wrapping
+// EPERM that names epoll_ctl and the fd (Python's select.epoll does the
+// same). Use the poll or select backend for them: both report a regular file
+// always Readable and Writable, as the OS does. kqueue reports it Readable
+// while there is data past the file offset.
 type Selector interface {
 	// Register starts watching fd for ev (conditions plus modifiers) and
 	// associates data with it. Registering an fd twice fails with
@@ -136,6 +154,8 @@ type Selector interface {
 	// (except for Wake). Signals (EINTR) are retried with the remaining time.
 	// Wait fills ready without allocating and returns how many entries it
 	// filled; if more fds are ready than fit, the rest come on later calls.
+	// An empty ready (len 0) fails at once with ErrNoRoom; after Close, Wait
+	// fails with ErrClosed.
 	Wait(timeout time.Duration, ready []Ready) (int, error)
 	// Wake makes a concurrent Wait, or else the next one, return at once
 	// (possibly with n == 0). Calls are coalesced: many Wakes between two
@@ -150,20 +170,31 @@ type Selector interface {
 	Close() error
 }
 
-// Errors callers branch on with errors.Is.
+// Errors callers branch on with errors.Is. The errors returned wrap them
+// with the call and fd concerned.
 var (
-	ErrRegistered    = errors.New("iomux: fd already registered")
+	// ErrRegistered: Register of an fd that is already registered.
+	ErrRegistered = errors.New("iomux: fd already registered")
+	// ErrNotRegistered: Modify or Unregister of an fd that is not registered.
 	ErrNotRegistered = errors.New("iomux: fd not registered")
-	ErrBadEvents     = errors.New("iomux: invalid events")
-	ErrFDTooLarge    = errors.New("iomux: fd too large for select")
-	ErrUnsupported   = errors.New("iomux: not supported by this backend")
-	ErrClosed        = errors.New("iomux: selector closed")
-	ErrUnknown       = errors.New("iomux: unknown backend")
-	ErrNoRoom        = errors.New("iomux: ready slice has no room")
+	// ErrBadEvents: Events with no condition, unknown bits, or a negative fd.
+	ErrBadEvents = errors.New("iomux: invalid events")
+	// ErrFDTooLarge: select cannot watch an fd at or above FD_SETSIZE (1024).
+	ErrFDTooLarge = errors.New("iomux: fd too large for select")
+	// ErrUnsupported: a condition or modifier this backend does not have.
+	ErrUnsupported = errors.New("iomux: not supported by this backend")
+	// ErrClosed: any call but Close (and Len) on a closed Selector.
+	ErrClosed = errors.New("iomux: selector closed")
+	// ErrUnknown: NewSelector with a backend name this OS does not offer.
+	ErrUnknown = errors.New("iomux: unknown backend")
+	// ErrNoRoom: Wait with a ready slice of length 0.
+	ErrNoRoom = errors.New("iomux: ready slice has no room")
 )
 
 // NewSelector opens a Selector on the named backend: "select", "poll",
-// "epoll", "kqueue", or "auto" (or "") for the best this OS has.
+// "epoll", "kqueue", or "auto" (or "") for the best this OS has. An unknown
+// name fails with ErrUnknown. "auto" is epoll on Linux, which refuses regular
+// files (see Selector); open "poll" to watch those.
 func NewSelector(backend string) (Selector, error) {
 	if backend == "" || backend == "auto" {
 		backend = Backends()[0]
