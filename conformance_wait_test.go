@@ -5,9 +5,11 @@ package iomux
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,6 +155,9 @@ func testFDKinds(t *testing.T, open opener) {
 		if s.Backend() == "epoll" {
 			if !errors.Is(err, unix.EPERM) {
 				t.Fatalf("epoll Register of a regular file: %v, want EPERM", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "epoll_ctl") || !strings.Contains(msg, fmt.Sprintf("fd %d", fd)) {
+				t.Errorf("error %q does not name epoll_ctl and fd %d", msg, fd)
 			}
 			return
 		}
