@@ -12,8 +12,20 @@ import (
 )
 
 // srvTicks connects to a time-server and reads count lines, each of which
-// must parse as asctime.
-func srvTicks(addr string, count int) error {
+// must parse as asctime, timing each on arrival: the ticks must come at
+// the interval.
+//
+// The server's timers are fixed-rate (a tick that fires late is followed
+// by a shorter gap, so the schedule does not drift), and a loaded machine
+// delays both the server's timers and this reader, so a bound on each gap
+// would be flaky. What always holds is the schedule itself: tick k (0 is
+// sent on arrival) is sent k intervals after the server accepted us, so it
+// cannot arrive sooner than k intervals after we dialled; a server that
+// ticks early, twice, or ignores the interval breaks that bound (checked
+// with 0.8 intervals of room, as the gaps would be). The gaps' upper bound
+// is generous: it only catches a server that stops ticking.
+func srvTicks(addr string, count int, interval time.Duration) error {
+	dialled := time.Now()
 	c, err := net.DialTimeout("tcp", addr, srvWait)
 	if err != nil {
 		return err
@@ -22,11 +34,13 @@ func srvTicks(addr string, count int) error {
 	c.SetReadDeadline(time.Now().Add(srvWait))
 	r := bufio.NewReader(c)
 	var last time.Time
+	prev := dialled
 	for i := range count {
 		line, err := r.ReadString('\n')
 		if err != nil {
 			return fmt.Errorf("%s: tick %d: %v", c.LocalAddr(), i, err)
 		}
+		arrived := time.Now()
 		at, err := time.ParseInLocation(time.ANSIC, strings.TrimSuffix(line, "\n"), time.Local)
 		if err != nil {
 			return fmt.Errorf("%s: tick %q is not asctime: %v", c.LocalAddr(), line, err)
@@ -35,15 +49,27 @@ func srvTicks(addr string, count int) error {
 			return fmt.Errorf("%s: tick %q earlier than the one before", c.LocalAddr(), line)
 		}
 		last = at
+		if early := time.Duration(i) * interval * 8 / 10; arrived.Sub(dialled) < early {
+			return fmt.Errorf("%s: tick %d arrived %v after connecting, want at least %v (%d intervals of %v)",
+				c.LocalAddr(), i, arrived.Sub(dialled), early, i, interval)
+		}
+		if gap := arrived.Sub(prev); gap > interval+srvTickSlack {
+			return fmt.Errorf("%s: %v between ticks %d and %d, interval %v", c.LocalAddr(), gap, i-1, i, interval)
+		}
+		prev = arrived
 	}
 	return nil
 }
 
+// srvTickSlack is how late a tick may be on a loaded machine.
+const srvTickSlack = 10 * time.Second
+
 // 200 clients at once, each getting the time on arrival and then at every
-// interval: at least two ticks each.
+// interval.
 func TestTimeServerManyClients(t *testing.T) {
 	srvEachBackend(t, func(t *testing.T, backend string) {
-		s := srvStart(t, runTimeServer, "--backend", backend, "--loops", "2", "--interval", "100ms")
+		const interval = 100 * time.Millisecond
+		s := srvStart(t, runTimeServer, "--backend", backend, "--loops", "2", "--interval", interval.String())
 		const clients = 200
 		var wg sync.WaitGroup
 		errs := make(chan error, clients)
@@ -51,7 +77,7 @@ func TestTimeServerManyClients(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs <- srvTicks(s.addr, 3)
+				errs <- srvTicks(s.addr, 4, interval)
 			}()
 		}
 		wg.Wait()
@@ -64,6 +90,36 @@ func TestTimeServerManyClients(t *testing.T) {
 		s.out.waitFor(t, "Got Connection from 127.0.0.1:", clients)
 		s.out.waitFor(t, " disconnected", clients) // each timer stopped with its connection
 	})
+}
+
+// The tick check itself: a server that ignores the interval, or ticks
+// twice per interval, fails it. (A loaded machine only makes the wrong
+// server's sleep longer; it would take 0.6 intervals of delay to pass.)
+func TestSrvTicksCatchesEarlyTicks(t *testing.T) {
+	const interval = 500 * time.Millisecond
+	for _, tc := range []struct {
+		name  string
+		sleep []time.Duration // before each tick after the first
+	}{
+		{"no interval", []time.Duration{0, 0, 0}},
+		{"two ticks per interval", []time.Duration{interval, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startPeerServer(t, func(c net.Conn) {
+				tick := []byte(time.Now().Format(time.ANSIC) + "\n")
+				c.Write(tick)
+				for _, d := range tc.sleep {
+					time.Sleep(d) // a deliberately wrong server, not synchronisation
+					if _, err := c.Write(tick); err != nil {
+						return
+					}
+				}
+			})
+			if err := srvTicks(srv.addr(), len(tc.sleep)+1, interval); err == nil || !strings.Contains(err.Error(), "want at least") {
+				t.Errorf("srvTicks = %v, want an early-tick error", err)
+			}
+		})
+	}
 }
 
 func TestServerUsageErrors(t *testing.T) {
