@@ -39,47 +39,51 @@ func TestServerInteropPythonEchoClients(t *testing.T) {
 }
 
 func TestServerInteropPythonChatClient(t *testing.T) {
-	s := srvStart(t, runChatServer)
-	host, port := srvHostPort(t, s.addr)
-	us := srvJoin(t, s.addr)
-	stdin, typing := io.Pipe()
-	defer typing.Close()
-	py := srvPython(t, stdin, "chat_client.py", host, port)
+	srvEachBackend(t, func(t *testing.T, backend string) {
+		s := srvStart(t, runChatServer, "--backend", backend)
+		host, port := srvHostPort(t, s.addr)
+		us := srvJoin(t, s.addr)
+		stdin, typing := io.Pipe()
+		defer typing.Close()
+		py := srvPython(t, stdin, "chat_client.py", host, port)
 
-	joined := us.lines.next(t)
-	name, ok := strings.CutSuffix(strings.TrimPrefix(joined, "["), "] entered room")
-	if !ok {
-		t.Fatalf("got %q, want the Python client's entry", joined)
-	}
-	io.WriteString(typing, "hello from python\n")
-	typing.Close() // the client stops reading stdin and keeps listening
-	us.lines.expect(t, "["+name+"] hello from python")
-	us.say(t, "hello from go\n")
-	py.out.waitFor(t, "["+us.name+"] hello from go", 1)
+		joined := us.lines.next(t)
+		name, ok := strings.CutSuffix(strings.TrimPrefix(joined, "["), "] entered room")
+		if !ok {
+			t.Fatalf("got %q, want the Python client's entry", joined)
+		}
+		io.WriteString(typing, "hello from python\n")
+		typing.Close() // the client stops reading stdin and keeps listening
+		us.lines.expect(t, "["+name+"] hello from python")
+		us.say(t, "hello from go\n")
+		py.out.waitFor(t, "["+us.name+"] hello from go", 1)
 
-	if err := s.stop(); err != nil {
-		t.Fatal(err)
-	}
-	py.wait(t)
-	py.out.waitFor(t, "Disconnected from chat server", 1)
+		if err := s.stop(); err != nil {
+			t.Fatal(err)
+		}
+		py.wait(t)
+		py.out.waitFor(t, "Disconnected from chat server", 1)
+	})
 }
 
 func TestServerInteropPythonTimeClients(t *testing.T) {
-	for _, script := range []string{"poll_client.py", "select_client.py"} {
-		t.Run(script, func(t *testing.T) {
-			s := srvStart(t, runTimeServer, "--interval", "50ms")
-			host, port := srvHostPort(t, s.addr)
-			py := srvPython(t, nil, script, host, port)
-			py.out.waitFor(t, "Received: ", 2)
-			if err := s.stop(); err != nil {
-				t.Fatal(err)
-			}
-			out := py.wait(t)
-			if !strings.Contains(out, "Remote end closed connection; exiting.") {
-				t.Errorf("the client did not see the server close:\n%s", out)
-			}
-		})
-	}
+	srvEachBackend(t, func(t *testing.T, backend string) {
+		for _, script := range []string{"poll_client.py", "select_client.py"} {
+			t.Run(script, func(t *testing.T) {
+				s := srvStart(t, runTimeServer, "--backend", backend, "--interval", "50ms")
+				host, port := srvHostPort(t, s.addr)
+				py := srvPython(t, nil, script, host, port)
+				py.out.waitFor(t, "Received: ", 2)
+				if err := s.stop(); err != nil {
+					t.Fatal(err)
+				}
+				out := py.wait(t)
+				if !strings.Contains(out, "Remote end closed connection; exiting.") {
+					t.Errorf("the client did not see the server close:\n%s", out)
+				}
+			})
+		}
+	})
 }
 
 // Without a test context, a server stops gracefully on SIGTERM: clients
