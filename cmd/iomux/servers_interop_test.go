@@ -86,6 +86,115 @@ func TestServerInteropPythonTimeClients(t *testing.T) {
 	})
 }
 
+// The seeds' logger (testdata/python/log_server.py) and ours, given the
+// same session (two clients, lines interleaved, UTF-8 and a tab), show the
+// same connections, lines and disconnections in the same order.
+func TestLogServerInteropPythonLogServer(t *testing.T) {
+	py := startPyPeer(t, "log_server.py")
+	pyName := func(addr string) string { // Python prints the address tuple
+		host, port := srvHostPort(t, addr)
+		return "('" + host + "', " + port + ")"
+	}
+	want := logSession(t, py.addr, py.out, pyName)
+	got := pyLogTranscript(py.out.String(), pyName, want.clients)
+	if strings.Join(got, "\n") != strings.Join(want.events, "\n") {
+		t.Fatalf("log_server.py showed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want.events, "\n"))
+	}
+	srvEachBackend(t, func(t *testing.T, backend string) {
+		s := srvStart(t, runLogServer, "--backend", backend)
+		ours := logSession(t, s.addr, s.out, func(addr string) string { return addr })
+		if got := ourLogTranscript(t, s.out.String(), ours.clients); strings.Join(got, "\n") != strings.Join(want.events, "\n") {
+			t.Errorf("log-server showed\n%s\nwhere log_server.py showed\n%s", strings.Join(got, "\n"), strings.Join(want.events, "\n"))
+		}
+	})
+}
+
+// logSessionResult is what a logging server should show of a session, in
+// order and without its own decoration ("connect A", "line TEXT",
+// "disconnect A": clients named by letter, not by port), and the clients'
+// letters by address.
+type logSessionResult struct {
+	events  []string
+	clients map[string]string
+}
+
+// logSession plays the session against a logging server at addr, waiting
+// after each step until the server has shown it (in out, naming a client
+// address with name), so that both servers see the same order of events.
+func logSession(t *testing.T, addr string, out *clientOutput, name func(string) string) logSessionResult {
+	t.Helper()
+	r := logSessionResult{clients: map[string]string{}}
+	conns := map[string]net.Conn{}
+	connect := func(letter string) {
+		c := srvDial(t, addr)
+		conns[letter] = c
+		r.clients[c.LocalAddr().String()] = letter
+		out.waitFor(t, "Got connection from "+name(c.LocalAddr().String()), 1)
+		r.events = append(r.events, "connect "+letter)
+	}
+	say := func(letter, line string) {
+		if _, err := io.WriteString(conns[letter], line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		out.waitFor(t, line, 1)
+		r.events = append(r.events, "line "+line)
+	}
+	leave := func(letter string) {
+		c := conns[letter]
+		c.Close()
+		out.waitFor(t, name(c.LocalAddr().String())+" disconnected", 1)
+		r.events = append(r.events, "disconnect "+letter)
+	}
+	connect("A")
+	connect("B")
+	say("A", "hello from a")
+	say("B", "héllo from b,\ttabbed")
+	say("A", "a's second line")
+	leave("A")
+	say("B", "b alone")
+	leave("B")
+	return r
+}
+
+func pyLogTranscript(out string, name func(string) string, clients map[string]string) []string {
+	var events []string
+	byName := map[string]string{}
+	for addr, letter := range clients {
+		byName[name(addr)] = letter
+	}
+	for _, line := range strings.Split(out, "\n") {
+		switch rest, connected := strings.CutPrefix(line, "Got connection from "); {
+		case strings.HasPrefix(line, "listening on ") || line == "":
+		case connected:
+			events = append(events, "connect "+byName[rest])
+		case strings.HasSuffix(line, " disconnected") && byName[strings.TrimSuffix(line, " disconnected")] != "":
+			events = append(events, "disconnect "+byName[strings.TrimSuffix(line, " disconnected")])
+		default:
+			events = append(events, "line "+line)
+		}
+	}
+	return events
+}
+
+func ourLogTranscript(t *testing.T, out string, clients map[string]string) []string {
+	t.Helper()
+	var events []string
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		m := srvLogLine.FindStringSubmatch(line)
+		switch {
+		case m == nil:
+			t.Fatalf("malformed log line %q", line)
+		case m[1] != "":
+			events = append(events, "connect "+clients[m[1]])
+		case m[2] != "":
+			events = append(events, "line "+m[3])
+		default:
+			events = append(events, "disconnect "+clients[m[4]])
+		}
+	}
+	return events
+}
+
 // Without a test context, a server stops gracefully on SIGTERM: clients
 // see the end of the stream, and the run returns nil.
 func TestServerStopsOnSIGTERM(t *testing.T) {
