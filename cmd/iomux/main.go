@@ -33,46 +33,61 @@ func register(c *command) {
 	commands[c.name] = c
 }
 
-// errUsage reports bad command-line input; main prints it with a hint and
-// exits 2, as flag does.
+// errUsage reports bad command-line input; run prints it briefly, with a
+// pointer to --help, and exits 2, as flag does.
 var errUsage = errors.New("usage")
+
+// helpRequest is what parseFlags returns for -h, -help or --help: the
+// program's help (its usage text, then its flags with their defaults),
+// which run prints to stdout. It matches flag.ErrHelp.
+type helpRequest struct{ text string }
+
+func (h *helpRequest) Error() string        { return "help requested" }
+func (h *helpRequest) Is(target error) bool { return target == flag.ErrHelp }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// run runs "iomux args..." and returns the exit status: 0, 1 when the
+// program failed, 2 for a usage error. Help goes to stdout, errors to
+// stderr.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || isHelp(args[0]) {
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				fmt.Fprint(stdout, c.usage)
-				return 0
-			}
-		}
-		help(stdout)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "iomux: unknown program %q\n\n", args[0])
+	if len(args) == 0 {
 		help(stderr)
 		return 2
 	}
-	if len(args) > 1 && isHelp(args[1]) {
-		fmt.Fprint(stdout, c.usage)
-		return 0
+	name, rest := args[0], args[1:]
+	if name == "help" || isHelp(name) { // "iomux help [PROGRAM]"
+		if len(rest) == 0 {
+			help(stdout)
+			return 0
+		}
+		name, rest = rest[0], []string{"--help"}
 	}
-	err := c.run(args[1:])
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "iomux: unknown program %q; run 'iomux help' for the list\n", name)
+		return 2
+	}
+	// Every program parses its flags before it does anything, so --help
+	// returns from run at once, with the help text.
+	err := c.run(rest)
+	var h *helpRequest
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &h):
+		fmt.Fprint(stdout, h.text)
+		return 0
+	case len(rest) > 0 && isHelp(rest[0]):
+		// A program whose first argument is not a flag (bench takes the
+		// benchmark's name first) has its usage text as help.
+		fmt.Fprint(stdout, c.usage)
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "iomux %s: %v\nRun 'iomux %s --help' for usage.\n", c.name, err, c.name)
+		msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ") // the %w prefix says nothing here
+		fmt.Fprintf(stderr, "iomux %s: %s\nRun 'iomux %s --help' for usage.\n", c.name, msg, c.name)
 		return 2
 	}
 	fmt.Fprintf(stderr, "iomux %s: %v\n", c.name, err)
@@ -92,27 +107,46 @@ func help(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprint(w, "\nRun 'iomux PROGRAM --help' for a program's flags and an example.\n")
+	fmt.Fprint(w, "\nRun 'iomux help PROGRAM' or 'iomux PROGRAM --help' for a program's flags and an example.\n")
 }
 
-// newFlags makes a FlagSet whose -h/--help prints the program's usage text.
-func newFlags(c *command, stderr io.Writer) *flag.FlagSet {
+// newFlags makes the FlagSet of program c. It prints nothing itself: a
+// parse error comes back from parseFlags for run to print in one line, and
+// -h/--help as a helpRequest. (The writer is no longer used: flag printed
+// the whole usage there on every mistake.)
+func newFlags(c *command, _ io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, strings.TrimRight(c.usage, "\n")+"\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
 }
 
-// parseFlags parses args; a parse error becomes errUsage.
+// parseFlags parses args; a parse error becomes errUsage, and -h/--help a
+// helpRequest with the program's usage text and fs's flags and defaults.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		return &helpRequest{text: helpText(fs)}
 	}
-	return nil
+	return fmt.Errorf("%w: %v", errUsage, err)
+}
+
+// helpText is the --help of the program that fs belongs to.
+func helpText(fs *flag.FlagSet) string {
+	var b strings.Builder
+	if c := commands[fs.Name()]; c != nil {
+		b.WriteString(strings.TrimRight(c.usage, "\n") + "\n")
+	}
+	flags := 0
+	fs.VisitAll(func(*flag.Flag) { flags++ })
+	if flags > 0 {
+		b.WriteString("\nFlags:\n")
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return b.String()
 }

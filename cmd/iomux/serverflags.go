@@ -10,9 +10,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/iomux/iomux"
 	"github.com/iomux/iomux/loop"
 )
 
@@ -38,7 +41,7 @@ type serverOptions struct {
 // bind adds --addr, --backend, -v and, if withLoops, --loops to fs.
 func (o *serverOptions) bind(fs *flag.FlagSet, defaultAddr string, withLoops bool) {
 	fs.StringVar(&o.addr, "addr", defaultAddr, "`host:port` to listen on (port 0 picks a free one)")
-	fs.StringVar(&o.backend, "backend", "auto", "readiness backend: auto, epoll, poll, select or kqueue")
+	fs.StringVar(&o.backend, "backend", "auto", "readiness backend: auto, "+strings.Join(iomux.Backends(), ", "))
 	fs.BoolVar(&o.verbose, "v", false, "trace the event loop on stderr, in the seeds' words")
 	o.loops = 1
 	if withLoops {
@@ -57,10 +60,8 @@ func (o *serverOptions) check(fs *flag.FlagSet) error {
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return fmt.Errorf("%w: --addr: %v", errUsage, err)
 	}
-	switch o.backend {
-	case "auto", "epoll", "poll", "select", "kqueue":
-	default:
-		return fmt.Errorf("%w: --backend %q: want auto, epoll, poll, select or kqueue", errUsage, o.backend)
+	if o.backend != "auto" && !slices.Contains(iomux.Backends(), o.backend) {
+		return fmt.Errorf("%w: --backend %q: this OS has auto, %s", errUsage, o.backend, strings.Join(iomux.Backends(), ", "))
 	}
 	return nil
 }

@@ -18,6 +18,9 @@ func init() {
 		summary: "print the iomux version and the Go toolchain",
 		usage:   "Usage: iomux version\n\nPrints the iomux version, the Go version and the OS/architecture.\n",
 		run: func(args []string) error {
+			if err := parseNoArgs("version", args); err != nil {
+				return err
+			}
 			v := version
 			if bi, ok := debug.ReadBuildInfo(); ok && v == "devel" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 				v = bi.Main.Version
@@ -41,6 +44,9 @@ Example:
   select
 `,
 		run: func(args []string) error {
+			if err := parseNoArgs("backends", args); err != nil {
+				return err
+			}
 			for i, b := range iomux.Backends() {
 				if i == 0 {
 					b += " (default)"
@@ -50,4 +56,17 @@ Example:
 			return nil
 		},
 	})
+}
+
+// parseNoArgs parses the arguments of a program that takes none, so that
+// --help works and anything else is a usage error.
+func parseNoArgs(name string, args []string) error {
+	fs := newFlags(commands[name], nil)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	return nil
 }
