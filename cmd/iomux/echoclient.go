@@ -33,7 +33,9 @@ has its part echoed back in full before sending the next part. Prints a
 echo differs from what was sent, or the server closes early.
 
 Without MESSAGE arguments it sends the seeds' three parts:
-"This is the message. ", "It will be sent ", "in parts.".
+"This is the message. ", "It will be sent ", "in parts.". Flags may come
+before, between or after the messages; a message that starts with "-" goes
+after "--" (everything after it is a message).
 
 Example:
   $ iomux echo-server &
@@ -66,13 +68,13 @@ func runEchoClient(args []string, stdout, stderr io.Writer) error {
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:10000")
 	conns := fs.Int("conns", 2, "number of sockets to send on")
-	if err := parseFlags(fs, args); err != nil {
+	messages, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
 	if *conns < 1 {
 		return fmt.Errorf("%w: --conns must be at least 1", errUsage)
 	}
-	messages := fs.Args()
 	if len(messages) == 0 {
 		messages = seedMessages
 	}

@@ -140,3 +140,30 @@ func TestEchoClientOurEchoServer(t *testing.T) {
 		checkEchoOutput(t, out.String(), 5, seedMessages)
 	})
 }
+
+// Flags may follow the messages; after "--", what looks like a flag is a
+// message.
+func TestEchoClientFlagsAmongMessages(t *testing.T) {
+	srv := startPeerEcho(t, nil)
+	for _, tc := range []struct {
+		args  []string
+		conns int
+		parts []string
+	}{
+		{[]string{"hello", "--conns", "3", "world", "--addr", srv.addr()}, 3, []string{"hello", "world"}},
+		{[]string{"--addr", srv.addr(), "one", "--", "-x", "--conns", "3"}, 2, []string{"one", "-x", "--conns", "3"}},
+	} {
+		var out, errs bytes.Buffer
+		if err := runEchoClient(tc.args, &out, &errs); err != nil {
+			t.Fatalf("echo-client %q: %v", tc.args, err)
+		}
+		checkEchoOutput(t, out.String(), tc.conns, tc.parts)
+		if n := strings.Count(out.String(), ": sending "); n != tc.conns*len(tc.parts) {
+			t.Errorf("echo-client %q: %d sending lines, want %d (parts %q)", tc.args, n, tc.conns*len(tc.parts), tc.parts)
+		}
+	}
+	var out, errs bytes.Buffer
+	if err := runEchoClient([]string{"--addr", srv.addr(), "hi", "--nosuch"}, &out, &errs); !errors.Is(err, errUsage) || out.Len() > 0 {
+		t.Errorf("an unknown flag after a message: %v, output %q; want a usage error and nothing sent", err, out.String())
+	}
+}

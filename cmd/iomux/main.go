@@ -134,6 +134,28 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return fmt.Errorf("%w: %v", errUsage, err)
 }
 
+// parseInterleaved parses flags wherever they stand among the arguments
+// (`iomux echo-client hello --conns 3`, as in most command-line tools, not
+// only before the first argument as flag does) and returns the other
+// arguments in order. After "--" everything is an argument, so one may
+// start with '-'.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		if used := len(args) - fs.NArg(); used > 0 && args[used-1] == "--" {
+			return append(rest, fs.Args()...), nil
+		}
+		if fs.NArg() == 0 {
+			return rest, nil
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
 // helpText is the --help of the program that fs belongs to.
 func helpText(fs *flag.FlagSet) string {
 	var b strings.Builder

@@ -27,7 +27,9 @@ then reads the echo back in 16-byte reads, printing each. Exits non-zero if
 the echo differs from what was sent or the server closes early.
 
 Without MESSAGE arguments it sends the seeds' two parts:
-"Part one of the message.", "Part two of the message.".
+"Part one of the message.", "Part two of the message.". Flags may come
+before, between or after the messages; a message that starts with "-" goes
+after "--" (everything after it is a message).
 
 Example:
   $ iomux echo-server --timeout 1s -v &
@@ -56,13 +58,13 @@ func runSlowClient(args []string, stdout, stderr io.Writer) error {
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:10000")
 	pause := fs.Duration("pause", 1500*time.Millisecond, "how long to wait after connecting and after each part")
-	if err := parseFlags(fs, args); err != nil {
+	messages, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
 	if *pause < 0 {
 		return fmt.Errorf("%w: --pause must not be negative", errUsage)
 	}
-	messages := fs.Args()
 	if len(messages) == 0 {
 		messages = slowMessages
 	}

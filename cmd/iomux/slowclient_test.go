@@ -89,3 +89,14 @@ func TestSlowClientOurEchoServer(t *testing.T) {
 		checkSlowOutput(t, out.String(), slowMessages)
 	})
 }
+
+// Flags may follow the messages, as in echo-client.
+func TestSlowClientFlagsAmongMessages(t *testing.T) {
+	srv := startPeerEcho(t, nil)
+	var out, errs bytes.Buffer
+	err := runSlowClient([]string{"abc", "--pause", "0s", "def", "--addr", srv.addr(), "--", "-g"}, &out, &errs)
+	if err != nil {
+		t.Fatalf("slow-client: %v", err)
+	}
+	checkSlowOutput(t, out.String(), []string{"abc", "def", "-g"})
+}
