@@ -32,8 +32,9 @@ const (
 // Post'ed functions), except AsyncWrite, AsyncClose and Wake, which are safe
 // from any goroutine.
 //
-// Its fields are ordered to fit a 144-byte allocation: an idle connection's
-// memory is a headline figure (see README, Performance).
+// Its fields are ordered to fit the 144-byte size class on 64-bit systems
+// (TestConnSize checks): an idle connection's memory is a headline figure
+// (see README, Performance).
 type Conn struct {
 	loop *Loop
 	fd   int
@@ -52,7 +53,7 @@ type Conn struct {
 }
 
 // connExtra holds a connection's rarely used state, so an idle connection
-// costs one 128-byte Conn: memory per connection is a headline figure.
+// costs one 144-byte Conn: memory per connection is a headline figure.
 type connExtra struct {
 	local, remote net.Addr
 	peer          unix.Sockaddr      // UDP: the sender of the datagram being handled

@@ -8,6 +8,7 @@ import (
 	"net"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // lineEcho echoes complete lines only, leaving a partial line buffered for
@@ -268,5 +269,16 @@ func testWriteInterest(t *testing.T, backend string) {
 		if ev := interest(); ev != "Readable" {
 			t.Fatalf("interest once drained: %s, want Readable", ev)
 		}
+	}
+}
+
+// TestConnSize: an idle connection costs one Conn in the 144-byte size
+// class on 64-bit systems, as conn.go's comments say.
+func TestConnSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("the size is stated for 64-bit systems")
+	}
+	if got := unsafe.Sizeof(Conn{}); got != 144 {
+		t.Fatalf("Conn is %d bytes, the comments say 144: fix one or the other", got)
 	}
 }
