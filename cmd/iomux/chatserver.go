@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/iomux/iomux/codec"
 	"github.com/iomux/iomux/loop"
@@ -162,29 +163,45 @@ func (r *chatRoom) shutdown() {
 	}
 }
 
-// line handles one line from m: a command, or a message for the others.
+// line handles one line from m: a command, or a message for the others. A
+// command is the line's first word, wherever the spaces are ("/quit now",
+// " /who"); "//" starts a message with a "/".
 func (r *chatRoom) line(m *chatMember, line []byte) {
-	text := string(line)
+	text := strings.TrimSpace(string(line))
 	switch {
-	case strings.TrimSpace(text) == "":
+	case text == "":
 		return
-	case text == "/quit":
+	case strings.HasPrefix(text, "//"):
+		r.broadcast(m, []byte("["+m.name+"] "+text[1:]+"\n"))
+	case strings.HasPrefix(text, "/"):
+		r.command(m, text)
+	default:
+		r.broadcast(m, []byte("["+m.name+"] "+string(line)+"\n"))
+	}
+}
+
+// command runs one of the members' commands; what follows its name is its
+// argument, trimmed (only /nick takes one; the others ignore it).
+func (r *chatRoom) command(m *chatMember, text string) {
+	name, arg := text, ""
+	if i := strings.IndexFunc(text, unicode.IsSpace); i >= 0 {
+		name, arg = text[:i], strings.TrimSpace(text[i:])
+	}
+	switch name {
+	case "/quit":
 		m.leaving, m.quit = "left the room", true
 		r.tell(m, "* bye")
 		m.c.Close()
-	case text == "/who":
+	case "/who":
 		names := make([]string, len(r.members))
 		for i, x := range r.members {
 			names[i] = "[" + x.name + "]"
 		}
 		r.tell(m, fmt.Sprintf("* %d in the room: %s", len(names), strings.Join(names, " ")))
-	case text == "/nick" || strings.HasPrefix(text, "/nick "):
-		r.nick(m, strings.TrimSpace(strings.TrimPrefix(text, "/nick")))
-	case strings.HasPrefix(text, "/") && !strings.HasPrefix(text, "//"):
-		r.tell(m, "* unknown command; try /nick NAME, /who or /quit (start a message with // to send a /)")
+	case "/nick":
+		r.nick(m, arg)
 	default:
-		text = strings.TrimPrefix(text, "/")
-		r.broadcast(m, []byte("["+m.name+"] "+text+"\n"))
+		r.tell(m, "* unknown command; try /nick NAME, /who or /quit (start a message with // to send a /)")
 	}
 }
 

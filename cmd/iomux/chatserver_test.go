@@ -152,3 +152,33 @@ func srvChatSlowMember(t *testing.T, addr string, a, b, c *srvChatter) {
 		m.lines.skipTo(t, "["+a.name+"] still here") // the rest of the flood first
 	}
 }
+
+// A command is the line's first word: spaces around it, or words after
+// it, do not make it unknown.
+func TestChatServerCommandsIgnoreSpacesAndExtraWords(t *testing.T) {
+	s := srvStart(t, runChatServer)
+	a := srvJoin(t, s.addr)
+	b := srvJoin(t, s.addr)
+	a.lines.expect(t, "["+b.name+"] entered room")
+
+	a.say(t, "/who extra words\n  /who\t\n")
+	for range 2 {
+		a.lines.expect(t, fmt.Sprintf("* 2 in the room: [%s] [%s]", a.name, b.name))
+	}
+	a.say(t, " /nick \t alice  \n/frob now\n   //  x\n")
+	a.lines.expect(t, "* you are now alice")
+	b.lines.expect(t, "["+a.name+"] is now known as [alice]")
+	a.lines.expect(t, "* unknown command; try /nick NAME, /who or /quit (start a message with // to send a /)")
+	b.lines.expect(t, "[alice] /  x")
+	a.say(t, "/quit now\n")
+	a.lines.expect(t, "* bye")
+	a.lines.expectEOF(t)
+	b.lines.expect(t, "[alice] left the room")
+
+	c := srvJoin(t, s.addr)
+	b.lines.expect(t, "["+c.name+"] entered room")
+	c.say(t, "/quit \n")
+	c.lines.expect(t, "* bye")
+	c.lines.expectEOF(t)
+	b.lines.expect(t, "["+c.name+"] left the room")
+}
