@@ -348,11 +348,11 @@ func (c *Conn) updateInterest() {
 	var err error
 	switch {
 	case want == 0:
-		err = c.loop.sel.Unregister(c.fd)
+		err = c.loop.unregister(c.fd)
 	case c.interest == 0:
-		err = c.loop.sel.Register(c.fd, want, c)
+		err = c.loop.register(c.fd, want, c)
 	default:
-		err = c.loop.sel.Modify(c.fd, want, c)
+		err = c.loop.modify(c.fd, want, c)
 	}
 	if err != nil {
 		c.interest = 0
@@ -404,7 +404,7 @@ func (c *Conn) closeWith(err error) {
 	l := c.loop
 	c.flags |= flagClosed
 	if c.interest != 0 {
-		_ = l.sel.Unregister(c.fd)
+		_ = l.unregister(c.fd)
 		c.interest = 0
 	}
 	if c.flags&flagPaused != 0 {

@@ -166,7 +166,7 @@ func (l *Loop) addListener(ln *listener) error {
 		}
 		return nil
 	}
-	if err := l.sel.Register(ln.fd, iomux.Readable, ln); err != nil {
+	if err := l.register(ln.fd, iomux.Readable, ln); err != nil {
 		return fmt.Errorf("loop: register listener: %w", err)
 	}
 	return nil
@@ -217,12 +217,12 @@ func (ln *listener) acceptSome(l *Loop) {
 func (ln *listener) backOff(l *Loop, err error) {
 	l.stats.acceptErrors.Add(1)
 	l.srv.logf(l, "accept-emfile", "loop: accept on %s: %v; pausing accepts for 100ms (raise the open-file limit?)", ln.addr, err)
-	if l.sel.Unregister(ln.fd) != nil {
+	if l.unregister(ln.fd) != nil {
 		return
 	}
 	l.AfterFunc(100*time.Millisecond, func() {
 		if ln.fd >= 0 && !l.stopping {
-			_ = l.sel.Register(ln.fd, iomux.Readable, ln)
+			_ = l.register(ln.fd, iomux.Readable, ln)
 		}
 	})
 }
@@ -234,7 +234,7 @@ func (ln *listener) close(l *Loop) {
 	if ln.udp != nil {
 		ln.udp.CloseNow()
 	} else {
-		_ = l.sel.Unregister(ln.fd)
+		_ = l.unregister(ln.fd)
 		unix.Close(ln.fd)
 	}
 	ln.fd = -1

@@ -19,8 +19,11 @@ type Stats struct {
 }
 
 // loopStats are one loop's counters: written by the loop, read by anyone.
+// interest (Selector Register/Modify/Unregister calls) is for tests and is
+// not in Stats.
 type loopStats struct {
 	open, total, bytesIn, bytesOut, waits, wakeups, paused, acceptErrors atomic.Int64
+	interest                                                             atomic.Int64
 }
 
 // Stats returns the server's counters.
