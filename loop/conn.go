@@ -194,8 +194,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 }
 
 // Writev sends several buffers with one writev(2) when nothing is queued,
-// queuing what the socket does not take.
+// queuing what the socket does not take. On UDP it sends them as one
+// datagram.
 func (c *Conn) Writev(bufs [][]byte) (int, error) {
+	if len(bufs) == 1 {
+		return c.Write(bufs[0]) // no copy, no iovec
+	}
 	if c.flags&(flagClosed|flagClosing|flagShutWrite|flagWriteShut) != 0 {
 		return 0, ErrClosed
 	}
@@ -203,8 +207,8 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	for _, b := range bufs {
 		total += len(b)
 	}
-	if c.flags&flagUDP != 0 || len(bufs) == 1 {
-		var p []byte
+	if c.flags&flagUDP != 0 {
+		p := make([]byte, 0, total) // one datagram: sendto takes one buffer
 		for _, b := range bufs {
 			p = append(p, b...)
 		}
@@ -212,15 +216,11 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	}
 	sent := 0
 	if c.Outbound() == 0 && c.flags&flagConnecting == 0 && total > 0 {
-		n, err := c.loop.writev(c.fd, bufs)
-		switch {
-		case err == unix.EAGAIN || err == unix.EINTR:
-			n = 0
-		case err != nil:
+		n, err := c.writevSocket(bufs)
+		if err != nil {
 			c.closeWith(err)
 			return 0, err
 		}
-		c.loop.countOut(c, n)
 		sent = n
 	}
 	for _, b := range bufs {
@@ -235,6 +235,32 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 		c.loop.traceDrained(c)
 	}
 	return total, nil
+}
+
+// writevSocket is writeSocket for several buffers: one writev(2), EAGAIN
+// is 0 written, and what was sent counts as write activity for timeouts.
+func (c *Conn) writevSocket(bufs [][]byte) (int, error) {
+	n, err := c.loop.writev(c.fd, bufs)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	c.loop.countOut(c, n)
+	if c.loop.srv.opts.Trace != nil {
+		for rest, i := n, 0; rest > 0 && i < len(bufs); i++ {
+			k := min(rest, len(bufs[i]))
+			if k > 0 {
+				c.loop.traceSend(c, bufs[i][:k])
+			}
+			rest -= k
+		}
+	}
+	if t := c.limitsSet(); t != nil && n > 0 {
+		t.wrote(c.loop.now())
+	}
+	return n, nil
 }
 
 // writeSocket makes one write(2); EAGAIN is not an error, just 0 written.

@@ -129,6 +129,67 @@ func TestWritev(t *testing.T) {
 	}
 }
 
+// TestWritevIdle: a connection whose server only pushes, with Writev, is
+// not idle: the bytes writev sends count as write activity (an IdleTimeout
+// closed it after one period when they did not).
+func TestWritevIdle(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	closed := make(chan error, 1)
+	h := &funcHandler{
+		open: func(c *Conn) {
+			var tick *Timer
+			tick = c.Loop().Every(idle/10, func() {
+				if _, err := c.Writev([][]byte{[]byte("ti"), []byte("ck")}); err != nil {
+					tick.Stop()
+				}
+			})
+		},
+		close: func(c *Conn, err error) { notify(closed, err) },
+	}
+	s := startServer(t, h, Options{Loops: 1, IdleTimeout: idle}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	// Read for several idle periods, sending nothing.
+	buf := make([]byte, 64)
+	got := 0
+	for end := time.Now().Add(4 * idle); time.Now().Before(end); {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d bytes: %v (OnClose: %v)", got, err, recv(t, closed, 5*time.Second, "OnClose"))
+		}
+		got += n
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("a connection pushing with Writev was closed: %v", err)
+	default:
+	}
+	if st := s.Stats(); st.Open != 1 {
+		t.Fatalf("%d connections open, want 1", st.Open)
+	}
+}
+
+// TestWritevOneBuffer: Writev of one buffer is a Write: no copy, so no
+// allocation.
+func TestWritevOneBuffer(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	h, conns := serverConns(&funcHandler{})
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	sc := recv(t, conns, 5*time.Second, "OnOpen")
+	bufs := [][]byte{[]byte("0123456789")}
+	var allocs float64
+	onLoop(t, sc.Loop(), func() {
+		allocs = testing.AllocsPerRun(100, func() { sc.Writev(bufs) })
+	})
+	if allocs != 0 {
+		t.Fatalf("Writev of one buffer: %v allocations per call, want 0", allocs)
+	}
+	readN(t, c, 101*len(bufs[0])) // AllocsPerRun runs it once more to warm up
+}
+
 // TestServerHalfClose: CloseWrite sends queued output, then EOF, while the
 // server still reads what the client sends.
 func TestServerHalfClose(t *testing.T) { forEachBackend(t, testServerHalfClose) }
