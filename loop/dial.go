@@ -47,6 +47,10 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 		return os.NewSyscallError("socket", err)
 	}
 	s.tune(fd, family != unix.AF_UNIX)
+	if err := s.setBuffers(fd); err != nil { // before connect: the SYN carries the window scale
+		unix.Close(fd)
+		return os.NewSyscallError("setsockopt", err)
+	}
 	err = unix.Connect(fd, sa)
 	// EINPROGRESS (and EINTR) mean the connect goes on; EAGAIN does not
 	// (a Unix listener's full backlog, no free local port): it failed.

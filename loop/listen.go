@@ -137,6 +137,13 @@ func (s *Server) bind(spec listenSpec, family, typ int, sa unix.Sockaddr, reuse 
 			_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only)
 		}
 	}
+	// Buffer sizes go on the listening socket, before listen: accepted
+	// sockets inherit them, and Linux derives the window scale it offers
+	// in the SYN-ACK from the receive buffer, too early for a setsockopt
+	// on the accepted socket to change.
+	if err := s.setBuffers(fd); err != nil {
+		return fail("setsockopt", err)
+	}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)
 	}
@@ -243,7 +250,9 @@ func (ln *listener) close(l *Loop) {
 	}
 }
 
-// tune sets the socket options of an accepted or dialed connection.
+// tune sets the socket options of an accepted or dialed connection. The
+// buffer sizes are not among them: accepted sockets inherit them from the
+// listener, and Dial sets them before connect (see setBuffers).
 func (s *Server) tune(fd int, inet bool) {
 	o := &s.opts
 	if inet {
@@ -255,10 +264,21 @@ func (s *Server) tune(fd int, inet bool) {
 			setKeepAlivePeriod(fd, o.KeepAlive)
 		}
 	}
+}
+
+// setBuffers sets SO_RCVBUF and SO_SNDBUF as Options ask, on a socket not
+// yet listening or connected (TCP, Unix or UDP).
+func (s *Server) setBuffers(fd int) error {
+	o := &s.opts
 	if o.SocketReadBuffer > 0 {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, o.SocketReadBuffer)
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, o.SocketReadBuffer); err != nil {
+			return fmt.Errorf("SO_RCVBUF: %w", err)
+		}
 	}
 	if o.SocketWriteBuffer > 0 {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, o.SocketWriteBuffer)
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, o.SocketWriteBuffer); err != nil {
+			return fmt.Errorf("SO_SNDBUF: %w", err)
+		}
 	}
+	return nil
 }

@@ -42,10 +42,15 @@ type Options struct {
 	HighWater, LowWater int
 	// TCPDelay leaves Nagle's algorithm on (TCP_NODELAY is set by default).
 	TCPDelay bool
-	// KeepAlive enables TCP keep-alive probes at this period (0: off).
+	// KeepAlive enables TCP keep-alive probes at this period (0: off): the
+	// idle time before the first probe and the interval between probes,
+	// in whole seconds. OpenBSD has no per-socket setting for them: there
+	// the probes are on, at the system's period.
 	KeepAlive time.Duration
 	// SocketReadBuffer and SocketWriteBuffer set SO_RCVBUF and SO_SNDBUF
-	// (0: the OS default).
+	// (0: the OS default) on listening sockets before listen (accepted
+	// connections inherit them, and the window scale is chosen from them),
+	// on UDP sockets, and on Dial'ed sockets before connect.
 	SocketReadBuffer, SocketWriteBuffer int
 	// IdleTimeout closes a connection with no reads or writes for this long
 	// (0: never). Per-connection timeouts are set on Conn.

@@ -47,7 +47,7 @@ func keepIdle(t *testing.T, fd int) int {
 }
 
 func TestSocketOptions(t *testing.T) {
-	type opts struct{ nodelay, keepalive, idle, rcvbuf, sndbuf int }
+	type opts struct{ nodelay, keepalive, idle, rcvbuf, sndbuf, lnRcvbuf, lnSndbuf int }
 	measure := func(t *testing.T, o Options) opts {
 		got := make(chan opts, 1)
 		h := &funcHandler{open: func(c *Conn) {
@@ -58,6 +58,7 @@ func TestSocketOptions(t *testing.T) {
 				keepIdle(t, fd),
 				sockopt(t, fd, unix.SOL_SOCKET, unix.SO_RCVBUF),
 				sockopt(t, fd, unix.SOL_SOCKET, unix.SO_SNDBUF),
+				0, 0, // the listener's, filled in below
 			})
 		}}
 		o.Loops = 1
@@ -67,7 +68,10 @@ func TestSocketOptions(t *testing.T) {
 			t.Error("listener without SO_REUSEADDR")
 		}
 		dial(t, s)
-		return recv(t, got, 5*time.Second, "OnOpen")
+		m := recv(t, got, 5*time.Second, "OnOpen")
+		m.lnRcvbuf = sockopt(t, ln.fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+		m.lnSndbuf = sockopt(t, ln.fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+		return m
 	}
 	def := measure(t, Options{})
 	if def.nodelay == 0 || def.keepalive != 0 {
@@ -75,9 +79,32 @@ func TestSocketOptions(t *testing.T) {
 	}
 	set := measure(t, Options{TCPDelay: true, KeepAlive: 7 * time.Second,
 		SocketReadBuffer: 300 << 10, SocketWriteBuffer: 200 << 10})
-	// Linux doubles the buffer sizes asked for (bookkeeping overhead).
-	if set.nodelay != 0 || set.keepalive == 0 || set.idle != 7 || set.rcvbuf < 300<<10 || set.sndbuf < 200<<10 {
-		t.Fatalf("options set: %+v", set)
+	// Linux doubles the buffer sizes asked for (bookkeeping overhead). The
+	// listener has them too: set before listen, they shape the window
+	// scale the handshake offers, and accepted sockets inherit them.
+	if set.nodelay != 0 || set.keepalive == 0 || set.idle != 7 || set.rcvbuf < 300<<10 || set.sndbuf < 200<<10 ||
+		set.lnRcvbuf < 300<<10 || set.lnSndbuf < 200<<10 {
+		t.Fatalf("options set: %+v (defaults %+v)", set, def)
+	}
+}
+
+// TestUDPSocketBuffers: SocketReadBuffer and SocketWriteBuffer apply to
+// UDP sockets too.
+func TestUDPSocketBuffers(t *testing.T) {
+	const rcv, snd = 300 << 10, 400 << 10
+	measure := func(o Options) (rcvbuf, sndbuf int) {
+		o.Loops = 1
+		s := startServer(t, echoHandler{}, o, "udp", "127.0.0.1:0")
+		fd := s.Loops()[0].listeners[0].fd
+		return sockopt(t, fd, unix.SOL_SOCKET, unix.SO_RCVBUF), sockopt(t, fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	}
+	defRcv, defSnd := measure(Options{})
+	if defRcv >= rcv || defSnd >= snd {
+		t.Skipf("the OS defaults (%d, %d) are already as large as the test's sizes", defRcv, defSnd)
+	}
+	gotRcv, gotSnd := measure(Options{SocketReadBuffer: rcv, SocketWriteBuffer: snd})
+	if gotRcv < rcv || gotSnd < snd {
+		t.Fatalf("UDP socket buffers %d and %d, asked for %d and %d (defaults %d, %d)", gotRcv, gotSnd, rcv, snd, defRcv, defSnd)
 	}
 }
 

@@ -1,7 +1,6 @@
 package loop
 
 import (
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -43,15 +42,3 @@ func networkOrder(port uint16) uint16 {
 
 // reusePort is SO_REUSEPORT with the kernel's load balancing across sockets.
 const reusePort = unix.SO_REUSEPORT
-
-// keepIdleOption is the socket option that setKeepAlivePeriod sets for the
-// idle time (tests read it back); 0 where there is none.
-const keepIdleOption = unix.TCP_KEEPIDLE
-
-// setKeepAlivePeriod sets the idle time before the first probe and the
-// interval between probes.
-func setKeepAlivePeriod(fd int, d time.Duration) {
-	secs := max(int(d/time.Second), 1)
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
-}

@@ -2,11 +2,7 @@
 
 package loop
 
-import (
-	"time"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // socket opens a non-blocking, close-on-exec socket.
 func socket(family, typ int) (int, error) {
@@ -39,10 +35,3 @@ func accept(fd int) (int, peerAddr, error) {
 // reusePort is 0 where SO_REUSEPORT does not balance load across sockets
 // (the BSDs' and macOS's only lets them share the port): one acceptor then.
 const reusePort = 0
-
-// keepIdleOption is 0: setKeepAlivePeriod sets no idle-time option here.
-const keepIdleOption = 0
-
-// setKeepAlivePeriod is best effort here: SO_KEEPALIVE is on, and the
-// period is left to the OS where it has no portable option.
-func setKeepAlivePeriod(fd int, d time.Duration) {}
