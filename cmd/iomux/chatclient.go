@@ -360,25 +360,6 @@ func (c *chatClient) wakeOnSignal() (stop func()) {
 	}
 }
 
-// terminalSafe drops carriage returns (the seed server's "\r" trick) and
-// shows other control bytes as '?', so a message cannot move the cursor or
-// reprogram the terminal.
-func terminalSafe(p []byte) []byte {
-	out := make([]byte, 0, len(p))
-	for _, b := range p {
-		switch {
-		case b == '\r':
-		case b == '\n' || b == '\t':
-			out = append(out, b)
-		case b < 0x20 || b == 0x7f:
-			out = append(out, '?')
-		default:
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
 // enterChatMode turns off the terminal's line editing, echo and signal keys
 // (ICANON, ECHO, ISIG, IEXTEN) so that chat-client sees every key; output
 // processing stays on. restore puts the saved settings back.

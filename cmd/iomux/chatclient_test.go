@@ -169,7 +169,7 @@ func TestChatClientTerminalKeepsTypedLine(t *testing.T) {
 		// A message arrives mid-line: it is printed on its own line (its
 		// escape sequence defused), and the half-typed text comes back.
 		p.server.Write([]byte("\r<bob> hi \x1b[2Jthere\n"))
-		p.screen.waitFor(t, "hel\r\x1b[K<bob> hi ?[2Jthere\r\n<You> hel", 1)
+		p.screen.waitFor(t, "hel\r\x1b[K<bob> hi \\x1b[2Jthere\r\n<You> hel", 1)
 
 		p.typeKeys(t, "lo\r", "<You> hello\r\n<You> ")
 		p.expectSent(t, "hello")

@@ -28,7 +28,8 @@ Commands (a line that starts with "/"):
   /who         list the members
   /quit        leave
 
-Lines longer than 4096 bytes are refused with a notice, not buffered. A
+Control bytes in a message reach the others as escapes (\x1b, \r), never
+as terminal commands. Lines longer than 4096 bytes are refused with a notice, not buffered. A
 member who stops reading gets at most 256 KiB queued; past that they are
 disconnected and the others told: the seed's broadcast blocked the whole
 room on one slow member, this one never waits for anybody.
@@ -172,12 +173,19 @@ func (r *chatRoom) line(m *chatMember, line []byte) {
 	case text == "":
 		return
 	case strings.HasPrefix(text, "//"):
-		r.broadcast(m, []byte("["+m.name+"] "+text[1:]+"\n"))
+		r.message(m, []byte(text[1:]))
 	case strings.HasPrefix(text, "/"):
 		r.command(m, text)
 	default:
-		r.broadcast(m, []byte("["+m.name+"] "+string(line)+"\n"))
+		r.message(m, line)
 	}
+}
+
+// message sends m's text to the others, its control bytes escaped: an ESC
+// sequence would reach their terminals, a "\r" could fake another
+// member's name over their line.
+func (r *chatRoom) message(m *chatMember, text []byte) {
+	r.broadcast(m, []byte("["+m.name+"] "+string(escapeControls(text))+"\n"))
 }
 
 // command runs one of the members' commands; what follows its name is its

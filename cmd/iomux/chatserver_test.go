@@ -182,3 +182,15 @@ func TestChatServerCommandsIgnoreSpacesAndExtraWords(t *testing.T) {
 	c.lines.expectEOF(t)
 	b.lines.expect(t, "["+c.name+"] left the room")
 }
+
+// A message's control bytes reach the others escaped; its UTF-8 text as
+// it is.
+func TestChatServerEscapesControlBytes(t *testing.T) {
+	s := srvStart(t, runChatServer)
+	a := srvJoin(t, s.addr)
+	b := srvJoin(t, s.addr)
+	a.lines.expect(t, "["+b.name+"] entered room")
+	b.say(t, "hi \x1b[2J\x1b]0;owned\a ünïcödé ✓\r[someone] else\n//\x1b[1m\n")
+	a.lines.expect(t, "["+b.name+`] hi \x1b[2J\x1b]0;owned\x07 ünïcödé ✓\r[someone] else`)
+	a.lines.expect(t, "["+b.name+`] /\x1b[1m`)
+}

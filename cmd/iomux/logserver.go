@@ -26,9 +26,11 @@ the time and the client's address, to stdout or appended to --out FILE
   2026-11-23 18:56:58.004 127.0.0.1:55821: the line it sent
   2026-11-23 18:56:59.310 127.0.0.1:55821 disconnected
 
-A partial line is held until its newline arrives, or printed as it is when
-the client closes; a line longer than 64 KiB is printed in 64 KiB pieces
-rather than held without bound. Lines from different clients never mix:
+Control bytes are shown as escapes (\r, \x1b), so that a client cannot fake
+another's line or drive the terminal of whoever reads the log; UTF-8 text
+is printed as it is. A partial line is held until its newline arrives, or
+printed as it is when the client closes; a line longer than 64 KiB is
+printed in 64 KiB pieces rather than held without bound. Lines from different clients never mix:
 each is written whole, under one lock, however many loops read them.
 
 Example:
@@ -132,7 +134,7 @@ func (h *logHandler) OnData(c *loop.Conn) {
 			line = append(lc.partial, line...)
 			lc.partial = nil
 		}
-		lines = append(lines, bytes.TrimSuffix(line, []byte("\r")))
+		lines = append(lines, escapeControls(bytes.TrimSuffix(line, []byte("\r"))))
 		if i < len(data) && data[i] == '\n' {
 			i++
 		}
@@ -147,7 +149,7 @@ func (h *logHandler) OnData(c *loop.Conn) {
 func (h *logHandler) OnClose(c *loop.Conn, err error) {
 	lc := c.Context().(*logClient)
 	if len(lc.partial) > 0 {
-		h.sink.write(lc.addr+": ", lc.partial)
+		h.sink.write(lc.addr+": ", escapeControls(lc.partial))
 	}
 	status := " disconnected"
 	if err != nil {

@@ -193,3 +193,33 @@ func srvLens(ss []string) []int {
 	}
 	return n
 }
+
+// A line's control bytes are logged escaped, so a "\r" cannot put another
+// client's prefix over the line; UTF-8 text is logged as it is.
+func TestLogServerEscapesControlBytes(t *testing.T) {
+	s := srvStart(t, runLogServer)
+	c := srvDial(t, s.addr)
+	fake := "\r2026-01-01 00:00:00.000 10.0.0.1:99: fake \x1b[31mred\x1b[0m, ünïcödé ✓"
+	if _, err := io.WriteString(c, fake+"\nunfinished \x1b"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	s.out.waitFor(t, " disconnected\n", 1)
+	var logged []string
+	for _, line := range strings.Split(strings.TrimSuffix(s.out.String(), "\n"), "\n") {
+		m := srvLogLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("malformed log line %q", line)
+		}
+		if m[2] != "" {
+			if m[2] != c.LocalAddr().String() {
+				t.Errorf("line attributed to %s, sent by %s: %q", m[2], c.LocalAddr(), line)
+			}
+			logged = append(logged, m[3])
+		}
+	}
+	want := []string{`\r2026-01-01 00:00:00.000 10.0.0.1:99: fake \x1b[31mred\x1b[0m, ünïcödé ✓`, `unfinished \x1b`}
+	if strings.Join(logged, "\n") != strings.Join(want, "\n") {
+		t.Errorf("logged %q, want %q", logged, want)
+	}
+}

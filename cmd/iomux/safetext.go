@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// What the programs do to text from the network before it reaches a
+// terminal or a log: nobody else's bytes may move the cursor, clear the
+// screen or fake a line ("\r[127.0.0.1:5555] ..." over another client's
+// prefix).
+
+// escapeControls returns p with every byte that could drive a terminal
+// written as a visible escape: the C0 controls but tab and newline (`\r`,
+// `\x1b`), DEL (`\x7f`), the C1 controls U+0080 to U+009F (`\u009b`, which
+// some terminals take for ESC [) and bytes that are not UTF-8 (`\xff`: a
+// terminal in a legacy charset reads 0x9b as that same C1 control).
+// Printable UTF-8 passes untouched, and p itself is returned when nothing
+// needs escaping, which is the common case (no copy).
+func escapeControls(p []byte) []byte {
+	i := 0
+	for i < len(p) && safeASCII(p[i]) {
+		i++
+	}
+	if i == len(p) {
+		return p
+	}
+	out := append(make([]byte, 0, len(p)+16), p[:i]...)
+	for i < len(p) {
+		b := p[i]
+		switch {
+		case safeASCII(b):
+			out = append(out, b)
+			i++
+		case b == '\r':
+			out = append(out, `\r`...)
+			i++
+		case b < utf8.RuneSelf: // the other C0 controls, DEL
+			out = appendHexEscape(out, `\x`, uint32(b), 2)
+			i++
+		default:
+			r, size := utf8.DecodeRune(p[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				out = appendHexEscape(out, `\x`, uint32(b), 2)
+			case r <= 0x9f:
+				out = appendHexEscape(out, `\u`, uint32(r), 4)
+			default:
+				out = append(out, p[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return out
+}
+
+// safeASCII reports whether b is printable ASCII, a tab or a newline.
+func safeASCII(b byte) bool { return b >= 0x20 && b < 0x7f || b == '\t' || b == '\n' }
+
+func appendHexEscape(out []byte, prefix string, v uint32, digits int) []byte {
+	const hex = "0123456789abcdef"
+	out = append(out, prefix...)
+	for shift := 4 * (digits - 1); shift >= 0; shift -= 4 {
+		out = append(out, hex[v>>shift&0xf])
+	}
+	return out
+}
+
+// terminalSafe is what chat-client shows of a message: carriage returns
+// dropped (the seed server's "\r" + prompt trick, which only makes sense
+// on its own client) and every other control escaped.
+func terminalSafe(p []byte) []byte {
+	return escapeControls(bytes.ReplaceAll(p, []byte("\r"), nil))
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestEscapeControls(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain text, tab\tand newline\n", "plain text, tab\tand newline\n"},
+		{"héllo wörld ✓ 日本語 \U0001F600", "héllo wörld ✓ 日本語 \U0001F600"},
+		{"a\x1b[2Jb", `a\x1b[2Jb`},
+		{"\r[127.0.0.1:1] fake", `\r[127.0.0.1:1] fake`},
+		{"nul\x00 bel\a del\x7f", `nul\x00 bel\x07 del\x7f`},
+		{"c1 \u009b31m nel\u0085", `c1 \u009b31m nel\u0085`},
+		{"raw \x9b and \xff", `raw \x9b and \xff`},
+		{"cut \xe6\x97", `cut \xe6\x97`},
+		{"replacement \uFFFD stays", "replacement \uFFFD stays"},
+	} {
+		if got := string(escapeControls([]byte(tc.in))); got != tc.want {
+			t.Errorf("escapeControls(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	plain := []byte("nothing to escape")
+	if got := escapeControls(plain); &got[0] != &plain[0] {
+		t.Error("escapeControls copied text that needed no escape")
+	}
+	if got := string(terminalSafe([]byte("\r<bob> hi \x1b[2Jthere\n"))); got != `<bob> hi \x1b[2Jthere`+"\n" {
+		t.Errorf("terminalSafe = %q", got)
+	}
+}
+
+// Whatever comes in, what goes out is UTF-8 without a control byte a
+// terminal would act on, and text that had none is unchanged.
+func FuzzEscapeControls(f *testing.F) {
+	for _, s := range []string{"hello", "a\x1b[2J\rb", "\u009b\xff\xe6\x97", "日本\t\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out := escapeControls(in)
+		if !utf8.Valid(out) {
+			t.Fatalf("escapeControls(%q) = %q, not UTF-8", in, out)
+		}
+		clean := utf8.Valid(in)
+		for _, r := range string(out) {
+			if r < 0x20 && r != '\t' && r != '\n' || r >= 0x7f && r <= 0x9f {
+				t.Fatalf("escapeControls(%q) = %q holds %U", in, out, r)
+			}
+		}
+		for _, r := range string(in) {
+			if r < 0x20 && r != '\t' && r != '\n' || r >= 0x7f && r <= 0x9f {
+				clean = false
+			}
+		}
+		if clean && !bytes.Equal(out, in) {
+			t.Fatalf("escapeControls(%q) = %q, want it unchanged", in, out)
+		}
+	})
+}
