@@ -2,6 +2,7 @@ package loop
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 
 	"github.com/iomux/iomux"
@@ -297,6 +298,9 @@ func (c *Conn) queue(p []byte) {
 	if hw > 0 && c.Outbound() > hw && c.flags&flagPaused == 0 {
 		c.flags |= flagPaused
 		c.loop.stats.paused.Add(1)
+		if c.loop.srv.debugOn() {
+			c.loop.debug("loop: connection paused", slog.Any("addr", c.RemoteAddr()), slog.Int("queued", c.Outbound()))
+		}
 		c.loop.srv.handler.OnPause(c)
 	}
 	c.updateInterest()
@@ -331,6 +335,9 @@ func (c *Conn) flush() {
 	if c.flags&flagPaused != 0 && pending <= c.loop.srv.opts.LowWater {
 		c.flags &^= flagPaused
 		c.loop.stats.paused.Add(-1)
+		if c.loop.srv.debugOn() {
+			c.loop.debug("loop: connection resumed", slog.Any("addr", c.RemoteAddr()), slog.Int("queued", pending))
+		}
 		c.loop.srv.handler.OnResume(c)
 		if c.Closed() {
 			return
@@ -428,6 +435,11 @@ func (c *Conn) closeWith(err error) {
 		return
 	}
 	l := c.loop
+	var addr net.Addr // for the Debug event: asked before the socket goes
+	debug := c.flags&flagUDP == 0 && l.srv.debugOn()
+	if debug {
+		addr = c.RemoteAddr()
+	}
 	c.flags |= flagClosed
 	if c.interest != 0 {
 		_ = l.unregister(c.fd)
@@ -455,6 +467,9 @@ func (c *Conn) closeWith(err error) {
 		}
 		done(nil, err)
 		return
+	}
+	if debug {
+		l.debug("loop: connection closed", slog.Any("addr", addr), slog.Any("err", err))
 	}
 	l.srv.handler.OnClose(c, err)
 }

@@ -197,7 +197,7 @@ func (ln *listener) acceptSome(l *Loop) {
 			return
 		case err != nil:
 			l.stats.acceptErrors.Add(1)
-			s.logf(l, "accept", "loop: accept on %s: %v", ln.addr, err)
+			s.warn(l, "accept", "loop: accept failed", "addr", ln.addr, "err", err)
 			return
 		}
 		s.tune(fd, ln.unixPath == "")
@@ -223,7 +223,7 @@ func (ln *listener) acceptSome(l *Loop) {
 // timer fires, and served as soon as descriptors are free again.
 func (ln *listener) backOff(l *Loop, err error) {
 	l.stats.acceptErrors.Add(1)
-	l.srv.logf(l, "accept-emfile", "loop: accept on %s: %v; pausing accepts for 100ms (raise the open-file limit?)", ln.addr, err)
+	l.srv.warn(l, "accept-emfile", "loop: accept failed, pausing accepts for 100ms (raise the open-file limit?)", "addr", ln.addr, "err", err)
 	if l.unregister(ln.fd) != nil {
 		return
 	}

@@ -3,6 +3,7 @@ package loop
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -125,7 +126,7 @@ func (l *Loop) run() {
 		l.stats.waits.Add(1)
 		l.clock()
 		if err != nil {
-			l.srv.logf(l, "wait", "loop %d: %v", l.index, err)
+			l.srv.warn(l, "wait", "loop: wait failed", "err", err)
 			if errors.Is(err, iomux.ErrClosed) {
 				return
 			}
@@ -262,9 +263,13 @@ func (l *Loop) opened(c *Conn) {
 	if c.limitsSet() != nil {
 		c.armTimeouts()
 	}
-	if !c.Closed() {
-		l.srv.handler.OnOpen(c)
+	if c.Closed() {
+		return
 	}
+	if l.srv.debugOn() {
+		l.debug("loop: connection opened", slog.Any("addr", c.RemoteAddr()))
+	}
+	l.srv.handler.OnOpen(c)
 }
 
 func (l *Loop) forget(c *Conn) {

@@ -62,8 +62,12 @@ type Options struct {
 	// AcceptBatch bounds accepts per listener wake-up, so a storm of
 	// connections cannot starve established ones. Default 64.
 	AcceptBatch int
-	// Logger receives the loop's events (accept errors, at most one line a
-	// second). Default slog.Default().
+	// Logger receives the loop's events as structured records: errors at
+	// Warn (accept and wait failures, at most one line a second of each),
+	// and at Debug "loop: connection opened" and "closed" (attributes
+	// "loop", "addr", and "err" for closed), "paused" and "resumed"
+	// ("queued"), "loop: stop begun" and "ended". Debug events are built
+	// only when the Logger takes them. Default slog.Default().
 	Logger *slog.Logger
 	// Trace, when set, receives the seeds' running commentary ("waiting for
 	// the next event", "received ... from ...", "sending ... to ...").

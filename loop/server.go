@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -110,6 +111,11 @@ func (s *Server) stop(ctx context.Context) error {
 	if s.loops == nil {
 		return nil
 	}
+	begun := time.Now()
+	if s.debugOn() {
+		s.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "loop: stop begun",
+			slog.Int("loops", len(s.loops)), slog.Int64("open", s.Stats().Open))
+	}
 	for _, l := range s.loops {
 		_ = l.Post(l.beginStop)
 	}
@@ -133,6 +139,10 @@ func (s *Server) stop(ctx context.Context) error {
 	}
 	unregister(s)
 	s.handler.OnShutdown(s)
+	if s.debugOn() {
+		s.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "loop: stop ended",
+			slog.Any("err", err), slog.Duration("took", time.Since(begun)))
+	}
 	return err
 }
 
@@ -157,21 +167,4 @@ func (s *Server) pick() *Loop {
 	l := s.loops[s.next]
 	s.logMu.Unlock()
 	return l
-}
-
-// logf logs at most once a second per key, so an error storm (EMFILE under
-// load) cannot flood the log.
-func (s *Server) logf(l *Loop, key, format string, args ...any) {
-	s.logMu.Lock()
-	now := time.Now()
-	if s.lastLog == nil {
-		s.lastLog = map[string]time.Time{}
-	}
-	if now.Sub(s.lastLog[key]) < time.Second {
-		s.logMu.Unlock()
-		return
-	}
-	s.lastLog[key] = now
-	s.logMu.Unlock()
-	s.opts.Logger.Warn(fmt.Sprintf(format, args...), "loop", l.index)
 }

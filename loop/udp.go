@@ -18,7 +18,7 @@ func (c *Conn) readDatagrams() {
 		n, from, err := unix.Recvfrom(c.fd, l.buf, 0)
 		if err != nil {
 			if err != unix.EAGAIN && err != unix.EINTR {
-				l.srv.logf(l, "udp", "loop: recvfrom: %v", err)
+				l.srv.warn(l, "udp", "loop: recvfrom failed", "err", err)
 			}
 			return
 		}
