@@ -120,10 +120,13 @@ func (h *logHandler) OnData(c *loop.Conn) {
 	data := c.Next(-1)
 	var lines [][]byte
 	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
+		// Look for the newline only as far as the held part leaves room
+		// for: a line is cut at logMaxLine bytes however the reads split
+		// it (a newline at index room ends a line of exactly logMaxLine).
+		room := logMaxLine - len(lc.partial)
+		i := bytes.IndexByte(data[:min(len(data), room+1)], '\n')
 		if i < 0 {
-			room := logMaxLine - len(lc.partial)
-			if len(data) < room {
+			if len(data) <= room {
 				lc.partial = append(lc.partial, data...)
 				break
 			}

@@ -223,3 +223,33 @@ func TestLogServerEscapesControlBytes(t *testing.T) {
 		t.Errorf("logged %q, want %q", logged, want)
 	}
 }
+
+// A long line is cut at 64 KiB however the reads split it: here its
+// newline arrives in the same read as the end of a held piece.
+func TestLogServerLongLineAcrossReads(t *testing.T) {
+	s := srvStart(t, runLogServer)
+	c := srvDial(t, s.addr)
+	if _, err := io.WriteString(c, strings.Repeat("a", logMaxLine-10)); err != nil {
+		t.Fatal(err)
+	}
+	s.out.waitFor(t, "Got connection", 1)
+	// Not synchronisation: a pause makes it likely that the server reads
+	// the first write alone and holds it; the check holds either way.
+	time.Sleep(50 * time.Millisecond)
+	if _, err := io.WriteString(c, strings.Repeat("b", 20)+"\n"+strings.Repeat("c", logMaxLine)+"\nend\n"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	s.out.waitFor(t, " disconnected\n", 1)
+	var pieces []string
+	for _, line := range strings.Split(strings.TrimSuffix(s.out.String(), "\n"), "\n") {
+		if m := srvLogLine.FindStringSubmatch(line); m != nil && m[2] != "" {
+			pieces = append(pieces, m[3])
+		}
+	}
+	long := strings.Repeat("a", logMaxLine-10) + strings.Repeat("b", 20)
+	want := []string{long[:logMaxLine], long[logMaxLine:], strings.Repeat("c", logMaxLine), "end"}
+	if strings.Join(pieces, "|") != strings.Join(want, "|") {
+		t.Errorf("logged pieces of lengths %v, want %v", srvLens(pieces), srvLens(want))
+	}
+}
