@@ -24,6 +24,10 @@ With --timeout, a loop that waits that long without an event says so (at
 a timeout does. -v traces each loop in the seeds' words on stderr.
 SIGINT or SIGTERM stops it gracefully: queues drain, then it exits.
 
+--backend select can only watch descriptors below 1024 (FD_SETSIZE): past
+that, each new client is hung up on, with a warning on stderr at most once a
+second; use poll or epoll for more clients (this holds for every server).
+
 Example:
   $ iomux echo-server -v --timeout 1s
   starting up on 127.0.0.1 port 10000
@@ -41,9 +45,14 @@ Example:
 // path: one write(2) of the loop's own read buffer, no copy, no allocation
 // (what the socket refuses is copied into the connection's queue). EOF is
 // BaseHandler's: close once the queue is sent.
-type echoHandler struct{ loop.BaseHandler }
+type echoHandler struct {
+	loop.BaseHandler
+	fdLimit *fdLimitWarning
+}
 
 func (echoHandler) OnData(c *loop.Conn) { c.Write(c.Next(-1)) }
+
+func (h echoHandler) OnClose(c *loop.Conn, err error) { h.fdLimit.check(c, err) }
 
 func runEchoServer(args []string, env serverEnv) error {
 	fs := newFlags(commands["echo-server"], env.stderr)
@@ -61,5 +70,5 @@ func runEchoServer(args []string, env serverEnv) error {
 	}
 	opts := opt.loopOptions(env.stderr)
 	opts.WaitTimeout = *timeout
-	return opt.serve(env, loop.NewServer(echoHandler{}, opts))
+	return opt.serve(env, loop.NewServer(echoHandler{fdLimit: opt.fdLimit(env.stderr)}, opts))
 }

@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux"
 )
 
 // The seeds' multiclient pattern, by hand: two sockets, each part sent on
@@ -170,4 +175,68 @@ func srvEchoStream(addr string, seed uint64, size int, late bool) error {
 		return fmt.Errorf("client %d (late %v): echo of %d bytes differs: got %d bytes, %v", seed, late, size, len(echo.b), echo.err)
 	}
 	return nil
+}
+
+// Past descriptor 1023, select cannot watch a connection and the loop
+// closes it at once: every server says so on stderr, at most once a
+// second, and carries on (log-server used to panic on the connection it
+// never opened, time-server to report its "disconnect").
+func TestServersWarnWhenSelectCannotWatchFD(t *testing.T) {
+	if !slices.Contains(iomux.Backends(), "select") {
+		t.Skip("no select backend")
+	}
+	for _, tc := range []struct {
+		name string
+		run  func([]string, serverEnv) error
+	}{
+		{"echo-server", runEchoServer}, {"chat-server", runChatServer},
+		{"log-server", runLogServer}, {"time-server", runTimeServer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := srvStart(t, tc.run, "--backend", "select")
+			srvFillFDs(t, 1024) // the next descriptor, here and in the server, is past select's
+			const clients = 5
+			start := time.Now()
+			for range clients {
+				c := srvDial(t, s.addr)
+				c.SetReadDeadline(time.Now().Add(srvWait))
+				if n, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("read %d bytes, %v; want the server to hang up", n, err)
+				}
+			}
+			const warning = "connection dropped: its descriptor is too large for select; use --backend poll or epoll"
+			s.errs.waitFor(t, warning, 1)
+			if n, most := strings.Count(s.errs.String(), warning), 1+int(time.Since(start)/time.Second); n > most {
+				t.Errorf("%d warnings for %d clients in %v, want at most one a second:\n%s", n, clients, time.Since(start), s.errs)
+			}
+			for _, unwanted := range []string{"disconnected", "offline", "Got "} {
+				if strings.Contains(s.out.String(), unwanted) {
+					t.Errorf("a connection never opened was reported (%q):\n%s", unwanted, s.out)
+				}
+			}
+		})
+	}
+}
+
+// srvFillFDs opens /dev/null until the descriptors below limit are all in
+// use; they are closed at cleanup. It skips the test if the process may
+// not open that many.
+func srvFillFDs(t *testing.T, limit int) {
+	t.Helper()
+	var files []*os.File
+	t.Cleanup(func() {
+		for _, f := range files {
+			f.Close()
+		}
+	})
+	for {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Skipf("cannot open %d descriptors: %v", limit, err)
+		}
+		files = append(files, f)
+		if int(f.Fd()) >= limit-1 {
+			return
+		}
+	}
 }
