@@ -293,6 +293,9 @@ func (c *Conn) queue(p []byte) {
 	if t := c.limitsSet(); t != nil && c.Outbound() == 0 {
 		t.wrote(c.loop.now()) // a write timeout counts from now
 	}
+	if len(c.out)+len(p) > cap(c.out) {
+		c.grow(len(p))
+	}
 	c.out = append(c.out, p...)
 	hw := c.loop.srv.opts.HighWater
 	if hw > 0 && c.Outbound() > hw && c.flags&flagPaused == 0 {
@@ -304,6 +307,24 @@ func (c *Conn) queue(p []byte) {
 		c.loop.srv.handler.OnPause(c)
 	}
 	c.updateInterest()
+}
+
+// grow makes room for n more queued bytes, dropping the part already sent.
+// It doubles the buffer, where append would grow a large one by a quarter:
+// a queue filling towards HighWater (a slow reader) then leaves half the
+// garbage behind, and needs half the copies. It stops doubling at
+// HighWater plus one read buffer, what an echoing connection holds when
+// it pauses, so the buffer a paused connection keeps is not larger either.
+func (c *Conn) grow(n int) {
+	opts := &c.loop.srv.opts
+	need := c.Outbound() + n
+	size := max(2*cap(c.out), need)
+	if limit := opts.HighWater + opts.ReadBufferSize; opts.HighWater > 0 && need <= limit {
+		size = min(size, limit)
+	}
+	out := make([]byte, c.Outbound(), size)
+	copy(out, c.out[c.head:])
+	c.out, c.head = out, 0
 }
 
 // flush sends queued output after the Selector reported writability.
