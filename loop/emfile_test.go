@@ -29,16 +29,21 @@ const childFDLimit = 64
 
 // runChild is the subprocess side: an echo server on 127.0.0.1:0 whose
 // address it prints on stdout; each "stats" line on stdin prints its Stats
-// as JSON; stdin's EOF stops it.
+// as JSON; stdin's EOF stops it. Modes: "emfile" runs it under an
+// RLIMIT_NOFILE of childFDLimit; "echo" runs it as it is (the server alone
+// in its process, so its memory can be measured).
 func runChild(mode string) int {
-	if mode != "emfile" {
+	switch mode {
+	case "emfile":
+		lim := unix.Rlimit{Cur: childFDLimit, Max: childFDLimit}
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+			fmt.Fprintln(os.Stderr, "setrlimit:", err)
+			return 1
+		}
+	case "echo":
+	default:
 		fmt.Fprintf(os.Stderr, "unknown child mode %q\n", mode)
 		return 2
-	}
-	lim := unix.Rlimit{Cur: childFDLimit, Max: childFDLimit}
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		fmt.Fprintln(os.Stderr, "setrlimit:", err)
-		return 1
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	s := NewServer(echoHandler{}, Options{Loops: 1, Logger: logger})
