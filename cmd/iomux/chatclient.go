@@ -55,8 +55,8 @@ Example:
 
 const (
 	chatClientPrompt    = "<You> "
-	chatClientMaxLine   = 4095     // the chat server refuses lines of 4 KiB and more
-	chatClientOutboxMax = 64 << 10 // stop reading stdin while this much waits to be sent
+	chatClientMaxLine   = chatServerMaxLine // typing stops (a bell) at the longest line chat-server takes
+	chatClientOutboxMax = 64 << 10          // stop reading stdin while this much waits to be sent
 )
 
 // chatClient is the state of one chat-client run.

@@ -266,3 +266,16 @@ func TestChatClientStdinFromFile(t *testing.T) {
 		}
 	})
 }
+
+// Typing stops at the longest line chat-server takes (4096 bytes, which it
+// does not refuse): one more key rings the bell.
+func TestChatClientTerminalLineLimit(t *testing.T) {
+	checkClientLeaks(t)
+	p := startPTYChat(t, "auto")
+	p.typeKeys(t, strings.Repeat("x", chatServerMaxLine+1), "x\a")
+	p.typeKeys(t, "\r", "\r\n<You> ")
+	p.expectSent(t, strings.Repeat("x", chatServerMaxLine))
+	p.server.Close()
+	p.screen.waitFor(t, "Disconnected from chat server\r\n", 1)
+	p.finish(t)
+}
