@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -67,6 +70,73 @@ func TestStopDrains(t *testing.T) {
 	}
 	if n := shutdowns.Load(); n != 1 {
 		t.Fatalf("OnShutdown ran %d times", n)
+	}
+}
+
+// TestStopStopsAccepting: once Stop has begun, and while it is still in
+// progress (a connection has output queued for a peer that does not read
+// yet), a new dial is refused, or reads EOF or a reset: it never reaches
+// OnOpen. With a listener per loop (SO_REUSEPORT) and with one shared
+// acceptor.
+func TestStopStopsAccepting(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SharedAcceptor=%v", shared), func(t *testing.T) { testStopStopsAccepting(t, shared) })
+	}
+}
+
+func testStopStopsAccepting(t *testing.T, shared bool) {
+	const size = 8 << 20
+	var opened atomic.Int32
+	queued := make(chan int, 1)
+	h := &funcHandler{
+		open: func(*Conn) { opened.Add(1) },
+		data: func(c *Conn) {
+			c.Discard(-1)
+			c.Write(payload(size))
+			notify(queued, c.Outbound())
+		},
+	}
+	s := startServer(t, h, Options{Loops: 2, SharedAcceptor: shared}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	c.Write([]byte("send me 8 MiB"))
+	if q := recv(t, queued, 10*time.Second, "the server's write"); q == 0 {
+		t.Fatal("nothing queued; Stop would not stay in progress")
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		stopped <- s.Stop(ctx)
+	}()
+	<-stopBegun(s)
+	select {
+	case err := <-stopped:
+		t.Fatalf("Stop returned (%v) with output still queued; the test proves nothing", err)
+	default:
+	}
+
+	late, err := net.DialTimeout("tcp", s.Addrs()[0].String(), 5*time.Second)
+	switch {
+	case err == nil:
+		got := expectClosed(t, late, 10*time.Second) // EOF or a reset
+		late.Close()
+		if len(got) > 0 {
+			t.Fatalf("a dial after Stop began was served: it read %q", got)
+		}
+		t.Log("the late dial connected, then read EOF or a reset")
+	case !errors.Is(err, syscall.ECONNREFUSED):
+		t.Fatalf("a dial after Stop began: %v, want it refused", err)
+	}
+
+	// Stop is still waiting for the first connection's output: read it.
+	if got := expectClosed(t, c, 30*time.Second); !bytes.Equal(got, payload(size)) {
+		t.Fatalf("the first client got %d bytes before the close, want %d", len(got), size)
+	}
+	if err := recv(t, stopped, 30*time.Second, "Stop"); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if n := opened.Load(); n != 1 {
+		t.Fatalf("OnOpen ran %d times, want 1: a dial after Stop began reached the handler", n)
 	}
 }
 
