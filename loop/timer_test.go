@@ -16,31 +16,41 @@ import (
 // other tests; timers must never fire early.
 const lateness = time.Second
 
+// TestAfterFuncOrder: timers set in a shuffled order, some 1ms apart, fire
+// strictly in deadline order, none before its deadline (early is a bug;
+// late, up to lateness, is a loaded machine).
 func TestAfterFuncOrder(t *testing.T) {
 	s := startServer(t, echoHandler{}, Options{Loops: 1}, "", "")
 	l := s.Loops()[0]
+	delays := []int{30, 10, 50, 20, 40, 11, 12, 31, 1, 2, 3, 49, 21}
 	type firing struct {
-		name  int
-		after time.Duration
+		ms      int
+		due, at time.Time
 	}
-	fired := make(chan firing, 10)
-	var start time.Time
+	fired := make(chan firing, len(delays))
 	onLoop(t, l, func() {
-		start = time.Now()
-		for _, ms := range []int{30, 10, 50, 20, 40} {
-			l.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
-				notify(fired, firing{ms, time.Since(start)})
+		for _, ms := range delays {
+			var tm *Timer
+			tm = l.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
+				notify(fired, firing{ms, tm.when, time.Now()})
 			})
 		}
 	})
 	var order []int
-	for range 5 {
-		f := recv(t, fired, 5*time.Second, "a timer")
-		d := time.Duration(f.name) * time.Millisecond
-		if f.after < d || f.after > d+lateness {
-			t.Errorf("%v timer fired after %v", d, f.after)
+	var last time.Time
+	for range delays {
+		f := recv(t, fired, 10*time.Second, "a timer")
+		if f.at.Before(f.due) {
+			t.Errorf("the %dms timer fired %v before its deadline", f.ms, f.due.Sub(f.at))
 		}
-		order = append(order, f.name)
+		if late := f.at.Sub(f.due); late > lateness {
+			t.Errorf("the %dms timer fired %v late", f.ms, late)
+		}
+		if !f.due.After(last) {
+			t.Errorf("the %dms timer (due %v) fired after one due no earlier", f.ms, f.due)
+		}
+		last = f.due
+		order = append(order, f.ms)
 	}
 	if !slices.IsSorted(order) {
 		t.Fatalf("timers fired in order %v", order)
@@ -385,7 +395,7 @@ func TestConnTimeouts(t *testing.T) {
 
 // TestTimerHeap: many timers with random delays, some stopped and some
 // reset, fire exactly once each (the stopped ones never), in deadline
-// order.
+// order, none before its deadline.
 func TestTimerHeap(t *testing.T) {
 	s := startServer(t, echoHandler{}, Options{Loops: 1}, "", "")
 	l := s.Loops()[0]
@@ -394,6 +404,7 @@ func TestTimerHeap(t *testing.T) {
 	type fire struct {
 		id   int
 		when time.Time // the deadline it was given
+		at   time.Time // when it fired
 	}
 	var fired []fire
 	want := map[int]time.Time{}
@@ -402,7 +413,7 @@ func TestTimerHeap(t *testing.T) {
 		timers := make([]*Timer, n)
 		for i := range timers {
 			d := time.Duration(rng.IntN(200)) * time.Millisecond
-			timers[i] = l.AfterFunc(d, func() { fired = append(fired, fire{i, want[i]}) })
+			timers[i] = l.AfterFunc(d, func() { fired = append(fired, fire{i, want[i], time.Now()}) })
 			want[i] = timers[i].when
 		}
 		for i := range timers {
@@ -429,6 +440,10 @@ func TestTimerHeap(t *testing.T) {
 			t.Fatalf("timer %d fired (stopped, or twice)", f.id)
 		}
 		seen[f.id] = true
+		if f.at.Before(f.when) {
+			t.Fatalf("timer %d fired %v before its deadline", f.id, f.when.Sub(f.at))
+		}
+		// Equal deadlines may fire in either order; a later one never first.
 		if i > 0 && f.when.Before(fired[i-1].when) {
 			t.Fatalf("timer due at %v fired after one due at %v", f.when, fired[i-1].when)
 		}
