@@ -33,9 +33,15 @@ other members' messages, prefixed with their names) is printed as it comes.
 On a terminal it shows a "<You> " prompt and edits the line itself
 (Backspace, Ctrl-U, Ctrl-W; Enter sends; Ctrl-D on an empty line leaves;
 Ctrl-C quits), so a message that arrives while you type is printed above
-your line and your half-typed text is put back. With stdin piped from a file
-there is no prompt: it sends every line, then shuts down its sending side
-and keeps printing until the server closes.
+your line and your half-typed text is put back (also when it wraps over
+several rows). A message is shown once its whole line has come (at most 4
+KiB of it is held). With stdin piped from a file there is no prompt: it
+sends every line, then shuts down its sending side and keeps printing until
+the server closes.
+
+-v traces each step on stderr, in the seeds' words; when stderr is the
+terminal too, each trace line is printed like a message, above the typed
+line.
 
 Prints "Disconnected from chat server" and exits 0 when the server goes
 away. --name NAME first sends "/nick NAME". The server's commands: /nick
@@ -57,6 +63,7 @@ const (
 	chatClientPrompt    = "<You> "
 	chatClientMaxLine   = chatServerMaxLine // typing stops (a bell) at the longest line chat-server takes
 	chatClientOutboxMax = 64 << 10          // stop reading stdin while this much waits to be sent
+	chatClientHoldMax   = 4 << 10           // on a terminal, show this much of a line without waiting for its end
 )
 
 // chatClient is the state of one chat-client run.
@@ -69,6 +76,7 @@ type chatClient struct {
 	stderr io.Writer
 
 	tty        *chatLine // the line being typed; nil when not on a terminal
+	held       []byte    // on a terminal, the start of a server line whose newline has not come
 	outbox     []byte    // bytes for the server, not yet sent
 	sockWrite  bool      // the socket is registered for Writable
 	inWatched  bool      // stdin is registered
@@ -114,7 +122,7 @@ func runChatClient(args []string, stdin *os.File, stdout, stderr io.Writer) erro
 		defer restore()
 		stop := c.wakeOnSignal()
 		defer stop()
-		c.tty = &chatLine{}
+		c.tty = &chatLine{fd: int(stdout.(*os.File).Fd()), stderr: isTTY(stderr)}
 	}
 	if err := sel.Register(fd, iomux.Readable, nil); err != nil {
 		return err
@@ -153,7 +161,7 @@ func (c *chatClient) loop() error {
 		if readFile {
 			timeout = 0 // just look at the socket: stdin is ready
 		}
-		c.opt.tracef(c.stderr, "waiting for the next event")
+		c.trace("waiting for the next event")
 		n, err := c.sel.Wait(timeout, ready[:2])
 		if err != nil {
 			return err
@@ -163,7 +171,7 @@ func (c *chatClient) loop() error {
 			n++
 		}
 		if c.signalled.Load() {
-			c.print("\r\x1b[K")
+			c.print(c.erase())
 			return fmt.Errorf("interrupted by a signal")
 		}
 		for _, r := range ready[:n] {
@@ -214,7 +222,7 @@ func (c *chatClient) updateInterest() error {
 	if c.in < 0 && len(c.outbox) == 0 && !c.halfClosed {
 		// Stdin has ended and all of it is sent: tell the server, and keep
 		// printing what it sends until it closes.
-		c.opt.tracef(c.stderr, "shutting down the sending side to %s", c.opt.addr)
+		c.trace("shutting down the sending side to %s", c.opt.addr)
 		c.halfClosed = true
 		if err := unix.Shutdown(c.sock, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
 			return os.NewSyscallError("shutdown", err)
@@ -231,10 +239,10 @@ func (c *chatClient) send() (gone bool) {
 		return false
 	}
 	if err != nil {
-		c.opt.tracef(c.stderr, "send to %s: %v", c.opt.addr, err)
+		c.trace("send to %s: %v", c.opt.addr, err)
 		return true
 	}
-	c.opt.tracef(c.stderr, "sending %q to %s", c.outbox[:n], c.opt.addr)
+	c.trace("sending %q to %s", c.outbox[:n], c.opt.addr)
 	c.outbox = c.outbox[n:]
 	return false
 }
@@ -248,31 +256,43 @@ func (c *chatClient) receive() (gone bool) {
 		return false
 	}
 	if err != nil || n == 0 {
-		c.opt.tracef(c.stderr, "closing socket after reading no data (%v)", err)
+		if err != nil {
+			c.trace("closing socket after reading no data (%v)", err)
+		} else {
+			c.trace("closing socket after reading no data")
+		}
 		return true
 	}
-	c.opt.tracef(c.stderr, "received %q from %s", buf[:n], c.opt.addr)
+	c.trace("received %q from %s", buf[:n], c.opt.addr)
 	if c.tty == nil {
 		c.print(string(buf[:n]))
 		return false
 	}
-	// Erase the prompt line, print the message where it was, and put the
-	// prompt and the half-typed text back below it.
-	text := terminalSafe(buf[:n])
-	// A message cut short by TCP still gets a line of its own, so the
-	// prompt never sits after it; its rest will start the next line.
-	if !bytes.HasSuffix(text, []byte("\n")) {
-		text = append(text, '\n')
+	// On a terminal, whole lines are shown, above the typed line: the
+	// start of a line that TCP delivered without its end waits for it, up
+	// to chatClientHoldMax.
+	c.held = append(c.held, buf[:n]...)
+	for {
+		end := bytes.LastIndexByte(c.held, '\n') + 1
+		if end == 0 {
+			if len(c.held) < chatClientHoldMax {
+				return false
+			}
+			end = runeCut(c.held[:chatClientHoldMax])
+		}
+		c.show(c.held[:end])
+		c.held = append(c.held[:0], c.held[end:]...)
 	}
-	c.print("\r\x1b[K" + string(text))
-	c.prompt()
-	return false
 }
 
 // disconnected says the seed's goodbye.
 func (c *chatClient) disconnected() error {
 	if c.tty != nil {
-		c.print("\r\x1b[K")
+		if len(c.held) > 0 { // the server's last words, unfinished
+			c.show(c.held)
+			c.held = nil
+		}
+		c.print(c.erase())
 	} else if c.lastByte != '\n' {
 		c.print("\n")
 	}
@@ -315,7 +335,7 @@ func (c *chatClient) endInput() {
 		c.inWatched = false
 	}
 	if c.tty != nil {
-		c.print("\r\x1b[K")
+		c.print(c.erase())
 	}
 	c.in = -1
 }

@@ -109,7 +109,33 @@ type ptyChat struct {
 
 func startPTYChat(t *testing.T, backend string) *ptyChat {
 	t.Helper()
+	return startPTYChatWith(t, ptyChatOptions{backend: backend})
+}
+
+// ptyChatOptions say how to run chat-client on the pseudo-terminal.
+type ptyChatOptions struct {
+	backend     string
+	args        []string  // more flags
+	stderr      io.Writer // nil: discarded
+	stderrOnTTY bool      // stderr is the terminal too (stderr is then ignored)
+	width       int       // the terminal's width in columns (0: unset, as a new pty has it)
+}
+
+func startPTYChatWith(t *testing.T, o ptyChatOptions) *ptyChat {
+	t.Helper()
 	master, slave := openClientPTY(t)
+	if o.width > 0 {
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: uint16(o.width)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stderr io.Writer = io.Discard
+	switch {
+	case o.stderrOnTTY:
+		stderr = slave
+	case o.stderr != nil:
+		stderr = o.stderr
+	}
 	p := &ptyChat{master: master, slave: slave, screen: readClientPTY(t, master, slave), done: make(chan error, 1)}
 	conns := make(chan net.Conn, 1)
 	release := make(chan struct{})
@@ -118,9 +144,8 @@ func startPTYChat(t *testing.T, backend string) *ptyChat {
 		<-release
 	})
 	t.Cleanup(func() { close(release) })
-	go func() {
-		p.done <- runChatClient([]string{"--addr", srv.addr(), "--backend", backend}, slave, slave, io.Discard)
-	}()
+	args := append([]string{"--addr", srv.addr(), "--backend", o.backend}, o.args...)
+	go func() { p.done <- runChatClient(args, slave, slave, stderr) }()
 	p.server = <-conns
 	p.lines = bufio.NewReader(p.server)
 	p.screen.waitFor(t, "Connected to remote host. Start sending messages\r\n<You> ", 1)
@@ -169,20 +194,20 @@ func TestChatClientTerminalKeepsTypedLine(t *testing.T) {
 		// A message arrives mid-line: it is printed on its own line (its
 		// escape sequence defused), and the half-typed text comes back.
 		p.server.Write([]byte("\r<bob> hi \x1b[2Jthere\n"))
-		p.screen.waitFor(t, "hel\r\x1b[K<bob> hi \\x1b[2Jthere\r\n<You> hel", 1)
+		p.screen.waitFor(t, "hel\r\x1b[J<bob> hi \\x1b[2Jthere\r\n<You> hel", 1)
 
 		p.typeKeys(t, "lo\r", "<You> hello\r\n<You> ")
 		p.expectSent(t, "hello")
 
 		// Backspace, Ctrl-W, Ctrl-U and an arrow key edit the line.
-		p.typeKeys(t, "one two\x17", "\r\x1b[K<You> one ")
-		p.typeKeys(t, "zz\x7f\x7f", "\r\x1b[K<You> one z\r\x1b[K<You> one ")
-		p.typeKeys(t, "x\x1b[Dy\x15", "<You> one xy\r\x1b[K<You> ")
+		p.typeKeys(t, "one two\x17", "\r\x1b[J<You> one ")
+		p.typeKeys(t, "zz\x7f\x7f", "\r\x1b[J<You> one z\r\x1b[J<You> one ")
+		p.typeKeys(t, "x\x1b[Dy\x15", "<You> one xy\r\x1b[J<You> ")
 		p.typeKeys(t, "é!\r", "<You> é!\r\n")
 		p.expectSent(t, "é!")
 
 		p.server.Close() // the server goes away
-		p.screen.waitFor(t, "\r\x1b[KDisconnected from chat server\r\n", 1)
+		p.screen.waitFor(t, "\r\x1b[JDisconnected from chat server\r\n", 1)
 		p.finish(t)
 	})
 }
@@ -192,7 +217,7 @@ func TestChatClientTerminalCtrlD(t *testing.T) {
 	p := startPTYChat(t, "auto")
 	p.typeKeys(t, "bye\r", "<You> bye\r\n")
 	p.expectSent(t, "bye")
-	p.typeKeys(t, "\x04", "\r\x1b[K") // Ctrl-D: half-close
+	p.typeKeys(t, "\x04", "\r\x1b[J") // Ctrl-D: half-close
 	if rest, err := io.ReadAll(p.lines); err != nil || len(rest) != 0 {
 		t.Fatalf("after Ctrl-D the server read %q, %v; want EOF", rest, err)
 	}
@@ -278,4 +303,78 @@ func TestChatClientTerminalLineLimit(t *testing.T) {
 	p.server.Close()
 	p.screen.waitFor(t, "Disconnected from chat server\r\n", 1)
 	p.finish(t)
+}
+
+// A prompt and typed text wider than the terminal wrap over rows: to put
+// a message above them, chat-client moves up to their first row and
+// clears from there.
+func TestChatClientTerminalWrappedLine(t *testing.T) {
+	checkClientLeaks(t)
+	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", width: 20})
+	typed := "abcdefghijklmnopqrstuvwxyz0123" // with "<You> ", 36 columns: two rows
+	p.typeKeys(t, typed, "<You> "+typed)
+	p.server.Write([]byte("<bob> hi\n"))
+	p.screen.waitFor(t, typed+"\r\x1b[1A\x1b[J<bob> hi\r\n<You> "+typed, 1)
+	p.typeKeys(t, "4567\x7f", "\r\x1b[1A\x1b[J<You> "+typed+"456") // from 40 columns: the cursor still on row 2
+	p.typeKeys(t, "78\x7f", "\r\x1b[2A\x1b[J<You> "+typed+"4567")  // from 41: on row 3
+	p.typeKeys(t, "\x15", "\r\x1b[1A\x1b[J<You> ")                 // from 40
+	p.typeKeys(t, "x\x7f", "<You> x\r\x1b[J<You> ")
+	p.server.Close()
+	p.screen.waitFor(t, "Disconnected from chat server\r\n", 1)
+	p.finish(t)
+	if rowsAbove(20, 20) != 0 || rowsAbove(21, 20) != 1 || rowsAbove(5, 0) != 0 {
+		t.Errorf("rowsAbove(20, 20), (21, 20), (5, 0) = %d, %d, %d; want 0, 1, 0", rowsAbove(20, 20), rowsAbove(21, 20), rowsAbove(5, 0))
+	}
+}
+
+// A line that TCP splits is shown whole once its newline comes; one that
+// never ends is shown in 4 KiB pieces, and the rest when the server goes.
+func TestChatClientTerminalHoldsPartialLines(t *testing.T) {
+	checkClientLeaks(t)
+	trace := newClientOutput()
+	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", args: []string{"-v"}, stderr: trace})
+	p.typeKeys(t, "hey", "<You> hey")
+	p.server.Write([]byte("<bob> hel"))
+	trace.waitFor(t, `received "<bob> hel" from`, 1) // chat-client has read it alone
+	p.server.Write([]byte("lo wörld\n<bob> next\n"))
+	p.screen.waitFor(t, "\r\x1b[J<bob> hello wörld\r\n<bob> next\r\n<You> hey", 1)
+
+	long := strings.Repeat("y", 5000) // no newline: shown at 4 KiB, not held without bound
+	p.server.Write([]byte(long))
+	p.screen.waitFor(t, "\r\x1b[J"+long[:chatClientHoldMax]+"\r\n<You> hey", 1)
+	p.server.Write([]byte("z"))
+	trace.waitFor(t, `received "z" from`, 1)
+	p.server.Close() // the rest, unfinished, is shown before the goodbye
+	p.screen.waitFor(t, "\r\x1b[J"+long[chatClientHoldMax:]+"z\r\n<You> hey\r\x1b[JDisconnected from chat server\r\n", 1)
+	p.finish(t)
+	if s := p.screen.String(); strings.Contains(s, "<bob> hel\r\n") {
+		t.Errorf("the split line was shown in two:\n%q", s)
+	}
+	if runeCut([]byte("ab\xc3")) != 2 || runeCut([]byte("a\xe6\x97")) != 1 || runeCut([]byte("aé")) != 3 {
+		t.Error("runeCut splits a UTF-8 sequence")
+	}
+}
+
+// With -v on a terminal, trace lines go where the typed line was, like
+// messages, and the typed line comes back below each.
+func TestChatClientTerminalVerbose(t *testing.T) {
+	checkClientLeaks(t)
+	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", args: []string{"-v"}, stderrOnTTY: true})
+	p.typeKeys(t, "hel", "<You> hel")
+	p.server.Write([]byte("<bob> hi\n"))
+	p.screen.waitFor(t, "\r\x1b[Jreceived \"<bob> hi\\n\" from 127.0.0.1:", 1)
+	p.screen.waitFor(t, "\r\x1b[J<bob> hi\r\n<You> hel", 1)
+	p.typeKeys(t, "lo\r", "\r\x1b[Jsending \"hello\\n\" to ")
+	p.expectSent(t, "hello")
+	p.server.Close()
+	p.screen.waitFor(t, "\r\x1b[Jclosing socket after reading no data\r\n", 1)
+	p.screen.waitFor(t, "Disconnected from chat server\r\n", 1)
+	p.finish(t)
+	s := p.screen.String()
+	if n, erased := strings.Count(s, "waiting for the next event"), strings.Count(s, "\r\x1b[Jwaiting for the next event\r\n"); n == 0 || n != erased {
+		t.Errorf("%d trace lines, %d of them printed in place of the typed line:\n%q", n, erased, s)
+	}
+	if strings.Contains(s, "<nil>") {
+		t.Errorf("a trace line shows a nil error:\n%q", s)
+	}
 }

@@ -9,3 +9,6 @@ const (
 	ioctlGetTermios = unix.TIOCGETA
 	ioctlSetTermios = unix.TIOCSETA
 )
+
+// The window size ioctl (the same name on Linux).
+const ioctlGetWinsize = unix.TIOCGWINSZ

@@ -7,3 +7,6 @@ const (
 	ioctlGetTermios = unix.TCGETS
 	ioctlSetTermios = unix.TCSETS
 )
+
+// The window size ioctl (the same name on the BSDs and macOS).
+const ioctlGetWinsize = unix.TIOCGWINSZ
