@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"os"
@@ -376,5 +377,32 @@ func TestChatClientTerminalVerbose(t *testing.T) {
 	}
 	if strings.Contains(s, "<nil>") {
 		t.Errorf("a trace line shows a nil error:\n%q", s)
+	}
+}
+
+// -v traces each step in the seeds' words (stdin piped: plain lines on
+// stderr), and the end of the stream without a nil error.
+func TestChatClientVerbose(t *testing.T) {
+	srv := startLineServer(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	io.WriteString(w, "hi\n")
+	w.Close()
+	var out, trace bytes.Buffer
+	if err := runChatClient([]string{"--addr", srv.addr(), "-v"}, r, &out, &trace); err != nil {
+		t.Fatalf("chat-client: %v", err)
+	}
+	for _, want := range []string{"waiting for the next event\n", `sending "hi\n" to ` + srv.addr() + "\n",
+		"shutting down the sending side to " + srv.addr() + "\n", `received "server read hi|\n" from ` + srv.addr() + "\n",
+		"closing socket after reading no data\n"} {
+		if !strings.Contains(trace.String(), want) {
+			t.Errorf("-v trace lacks %q:\n%s", want, trace.String())
+		}
+	}
+	if strings.Contains(trace.String(), "<nil>") || strings.Contains(out.String(), "waiting") {
+		t.Errorf("trace:\n%s\noutput:\n%s", trace.String(), out.String())
 	}
 }

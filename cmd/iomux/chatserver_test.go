@@ -194,3 +194,30 @@ func TestChatServerEscapesControlBytes(t *testing.T) {
 	a.lines.expect(t, "["+b.name+`] hi \x1b[2J\x1b]0;owned\x07 ünïcödé ✓\r[someone] else`)
 	a.lines.expect(t, "["+b.name+`] /\x1b[1m`)
 }
+
+// -v traces the loop in the seeds' words.
+func TestChatServerVerbose(t *testing.T) {
+	s := srvStart(t, runChatServer, "-v")
+	a := srvJoin(t, s.addr)
+	b := srvJoin(t, s.addr)
+	a.lines.expect(t, "["+b.name+"] entered room")
+	a.say(t, "hello\n")
+	b.lines.expect(t, "["+a.name+"] hello")
+	a.conn.Close()
+	b.lines.expect(t, "["+a.name+"] is offline")
+	s.errs.waitFor(t, "closing "+a.name+" after reading no data", 1)
+	srvExpectTrace(t, s.errs.String(), "starting up on 127.0.0.1 port ", "\nwaiting for the next event\n",
+		"new connection from "+b.name, `received "hello\n" from `+a.name,
+		`sending "[`+a.name+`] hello\n" to `+b.name, "output queue for "+b.name+" is empty")
+}
+
+// srvExpectTrace checks that a -v trace holds each of the lines (or parts
+// of lines) in want.
+func srvExpectTrace(t *testing.T, trace string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(trace, w) {
+			t.Errorf("-v trace lacks %q:\n%s", w, trace)
+		}
+	}
+}

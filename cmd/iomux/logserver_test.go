@@ -253,3 +253,19 @@ func TestLogServerLongLineAcrossReads(t *testing.T) {
 		t.Errorf("logged pieces of lengths %v, want %v", srvLens(pieces), srvLens(want))
 	}
 }
+
+// -v traces the loop in the seeds' words; the log itself is unchanged.
+func TestLogServerVerbose(t *testing.T) {
+	s := srvStart(t, runLogServer, "-v")
+	c := srvDial(t, s.addr)
+	name := c.LocalAddr().String()
+	io.WriteString(c, "one line\n")
+	s.out.waitFor(t, name+": one line\n", 1)
+	c.Close()
+	s.out.waitFor(t, name+" disconnected\n", 1)
+	srvExpectTrace(t, s.errs.String(), "starting up on 127.0.0.1 port ", "\nwaiting for the next event\n",
+		"new connection from "+name, `received "one line\n" from `+name, "closing "+name+" after reading no data")
+	if strings.Contains(s.out.String(), "waiting for the next event") {
+		t.Errorf("the trace went into the log:\n%s", s.out)
+	}
+}

@@ -142,3 +142,18 @@ func TestServerUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// -v traces the loop in the seeds' words: each tick is a "sending".
+func TestTimeServerVerbose(t *testing.T) {
+	s := srvStart(t, runTimeServer, "-v", "--interval", "20ms")
+	c := srvDial(t, s.addr)
+	name := c.LocalAddr().String()
+	lines := srvReadLines(t, c)
+	lines.next(t)
+	lines.next(t)
+	c.(*net.TCPConn).CloseWrite() // the server keeps ticking to a half-closed client
+	s.errs.waitFor(t, "closing "+name+" after reading no data", 1)
+	lines.next(t)
+	srvExpectTrace(t, s.errs.String(), "starting up on 127.0.0.1 port ", "\nwaiting for the next event\n",
+		"new connection from "+name, `sending "`, `\n" to `+name)
+}

@@ -31,7 +31,8 @@ not a terminal it prints plain lines and no spinner.
 Exits 0 with "Remote end closed connection; exiting." when the server
 closes the connection, and non-zero with "Problem occurred; exiting." when
 the connection fails. --backend poll is pollclient.py, --backend select is
-selectclient.py.
+selectclient.py. -v traces what arrives ("received ... from ...") and the
+end of the stream on stderr.
 
 Example:
   $ iomux time-server --interval 1s &
@@ -107,10 +108,11 @@ func (w *watcher) run(sel iomux.Selector, fd int, opt *clientOptions, stderr io.
 			case err != nil:
 				return fmt.Errorf("receive: %w", err)
 			case r == 0:
+				w.trace(opt, stderr, "closing socket after reading no data")
 				w.flush()
 				return nil
 			default:
-				opt.tracef(stderr, "received %q from %s", buf[:r], opt.addr)
+				w.trace(opt, stderr, "received %q from %s", buf[:r], opt.addr)
 				w.received(buf[:r])
 			}
 		}
@@ -118,6 +120,15 @@ func (w *watcher) run(sel iomux.Selector, fd int, opt *clientOptions, stderr io.
 			fmt.Fprintf(w.out, "\r%s ", w.spin.next())
 		}
 	}
+}
+
+// trace prints a -v line on stderr; when that is the terminal too, the
+// spinner is cleared first (it is drawn again at the next tick).
+func (w *watcher) trace(opt *clientOptions, stderr io.Writer, format string, args ...any) {
+	if opt.verbose && w.terminal && isTTY(stderr) {
+		fmt.Fprint(w.out, "\r\x1b[K")
+	}
+	opt.tracef(stderr, format, args...)
 }
 
 // received prints each complete line as "Received: line"; a partial line

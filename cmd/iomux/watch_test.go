@@ -118,3 +118,20 @@ func TestWatchOurTimeServer(t *testing.T) {
 		}
 	})
 }
+
+// -v traces what arrives and the end of the stream on stderr; stdout is
+// unchanged.
+func TestWatchVerbose(t *testing.T) {
+	srv := startPeerServer(t, func(c net.Conn) { c.Write([]byte("one\n")) })
+	var out, trace bytes.Buffer
+	if err := runWatch([]string{"--addr", srv.addr(), "-v"}, &out, &trace); err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	want := `received "one\n" from ` + srv.addr() + "\nclosing socket after reading no data\n"
+	if trace.String() != want {
+		t.Errorf("-v trace:\n%q\nwant:\n%q", trace.String(), want)
+	}
+	if out.String() != "Received: one\nRemote end closed connection; exiting.\n" {
+		t.Errorf("output %q", out.String())
+	}
+}
