@@ -26,6 +26,7 @@ const (
 	flagWriteShut                        // our writing half is shut down
 	flagConnecting                       // Dial in progress
 	flagUDP                              // a UDP socket, not a connection
+	flagOpened                           // OnOpen ran: OnClose will too
 )
 
 // Conn is one connection (or, for UDP, one socket) owned by a Loop. Its
@@ -487,6 +488,15 @@ func (c *Conn) closeWith(err error) {
 			err = ErrClosed
 		}
 		done(nil, err)
+		return
+	}
+	if c.flags&flagOpened == 0 {
+		// The Selector refused a connection just accepted (select past
+		// FD_SETSIZE): the handler never had it, so it gets no OnClose
+		// either, and the loop says why.
+		l.stats.acceptErrors.Add(1)
+		l.srv.warn(l, "register", "loop: connection dropped: the Selector cannot watch it",
+			"addr", c.RemoteAddr(), "err", err)
 		return
 	}
 	if debug {

@@ -16,8 +16,11 @@ type Handler interface {
 	// OnEOF runs when the peer shut down its writing half. Queued output
 	// is still sent. BaseHandler closes the connection (after the flush).
 	OnEOF(c *Conn)
-	// OnClose runs once when the connection is gone; err says why (nil:
-	// closed by us or by a clean EOF).
+	// OnClose runs once when a connection whose OnOpen ran is gone; err
+	// says why (nil: closed by us or by a clean EOF). A connection that
+	// never opened (a failed Dial, an accepted descriptor the Selector
+	// cannot watch: select past 1024) gets neither; the loop logs the
+	// latter at Warn and counts it in Stats.AcceptErrors.
 	OnClose(c *Conn, err error)
 	// OnPause runs when queued output passed Options.HighWater and the loop
 	// stopped reading the connection; OnResume when it fell below LowWater.

@@ -287,6 +287,7 @@ func (l *Loop) opened(c *Conn) {
 	if l.srv.debugOn() {
 		l.debug("loop: connection opened", slog.Any("addr", c.RemoteAddr()))
 	}
+	c.flags |= flagOpened
 	l.srv.handler.OnOpen(c)
 }
 

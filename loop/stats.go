@@ -15,7 +15,7 @@ type Stats struct {
 	Waits        int64 // Selector.Wait calls
 	Wakeups      int64 // wake-ups posted from other goroutines
 	Paused       int64 // connections paused by back-pressure now
-	AcceptErrors int64 // failed accepts (EMFILE and others)
+	AcceptErrors int64 // failed accepts (EMFILE and others), and accepted connections the Selector refused
 }
 
 // loopStats are one loop's counters: written by the loop, read by anyone.

@@ -2,15 +2,14 @@ package loop
 
 import (
 	"encoding/json"
-	"errors"
 	"expvar"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/iomux/iomux"
 	"golang.org/x/sys/unix"
 )
 
@@ -83,14 +82,19 @@ func TestStats(t *testing.T) {
 }
 
 // TestSelectFDTooLarge: the select backend cannot watch descriptors from
-// 1024 up; a connection that gets one is closed with ErrFDTooLarge in
-// OnClose, and the server goes on serving.
+// 1024 up. A connection that gets one is closed at once; the handler never
+// sees it (no OnOpen, so no OnClose), the loop warns with the Selector's
+// error and counts it as an accept error, and the server goes on serving.
 func TestSelectFDTooLarge(t *testing.T) {
-	closed := make(chan error, 1)
-	s := startServer(t, &funcHandler{close: func(c *Conn, err error) { notify(closed, err) }},
-		Options{Loops: 1, Backend: "select"}, "tcp", "127.0.0.1:0")
+	opened, closed := make(chan struct{}, 4), make(chan error, 4)
+	logs := recordHandler{level: slog.LevelWarn, records: make(chan logRecord, 4)}
+	s := startServer(t, &funcHandler{
+		open:  func(c *Conn) { notify(opened, struct{}{}) },
+		close: func(c *Conn, err error) { notify(closed, err) },
+	}, Options{Loops: 1, Backend: "select", Logger: slog.New(logs)}, "tcp", "127.0.0.1:0")
 	small := dial(t, s)
 	roundTrip(t, small, []byte("below 1024"))
+	recv(t, opened, 5*time.Second, "OnOpen of the connection below 1024")
 
 	// Take every free descriptor below 1024, so the next accept gets one
 	// above.
@@ -117,13 +121,23 @@ func TestSelectFDTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	err = recv(t, closed, 5*time.Second, "OnClose of the connection above 1024")
-	if !errors.Is(err, iomux.ErrFDTooLarge) {
-		t.Fatalf("OnClose err = %v, want ErrFDTooLarge", err)
+	r := recv(t, logs.records, 5*time.Second, "the warning about the connection above 1024")
+	if r.level != slog.LevelWarn || r.msg != "loop: connection dropped: the Selector cannot watch it" ||
+		!strings.Contains(r.attrs["err"], "FD_SETSIZE") || r.attrs["addr"] != c.LocalAddr().String() {
+		t.Fatalf("warning: %+v", r)
 	}
-	t.Logf("OnClose: %v", err)
 	expectClosed(t, c, 5*time.Second)
 	roundTrip(t, small, []byte("still served"))
+	select {
+	case <-opened:
+		t.Error("OnOpen ran for the connection the Selector refused")
+	case err := <-closed:
+		t.Errorf("OnClose ran (err %v) for a connection whose OnOpen never ran", err)
+	default:
+	}
+	if st := s.Stats(); st.AcceptErrors != 1 {
+		t.Errorf("Stats: %+v, want AcceptErrors 1", st)
+	}
 }
 
 // TestTrace: Options.Trace narrates like the seeds' servers.

@@ -74,7 +74,6 @@ type chatRoom struct {
 	members []*chatMember // in order of arrival; replaced, never edited, on leave
 	closing bool          // the server is stopping: departures are not announced
 	log     io.Writer     // the server's own notes (stdout)
-	fdLimit *fdLimitWarning
 }
 
 func runChatServer(args []string, env serverEnv) error {
@@ -87,7 +86,7 @@ func runChatServer(args []string, env serverEnv) error {
 	if err := opt.check(fs); err != nil {
 		return err
 	}
-	room := &chatRoom{log: env.stdout, fdLimit: opt.fdLimit(env.stderr)}
+	room := &chatRoom{log: env.stdout}
 	opt.beforeStop = func(srv *loop.Server) {
 		l := srv.Loops()[0]
 		l.Post(room.shutdown) // runs before the loop closes the connections
@@ -106,7 +105,7 @@ func (r *chatRoom) OnOpen(c *loop.Conn) {
 
 func (r *chatRoom) OnClose(c *loop.Conn, err error) {
 	m, ok := c.Context().(*chatMember)
-	if r.fdLimit.check(c, err) || !ok {
+	if !ok {
 		return
 	}
 	r.members = slices.DeleteFunc(slices.Clone(r.members), func(x *chatMember) bool { return x == m })

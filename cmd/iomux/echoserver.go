@@ -45,14 +45,9 @@ Example:
 // path: one write(2) of the loop's own read buffer, no copy, no allocation
 // (what the socket refuses is copied into the connection's queue). EOF is
 // BaseHandler's: close once the queue is sent.
-type echoHandler struct {
-	loop.BaseHandler
-	fdLimit *fdLimitWarning
-}
+type echoHandler struct{ loop.BaseHandler }
 
 func (echoHandler) OnData(c *loop.Conn) { c.Write(c.Next(-1)) }
-
-func (h echoHandler) OnClose(c *loop.Conn, err error) { h.fdLimit.check(c, err) }
 
 func runEchoServer(args []string, env serverEnv) error {
 	fs := newFlags(commands["echo-server"], env.stderr)
@@ -70,5 +65,5 @@ func runEchoServer(args []string, env serverEnv) error {
 	}
 	opts := opt.loopOptions(env.stderr)
 	opts.WaitTimeout = *timeout
-	return opt.serve(env, loop.NewServer(echoHandler{fdLimit: opt.fdLimit(env.stderr)}, opts))
+	return opt.serve(env, loop.NewServer(echoHandler{}, opts))
 }

@@ -79,8 +79,7 @@ type logClient struct {
 // logHandler logs what its clients send.
 type logHandler struct {
 	loop.BaseHandler
-	sink    *logSink
-	fdLimit *fdLimitWarning
+	sink *logSink
 }
 
 func runLogServer(args []string, env serverEnv) error {
@@ -103,7 +102,7 @@ func runLogServer(args []string, env serverEnv) error {
 		defer f.Close()
 		out = f
 	}
-	h := &logHandler{sink: &logSink{w: bufio.NewWriterSize(out, 64<<10)}, fdLimit: opt.fdLimit(env.stderr)}
+	h := &logHandler{sink: &logSink{w: bufio.NewWriterSize(out, 64<<10)}}
 	return opt.serve(env, loop.NewServer(h, opt.loopOptions(env.stderr)))
 }
 
@@ -151,9 +150,6 @@ func (h *logHandler) OnData(c *loop.Conn) {
 
 // OnClose prints a line the client left unfinished, then the disconnect.
 func (h *logHandler) OnClose(c *loop.Conn, err error) {
-	if h.fdLimit.check(c, err) {
-		return
-	}
 	lc := c.Context().(*logClient)
 	if len(lc.partial) > 0 {
 		h.sink.write(lc.addr+": ", escapeControls(lc.partial))

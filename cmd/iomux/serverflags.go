@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -34,7 +33,6 @@ type serverOptions struct {
 	backend string
 	loops   int
 	verbose bool
-	log     *slog.Logger // the loop's and the server's warnings (stderr)
 	// beforeStop, if set, runs when the stop begins, before the server
 	// closes connections (to say goodbye, say).
 	beforeStop func(*loop.Server)
@@ -73,57 +71,12 @@ func (o *serverOptions) loopOptions(stderr io.Writer) loop.Options {
 	opts := loop.Options{
 		Loops:   o.loops,
 		Backend: o.backend,
-		Logger:  o.logger(stderr),
+		Logger:  slog.New(slog.NewTextHandler(stderr, nil)),
 	}
 	if o.verbose {
 		opts.Trace = stderr
 	}
 	return opts
-}
-
-// logger is where the server warns: stderr, in the loop's format.
-func (o *serverOptions) logger(stderr io.Writer) *slog.Logger {
-	if o.log == nil {
-		o.log = slog.New(slog.NewTextHandler(stderr, nil))
-	}
-	return o.log
-}
-
-// fdLimit makes the servers' check for connections that select cannot
-// watch.
-func (o *serverOptions) fdLimit(stderr io.Writer) *fdLimitWarning {
-	return &fdLimitWarning{log: o.logger(stderr)}
-}
-
-// fdLimitWarning says, at most once a second, that connections are being
-// dropped because their descriptors are too large for select(2)
-// (FD_SETSIZE, 1024). The loop closes such a connection as soon as it is
-// accepted, with no OnOpen and an OnClose whose error wraps
-// iomux.ErrFDTooLarge: without this warning, a select server past 1024
-// descriptors would just hang up on newcomers, saying nothing.
-type fdLimitWarning struct {
-	log     *slog.Logger
-	mu      sync.Mutex // OnClose runs on every loop
-	last    time.Time  // of the last warning
-	dropped int        // connections dropped since then
-}
-
-// check reports whether err (from OnClose) is the select limit, and warns
-// if the last warning is a second old. Handlers call it first in OnClose
-// and return if it is true: the connection was never theirs (no OnOpen).
-func (w *fdLimitWarning) check(c *loop.Conn, err error) bool {
-	if !errors.Is(err, iomux.ErrFDTooLarge) {
-		return false
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.dropped++
-	if now := time.Now(); now.Sub(w.last) >= time.Second {
-		w.log.Warn("connection dropped: its descriptor is too large for select; use --backend poll or epoll",
-			"peer", c.RemoteAddr(), "dropped", w.dropped, "err", err)
-		w.last, w.dropped = now, 0
-	}
-	return true
 }
 
 // serverEnv is where a server program runs: main gives it the process's

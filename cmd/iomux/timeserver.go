@@ -44,7 +44,6 @@ type timeHandler struct {
 	interval time.Duration
 	mu       sync.Mutex // the notes are written from every loop
 	log      io.Writer
-	fdLimit  *fdLimitWarning
 }
 
 func runTimeServer(args []string, env serverEnv) error {
@@ -61,7 +60,7 @@ func runTimeServer(args []string, env serverEnv) error {
 	if *interval <= 0 {
 		return fmt.Errorf("%w: --interval must be positive", errUsage)
 	}
-	h := &timeHandler{interval: *interval, log: env.stdout, fdLimit: opt.fdLimit(env.stderr)}
+	h := &timeHandler{interval: *interval, log: env.stdout}
 	return opt.serve(env, loop.NewServer(h, opt.loopOptions(env.stderr)))
 }
 
@@ -92,9 +91,6 @@ func (h *timeHandler) tick(c *loop.Conn) {
 func (h *timeHandler) OnEOF(c *loop.Conn) {}
 
 func (h *timeHandler) OnClose(c *loop.Conn, err error) {
-	if h.fdLimit.check(c, err) {
-		return
-	}
 	if t, ok := c.Context().(*loop.Timer); ok {
 		t.Stop()
 	}
