@@ -116,7 +116,7 @@ type echoResult struct {
 
 func runBenchEcho(args []string, stdout, stderr io.Writer) error {
 	c := commands["bench"]
-	fs := newFlags(c, stderr)
+	fs := newFlags(c)
 	var cfg echoConfig
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:7000", "echo server `host:port`")
 	fs.IntVar(&cfg.conns, "conns", 50, "connections, all driven from one thread")

@@ -25,7 +25,7 @@ type waitPoint struct {
 }
 
 func runBenchWait(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags(commands["bench"], stderr)
+	fs := newFlags(commands["bench"])
 	out := fs.String("out", "", "write an SVG chart to this `file`")
 	maxN := fs.Int("max", 10000, "largest number of registered descriptors")
 	per := fs.Duration("time", 200*time.Millisecond, "time spent measuring each point")

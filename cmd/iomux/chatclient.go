@@ -88,7 +88,7 @@ type chatClient struct {
 }
 
 func runChatClient(args []string, stdin *os.File, stdout, stderr io.Writer) error {
-	fs := newFlags(commands["chat-client"], stderr)
+	fs := newFlags(commands["chat-client"])
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:8002")
 	name := fs.String("name", "", "send \"/nick NAME\" first")

@@ -29,10 +29,11 @@ Commands (a line that starts with "/"):
   /quit        leave
 
 Control bytes in a message reach the others as escapes (\x1b, \r), never
-as terminal commands. Lines longer than 4096 bytes are refused with a notice, not buffered. A
-member who stops reading gets at most 256 KiB queued; past that they are
-disconnected and the others told: the seed's broadcast blocked the whole
-room on one slow member, this one never waits for anybody.
+as terminal commands. Lines longer than 4096 bytes are refused with a
+notice, not buffered. A member who stops reading gets at most 256 KiB
+queued; past that they are disconnected and the others told: the seed's
+broadcast blocked the whole room on one slow member, this one never waits
+for anybody.
 
 Example:
   $ iomux chat-server
@@ -77,7 +78,7 @@ type chatRoom struct {
 }
 
 func runChatServer(args []string, env serverEnv) error {
-	fs := newFlags(commands["chat-server"], env.stderr)
+	fs := newFlags(commands["chat-server"])
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:8002", false)
 	if err := parseFlags(fs, args); err != nil {

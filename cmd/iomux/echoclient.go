@@ -64,7 +64,7 @@ type echoConn struct {
 
 func runEchoClient(args []string, stdout, stderr io.Writer) error {
 	c := commands["echo-client"]
-	fs := newFlags(c, stderr)
+	fs := newFlags(c)
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:10000")
 	conns := fs.Int("conns", 2, "number of sockets to send on")

@@ -50,7 +50,7 @@ type echoHandler struct{ loop.BaseHandler }
 func (echoHandler) OnData(c *loop.Conn) { c.Write(c.Next(-1)) }
 
 func runEchoServer(args []string, env serverEnv) error {
-	fs := newFlags(commands["echo-server"], env.stderr)
+	fs := newFlags(commands["echo-server"])
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:10000", true)
 	timeout := fs.Duration("timeout", 0, "report an idle loop after this long without events (0: never)")

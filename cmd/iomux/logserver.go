@@ -30,8 +30,9 @@ Control bytes are shown as escapes (\r, \x1b), so that a client cannot fake
 another's line or drive the terminal of whoever reads the log; UTF-8 text
 is printed as it is. A partial line is held until its newline arrives, or
 printed as it is when the client closes; a line longer than 64 KiB is
-printed in 64 KiB pieces rather than held without bound. Lines from different clients never mix:
-each is written whole, under one lock, however many loops read them.
+printed in 64 KiB pieces rather than held without bound. Lines from
+different clients never mix: each is written whole, under one lock, however
+many loops read them.
 
 Example:
   $ iomux log-server --out /tmp/clients.log &
@@ -83,7 +84,7 @@ type logHandler struct {
 }
 
 func runLogServer(args []string, env serverEnv) error {
-	fs := newFlags(commands["log-server"], env.stderr)
+	fs := newFlags(commands["log-server"])
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:1234", true)
 	outPath := fs.String("out", "", "append the log to this `file` (mode 0600) instead of stdout")

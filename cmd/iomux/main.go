@@ -112,9 +112,8 @@ func help(w io.Writer) {
 
 // newFlags makes the FlagSet of program c. It prints nothing itself: a
 // parse error comes back from parseFlags for run to print in one line, and
-// -h/--help as a helpRequest. (The writer is no longer used: flag printed
-// the whole usage there on every mistake.)
-func newFlags(c *command, _ io.Writer) *flag.FlagSet {
+// -h/--help as a helpRequest.
+func newFlags(c *command) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}

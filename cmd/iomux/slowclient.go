@@ -54,7 +54,7 @@ var slowMessages = []string{"Part one of the message.", "Part two of the message
 const slowReadSize = 16
 
 func runSlowClient(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags(commands["slow-client"], stderr)
+	fs := newFlags(commands["slow-client"])
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:10000")
 	pause := fs.Duration("pause", 1500*time.Millisecond, "how long to wait after connecting and after each part")

@@ -47,7 +47,7 @@ type timeHandler struct {
 }
 
 func runTimeServer(args []string, env serverEnv) error {
-	fs := newFlags(commands["time-server"], env.stderr)
+	fs := newFlags(commands["time-server"])
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:51423", true)
 	interval := fs.Duration("interval", 5*time.Second, "time between two ticks to a client")

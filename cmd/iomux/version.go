@@ -61,7 +61,7 @@ Example:
 // parseNoArgs parses the arguments of a program that takes none, so that
 // --help works and anything else is a usage error.
 func parseNoArgs(name string, args []string) error {
-	fs := newFlags(commands[name], nil)
+	fs := newFlags(commands[name])
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

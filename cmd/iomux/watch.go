@@ -49,7 +49,7 @@ Example:
 const watchTick = 50 * time.Millisecond
 
 func runWatch(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags(commands["watch"], stderr)
+	fs := newFlags(commands["watch"])
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:51423")
 	if err := parseFlags(fs, args); err != nil {
