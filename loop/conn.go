@@ -310,15 +310,21 @@ func (c *Conn) queue(p []byte) {
 	c.updateInterest()
 }
 
-// grow makes room for n more queued bytes, dropping the part already sent.
-// It doubles the buffer, where append would grow a large one by a quarter:
-// a queue filling towards HighWater (a slow reader) then leaves half the
-// garbage behind, and needs half the copies. It stops doubling at
-// HighWater plus one read buffer, what an echoing connection holds when
-// it pauses, so the buffer a paused connection keeps is not larger either.
+// grow makes room for n more queued bytes, dropping the part already sent:
+// in place when that is enough, else in a buffer of twice the size, where
+// append would grow a large one by a quarter: a queue filling towards
+// HighWater (a slow reader) then leaves half the garbage behind and needs
+// half the copies. It stops doubling at HighWater plus one read buffer,
+// what an echoing connection holds when it pauses, so the buffer a paused
+// connection keeps is not larger either.
 func (c *Conn) grow(n int) {
 	opts := &c.loop.srv.opts
 	need := c.Outbound() + n
+	if need <= cap(c.out) { // the part already sent makes room: no new buffer
+		rest := copy(c.out[:cap(c.out)], c.out[c.head:])
+		c.out, c.head = c.out[:rest], 0
+		return
+	}
 	size := max(2*cap(c.out), need)
 	if limit := opts.HighWater + opts.ReadBufferSize; opts.HighWater > 0 && need <= limit {
 		size = min(size, limit)

@@ -353,3 +353,29 @@ func TestConnSize(t *testing.T) {
 		t.Fatalf("Conn is %d bytes, the comments say 144: fix one or the other", got)
 	}
 }
+
+// TestQueueGrow: the output queue reuses the room its sent part leaves
+// before it allocates, and a new buffer keeps every unsent byte in order.
+func TestQueueGrow(t *testing.T) {
+	c := &Conn{loop: &Loop{srv: &Server{opts: Options{HighWater: 1 << 20, ReadBufferSize: 64 << 10}}}}
+	c.out = make([]byte, 100, 128)
+	for i := range c.out {
+		c.out[i] = byte(i)
+	}
+	c.head = 60 // 40 bytes unsent: 60..99
+	buf := &c.out[:1][0]
+	c.grow(50) // 40 + 50 fits in 128
+	if &c.out[:1][0] != buf || cap(c.out) != 128 || c.head != 0 || len(c.out) != 40 {
+		t.Fatalf("in place: cap %d, head %d, len %d, same buffer %v", cap(c.out), c.head, len(c.out), &c.out[:1][0] == buf)
+	}
+	for i, b := range c.out {
+		if b != byte(60+i) {
+			t.Fatalf("in place: byte %d = %d, want %d", i, b, 60+i)
+		}
+	}
+	c.head = 10 // 30 unsent: 70..99
+	c.grow(200) // 230 > 128: a new buffer, twice the old one or the need
+	if cap(c.out) != 256 || c.head != 0 || len(c.out) != 30 || c.out[0] != 70 || c.out[29] != 99 {
+		t.Fatalf("new buffer: cap %d, head %d, len %d, first %d, last %d", cap(c.out), c.head, len(c.out), c.out[0], c.out[len(c.out)-1])
+	}
+}
