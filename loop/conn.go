@@ -239,10 +239,22 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	return total, nil
 }
 
-// writevSocket is writeSocket for several buffers: one writev(2), EAGAIN
-// is 0 written, and what was sent counts as write activity for timeouts.
+// writevSocket makes one writev(2) of bufs; see sent.
 func (c *Conn) writevSocket(bufs [][]byte) (int, error) {
 	n, err := c.loop.writev(c.fd, bufs)
+	return c.sent(n, err, bufs...)
+}
+
+// writeSocket makes one write(2) of p; see sent.
+func (c *Conn) writeSocket(p []byte) (int, error) {
+	n, err := unix.Write(c.fd, p)
+	return c.sent(n, err, p)
+}
+
+// sent accounts for a write(2) or writev(2) of bufs that returned n, err:
+// EAGAIN is not an error, just 0 written; the n bytes sent count as output
+// and as write activity for timeouts, and are traced.
+func (c *Conn) sent(n int, err error, bufs ...[]byte) (int, error) {
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return 0, nil
@@ -252,30 +264,12 @@ func (c *Conn) writevSocket(bufs [][]byte) (int, error) {
 	c.loop.countOut(c, n)
 	if c.loop.srv.opts.Trace != nil {
 		for rest, i := n, 0; rest > 0 && i < len(bufs); i++ {
-			k := min(rest, len(bufs[i]))
-			if k > 0 {
+			if k := min(rest, len(bufs[i])); k > 0 { // an empty buffer sends nothing
 				c.loop.traceSend(c, bufs[i][:k])
+				rest -= k
 			}
-			rest -= k
 		}
 	}
-	if t := c.limitsSet(); t != nil && n > 0 {
-		t.wrote(c.loop.now())
-	}
-	return n, nil
-}
-
-// writeSocket makes one write(2); EAGAIN is not an error, just 0 written.
-func (c *Conn) writeSocket(p []byte) (int, error) {
-	n, err := unix.Write(c.fd, p)
-	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
-		return 0, nil
-	case err != nil:
-		return 0, err
-	}
-	c.loop.countOut(c, n)
-	c.loop.traceSend(c, p[:n])
 	if t := c.limitsSet(); t != nil && n > 0 {
 		t.wrote(c.loop.now())
 	}
