@@ -41,13 +41,8 @@ func TestBackPressure(t *testing.T) {
 	s := startServer(t, h, opts, "tcp", "127.0.0.1:0")
 	c := dial(t, s)
 	p := payload(total)
-	got := make([]byte, total)
 
-	werr := make(chan error, 1)
-	go func() {
-		_, err := c.Write(p)
-		werr <- err
-	}()
+	werr := writeAll(c, p)
 	recv(t, paused, 20*time.Second, "OnPause")
 	if st := s.Stats(); st.Paused != 1 {
 		t.Fatalf("Stats().Paused = %d after OnPause, want 1", st.Paused)
@@ -58,26 +53,13 @@ func TestBackPressure(t *testing.T) {
 	if in >= total {
 		t.Fatalf("server read all %d bytes while paused", in)
 	}
-	select {
-	case err := <-werr:
-		t.Fatalf("client finished writing 16 MiB to a paused server (err %v)", err)
-	default:
-	}
+	stillWriting(t, werr)
 	t.Logf("paused after reading %d KiB; queue peaked at %d KiB", in>>10, maxQueued.Load()>>10)
 	if q := maxQueued.Load(); q > int64(opts.HighWater+s.Options().ReadBufferSize) {
 		t.Fatalf("queue reached %d bytes, above HighWater+ReadBufferSize", q)
 	}
 
-	c.SetReadDeadline(time.Now().Add(60 * time.Second))
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	if err := <-werr; err != nil {
-		t.Fatalf("write: %v", err)
-	}
-	if !bytes.Equal(got, p) {
-		t.Fatalf("echo differs from offset %d", firstDiff(got, p))
-	}
+	readEcho(t, c, p, werr)
 	recv(t, resumed, 5*time.Second, "OnResume")
 	if st := settled(t, s); st.Paused != 0 || st.BytesIn != total || st.BytesOut != total {
 		t.Fatalf("Stats after the drain: %+v", st)
@@ -103,11 +85,7 @@ func TestBackPressureRSS(t *testing.T) {
 	before := vmRSS(t, pid)
 
 	p := payload(total)
-	werr := make(chan error, 1)
-	go func() {
-		_, err := c.Write(p)
-		werr <- err
-	}()
+	werr := writeAll(c, p)
 	// Wait until the server pauses (or, if it never does, reads it all),
 	// and its input stops growing.
 	deadline := time.Now().Add(20 * time.Second)
@@ -133,13 +111,37 @@ func TestBackPressureRSS(t *testing.T) {
 	if st := ch.stats(t); st.Paused != 1 || in >= total {
 		t.Fatalf("server read %d of %d bytes, Stats %+v: want it paused, short of the end", in, total, st)
 	}
+	stillWriting(t, werr)
+	readEcho(t, c, p, werr)
+}
+
+// writeAll writes p to c from a goroutine of its own; the channel gets
+// the Write's error once it returns.
+func writeAll(c net.Conn, p []byte) <-chan error {
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write(p)
+		werr <- err
+	}()
+	return werr
+}
+
+// stillWriting fails the test if the writer of werr has finished: a
+// paused server must leave it blocked.
+func stillWriting(t *testing.T, werr <-chan error) {
+	t.Helper()
 	select {
 	case err := <-werr:
-		t.Fatalf("client finished writing 16 MiB to a paused server (err %v)", err)
+		t.Fatalf("client finished writing to a paused server (err %v)", err)
 	default:
 	}
+}
 
-	got := make([]byte, total)
+// readEcho reads len(p) bytes from c, waits for the writer of werr, and
+// checks that the echo is p, every byte in order.
+func readEcho(t *testing.T, c net.Conn, p []byte, werr <-chan error) {
+	t.Helper()
+	got := make([]byte, len(p))
 	c.SetReadDeadline(time.Now().Add(60 * time.Second))
 	if _, err := io.ReadFull(c, got); err != nil {
 		t.Fatalf("read: %v", err)

@@ -163,6 +163,18 @@ func TestLogServerOutFile(t *testing.T) {
 	srvCheckLog(t, string(data), sent)
 }
 
+// logged returns the text of every client line in a log-server's output
+// (not the "Got connection" and "disconnected" lines), in order.
+func logged(out string) []string {
+	var lines []string
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if m := srvLogLine.FindStringSubmatch(line); m != nil && m[2] != "" {
+			lines = append(lines, m[3])
+		}
+	}
+	return lines
+}
+
 // A line longer than the server holds is logged in pieces, not buffered
 // without bound.
 func TestLogServerLongLine(t *testing.T) {
@@ -174,12 +186,7 @@ func TestLogServerLongLine(t *testing.T) {
 	}
 	c.Close()
 	s.out.waitFor(t, " disconnected\n", 1)
-	var pieces []string
-	for _, line := range strings.Split(strings.TrimSuffix(s.out.String(), "\n"), "\n") {
-		if m := srvLogLine.FindStringSubmatch(line); m != nil && m[2] != "" {
-			pieces = append(pieces, m[3])
-		}
-	}
+	pieces := logged(s.out.String())
 	want := []string{long[:logMaxLine], long[logMaxLine : 2*logMaxLine], long[2*logMaxLine:], "short"}
 	if strings.Join(pieces, "|") != strings.Join(want, "|") {
 		t.Errorf("logged %d pieces of lengths %v, want the 64 KiB pieces and the short line", len(pieces), srvLens(pieces))
@@ -241,12 +248,7 @@ func TestLogServerLongLineAcrossReads(t *testing.T) {
 	}
 	c.Close()
 	s.out.waitFor(t, " disconnected\n", 1)
-	var pieces []string
-	for _, line := range strings.Split(strings.TrimSuffix(s.out.String(), "\n"), "\n") {
-		if m := srvLogLine.FindStringSubmatch(line); m != nil && m[2] != "" {
-			pieces = append(pieces, m[3])
-		}
-	}
+	pieces := logged(s.out.String())
 	long := strings.Repeat("a", logMaxLine-10) + strings.Repeat("b", 20)
 	want := []string{long[:logMaxLine], long[logMaxLine:], strings.Repeat("c", logMaxLine), "end"}
 	if strings.Join(pieces, "|") != strings.Join(want, "|") {
