@@ -86,9 +86,9 @@ func TestAsyncWrite(t *testing.T) {
 	}
 }
 
-// TestWake: Wake runs OnData with what is buffered (here, an unfinished
+// TestAsyncOnData: AsyncOnData runs OnData with what is buffered (here, an unfinished
 // line the handler left unconsumed) from another goroutine.
-func TestWake(t *testing.T) {
+func TestAsyncOnData(t *testing.T) {
 	var woken atomic.Bool
 	h, conns := serverConns(&funcHandler{data: func(c *Conn) {
 		if i := bytes.IndexByte(c.Peek(-1), '\n'); i >= 0 {
@@ -115,7 +115,7 @@ func TestWake(t *testing.T) {
 		onLoop(t, sc.Loop(), func() { buffered = sc.Buffered() })
 	}
 	woken.Store(true)
-	if err := sc.Wake(); err != nil {
+	if err := sc.AsyncOnData(); err != nil {
 		t.Fatal(err)
 	}
 	line, err := r.ReadString('\n')

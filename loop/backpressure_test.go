@@ -241,7 +241,8 @@ func (h eofProbe) OnEOF(c *Conn) {
 }
 
 // TestHalfCloseQueued: the server has output queued when the peer's EOF
-// arrives (the seeds drop it here); it is still delivered.
+// arrives (the Python select tutorials' server drops it here); it is still
+// delivered.
 func TestHalfCloseQueued(t *testing.T) { forEachBackend(t, testHalfCloseQueued) }
 
 func testHalfCloseQueued(t *testing.T, backend string) {

@@ -2,6 +2,7 @@ package loop
 
 import (
 	"fmt"
+	"github.com/iomux/iomux/internal/sock"
 	"net"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestSharedAcceptorLeastConnections(t *testing.T) {
 // TestReusePortSpreads: with one SO_REUSEPORT listener per loop (the Linux
 // default), the kernel spreads connections over the loops.
 func TestReusePortSpreads(t *testing.T) {
-	if reusePort == 0 {
+	if !sock.ReusePortBalances {
 		t.Skip("no load-balancing SO_REUSEPORT on this OS")
 	}
 	const loops = 2

@@ -63,7 +63,7 @@ func chaos(t *testing.T, opts Options) {
 				case 0:
 					c.AsyncClose()
 				case 1:
-					c.Wake()
+					c.AsyncOnData()
 				case 2, 3:
 					c.AsyncWrite([]byte("unasked\n"))
 				}

@@ -294,9 +294,9 @@ func TestConnAccessors(t *testing.T) {
 }
 
 // TestWriteInterest: the loop asks for writability only while output is
-// queued (the seeds' pattern), so a steady echo makes no Selector call per
-// message: the loop's count of Register/Modify/Unregister calls does not
-// move during 100 echoes.
+// queued (the Python select tutorials' pattern), so a steady echo makes no
+// Selector call per message: the loop's count of Register/Modify/Unregister
+// calls does not move during 100 echoes.
 func TestWriteInterest(t *testing.T) { forEachBackend(t, testWriteInterest) }
 
 func testWriteInterest(t *testing.T, backend string) {

@@ -2,10 +2,9 @@ package loop
 
 import (
 	"fmt"
-	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/iomux/iomux/internal/sock"
 )
 
 // Dial connects to address ("tcp", "tcp4", "tcp6" or "unix") from a loop
@@ -38,25 +37,23 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 	default:
 		return fmt.Errorf("loop: dial: unsupported network %q (want tcp, tcp4, tcp6 or unix)", network)
 	}
-	family, typ, sa, err := resolve(network, address)
+	e, err := sock.Resolve(network, address)
 	if err != nil {
 		return fmt.Errorf("loop: dial %s %s: %w", network, address, err)
 	}
-	fd, err := socket(family, typ)
+	fd, err := sock.Open(e)
 	if err != nil {
-		return os.NewSyscallError("socket", err)
+		return fmt.Errorf("loop: dial %s %s: %w", network, address, err)
 	}
-	s.tune(fd, family != unix.AF_UNIX)
-	if err := s.setBuffers(fd); err != nil { // before connect: the SYN carries the window scale
-		unix.Close(fd)
-		return os.NewSyscallError("setsockopt", err)
+	s.tune(fd, !e.IsUnix())
+	// Buffer sizes before connect: the SYN carries the window scale.
+	err = sock.SetBuffers(fd, s.opts.SocketReadBuffer, s.opts.SocketWriteBuffer)
+	if err == nil {
+		_, err = sock.Connect(fd, e) // pending or connected: writability says which
 	}
-	err = unix.Connect(fd, sa)
-	// EINPROGRESS (and EINTR) mean the connect goes on; EAGAIN does not
-	// (a Unix listener's full backlog, no free local port): it failed.
-	if err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
-		unix.Close(fd)
-		return fmt.Errorf("loop: dial %s %s: %w", network, address, os.NewSyscallError("connect", err))
+	if err != nil {
+		sock.Close(fd)
+		return fmt.Errorf("loop: dial %s %s: %w", network, address, err)
 	}
 	l := s.pick()
 	wrapped := func(c *Conn, err error) {
@@ -66,9 +63,9 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 		done(c, err)
 	}
 	l.incoming.Add(1)
-	if perr := l.Post(func() { l.startDial(fd, sa, timeout, wrapped); l.incoming.Add(-1) }); perr != nil {
+	if perr := l.Post(func() { l.startDial(fd, e.Peer(), timeout, wrapped); l.incoming.Add(-1) }); perr != nil {
 		l.incoming.Add(-1)
-		unix.Close(fd)
+		sock.Close(fd)
 		return perr
 	}
 	return nil
@@ -76,8 +73,8 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 
 // startDial adopts a connecting socket: it waits for writability, with a
 // timer for the timeout.
-func (l *Loop) startDial(fd int, sa unix.Sockaddr, timeout time.Duration, done func(*Conn, error)) {
-	c := l.adopt(fd, peerOf(sa), done)
+func (l *Loop) startDial(fd int, peer sock.Peer, timeout time.Duration, done func(*Conn, error)) {
+	c := l.adopt(fd, peer, done)
 	if c == nil || c.Closed() || timeout <= 0 {
 		return
 	}
@@ -88,19 +85,15 @@ func (l *Loop) startDial(fd int, sa unix.Sockaddr, timeout time.Duration, done f
 // finishDial runs when a connecting socket turns writable: SO_ERROR says
 // whether the connect worked.
 func (c *Conn) finishDial() {
-	soerr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
-	if err == nil && soerr != 0 {
-		err = unix.Errno(soerr)
-	}
-	if err != nil {
-		c.closeWith(os.NewSyscallError("connect", err))
+	if err := sock.ConnectError(c.fd); err != nil {
+		c.closeWith(err)
 		return
 	}
 	done := c.dialing()
 	c.extra.dialDone = nil
 	c.flags &^= flagConnecting
 	c.loop.stats.total.Add(1)
-	if t := c.limitsSet(); t != nil {
+	if t := c.limitsIfSet(); t != nil {
 		t.deadline = time.Time{}
 		if c.loop.srv.opts.IdleTimeout == 0 && t.timer != nil {
 			t.timer.Stop()

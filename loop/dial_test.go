@@ -3,6 +3,7 @@ package loop
 import (
 	"errors"
 	"fmt"
+	"github.com/iomux/iomux/internal/sock"
 	"net"
 	"path/filepath"
 	"syscall"
@@ -123,19 +124,12 @@ func TestDialEcho(t *testing.T) {
 // TestDialTimeout fills a listener's accept queue (listen backlog 0, never
 // accepted) so that the kernel drops the next SYN and the connect hangs.
 func TestDialTimeout(t *testing.T) {
-	fd, err := socket(unix.AF_INET, unix.SOCK_STREAM)
+	fd, e := listenBacklog0(t, "tcp", "127.0.0.1:0")
+	bound, err := sock.Bound(fd, e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := unix.Getsockname(fd)
-	target := sockaddrToAddr(sa, false).String()
+	target := bound.Addr().String()
 	// Connect until one hangs: the queue then holds what it can.
 	full := false
 	for range 8 {
@@ -198,25 +192,15 @@ func TestDialTimeout(t *testing.T) {
 // back an unconnected Conn.
 func TestDialUnixBacklogFull(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "full.sock")
-	fd, err := socket(unix.AF_UNIX, unix.SOCK_STREAM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
+	_, e := listenBacklog0(t, "unix", path)
 	full := false
 	for range 8 { // fill the backlog until a connect is refused
-		c, err := socket(unix.AF_UNIX, unix.SOCK_STREAM)
+		c, err := sock.Open(e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { unix.Close(c) })
-		if unix.Connect(c, &unix.SockaddrUnix{Name: path}) == unix.EAGAIN {
+		t.Cleanup(func() { sock.Close(c) })
+		if _, err := sock.Connect(c, e); errors.Is(err, unix.EAGAIN) {
 			full = true
 			break
 		}
@@ -234,4 +218,26 @@ func TestDialUnixBacklogFull(t *testing.T) {
 		t.Fatalf("Dial: %v, want EAGAIN", err)
 	}
 	t.Logf("Dial: %v", err)
+}
+
+// listenBacklog0 opens a socket listening on address with a backlog of 0
+// (never accepted), closed at cleanup.
+func listenBacklog0(t *testing.T, network, address string) (int, sock.Endpoint) {
+	t.Helper()
+	e, err := sock.Resolve(network, address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := sock.Open(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sock.Close(fd) })
+	if err := sock.Bind(fd, e); err != nil {
+		t.Fatal(err)
+	}
+	if err := sock.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	return fd, e
 }

@@ -2,7 +2,7 @@
 // Server runs N loops, each a goroutine locked to an OS thread with its own
 // Selector, and calls a Handler for what happens on its connections.
 //
-// The seeds' echo server, done properly:
+// The Python select tutorials' echo server, done properly:
 //
 //	type echo struct{ loop.BaseHandler }
 //
@@ -23,9 +23,11 @@
 // connection whose queue passes Options.HighWater (back-pressure); flushes
 // queued output before closing, also after the peer's EOF; timers, idle and
 // per-connection timeouts; wake-ups from other goroutines (AsyncWrite, Post);
-// TCP, Unix and UDP listeners; Dial; graceful Stop; counters (Stats, expvar).
+// TCP, Unix and UDP listeners (UDP through PacketHandler); Dial; graceful
+// Stop; counters (Stats, expvar); an event stream for tracing
+// (Options.Observe); a Transport between socket and handler (for TLS).
 //
 // Concurrency: Handler methods, timers and posted functions of one loop run
 // on that loop's goroutine, one at a time; Conn methods are for that
-// goroutine, except AsyncWrite, AsyncClose and Wake.
+// goroutine, except AsyncWrite, AsyncClose and AsyncOnData.
 package loop

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -231,11 +232,10 @@ func TestEchoIPv6(t *testing.T) {
 func TestEchoUDP(t *testing.T) { forEachBackend(t, testEchoUDP) }
 
 func testEchoUDP(t *testing.T, backend string) {
-	var peers sync.Map // what RemoteAddr said for each datagram's text
-	s := startServer(t, &funcHandler{data: func(c *Conn) {
-		msg := c.Next(-1)
-		peers.Store(string(msg), fmt.Sprint(c.RemoteAddr()))
-		c.Writev([][]byte{[]byte("re: "), msg}) // one datagram
+	var peers sync.Map // the sender OnPacket saw for each datagram's text
+	s := startServer(t, &funcHandler{packet: func(pc *PacketConn, msg []byte, from netip.AddrPort) {
+		peers.Store(string(msg), from.String())
+		pc.WriteTo(append([]byte("re: "), msg...), from) // one datagram
 	}}, Options{Loops: 2, Backend: backend}, "udp", "127.0.0.1:0")
 	a := s.Addrs()[0].(*net.UDPAddr)
 	var clients [2]*net.UDPConn
@@ -273,7 +273,7 @@ func testEchoUDP(t *testing.T, backend string) {
 				t.Fatalf("client %d got %q, want %q", i, got, want)
 			}
 			if p, _ := peers.Load(msg); p != c.LocalAddr().String() {
-				t.Fatalf("RemoteAddr for %q = %v, want %v", msg, p, c.LocalAddr())
+				t.Fatalf("sender of %q = %v, want %v", msg, p, c.LocalAddr())
 			}
 		}
 	}

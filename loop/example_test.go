@@ -9,7 +9,7 @@ import (
 	"github.com/iomux/iomux/loop"
 )
 
-// echo is the seeds' echo server as a Handler.
+// echo is the Python select tutorials' echo server as a Handler.
 type echo struct{ loop.BaseHandler }
 
 func (echo) OnData(c *loop.Conn) { c.Write(c.Next(-1)) }

@@ -9,9 +9,10 @@ type Handler interface {
 	OnBoot(s *Server) error
 	// OnOpen runs when a connection is accepted or a Dial completes.
 	OnOpen(c *Conn)
-	// OnData runs when bytes (or, on UDP, one datagram) arrived. Look at
-	// them with Peek, take them with Next or Discard; what is left stays
-	// buffered for the next OnData. It also runs after Conn.Wake.
+	// OnData runs when bytes arrived. Look at them with Peek, take them
+	// with Next or Discard; what is left stays buffered for the next
+	// OnData. It also runs after Conn.AsyncOnData. (UDP datagrams go to
+	// PacketHandler.OnPacket.)
 	OnData(c *Conn)
 	// OnEOF runs when the peer shut down its writing half. Queued output
 	// is still sent. BaseHandler closes the connection (after the flush).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -41,6 +42,7 @@ type funcHandler struct {
 	resume   func(c *Conn)
 	timeout  func(l *Loop)
 	shutdown func(s *Server)
+	packet   func(pc *PacketConn, data []byte, from netip.AddrPort)
 }
 
 func (h *funcHandler) OnOpen(c *Conn) {
@@ -95,9 +97,21 @@ func (h *funcHandler) OnShutdown(s *Server) {
 	}
 }
 
+// OnPacket echoes a datagram, unless packet is set.
+func (h *funcHandler) OnPacket(pc *PacketConn, data []byte, from netip.AddrPort) {
+	if h.packet != nil {
+		h.packet(pc, data, from)
+		return
+	}
+	pc.WriteTo(data, from)
+}
+
+// echoHandler echoes streams and datagrams.
 type echoHandler struct{ BaseHandler }
 
 func (echoHandler) OnData(c *Conn) { c.Write(c.Next(-1)) }
+
+func (echoHandler) OnPacket(pc *PacketConn, data []byte, from netip.AddrPort) { pc.WriteTo(data, from) }
 
 // startServer starts a Server listening on one address and stops it when
 // the test ends, then checks that the descriptors and goroutines it used

@@ -10,17 +10,17 @@ import (
 // storm (EMFILE under load) cannot flood the log. args are slog's
 // key-value pairs; the loop's index is added.
 func (s *Server) warn(l *Loop, key, msg string, args ...any) {
-	s.logMu.Lock()
+	s.warnMu.Lock()
 	now := time.Now()
-	if s.lastLog == nil {
-		s.lastLog = map[string]time.Time{}
+	if s.lastWarn == nil {
+		s.lastWarn = map[string]time.Time{}
 	}
-	if now.Sub(s.lastLog[key]) < time.Second {
-		s.logMu.Unlock()
+	if now.Sub(s.lastWarn[key]) < time.Second {
+		s.warnMu.Unlock()
 		return
 	}
-	s.lastLog[key] = now
-	s.logMu.Unlock()
+	s.lastWarn[key] = now
+	s.warnMu.Unlock()
 	s.opts.Logger.Warn(msg, append([]any{"loop", l.index}, args...)...)
 }
 

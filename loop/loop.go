@@ -2,7 +2,6 @@ package loop
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -10,7 +9,7 @@ import (
 	"time"
 
 	"github.com/iomux/iomux"
-	"golang.org/x/sys/unix"
+	"github.com/iomux/iomux/internal/sock"
 )
 
 // Loop is one event loop: a goroutine locked to an OS thread, owning a
@@ -18,17 +17,20 @@ import (
 // order is fixed: Wait (bounded by the earliest timer) → handle ready
 // descriptors → run posted functions → run due timers → repeat.
 type Loop struct {
-	srv    *Server
-	index  int
-	sel    iomux.Selector
-	ready  []iomux.Ready
-	buf    []byte // the read buffer shared by every connection of the loop
-	iovecs []unix.Iovec
+	srv   *Server
+	index int
+	sel   iomux.Selector
+	ready []iomux.Ready
+	buf   []byte      // the read buffer shared by every connection of the loop
+	iov   sock.Iovecs // room for Writev's buffers
+	// observe is Options.Observe: called on every event when set.
+	observe func(Event)
 
 	conns     []*Conn      // by fd: for Stop, and for fd reuse checks
 	open      int          // connections owned, including Dials in progress
 	incoming  atomic.Int64 // connections Posted to this loop, not yet adopted
 	listeners []*listener
+	packets   []*PacketConn // UDP sockets
 	timers    timerHeap
 	cached    time.Time // the time after the last Wait (see now)
 	stopping  bool
@@ -48,13 +50,14 @@ func newLoop(s *Server, index int) (*Loop, error) {
 		return nil, err
 	}
 	return &Loop{
-		srv:    s,
-		index:  index,
-		sel:    sel,
-		ready:  make([]iomux.Ready, 256),
-		buf:    make([]byte, s.opts.ReadBufferSize),
-		cached: time.Now(),
-		done:   make(chan struct{}),
+		srv:     s,
+		index:   index,
+		sel:     sel,
+		ready:   make([]iomux.Ready, 256),
+		buf:     make([]byte, s.opts.ReadBufferSize),
+		observe: s.opts.Observe,
+		cached:  time.Now(),
+		done:    make(chan struct{}),
 	}, nil
 }
 
@@ -126,20 +129,15 @@ func (l *Loop) run() {
 			timeout, forIdle = opts.WaitTimeout, true
 		}
 		if l.cached.Sub(yielded) >= yieldEvery {
-			// The loop never passes through the Go scheduler on its own: to
-			// the runtime it is one goroutine running for ever, and after
-			// 10 ms of that sysmon takes the P away whenever it finds the
-			// loop in a system call, waking another thread to spin: futex
-			// calls and context switches on the loop's own core, thousands
-			// a second. A Gosched every few milliseconds (well inside those
-			// 10 ms) keeps the loop a fresh goroutine. Measured with 50
-			// echo connections on one core: futex calls ~2000/s → ~600/s,
-			// context switches ~10,500/s → ~2,400/s, sysmon wake-ups
-			// ~3,900/s → ~100/s.
+			// A loop that never passes through the scheduler has its P
+			// retaken by sysmon in its system calls after 10 ms, which
+			// wakes other threads on the loop's core (bench/README.md).
 			runtime.Gosched()
 			yielded = l.cached
 		}
-		l.trace("\nwaiting for the next event")
+		if l.observe != nil {
+			l.observe(Event{Kind: EventWait, Loop: l})
+		}
 		n, err := l.sel.Wait(timeout, l.ready)
 		l.stats.waits.Add(1)
 		l.clock()
@@ -157,12 +155,16 @@ func (l *Loop) run() {
 				l.serve(x, r.Events)
 			case *listener:
 				x.acceptSome(l)
+			case *PacketConn:
+				x.readPackets()
 			}
 			r.Data = nil // let closed connections be collected
 		}
 		// A Wait cut short by a Post's wake-up also returns n == 0: not idle.
 		if l.runTasks() == 0 && n == 0 && forIdle && err == nil {
-			l.trace("  timed out, do some other work here")
+			if l.observe != nil {
+				l.observe(Event{Kind: EventIdle, Loop: l})
+			}
 			l.srv.handler.OnTimeout(l)
 		}
 		next = l.runTimers() // after OnTimeout, so its timers bound the next Wait
@@ -183,61 +185,15 @@ func (l *Loop) serve(c *Conn, ev iomux.Events) {
 		c.flush()
 	}
 	if ev&iomux.Readable != 0 && !c.Closed() && c.interest&iomux.Readable != 0 {
-		if c.flags&flagUDP != 0 {
-			c.readDatagrams()
-		} else {
-			c.read()
-		}
+		c.read()
 	}
-}
-
-// read makes one read(2) per readiness report: level-triggered Selectors
-// report again if more is waiting, so draining to EAGAIN would only add a
-// system call per message.
-func (c *Conn) read() {
-	l := c.loop
-	n, err := unix.Read(c.fd, l.buf)
-	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
-		return
-	case err != nil:
-		c.closeWith(err)
-		return
-	case n == 0:
-		c.flags |= flagEOF
-		if l.srv.opts.Trace != nil {
-			l.tracef("closing %s after reading no data", c.RemoteAddr())
-		}
-		c.updateInterest()
-		l.srv.handler.OnEOF(c)
-		return
-	}
-	l.stats.bytesIn.Add(int64(n))
-	if t := c.limitsSet(); t != nil {
-		t.lastRead = l.now()
-	}
-	data := l.buf[:n]
-	if l.srv.opts.Trace != nil { // guarded: building the arguments allocates
-		l.tracef("received %q from %s", data, c.RemoteAddr())
-	}
-	borrowed := len(c.view) == 0
-	if borrowed {
-		c.view = data // zero-copy: the handler reads the loop's buffer
-	} else {
-		// Earlier input is waiting: move it to the front of c.in (it is a
-		// suffix of c.in) and append the new bytes after it.
-		c.in = append(c.in[:copy(c.in[:cap(c.in)], c.view)], data...)
-		c.view = c.in
-	}
-	l.srv.handler.OnData(c)
-	c.keepUnread(borrowed)
 }
 
 // adopt makes fd a connection of this loop and runs OnOpen; peer is the
 // remote address accept or Dial already has.
-func (l *Loop) adopt(fd int, peer peerAddr, dialDone func(*Conn, error)) *Conn {
+func (l *Loop) adopt(fd int, peer sock.Peer, dialDone func(*Conn, error)) *Conn {
 	if l.stopping { // handed over or dialed as Stop began: nobody would close it
-		unix.Close(fd)
+		sock.Close(fd)
 		if dialDone != nil {
 			dialDone(nil, ErrServerClosed)
 		}
@@ -263,6 +219,12 @@ func (l *Loop) adopt(fd int, peer peerAddr, dialDone func(*Conn, error)) *Conn {
 	if l.srv.opts.IdleTimeout > 0 {
 		c.limits().idle = l.srv.opts.IdleTimeout
 	}
+	if newTransport := l.srv.opts.Transport; newTransport != nil {
+		if t := newTransport(c); t != nil {
+			c.more().transport = t
+			c.flags |= flagTransport
+		}
+	}
 	c.updateInterest()
 	if c.Closed() {
 		return c
@@ -275,10 +237,7 @@ func (l *Loop) adopt(fd int, peer peerAddr, dialDone func(*Conn, error)) *Conn {
 
 // opened announces a ready connection to the handler.
 func (l *Loop) opened(c *Conn) {
-	if l.srv.opts.Trace != nil {
-		l.tracef("new connection from %s", c.RemoteAddr())
-	}
-	if c.limitsSet() != nil {
+	if c.limitsIfSet() != nil {
 		c.armTimeouts()
 	}
 	if c.Closed() {
@@ -288,6 +247,9 @@ func (l *Loop) opened(c *Conn) {
 		l.debug("loop: connection opened", slog.Any("addr", c.RemoteAddr()))
 	}
 	c.flags |= flagOpened
+	if l.observe != nil {
+		l.observe(Event{Kind: EventOpen, Loop: l, Conn: c})
+	}
 	l.srv.handler.OnOpen(c)
 }
 
@@ -298,8 +260,6 @@ func (l *Loop) forget(c *Conn) {
 	l.open--
 	l.stats.open.Add(-1)
 }
-
-func (l *Loop) countOut(c *Conn, n int) { l.stats.bytesOut.Add(int64(n)) }
 
 // register, modify and unregister are the loop's only way to change what
 // its Selector watches; each counts one interest change (a system call on
@@ -320,39 +280,11 @@ func (l *Loop) unregister(fd int) error {
 	return l.sel.Unregister(fd)
 }
 
-// trace writes one of the seeds' commentary lines when Options.Trace is set.
-func (l *Loop) trace(line string) {
-	if w := l.srv.opts.Trace; w != nil {
-		fmt.Fprintln(w, line)
-	}
-}
-
-func (l *Loop) tracef(format string, args ...any) {
-	if w := l.srv.opts.Trace; w != nil {
-		fmt.Fprintf(w, format+"\n", args...)
-	}
-}
-
-func (l *Loop) traceSend(c *Conn, p []byte) {
-	if l.srv.opts.Trace != nil {
-		l.tracef("sending %q to %s", p, c.RemoteAddr())
-	}
-}
-
-func (l *Loop) traceDrained(c *Conn) {
-	if l.srv.opts.Trace != nil {
-		l.tracef("output queue for %s is empty", c.RemoteAddr())
-	}
-}
-
 // beginStop closes the loop's listeners and asks every connection to close
 // once its output is sent; the loop ends when the last one is gone.
 func (l *Loop) beginStop() {
 	l.stopping = true
-	for _, ln := range l.listeners {
-		ln.close(l)
-	}
-	l.listeners = nil
+	l.closeListeners()
 	for _, c := range l.conns {
 		if c != nil {
 			c.Close()
@@ -376,9 +308,7 @@ func (l *Loop) shutdown() {
 			c.CloseNow()
 		}
 	}
-	for _, ln := range l.listeners {
-		ln.close(l)
-	}
+	l.closeListeners()
 	// A Post that returned nil must run (a DialAsync's callback, a
 	// connection handed over by the acceptor); run what came in since the
 	// last batch until none is left, then refuse more. Only then close
@@ -396,4 +326,15 @@ func (l *Loop) shutdown() {
 	}
 	l.sel.Close()
 	close(l.done)
+}
+
+// closeListeners closes the loop's listening and UDP sockets.
+func (l *Loop) closeListeners() {
+	for _, ln := range l.listeners {
+		ln.close(l)
+	}
+	for _, pc := range l.packets {
+		pc.close()
+	}
+	l.listeners, l.packets = nil, nil
 }

@@ -1,7 +1,6 @@
 package loop
 
 import (
-	"io"
 	"log/slog"
 	"runtime"
 	"time"
@@ -56,8 +55,9 @@ type Options struct {
 	// (0: never). Per-connection timeouts are set on Conn.
 	IdleTimeout time.Duration
 	// WaitTimeout bounds each Wait; when a Wait of that length finds
-	// nothing, the handler's OnTimeout runs (the seeds' "timed out, do some
-	// other work here"). 0: Waits last until the next event or timer.
+	// nothing, the handler's OnTimeout runs (a select loop with a timeout,
+	// as in the Python select tutorials). 0: Waits last until the next
+	// event or timer.
 	WaitTimeout time.Duration
 	// AcceptBatch bounds accepts per listener wake-up, so a storm of
 	// connections cannot starve established ones. Default 64.
@@ -69,9 +69,14 @@ type Options struct {
 	// ("queued"), "loop: stop begun" and "ended". Debug events are built
 	// only when the Logger takes them. Default slog.Default().
 	Logger *slog.Logger
-	// Trace, when set, receives the seeds' running commentary ("waiting for
-	// the next event", "received ... from ...", "sending ... to ...").
-	Trace io.Writer
+	// Observe, when set, is called on the loop for every Event: each Wait,
+	// idle Wait, connection opened, read, write, drained, EOF and close.
+	// It must not block; the events are for tracing and tests (the
+	// programs' -v). Unset, an event costs one comparison.
+	Observe func(Event)
+	// Transport, when set, is asked for each connection's Transport
+	// (accepted or dialed), before OnOpen; nil leaves it plain.
+	Transport func(c *Conn) Transport
 }
 
 func (o Options) withDefaults() Options {

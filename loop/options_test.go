@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/iomux/iomux/internal/sock"
 	"net"
 	"os"
 	"path/filepath"
@@ -40,10 +41,10 @@ func sockopt(t *testing.T, fd, level, opt int) int {
 // keepIdle reads the keep-alive idle time in seconds, or 7 (what the test
 // sets) where the OS has no such option and the loop sets none.
 func keepIdle(t *testing.T, fd int) int {
-	if keepIdleOption == 0 {
+	if sock.KeepIdleOption == 0 {
 		return 7
 	}
-	return sockopt(t, fd, unix.IPPROTO_TCP, keepIdleOption)
+	return sockopt(t, fd, unix.IPPROTO_TCP, sock.KeepIdleOption)
 }
 
 func TestSocketOptions(t *testing.T) {
@@ -95,7 +96,7 @@ func TestUDPSocketBuffers(t *testing.T) {
 	measure := func(o Options) (rcvbuf, sndbuf int) {
 		o.Loops = 1
 		s := startServer(t, echoHandler{}, o, "udp", "127.0.0.1:0")
-		fd := s.Loops()[0].listeners[0].fd
+		fd := s.Loops()[0].packets[0].fd
 		return sockopt(t, fd, unix.SOL_SOCKET, unix.SO_RCVBUF), sockopt(t, fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
 	}
 	defRcv, defSnd := measure(Options{})
@@ -112,6 +113,10 @@ func TestListenErrors(t *testing.T) {
 	s := NewServer(echoHandler{}, Options{Loops: 1})
 	if err := s.Listen("sctp", "127.0.0.1:0"); err == nil {
 		t.Fatal("Listen accepted network sctp")
+	}
+	if err := NewServer(&struct{ BaseHandler }{}, Options{}).Listen("udp", "127.0.0.1:0"); err == nil ||
+		!strings.Contains(err.Error(), "OnPacket") {
+		t.Fatalf("Listen udp with a Handler that has no OnPacket: %v, want an error naming OnPacket", err)
 	}
 	if _, err := s.Dial("tcp", "127.0.0.1:1", time.Second); err == nil {
 		t.Fatal("Dial before Start succeeded")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,13 +21,13 @@ type Server struct {
 	specs   []listenSpec
 	addrs   []net.Addr
 	loops   []*Loop
-	next    int // round-robin cursor (acceptor loop only)
+	turn    atomic.Uint32 // RoundRobin: the loop that had the last connection
 
 	stopOnce sync.Once
 	stopped  chan struct{} // closed when Stop has finished
 
-	logMu   sync.Mutex
-	lastLog map[string]time.Time
+	warnMu   sync.Mutex
+	lastWarn map[string]time.Time // when each kind of warning was last logged
 }
 
 // NewServer returns a Server for h; add addresses with Listen, then Start.
@@ -58,7 +59,7 @@ func (s *Server) Start() error {
 		s.closeLoops()
 		return err
 	}
-	register(s)
+	publish(s)
 	for _, l := range s.loops {
 		go l.run()
 	}
@@ -68,9 +69,7 @@ func (s *Server) Start() error {
 // closeLoops undoes a Start that failed before any loop ran.
 func (s *Server) closeLoops() {
 	for _, l := range s.loops {
-		for _, ln := range l.listeners {
-			ln.close(l)
-		}
+		l.closeListeners()
 		l.sel.Close()
 		l.ended = true
 		close(l.done)
@@ -137,7 +136,7 @@ func (s *Server) stop(ctx context.Context) error {
 			<-l.done
 		}
 	}
-	unregister(s)
+	unpublish(s)
 	s.handler.OnShutdown(s)
 	if s.debugOn() {
 		s.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "loop: stop ended",
@@ -162,9 +161,5 @@ func (s *Server) pick() *Loop {
 		}
 		return best
 	}
-	s.logMu.Lock()
-	s.next = (s.next + 1) % len(s.loops)
-	l := s.loops[s.next]
-	s.logMu.Unlock()
-	return l
+	return s.loops[s.turn.Add(1)%uint32(len(s.loops))]
 }

@@ -61,13 +61,14 @@ func init() {
 	}))
 }
 
-func register(s *Server) {
+// publish adds a started Server to the expvar list; unpublish removes it.
+func publish(s *Server) {
 	serversMu.Lock()
 	servers[s] = struct{}{}
 	serversMu.Unlock()
 }
 
-func unregister(s *Server) {
+func unpublish(s *Server) {
 	serversMu.Lock()
 	delete(servers, s)
 	serversMu.Unlock()

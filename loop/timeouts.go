@@ -5,26 +5,27 @@ import (
 	"time"
 )
 
-// timeouts are a connection's optional limits, checked by one loop timer
-// that is moved lazily: activity only updates timestamps, and the timer,
-// when it fires, either closes the connection or re-arms for the earliest
-// remaining limit. So a busy connection costs no timer work per message.
-type timeouts struct {
+// limits are a connection's optional timeouts and deadline, checked by one
+// loop timer that is moved lazily: activity only updates timestamps, and
+// the timer, when it fires, either closes the connection or re-arms for the
+// earliest remaining limit. So a busy connection costs no timer work per
+// message.
+type limits struct {
 	idle, read, write   time.Duration
 	deadline            time.Time
 	lastRead, lastWrite time.Time // lastWrite: last progress, or when output was queued
 	timer               *Timer
 }
 
-func (t *timeouts) wrote(now time.Time) { t.lastWrite = now }
+func (t *limits) wrote(now time.Time) { t.lastWrite = now }
 
-func (c *Conn) limits() *timeouts {
+func (c *Conn) limits() *limits {
 	x := c.more()
-	if x.timeouts == nil {
+	if x.limits == nil {
 		now := c.loop.clock() // not the batch's cached time: never start a limit early
-		x.timeouts = &timeouts{lastRead: now, lastWrite: now}
+		x.limits = &limits{lastRead: now, lastWrite: now}
 	}
-	return x.timeouts
+	return x.limits
 }
 
 // SetIdleTimeout closes the connection (OnClose gets an ErrTimeout) after d
@@ -46,7 +47,7 @@ func (c *Conn) armTimeouts() {
 	if c.Closed() {
 		return
 	}
-	t := c.extra.timeouts
+	t := c.extra.limits
 	now := c.loop.now()
 	next, err := t.check(now, c.Outbound() > 0)
 	if err != nil {
@@ -68,7 +69,7 @@ func (c *Conn) armTimeouts() {
 
 // check returns the error of a limit passed, or how long until the next
 // limit could pass (-1: no limit set).
-func (t *timeouts) check(now time.Time, pending bool) (time.Duration, error) {
+func (t *limits) check(now time.Time, pending bool) (time.Duration, error) {
 	next := time.Duration(-1)
 	consider := func(at time.Time) bool {
 		left := at.Sub(now)

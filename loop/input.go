@@ -1,0 +1,113 @@
+package loop
+
+import "github.com/iomux/iomux/internal/sock"
+
+// Buffered returns how many received bytes are not yet consumed, also
+// outside OnData (in a timer or a Post'ed function).
+func (c *Conn) Buffered() int { return len(c.view) }
+
+// Peek returns the first n unconsumed bytes (all of them if n < 0 or fewer
+// are buffered) without consuming them. The slice is valid until the
+// handler returns; copy what you keep.
+func (c *Conn) Peek(n int) []byte {
+	if n < 0 || n > len(c.view) {
+		n = len(c.view)
+	}
+	return c.view[:n:n]
+}
+
+// Next returns and consumes the first n unconsumed bytes (all if n < 0).
+// Like Peek, the slice is valid until the handler returns.
+func (c *Conn) Next(n int) []byte {
+	p := c.Peek(n)
+	c.view = c.view[len(p):]
+	return p
+}
+
+// Discard consumes n bytes (all if n < 0) and returns how many it consumed.
+func (c *Conn) Discard(n int) int {
+	return len(c.Next(n))
+}
+
+// read makes one read(2) per readiness report: level-triggered Selectors
+// report again if more is waiting, so draining to EAGAIN would only add a
+// system call per message.
+func (c *Conn) read() {
+	l := c.loop
+	n, err := sock.Read(c.fd, l.buf)
+	switch {
+	case err != nil && sock.WouldBlock(err):
+		return
+	case err != nil:
+		c.closeWith(err)
+		return
+	case n == 0:
+		c.peerEOF()
+		return
+	}
+	l.stats.bytesIn.Add(int64(n))
+	if t := c.limitsIfSet(); t != nil {
+		t.lastRead = l.now()
+	}
+	data := l.buf[:n]
+	if l.observe != nil {
+		l.observe(Event{Kind: EventRead, Loop: l, Conn: c, Data: data})
+	}
+	if c.flags&flagTransport != 0 {
+		more, eof := c.decode(data)
+		if more {
+			l.srv.handler.OnData(c)
+			c.keepUnread(false)
+		}
+		if eof && !c.Closed() {
+			c.peerEOF()
+		}
+		return
+	}
+	borrowed := len(c.view) == 0
+	if borrowed {
+		c.view = data // zero-copy: the handler reads the loop's buffer
+	} else {
+		// Earlier input is waiting: move it to the front of c.in (it is a
+		// suffix of c.in) and append the new bytes after it.
+		c.in = append(c.in[:copy(c.in[:cap(c.in)], c.view)], data...)
+		c.view = c.in
+	}
+	l.srv.handler.OnData(c)
+	c.keepUnread(borrowed)
+}
+
+// peerEOF handles the end of the peer's stream: no more reading, and
+// OnEOF (queued output is still sent).
+func (c *Conn) peerEOF() {
+	l := c.loop
+	c.flags |= flagEOF
+	if l.observe != nil {
+		l.observe(Event{Kind: EventEOF, Loop: l, Conn: c})
+	}
+	c.updateInterest()
+	l.srv.handler.OnEOF(c)
+}
+
+// keepUnread runs after OnData. Outside OnData, c.view is the unconsumed
+// input and always a suffix of c.in, so OnEOF, timers and AsyncOnData see
+// it too. borrowed says c.view points into the loop's read buffer, which
+// the next read reuses: leftovers are then copied into the connection's
+// own buffer.
+func (c *Conn) keepUnread(borrowed bool) {
+	switch {
+	case c.flags&flagClosed != 0:
+		c.view = nil
+	case len(c.view) == 0:
+		// All consumed: a burst's buffer is not kept for an idle conn.
+		c.view = nil
+		if cap(c.in) > 4<<10 {
+			c.in = nil
+		} else {
+			c.in = c.in[:0]
+		}
+	case borrowed:
+		c.in = append(c.in[:0], c.view...)
+		c.view = c.in
+	}
+}

@@ -1,0 +1,288 @@
+package loop
+
+import (
+	"log/slog"
+
+	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/sock"
+)
+
+// Outbound returns how many bytes are queued for sending (wire bytes, with
+// a Transport).
+func (c *Conn) Outbound() int { return len(c.out) - c.head }
+
+// Write sends p: straight to the socket when nothing is queued (the steady
+// state, with no Selector call), the rest queued with write interest until
+// it drains. It never blocks and keeps no reference to p. With a Transport,
+// p goes through its Encode.
+func (c *Conn) Write(p []byte) (int, error) {
+	if c.flags&(flagClosed|flagClosing|flagShutWrite|flagWriteShut) != 0 {
+		return 0, ErrClosed
+	}
+	if c.flags&flagTransport != 0 {
+		return c.encode(p)
+	}
+	return c.writeSocketOrQueue(p)
+}
+
+// Writev sends several buffers with one writev(2) when nothing is queued,
+// queuing what the socket does not take.
+func (c *Conn) Writev(bufs [][]byte) (int, error) {
+	if len(bufs) == 1 {
+		return c.Write(bufs[0]) // no copy, no iovec
+	}
+	if c.flags&(flagClosed|flagClosing|flagShutWrite|flagWriteShut) != 0 {
+		return 0, ErrClosed
+	}
+	total := 0
+	if c.flags&flagTransport != 0 {
+		for _, b := range bufs {
+			n, err := c.encode(b)
+			total += n
+			if err != nil {
+				return total, err
+			}
+		}
+		return total, nil
+	}
+	for _, b := range bufs {
+		total += len(b)
+	}
+	sent := 0
+	if c.Outbound() == 0 && c.flags&flagConnecting == 0 && total > 0 {
+		n, err := c.sent(c.loop.iov.Writev(c.fd, bufs))
+		if err != nil {
+			c.closeWith(err)
+			return 0, err
+		}
+		c.wrote(n, bufs...)
+		sent = n
+	}
+	for _, b := range bufs {
+		if sent >= len(b) {
+			sent -= len(b)
+			continue
+		}
+		c.queue(b[sent:])
+		sent = 0
+	}
+	if c.Outbound() == 0 {
+		c.emptied()
+	}
+	return total, nil
+}
+
+// encode hands p to the Transport, which sends its wire form.
+func (c *Conn) encode(p []byte) (int, error) {
+	if err := c.extra.transport.Encode((*wire)(c), p); err != nil {
+		c.closeWith(err)
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// writeSocketOrQueue is Write without a Transport, and a Transport's Wire.
+func (c *Conn) writeSocketOrQueue(p []byte) (int, error) {
+	if c.flags&(flagClosed|flagWriteShut) != 0 {
+		return 0, ErrClosed
+	}
+	total := len(p)
+	if c.Outbound() == 0 && c.flags&flagConnecting == 0 {
+		n, err := c.sent(sock.Write(c.fd, p))
+		if err != nil {
+			c.closeWith(err)
+			return n, err
+		}
+		c.wrote(n, p)
+		p = p[n:]
+		if len(p) == 0 {
+			c.emptied()
+			return total, nil
+		}
+	}
+	c.queue(p)
+	return total, nil
+}
+
+// sent filters the result of a write(2) or writev(2): EAGAIN is not an
+// error, just nothing written.
+func (c *Conn) sent(n int, err error) (int, error) {
+	if err != nil {
+		if sock.WouldBlock(err) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	return n, nil
+}
+
+// wrote accounts for n bytes of bufs sent: they count as output and as
+// write activity for timeouts, and are reported to Options.Observe.
+func (c *Conn) wrote(n int, bufs ...[]byte) {
+	if n == 0 {
+		return
+	}
+	l := c.loop
+	l.stats.bytesOut.Add(int64(n))
+	if l.observe != nil {
+		for rest, i := n, 0; rest > 0 && i < len(bufs); i++ {
+			if k := min(rest, len(bufs[i])); k > 0 { // an empty buffer sends nothing
+				l.observe(Event{Kind: EventWrite, Loop: l, Conn: c, Data: bufs[i][:k]})
+				rest -= k
+			}
+		}
+	}
+	if t := c.limitsIfSet(); t != nil {
+		t.wrote(l.now())
+	}
+}
+
+// emptied reports that nothing is left to send.
+func (c *Conn) emptied() {
+	if l := c.loop; l.observe != nil {
+		l.observe(Event{Kind: EventDrain, Loop: l, Conn: c})
+	}
+}
+
+// queue copies p into the output queue, asks for writability when the
+// queue was empty, and pauses reading above the high-water mark.
+func (c *Conn) queue(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if c.head > 0 && c.head == len(c.out) {
+		c.out, c.head = c.out[:0], 0
+	}
+	if t := c.limitsIfSet(); t != nil && c.Outbound() == 0 {
+		t.wrote(c.loop.now()) // a write timeout counts from now
+	}
+	if len(c.out)+len(p) > cap(c.out) {
+		c.grow(len(p))
+	}
+	c.out = append(c.out, p...)
+	hw := c.loop.srv.opts.HighWater
+	if hw > 0 && c.Outbound() > hw && c.flags&flagPaused == 0 {
+		c.flags |= flagPaused
+		c.loop.stats.paused.Add(1)
+		if c.loop.srv.debugOn() {
+			c.loop.debug("loop: connection paused", slog.Any("addr", c.RemoteAddr()), slog.Int("queued", c.Outbound()))
+		}
+		c.loop.srv.handler.OnPause(c)
+	}
+	c.updateInterest()
+}
+
+// grow makes room for n more queued bytes, dropping the part already sent:
+// in place when that is enough, else in a buffer of twice the size, where
+// append would grow a large one by a quarter: a queue filling towards
+// HighWater (a slow reader) then leaves half the garbage behind and needs
+// half the copies. It stops doubling at HighWater plus one read buffer,
+// what an echoing connection holds when it pauses, so the buffer a paused
+// connection keeps is not larger either.
+func (c *Conn) grow(n int) {
+	opts := &c.loop.srv.opts
+	need := c.Outbound() + n
+	if need <= cap(c.out) { // the part already sent makes room: no new buffer
+		rest := copy(c.out[:cap(c.out)], c.out[c.head:])
+		c.out, c.head = c.out[:rest], 0
+		return
+	}
+	size := max(2*cap(c.out), need)
+	if limit := opts.HighWater + opts.ReadBufferSize; opts.HighWater > 0 && need <= limit {
+		size = min(size, limit)
+	}
+	out := make([]byte, c.Outbound(), size)
+	copy(out, c.out[c.head:])
+	c.out, c.head = out, 0
+}
+
+// flush sends queued output after the Selector reported writability.
+func (c *Conn) flush() {
+	if c.Outbound() == 0 {
+		c.updateInterest()
+		return
+	}
+	pending := c.out[c.head:]
+	n, err := c.sent(sock.Write(c.fd, pending))
+	if err != nil {
+		c.closeWith(err)
+		return
+	}
+	c.wrote(n, pending)
+	c.head += n
+	if c.head > 0 && c.head >= len(c.out)/2 { // reclaim the sent half
+		rest := copy(c.out, c.out[c.head:])
+		c.out, c.head = c.out[:rest], 0
+	}
+	left := c.Outbound()
+	if left == 0 {
+		if cap(c.out) > 64<<10 {
+			c.out = nil // a burst's buffer is not kept for an idle connection
+		} else {
+			c.out = c.out[:0]
+		}
+		c.head = 0
+		c.emptied()
+	}
+	if c.flags&flagPaused != 0 && left <= c.loop.srv.opts.LowWater {
+		c.flags &^= flagPaused
+		c.loop.stats.paused.Add(-1)
+		if c.loop.srv.debugOn() {
+			c.loop.debug("loop: connection resumed", slog.Any("addr", c.RemoteAddr()), slog.Int("queued", left))
+		}
+		c.loop.srv.handler.OnResume(c)
+		if c.Closed() {
+			return
+		}
+	}
+	if left == 0 {
+		c.finishClose()
+	}
+	c.updateInterest()
+}
+
+// finishClose completes a Close or CloseWrite that waited for the queue.
+func (c *Conn) finishClose() {
+	switch {
+	case c.flags&flagClosing != 0:
+		c.closeWith(nil)
+	case c.flags&flagShutWrite != 0:
+		c.flags = c.flags&^flagShutWrite | flagWriteShut
+		if err := sock.CloseWrite(c.fd); err != nil {
+			c.closeWith(err)
+		}
+	}
+}
+
+// updateInterest tells the Selector what the connection waits for now; it
+// makes a system call only when that changes, never per message.
+func (c *Conn) updateInterest() {
+	if c.flags&flagClosed != 0 {
+		return
+	}
+	var want iomux.Events
+	if c.flags&(flagEOF|flagPaused|flagClosing|flagConnecting) == 0 {
+		want |= iomux.Readable
+	}
+	if c.Outbound() > 0 || c.flags&flagConnecting != 0 {
+		want |= iomux.Writable
+	}
+	if want == c.interest {
+		return
+	}
+	var err error
+	switch {
+	case want == 0:
+		err = c.loop.unregister(c.fd)
+	case c.interest == 0:
+		err = c.loop.register(c.fd, want, c)
+	default:
+		err = c.loop.modify(c.fd, want, c)
+	}
+	if err != nil {
+		c.interest = 0
+		c.closeWith(err)
+		return
+	}
+	c.interest = want
+}
