@@ -12,13 +12,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/sock"
 )
 
-// The seeds' chat client: one Selector waits on stdin and the socket at
-// once. On a terminal it edits the line itself (the terminal's own echo is
-// off), so that a message arriving mid-line can be printed above the line
-// and the half-typed text put back, which the seed's "\r" + prompt trick
-// only pretends to do.
+// The Python select tutorials' chat client: one Selector waits on stdin
+// and the socket at once. On a terminal it edits the line itself (the
+// terminal's own echo is off), so that a message arriving mid-line can be
+// printed above the line and the half-typed text put back, which the
+// tutorial's "\r" + prompt trick only pretends to do.
 
 func init() {
 	register(&command{
@@ -26,7 +27,7 @@ func init() {
 		summary: "chat from a terminal or a pipe; messages arrive without clobbering the typed line",
 		usage: `Usage: iomux chat-client [--addr 127.0.0.1:8002] [--name NAME] [--backend auto] [--timeout 10s] [-v]
 
-The seeds' chat client. One Selector waits on stdin and the socket at once:
+The Python select tutorials' chat client. One Selector waits on stdin and the socket at once:
 each line you type goes to the chat server, and what the server sends (the
 other members' messages, prefixed with their names) is printed as it comes.
 
@@ -39,7 +40,7 @@ KiB of it is held). With stdin piped from a file there is no prompt: it
 sends every line, then shuts down its sending side and keeps printing until
 the server closes.
 
--v traces each step on stderr, in the seeds' words; when stderr is the
+-v traces each step on stderr, in the tutorials' words; when stderr is the
 terminal too, each trace line is printed like a message, above the typed
 line.
 
@@ -55,7 +56,7 @@ Example:
   <bob> hi alice
   <You> hello bo
 `,
-		run: func(args []string) error { return runChatClient(args, os.Stdin, os.Stdout, os.Stderr) },
+		run: runChatClient,
 	})
 }
 
@@ -87,7 +88,7 @@ type chatClient struct {
 	halfClosed bool
 }
 
-func runChatClient(args []string, stdin *os.File, stdout, stderr io.Writer) error {
+func runChatClient(e *env, args []string) error {
 	fs := newFlags(commands["chat-client"])
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:8002")
@@ -103,18 +104,19 @@ func runChatClient(args []string, stdin *os.File, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer sel.Close()
-	fd, err := clientDial(opt.addr, opt.timeout)
+	fd, err := opt.dial()
 	if err != nil {
 		return fmt.Errorf("unable to connect: %w", err)
 	}
-	defer unix.Close(fd)
+	defer sock.Close(fd)
+	stdin, stdout, stderr := e.stdin, e.stdout, e.stderr
 
 	c := &chatClient{sel: sel, sock: fd, in: int(stdin.Fd()), out: stdout, opt: &opt, stderr: stderr,
 		lastByte: '\n', buf: make([]byte, 4096)}
 	if *name != "" {
 		c.outbox = []byte("/nick " + *name + "\n")
 	}
-	if isTTY(stdin) && isTTY(stdout) {
+	if isTerminal(stdin) && isTerminal(stdout) {
 		restore, err := enterChatMode(c.in)
 		if err != nil {
 			return err
@@ -122,7 +124,7 @@ func runChatClient(args []string, stdin *os.File, stdout, stderr io.Writer) erro
 		defer restore()
 		stop := c.wakeOnSignal()
 		defer stop()
-		c.tty = &chatLine{fd: int(stdout.(*os.File).Fd()), stderr: isTTY(stderr)}
+		c.tty = &chatLine{fd: int(stdout.(*os.File).Fd()), stderr: isTerminal(stderr)}
 	}
 	if err := sel.Register(fd, iomux.Readable, nil); err != nil {
 		return err
@@ -224,8 +226,8 @@ func (c *chatClient) updateInterest() error {
 		// printing what it sends until it closes.
 		c.trace("shutting down the sending side to %s", c.opt.addr)
 		c.halfClosed = true
-		if err := unix.Shutdown(c.sock, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
-			return os.NewSyscallError("shutdown", err)
+		if err := sock.CloseWrite(c.sock); err != nil && !errors.Is(err, unix.ENOTCONN) {
+			return err
 		}
 	}
 	return nil
@@ -234,8 +236,8 @@ func (c *chatClient) updateInterest() error {
 // send writes what the socket takes of the outbox; gone reports that the
 // server is gone.
 func (c *chatClient) send() (gone bool) {
-	n, err := unix.Write(c.sock, c.outbox)
-	if err == unix.EAGAIN || err == unix.EINTR {
+	n, err := sock.Write(c.sock, c.outbox)
+	if sock.WouldBlock(err) {
 		return false
 	}
 	if err != nil {
@@ -251,8 +253,8 @@ func (c *chatClient) send() (gone bool) {
 // connection (or reset it).
 func (c *chatClient) receive() (gone bool) {
 	buf := c.buf
-	n, err := unix.Read(c.sock, buf)
-	if err == unix.EAGAIN || err == unix.EINTR {
+	n, err := sock.Read(c.sock, buf)
+	if sock.WouldBlock(err) {
 		return false
 	}
 	if err != nil || n == 0 {
@@ -285,7 +287,7 @@ func (c *chatClient) receive() (gone bool) {
 	}
 }
 
-// disconnected says the seed's goodbye.
+// disconnected says the tutorial's goodbye.
 func (c *chatClient) disconnected() error {
 	if c.tty != nil {
 		if len(c.held) > 0 { // the server's last words, unfinished

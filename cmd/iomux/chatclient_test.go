@@ -29,7 +29,7 @@ func startChatClient(t *testing.T, args ...string) *chatRun {
 	run := &chatRun{stdin: w, out: newClientOutput(), done: make(chan error, 1)}
 	go func() {
 		defer r.Close()
-		run.done <- runChatClient(args, r, run.out, io.Discard)
+		run.done <- runChatClient(&env{stdin: r, stdout: run.out, stderr: io.Discard}, args)
 	}()
 	t.Cleanup(func() { w.Close() })
 	return run
@@ -42,12 +42,12 @@ func (r *chatRun) wait(t *testing.T) {
 		t.Fatalf("chat-client: %v\noutput:\n%s", err, r.out)
 	}
 	if !strings.HasSuffix(r.out.String(), "\nDisconnected from chat server\n") {
-		t.Errorf("output does not end with the seeds' goodbye:\n%q", r.out)
+		t.Errorf("output does not end with the tutorials' goodbye:\n%q", r.out)
 	}
 }
 
 func TestChatClientPipedWithPythonServer(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		py := startPyPeer(t, "chat_server.py")
 		bob := startChatClient(t, "--addr", py.addr, "--backend", backend)
 		py.out.waitFor(t, ") connected", 1)
@@ -81,7 +81,7 @@ func startLineServer(t *testing.T) *peerServer {
 func quoteLines(b []byte) string { return strings.ReplaceAll(string(b), "\n", "|") }
 
 func TestChatClientHalfClosesAtEndOfInput(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		srv := startLineServer(t)
 		chat := startChatClient(t, "--addr", srv.addr(), "--backend", backend, "--name", "alice")
 		big := strings.Repeat("x", 3000)
@@ -146,7 +146,7 @@ func startPTYChatWith(t *testing.T, o ptyChatOptions) *ptyChat {
 	})
 	t.Cleanup(func() { close(release) })
 	args := append([]string{"--addr", srv.addr(), "--backend", o.backend}, o.args...)
-	go func() { p.done <- runChatClient(args, slave, slave, stderr) }()
+	go func() { p.done <- runChatClient(&env{stdin: slave, stdout: slave, stderr: stderr}, args) }()
 	p.server = <-conns
 	p.lines = bufio.NewReader(p.server)
 	p.screen.waitFor(t, "Connected to remote host. Start sending messages\r\n<You> ", 1)
@@ -188,7 +188,7 @@ func (p *ptyChat) finish(t *testing.T) {
 }
 
 func TestChatClientTerminalKeepsTypedLine(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		p := startPTYChat(t, backend)
 		p.typeKeys(t, "hel", "<You> hel")
 
@@ -214,7 +214,7 @@ func TestChatClientTerminalKeepsTypedLine(t *testing.T) {
 }
 
 func TestChatClientTerminalCtrlD(t *testing.T) {
-	checkClientLeaks(t)
+	checkLeaks(t)
 	p := startPTYChat(t, "auto")
 	p.typeKeys(t, "bye\r", "<You> bye\r\n")
 	p.expectSent(t, "bye")
@@ -230,7 +230,7 @@ func TestChatClientTerminalCtrlD(t *testing.T) {
 }
 
 func TestChatClientTerminalCtrlC(t *testing.T) {
-	checkClientLeaks(t)
+	checkLeaks(t)
 	p := startPTYChat(t, "auto")
 	p.typeKeys(t, "abc\x03", "<You> abc^C\r\n")
 	p.finish(t)
@@ -240,7 +240,7 @@ func TestChatClientTerminalCtrlC(t *testing.T) {
 }
 
 func TestChatClientOurChatServer(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		srv := srvStart(t, runChatServer, "--backend", backend)
 		bob := startChatClient(t, "--addr", srv.addr, "--backend", backend, "--name", "bob")
 		bob.out.waitFor(t, "you are now bob", 1)
@@ -263,7 +263,7 @@ func TestChatClientOurChatServer(t *testing.T) {
 // TestChatClientStdinFromFile covers `iomux chat-client < file`: epoll
 // refuses regular files, so stdin is read without waiting on it.
 func TestChatClientStdinFromFile(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		path := filepath.Join(t.TempDir(), "lines")
 		big := strings.Repeat("y", 2000)
 		content := "first\n" + strings.Repeat(big+"\n", 100) + "last\n" // more than the outbox holds
@@ -277,7 +277,7 @@ func TestChatClientStdinFromFile(t *testing.T) {
 			}
 			srv := startLineServer(t)
 			out := newClientOutput()
-			err = runChatClient([]string{"--addr", srv.addr(), "--backend", backend}, stdin, out, io.Discard)
+			err = runChatClient(&env{stdin: stdin, stdout: out, stderr: io.Discard}, []string{"--addr", srv.addr(), "--backend", backend})
 			stdin.Close()
 			if err != nil {
 				t.Fatalf("chat-client < %s: %v", stdinPath, err)
@@ -296,7 +296,7 @@ func TestChatClientStdinFromFile(t *testing.T) {
 // Typing stops at the longest line chat-server takes (4096 bytes, which it
 // does not refuse): one more key rings the bell.
 func TestChatClientTerminalLineLimit(t *testing.T) {
-	checkClientLeaks(t)
+	checkLeaks(t)
 	p := startPTYChat(t, "auto")
 	p.typeKeys(t, strings.Repeat("x", chatServerMaxLine+1), "x\a")
 	p.typeKeys(t, "\r", "\r\n<You> ")
@@ -310,7 +310,7 @@ func TestChatClientTerminalLineLimit(t *testing.T) {
 // a message above them, chat-client moves up to their first row and
 // clears from there.
 func TestChatClientTerminalWrappedLine(t *testing.T) {
-	checkClientLeaks(t)
+	checkLeaks(t)
 	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", width: 20})
 	typed := "abcdefghijklmnopqrstuvwxyz0123" // with "<You> ", 36 columns: two rows
 	p.typeKeys(t, typed, "<You> "+typed)
@@ -331,7 +331,7 @@ func TestChatClientTerminalWrappedLine(t *testing.T) {
 // A line that TCP splits is shown whole once its newline comes; one that
 // never ends is shown in 4 KiB pieces, and the rest when the server goes.
 func TestChatClientTerminalHoldsPartialLines(t *testing.T) {
-	checkClientLeaks(t)
+	checkLeaks(t)
 	trace := newClientOutput()
 	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", args: []string{"-v"}, stderr: trace})
 	p.typeKeys(t, "hey", "<You> hey")
@@ -359,7 +359,7 @@ func TestChatClientTerminalHoldsPartialLines(t *testing.T) {
 // With -v on a terminal, trace lines go where the typed line was, like
 // messages, and the typed line comes back below each.
 func TestChatClientTerminalVerbose(t *testing.T) {
-	checkClientLeaks(t)
+	checkLeaks(t)
 	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", args: []string{"-v"}, stderrOnTTY: true})
 	p.typeKeys(t, "hel", "<You> hel")
 	p.server.Write([]byte("<bob> hi\n"))
@@ -380,7 +380,7 @@ func TestChatClientTerminalVerbose(t *testing.T) {
 	}
 }
 
-// -v traces each step in the seeds' words (stdin piped: plain lines on
+// -v traces each step in the tutorials' words (stdin piped: plain lines on
 // stderr), and the end of the stream without a nil error.
 func TestChatClientVerbose(t *testing.T) {
 	srv := startLineServer(t)
@@ -392,7 +392,7 @@ func TestChatClientVerbose(t *testing.T) {
 	io.WriteString(w, "hi\n")
 	w.Close()
 	var out, trace bytes.Buffer
-	if err := runChatClient([]string{"--addr", srv.addr(), "-v"}, r, &out, &trace); err != nil {
+	if err := runChatClient(&env{stdin: r, stdout: &out, stderr: &trace}, []string{"--addr", srv.addr(), "-v"}); err != nil {
 		t.Fatalf("chat-client: %v", err)
 	}
 	for _, want := range []string{"waiting for the next event\n", `sending "hi\n" to ` + srv.addr() + "\n",

@@ -15,11 +15,12 @@ import (
 func init() {
 	register(&command{
 		name:    "chat-server",
-		summary: "a chat room: every line a member sends goes to every other member (the seeds' chat server)",
+		summary: "a chat room: every line a member sends goes to every other member (the tutorials' chat server)",
 		usage: `Usage: iomux chat-server [--addr 127.0.0.1:8002] [--backend auto] [-v]
 
-The seeds' chat server, made safe. Every line a member sends goes to every
-other member, prefixed with the sender's name: "[127.0.0.1:55821] hello".
+The Python select tutorials' chat server, made safe. Every line a member
+sends goes to every other member, prefixed with the sender's name:
+"[127.0.0.1:55821] hello".
 The others are told when someone joins ("[127.0.0.1:55821] entered room"),
 leaves ("[name] left the room") or goes away ("[name] is offline").
 
@@ -31,9 +32,9 @@ Commands (a line that starts with "/"):
 Control bytes in a message reach the others as escapes (\x1b, \r), never
 as terminal commands. Lines longer than 4096 bytes are refused with a
 notice, not buffered. A member who stops reading gets at most 256 KiB
-queued; past that they are disconnected and the others told: the seed's
-broadcast blocked the whole room on one slow member, this one never waits
-for anybody.
+queued; past that they are disconnected and the others told: the
+tutorial's broadcast blocked the whole room on one slow member, this one
+never waits for anybody.
 
 Example:
   $ iomux chat-server
@@ -41,7 +42,7 @@ Example:
   $ iomux chat-client            # in two or more other terminals
   $ nc 127.0.0.1 8002            # or any line-based client
 `,
-		run: func(args []string) error { return runChatServer(args, processEnv()) },
+		run: runChatServer,
 	})
 }
 
@@ -77,7 +78,7 @@ type chatRoom struct {
 	log     io.Writer     // the server's own notes (stdout)
 }
 
-func runChatServer(args []string, env serverEnv) error {
+func runChatServer(e *env, args []string) error {
 	fs := newFlags(commands["chat-server"])
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:8002", false)
@@ -87,12 +88,12 @@ func runChatServer(args []string, env serverEnv) error {
 	if err := opt.check(fs); err != nil {
 		return err
 	}
-	room := &chatRoom{log: env.stdout}
+	room := &chatRoom{log: e.stdout}
 	opt.beforeStop = func(srv *loop.Server) {
 		l := srv.Loops()[0]
 		l.Post(room.shutdown) // runs before the loop closes the connections
 	}
-	return opt.serve(env, loop.NewServer(room, opt.loopOptions(env.stderr)))
+	return opt.serve(e, loop.NewServer(room, opt.loopOptions(e.stderr)))
 }
 
 func (r *chatRoom) OnOpen(c *loop.Conn) {

@@ -45,7 +45,7 @@ func srvExpectAll(t *testing.T, want string, members ...*srvChatter) {
 }
 
 func TestChatServer(t *testing.T) {
-	srvEachBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runChatServer, "--backend", backend)
 		a := srvJoin(t, s.addr)
 		b := srvJoin(t, s.addr)
@@ -195,7 +195,7 @@ func TestChatServerEscapesControlBytes(t *testing.T) {
 	a.lines.expect(t, "["+b.name+`] /\x1b[1m`)
 }
 
-// -v traces the loop in the seeds' words.
+// -v traces the loop in the tutorials' words.
 func TestChatServerVerbose(t *testing.T) {
 	s := srvStart(t, runChatServer, "-v")
 	a := srvJoin(t, s.addr)

@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,27 +20,28 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/python"
 )
 
 // clientWait bounds every wait in these tests; generous, since other tests
 // share the two cores.
 const clientWait = 20 * time.Second
 
-// forEachClientBackend runs f as a subtest on every backend this OS has,
-// each checked for leaked goroutines and descriptors.
-func forEachClientBackend(t *testing.T, f func(t *testing.T, backend string)) {
+// forEachBackend runs f as a subtest on every backend this OS has, each
+// checked for leaked goroutines and descriptors.
+func forEachBackend(t *testing.T, f func(t *testing.T, backend string)) {
 	for _, b := range iomux.Backends() {
 		t.Run(b, func(t *testing.T) {
-			checkClientLeaks(t)
+			checkLeaks(t)
 			f(t, b)
 		})
 	}
 }
 
-// checkClientLeaks fails the test if, once its cleanups have run, it has
+// checkLeaks fails the test if, once its cleanups have run, it has
 // left goroutines or open descriptors behind. Call it first, so that its
 // cleanup runs last.
-func checkClientLeaks(t *testing.T) {
+func checkLeaks(t *testing.T) {
 	fds, countable := openFDs(fdDirs)
 	if !countable {
 		t.Logf("cannot list open descriptors (none of %v): not checking them for leaks", fdDirs)
@@ -72,6 +72,12 @@ func openFDs(dirs []string) (n int, ok bool) {
 		}
 	}
 	return 0, false
+}
+
+// testEnv is the environment of a program run by a test: stdin is the
+// process's (unused by most), stdout and stderr the test's writers.
+func testEnv(stdout, stderr io.Writer) *env {
+	return &env{stdin: os.Stdin, stdout: stdout, stderr: stderr}
 }
 
 // clientOutput is an io.Writer that tests can wait on: waitFor returns
@@ -121,40 +127,21 @@ func (w *clientOutput) waitFor(t *testing.T, want string, count int) {
 
 var peerPortLine = regexp.MustCompile(`port (\d+)`)
 
-// findPython returns the python3 interpreter's own path ("" if there is
-// none), looked up once: a version manager's shim (pyenv) can take seconds
-// per start, the interpreter itself a fraction of that.
-var findPython = sync.OnceValue(func() string {
-	shim, err := exec.LookPath("python3")
-	if err != nil {
-		return ""
-	}
-	out, err := exec.Command(shim, "-c", "import sys; print(sys.executable)").Output()
-	if path := strings.TrimSpace(string(out)); err == nil && path != "" {
-		return path
-	}
-	return shim
-})
-
-// pyPeer is one of the seeds' Python servers, running.
+// pyPeer is one of the tutorials' Python servers, running.
 type pyPeer struct {
 	addr string        // where it listens
 	out  *clientOutput // its stdout and stderr
 	kill func()        // stops it now (also done at cleanup)
 }
 
-// startPyPeer runs one of the seeds' Python servers from testdata/python
+// startPyPeer runs one of the tutorials' Python servers from testdata/python
 // on 127.0.0.1 and an ephemeral port (plus extra arguments) and waits for
 // the line that names its port. The test is skipped when python3 is not
 // installed.
 func startPyPeer(t *testing.T, script string, extra ...string) *pyPeer {
 	t.Helper()
-	python := findPython()
-	if python == "" {
-		t.Skip("python3 not installed")
-	}
-	args := append([]string{"-u", filepath.Join("..", "..", "testdata", "python", script), "127.0.0.1", "0"}, extra...)
-	cmd := exec.Command(python, args...)
+	args := append([]string{"-u", python.Script(script), "127.0.0.1", "0"}, extra...)
+	cmd := exec.Command(python.Need(t), args...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {

@@ -2,37 +2,29 @@ package main
 
 import (
 	"bytes"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net"
-	"os"
-	"strings"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/sock"
 )
 
-// The seeds' multiclient, on a Selector. This file also holds what the four
-// clients (echo-client, slow-client, chat-client, watch) share: their
-// common flags, the trace, and the raw-socket dial.
+// The Python select tutorials' multiclient (two sockets, one message in
+// parts), on a Selector.
 
 func init() {
 	register(&command{
 		name:    "echo-client",
-		summary: "send a message in parts over several sockets and check the echoes (the seeds' multiclient)",
+		summary: "send a message in parts over several sockets and check the echoes (the tutorials' multiclient)",
 		usage: `Usage: iomux echo-client [--addr 127.0.0.1:10000] [--conns 2] [--backend auto] [--timeout 10s] [-v] [MESSAGE...]
 
-The seeds' multiclient. Opens --conns sockets to an echo server, sends each
+The Python select tutorials' multiclient. Opens --conns sockets to an echo server, sends each
 MESSAGE part on every socket, then waits (on one Selector) until every socket
 has its part echoed back in full before sending the next part. Prints a
 "sending" and a "received" line per socket and part. Exits non-zero if an
 echo differs from what was sent, or the server closes early.
 
-Without MESSAGE arguments it sends the seeds' three parts:
+Without MESSAGE arguments it sends the tutorial's three parts:
 "This is the message. ", "It will be sent ", "in parts.". Flags may come
 before, between or after the messages; a message that starts with "-" goes
 after "--" (everything after it is a message).
@@ -46,12 +38,12 @@ Example:
   127.0.0.1:55821: received "This is the message. "
   ...
 `,
-		run: func(args []string) error { return runEchoClient(args, os.Stdout, os.Stderr) },
+		run: runEchoClient,
 	})
 }
 
-// seedMessages are the parts the seeds' multiclient sends.
-var seedMessages = []string{"This is the message. ", "It will be sent ", "in parts."}
+// multiclientMessages are the parts the tutorials' multiclient sends.
+var multiclientMessages = []string{"This is the message. ", "It will be sent ", "in parts."}
 
 // echoConn is one of the echo client's sockets and the part in flight on it.
 type echoConn struct {
@@ -62,9 +54,8 @@ type echoConn struct {
 	got   []byte // what has been echoed so far
 }
 
-func runEchoClient(args []string, stdout, stderr io.Writer) error {
-	c := commands["echo-client"]
-	fs := newFlags(c)
+func runEchoClient(e *env, args []string) error {
+	fs := newFlags(commands["echo-client"])
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:10000")
 	conns := fs.Int("conns", 2, "number of sockets to send on")
@@ -76,7 +67,7 @@ func runEchoClient(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: --conns must be at least 1", errUsage)
 	}
 	if len(messages) == 0 {
-		messages = seedMessages
+		messages = multiclientMessages
 	}
 	sel, err := opt.selector()
 	if err != nil {
@@ -84,17 +75,18 @@ func runEchoClient(args []string, stdout, stderr io.Writer) error {
 	}
 	defer sel.Close()
 
-	fmt.Fprintf(stdout, "connecting to %s\n", seedAddr(opt.addr))
+	stdout, stderr := e.stdout, e.stderr
+	fmt.Fprintf(stdout, "connecting to %s\n", hostAndPort(opt.addr))
 	socks := make([]*echoConn, 0, *conns)
 	defer func() {
 		for _, s := range socks {
 			opt.tracef(stderr, "closing socket %s", s.local)
 			sel.Unregister(s.fd)
-			unix.Close(s.fd)
+			sock.Close(s.fd)
 		}
 	}()
 	for range *conns {
-		fd, err := clientDial(opt.addr, opt.timeout)
+		fd, err := opt.dial()
 		if err != nil {
 			return err
 		}
@@ -163,11 +155,11 @@ func echoRound(sel iomux.Selector, socks []*echoConn, opt *clientOptions, stderr
 }
 
 // send writes what the socket can take of the current part; once the part is
-// out it stops asking for Writable, as the seeds' server drops a socket from
-// its outputs when the queue is empty.
+// out it stops asking for Writable, as the tutorials' server drops a socket
+// from its outputs when the queue is empty.
 func (s *echoConn) send(sel iomux.Selector, opt *clientOptions, stderr io.Writer) error {
-	n, err := unix.Write(s.fd, s.out)
-	if err == unix.EAGAIN || err == unix.EINTR {
+	n, err := sock.Write(s.fd, s.out)
+	if err != nil && sock.WouldBlock(err) {
 		return nil
 	}
 	if err != nil {
@@ -184,8 +176,8 @@ func (s *echoConn) send(sel iomux.Selector, opt *clientOptions, stderr io.Writer
 // receive reads what arrived and checks it against the part sent; done
 // reports that the whole part has come back.
 func (s *echoConn) receive(buf []byte, opt *clientOptions, stderr io.Writer) (done bool, err error) {
-	n, err := unix.Read(s.fd, buf)
-	if err == unix.EAGAIN || err == unix.EINTR {
+	n, err := sock.Read(s.fd, buf)
+	if err != nil && sock.WouldBlock(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -203,127 +195,4 @@ func (s *echoConn) receive(buf []byte, opt *clientOptions, stderr io.Writer) (do
 		return false, fmt.Errorf("%s: echo differs: sent %s, received %s", s.local, brief(s.want), brief(s.got))
 	}
 	return len(s.got) == len(s.want), nil
-}
-
-// clientOptions are the flags every client takes.
-type clientOptions struct {
-	addr    string
-	backend string
-	verbose bool
-	timeout time.Duration
-}
-
-// bind declares --addr (with the seed's default), --backend, --timeout and -v.
-func (o *clientOptions) bind(fs *flag.FlagSet, defaultAddr string) {
-	fs.StringVar(&o.addr, "addr", defaultAddr, "server address `HOST:PORT`")
-	fs.StringVar(&o.backend, "backend", "auto", "readiness backend: auto, "+strings.Join(iomux.Backends(), ", "))
-	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up after this long without progress (connecting; for echo-client and slow-client, also each echo)")
-	fs.BoolVar(&o.verbose, "v", false, "trace each step to stderr, in the seeds' words")
-}
-
-// selector opens the Selector --backend names; an unknown name is a usage error.
-func (o *clientOptions) selector() (iomux.Selector, error) {
-	sel, err := iomux.NewSelector(o.backend)
-	if errors.Is(err, iomux.ErrUnknown) {
-		return nil, fmt.Errorf("%w: --backend: %v", errUsage, err)
-	}
-	return sel, err
-}
-
-// tracef prints one -v line to stderr.
-func (o *clientOptions) tracef(stderr io.Writer, format string, args ...any) {
-	if o.verbose {
-		fmt.Fprintf(stderr, format+"\n", args...)
-	}
-}
-
-// clientDial connects a non-blocking TCP socket to addr as the seeds do
-// (socket, then connect), waiting at most timeout for the handshake.
-func clientDial(addr string, timeout time.Duration) (int, error) {
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return -1, fmt.Errorf("%w: --addr: %v", errUsage, err)
-	}
-	ta, err := net.ResolveTCPAddr("tcp", addr)
-	if err != nil {
-		return -1, err
-	}
-	family, sa := unix.AF_INET6, unix.Sockaddr(nil)
-	if ip4 := ta.IP.To4(); ip4 != nil {
-		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: ta.Port, Addr: [4]byte(ip4)}
-	} else {
-		sa = &unix.SockaddrInet6{Port: ta.Port, Addr: [16]byte(ta.IP.To16())}
-	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM, 0)
-	if err != nil {
-		return -1, os.NewSyscallError("socket", err)
-	}
-	unix.CloseOnExec(fd)
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return -1, os.NewSyscallError("setnonblock", err)
-	}
-	if err := connectWait(fd, sa, timeout); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("connect to %s: %w", addr, err)
-	}
-	return fd, nil
-}
-
-// connectWait starts a non-blocking connect and waits for it to finish: the
-// socket turns writable, and SO_ERROR tells whether the handshake worked.
-func connectWait(fd int, sa unix.Sockaddr, timeout time.Duration) error {
-	err := unix.Connect(fd, sa)
-	if err == nil {
-		return nil
-	}
-	if err != unix.EINPROGRESS && err != unix.EINTR {
-		return err
-	}
-	_, w, _, err := iomux.Select(nil, []int{fd}, nil, timeout)
-	if err != nil {
-		return err
-	}
-	if len(w) == 0 {
-		return fmt.Errorf("timed out after %v", timeout)
-	}
-	if soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || soerr != 0 {
-		if err == nil {
-			err = unix.Errno(soerr)
-		}
-		return err
-	}
-	return nil
-}
-
-// localAddr is the socket's own HOST:PORT, which the seeds print to tell
-// their sockets apart.
-func localAddr(fd int) string {
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return fmt.Sprintf("fd %d", fd)
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return net.JoinHostPort(net.IP(a.Addr[:]).String(), fmt.Sprint(a.Port))
-	case *unix.SockaddrInet6:
-		return net.JoinHostPort(net.IP(a.Addr[:]).String(), fmt.Sprint(a.Port))
-	}
-	return fmt.Sprintf("fd %d", fd)
-}
-
-// brief quotes b for an error message, cut short if it is long.
-func brief(b []byte) string {
-	const max = 80
-	if len(b) <= max {
-		return fmt.Sprintf("%q", b)
-	}
-	return fmt.Sprintf("%q... (%d bytes)", b[:max], len(b))
-}
-
-// seedAddr prints HOST:PORT as the seeds do: "127.0.0.1 port 10000".
-func seedAddr(addr string) string {
-	if host, port, err := net.SplitHostPort(addr); err == nil {
-		return host + " port " + port
-	}
-	return addr
 }

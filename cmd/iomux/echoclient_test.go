@@ -25,19 +25,19 @@ func checkEchoOutput(t *testing.T, out string, conns int, parts []string) {
 }
 
 func TestEchoClientGoServer(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		srv := startPeerEcho(t, nil)
 		var out, errs bytes.Buffer
-		err := runEchoClient([]string{"--addr", srv.addr(), "--backend", backend, "--conns", "3", "-v"}, &out, &errs)
+		err := runEchoClient(testEnv(&out, &errs), []string{"--addr", srv.addr(), "--backend", backend, "--conns", "3", "-v"})
 		if err != nil {
 			t.Fatalf("echo-client: %v\n%s", err, errs.String())
 		}
-		checkEchoOutput(t, out.String(), 3, seedMessages)
+		checkEchoOutput(t, out.String(), 3, multiclientMessages)
 		if !strings.HasPrefix(out.String(), "connecting to 127.0.0.1 port ") {
-			t.Errorf("output does not start with the seeds' connecting line:\n%s", out.String())
+			t.Errorf("output does not start with the tutorials' connecting line:\n%s", out.String())
 		}
 		if !strings.Contains(errs.String(), "waiting for the next event") {
-			t.Errorf("-v trace lacks the seeds' words:\n%s", errs.String())
+			t.Errorf("-v trace lacks the tutorials' words:\n%s", errs.String())
 		}
 	})
 }
@@ -48,7 +48,7 @@ func TestEchoClientMessagesAndLargeParts(t *testing.T) {
 	parts := []string{"one ", big, "three"}
 	var out, errs bytes.Buffer
 	args := append([]string{"--addr", srv.addr(), "--conns", "4"}, parts...)
-	if err := runEchoClient(args, &out, &errs); err != nil {
+	if err := runEchoClient(testEnv(&out, &errs), args); err != nil {
 		t.Fatalf("echo-client: %v", err)
 	}
 	checkEchoOutput(t, out.String(), 4, parts)
@@ -57,14 +57,14 @@ func TestEchoClientMessagesAndLargeParts(t *testing.T) {
 func TestEchoClientPythonServers(t *testing.T) {
 	for _, script := range []string{"select_echo_server.py", "poll_echo_server.py"} {
 		t.Run(script, func(t *testing.T) {
-			forEachClientBackend(t, func(t *testing.T, backend string) {
+			forEachBackend(t, func(t *testing.T, backend string) {
 				py := startPyPeer(t, script)
 				var out, errs bytes.Buffer
-				err := runEchoClient([]string{"--addr", py.addr, "--backend", backend}, &out, &errs)
+				err := runEchoClient(testEnv(&out, &errs), []string{"--addr", py.addr, "--backend", backend})
 				if err != nil {
 					t.Fatalf("echo-client: %v\nserver said:\n%s", err, py.out)
 				}
-				checkEchoOutput(t, out.String(), 2, seedMessages)
+				checkEchoOutput(t, out.String(), 2, multiclientMessages)
 				py.out.waitFor(t, "received b'in parts.'", 2)
 			})
 		})
@@ -72,14 +72,14 @@ func TestEchoClientPythonServers(t *testing.T) {
 }
 
 func TestEchoClientDetectsCorruptEcho(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		srv := startPeerEcho(t, func(b []byte) {
 			if i := bytes.IndexByte(b, 'w'); i >= 0 { // "It will be sent "
 				b[i] ^= 0x20
 			}
 		})
 		var out, errs bytes.Buffer
-		err := runEchoClient([]string{"--addr", srv.addr(), "--backend", backend}, &out, &errs)
+		err := runEchoClient(testEnv(&out, &errs), []string{"--addr", srv.addr(), "--backend", backend})
 		if err == nil || !strings.Contains(err.Error(), "echo differs") {
 			t.Fatalf("echo-client = %v, want an \"echo differs\" error; output:\n%s", err, out.String())
 		}
@@ -91,12 +91,12 @@ func TestEchoClientDetectsCorruptEcho(t *testing.T) {
 
 func TestEchoClientServerClosesEarly(t *testing.T) {
 	srv := startPeerServer(t, func(c net.Conn) {
-		buf := make([]byte, len(seedMessages[0]))
+		buf := make([]byte, len(multiclientMessages[0]))
 		io.ReadFull(c, buf) // all of it, so that closing sends FIN, not RST
 		c.Write(buf[:3])    // part of the echo, then gone
 	})
 	var out, errs bytes.Buffer
-	err := runEchoClient([]string{"--addr", srv.addr(), "--conns", "1"}, &out, &errs)
+	err := runEchoClient(testEnv(&out, &errs), []string{"--addr", srv.addr(), "--conns", "1"})
 	if err == nil || !strings.Contains(err.Error(), "server closed the connection early") {
 		t.Fatalf("echo-client = %v, want an early-close error", err)
 	}
@@ -110,7 +110,7 @@ func TestEchoClientUsageErrors(t *testing.T) {
 		{"--nosuchflag"},
 	} {
 		var out, errs bytes.Buffer
-		if err := runEchoClient(args, &out, &errs); !errors.Is(err, errUsage) {
+		if err := runEchoClient(testEnv(&out, &errs), args); !errors.Is(err, errUsage) {
 			t.Errorf("echo-client %q = %v, want a usage error", args, err)
 		}
 	}
@@ -124,20 +124,20 @@ func TestEchoClientConnectRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	var out, errs bytes.Buffer
-	err = runEchoClient([]string{"--addr", addr}, &out, &errs)
+	err = runEchoClient(testEnv(&out, &errs), []string{"--addr", addr})
 	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "connect to") {
 		t.Fatalf("echo-client to a closed port = %v, want a connect error", err)
 	}
 }
 
 func TestEchoClientOurEchoServer(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		srv := srvStart(t, runEchoServer, "--backend", backend)
 		var out, errs bytes.Buffer
-		if err := runEchoClient([]string{"--addr", srv.addr, "--backend", backend, "--conns", "5"}, &out, &errs); err != nil {
+		if err := runEchoClient(testEnv(&out, &errs), []string{"--addr", srv.addr, "--backend", backend, "--conns", "5"}); err != nil {
 			t.Fatalf("echo-client: %v", err)
 		}
-		checkEchoOutput(t, out.String(), 5, seedMessages)
+		checkEchoOutput(t, out.String(), 5, multiclientMessages)
 	})
 }
 
@@ -154,7 +154,7 @@ func TestEchoClientFlagsAmongMessages(t *testing.T) {
 		{[]string{"--addr", srv.addr(), "one", "--", "-x", "--conns", "3"}, 2, []string{"one", "-x", "--conns", "3"}},
 	} {
 		var out, errs bytes.Buffer
-		if err := runEchoClient(tc.args, &out, &errs); err != nil {
+		if err := runEchoClient(testEnv(&out, &errs), tc.args); err != nil {
 			t.Fatalf("echo-client %q: %v", tc.args, err)
 		}
 		checkEchoOutput(t, out.String(), tc.conns, tc.parts)
@@ -163,7 +163,7 @@ func TestEchoClientFlagsAmongMessages(t *testing.T) {
 		}
 	}
 	var out, errs bytes.Buffer
-	if err := runEchoClient([]string{"--addr", srv.addr(), "hi", "--nosuch"}, &out, &errs); !errors.Is(err, errUsage) || out.Len() > 0 {
+	if err := runEchoClient(testEnv(&out, &errs), []string{"--addr", srv.addr(), "hi", "--nosuch"}); !errors.Is(err, errUsage) || out.Len() > 0 {
 		t.Errorf("an unknown flag after a message: %v, output %q; want a usage error and nothing sent", err, out.String())
 	}
 }

@@ -9,19 +9,19 @@ import (
 func init() {
 	register(&command{
 		name:    "echo-server",
-		summary: "echo back whatever each client sends (the seeds' select/poll echo server)",
+		summary: "echo back whatever each client sends (the tutorials' select/poll echo server)",
 		usage: `Usage: iomux echo-server [--addr 127.0.0.1:10000] [--timeout 1s] [--loops N] [--backend auto] [-v]
 
-The seeds' echo server, on the event loop: every byte a client sends comes
-back to it, in order, however many clients are connected. Writes go
-straight to the socket; only what the socket refuses is queued, and a
-client that stops reading is no longer read from until its queue drains.
-When a client closes its side, what is still queued is sent before the
-connection closes: nothing is dropped.
+The Python select tutorials' echo server, on the event loop: every byte a
+client sends comes back to it, in order, however many clients are
+connected. Writes go straight to the socket; only what the socket refuses
+is queued, and a client that stops reading is no longer read from until
+its queue drains. When a client closes its side, what is still queued is
+sent before the connection closes: nothing is dropped.
 
 With --timeout, a loop that waits that long without an event says so (at
--v: "timed out, do some other work here"), as the seeds' select server with
-a timeout does. -v traces each loop in the seeds' words on stderr.
+-v: "timed out, do some other work here"), as the tutorials' select server
+with a timeout does. -v traces each loop in the tutorials' words on stderr.
 SIGINT or SIGTERM stops it gracefully: queues drain, then it exits.
 
 --backend select can only watch descriptors below 1024 (FD_SETSIZE): past
@@ -37,7 +37,7 @@ Example:
   ...
   $ iomux echo-client            # in another terminal
 `,
-		run: func(args []string) error { return runEchoServer(args, processEnv()) },
+		run: runEchoServer,
 	})
 }
 
@@ -49,7 +49,7 @@ type echoHandler struct{ loop.BaseHandler }
 
 func (echoHandler) OnData(c *loop.Conn) { c.Write(c.Next(-1)) }
 
-func runEchoServer(args []string, env serverEnv) error {
+func runEchoServer(e *env, args []string) error {
 	fs := newFlags(commands["echo-server"])
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:10000", true)
@@ -63,7 +63,7 @@ func runEchoServer(args []string, env serverEnv) error {
 	if *timeout < 0 {
 		return fmt.Errorf("%w: --timeout must not be negative", errUsage)
 	}
-	opts := opt.loopOptions(env.stderr)
+	opts := opt.loopOptions(e.stderr)
 	opts.WaitTimeout = *timeout
-	return opt.serve(env, loop.NewServer(echoHandler{}, opts))
+	return opt.serve(e, loop.NewServer(echoHandler{}, opts))
 }

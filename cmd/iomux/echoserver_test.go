@@ -17,13 +17,13 @@ import (
 	"github.com/iomux/iomux"
 )
 
-// The seeds' multiclient pattern, by hand: two sockets, each part sent on
+// The Python select tutorials' multiclient pattern, by hand: two sockets, each part sent on
 // both, then each echo read back in full before the next part.
 func TestEchoServerMulticlient(t *testing.T) {
-	srvEachBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--loops", "2", "-v")
 		socks := []net.Conn{srvDial(t, s.addr), srvDial(t, s.addr)}
-		for _, part := range seedMessages {
+		for _, part := range multiclientMessages {
 			for _, c := range socks {
 				if _, err := io.WriteString(c, part); err != nil {
 					t.Fatal(err)
@@ -54,27 +54,27 @@ func TestEchoServerMulticlient(t *testing.T) {
 	})
 }
 
-// Our echo-client and slow-client (the seeds' clients on a Selector)
+// Our echo-client and slow-client (the tutorials' clients on a Selector)
 // against our echo-server.
 func TestEchoServerWithOurClients(t *testing.T) {
-	srvEachBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--timeout", "20ms", "-v")
 		var out, errs bytes.Buffer
-		if err := runEchoClient([]string{"--addr", s.addr, "--conns", "3"}, &out, &errs); err != nil {
+		if err := runEchoClient(testEnv(&out, &errs), []string{"--addr", s.addr, "--conns", "3"}); err != nil {
 			t.Fatalf("echo-client: %v\n%s%s", err, out.String(), errs.String())
 		}
 		out.Reset()
-		if err := runSlowClient([]string{"--addr", s.addr, "--pause", "50ms"}, &out, &errs); err != nil {
+		if err := runSlowClient(testEnv(&out, &errs), []string{"--addr", s.addr, "--pause", "50ms"}); err != nil {
 			t.Fatalf("slow-client: %v\n%s%s", err, out.String(), errs.String())
 		}
 		s.errs.waitFor(t, "  timed out, do some other work here", 2)
 	})
 }
 
-// The seeds' slow client pattern: parts sent with pauses, the echo read
+// The Python select tutorials' slow client pattern: parts sent with pauses, the echo read
 // back 16 bytes at a time; with --timeout the idle loop reports itself.
 func TestEchoServerSlowClient(t *testing.T) {
-	srvEachBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--timeout", "10ms", "-v")
 		c := srvDial(t, s.addr)
 		s.errs.waitFor(t, "timed out, do some other work here", 1)
@@ -107,7 +107,7 @@ func TestEchoServerSlowClient(t *testing.T) {
 // half-closing: each must get back exactly its stream, then EOF, so
 // nothing queued is dropped at EOF even when the client reads late.
 func TestEchoServerExactUnderLoad(t *testing.T) {
-	srvEachBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--loops", "2")
 		const clients, size = 12, 512 << 10
 		var wg sync.WaitGroup
@@ -133,16 +133,16 @@ func TestEchoServerExactUnderLoad(t *testing.T) {
 // pieces, half-closes, and checks the echo. With late, it reads nothing
 // until half is sent, so echoes pile up in the socket buffers and the
 // server's queue meanwhile.
-func srvEchoStream(addr string, seed uint64, size int, late bool) error {
+func srvEchoStream(addr string, id uint64, size int, late bool) error {
 	c, err := net.DialTimeout("tcp", addr, srvWait)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(srvWait))
-	rng := rand.New(rand.NewPCG(seed, 7))
+	rng := rand.New(rand.NewPCG(id, 7))
 	data := make([]byte, size)
-	rand.NewChaCha8([32]byte{byte(seed)}).Read(data)
+	rand.NewChaCha8([32]byte{byte(id)}).Read(data)
 	type echoed struct {
 		b   []byte
 		err error
@@ -165,14 +165,14 @@ func srvEchoStream(addr string, seed uint64, size int, late bool) error {
 		}
 		n := min(len(rest), 1+rng.IntN(64<<10))
 		if _, err := c.Write(rest[:n]); err != nil {
-			return fmt.Errorf("client %d (late %v): write at %d of %d: %v", seed, late, size-len(rest), size, err)
+			return fmt.Errorf("client %d (late %v): write at %d of %d: %v", id, late, size-len(rest), size, err)
 		}
 		rest = rest[n:]
 	}
 	c.(*net.TCPConn).CloseWrite()
 	echo := <-got
 	if echo.err != nil || !bytes.Equal(echo.b, data) {
-		return fmt.Errorf("client %d (late %v): echo of %d bytes differs: got %d bytes, %v", seed, late, size, len(echo.b), echo.err)
+		return fmt.Errorf("client %d (late %v): echo of %d bytes differs: got %d bytes, %v", id, late, size, len(echo.b), echo.err)
 	}
 	return nil
 }
@@ -188,7 +188,7 @@ func TestServersWarnWhenSelectCannotWatchFD(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		run  func([]string, serverEnv) error
+		run  func(*env, []string) error
 	}{
 		{"echo-server", runEchoServer}, {"chat-server", runChatServer},
 		{"log-server", runLogServer}, {"time-server", runTimeServer},

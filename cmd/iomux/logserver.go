@@ -14,13 +14,14 @@ import (
 func init() {
 	register(&command{
 		name:    "log-server",
-		summary: "print what every client sends, line by line, with time and address (the seeds' logger)",
+		summary: "print what every client sends, line by line, with time and address (the tutorials' logger)",
 		usage: `Usage: iomux log-server [--addr 127.0.0.1:1234] [--out FILE] [--loops N] [--backend auto] [-v]
 
-The seeds' logging server: any number of clients (telnet, nc, programs)
-connect and send lines; each complete line is printed once, prefixed with
-the time and the client's address, to stdout or appended to --out FILE
-(created with mode 0600 if missing). Connections are logged too:
+The Python select tutorials' logging server: any number of clients
+(telnet, nc, programs) connect and send lines; each complete line is
+printed once, prefixed with the time and the client's address, to stdout
+or appended to --out FILE (created with mode 0600 if missing).
+Connections are logged too:
 
   2026-11-23 18:56:57.123 Got connection from 127.0.0.1:55821
   2026-11-23 18:56:58.004 127.0.0.1:55821: the line it sent
@@ -39,7 +40,7 @@ Example:
   $ echo hello | nc -q1 127.0.0.1 1234
   $ cat /tmp/clients.log
 `,
-		run: func(args []string) error { return runLogServer(args, processEnv()) },
+		run: runLogServer,
 	})
 }
 
@@ -83,7 +84,7 @@ type logHandler struct {
 	sink *logSink
 }
 
-func runLogServer(args []string, env serverEnv) error {
+func runLogServer(e *env, args []string) error {
 	fs := newFlags(commands["log-server"])
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:1234", true)
@@ -94,7 +95,7 @@ func runLogServer(args []string, env serverEnv) error {
 	if err := opt.check(fs); err != nil {
 		return err
 	}
-	out := env.stdout
+	out := e.stdout
 	if *outPath != "" {
 		f, err := os.OpenFile(*outPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
@@ -104,7 +105,7 @@ func runLogServer(args []string, env serverEnv) error {
 		out = f
 	}
 	h := &logHandler{sink: &logSink{w: bufio.NewWriterSize(out, 64<<10)}}
-	return opt.serve(env, loop.NewServer(h, opt.loopOptions(env.stderr)))
+	return opt.serve(e, loop.NewServer(h, opt.loopOptions(e.stderr)))
 }
 
 func (h *logHandler) OnOpen(c *loop.Conn) {

@@ -115,7 +115,7 @@ func srvLogClients(t *testing.T, addr string, clients, lines int) map[string][]s
 }
 
 func TestLogServerManyClients(t *testing.T) {
-	srvEachBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runLogServer, "--backend", backend, "--loops", "2")
 		const clients = 50
 		sent := srvLogClients(t, s.addr, clients, 40)
@@ -256,7 +256,7 @@ func TestLogServerLongLineAcrossReads(t *testing.T) {
 	}
 }
 
-// -v traces the loop in the seeds' words; the log itself is unchanged.
+// -v traces the loop in the tutorials' words; the log itself is unchanged.
 func TestLogServerVerbose(t *testing.T) {
 	s := srvStart(t, runLogServer, "-v")
 	c := srvDial(t, s.addr)

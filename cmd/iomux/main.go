@@ -1,15 +1,18 @@
-// Command iomux runs the programs of the iomux toolkit: the seeds' servers
-// and clients on the event loop, and the benchmarks that measure it.
+// Command iomux runs the programs of the Python select tutorials (the echo,
+// chat, logging and delay servers and their clients) on iomux's event
+// loop and Selectors.
 //
 //	iomux help               list the programs
 //	iomux PROGRAM --help     explain one, with an example
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -19,9 +22,19 @@ import (
 // file with register, so adding a program touches no other file.
 type command struct {
 	name    string
-	summary string                    // one line for "iomux help"
-	usage   string                    // the --help text: what it does, its flags, an example
-	run     func(args []string) error // args exclude the program name
+	summary string                            // one line for "iomux help"
+	usage   string                            // the --help text: what it does, its flags, an example
+	run     func(e *env, args []string) error // args exclude the program name
+}
+
+// env is where a program runs: main gives it the process's standard
+// streams, and servers stop on SIGINT or SIGTERM; tests give buffers, a
+// context to cancel, and learn a server's address from ready.
+type env struct {
+	stdin          *os.File
+	stdout, stderr io.Writer
+	ctx            context.Context // servers: its end stops the server; nil: SIGINT/SIGTERM
+	ready          func(net.Addr)  // servers: if set, called once the server listens
 }
 
 var commands = map[string]*command{}
@@ -49,9 +62,9 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run runs "iomux args..." and returns the exit status: 0, 1 when the
-// program failed, 2 for a usage error. Help goes to stdout, errors to
-// stderr.
+// run runs "iomux args..." with stdin and the given stdout and stderr, and
+// returns the exit status: 0, 1 when the program failed, 2 for a usage
+// error. Help goes to stdout, errors to stderr.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		help(stderr)
@@ -72,18 +85,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// Every program parses its flags before it does anything, so --help
 	// returns from run at once, with the help text.
-	err := c.run(rest)
+	err := c.run(&env{stdin: os.Stdin, stdout: stdout, stderr: stderr}, rest)
 	var h *helpRequest
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &h):
 		fmt.Fprint(stdout, h.text)
-		return 0
-	case len(rest) > 0 && isHelp(rest[0]):
-		// A program whose first argument is not a flag (bench takes the
-		// benchmark's name first) has its usage text as help.
-		fmt.Fprint(stdout, c.usage)
 		return 0
 	case errors.Is(err, errUsage):
 		msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ") // the %w prefix says nothing here
@@ -97,7 +105,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
 func help(w io.Writer) {
-	fmt.Fprint(w, "iomux: wait on many file descriptors at once; the seeds' programs on an event loop.\n\n")
+	fmt.Fprint(w, "iomux: wait on many file descriptors at once; the Python select tutorials'\nprograms on an event loop.\n\n")
 	fmt.Fprint(w, "Usage: iomux PROGRAM [flags] [args]\n\nPrograms:\n")
 	names := make([]string, 0, len(commands))
 	for n := range commands {

@@ -17,7 +17,7 @@ func runIomux(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errs.String()
 }
 
-// verbosePrograms are the programs with -v (the seeds' servers and clients).
+// verbosePrograms are the programs with -v (the tutorials' servers and clients).
 var verbosePrograms = []string{"echo-server", "chat-server", "log-server", "time-server",
 	"echo-client", "slow-client", "chat-client", "watch"}
 

@@ -67,7 +67,7 @@ func appendHexEscape(out []byte, prefix string, v uint32, digits int) []byte {
 }
 
 // terminalSafe is what chat-client shows of a message: carriage returns
-// dropped (the seed server's "\r" + prompt trick, which only makes sense
+// dropped (the tutorial's chat server's "\r" + prompt trick, which only makes sense
 // on its own client) and every other control escaped.
 func terminalSafe(p []byte) []byte {
 	return escapeControls(bytes.ReplaceAll(p, []byte("\r"), nil))

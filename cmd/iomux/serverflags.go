@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,7 +43,7 @@ type serverOptions struct {
 func (o *serverOptions) bind(fs *flag.FlagSet, defaultAddr string, withLoops bool) {
 	fs.StringVar(&o.addr, "addr", defaultAddr, "`host:port` to listen on (port 0 picks a free one)")
 	fs.StringVar(&o.backend, "backend", "auto", "readiness backend: auto, "+strings.Join(iomux.Backends(), ", "))
-	fs.BoolVar(&o.verbose, "v", false, "trace the event loop on stderr, in the seeds' words")
+	fs.BoolVar(&o.verbose, "v", false, "trace the event loop on stderr, in the Python select tutorials' words")
 	o.loops = 1
 	if withLoops {
 		fs.IntVar(&o.loops, "loops", 0, "number of event loops (0: one per CPU)")
@@ -74,29 +75,53 @@ func (o *serverOptions) loopOptions(stderr io.Writer) loop.Options {
 		Logger:  slog.New(slog.NewTextHandler(stderr, nil)),
 	}
 	if o.verbose {
-		opts.Trace = stderr
+		opts.Observe = tutorialTrace(stderr)
 	}
 	return opts
 }
 
-// serverEnv is where a server program runs: main gives it the process's
-// stdout and stderr and stops it on SIGINT or SIGTERM; tests give it
-// buffers, a context to cancel, and learn the bound address from ready.
-type serverEnv struct {
-	stdout, stderr io.Writer
-	ctx            context.Context // its end stops the server; nil: SIGINT/SIGTERM
-	ready          func(net.Addr)  // if set, called once the server listens
+// tutorialTrace turns the loop's events into the running commentary of the
+// Python select tutorials' servers, a line each on w ("waiting for the
+// next event", "received ... from ...", "sending ... to ..."). The loops
+// may call it at once: each line is written whole.
+func tutorialTrace(w io.Writer) func(loop.Event) {
+	var mu sync.Mutex
+	return func(e loop.Event) {
+		var line string
+		switch e.Kind {
+		case loop.EventWait:
+			line = "\nwaiting for the next event"
+		case loop.EventIdle:
+			line = "  timed out, do some other work here"
+		case loop.EventOpen:
+			line = fmt.Sprintf("new connection from %s", e.Conn.RemoteAddr())
+		case loop.EventRead:
+			if e.Conn == nil { // a datagram
+				line = fmt.Sprintf("received %q from %s", e.Data, e.From)
+			} else {
+				line = fmt.Sprintf("received %q from %s", e.Data, e.Conn.RemoteAddr())
+			}
+		case loop.EventWrite:
+			line = fmt.Sprintf("sending %q to %s", e.Data, e.Conn.RemoteAddr())
+		case loop.EventDrain:
+			line = fmt.Sprintf("output queue for %s is empty", e.Conn.RemoteAddr())
+		case loop.EventEOF:
+			line = fmt.Sprintf("closing %s after reading no data", e.Conn.RemoteAddr())
+		default:
+			return
+		}
+		mu.Lock()
+		fmt.Fprintln(w, line)
+		mu.Unlock()
+	}
 }
 
-// processEnv is the environment of the real program.
-func processEnv() serverEnv { return serverEnv{stdout: os.Stdout, stderr: os.Stderr} }
-
-// serve listens on o.addr, starts srv, prints the seeds' "starting up on
-// HOST port PORT" on stderr and runs until env.ctx ends or a signal
-// arrives; then it stops gracefully (queued output drains, at most
+// serve listens on o.addr, starts srv, prints the Python select tutorials'
+// "starting up on HOST port PORT" on stderr and runs until e.ctx ends or a
+// signal arrives; then it stops gracefully (queued output drains, at most
 // serverStopTimeout; a second signal cuts that short).
-func (o *serverOptions) serve(env serverEnv, srv *loop.Server) error {
-	ctx := env.ctx
+func (o *serverOptions) serve(e *env, srv *loop.Server) error {
+	ctx := e.ctx
 	var signals chan os.Signal
 	if ctx == nil {
 		sigs := make(chan os.Signal, 2)
@@ -121,16 +146,15 @@ func (o *serverOptions) serve(env serverEnv, srv *loop.Server) error {
 		return err
 	}
 	addr := srv.Addrs()[0]
-	host, port, _ := net.SplitHostPort(addr.String())
-	fmt.Fprintf(env.stderr, "starting up on %s port %s\n", host, port)
-	if env.ready != nil {
-		env.ready(addr)
+	fmt.Fprintf(e.stderr, "starting up on %s\n", hostAndPort(addr.String()))
+	if e.ready != nil {
+		e.ready(addr)
 	}
 	select {
 	case <-ctx.Done():
 	case <-srv.Done():
 	}
-	fmt.Fprintln(env.stderr, "shutting down")
+	fmt.Fprintln(e.stderr, "shutting down")
 	if o.beforeStop != nil {
 		o.beforeStop(srv)
 	}
@@ -150,7 +174,7 @@ func (o *serverOptions) serve(env serverEnv, srv *loop.Server) error {
 		err = nil
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		fmt.Fprintln(env.stderr, "stopped before every queue drained")
+		fmt.Fprintln(e.stderr, "stopped before every queue drained")
 		err = nil
 	}
 	return err

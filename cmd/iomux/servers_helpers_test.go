@@ -11,13 +11,12 @@ import (
 	"io"
 	"net"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/python"
 )
 
 // srvWait bounds every wait in the server tests; generous, since other
@@ -34,14 +33,14 @@ type srvRunning struct {
 // srvStart runs a server program (its run function) with args plus
 // "--addr 127.0.0.1:0" and waits until it listens. Cleanup stops it and
 // checks that it returned no error.
-func srvStart(t *testing.T, run func([]string, serverEnv) error, args ...string) *srvRunning {
+func srvStart(t *testing.T, run func(*env, []string) error, args ...string) *srvRunning {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &srvRunning{out: newClientOutput(), errs: newClientOutput()}
 	addrs := make(chan net.Addr, 1)
-	env := serverEnv{stdout: s.out, stderr: s.errs, ctx: ctx, ready: func(a net.Addr) { addrs <- a }}
+	e := &env{stdout: s.out, stderr: s.errs, ctx: ctx, ready: func(a net.Addr) { addrs <- a }}
 	done := make(chan error, 1)
-	go func() { done <- run(append([]string{"--addr", "127.0.0.1:0"}, args...), env) }()
+	go func() { done <- run(e, append([]string{"--addr", "127.0.0.1:0"}, args...)) }()
 	var once sync.Once
 	var err error
 	s.stop = func() error {
@@ -69,13 +68,6 @@ func srvStart(t *testing.T, run func([]string, serverEnv) error, args ...string)
 		t.Fatalf("server did not start\nstderr:\n%s", s.errs)
 	}
 	return s
-}
-
-// srvEachBackend runs f as a subtest on every backend this OS has.
-func srvEachBackend(t *testing.T, f func(t *testing.T, backend string)) {
-	for _, b := range iomux.Backends() {
-		t.Run(b, func(t *testing.T) { f(t, b) })
-	}
 }
 
 // srvDial connects to addr; the connection is closed at cleanup.
@@ -206,12 +198,8 @@ type srvPy struct {
 // kills it if it is still running.
 func srvPython(t *testing.T, stdin io.Reader, script string, args ...string) *srvPy {
 	t.Helper()
-	python := srvPythonPath()
-	if python == "" {
-		t.Skip("python3 not installed")
-	}
 	p := &srvPy{out: newClientOutput(), done: make(chan error, 1)}
-	cmd := exec.Command(python, append([]string{"-u", filepath.Join("..", "..", "testdata", "python", script)}, args...)...)
+	cmd := exec.Command(python.Need(t), append([]string{"-u", python.Script(script)}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -243,20 +231,6 @@ func (p *srvPy) wait(t *testing.T) string {
 	}
 	return p.out.String()
 }
-
-// srvPythonPath finds python3's real executable, once: a pyenv shim on
-// PATH costs seconds per start, the interpreter behind it milliseconds.
-var srvPythonPath = sync.OnceValue(func() string {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		return ""
-	}
-	out, err := exec.Command(python, "-c", "import sys; print(sys.executable)").Output()
-	if real := strings.TrimSpace(string(out)); err == nil && real != "" {
-		return real
-	}
-	return python
-})
 
 // srvHostPort splits addr for the Python scripts' HOST PORT arguments.
 func srvHostPort(t *testing.T, addr string) (string, string) {

@@ -10,18 +10,18 @@ import (
 	"time"
 )
 
-// The seeds' own clients (Python 3 ports in testdata/python) against our
+// The Python select tutorials' own clients (Python 3 ports in testdata/python) against our
 // servers. Skipped without python3.
 
 var srvPyReceived = regexp.MustCompile(`received b'([^']*)'`)
 
 func TestServerInteropPythonEchoClients(t *testing.T) {
-	srvEachBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--loops", "2")
 		host, port := srvHostPort(t, s.addr)
 
 		out := srvPython(t, nil, "select_echo_multiclient.py", host, port).wait(t)
-		for _, part := range seedMessages {
+		for _, part := range multiclientMessages {
 			if n := strings.Count(out, "received b'"+part+"'"); n != 2 {
 				t.Errorf("multiclient: %d× received %q, want 2:\n%s", n, part, out)
 			}
@@ -39,7 +39,7 @@ func TestServerInteropPythonEchoClients(t *testing.T) {
 }
 
 func TestServerInteropPythonChatClient(t *testing.T) {
-	srvEachBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runChatServer, "--backend", backend)
 		host, port := srvHostPort(t, s.addr)
 		us := srvJoin(t, s.addr)
@@ -67,7 +67,7 @@ func TestServerInteropPythonChatClient(t *testing.T) {
 }
 
 func TestServerInteropPythonTimeClients(t *testing.T) {
-	srvEachBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		for _, script := range []string{"poll_client.py", "select_client.py"} {
 			t.Run(script, func(t *testing.T) {
 				s := srvStart(t, runTimeServer, "--backend", backend, "--interval", "50ms")
@@ -86,7 +86,7 @@ func TestServerInteropPythonTimeClients(t *testing.T) {
 	})
 }
 
-// The seeds' logger (testdata/python/log_server.py) and ours, given the
+// The Python select tutorials' logger (testdata/python/log_server.py) and ours, given the
 // same session (two clients, lines interleaved, UTF-8 and a tab), show the
 // same connections, lines and disconnections in the same order.
 func TestLogServerInteropPythonLogServer(t *testing.T) {
@@ -100,7 +100,7 @@ func TestLogServerInteropPythonLogServer(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want.events, "\n") {
 		t.Fatalf("log_server.py showed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want.events, "\n"))
 	}
-	srvEachBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runLogServer, "--backend", backend)
 		ours := logSession(t, s.addr, s.out, func(addr string) string { return addr })
 		if got := ourLogTranscript(t, s.out.String(), ours.clients); strings.Join(got, "\n") != strings.Join(want.events, "\n") {
@@ -202,8 +202,8 @@ func TestServerStopsOnSIGTERM(t *testing.T) {
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		env := serverEnv{stdout: io.Discard, stderr: errs, ready: func(a net.Addr) { addrs <- a }}
-		done <- runEchoServer([]string{"--addr", "127.0.0.1:0"}, env)
+		e := &env{stdout: io.Discard, stderr: errs, ready: func(a net.Addr) { addrs <- a }}
+		done <- runEchoServer(e, []string{"--addr", "127.0.0.1:0"})
 	}()
 	var c net.Conn
 	select {

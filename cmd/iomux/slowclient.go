@@ -3,30 +3,28 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/sock"
 )
 
-// The seeds' slow client: the echo server must keep its other clients going
-// while this one dawdles.
+// The Python select tutorials' slow client: the echo server must keep its
+// other clients going while this one dawdles.
 
 func init() {
 	register(&command{
 		name:    "slow-client",
-		summary: "send a message in two parts with pauses, read the echo 16 bytes at a time (the seeds' slow client)",
+		summary: "send a message in two parts with pauses, read the echo 16 bytes at a time (the tutorials' slow client)",
 		usage: `Usage: iomux slow-client [--addr 127.0.0.1:10000] [--pause 1.5s] [--backend auto] [--timeout 10s] [-v] [MESSAGE...]
 
-The seeds' slow client, which shows an echo server serving a client that
+The Python select tutorials' slow client, which shows an echo server serving a client that
 dawdles. Connects, waits --pause, sends each part followed by a --pause,
 then reads the echo back in 16-byte reads, printing each. Exits non-zero if
 the echo differs from what was sent or the server closes early.
 
-Without MESSAGE arguments it sends the seeds' two parts:
+Without MESSAGE arguments it sends the tutorial's two parts:
 "Part one of the message.", "Part two of the message.". Flags may come
 before, between or after the messages; a message that starts with "-" goes
 after "--" (everything after it is a message).
@@ -42,18 +40,18 @@ Example:
   received " of the message."
   closing socket
 `,
-		run: func(args []string) error { return runSlowClient(args, os.Stdout, os.Stderr) },
+		run: runSlowClient,
 	})
 }
 
-// slowMessages are the parts the seeds' slow client sends.
+// slowMessages are the parts the tutorials' slow client sends.
 var slowMessages = []string{"Part one of the message.", "Part two of the message."}
 
-// slowReadSize is the seed's recv(16): small reads show the echo arriving
+// slowReadSize is the tutorial's recv(16): small reads show the echo arriving
 // in pieces that do not match the parts sent.
 const slowReadSize = 16
 
-func runSlowClient(args []string, stdout, stderr io.Writer) error {
+func runSlowClient(e *env, args []string) error {
 	fs := newFlags(commands["slow-client"])
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:10000")
@@ -68,27 +66,18 @@ func runSlowClient(args []string, stdout, stderr io.Writer) error {
 	if len(messages) == 0 {
 		messages = slowMessages
 	}
-	sel, err := opt.selector()
-	if err != nil {
-		return err
-	}
-	defer sel.Close()
-
-	fmt.Fprintf(stdout, "connecting to %s\n", seedAddr(opt.addr))
-	fd, err := clientDial(opt.addr, opt.timeout)
+	stdout, stderr := e.stdout, e.stderr
+	fmt.Fprintf(stdout, "connecting to %s\n", hostAndPort(opt.addr))
+	sel, fd, closeAll, err := opt.connect(iomux.Writable)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		fmt.Fprintln(stdout, "closing socket")
-		unix.Close(fd)
+		closeAll()
 	}()
-	if err := sel.Register(fd, iomux.Writable, nil); err != nil {
-		return err
-	}
-	defer sel.Unregister(fd)
 
-	time.Sleep(*pause) // the seed's deliberate dawdling, not synchronisation
+	time.Sleep(*pause) // the tutorial's deliberate dawdling, not synchronisation
 	for _, msg := range messages {
 		fmt.Fprintf(stdout, "sending %q\n", msg)
 		if err := sendAll(sel, fd, []byte(msg), &opt, stderr); err != nil {
@@ -133,8 +122,8 @@ func sendAll(sel iomux.Selector, fd int, p []byte, opt *clientOptions, stderr io
 		if n == 0 {
 			return fmt.Errorf("server took nothing for %v", opt.timeout)
 		}
-		w, err := unix.Write(fd, p)
-		if err == unix.EAGAIN || err == unix.EINTR {
+		w, err := sock.Write(fd, p)
+		if sock.WouldBlock(err) {
 			continue
 		}
 		if err != nil {
@@ -159,8 +148,8 @@ func readWhenReady(sel iomux.Selector, fd int, buf []byte, opt *clientOptions, s
 		if n == 0 {
 			return 0, fmt.Errorf("no echo from %s within %v", opt.addr, opt.timeout)
 		}
-		r, err := unix.Read(fd, buf)
-		if err == unix.EAGAIN || err == unix.EINTR {
+		r, err := sock.Read(fd, buf)
+		if sock.WouldBlock(err) {
 			continue
 		}
 		if err != nil {

@@ -34,15 +34,15 @@ func checkSlowOutput(t *testing.T, out string, parts []string) {
 		t.Errorf("echo %q, want %q; output:\n%s", echo.String(), want, out)
 	}
 	if !strings.HasSuffix(out, "closing socket\n") {
-		t.Errorf("output does not end with the seeds' closing line:\n%s", out)
+		t.Errorf("output does not end with the tutorials' closing line:\n%s", out)
 	}
 }
 
 func TestSlowClientGoServer(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		srv := startPeerEcho(t, nil)
 		var out, errs bytes.Buffer
-		err := runSlowClient([]string{"--addr", srv.addr(), "--backend", backend, "--pause", "10ms", "-v"}, &out, &errs)
+		err := runSlowClient(testEnv(&out, &errs), []string{"--addr", srv.addr(), "--backend", backend, "--pause", "10ms", "-v"})
 		if err != nil {
 			t.Fatalf("slow-client: %v", err)
 		}
@@ -56,10 +56,10 @@ func TestSlowClientGoServer(t *testing.T) {
 }
 
 func TestSlowClientPythonTimeoutServer(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		py := startPyPeer(t, "select_echo_server_timeout.py", "0.05")
 		var out, errs bytes.Buffer
-		err := runSlowClient([]string{"--addr", py.addr, "--backend", backend, "--pause", "30ms"}, &out, &errs)
+		err := runSlowClient(testEnv(&out, &errs), []string{"--addr", py.addr, "--backend", backend, "--pause", "30ms"})
 		if err != nil {
 			t.Fatalf("slow-client: %v\nserver said:\n%s", err, py.out)
 		}
@@ -72,17 +72,17 @@ func TestSlowClientPythonTimeoutServer(t *testing.T) {
 func TestSlowClientDetectsCorruptEcho(t *testing.T) {
 	srv := startPeerEcho(t, func(b []byte) { b[len(b)-1] = '!' })
 	var out, errs bytes.Buffer
-	err := runSlowClient([]string{"--addr", srv.addr(), "--pause", "0s", "abc", "def"}, &out, &errs)
+	err := runSlowClient(testEnv(&out, &errs), []string{"--addr", srv.addr(), "--pause", "0s", "abc", "def"})
 	if err == nil || !strings.Contains(err.Error(), "echo differs") {
 		t.Fatalf("slow-client = %v, want an \"echo differs\" error; output:\n%s", err, out.String())
 	}
 }
 
 func TestSlowClientOurEchoServer(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		srv := srvStart(t, runEchoServer, "--backend", backend, "--timeout", "10ms")
 		var out, errs bytes.Buffer
-		err := runSlowClient([]string{"--addr", srv.addr, "--backend", backend, "--pause", "20ms"}, &out, &errs)
+		err := runSlowClient(testEnv(&out, &errs), []string{"--addr", srv.addr, "--backend", backend, "--pause", "20ms"})
 		if err != nil {
 			t.Fatalf("slow-client: %v", err)
 		}
@@ -94,7 +94,7 @@ func TestSlowClientOurEchoServer(t *testing.T) {
 func TestSlowClientFlagsAmongMessages(t *testing.T) {
 	srv := startPeerEcho(t, nil)
 	var out, errs bytes.Buffer
-	err := runSlowClient([]string{"abc", "--pause", "0s", "def", "--addr", srv.addr(), "--", "-g"}, &out, &errs)
+	err := runSlowClient(testEnv(&out, &errs), []string{"abc", "--pause", "0s", "def", "--addr", srv.addr(), "--", "-g"})
 	if err != nil {
 		t.Fatalf("slow-client: %v", err)
 	}

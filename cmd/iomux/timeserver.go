@@ -12,15 +12,16 @@ import (
 func init() {
 	register(&command{
 		name:    "time-server",
-		summary: "send every client the time every few seconds (the seeds' delay server, for many clients)",
+		summary: "send every client the time every few seconds (the tutorials' delay server, for many clients)",
 		usage: `Usage: iomux time-server [--addr 127.0.0.1:51423] [--interval 5s] [--loops N] [--backend auto] [-v]
 
-The seeds' delaying server, for any number of clients at once (the seed
-served one at a time, sleeping between sends). Each client gets the current
-time as a line in asctime format ("Mon Nov 23 18:56:57 2026") when it
-connects and then every --interval, driven by one loop timer per client,
-never by sleeping. What clients send is ignored. A client that stops
-reading is disconnected once 64 KiB of ticks are queued for it.
+The Python select tutorials' delaying server, for any number of clients
+at once (the tutorial's served one at a time, sleeping between sends).
+Each client gets the current time as a line in asctime format ("Mon Nov 23
+18:56:57 2026") when it connects and then every --interval, driven by one
+loop timer per client, never by sleeping. What clients send is ignored. A
+client that stops reading is disconnected once 64 KiB of ticks are queued
+for it.
 
 Example:
   $ iomux time-server --interval 1s &
@@ -28,7 +29,7 @@ Example:
   $ iomux watch                  # or: nc 127.0.0.1 51423
   Received: Mon Nov 23 18:56:57 2026
 `,
-		run: func(args []string) error { return runTimeServer(args, processEnv()) },
+		run: runTimeServer,
 	})
 }
 
@@ -38,7 +39,7 @@ const timeMaxQueue = 64 << 10
 
 // timeHandler ticks every client. Each connection owns an Every timer on
 // its loop, so a client's ticks are exactly --interval apart from its
-// arrival, as in the seed, and a timer costs a heap entry, not a goroutine.
+// arrival, as in the tutorial, and a timer costs a heap entry, not a goroutine.
 type timeHandler struct {
 	loop.BaseHandler
 	interval time.Duration
@@ -46,7 +47,7 @@ type timeHandler struct {
 	log      io.Writer
 }
 
-func runTimeServer(args []string, env serverEnv) error {
+func runTimeServer(e *env, args []string) error {
 	fs := newFlags(commands["time-server"])
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:51423", true)
@@ -60,8 +61,8 @@ func runTimeServer(args []string, env serverEnv) error {
 	if *interval <= 0 {
 		return fmt.Errorf("%w: --interval must be positive", errUsage)
 	}
-	h := &timeHandler{interval: *interval, log: env.stdout}
-	return opt.serve(env, loop.NewServer(h, opt.loopOptions(env.stderr)))
+	h := &timeHandler{interval: *interval, log: e.stdout}
+	return opt.serve(e, loop.NewServer(h, opt.loopOptions(e.stderr)))
 }
 
 func (h *timeHandler) note(format string, args ...any) {
@@ -78,7 +79,7 @@ func (h *timeHandler) OnOpen(c *loop.Conn) {
 	}
 }
 
-// tick sends the time, asctime style, as the seed's time.asctime() does.
+// tick sends the time, asctime style, as the tutorial's time.asctime() does.
 func (h *timeHandler) tick(c *loop.Conn) {
 	c.Write([]byte(time.Now().Format(time.ANSIC) + "\n"))
 	if !c.Closed() && c.Outbound() > timeMaxQueue {
@@ -86,7 +87,7 @@ func (h *timeHandler) tick(c *loop.Conn) {
 	}
 }
 
-// OnEOF keeps ticking: the seed sends until a send fails, and a client
+// OnEOF keeps ticking: the tutorial's server sends until a send fails, and a client
 // that only shut down its writing half may still be reading.
 func (h *timeHandler) OnEOF(c *loop.Conn) {}
 

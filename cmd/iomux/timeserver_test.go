@@ -67,7 +67,7 @@ const srvTickSlack = 10 * time.Second
 // 200 clients at once, each getting the time on arrival and then at every
 // interval.
 func TestTimeServerManyClients(t *testing.T) {
-	srvEachBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		const interval = 100 * time.Millisecond
 		s := srvStart(t, runTimeServer, "--backend", backend, "--loops", "2", "--interval", interval.String())
 		const clients = 200
@@ -124,7 +124,7 @@ func TestSrvTicksCatchesEarlyTicks(t *testing.T) {
 
 func TestServerUsageErrors(t *testing.T) {
 	for _, tc := range []struct {
-		run  func([]string, serverEnv) error
+		run  func(*env, []string) error
 		args []string
 	}{
 		{runTimeServer, []string{"--interval", "0s"}},
@@ -136,14 +136,14 @@ func TestServerUsageErrors(t *testing.T) {
 		{runChatServer, []string{"extra"}},
 	} {
 		var errs strings.Builder
-		err := tc.run(tc.args, serverEnv{stdout: &errs, stderr: &errs})
+		err := tc.run(&env{stdout: &errs, stderr: &errs}, tc.args)
 		if !errors.Is(err, errUsage) {
 			t.Errorf("%v: got %v, want a usage error", tc.args, err)
 		}
 	}
 }
 
-// -v traces the loop in the seeds' words: each tick is a "sending".
+// -v traces the loop in the tutorials' words: each tick is a "sending".
 func TestTimeServerVerbose(t *testing.T) {
 	s := srvStart(t, runTimeServer, "-v", "--interval", "20ms")
 	c := srvDial(t, s.addr)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"runtime/debug"
 
@@ -17,7 +16,7 @@ func init() {
 		name:    "version",
 		summary: "print the iomux version and the Go toolchain",
 		usage:   "Usage: iomux version\n\nPrints the iomux version, the Go version and the OS/architecture.\n",
-		run: func(args []string) error {
+		run: func(e *env, args []string) error {
 			if err := parseNoArgs("version", args); err != nil {
 				return err
 			}
@@ -25,7 +24,7 @@ func init() {
 			if bi, ok := debug.ReadBuildInfo(); ok && v == "devel" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 				v = bi.Main.Version
 			}
-			fmt.Fprintf(os.Stdout, "iomux %s %s %s/%s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(e.stdout, "iomux %s %s %s/%s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
 	})
@@ -43,7 +42,7 @@ Example:
   poll
   select
 `,
-		run: func(args []string) error {
+		run: func(e *env, args []string) error {
 			if err := parseNoArgs("backends", args); err != nil {
 				return err
 			}
@@ -51,7 +50,7 @@ Example:
 				if i == 0 {
 					b += " (default)"
 				}
-				fmt.Fprintln(os.Stdout, b)
+				fmt.Fprintln(e.stdout, b)
 			}
 			return nil
 		},

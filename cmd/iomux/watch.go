@@ -4,29 +4,29 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/sock"
 )
 
-// The seeds' non-blocking clients (pollclient.py, selectclient.py): a
-// program that stays busy (the spinner) while it waits for the network.
+// The Python select tutorials' non-blocking clients (pollclient.py,
+// selectclient.py): a program that stays busy (the spinner) while it waits
+// for the network.
 
 func init() {
 	register(&command{
 		name:    "watch",
-		summary: "print what a server sends, with a spinner while waiting (the seeds' poll/select client)",
+		summary: "print what a server sends, with a spinner while waiting (the tutorials' poll/select client)",
 		usage: `Usage: iomux watch [--addr 127.0.0.1:51423] [--backend auto] [--timeout 10s] [-v]
 
-The seeds' non-blocking client (pollclient.py / selectclient.py). Connects,
-then waits on the socket with a 50 ms timeout, over and over: what arrives
-is printed as "Received: ..." lines, and on a terminal a bouncing spinner
-moves on every timeout to show the program is not blocked. When stdout is
-not a terminal it prints plain lines and no spinner.
+The Python select tutorials' non-blocking client (pollclient.py /
+selectclient.py). Connects, then waits on the socket with a 50 ms timeout,
+over and over: what arrives is printed as "Received: ..." lines, and on a
+terminal a bouncing spinner moves on every timeout to show the program is
+not blocked. When stdout is not a terminal it prints plain lines and no
+spinner.
 
 Exits 0 with "Remote end closed connection; exiting." when the server
 closes the connection, and non-zero with "Problem occurred; exiting." when
@@ -40,15 +40,15 @@ Example:
   Received: Mon Nov 23 18:51:34 2026
   ...|......
 `,
-		run: func(args []string) error { return runWatch(args, os.Stdout, os.Stderr) },
+		run: runWatch,
 	})
 }
 
-// watchTick is the seeds' poll(50) / select(..., 0.05): how often the
+// watchTick is the tutorials' poll(50) / select(..., 0.05): how often the
 // spinner moves while nothing arrives.
 const watchTick = 50 * time.Millisecond
 
-func runWatch(args []string, stdout, stderr io.Writer) error {
+func runWatch(e *env, args []string) error {
 	fs := newFlags(commands["watch"])
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:51423")
@@ -58,23 +58,14 @@ func runWatch(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
-	sel, err := opt.selector()
+	sel, fd, closeAll, err := opt.connect(iomux.Readable)
 	if err != nil {
 		return err
 	}
-	defer sel.Close()
-	fd, err := clientDial(opt.addr, opt.timeout)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	if err := sel.Register(fd, iomux.Readable, nil); err != nil {
-		return err
-	}
-	defer sel.Unregister(fd)
+	defer closeAll()
 
-	w := &watcher{out: stdout, terminal: isTTY(stdout), spin: spinner{size: 10, dir: 1}}
-	err = w.run(sel, fd, &opt, stderr)
+	w := &watcher{out: e.stdout, terminal: isTerminal(e.stdout), spin: spinner{size: 10, dir: 1}}
+	err = w.run(sel, fd, &opt, e.stderr)
 	if err != nil {
 		w.line("Problem occurred; exiting.")
 		return err
@@ -102,9 +93,9 @@ func (w *watcher) run(sel iomux.Selector, fd int, opt *clientOptions, stderr io.
 			return err
 		}
 		if n > 0 {
-			r, err := unix.Read(fd, buf)
+			r, err := sock.Read(fd, buf)
 			switch {
-			case err == unix.EAGAIN || err == unix.EINTR:
+			case sock.WouldBlock(err):
 			case err != nil:
 				return fmt.Errorf("receive: %w", err)
 			case r == 0:
@@ -125,7 +116,7 @@ func (w *watcher) run(sel iomux.Selector, fd int, opt *clientOptions, stderr io.
 // trace prints a -v line on stderr; when that is the terminal too, the
 // spinner is cleared first (it is drawn again at the next tick).
 func (w *watcher) trace(opt *clientOptions, stderr io.Writer, format string, args ...any) {
-	if opt.verbose && w.terminal && isTTY(stderr) {
+	if opt.verbose && w.terminal && isTerminal(stderr) {
 		fmt.Fprint(w.out, "\r\x1b[K")
 	}
 	opt.tracef(stderr, format, args...)
@@ -165,7 +156,7 @@ func (w *watcher) line(s string) {
 	fmt.Fprintln(w.out, s)
 }
 
-// spinner is the seeds' bouncing bar: a '|' that moves along ten dots and
+// spinner is the tutorials' bouncing bar: a '|' that moves along ten dots and
 // turns at each end.
 type spinner struct {
 	size, pos, dir int
@@ -181,14 +172,4 @@ func (s *spinner) next() string {
 		s.pos, s.dir = s.pos-2, -1
 	}
 	return bar
-}
-
-// isTTY reports whether w is a terminal.
-func isTTY(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGetTermios)
-	return err == nil
 }

@@ -8,14 +8,14 @@ import (
 )
 
 func TestWatchPrintsLinesUntilServerCloses(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		srv := startPeerServer(t, func(c net.Conn) {
 			for _, chunk := range []string{"one\ntwo\nthr", "ee\n", "no newline"} {
 				c.Write([]byte(chunk))
 			}
 		})
 		var out, errs bytes.Buffer
-		if err := runWatch([]string{"--addr", srv.addr(), "--backend", backend}, &out, &errs); err != nil {
+		if err := runWatch(testEnv(&out, &errs), []string{"--addr", srv.addr(), "--backend", backend}); err != nil {
 			t.Fatalf("watch: %v", err)
 		}
 		want := "Received: one\nReceived: two\nReceived: three\nReceived: no newline\n" +
@@ -27,7 +27,7 @@ func TestWatchPrintsLinesUntilServerCloses(t *testing.T) {
 }
 
 func TestWatchReportsProblemOnReset(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		reset := make(chan struct{})
 		srv := startPeerServer(t, func(c net.Conn) {
 			c.Write([]byte("hi\n"))
@@ -36,7 +36,9 @@ func TestWatchReportsProblemOnReset(t *testing.T) {
 		})
 		out := newClientOutput()
 		done := make(chan error, 1)
-		go func() { done <- runWatch([]string{"--addr", srv.addr(), "--backend", backend}, out, &bytes.Buffer{}) }()
+		go func() {
+			done <- runWatch(testEnv(out, &bytes.Buffer{}), []string{"--addr", srv.addr(), "--backend", backend})
+		}()
 		out.waitFor(t, "Received: hi\n", 1)
 		close(reset)
 		err := <-done
@@ -44,30 +46,32 @@ func TestWatchReportsProblemOnReset(t *testing.T) {
 			t.Errorf("watch = %v, want a connection-reset error", err)
 		}
 		if out.String() != "Received: hi\nProblem occurred; exiting.\n" {
-			t.Errorf("output %q, want the seeds' problem line", out.String())
+			t.Errorf("output %q, want the tutorials' problem line", out.String())
 		}
 	})
 }
 
 func TestWatchPythonDelayServer(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		py := startPyPeer(t, "delay_server.py", "0.05")
 		out := newClientOutput()
 		done := make(chan error, 1)
-		go func() { done <- runWatch([]string{"--addr", py.addr, "--backend", backend}, out, &bytes.Buffer{}) }()
+		go func() {
+			done <- runWatch(testEnv(out, &bytes.Buffer{}), []string{"--addr", py.addr, "--backend", backend})
+		}()
 		out.waitFor(t, "Received: ", 2)
 		py.kill()
 		if err := <-done; err != nil {
 			t.Fatalf("watch: %v\noutput:\n%s", err, out)
 		}
 		if !strings.HasSuffix(out.String(), "\nRemote end closed connection; exiting.\n") {
-			t.Errorf("output does not end with the seeds' closing line:\n%s", out)
+			t.Errorf("output does not end with the tutorials' closing line:\n%s", out)
 		}
 	})
 }
 
 func TestWatchSpinnerOnTerminal(t *testing.T) {
-	checkClientLeaks(t)
+	checkLeaks(t)
 	master, slave := openClientPTY(t)
 	screen := readClientPTY(t, master, slave)
 	release := make(chan struct{})
@@ -76,7 +80,7 @@ func TestWatchSpinnerOnTerminal(t *testing.T) {
 		<-release
 	})
 	done := make(chan error, 1)
-	go func() { done <- runWatch([]string{"--addr", srv.addr()}, slave, &bytes.Buffer{}) }()
+	go func() { done <- runWatch(testEnv(slave, &bytes.Buffer{}), []string{"--addr", srv.addr()}) }()
 	screen.waitFor(t, "\r\x1b[KReceived: hello\r\n", 1)
 	screen.waitFor(t, "\r.........| ", 1) // the bar reached the right end
 	close(release)
@@ -86,7 +90,7 @@ func TestWatchSpinnerOnTerminal(t *testing.T) {
 	screen.waitFor(t, "\r\x1b[KRemote end closed connection; exiting.\r\n", 1)
 }
 
-func TestSpinnerBouncesLikeTheSeed(t *testing.T) {
+func TestSpinnerBouncesLikeTheTutorials(t *testing.T) {
 	s := spinner{size: 10, dir: 1}
 	var got []int
 	for range 22 {
@@ -101,11 +105,13 @@ func TestSpinnerBouncesLikeTheSeed(t *testing.T) {
 }
 
 func TestWatchOurTimeServer(t *testing.T) {
-	forEachClientBackend(t, func(t *testing.T, backend string) {
+	forEachBackend(t, func(t *testing.T, backend string) {
 		srv := srvStart(t, runTimeServer, "--interval", "20ms", "--backend", backend)
 		out := newClientOutput()
 		done := make(chan error, 1)
-		go func() { done <- runWatch([]string{"--addr", srv.addr, "--backend", backend}, out, &bytes.Buffer{}) }()
+		go func() {
+			done <- runWatch(testEnv(out, &bytes.Buffer{}), []string{"--addr", srv.addr, "--backend", backend})
+		}()
 		out.waitFor(t, "Received: ", 3)
 		if err := srv.stop(); err != nil {
 			t.Fatalf("time-server: %v", err)
@@ -114,7 +120,7 @@ func TestWatchOurTimeServer(t *testing.T) {
 			t.Fatalf("watch: %v\noutput:\n%s", err, out)
 		}
 		if !strings.HasSuffix(out.String(), "\nRemote end closed connection; exiting.\n") {
-			t.Errorf("output does not end with the seeds' closing line:\n%s", out)
+			t.Errorf("output does not end with the tutorials' closing line:\n%s", out)
 		}
 	})
 }
@@ -124,7 +130,7 @@ func TestWatchOurTimeServer(t *testing.T) {
 func TestWatchVerbose(t *testing.T) {
 	srv := startPeerServer(t, func(c net.Conn) { c.Write([]byte("one\n")) })
 	var out, trace bytes.Buffer
-	if err := runWatch([]string{"--addr", srv.addr(), "-v"}, &out, &trace); err != nil {
+	if err := runWatch(testEnv(&out, &trace), []string{"--addr", srv.addr(), "-v"}); err != nil {
 		t.Fatalf("watch: %v", err)
 	}
 	want := `received "one\n" from ` + srv.addr() + "\nclosing socket after reading no data\n"

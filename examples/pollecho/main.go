@@ -1,9 +1,13 @@
-// Command pollecho is the seeds' poll() echo server
+// Command pollecho is the Python select tutorials' poll() echo server
 // (select_poll_echo_server.py), written line by line against an
 // iomux.Selector on the poll backend: register each socket with the events
 // it wants, modify them as its queue fills and empties, wait with a
 // timeout. It shows the raw readiness API; `iomux echo-server --backend
 // poll` is the same server on the event loop.
+//
+// The socket calls (socket, bind, listen, accept, recv, send) go through
+// iomux's internal socket package, as they do everywhere in the project;
+// in a program of your own, golang.org/x/sys/unix has the same calls.
 //
 //	go run ./examples/pollecho            # localhost:10000
 //	go run ./cmd/iomux echo-client        # in another window
@@ -16,9 +20,8 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/sock"
 )
 
 // Commonly used flag sets. Unlike poll(2), a Selector always reports Hangup
@@ -30,7 +33,7 @@ const (
 
 func main() {
 	addr := flag.String("addr", "localhost:10000", "address to listen on (port 0 picks a free one)")
-	backend := flag.String("backend", "poll", "the Selector backend: poll, like the seed, or "+fmt.Sprint(iomux.Backends()))
+	backend := flag.String("backend", "poll", "the Selector backend: poll, like the tutorial, or "+fmt.Sprint(iomux.Backends()))
 	flag.Parse()
 	if err := serve(*addr, *backend); err != nil {
 		fmt.Fprintln(os.Stderr, "pollecho:", err)
@@ -39,30 +42,30 @@ func main() {
 }
 
 func serve(addr, backend string) error {
-	// Create a TCP/IP socket
-	server, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	// Create a TCP/IP socket (non-blocking)
+	endpoint, err := sock.Resolve("tcp4", addr)
 	if err != nil {
 		return err
 	}
-	unix.CloseOnExec(server)
-	unix.SetNonblock(server, true)
-	unix.SetsockoptInt(server, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	server, err := sock.Open(endpoint)
+	if err != nil {
+		return err
+	}
+	defer sock.Close(server)
+	sock.SetReuseAddr(server)
 
 	// Bind the socket to the port
-	sa, err := sockaddr(addr)
-	if err != nil {
-		return err
-	}
-	if err := unix.Bind(server, sa); err != nil {
+	if err := sock.Bind(server, endpoint); err != nil {
 		return fmt.Errorf("bind %s: %w", addr, err)
 	}
 
 	// Listen for incoming connections
-	if err := unix.Listen(server, 5); err != nil {
+	if err := sock.Listen(server, 5); err != nil {
 		return err
 	}
-	bound, _ := unix.Getsockname(server)
-	fmt.Fprintf(os.Stderr, "starting up on %s port %d\n", host(bound), port(bound))
+	bound, _ := sock.Bound(server, endpoint)
+	host, port, _ := net.SplitHostPort(bound.Addr().String())
+	fmt.Fprintf(os.Stderr, "starting up on %s port %s\n", host, port)
 
 	// Keep up with the queues of outgoing messages, and each client's address
 	messageQueues := map[int][][]byte{}
@@ -84,7 +87,7 @@ func serve(addr, backend string) error {
 	closeClient := func(s int) {
 		// Stop listening for input on the connection
 		poller.Unregister(s)
-		unix.Close(s)
+		sock.Close(s)
 		// Remove message queue
 		delete(messageQueues, s)
 		delete(peers, s)
@@ -108,14 +111,12 @@ func serve(addr, backend string) error {
 			case ev&(iomux.Readable|iomux.Priority) != 0:
 				if s == server {
 					// A readable server socket is ready to accept a connection
-					connection, clientAddress, err := unix.Accept(server)
+					connection, clientAddress, err := sock.Accept(server)
 					if err != nil {
 						continue // the client left before we got to it
 					}
-					peers[connection] = fmt.Sprintf("%s:%d", host(clientAddress), port(clientAddress))
+					peers[connection] = clientAddress.Addr().String()
 					fmt.Fprintln(os.Stderr, "new connection from", peers[connection])
-					unix.SetNonblock(connection, true)
-					unix.CloseOnExec(connection)
 					if err := poller.Register(connection, readOnly, nil); err != nil {
 						return err
 					}
@@ -125,8 +126,8 @@ func serve(addr, backend string) error {
 					continue
 				}
 				data := make([]byte, 1024)
-				n, err := unix.Read(s, data)
-				if err == unix.EAGAIN {
+				n, err := sock.Read(s, data)
+				if sock.WouldBlock(err) {
 					continue
 				}
 				if n > 0 {
@@ -157,9 +158,9 @@ func serve(addr, backend string) error {
 				}
 				nextMsg := queue[0]
 				fmt.Fprintf(os.Stderr, "sending %q to %s\n", nextMsg, peers[s])
-				n, err := unix.Write(s, nextMsg)
+				n, err := sock.Write(s, nextMsg)
 				switch {
-				case err == unix.EAGAIN:
+				case sock.WouldBlock(err):
 				case err != nil:
 					closeClient(s)
 				case n < len(nextMsg):
@@ -174,29 +175,4 @@ func serve(addr, backend string) error {
 			}
 		}
 	}
-}
-
-// sockaddr resolves HOST:PORT to an IPv4 socket address.
-func sockaddr(addr string) (unix.Sockaddr, error) {
-	ta, err := net.ResolveTCPAddr("tcp4", addr)
-	if err != nil {
-		return nil, err
-	}
-	sa := &unix.SockaddrInet4{Port: ta.Port}
-	copy(sa.Addr[:], ta.IP.To4())
-	return sa, nil
-}
-
-func host(sa unix.Sockaddr) string {
-	if a, ok := sa.(*unix.SockaddrInet4); ok {
-		return net.IP(a.Addr[:]).String()
-	}
-	return "?"
-}
-
-func port(sa unix.Sockaddr) int {
-	if a, ok := sa.(*unix.SockaddrInet4); ok {
-		return a.Port
-	}
-	return 0
 }

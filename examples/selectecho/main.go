@@ -1,8 +1,12 @@
-// Command selectecho is the seeds' select() echo server
+// Command selectecho is the Python select tutorials' select() echo server
 // (select_echo_server.py), written line by line against iomux.Select, the
 // Python-shaped call: three lists of descriptors in, three lists of ready
 // ones out. It shows the raw readiness API; `iomux echo-server` is the same
 // server on the event loop.
+//
+// The socket calls (socket, bind, listen, accept, recv, send) go through
+// iomux's internal socket package, as they do everywhere in the project;
+// in a program of your own, golang.org/x/sys/unix has the same calls.
 //
 //	go run ./examples/selectecho                  # localhost:10000, blocks in select
 //	go run ./examples/selectecho -timeout 1s      # select_echo_server_timeout.py
@@ -17,9 +21,8 @@ import (
 	"slices"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/sock"
 )
 
 func main() {
@@ -33,30 +36,30 @@ func main() {
 }
 
 func serve(addr string, timeout time.Duration) error {
-	// Create a TCP/IP socket
-	server, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	// Create a TCP/IP socket (non-blocking)
+	endpoint, err := sock.Resolve("tcp4", addr)
 	if err != nil {
 		return err
 	}
-	unix.CloseOnExec(server)
-	unix.SetNonblock(server, true)
-	unix.SetsockoptInt(server, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	server, err := sock.Open(endpoint)
+	if err != nil {
+		return err
+	}
+	defer sock.Close(server)
+	sock.SetReuseAddr(server)
 
 	// Bind the socket to the port
-	sa, err := sockaddr(addr)
-	if err != nil {
-		return err
-	}
-	if err := unix.Bind(server, sa); err != nil {
+	if err := sock.Bind(server, endpoint); err != nil {
 		return fmt.Errorf("bind %s: %w", addr, err)
 	}
 
 	// Listen for incoming connections
-	if err := unix.Listen(server, 5); err != nil {
+	if err := sock.Listen(server, 5); err != nil {
 		return err
 	}
-	bound, _ := unix.Getsockname(server)
-	fmt.Fprintf(os.Stderr, "starting up on %s port %d\n", host(bound), port(bound))
+	bound, _ := sock.Bound(server, endpoint)
+	host, port, _ := net.SplitHostPort(bound.Addr().String())
+	fmt.Fprintf(os.Stderr, "starting up on %s port %s\n", host, port)
 
 	// Sockets from which we expect to read
 	inputs := []int{server}
@@ -72,7 +75,7 @@ func serve(addr string, timeout time.Duration) error {
 		// Stop listening for input on the connection
 		outputs = slices.DeleteFunc(outputs, func(fd int) bool { return fd == s })
 		inputs = slices.DeleteFunc(inputs, func(fd int) bool { return fd == s })
-		unix.Close(s)
+		sock.Close(s)
 		// Remove message queue
 		delete(messageQueues, s)
 		delete(peers, s)
@@ -94,14 +97,12 @@ func serve(addr string, timeout time.Duration) error {
 		for _, s := range readable {
 			if s == server {
 				// A "readable" server socket is ready to accept a connection
-				connection, clientAddress, err := unix.Accept(server)
+				connection, clientAddress, err := sock.Accept(server)
 				if err != nil {
 					continue // the client left before we got to it
 				}
-				peers[connection] = fmt.Sprintf("%s:%d", host(clientAddress), port(clientAddress))
+				peers[connection] = clientAddress.Addr().String()
 				fmt.Fprintln(os.Stderr, "new connection from", peers[connection])
-				unix.SetNonblock(connection, true)
-				unix.CloseOnExec(connection)
 				inputs = append(inputs, connection)
 
 				// Give the connection a queue for data we want to send
@@ -109,8 +110,8 @@ func serve(addr string, timeout time.Duration) error {
 				continue
 			}
 			data := make([]byte, 1024)
-			n, err := unix.Read(s, data)
-			if err == unix.EAGAIN {
+			n, err := sock.Read(s, data)
+			if sock.WouldBlock(err) {
 				continue
 			}
 			if n > 0 {
@@ -142,9 +143,9 @@ func serve(addr string, timeout time.Duration) error {
 			}
 			nextMsg := queue[0]
 			fmt.Fprintf(os.Stderr, "sending %q to %s\n", nextMsg, peers[s])
-			n, err := unix.Write(s, nextMsg)
+			n, err := sock.Write(s, nextMsg)
 			switch {
-			case err == unix.EAGAIN:
+			case sock.WouldBlock(err):
 			case err != nil:
 				closeClient(s) // the read side will not tell us: it is gone
 			case n < len(nextMsg):
@@ -164,29 +165,4 @@ func serve(addr string, timeout time.Duration) error {
 		}
 	}
 	return nil
-}
-
-// sockaddr resolves HOST:PORT to an IPv4 socket address.
-func sockaddr(addr string) (unix.Sockaddr, error) {
-	ta, err := net.ResolveTCPAddr("tcp4", addr)
-	if err != nil {
-		return nil, err
-	}
-	sa := &unix.SockaddrInet4{Port: ta.Port}
-	copy(sa.Addr[:], ta.IP.To4())
-	return sa, nil
-}
-
-func host(sa unix.Sockaddr) string {
-	if a, ok := sa.(*unix.SockaddrInet4); ok {
-		return net.IP(a.Addr[:]).String()
-	}
-	return "?"
-}
-
-func port(sa unix.Sockaddr) int {
-	if a, ok := sa.(*unix.SockaddrInet4); ok {
-		return a.Port
-	}
-	return 0
 }
