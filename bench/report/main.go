@@ -1,11 +1,14 @@
-// Command report turns the JSON lines bench/run collected into a markdown
-// table of medians (with ratios against a reference peer) and an SVG chart.
+// Command report turns what bench/run measured into markdown tables and
+// SVG charts: the JSON lines of the echo runs into a table of medians (with
+// ratios against a reference peer) and a bar chart, and the output of the
+// root package's Wait benchmark into a table and a log-log line chart.
 //
 //	report --in raw.jsonl --md RESULTS.md --svg results.svg --ref iomux-epoll --machine machine.txt
+//	go test -run '^$' -bench Wait . | report --wait - --wait-md wait.md --wait-svg wait.svg
 //
-// Each input line is {"peer":..., "scenario":..., "round":N, "result":{...}}
-// with result the --json line of iomux bench echo, or "error" instead of
-// result when a run failed.
+// Each input line of --in is {"peer":..., "scenario":..., "round":N,
+// "result":{...}} with result the --json line of bench/loadgen, or "error"
+// instead of result when a run failed.
 package main
 
 import (
@@ -20,7 +23,7 @@ import (
 	"strings"
 )
 
-// result holds the fields of iomux bench echo's JSON line that we report.
+// result holds the fields of bench/loadgen's JSON line that we report.
 type result struct {
 	RTPerSec      float64 `json:"rt_per_s"`
 	MBPerSec      float64 `json:"mb_per_s"`
@@ -77,42 +80,87 @@ func main() {
 	ref := flag.String("ref", "iomux-epoll", "peer the ratios are relative to")
 	machine := flag.String("machine", "", "file whose text is the machine section")
 	chartName := flag.String("chart-name", "results.svg", "how RESULTS.md refers to the chart")
+	wait := flag.String("wait", "", "output of go test -run '^$' -bench Wait (- for stdin)")
+	waitMD := flag.String("wait-md", "", "write the Wait cost table here (default stdout)")
+	waitSVG := flag.String("wait-svg", "", "write the Wait cost chart here")
 	flag.Parse()
-	if *in == "" {
+	if *in == "" && *wait == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: report --in raw.jsonl [--md RESULTS.md] [--svg chart.svg] [--ref PEER] [--machine FILE]")
+		fmt.Fprintln(os.Stderr, "       report --wait FILE|- [--wait-md wait.md] [--wait-svg wait.svg]")
 		os.Exit(2)
 	}
-	recs, err := load(*in)
+	var err error
+	if *in != "" {
+		err = reportEcho(*in, *md, *svg, *ref, *machine, *chartName)
+	}
+	if *wait != "" && err == nil {
+		err = reportWait(*wait, *waitMD, *waitSVG)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
-	t := tabulate(recs)
-	var w io.Writer = os.Stdout
-	if *md != "" {
-		f, err := os.Create(*md)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "report:", err)
-			os.Exit(1)
-		}
-		defer f.Close()
-		w = f
+}
+
+// reportEcho writes RESULTS.md (to stdout without md) and, given svg, the
+// chart of bench/run's JSON lines.
+func reportEcho(in, md, svg, ref, machine, chartName string) error {
+	recs, err := load(in)
+	if err != nil {
+		return err
 	}
+	t := tabulate(recs)
 	var mach string
-	if *machine != "" {
-		b, _ := os.ReadFile(*machine)
+	if machine != "" {
+		b, _ := os.ReadFile(machine)
 		mach = string(b)
 	}
-	writeMarkdown(w, t, *ref, mach, *svg != "", *chartName)
-	if *svg != "" {
-		f, err := os.Create(*svg)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "report:", err)
-			os.Exit(1)
-		}
-		writeChart(f, t, *ref)
-		f.Close()
+	err = writeFile(md, func(w io.Writer) error {
+		writeMarkdown(w, t, ref, mach, svg != "", chartName)
+		return nil
+	})
+	if err != nil || svg == "" {
+		return err
 	}
+	return writeFile(svg, func(w io.Writer) error { return writeChart(w, t, ref) })
+}
+
+// reportWait writes the Wait cost table (to stdout without md) and, given
+// svg, its chart, from go test's output in file in ("-": stdin).
+func reportWait(in, md, svg string) error {
+	r := io.Reader(os.Stdin)
+	if in != "-" {
+		f, err := os.Open(in)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	res, err := parseWait(r)
+	if err != nil {
+		return fmt.Errorf("--wait %s: %w", in, err)
+	}
+	if err := writeFile(md, func(w io.Writer) error { return writeWaitTable(w, res) }); err != nil || svg == "" {
+		return err
+	}
+	return writeFile(svg, func(w io.Writer) error { return writeWaitChart(w, res) })
+}
+
+// writeFile creates path and has write fill it; an empty path is stdout.
+func writeFile(path string, write func(io.Writer) error) error {
+	if path == "" {
+		return write(os.Stdout)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
 }
 
 func load(path string) ([]record, error) {
@@ -215,7 +263,7 @@ func cell(v float64, format string) string {
 
 func writeMarkdown(w io.Writer, t *table, ref, machine string, chart bool, chartName string) {
 	fmt.Fprint(w, "# iomux echo benchmark\n\n")
-	fmt.Fprint(w, "Medians over the rounds run (each server on core 0, the load generator `iomux bench echo` on core 1, servers alternated A B A B, a fresh server process per run). rt/s = round trips per second; for pipelined, messages per second; MB/s = payload echoed (10^6 bytes). Server CPU is utime+stime of the server process over the measured window divided by round trips; generator CPU is the load generator's own; at C=50 the generator's core is the bottleneck, so CPU per round trip says more than round trips/s. Syscalls come from `perf stat -e raw_syscalls:sys_enter` in separate runs. — = not run (see notes).\n\n")
+	fmt.Fprint(w, "Medians over the rounds run (each server on core 0, the load generator `bench/loadgen` on core 1, servers alternated A B A B, a fresh server process per run). rt/s = round trips per second; for pipelined, messages per second; MB/s = payload echoed (10^6 bytes). Server CPU is utime+stime of the server process over the measured window divided by round trips; generator CPU is the load generator's own; at C=50 the generator's core is the bottleneck, so CPU per round trip says more than round trips/s. Syscalls come from `perf stat -e raw_syscalls:sys_enter` in separate runs. — = not run (see notes).\n\n")
 	header := func() {
 		fmt.Fprint(w, "| peer |")
 		for _, c := range columns {
@@ -289,7 +337,7 @@ func spreadRows(t *table) bool {
 
 // writeChart draws one panel per headline figure: a horizontal bar per
 // peer, the reference peer's bar highlighted.
-func writeChart(w io.Writer, t *table, ref string) {
+func writeChart(w io.Writer, t *table, ref string) error {
 	panels := []int{columnIndex("64 B C=1 rt/s"), columnIndex("64 B C=50 server CPU µs/rt"),
 		columnIndex("64 B C=50 syscalls/rt"), columnIndex("pipelined P=16 C=50 msg/s"),
 		columnIndex("16 KiB C=50 MB/s"), columnIndex("idle KiB/conn")}
@@ -298,18 +346,17 @@ func writeChart(w io.Writer, t *table, ref string) {
 	cols := 2
 	rows := (len(panels) + cols - 1) / cols
 	width, height := float64(cols)*panelW+20, float64(rows)*panelH+50
-	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
-	fmt.Fprintf(w, `<rect width="%.0f" height="%.0f" fill="white"/>`+"\n", width, height)
-	fmt.Fprintf(w, `<text x="%.0f" y="24" text-anchor="middle" font-size="15">iomux echo benchmark: medians, server on one core</text>`+"\n", width/2)
+	s := newSVG(w, width, height, 11)
+	s.text(width/2, 24, `text-anchor="middle" font-size="15"`, "iomux echo benchmark: medians, server on one core")
 	for k, ci := range panels {
 		c := columns[ci]
 		x0 := 10 + float64(k%cols)*panelW
 		y0 := 40 + float64(k/cols)*panelH
-		best := "higher is better"
+		best := "(higher is better)"
 		if c.lower {
-			best = "lower is better"
+			best = "(lower is better)"
 		}
-		fmt.Fprintf(w, `<text x="%.1f" y="%.1f" font-size="12" font-weight="bold">%s <tspan font-weight="normal" fill="#666">(%s)</tspan></text>`+"\n", x0, y0+12, esc(c.title), best)
+		s.spans(x0, y0+12, `font-size="12" font-weight="bold"`, span{text: c.title + " "}, span{best, `font-weight="normal" fill="#666"`})
 		maxV := 0.0
 		for _, p := range t.peers {
 			if v := t.median[p][ci]; !math.IsNaN(v) {
@@ -319,25 +366,25 @@ func writeChart(w io.Writer, t *table, ref string) {
 		barMax := panelW - labelW - 70
 		for j, p := range t.peers {
 			y := y0 + 22 + float64(j)*(barH+gap)
-			fmt.Fprintf(w, `<text x="%.1f" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`+"\n", x0+labelW-4, y+barH/2, esc(p))
+			s.text(x0+labelW-4, y+barH/2, `text-anchor="end" dominant-baseline="middle"`, p)
 			v := t.median[p][ci]
 			if math.IsNaN(v) {
-				fmt.Fprintf(w, `<text x="%.1f" y="%.1f" dominant-baseline="middle" fill="#999">not run</text>`+"\n", x0+labelW+2, y+barH/2)
+				s.text(x0+labelW+2, y+barH/2, `dominant-baseline="middle" fill="#999"`, "not run")
 				continue
 			}
-			bw := 0.0
+			bw := 1.0
 			if maxV > 0 {
-				bw = v / maxV * barMax
+				bw = math.Max(v/maxV*barMax, 1)
 			}
 			color := "#9bb7d4"
 			if p == ref {
 				color = "#d62728"
 			}
-			fmt.Fprintf(w, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`+"\n", x0+labelW, y, math.Max(bw, 1), barH, color)
-			fmt.Fprintf(w, `<text x="%.1f" y="%.1f" dominant-baseline="middle">%s</text>`+"\n", x0+labelW+math.Max(bw, 1)+4, y+barH/2, cell(v, c.format))
+			s.rect(x0+labelW, y, bw, barH, color)
+			s.text(x0+labelW+bw+4, y+barH/2, `dominant-baseline="middle"`, cell(v, c.format))
 		}
 	}
-	fmt.Fprintln(w, "</svg>")
+	return s.close()
 }
 
 func columnIndex(title string) int {
@@ -347,8 +394,4 @@ func columnIndex(title string) int {
 		}
 	}
 	panic("report: no column " + title)
-}
-
-func esc(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,15 +46,119 @@ func TestReport(t *testing.T) {
 		}
 	}
 	var svg bytes.Buffer
-	writeChart(&svg, tb, "iomux-epoll")
-	dec := xml.NewDecoder(&svg)
+	if err := writeChart(&svg, tb, "iomux-epoll"); err != nil {
+		t.Fatal(err)
+	}
+	svgLines(t, svg.Bytes())
+}
+
+// svgLines checks that an SVG chart is well-formed XML with an <svg> root
+// and returns the points attribute of each of its polylines.
+func svgLines(t *testing.T, chart []byte) []string {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(chart))
+	var root string
+	var lines []string
 	for {
-		_, err := dec.Token()
+		tok, err := dec.Token()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			t.Fatalf("chart is not well-formed: %v", err)
+			t.Fatalf("chart is not well-formed XML: %v\n%s", err, chart)
 		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		if root == "" {
+			root = se.Name.Local
+		}
+		for _, a := range se.Attr {
+			if se.Name.Local == "polyline" && a.Name.Local == "points" {
+				lines = append(lines, a.Value)
+			}
+		}
+	}
+	if root != "svg" {
+		t.Fatalf("root element %q, want svg", root)
+	}
+	return lines
+}
+
+// testdata/bench-wait.txt is what `go test -run '^$' -bench Wait
+// -benchtime 100ms .` printed in the root package on the 2-core machine.
+func TestWaitTableAndChart(t *testing.T) {
+	f, err := os.Open("testdata/bench-wait.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := parseWait(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := writeWaitTable(&md, res); err != nil {
+		t.Fatal(err)
+	}
+	table := md.String()
+	for _, want := range []string{
+		"| backend | N=10 | N=100 | N=1000 | N=10000 |\n|---|---:|---:|---:|---:|\n",
+		"| epoll | 774 ns | 796 ns | 752 ns | 765 ns |\n",
+		"| poll | 2811 ns | 16.5 µs | 151.1 µs | 2.10 ms |\n",
+		"| select | 3012 ns | 18.5 µs | 158.2 µs | — |\n", // select stops at FD_SETSIZE
+		"0 allocations per Wait on every backend",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+
+	var chart bytes.Buffer
+	if err := writeWaitChart(&chart, res); err != nil {
+		t.Fatal(err)
+	}
+	lines := svgLines(t, chart.Bytes())
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want one per backend (epoll, poll, select): %q", len(lines), lines)
+	}
+	for i, want := range []int{4, 4, 3} {
+		if got := len(strings.Fields(lines[i])); got != want {
+			t.Errorf("%s's line has %d points, want %d: %s", res.backends[i], got, want, lines[i])
+		}
+	}
+}
+
+func TestParseWait(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     map[waitKey]float64 // nil: an error
+	}{
+		{"GOMAXPROCS 1 has no suffix, -count runs give their median", `BenchmarkWait/epoll/N=10    	   19672	      1150 ns/op	       0 B/op	       0 allocs/op
+BenchmarkWait/epoll/N=10    	   19672	      1000 ns/op	       0 B/op	       0 allocs/op
+BenchmarkWait/epoll/N=10    	   19672	      900 ns/op	       0 B/op	       0 allocs/op
+BenchmarkWait/kqueue/N=100-8	   19672	      949.3 ns/op
+PASS
+`, map[waitKey]float64{{"epoll", 10}: 1000, {"kqueue", 100}: 949.3}},
+		{"failed", "BenchmarkWait/epoll/N=10-2 1 700 ns/op\n--- FAIL: BenchmarkWait/poll/N=10\nFAIL\n", nil},
+		{"build failed", "# github.com/iomux/iomux\n./x.go:1: syntax error\nFAIL	github.com/iomux/iomux [build failed]\n", nil},
+		{"nothing", "PASS\nok  	github.com/iomux/iomux	0.01s\n", nil},
+		{"bad name", "BenchmarkWait/epoll-2 1 700 ns/op\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := parseWait(strings.NewReader(tc.in))
+			switch {
+			case tc.want == nil && err == nil:
+				t.Fatalf("no error, results %+v", res)
+			case tc.want == nil:
+				return
+			case err != nil:
+				t.Fatal(err)
+			}
+			if !maps.Equal(res.ns, tc.want) {
+				t.Fatalf("ns per Wait %v, want %v", res.ns, tc.want)
+			}
+		})
 	}
 }

@@ -1,4 +1,5 @@
-"""The seeds' select echo server (PyMOTW "select"), in Python 3.
+"""The Python select tutorials' select echo server (PyMOTW "select"), in
+Python 3.
 
 Same loop: non-blocking sockets, a queue per connection, write interest only
 while the queue holds data, close on EOF or an exceptional condition. The
@@ -67,7 +68,7 @@ def main():
                     drop(s)
                     continue
                 if sent < len(next_msg):
-                    # The seed drops the unsent rest; an echo must not.
+                    # The tutorial's server drops the unsent rest; an echo must not.
                     rest = queue.Queue()
                     rest.put(next_msg[sent:])
                     while not message_queues[s].empty():

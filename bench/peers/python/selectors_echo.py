@@ -1,4 +1,5 @@
-"""The seeds' echo server on Python's selectors module (epoll on Linux).
+"""The Python select tutorials' echo server on Python's selectors module
+(epoll on Linux).
 
 The same loop as select_echo.py, but the kernel keeps the interest set:
 register on accept, modify to add write interest only while output is

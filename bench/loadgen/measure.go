@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ---- latency histogram ----
+
+// histogram is log-linear (HDR-like): exact below 128 ns, then 64 buckets
+// per power of two (under 1.6% error), fixed size, so recording never
+// allocates.
+type histogram struct {
+	counts [64 * 64]int64
+	total  int64
+}
+
+func histIndex(v int64) int {
+	if v < 0 {
+		v = 0
+	}
+	shift := max(0, bits.Len64(uint64(v))-7)
+	return min(shift*64+int(v>>shift), len(histogram{}.counts)-1)
+}
+
+// histValue is the middle of bucket i, in the recorded unit.
+func histValue(i int) float64 {
+	if i < 128 {
+		return float64(i)
+	}
+	shift := i/64 - 1
+	low := int64(i-shift*64) << shift
+	return float64(low) + float64(int64(1)<<shift)/2
+}
+
+func (h *histogram) record(v int64) {
+	h.counts[histIndex(v)]++
+	h.total++
+}
+
+func (h *histogram) merge(o *histogram) {
+	for i, n := range o.counts {
+		h.counts[i] += n
+	}
+	h.total += o.total
+}
+
+// quantile returns the value below which a fraction q of samples fall.
+func (h *histogram) quantile(q float64) float64 {
+	if h.total == 0 {
+		return 0
+	}
+	rank := int64(q*float64(h.total)+0.5) - 1
+	rank = max(rank, 0)
+	var seen int64
+	for i, n := range h.counts {
+		seen += n
+		if seen > rank {
+			return histValue(i)
+		}
+	}
+	return histValue(len(h.counts) - 1)
+}
+
+// ---- progress line ----
+
+type progress struct {
+	w     io.Writer
+	on    bool
+	st    *echoStats
+	start time.Duration
+	last  time.Duration
+	lastN int64
+}
+
+func newProgress(w io.Writer, st *echoStats) *progress { return &progress{w: w, st: st} }
+
+func (p *progress) begin(now time.Duration) { p.start, p.last, p.on = now, now, true }
+
+func (p *progress) tick(now time.Duration) {
+	if p.w == nil || !p.on || now-p.last < time.Second {
+		return
+	}
+	rate := float64(p.st.messages-p.lastN) / (now - p.last).Seconds()
+	fmt.Fprintf(p.w, "\r%5.1fs  %10.0f rt/s  p99 %8.1f µs  errors %d  mismatches %d ",
+		(now - p.start).Seconds(), rate, p.st.hist.quantile(0.99)/1e3, p.st.errors, p.st.mismatches)
+	p.last, p.lastN = now, p.st.messages
+}
+
+func (p *progress) end() {
+	if p.w != nil && p.lastN > 0 {
+		p.on = false
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// ---- the server's side, from /proc ----
+
+// selfCPU is the CPU time (user plus system) this process has used.
+func selfCPU() time.Duration {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat; the
+// kernel fixes it at 100 for user space on every Linux architecture.
+const clockTicks = 100
+
+type procCPU struct{ user, system int64 }
+
+// readProcCPU reads utime and stime (fields 14 and 15) of /proc/PID/stat:
+// all threads of the process together.
+func readProcCPU(pid int) (procCPU, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procCPU{}, err
+	}
+	// The command name (field 2) may hold spaces: fields count from after ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return procCPU{}, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return procCPU{}, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return procCPU{}, err
+	}
+	return procCPU{user: u, system: s}, nil
+}
+
+// readProcRSS reads VmRSS of /proc/PID/status, in KiB.
+func readProcRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+}
+
+// perfCounter counts a process's system calls with perf stat for as long
+// as it runs.
+type perfCounter struct {
+	cmd *exec.Cmd
+	out *os.File
+	err error
+}
+
+func startPerf(pid int) *perfCounter {
+	p := &perfCounter{}
+	p.out, p.err = os.CreateTemp("", "iomux-perf-*.csv")
+	if p.err != nil {
+		return p
+	}
+	p.cmd = exec.Command("perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "-p", strconv.Itoa(pid), "-o", p.out.Name())
+	p.err = p.cmd.Start()
+	if p.err == nil {
+		// perf needs a moment to attach. The load generator waits with it
+		// (this runs on its thread), so the server is idle meanwhile.
+		time.Sleep(300 * time.Millisecond)
+	}
+	return p
+}
+
+// stop ends perf and returns the count it printed.
+func (p *perfCounter) stop() (int64, error) {
+	if p.out != nil {
+		defer os.Remove(p.out.Name())
+		defer p.out.Close()
+	}
+	if p.err != nil {
+		return 0, p.err
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	p.cmd.Wait()
+	b, err := os.ReadFile(p.out.Name())
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) > 2 && strings.Contains(line, "raw_syscalls:sys_enter") {
+			return strconv.ParseInt(f[0], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("perf stat printed no count: %q", strings.TrimSpace(string(b)))
+}
