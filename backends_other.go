@@ -3,9 +3,4 @@
 package iomux
 
 // backends on other Unix systems: the portable mechanisms only.
-var backends = []backend{
-	{"poll", openPoll},
-	{"select", openSelect},
-}
-
-const pollRDHUP = 0
+var backends = []*backend{&pollBackend, &selectBackend}

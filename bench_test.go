@@ -26,10 +26,10 @@ func BenchmarkWait(b *testing.B) {
 }
 
 func benchmarkWait(b *testing.B, backend string, n int) {
-	if backend == "select" && n > 1000 {
-		b.Skipf("select stops at FD_SETSIZE (%d)", fdSetSize)
-	}
 	s := mustOpen(b, backendOpener(backend))
+	if limit := s.Capabilities().FDLimit; limit != 0 && n >= limit {
+		b.Skipf("%s stops at fd %d (Capabilities.FDLimit)", backend, limit)
+	}
 	fds := manyPipes(b, n/2)
 	for _, fd := range fds {
 		register(b, s, fd, Readable, nil)

@@ -4,6 +4,7 @@ package iomux
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -61,17 +62,19 @@ func testErrors(t *testing.T, open opener) {
 	}
 }
 
-// testRollback: a Register whose OS call fails leaves no trace. epoll
-// refuses regular files (EPERM); the same fd then registers on poll.
+// testRollback: a Register whose OS call fails leaves no trace. A backend
+// that refuses regular files (Capabilities.RegularFile 0, EPERM) has an OS
+// call that fails here; the same fd then registers on every backend that
+// accepts them.
 func testRollback(t *testing.T, open opener) {
 	s := mustOpen(t, open)
 	file := regularFile(t)
-	if s.Backend() != "epoll" {
-		t.Skip("only epoll makes an OS call that can fail here")
+	if s.Capabilities().RegularFile != 0 {
+		t.Skip("the backend accepts regular files: no OS call fails here")
 	}
 	for range 2 { // twice: the first failure must not leave ErrRegistered behind
 		if err := s.Register(file, Readable, nil); !errors.Is(err, unix.EPERM) {
-			t.Fatalf("epoll Register of a regular file: %v, want EPERM", err)
+			t.Fatalf("%s Register of a regular file: %v, want EPERM", s.Backend(), err)
 		}
 		if s.Len() != 0 {
 			t.Fatalf("Len = %d after a failed Register, want 0", s.Len())
@@ -95,9 +98,31 @@ func testRollback(t *testing.T, open opener) {
 	if err := s.Unregister(r); err != nil || s.Len() != 0 {
 		t.Errorf("Unregister after failed Modify: %v (Len %d)", err, s.Len())
 	}
-	p := mustOpen(t, backendOpener("poll"))
-	register(t, p, file, Readable, nil)
-	waitOne(t, p, file, Readable)
+	accepted := 0
+	for _, name := range Backends() {
+		p := mustOpen(t, backendOpener(name))
+		if p.Capabilities().RegularFile != 0 {
+			register(t, p, file, Readable, nil)
+			waitOne(t, p, file, Readable)
+			accepted++
+		}
+	}
+	if accepted == 0 {
+		t.Errorf("no backend of %v accepts regular files", Backends())
+	}
+}
+
+// unlimitedBackends names this OS's backends that have no FDLimit.
+func unlimitedBackends(t *testing.T) []string {
+	var names []string
+	for _, name := range Backends() {
+		s := mustOpen(t, backendOpener(name))
+		if s.Capabilities().FDLimit == 0 {
+			names = append(names, name)
+		}
+		s.Close()
+	}
+	return names
 }
 
 // closedFD returns a pipe's read end and a func that closes it.
@@ -106,16 +131,19 @@ func closedFD(t *testing.T) (int, func()) {
 	return r, closeR
 }
 
-// testFDAbove1024: select refuses fds at or above FD_SETSIZE with an error
-// that names the limit and the way out; the others watch them normally.
+// testFDAbove1024: a backend with an FDLimit (select: FD_SETSIZE, 1024)
+// refuses fds at or above it with an error that names the limit and the way
+// out (this OS's backends without a limit); the others watch them normally.
 func testFDAbove1024(t *testing.T, open opener) {
 	s := mustOpen(t, open)
+	ways := unlimitedBackends(t) // before the pipes: a limited one could not open after
 	fds := manyPipes(t, 550)
 	r, w := fds[len(fds)-2], fds[len(fds)-1]
 	if r < 1024 {
 		t.Fatalf("highest pipe read end is fd %d, want >= 1024", r)
 	}
-	if s.Backend() != "select" {
+	limit := s.Capabilities().FDLimit
+	if limit == 0 || r < limit {
 		register(t, s, r, Readable, nil)
 		write(t, w, "x")
 		waitOne(t, s, r, Readable)
@@ -123,9 +151,9 @@ func testFDAbove1024(t *testing.T, open opener) {
 	}
 	err := s.Register(r, Readable, nil)
 	if !errors.Is(err, ErrFDTooLarge) {
-		t.Fatalf("select Register(fd %d): %v, want ErrFDTooLarge", r, err)
+		t.Fatalf("%s Register(fd %d): %v, want ErrFDTooLarge", s.Backend(), r, err)
 	}
-	for _, word := range []string{"1024", "poll", "epoll"} {
+	for _, word := range append([]string{strconv.Itoa(limit)}, ways...) {
 		if !strings.Contains(err.Error(), word) {
 			t.Errorf("error %q does not mention %q", err, word)
 		}
@@ -133,10 +161,10 @@ func testFDAbove1024(t *testing.T, open opener) {
 	if s.Len() != 0 {
 		t.Errorf("Len = %d, want 0", s.Len())
 	}
-	// A select Selector cannot even start when its own wake-up fd would be
-	// past the limit.
+	// A Selector cannot even start when its own wake-up fd would be past
+	// the limit.
 	if _, err := open(); !errors.Is(err, ErrFDTooLarge) {
-		t.Errorf("opening select with %d fds open: %v, want ErrFDTooLarge", len(fds), err)
+		t.Errorf("opening %s with %d fds open: %v, want ErrFDTooLarge", s.Backend(), len(fds), err)
 	}
 	lr, lw := fds[0], fds[1] // still works below the limit
 	register(t, s, lr, Readable, nil)
@@ -148,10 +176,10 @@ func testFDAbove1024(t *testing.T, open opener) {
 // watched for Readable), exactly one ready, is found.
 func test10000FDs(t *testing.T, open opener) {
 	s := mustOpen(t, open)
-	if s.Backend() == "select" {
-		t.Skip("select stops at FD_SETSIZE (fd-above-1024 covers it)")
-	}
 	fds := manyPipes(t, 5000)
+	if limit := s.Capabilities().FDLimit; limit != 0 && fds[len(fds)-1] >= limit {
+		t.Skipf("%s stops at fd %d (fd-above-1024 covers it)", s.Backend(), limit)
+	}
 	for _, fd := range fds {
 		register(t, s, fd, Readable, nil)
 	}
@@ -174,19 +202,21 @@ func testClosedFD(t *testing.T, open opener) {
 	for range 2 { // every Wait, not just the first
 		ready := make([]Ready, 4)
 		n, err := s.Wait(0, ready)
-		switch s.Backend() {
-		case "poll":
-			if err != nil || n != 1 || ready[0].FD != r || ready[0].Events&Invalid == 0 {
-				t.Errorf("poll: got %v, %v; want fd %d Invalid", ready[:n], err, r)
+		switch closedFD := s.Capabilities().ClosedFD; closedFD {
+		case ClosedInvalid:
+			if err != nil || n != 1 || ready[0].FD != r || ready[0].Events != Invalid {
+				t.Errorf("%s: got %v, %v; want fd %d Invalid", s.Backend(), ready[:n], err, r)
 			}
-		case "select":
+		case ClosedFailsWait:
 			if !errors.Is(err, unix.EBADF) {
-				t.Errorf("select: got %v, %v; want EBADF", ready[:n], err)
+				t.Errorf("%s: got %v, %v; want EBADF", s.Backend(), ready[:n], err)
 			}
-		default: // epoll, kqueue: forgotten silently
+		case ClosedForgotten:
 			if err != nil || n != 0 {
 				t.Errorf("%s: got %v, %v; want nothing", s.Backend(), ready[:n], err)
 			}
+		default:
+			t.Fatalf("%s: unknown Capabilities.ClosedFD %d", s.Backend(), closedFD)
 		}
 	}
 	if err := s.Unregister(r); err != nil {

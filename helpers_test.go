@@ -28,6 +28,16 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// openFDs counts this process's open descriptors (fdDir is per OS).
+func openFDs(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir(fdDir)
+	if err != nil {
+		t.Fatalf("count fds: %v", err)
+	}
+	return len(ents) - 1 // ReadDir's own descriptor
+}
+
 // opener opens a fresh Selector on one backend.
 type opener func() (Selector, error)
 
@@ -63,48 +73,54 @@ func closeFD(t testing.TB, fd int) (closeNow func()) {
 // pipe returns a non-blocking pipe (read end, write end), closed at cleanup.
 func pipe(t testing.TB) (r, w int) {
 	t.Helper()
-	r, w, _, _ = closablePipe(t)
-	return r, w
+	return ends(closablePipe(t))
 }
 
 // closablePipe is pipe plus functions that close each end early (and only once).
 func closablePipe(t testing.TB) (r, w int, closeR, closeW func()) {
 	t.Helper()
 	var p [2]int
-	if err := unix.Pipe(p[:]); err != nil { // not Pipe2: macOS lacks it
-		t.Fatalf("pipe: %v", err)
-	}
-	for _, fd := range p {
-		unix.CloseOnExec(fd)
-		if err := unix.SetNonblock(fd, true); err != nil {
-			t.Fatalf("setnonblock: %v", err)
-		}
-	}
-	return p[0], p[1], closeFD(t, p[0]), closeFD(t, p[1])
+	err := unix.Pipe(p[:]) // not Pipe2: macOS lacks it
+	return closablePair(t, "pipe", p, err)
 }
 
 // socketpair returns a connected, non-blocking Unix stream socket pair.
 func socketpair(t testing.TB) (a, b int) {
 	t.Helper()
-	a, b, _, _ = closableSocketpair(t)
-	return a, b
+	return ends(closableSocketpair(t))
 }
 
 // closableSocketpair is socketpair plus functions that close each end early.
 func closableSocketpair(t testing.TB) (a, b int, closeA, closeB func()) {
 	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	return closablePair(t, "socketpair", fds, err)
+}
+
+// closablePair finishes what call opened: both ends close-on-exec,
+// non-blocking and closed at cleanup, or closed early by the funcs returned.
+func closablePair(t testing.TB, call string, fds [2]int, err error) (a, b int, closeA, closeB func()) {
+	t.Helper()
 	if err != nil {
-		t.Fatalf("socketpair: %v", err)
+		t.Fatalf("%s: %v", call, err)
 	}
 	closeA, closeB = closeFD(t, fds[0]), closeFD(t, fds[1])
+	nonblocking(t, fds[:]...)
+	return fds[0], fds[1], closeA, closeB
+}
+
+// ends drops the early-close funcs of closablePipe or closableSocketpair.
+func ends(a, b int, _, _ func()) (int, int) { return a, b }
+
+// nonblocking makes fds close-on-exec and non-blocking.
+func nonblocking(t testing.TB, fds ...int) {
+	t.Helper()
 	for _, fd := range fds {
 		unix.CloseOnExec(fd)
 		if err := unix.SetNonblock(fd, true); err != nil {
-			t.Fatalf("setnonblock: %v", err)
+			t.Fatalf("setnonblock fd %d: %v", fd, err)
 		}
 	}
-	return fds[0], fds[1], closeA, closeB
 }
 
 // listenTCP returns a listening socket on 127.0.0.1 and its address.
@@ -115,7 +131,6 @@ func listenTCP(t testing.TB) (fd int, addr *unix.SockaddrInet4) {
 		t.Fatalf("socket: %v", err)
 	}
 	closeFD(t, fd)
-	unix.CloseOnExec(fd)
 	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		t.Fatalf("bind: %v", err)
 	}
@@ -126,9 +141,7 @@ func listenTCP(t testing.TB) (fd int, addr *unix.SockaddrInet4) {
 	if err != nil {
 		t.Fatalf("getsockname: %v", err)
 	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		t.Fatalf("setnonblock: %v", err)
-	}
+	nonblocking(t, fd)
 	return fd, sa.(*unix.SockaddrInet4)
 }
 
@@ -160,11 +173,7 @@ func tcpPair(t testing.TB) (client, server int) {
 		t.Fatalf("accept: %v", err)
 	}
 	closeFD(t, server)
-	for _, fd := range []int{client, server} {
-		if err := unix.SetNonblock(fd, true); err != nil {
-			t.Fatalf("setnonblock: %v", err)
-		}
-	}
+	nonblocking(t, client, server)
 	return client, server
 }
 
@@ -234,6 +243,24 @@ func wait(t testing.TB, s Selector, timeout time.Duration) []Ready {
 	return ready[:n]
 }
 
+// timedWait is wait, also reporting how long Wait took.
+func timedWait(t testing.TB, s Selector, timeout time.Duration) ([]Ready, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	got := wait(t, s, timeout)
+	return got, time.Since(start)
+}
+
+// idleSelector opens a Selector watching, for Readable, the read end of a
+// pipe nothing writes to; it returns both.
+func idleSelector(t testing.TB, open opener) (Selector, int) {
+	t.Helper()
+	s := mustOpen(t, open)
+	r, _ := pipe(t)
+	register(t, s, r, Readable, nil)
+	return s, r
+}
+
 // waitOne waits (up to 5 s) and expects exactly fd to be ready, with want
 // among its events; it returns that entry.
 func waitOne(t testing.TB, s Selector, fd int, want Events) Ready {
@@ -258,19 +285,4 @@ func register(t testing.TB, s Selector, fd int, ev Events, data any) {
 	if err := s.Register(fd, ev, data); err != nil {
 		t.Fatalf("%s Register(%d, %v): %v", s.Backend(), fd, ev, err)
 	}
-}
-
-// has reports whether a backend offers a modifier or condition.
-func has(backend string, ev Events) bool {
-	switch ev {
-	case EdgeTriggered, OneShot:
-		return backend == "epoll" || backend == "kqueue"
-	case Exclusive:
-		return backend == "epoll"
-	case ReadHangup:
-		return backend == "epoll" || backend == "kqueue" || (backend == "poll" && pollRDHUP != 0)
-	case Priority:
-		return backend != "kqueue"
-	}
-	return true
 }

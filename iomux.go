@@ -3,9 +3,9 @@
 //
 // A Selector watches registered descriptors for the Events asked for and
 // fills a caller-owned []Ready on each Wait. Every backend keeps the same
-// contract, stated once on Selector below; where the OS differs (what a
-// closed descriptor looks like, which modifiers exist) the difference is
-// documented on the constant or backend concerned.
+// contract, stated once on Selector below; where the OS differs (which
+// modifiers exist, what a closed peer or a closed descriptor looks like) each
+// backend declares the difference as data, in its Capabilities.
 //
 // Select is the Python-shaped call, for porting select.select loops line by
 // line. The event-loop framework built on Selector lives in package loop.
@@ -32,38 +32,34 @@ const (
 	// Priority: urgent (out-of-band) data; select's "exceptional" set.
 	Priority
 	// Error: the descriptor has a pending error; reported with Readable
-	// and/or Writable (as asked) so the next read or write meets it. The
-	// select backend never reports it: the fd comes as Readable (or
-	// Writable) alone, and the read or write returns the error.
+	// and/or Writable (as asked) so the next read or write meets it. Not
+	// every backend can see it (Capabilities.ReaderClosed).
 	Error
 	// Hangup: the peer hung up; reported with Readable and/or Writable (as
-	// asked) so the next read returns EOF. The select backend never reports
-	// it: a closed peer comes as Readable alone, and the read returns EOF.
-	// kqueue reports Hangup only for EOF on the write side (EV_EOF on
-	// EVFILT_WRITE); EOF on the read side comes as Readable, plus ReadHangup
-	// when asked.
+	// asked) so the next read returns EOF. Not every backend can see it
+	// (Capabilities.PeerClosed); the EOF is the portable test.
 	Hangup
-	// Invalid: the descriptor is not open (poll's POLLNVAL). Only the poll
-	// backend can see this; see Selector for the other backends.
+	// Invalid: the descriptor is not open (poll's POLLNVAL); see
+	// Capabilities.ClosedFD.
 	Invalid
 	// ReadHangup: the peer shut down its writing half (EPOLLRDHUP, POLLRDHUP,
-	// kqueue's EV_EOF on EVFILT_READ, which also covers a full close). Not
-	// available on the select backend.
+	// kqueue's EV_EOF on EVFILT_READ, which also covers a full close).
 	ReadHangup
 )
 
 // Registration modifiers, combined with conditions in Register and Modify.
+// Which conditions and modifiers a backend has is in Capabilities.Events.
 const (
 	// EdgeTriggered reports a condition once when it arises, not for as
-	// long as it holds (EPOLLET, EV_CLEAR). epoll and kqueue only.
+	// long as it holds (EPOLLET, EV_CLEAR).
 	EdgeTriggered Events = 1 << (iota + 16)
 	// OneShot reports once, then disables the descriptor until Modify re-arms
-	// it (EPOLLONESHOT, EV_ONESHOT). epoll and kqueue only. On kqueue each
-	// direction is its own filter, so Readable|Writable|OneShot can report
-	// once per direction.
+	// it (EPOLLONESHOT, EV_ONESHOT). On kqueue each direction is its own
+	// filter, so Readable|Writable|OneShot can report once per direction.
 	OneShot
-	// Exclusive wakes only one of several epoll instances waiting on the same
-	// descriptor (EPOLLEXCLUSIVE). epoll only, and only in Register.
+	// Exclusive wakes only one of several Selectors waiting on the same
+	// descriptor (EPOLLEXCLUSIVE). Register only: Modify of an Exclusive
+	// registration fails with ErrUnsupported.
 	Exclusive
 )
 
@@ -123,28 +119,23 @@ type Ready struct {
 // once that Wait has left the kernel. Close must not race with Register,
 // Modify or Unregister (call it from the owner, or after the owner stopped).
 //
-// Closed descriptors: close an fd only after Unregister. If a registered fd is
-// closed anyway, epoll and kqueue forget it silently (Wait never reports it
-// again and Unregister just drops the bookkeeping), poll reports it as
-// Invalid on every Wait, and select fails the whole Wait with EBADF.
-//
-// Hang-ups and errors: see Hangup and Error. In short, epoll and poll report
-// Readable|Hangup when the peer closes; kqueue reports Readable (plus
-// ReadHangup when asked); select reports Readable. On every backend the
-// read then returns EOF (or the error), which is the portable test.
-//
-// Regular files: epoll refuses them; Register fails with an error wrapping
-// EPERM that names epoll_ctl and the fd (Python's select.epoll does the
-// same). Use the poll or select backend for them: both report a regular file
-// always Readable and Writable, as the OS does. kqueue reports it Readable
-// while there is data past the file offset.
+// Errors and hang-ups are reported as Readable and Writable too, masked to
+// what was asked, so the read or write meets the real error or EOF: that
+// read or write is the portable test. What differs between backends (the
+// Events they accept, an fd limit, how a closed peer, a registered fd closed
+// before Unregister and a regular file look) is in Capabilities, declared
+// by each backend and held to by the conformance suite.
 type Selector interface {
 	// Register starts watching fd for ev (conditions plus modifiers) and
 	// associates data with it. Registering an fd twice fails with
-	// ErrRegistered; ev without a condition fails with ErrBadEvents.
+	// ErrRegistered; ev without a condition fails with ErrBadEvents; a
+	// condition or modifier not in Capabilities().Events fails with
+	// ErrUnsupported, an fd at or above Capabilities().FDLimit with
+	// ErrFDTooLarge. If the OS refuses fd, nothing is registered.
 	Register(fd int, ev Events, data any) error
 	// Modify replaces the events and data of a registered fd
-	// (ErrNotRegistered otherwise). It re-arms a OneShot registration.
+	// (ErrNotRegistered otherwise). It re-arms a OneShot registration. If the
+	// OS refuses the change, the registration stays as it was.
 	Modify(fd int, ev Events, data any) error
 	// Unregister stops watching fd (ErrNotRegistered if it was not watched).
 	Unregister(fd int) error
@@ -165,10 +156,65 @@ type Selector interface {
 	Len() int
 	// Backend names the OS mechanism: "select", "poll", "epoll" or "kqueue".
 	Backend() string
+	// Capabilities reports what this backend accepts and how it differs.
+	Capabilities() Capabilities
 	// Close releases the Selector's own descriptors (not the registered
 	// ones). Later calls fail with ErrClosed; a second Close returns nil.
 	Close() error
 }
+
+// Capabilities is what a backend accepts, and what it reports where the
+// OSes differ. Each backend declares its own; the field comments list them.
+type Capabilities struct {
+	// Events are the conditions and modifiers Register and Modify accept.
+	// epoll: all; kqueue: all but Priority and Exclusive; poll: Readable,
+	// Writable, Priority, and ReadHangup on Linux; select: Readable,
+	// Writable, Priority.
+	Events Events
+	// FDLimit is the lowest fd the backend cannot watch, 0 if there is none.
+	// select: FD_SETSIZE (1024); NewSelector fails with ErrFDTooLarge too
+	// when the Selector's own wake-up fd would be past it.
+	FDLimit int
+	// PeerClosed is what Wait reports, exactly, for a pipe or stream socket
+	// registered for Readable once its peer has closed: Readable|Hangup on
+	// epoll and poll, Readable on kqueue (plus ReadHangup if asked) and
+	// select.
+	PeerClosed Events
+	// ReaderClosed is what Wait reports, exactly, for a pipe's write end
+	// registered for Writable once the read end has closed: Writable|Error
+	// on epoll and Linux's poll, Writable|Hangup on kqueue and other
+	// systems' poll, Writable on select. The write then fails with EPIPE.
+	ReaderClosed Events
+	// ClosedFD is what a backend does with a registered fd closed before
+	// Unregister (close an fd only after Unregister).
+	ClosedFD ClosedFD
+	// RegularFile is what Wait reports for a regular file registered for
+	// Readable|Writable with data past its offset: Readable|Writable on
+	// poll and select (always ready, as the OS says), Readable on kqueue.
+	// 0 means Register refuses regular files with an error wrapping EPERM
+	// that names the call and fd (epoll, as Python's select.epoll); open
+	// "poll" to watch them.
+	RegularFile Events
+}
+
+// Supports reports whether Register and Modify accept every bit of ev,
+// that is, whether ev is within c.Events.
+func (c Capabilities) Supports(ev Events) bool { return ev&^c.Events == 0 }
+
+// ClosedFD says what Wait does with a registered fd that was closed without
+// Unregister. Unregister then succeeds on every backend.
+type ClosedFD uint8
+
+const (
+	// ClosedForgotten: the OS drops the fd; Wait never reports it again
+	// (epoll, kqueue).
+	ClosedForgotten ClosedFD = iota
+	// ClosedInvalid: every Wait reports the fd as Invalid (poll).
+	ClosedInvalid
+	// ClosedFailsWait: every Wait fails with an error wrapping EBADF
+	// (select).
+	ClosedFailsWait
+)
 
 // Errors callers branch on with errors.Is. The errors returned wrap them
 // with the call and fd concerned.
@@ -179,7 +225,8 @@ var (
 	ErrNotRegistered = errors.New("iomux: fd not registered")
 	// ErrBadEvents: Events with no condition, unknown bits, or a negative fd.
 	ErrBadEvents = errors.New("iomux: invalid events")
-	// ErrFDTooLarge: select cannot watch an fd at or above FD_SETSIZE (1024).
+	// ErrFDTooLarge: an fd at or above the backend's Capabilities.FDLimit
+	// (select's FD_SETSIZE, 1024).
 	ErrFDTooLarge = errors.New("iomux: fd too large for select")
 	// ErrUnsupported: a condition or modifier this backend does not have.
 	ErrUnsupported = errors.New("iomux: not supported by this backend")
@@ -194,14 +241,14 @@ var (
 // NewSelector opens a Selector on the named backend: "select", "poll",
 // "epoll", "kqueue", or "auto" (or "") for the best this OS has. An unknown
 // name fails with ErrUnknown. "auto" is epoll on Linux, which refuses regular
-// files (see Selector); open "poll" to watch those.
+// files (Capabilities.RegularFile); open "poll" to watch those.
 func NewSelector(backend string) (Selector, error) {
 	if backend == "" || backend == "auto" {
 		backend = Backends()[0]
 	}
 	for _, b := range backends {
 		if b.name == backend {
-			return b.open()
+			return openSelector(b)
 		}
 	}
 	return nil, fmt.Errorf("%w %q (this OS has: %s)", ErrUnknown, backend,
@@ -215,38 +262,4 @@ func Backends() []string {
 		names[i] = b.name
 	}
 	return names
-}
-
-type backend struct {
-	name string
-	open func() (Selector, error)
-}
-
-// validate checks the events given to Register or Modify against what the
-// backend supports (modifiers and conditions it can express).
-func validate(fd int, ev, supported Events) error {
-	if fd < 0 {
-		return fmt.Errorf("%w: negative fd %d", ErrBadEvents, fd)
-	}
-	if ev&interestMask == 0 {
-		return fmt.Errorf("%w: %v asks for no condition (want Readable, Writable, Priority or ReadHangup)", ErrBadEvents, ev)
-	}
-	if unknown := ev &^ (interestMask | alwaysMask | modifierMask); unknown != 0 {
-		return fmt.Errorf("%w: unknown bits %#x", ErrBadEvents, uint32(unknown))
-	}
-	if extra := ev & (interestMask | modifierMask) &^ supported; extra != 0 {
-		return fmt.Errorf("%w: %v", ErrUnsupported, extra)
-	}
-	return nil
-}
-
-// deliver turns raw readiness into what the caller sees: Error and Hangup
-// count as Readable and Writable (so the next read or write meets the real
-// error or EOF), then everything is masked to what was asked, plus the
-// conditions that are always reported.
-func deliver(raw, asked Events) Events {
-	if raw&(Error|Hangup) != 0 {
-		raw |= Readable | Writable
-	}
-	return raw & (asked&interestMask | alwaysMask)
 }

@@ -11,39 +11,54 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// kqueueSelector is the BSD and macOS backend. The kernel keeps one filter
-// per direction (EVFILT_READ, EVFILT_WRITE); Wait merges the two events of
+// kqueueBackend is the BSDs' and macOS's best. The kernel keeps one filter
+// per direction (EVFILT_READ, EVFILT_WRITE); wait merges the two events of
 // one fd into one Ready.
-type kqueueSelector struct {
-	registry
+var kqueueBackend = backend{
+	name: "kqueue",
+	caps: Capabilities{
+		Events:       Readable | Writable | ReadHangup | EdgeTriggered | OneShot,
+		PeerClosed:   Readable, // EV_EOF on the read filter: ReadHangup, if asked
+		ReaderClosed: Writable | Hangup,
+		ClosedFD:     ClosedForgotten,
+		RegularFile:  Readable, // EVFILT_WRITE on files is not portable
+	},
+	open: openKqueue,
+}
+
+type kqueueMechanism struct {
 	kq      int
 	events  []unix.Kevent_t // reused by every Wait: no allocation per call
 	changes [1]unix.Kevent_t
-	batch   uint32 // stamps registrations already placed in this Wait's ready
+	placed  []int32 // by fd: the index in ready of its entry, if this Wait wrote one
 }
 
-func openKqueue() (Selector, error) {
+func openKqueue() (mechanism, error) {
 	kq, err := unix.Kqueue()
 	if err != nil {
 		return nil, os.NewSyscallError("kqueue", err)
 	}
 	unix.CloseOnExec(kq)
-	s := &kqueueSelector{kq: kq}
-	if err := s.init(Readable | Writable | ReadHangup | EdgeTriggered | OneShot); err != nil {
-		unix.Close(kq)
-		return nil, err
-	}
-	var k [1]unix.Kevent_t
-	unix.SetKevent(&k[0], s.wake.fd(), unix.EVFILT_READ, unix.EV_ADD)
-	if _, err := unix.Kevent(kq, k[:], nil, nil); err != nil {
-		s.wake.close()
-		unix.Close(kq)
-		return nil, os.NewSyscallError("kevent", err)
-	}
-	return s, nil
+	return &kqueueMechanism{kq: kq}, nil
 }
 
-func (s *kqueueSelector) Backend() string { return "kqueue" }
+// set implements mechanism. A filter already gone (a fired OneShot, ENOENT;
+// a closed fd, EBADF, on Unregister) is not an error.
+func (m *kqueueMechanism) set(fd int, old, ev Events) error {
+	if old == 0 {
+		m.placed = growFD(m.placed, fd)
+	}
+	err := m.apply(fd, old, ev)
+	switch {
+	case err == nil:
+		return nil
+	case old == 0:
+		_ = m.apply(fd, ev, 0) // a filter added before the failure must go too
+	case errors.Is(err, unix.ENOENT), ev == 0 && errors.Is(err, unix.EBADF):
+		return nil
+	}
+	return err
+}
 
 // filters says which kernel filters a registration needs. ReadHangup is
 // seen as EV_EOF on the read filter, so it needs that filter too.
@@ -56,7 +71,7 @@ func filters(ev Events) (read, write bool) {
 // first failing change, so a delete of a filter already gone (a fired
 // OneShot, ENOENT) would silently skip the add or delete after it. Such a
 // delete is not an error.
-func (s *kqueueSelector) apply(fd int, old, ev Events) error {
+func (m *kqueueMechanism) apply(fd int, old, ev Events) error {
 	flags := unix.EV_ADD | unix.EV_ENABLE
 	if ev&EdgeTriggered != 0 {
 		flags |= unix.EV_CLEAR
@@ -70,7 +85,7 @@ func (s *kqueueSelector) apply(fd int, old, ev Events) error {
 		filter   int
 		was, now bool
 	}{{unix.EVFILT_READ, oldR, newR}, {unix.EVFILT_WRITE, oldW, newW}} {
-		change := s.changes[:1]
+		change := m.changes[:1]
 		switch {
 		case f.now:
 			unix.SetKevent(&change[0], fd, f.filter, flags)
@@ -79,7 +94,7 @@ func (s *kqueueSelector) apply(fd int, old, ev Events) error {
 		default:
 			continue
 		}
-		if _, err := unix.Kevent(s.kq, change, nil, nil); err != nil {
+		if _, err := unix.Kevent(m.kq, change, nil, nil); err != nil {
 			if !f.now && err == unix.ENOENT {
 				continue
 			}
@@ -87,53 +102,6 @@ func (s *kqueueSelector) apply(fd int, old, ev Events) error {
 		}
 	}
 	return nil
-}
-
-// Register implements Selector.
-func (s *kqueueSelector) Register(fd int, ev Events, data any) error {
-	if _, err := s.add(fd, ev, data); err != nil {
-		return err
-	}
-	if err := s.apply(fd, 0, ev); err != nil {
-		_ = s.apply(fd, ev, 0) // a filter added before the failure must go too
-		s.drop(fd)
-		return err
-	}
-	return nil
-}
-
-// Modify implements Selector.
-func (s *kqueueSelector) Modify(fd int, ev Events, data any) error {
-	reg, err := s.get("modify", fd)
-	if err != nil {
-		return err
-	}
-	if err := validate(fd, ev, s.supported); err != nil {
-		return err
-	}
-	if reg.events != ev || ev&OneShot != 0 {
-		if err := s.apply(fd, reg.events, ev); err != nil && !errors.Is(err, unix.ENOENT) {
-			return err
-		}
-	}
-	reg.events, reg.data = ev, data
-	return nil
-}
-
-// Unregister implements Selector. Filters already gone (a fired OneShot, a
-// closed fd) are not an error.
-func (s *kqueueSelector) Unregister(fd int) error {
-	reg, err := s.get("unregister", fd)
-	if err != nil {
-		return err
-	}
-	old := reg.events
-	s.drop(fd)
-	err = s.apply(fd, old, 0)
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EBADF) {
-		return nil
-	}
-	return err
 }
 
 func timespec(d time.Duration) *unix.Timespec {
@@ -144,80 +112,52 @@ func timespec(d time.Duration) *unix.Timespec {
 	return &ts
 }
 
-// Wait implements Selector.
-func (s *kqueueSelector) Wait(timeout time.Duration, ready []Ready) (int, error) {
-	if err := s.enterWait(ready); err != nil {
-		return 0, err
+// wait implements mechanism.
+func (m *kqueueMechanism) wait(timeout time.Duration, ready []Ready) (int, error) {
+	if cap(m.events) < len(ready) {
+		m.events = make([]unix.Kevent_t, len(ready))
 	}
-	defer s.exitWait()
-	if cap(s.events) < len(ready) {
-		s.events = make([]unix.Kevent_t, len(ready))
+	n, err := unix.Kevent(m.kq, nil, m.events[:len(ready)], timespec(timeout))
+	if err == unix.EINTR {
+		return 0, nil
 	}
-	events := s.events[:len(ready)]
-	clk := newClock(timeout)
-	for {
-		n, err := unix.Kevent(s.kq, nil, events, timespec(clk.remaining()))
-		if err == unix.EINTR {
+	if err != nil {
+		return 0, os.NewSyscallError("kevent", err)
+	}
+	filled := 0
+	for i := range m.events[:n] {
+		k := &m.events[i]
+		fd := int(k.Ident)
+		// Every fd came through set, which made room for it in placed. An
+		// index below filled that holds fd is this Wait's entry for it: the
+		// fd's other filter fired too.
+		if at := m.placed[fd]; int(at) < filled && ready[at].FD == fd {
+			ready[at].Events |= fromKevent(k)
 			continue
 		}
-		if err != nil {
-			return 0, os.NewSyscallError("kevent", err)
-		}
-		if s.closed.Load() {
-			return 0, ErrClosed
-		}
-		if s.batch++; s.batch == 0 {
-			s.batch = 1 // 0 is the mark of a registration never reported
-		}
-		filled, woken := 0, false
-		for i := range events[:n] {
-			k := &events[i]
-			fd := int(k.Ident)
-			if fd == s.wake.fd() {
-				s.drainWake()
-				woken = true
-				continue
-			}
-			reg := s.lookup(fd)
-			if reg == nil {
-				continue
-			}
-			var raw Events
-			switch {
-			case k.Flags&unix.EV_ERROR != 0:
-				raw = Error
-			case int(k.Filter) == unix.EVFILT_READ:
-				raw = Readable
-				if k.Flags&unix.EV_EOF != 0 {
-					raw |= ReadHangup
-				}
-			case int(k.Filter) == unix.EVFILT_WRITE:
-				raw = Writable
-				if k.Flags&unix.EV_EOF != 0 {
-					raw |= Hangup
-				}
-			}
-			ev := deliver(raw, reg.events)
-			if ev == 0 {
-				// ReadHangup asked without Readable: the read filter fired
-				// for data, which was not asked for.
-				continue
-			}
-			if reg.mark == s.batch {
-				ready[reg.index].Events |= ev
-				continue
-			}
-			reg.mark, reg.index = s.batch, int32(filled)
-			ready[filled] = Ready{FD: fd, Events: ev, Data: reg.data}
-			filled++
-		}
-		if filled > 0 || woken || clk.expired() {
-			return filled, nil
-		}
+		m.placed[fd] = int32(filled)
+		ready[filled] = Ready{FD: fd, Events: fromKevent(k)}
+		filled++
 	}
+	return filled, nil
 }
 
-// Close implements Selector.
-func (s *kqueueSelector) Close() error {
-	return s.close(func() error { return unix.Close(s.kq) })
+// fromKevent is the raw readiness one kernel event reports.
+func fromKevent(k *unix.Kevent_t) Events {
+	eof := k.Flags&unix.EV_EOF != 0
+	switch {
+	case k.Flags&unix.EV_ERROR != 0:
+		return Error
+	case int(k.Filter) == unix.EVFILT_READ && eof:
+		return Readable | ReadHangup
+	case int(k.Filter) == unix.EVFILT_READ:
+		return Readable
+	case int(k.Filter) == unix.EVFILT_WRITE && eof:
+		return Writable | Hangup
+	case int(k.Filter) == unix.EVFILT_WRITE:
+		return Writable
+	}
+	return 0
 }
+
+func (m *kqueueMechanism) close() error { return unix.Close(m.kq) }

@@ -1,46 +1,22 @@
 package iomux
 
-import (
-	"fmt"
-	"sync"
-	"sync/atomic"
-	"time"
-)
+import "fmt"
 
-// registration is what a Selector remembers about one fd.
+// registration is what a Selector remembers about one fd. State only one
+// backend needs (poll's pollfd slot, kqueue's merge index) is that
+// backend's own.
 type registration struct {
 	data   any
 	events Events
-	index  int32 // backend-private position (poll's pollfd slot), -1 if none
-	//lint:ignore U1000 used by the kqueue backend, which Linux does not build
-	mark uint32 // backend-private stamp (kqueue merges a fd's filters with it)
-	used bool
+	used   bool
 }
 
-// registry is the bookkeeping every backend shares: fd → registration,
-// validation, and the Close/Wake protocol. Descriptors are small dense
-// integers, so a slice indexed by fd beats a map on the Wait path.
+// registry is the fd → registration bookkeeping every backend shares.
+// Descriptors are small dense integers, so a slice indexed by fd beats a
+// map on the Wait path.
 type registry struct {
-	regs      []registration
-	count     int
-	supported Events // conditions and modifiers this backend accepts
-
-	wake        wakeup
-	wakePending atomic.Bool // a Wake is in flight: coalesces further Wakes
-	// wakeMu is held shared by Wake and exclusively by close around closing
-	// the wake-up fd: a Wake that passed its closed check must not write to
-	// that fd number after Close freed it for reuse by someone else.
-	wakeMu sync.RWMutex
-
-	// waitMu is held for the whole of Wait, so Close can wait for a
-	// concurrent Wait to leave the kernel before closing its descriptors.
-	waitMu sync.Mutex
-	closed atomic.Bool
-}
-
-func (r *registry) init(supported Events) error {
-	r.supported = supported
-	return r.wake.open()
+	regs  []registration
+	count int
 }
 
 func (r *registry) lookup(fd int) *registration {
@@ -50,27 +26,13 @@ func (r *registry) lookup(fd int) *registration {
 	return nil
 }
 
-// add records a new registration after validating it; the caller makes the
-// OS call and calls drop if that fails, so the map never lies.
-func (r *registry) add(fd int, ev Events, data any) (*registration, error) {
-	if r.closed.Load() {
-		return nil, ErrClosed
-	}
-	if err := validate(fd, ev, r.supported); err != nil {
-		return nil, err
-	}
-	if r.lookup(fd) != nil || fd == r.wake.fd() {
-		return nil, fmt.Errorf("register fd %d: %w", fd, ErrRegistered)
-	}
-	if fd >= len(r.regs) {
-		n := max(2*len(r.regs), fd+1, 64)
-		regs := make([]registration, n)
-		copy(regs, r.regs)
-		r.regs = regs
-	}
-	r.regs[fd] = registration{events: ev, data: data, index: -1, used: true}
+// add records a validated registration of an fd not yet registered. The
+// caller then makes the OS call and drops it if that fails, so the map
+// never lies.
+func (r *registry) add(fd int, ev Events, data any) {
+	r.regs = growFD(r.regs, fd)
+	r.regs[fd] = registration{events: ev, data: data, used: true}
 	r.count++
-	return &r.regs[fd], nil
 }
 
 func (r *registry) drop(fd int) {
@@ -78,11 +40,8 @@ func (r *registry) drop(fd int) {
 	r.count--
 }
 
-// get validates a Modify or finds the registration for Unregister.
+// get finds the registration a Modify or Unregister (op) works on.
 func (r *registry) get(op string, fd int) (*registration, error) {
-	if r.closed.Load() {
-		return nil, ErrClosed
-	}
 	reg := r.lookup(fd)
 	if reg == nil {
 		return nil, fmt.Errorf("%s fd %d: %w", op, fd, ErrNotRegistered)
@@ -90,109 +49,71 @@ func (r *registry) get(op string, fd int) (*registration, error) {
 	return reg, nil
 }
 
-// Len reports how many fds are registered.
-func (r *registry) Len() int { return r.count }
-
-// Wake makes a concurrent or the next Wait return at once. Only the first
-// Wake since the last drain touches the kernel.
-func (r *registry) Wake() error {
-	r.wakeMu.RLock()
-	defer r.wakeMu.RUnlock()
-	if r.closed.Load() {
-		return ErrClosed
+// report turns the raw readiness a mechanism wrote into ready into what the
+// caller sees, in place: masked by deliver, with the registration's data.
+// The wake-up fd's entry, an fd unregistered since the OS queued it, and
+// one with nothing left once masked are dropped. It returns how many
+// entries are left and whether the wake-up fd was among them.
+func (r *registry) report(ready []Ready, wake int) (n int, woken bool) {
+	for _, raw := range ready {
+		if raw.FD == wake {
+			woken = true
+			continue
+		}
+		reg := r.lookup(raw.FD)
+		if reg == nil {
+			continue
+		}
+		ev := deliver(raw.Events, reg.events)
+		if ev == 0 {
+			continue // e.g. kqueue's read filter firing for data, when only ReadHangup was asked
+		}
+		ready[n] = Ready{FD: raw.FD, Events: ev, Data: reg.data}
+		n++
 	}
-	if r.wakePending.CompareAndSwap(false, true) {
-		return r.wake.signal()
+	return n, woken
+}
+
+// validate checks the fd and events given to Register or Modify against
+// what the backend accepts.
+func validate(b *backend, fd int, ev Events) error {
+	if fd < 0 {
+		return fmt.Errorf("%w: negative fd %d", ErrBadEvents, fd)
+	}
+	if err := b.fits(fd); err != nil {
+		return err
+	}
+	if ev&interestMask == 0 {
+		return fmt.Errorf("%w: %v asks for no condition (want Readable, Writable, Priority or ReadHangup)", ErrBadEvents, ev)
+	}
+	if unknown := ev &^ (interestMask | alwaysMask | modifierMask); unknown != 0 {
+		return fmt.Errorf("%w: unknown bits %#x", ErrBadEvents, uint32(unknown))
+	}
+	if extra := ev & (interestMask | modifierMask) &^ b.caps.Events; extra != 0 {
+		return fmt.Errorf("%w: %v", ErrUnsupported, extra)
 	}
 	return nil
 }
 
-// drainWake is called by Wait when the wake-up fd is readable. Draining
-// before clearing the flag means a Wake racing with us either sees the flag
-// still set (and we are returning anyway) or writes again for the next Wait.
-func (r *registry) drainWake() {
-	r.wake.drain()
-	r.wakePending.Store(false)
+// deliver turns raw readiness into what the caller sees: Error and Hangup
+// count as Readable and Writable (so the next read or write meets the real
+// error or EOF), then everything is masked to what was asked, plus the
+// conditions that are always reported.
+func deliver(raw, asked Events) Events {
+	if raw&(Error|Hangup) != 0 {
+		raw |= Readable | Writable
+	}
+	return raw & (asked&interestMask | alwaysMask)
 }
 
-// enterWait takes the wait lock; it fails once the Selector is closed.
-func (r *registry) enterWait(ready []Ready) error {
-	if len(ready) == 0 {
-		return ErrNoRoom
+// growFD returns s, or a copy of it, long enough to be indexed by fd. The
+// registry and the backends' own per-fd state grow alike: at least
+// doubling, so registering n fds copies O(n) in all.
+func growFD[T any](s []T, fd int) []T {
+	if fd < len(s) {
+		return s
 	}
-	r.waitMu.Lock()
-	if r.closed.Load() {
-		r.waitMu.Unlock()
-		return ErrClosed
-	}
-	return nil
-}
-
-func (r *registry) exitWait() { r.waitMu.Unlock() }
-
-// close marks the Selector closed, wakes a concurrent Wait and waits for it
-// to return, then runs release (which closes the backend's descriptors).
-func (r *registry) close(release func() error) error {
-	if !r.closed.CompareAndSwap(false, true) {
-		return nil
-	}
-	_ = r.wake.signal()
-	r.waitMu.Lock()
-	defer r.waitMu.Unlock()
-	err := release()
-	r.wakeMu.Lock()
-	if werr := r.wake.close(); err == nil {
-		err = werr
-	}
-	r.wakeMu.Unlock()
-	r.regs = nil
-	r.count = 0
-	return err
-}
-
-// clock turns a Wait timeout into successive OS timeouts, recomputing the
-// remaining time after EINTR (PEP 475) and after a wake-up too early.
-type clock struct {
-	deadline time.Time
-	block    bool // timeout < 0
-	poll     bool // timeout == 0
-}
-
-func newClock(timeout time.Duration) clock {
-	switch {
-	case timeout < 0:
-		return clock{block: true}
-	case timeout == 0:
-		return clock{poll: true}
-	}
-	return clock{deadline: time.Now().Add(timeout)}
-}
-
-// remaining is what is left of the timeout: -1 to block, 0 to poll.
-func (c clock) remaining() time.Duration {
-	switch {
-	case c.block:
-		return -1
-	case c.poll:
-		return 0
-	}
-	return max(time.Until(c.deadline), 0)
-}
-
-// expired reports whether a Wait that found nothing should return now.
-func (c clock) expired() bool {
-	return c.poll || (!c.block && !time.Now().Before(c.deadline))
-}
-
-// millis rounds a remaining time up to whole milliseconds (poll, epoll), so
-// the OS never wakes us before the deadline.
-func millis(d time.Duration) int {
-	if d < 0 {
-		return -1
-	}
-	ms := (d + time.Millisecond - 1) / time.Millisecond
-	if ms > 1<<31-1 {
-		ms = 1<<31 - 1
-	}
-	return int(ms)
+	grown := make([]T, max(2*len(s), fd+1, 64))
+	copy(grown, s)
+	return grown
 }

@@ -3,99 +3,57 @@
 package iomux
 
 import (
-	"fmt"
 	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// fdSetSize is FD_SETSIZE: select(2) cannot watch a descriptor this large.
-const fdSetSize = len(unix.FdSet{}.Bits) * unix.NFDBITS
-
-// selectSelector is the select(2) backend: the most portable and the most
-// limited. Descriptors must be below FD_SETSIZE (1024), every Wait copies
-// three bit sets in and out of the kernel, and it cannot tell a hang-up or
-// an error from plain readability (you see Readable and meet EOF or the
-// error on read). Level-triggered only.
-type selectSelector struct {
-	registry
-	read, write, except unix.FdSet // the interest sets; copied before each call
-	maxFD               int
-	next                int // where the next scan starts, so no fd starves the rest
+// selectBackend is select(2): the most portable and the most limited.
+// Descriptors must be below FD_SETSIZE (writing a larger one into an fd_set
+// would corrupt memory), every Wait copies three bit sets in and out of the
+// kernel, and it cannot tell a hang-up or an error from plain readiness.
+// Level-triggered only.
+var selectBackend = backend{
+	name: "select",
+	caps: Capabilities{
+		Events:       Readable | Writable | Priority,
+		FDLimit:      len(unix.FdSet{}.Bits) * unix.NFDBITS,
+		PeerClosed:   Readable,
+		ReaderClosed: Writable,
+		ClosedFD:     ClosedFailsWait,
+		RegularFile:  Readable | Writable,
+	},
+	fdLimitName: "FD_SETSIZE",
+	open:        openSelect,
 }
 
-func errFDTooLarge(fd int) error {
-	return fmt.Errorf("%w: fd %d is at or above FD_SETSIZE (%d), the limit of select(2); use the poll or epoll backend",
-		ErrFDTooLarge, fd, fdSetSize)
+// selectSets are the conditions of select's three sets, in its order.
+var selectSets = [3]Events{Readable, Writable, Priority}
+
+type selectMechanism struct {
+	sets  [3]unix.FdSet // the interest, as selectSets; copied before each call
+	maxFD int
+	next  int // where the next scan starts
 }
 
-func openSelect() (Selector, error) {
-	s := &selectSelector{}
-	if err := s.init(Readable | Writable | Priority); err != nil {
-		return nil, err
-	}
-	if fd := s.wake.fd(); fd >= fdSetSize {
-		s.wake.close()
-		return nil, errFDTooLarge(fd)
-	}
-	s.read.Set(s.wake.fd())
-	s.maxFD = s.wake.fd()
-	return s, nil
-}
+func openSelect() (mechanism, error) { return &selectMechanism{}, nil }
 
-func (s *selectSelector) Backend() string { return "select" }
-
-func (s *selectSelector) apply(fd int, ev Events) {
-	for _, x := range []struct {
-		set  *unix.FdSet
-		cond Events
-	}{{&s.read, Readable}, {&s.write, Writable}, {&s.except, Priority}} {
-		if ev&x.cond != 0 {
-			x.set.Set(fd)
+// set implements mechanism. The sets are ours, so nothing fails; every
+// registered fd is in at least one of them.
+func (m *selectMechanism) set(fd int, _, ev Events) error {
+	for i, cond := range selectSets {
+		if ev&cond != 0 {
+			m.sets[i].Set(fd)
 		} else {
-			x.set.Clear(fd)
+			m.sets[i].Clear(fd)
 		}
 	}
-}
-
-// Register implements Selector. Descriptors at or above FD_SETSIZE fail
-// with ErrFDTooLarge: writing them into an fd_set would corrupt memory.
-func (s *selectSelector) Register(fd int, ev Events, data any) error {
-	if fd >= fdSetSize {
-		return errFDTooLarge(fd)
+	if ev != 0 {
+		m.maxFD = max(m.maxFD, fd)
 	}
-	if _, err := s.add(fd, ev, data); err != nil {
-		return err
-	}
-	s.apply(fd, ev)
-	s.maxFD = max(s.maxFD, fd)
-	return nil
-}
-
-// Modify implements Selector.
-func (s *selectSelector) Modify(fd int, ev Events, data any) error {
-	reg, err := s.get("modify", fd)
-	if err != nil {
-		return err
-	}
-	if err := validate(fd, ev, s.supported); err != nil {
-		return err
-	}
-	s.apply(fd, ev)
-	reg.events, reg.data = ev, data
-	return nil
-}
-
-// Unregister implements Selector.
-func (s *selectSelector) Unregister(fd int) error {
-	if _, err := s.get("unregister", fd); err != nil {
-		return err
-	}
-	s.apply(fd, 0)
-	s.drop(fd)
-	for s.maxFD > s.wake.fd() && s.lookup(s.maxFD) == nil {
-		s.maxFD--
+	for m.maxFD > 0 && !m.sets[0].IsSet(m.maxFD) && !m.sets[1].IsSet(m.maxFD) && !m.sets[2].IsSet(m.maxFD) {
+		m.maxFD--
 	}
 	return nil
 }
@@ -109,79 +67,49 @@ func timeval(d time.Duration) *unix.Timeval {
 	return &tv
 }
 
-// Wait implements Selector. A registered fd that was closed makes select(2)
-// fail, so Wait returns an error wrapping EBADF until it is unregistered.
-func (s *selectSelector) Wait(timeout time.Duration, ready []Ready) (int, error) {
-	if err := s.enterWait(ready); err != nil {
-		return 0, err
+// wait implements mechanism. A registered fd that was closed makes select(2)
+// fail with EBADF.
+func (m *selectMechanism) wait(timeout time.Duration, ready []Ready) (int, error) {
+	sets := m.sets // the kernel overwrites its arguments
+	n, err := unix.Select(m.maxFD+1, &sets[0], &sets[1], &sets[2], timeval(timeout))
+	if err == unix.EINTR {
+		return 0, nil
 	}
-	defer s.exitWait()
-	clk := newClock(timeout)
-	for {
-		r, w, x := s.read, s.write, s.except // the kernel overwrites its arguments
-		n, err := unix.Select(s.maxFD+1, &r, &w, &x, timeval(clk.remaining()))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, os.NewSyscallError("select", err)
-		}
-		if s.closed.Load() {
-			return 0, ErrClosed
-		}
-		woken := false
-		if n > 0 && r.IsSet(s.wake.fd()) {
-			s.drainWake()
-			r.Clear(s.wake.fd())
-			woken = true
-		}
-		filled := 0
-		if n > 0 {
-			filled = s.collect(&r, &w, &x, ready)
-		}
-		if filled > 0 || woken || clk.expired() {
-			return filled, nil
-		}
+	if err != nil {
+		return 0, os.NewSyscallError("select", err)
 	}
+	if n == 0 {
+		return 0, nil // timed out: nothing to scan for
+	}
+	return m.collect(&sets, ready), nil
 }
 
-// collect turns the returned sets into Ready entries, starting the scan
+// collect turns the returned sets into ready entries, starting the scan
 // where the last one stopped.
-func (s *selectSelector) collect(r, w, x *unix.FdSet, ready []Ready) int {
-	filled, span := 0, s.maxFD+1
-	start := s.next % span
+func (m *selectMechanism) collect(sets *[3]unix.FdSet, ready []Ready) int {
+	filled, span := 0, m.maxFD+1
+	start := m.next % span
 	for k := 0; k < span && filled < len(ready); k++ {
 		fd := (start + k) % span
 		word := fd / unix.NFDBITS
-		if fd%unix.NFDBITS == 0 && r.Bits[word]|w.Bits[word]|x.Bits[word] == 0 {
+		if fd%unix.NFDBITS == 0 && sets[0].Bits[word]|sets[1].Bits[word]|sets[2].Bits[word] == 0 {
 			k += min(unix.NFDBITS, span-fd) - 1 // skip an empty word, not past the wrap
 			continue
 		}
 		var ev Events
-		if r.IsSet(fd) {
-			ev |= Readable
-		}
-		if w.IsSet(fd) {
-			ev |= Writable
-		}
-		if x.IsSet(fd) {
-			ev |= Priority
+		for i, cond := range selectSets {
+			if sets[i].IsSet(fd) {
+				ev |= cond
+			}
 		}
 		if ev == 0 {
 			continue
 		}
-		reg := s.lookup(fd)
-		if reg == nil {
-			continue
-		}
-		ready[filled] = Ready{FD: fd, Events: ev & reg.events, Data: reg.data}
+		ready[filled] = Ready{FD: fd, Events: ev}
 		filled++
-		s.next = fd + 1
+		m.next = fd + 1
 	}
 	return filled
 }
 
-// Close implements Selector.
-func (s *selectSelector) Close() error {
-	return s.close(func() error { return nil })
-}
+func (m *selectMechanism) close() error { return nil }

@@ -25,16 +25,7 @@ func (w *wakeup) fd() int { return w.efd }
 func (w *wakeup) signal() error {
 	var one [8]byte
 	binary.NativeEndian.PutUint64(one[:], 1)
-	for {
-		_, err := unix.Write(w.efd, one[:])
-		switch err {
-		case nil, unix.EAGAIN: // EAGAIN: counter full, a wake-up is pending anyway
-			return nil
-		case unix.EINTR:
-			continue
-		}
-		return os.NewSyscallError("eventfd write", err)
-	}
+	return signalFD(w.efd, one[:], "eventfd write")
 }
 
 func (w *wakeup) drain() {

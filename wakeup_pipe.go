@@ -9,7 +9,7 @@ import (
 )
 
 // wakeup is a Selector's wake-up descriptor: a non-blocking pipe. Signals are
-// coalesced by the registry, so the pipe rarely holds more than one byte.
+// coalesced by Selector.Wake, so the pipe rarely holds more than one byte.
 type wakeup struct{ r, w int }
 
 func (p *wakeup) open() error {
@@ -31,18 +31,7 @@ func (p *wakeup) open() error {
 
 func (p *wakeup) fd() int { return p.r }
 
-func (p *wakeup) signal() error {
-	for {
-		_, err := unix.Write(p.w, []byte{1})
-		switch err {
-		case nil, unix.EAGAIN: // EAGAIN: pipe full, a wake-up is pending anyway
-			return nil
-		case unix.EINTR:
-			continue
-		}
-		return os.NewSyscallError("wakeup write", err)
-	}
-}
+func (p *wakeup) signal() error { return signalFD(p.w, []byte{1}, "wakeup write") }
 
 func (p *wakeup) drain() {
 	var buf [64]byte
