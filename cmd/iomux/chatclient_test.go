@@ -113,6 +113,15 @@ func startPTYChat(t *testing.T, backend string) *ptyChat {
 	return startPTYChatWith(t, ptyChatOptions{backend: backend})
 }
 
+// serverLeaves closes the server's end, waits for the screen to show
+// goodbye, and for chat-client to exit cleanly.
+func (p *ptyChat) serverLeaves(t *testing.T, goodbye string) {
+	t.Helper()
+	p.server.Close()
+	p.screen.waitFor(t, goodbye, 1)
+	p.finish(t)
+}
+
 // ptyChatOptions say how to run chat-client on the pseudo-terminal.
 type ptyChatOptions struct {
 	backend     string
@@ -124,6 +133,7 @@ type ptyChatOptions struct {
 
 func startPTYChatWith(t *testing.T, o ptyChatOptions) *ptyChat {
 	t.Helper()
+	checkLeaks(t)
 	master, slave := openClientPTY(t)
 	if o.width > 0 {
 		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: uint16(o.width)}); err != nil {
@@ -207,14 +217,11 @@ func TestChatClientTerminalKeepsTypedLine(t *testing.T) {
 		p.typeKeys(t, "é!\r", "<You> é!\r\n")
 		p.expectSent(t, "é!")
 
-		p.server.Close() // the server goes away
-		p.screen.waitFor(t, "\r\x1b[JDisconnected from chat server\r\n", 1)
-		p.finish(t)
+		p.serverLeaves(t, "\r\x1b[JDisconnected from chat server\r\n") // the server goes away
 	})
 }
 
 func TestChatClientTerminalCtrlD(t *testing.T) {
-	checkLeaks(t)
 	p := startPTYChat(t, "auto")
 	p.typeKeys(t, "bye\r", "<You> bye\r\n")
 	p.expectSent(t, "bye")
@@ -224,13 +231,10 @@ func TestChatClientTerminalCtrlD(t *testing.T) {
 	}
 	p.server.Write([]byte("goodbye\n")) // still printed after the half-close
 	p.screen.waitFor(t, "goodbye\r\n", 1)
-	p.server.Close()
-	p.screen.waitFor(t, "Disconnected from chat server\r\n", 1)
-	p.finish(t)
+	p.serverLeaves(t, "Disconnected from chat server\r\n")
 }
 
 func TestChatClientTerminalCtrlC(t *testing.T) {
-	checkLeaks(t)
 	p := startPTYChat(t, "auto")
 	p.typeKeys(t, "abc\x03", "<You> abc^C\r\n")
 	p.finish(t)
@@ -296,21 +300,17 @@ func TestChatClientStdinFromFile(t *testing.T) {
 // Typing stops at the longest line chat-server takes (4096 bytes, which it
 // does not refuse): one more key rings the bell.
 func TestChatClientTerminalLineLimit(t *testing.T) {
-	checkLeaks(t)
 	p := startPTYChat(t, "auto")
 	p.typeKeys(t, strings.Repeat("x", chatServerMaxLine+1), "x\a")
 	p.typeKeys(t, "\r", "\r\n<You> ")
 	p.expectSent(t, strings.Repeat("x", chatServerMaxLine))
-	p.server.Close()
-	p.screen.waitFor(t, "Disconnected from chat server\r\n", 1)
-	p.finish(t)
+	p.serverLeaves(t, "Disconnected from chat server\r\n")
 }
 
 // A prompt and typed text wider than the terminal wrap over rows: to put
 // a message above them, chat-client moves up to their first row and
 // clears from there.
 func TestChatClientTerminalWrappedLine(t *testing.T) {
-	checkLeaks(t)
 	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", width: 20})
 	typed := "abcdefghijklmnopqrstuvwxyz0123" // with "<You> ", 36 columns: two rows
 	p.typeKeys(t, typed, "<You> "+typed)
@@ -320,9 +320,7 @@ func TestChatClientTerminalWrappedLine(t *testing.T) {
 	p.typeKeys(t, "78\x7f", "\r\x1b[2A\x1b[J<You> "+typed+"4567")  // from 41: on row 3
 	p.typeKeys(t, "\x15", "\r\x1b[1A\x1b[J<You> ")                 // from 40
 	p.typeKeys(t, "x\x7f", "<You> x\r\x1b[J<You> ")
-	p.server.Close()
-	p.screen.waitFor(t, "Disconnected from chat server\r\n", 1)
-	p.finish(t)
+	p.serverLeaves(t, "Disconnected from chat server\r\n")
 	if rowsAbove(20, 20) != 0 || rowsAbove(21, 20) != 1 || rowsAbove(5, 0) != 0 {
 		t.Errorf("rowsAbove(20, 20), (21, 20), (5, 0) = %d, %d, %d; want 0, 1, 0", rowsAbove(20, 20), rowsAbove(21, 20), rowsAbove(5, 0))
 	}
@@ -331,7 +329,6 @@ func TestChatClientTerminalWrappedLine(t *testing.T) {
 // A line that TCP splits is shown whole once its newline comes; one that
 // never ends is shown in 4 KiB pieces, and the rest when the server goes.
 func TestChatClientTerminalHoldsPartialLines(t *testing.T) {
-	checkLeaks(t)
 	trace := newClientOutput()
 	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", args: []string{"-v"}, stderr: trace})
 	p.typeKeys(t, "hey", "<You> hey")
@@ -345,9 +342,8 @@ func TestChatClientTerminalHoldsPartialLines(t *testing.T) {
 	p.screen.waitFor(t, "\r\x1b[J"+long[:chatClientHoldMax]+"\r\n<You> hey", 1)
 	p.server.Write([]byte("z"))
 	trace.waitFor(t, `received "z" from`, 1)
-	p.server.Close() // the rest, unfinished, is shown before the goodbye
-	p.screen.waitFor(t, "\r\x1b[J"+long[chatClientHoldMax:]+"z\r\n<You> hey\r\x1b[JDisconnected from chat server\r\n", 1)
-	p.finish(t)
+	// The rest, unfinished, is shown before the goodbye.
+	p.serverLeaves(t, "\r\x1b[J"+long[chatClientHoldMax:]+"z\r\n<You> hey\r\x1b[JDisconnected from chat server\r\n")
 	if s := p.screen.String(); strings.Contains(s, "<bob> hel\r\n") {
 		t.Errorf("the split line was shown in two:\n%q", s)
 	}
@@ -359,7 +355,6 @@ func TestChatClientTerminalHoldsPartialLines(t *testing.T) {
 // With -v on a terminal, trace lines go where the typed line was, like
 // messages, and the typed line comes back below each.
 func TestChatClientTerminalVerbose(t *testing.T) {
-	checkLeaks(t)
 	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", args: []string{"-v"}, stderrOnTTY: true})
 	p.typeKeys(t, "hel", "<You> hel")
 	p.server.Write([]byte("<bob> hi\n"))

@@ -29,6 +29,27 @@ func srvJoin(t *testing.T, addr string) *srvChatter {
 	return m
 }
 
+// srvRoom starts chat-server (with args) and joins two members; a has
+// seen b enter.
+func srvRoom(t *testing.T, args ...string) (s *srvRunning, a, b *srvChatter) {
+	t.Helper()
+	s = srvStart(t, runChatServer, args...)
+	a = srvJoin(t, s.addr)
+	b = srvJoin(t, s.addr)
+	a.lines.expect(t, "["+b.name+"] entered room")
+	return s, a, b
+}
+
+// quit sends a /quit line (cmd), expects the goodbye and the close, and
+// that other is told m left.
+func (m *srvChatter) quit(t *testing.T, cmd string, other *srvChatter) {
+	t.Helper()
+	m.say(t, cmd)
+	m.lines.expect(t, "* bye")
+	m.lines.expectEOF(t)
+	other.lines.expect(t, "["+m.name+"] left the room")
+}
+
 func (m *srvChatter) say(t *testing.T, text string) {
 	t.Helper()
 	if _, err := io.WriteString(m.conn, text); err != nil {
@@ -46,10 +67,7 @@ func srvExpectAll(t *testing.T, want string, members ...*srvChatter) {
 
 func TestChatServer(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
-		s := srvStart(t, runChatServer, "--backend", backend)
-		a := srvJoin(t, s.addr)
-		b := srvJoin(t, s.addr)
-		a.lines.expect(t, "["+b.name+"] entered room")
+		s, a, b := srvRoom(t, "--backend", backend)
 		c := srvJoin(t, s.addr)
 		srvExpectAll(t, "["+c.name+"] entered room", a, b)
 
@@ -62,6 +80,7 @@ func TestChatServer(t *testing.T) {
 		b.say(t, "/nick bob\r\nhi all\n")
 		b.lines.expect(t, "* you are now bob")
 		srvExpectAll(t, "["+b.name+"] is now known as [bob]", a, c)
+		b.name = "bob"
 		srvExpectAll(t, "[bob] hi all", a, c)
 		c.say(t, "/nick bob\n/nick no spaces\n/frobnicate\n//slash\n")
 		c.lines.expect(t, "* the name bob is taken")
@@ -87,10 +106,7 @@ func TestChatServer(t *testing.T) {
 
 		c.conn.Close()
 		srvExpectAll(t, "["+c.name+"] is offline", a, b)
-		b.say(t, "/quit\nnot sent\n")
-		b.lines.expect(t, "* bye")
-		b.lines.expectEOF(t)
-		a.lines.expect(t, "[bob] left the room")
+		b.quit(t, "/quit\nnot sent\n", a)
 		a.say(t, "/who\n")
 		a.lines.expect(t, fmt.Sprintf("* 1 in the room: [%s]", a.name))
 		s.out.waitFor(t, "Client "+a.name+" connected", 1)
@@ -156,11 +172,7 @@ func srvChatSlowMember(t *testing.T, addr string, a, b, c *srvChatter) {
 // A command is the line's first word: spaces around it, or words after
 // it, do not make it unknown.
 func TestChatServerCommandsIgnoreSpacesAndExtraWords(t *testing.T) {
-	s := srvStart(t, runChatServer)
-	a := srvJoin(t, s.addr)
-	b := srvJoin(t, s.addr)
-	a.lines.expect(t, "["+b.name+"] entered room")
-
+	s, a, b := srvRoom(t)
 	a.say(t, "/who extra words\n  /who\t\n")
 	for range 2 {
 		a.lines.expect(t, fmt.Sprintf("* 2 in the room: [%s] [%s]", a.name, b.name))
@@ -170,26 +182,18 @@ func TestChatServerCommandsIgnoreSpacesAndExtraWords(t *testing.T) {
 	b.lines.expect(t, "["+a.name+"] is now known as [alice]")
 	a.lines.expect(t, "* unknown command; try /nick NAME, /who or /quit (start a message with // to send a /)")
 	b.lines.expect(t, "[alice] /  x")
-	a.say(t, "/quit now\n")
-	a.lines.expect(t, "* bye")
-	a.lines.expectEOF(t)
-	b.lines.expect(t, "[alice] left the room")
+	a.name = "alice"
+	a.quit(t, "/quit now\n", b)
 
 	c := srvJoin(t, s.addr)
 	b.lines.expect(t, "["+c.name+"] entered room")
-	c.say(t, "/quit \n")
-	c.lines.expect(t, "* bye")
-	c.lines.expectEOF(t)
-	b.lines.expect(t, "["+c.name+"] left the room")
+	c.quit(t, "/quit \n", b)
 }
 
 // A message's control bytes reach the others escaped; its UTF-8 text as
 // it is.
 func TestChatServerEscapesControlBytes(t *testing.T) {
-	s := srvStart(t, runChatServer)
-	a := srvJoin(t, s.addr)
-	b := srvJoin(t, s.addr)
-	a.lines.expect(t, "["+b.name+"] entered room")
+	_, a, b := srvRoom(t)
 	b.say(t, "hi \x1b[2J\x1b]0;owned\a ünïcödé ✓\r[someone] else\n//\x1b[1m\n")
 	a.lines.expect(t, "["+b.name+`] hi \x1b[2J\x1b]0;owned\x07 ünïcödé ✓\r[someone] else`)
 	a.lines.expect(t, "["+b.name+`] /\x1b[1m`)
@@ -197,10 +201,7 @@ func TestChatServerEscapesControlBytes(t *testing.T) {
 
 // -v traces the loop in the tutorials' words.
 func TestChatServerVerbose(t *testing.T) {
-	s := srvStart(t, runChatServer, "-v")
-	a := srvJoin(t, s.addr)
-	b := srvJoin(t, s.addr)
-	a.lines.expect(t, "["+b.name+"] entered room")
+	s, a, b := srvRoom(t, "-v")
 	a.say(t, "hello\n")
 	b.lines.expect(t, "["+a.name+"] hello")
 	a.conn.Close()

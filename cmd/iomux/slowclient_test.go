@@ -57,7 +57,7 @@ func TestSlowClientGoServer(t *testing.T) {
 
 func TestSlowClientPythonTimeoutServer(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
-		py := startPyPeer(t, "select_echo_server_timeout.py", "0.05")
+		py := startPyPeer(t, "select_echo_server.py", "0.05") // with a timeout, as select_echo_server_timeout.py
 		var out, errs bytes.Buffer
 		err := runSlowClient(testEnv(&out, &errs), []string{"--addr", py.addr, "--backend", backend, "--pause", "30ms"})
 		if err != nil {

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""The seeds' select() chat client, in Python 3: waits on stdin and the
-socket at once, prints what arrives and a "<You>" prompt.
+"""The Python select tutorials' select() chat client, in Python 3: waits on
+stdin and the socket at once, prints what arrives and a "<You>" prompt.
 
 Usage: chat_client.py [HOST [PORT]]   (default 127.0.0.1 8002)
 
-Changed from the seed only where it broke: at the end of stdin it stops
-watching stdin (the seed sent empty strings in a busy loop).
+Changed from the tutorial only where it broke: at the end of stdin it stops
+watching stdin (the tutorial sent empty strings in a busy loop).
 """
 import select
 import socket

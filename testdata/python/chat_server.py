@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""The seeds' select() chat server, in Python 3: a message from one member
-goes to every other member as "\r<('host', port)> message".
+"""The Python select tutorials' select() chat server, in Python 3: a message
+from one member goes to every other member as "\r<('host', port)> message".
 
 Usage: chat_server.py [HOST [PORT]]   (default 127.0.0.1 8002; PORT 0 picks
 a free port, printed in the "started" line).
 
-Changed from the seed only where it broke: an empty recv (the member left)
+Changed from the tutorial only where it broke: an empty recv (the member left)
 now closes the member instead of spinning, the "offline" notice names the
 member who left (not the last one accepted) and ends with a newline, and a
 failed send no longer edits the member list while looping over it.

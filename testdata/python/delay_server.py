@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""The seeds' delaying server (delayserver.py), in Python 3: serves one
-client at a time, sending it the time (time.asctime()) every INTERVAL
-seconds until the client goes away.
+"""The Python select tutorials' delaying server (delayserver.py), in Python 3:
+serves one client at a time, sending it the time (time.asctime()) every
+INTERVAL seconds until the client goes away.
 
 Usage: delay_server.py [HOST [PORT [INTERVAL]]]   (default '' 51423 5;
-PORT 0 picks a free port, printed in the "listening" line, which the seed
+PORT 0 picks a free port, printed in the "listening" line, which the tutorial
 does not have).
 """
 import socket

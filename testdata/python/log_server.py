@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""The seeds' select() logger (Listing 14-6), in Python 3: prints what every
-client sends, and "Got connection from" / "disconnected" lines.
+"""The Python select tutorials' select() logger (Listing 14-6), in Python 3:
+prints what every client sends, and "Got connection from" / "disconnected"
+lines.
 
 Usage: log_server.py [HOST [PORT]]   (default localhost 1234; PORT 0 picks a
-free port, printed in the "listening" line, which the seed does not have).
+free port, printed in the "listening" line, which the tutorial does not have).
 
-Changed from the seed only where it broke: a client that leaves is closed
-(the seed leaked it) and named by its saved address (getpeername fails
+Changed from the tutorial only where it broke: a client that leaves is closed
+(the tutorial leaked it) and named by its saved address (getpeername fails
 after a reset), and data is printed as text rather than as b'...'.
 """
 import select

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""The seeds' non-blocking poll() client (pollclient.py), in Python 3: polls
-the socket every 50 ms, prints what arrives, and spins a bouncing bar in
-between.
+"""The Python select tutorials' non-blocking poll() client (pollclient.py), in
+Python 3: polls the socket every 50 ms, prints what arrives, and spins a
+bouncing bar in between.
 
 Usage: poll_client.py [HOST [PORT]]   (default localhost 51423)
 
-Changed from the seed only where it broke: received bytes are decoded before
-writing them to stdout, and the messages are spelled right.
+Changed from the tutorial only where it broke: received bytes are decoded
+before writing them to stdout, and the messages are spelled right.
 """
 import select
 import socket

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""The seeds' poll() echo server (select_poll_echo_server.py), in Python 3.
+"""The Python select tutorials' poll() echo server
+(select_poll_echo_server.py), in Python 3.
 
 Usage: poll_echo_server.py [HOST [PORT]]   (default localhost 10000;
 PORT 0 picks a free port, printed in the "starting up" line).
 
-Changed from the seed only where it crashed or leaked: a reset counts as a
+Changed from the tutorial only where it crashed or leaked: a reset counts as a
 close, the hang-up branch also drops the message queue, and the "closing"
 line names the socket's own peer rather than the last accepted.
 """

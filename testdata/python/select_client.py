@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""The seeds' non-blocking select() client (selectclient.py), in Python 3:
-waits on the socket with a 50 ms timeout, prints what arrives, and spins a
-bouncing bar in between.
+"""The Python select tutorials' non-blocking select() client
+(selectclient.py), in Python 3: waits on the socket with a 50 ms timeout,
+prints what arrives, and spins a bouncing bar in between.
 
 Usage: select_client.py [HOST [PORT]]   (default localhost 51423)
 
-Changed from the seed only where it broke: received bytes are decoded before
-writing them to stdout, stdout is really flushed, and the messages are
+Changed from the tutorial only where it broke: received bytes are decoded
+before writing them to stdout, stdout is really flushed, and the messages are
 spelled right.
 """
 import select

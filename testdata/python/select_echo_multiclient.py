@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The seeds' multiclient (select_echo_multiclient.py), in Python 3: two
-sockets, each part of the message sent on both, then one recv on each.
+"""The Python select tutorials' multiclient (select_echo_multiclient.py), in
+Python 3: two sockets, each part of the message sent on both, then one recv on
+each.
 
 Usage: select_echo_multiclient.py [HOST [PORT]]   (default localhost 10000)
 """

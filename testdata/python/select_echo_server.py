@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""The seeds' select() echo server (select_echo_server.py), in Python 3.
+"""The Python select tutorials' select() echo server (select_echo_server.py)
+and, given a TIMEOUT, the same server with a timeout
+(select_echo_server_timeout.py), in Python 3: an idle select() then returns
+after TIMEOUT seconds and prints "timed out, do some other work here".
 
-Usage: select_echo_server.py [HOST [PORT]]   (default localhost 10000;
-PORT 0 picks a free port, printed in the "starting up" line).
+Usage: select_echo_server.py [HOST [PORT [TIMEOUT]]]   (default localhost
+10000, no timeout; PORT 0 picks a free port, printed in the "starting up"
+line).
 
-Changed from the seed only where it crashed: a socket closed while reading is
-skipped in the writable and exceptional loops, a reset counts as a close, and
-the "closing" line names the socket's own peer rather than the last accepted.
+Changed from the tutorial only where it crashed: a socket closed while reading
+is skipped in the writable and exceptional loops, a reset counts as a close,
+and the "closing" line names the socket's own peer rather than the last
+accepted.
 """
 import select
 import socket
@@ -15,6 +20,7 @@ import queue
 
 host = sys.argv[1] if len(sys.argv) > 1 else 'localhost'
 port = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
+timeout = float(sys.argv[3]) if len(sys.argv) > 3 else None
 
 # Create a TCP/IP socket
 server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -60,7 +66,13 @@ while inputs:
     print('\nwaiting for the next event', file=sys.stderr, flush=True)
     readable, writable, exceptional = select.select(inputs,
                                                     outputs,
-                                                    inputs)
+                                                    inputs,
+                                                    timeout)
+
+    if not (readable or writable or exceptional):
+        print('  timed out, do some other work here',
+              file=sys.stderr, flush=True)
+        continue
 
     # Handle inputs
     for s in readable:

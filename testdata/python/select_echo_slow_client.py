@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""The seeds' slow client (select_echo_slow_client.py), in Python 3: sends
-two parts with pauses, then reads the echo back 16 bytes at a time.
+"""The Python select tutorials' slow client (select_echo_slow_client.py), in
+Python 3: sends two parts with pauses, then reads the echo back 16 bytes at a
+time.
 
 Usage: select_echo_slow_client.py [HOST [PORT [PAUSE]]]
-(default localhost 10000; the seed waits 1 s after connecting and 1.5 s
+(default localhost 10000; the tutorial waits 1 s after connecting and 1.5 s
 after each part; PAUSE, in seconds, replaces both).
 """
 import socket
@@ -46,7 +47,7 @@ try:
     while amount_received < amount_expected:
         data = sock.recv(16)
         if not data:
-            # The seed loops forever here; stop instead.
+            # The tutorial loops forever here; stop instead.
             sys.exit('server closed the connection early')
         amount_received += len(data)
         print('received {!r}'.format(data), file=sys.stderr)
