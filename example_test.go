@@ -46,8 +46,9 @@ func ExampleNewSelector() {
 	// Output: Readable on the server end: "ping"
 }
 
-// The seeds' select() echo server, shrunk to one connection (a socketpair):
-// read what arrives, queue it, write it back once the socket is writable.
+// The Python select tutorials' select() echo server, shrunk to one
+// connection (a socketpair): read what arrives, queue it, write it back
+// once the socket is writable.
 func ExampleSelect() {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {

@@ -14,10 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestSelectSeedServer walks the seeds' select() server: a listening socket
-// in the read list becomes readable when a client connects, the accepted
-// connection's message comes back through the write list.
-func TestSelectSeedServer(t *testing.T) {
+// TestSelectTutorialServer walks the Python select tutorials' select()
+// server: a listening socket in the read list becomes readable when a
+// client connects, the accepted connection's message comes back through
+// the write list.
+func TestSelectTutorialServer(t *testing.T) {
 	ln, addr := listenTCP(t)
 	client := dialTCP(t, addr)
 
@@ -50,7 +51,7 @@ func TestSelectSeedServer(t *testing.T) {
 		t.Errorf("echo = %q, want %q", got, msg)
 	}
 
-	// The client hangs up: readable with EOF, as the seeds' server expects.
+	// The client hangs up: readable with EOF, as the tutorials' server expects.
 	if err := unix.Shutdown(client, unix.SHUT_RDWR); err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Select is Python's select.select for porting the seeds line by line: it
-// waits until some fd in r is readable, in w writable, or in x has an
-// exceptional condition (urgent data), and returns those subsets in the order
-// given. timeout < 0 blocks, 0 polls, > 0 waits at most that long; on timeout
-// all three results are empty. An fd may appear in several lists; one listed
+// Select is Python's select.select, for porting the Python select
+// tutorials' loops line by line: it waits until some fd in r is readable,
+// in w writable, or in x has an exceptional condition (urgent data), and
+// returns those subsets in the order given. timeout < 0 blocks, 0 polls,
+// > 0 waits at most that long; on timeout all three results are empty. An fd may appear in several lists; one listed
 // twice in a list is returned twice, as Python does.
 //
 // It differs from select(2) in one way: it is built on poll(2), so there is
