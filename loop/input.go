@@ -36,7 +36,7 @@ func (c *Conn) read() {
 	l := c.loop
 	n, err := sock.Read(c.fd, l.buf)
 	switch {
-	case err != nil && sock.WouldBlock(err):
+	case sock.WouldBlock(err):
 		return
 	case err != nil:
 		c.closeWith(err)

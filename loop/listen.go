@@ -101,6 +101,8 @@ func (s *Server) bind(e sock.Endpoint, reusePort bool) (int, error) {
 	return fd, nil
 }
 
+// prepareBind sets what a listening or UDP socket needs before bind, binds
+// it, and listens on a stream socket.
 func (s *Server) prepareBind(fd int, e sock.Endpoint, reusePort bool) error {
 	if !e.IsUnix() {
 		if err := sock.SetReuseAddr(fd); err != nil {

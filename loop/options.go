@@ -56,8 +56,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// WaitTimeout bounds each Wait; when a Wait of that length finds
 	// nothing, the handler's OnTimeout runs (a select loop with a timeout,
-	// as in the Python select tutorials). 0: Waits last until the next
-	// event or timer.
+	// as in the Python select tutorials). Unlike a timer (Loop.Every), it
+	// runs only when the loop was idle that long. 0: Waits last until the
+	// next event or timer.
 	WaitTimeout time.Duration
 	// AcceptBatch bounds accepts per listener wake-up, so a storm of
 	// connections cannot starve established ones. Default 64.

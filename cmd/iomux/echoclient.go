@@ -159,7 +159,7 @@ func echoRound(sel iomux.Selector, socks []*echoConn, opt *clientOptions, stderr
 // from its outputs when the queue is empty.
 func (s *echoConn) send(sel iomux.Selector, opt *clientOptions, stderr io.Writer) error {
 	n, err := sock.Write(s.fd, s.out)
-	if err != nil && sock.WouldBlock(err) {
+	if sock.WouldBlock(err) {
 		return nil
 	}
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *echoConn) send(sel iomux.Selector, opt *clientOptions, stderr io.Writer
 // reports that the whole part has come back.
 func (s *echoConn) receive(buf []byte, opt *clientOptions, stderr io.Writer) (done bool, err error) {
 	n, err := sock.Read(s.fd, buf)
-	if err != nil && sock.WouldBlock(err) {
+	if sock.WouldBlock(err) {
 		return false, nil
 	}
 	if err != nil {
