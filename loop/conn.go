@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -19,15 +20,16 @@ var (
 type connFlags uint16
 
 const (
-	flagClosed     connFlags = 1 << iota // fd closed, OnClose ran
-	flagEOF                              // peer shut down its writing half
-	flagPaused                           // reading stopped by back-pressure
-	flagClosing                          // Close: close once output drains
-	flagShutWrite                        // CloseWrite: shut down once output drains
-	flagWriteShut                        // our writing half is shut down
-	flagConnecting                       // Dial in progress
-	flagOpened                           // OnOpen ran: OnClose will too
-	flagTransport                        // extra.transport is set
+	flagClosed      connFlags = 1 << iota // fd closed, OnClose ran
+	flagEOF                               // peer shut down its writing half
+	flagPaused                            // reading stopped by back-pressure
+	flagClosing                           // Close: close once output drains
+	flagShutWrite                         // CloseWrite: shut down once output drains
+	flagWriteShut                         // our writing half is shut down
+	flagConnecting                        // Dial in progress
+	flagOpened                            // OnOpen ran: OnClose will too
+	flagTransport                         // extra.transport is set
+	flagHandshaking                       // a TLS handshake is running: OnOpen comes after it
 )
 
 // Conn is one TCP or Unix-domain connection owned by a Loop. Its methods
@@ -62,6 +64,7 @@ type connExtra struct {
 	limits        *limits            // nil until a timeout or deadline is set
 	dialDone      func(*Conn, error) // set while a Dial is in progress
 	transport     Transport          // set with flagTransport
+	dialTLS       *tls.Config        // a DialTLS in progress: the handshake to run once connected
 }
 
 func (c *Conn) more() *connExtra {
@@ -195,6 +198,9 @@ func (c *Conn) closeWith(err error) {
 		return
 	}
 	l := c.loop
+	if c.flags&flagHandshaking != 0 {
+		c.extra.transport.(*tlsTransport).abort(err)
+	}
 	var addr net.Addr // for the Debug event: asked before the socket goes
 	debug := l.srv.debugOn()
 	if debug {
@@ -224,6 +230,9 @@ func (c *Conn) closeWith(err error) {
 		return
 	}
 	if c.flags&flagOpened == 0 {
+		if c.flags&flagHandshaking != 0 {
+			return // a TLS handshake that failed: counted in Stats.HandshakeErrors
+		}
 		// The Selector refused a connection just accepted (select past
 		// FD_SETSIZE): the handler never had it, so it gets no OnClose
 		// either, and the loop says why.

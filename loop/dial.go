@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"crypto/tls"
 	"fmt"
 	"time"
 
@@ -13,12 +14,17 @@ import (
 // timeout bounds it (0: no limit but the OS's). Dial blocks its caller, so
 // call it from outside the loops; handlers use DialAsync.
 func (s *Server) Dial(network, address string, timeout time.Duration) (*Conn, error) {
+	return s.dialAndWait(network, address, timeout, nil)
+}
+
+// dialAndWait is Dial and DialTLS: dial, then wait for done.
+func (s *Server) dialAndWait(network, address string, timeout time.Duration, config *tls.Config) (*Conn, error) {
 	type result struct {
 		c   *Conn
 		err error
 	}
 	ch := make(chan result, 1)
-	if err := s.DialAsync(network, address, timeout, func(c *Conn, err error) { ch <- result{c, err} }); err != nil {
+	if err := s.dial(network, address, timeout, config, func(c *Conn, err error) { ch <- result{c, err} }); err != nil {
 		return nil, err
 	}
 	r := <-ch
@@ -29,6 +35,11 @@ func (s *Server) Dial(network, address string, timeout time.Duration) (*Conn, er
 // completes: with the Conn (after OnOpen) or with the error. Name
 // resolution, if the address needs it, happens in the caller.
 func (s *Server) DialAsync(network, address string, timeout time.Duration, done func(*Conn, error)) error {
+	return s.dial(network, address, timeout, nil, done)
+}
+
+// dial is DialAsync and DialAsyncTLS (config set).
+func (s *Server) dial(network, address string, timeout time.Duration, config *tls.Config, done func(*Conn, error)) error {
 	if s.loops == nil {
 		return fmt.Errorf("loop: Dial before Start")
 	}
@@ -63,7 +74,7 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 		done(c, err)
 	}
 	l.incoming.Add(1)
-	if perr := l.Post(func() { l.startDial(fd, e.Peer(), timeout, wrapped); l.incoming.Add(-1) }); perr != nil {
+	if perr := l.Post(func() { l.startDial(fd, e.Peer(), timeout, config, wrapped); l.incoming.Add(-1) }); perr != nil {
 		l.incoming.Add(-1)
 		sock.Close(fd)
 		return perr
@@ -73,8 +84,8 @@ func (s *Server) DialAsync(network, address string, timeout time.Duration, done 
 
 // startDial adopts a connecting socket: it waits for writability, with a
 // timer for the timeout.
-func (l *Loop) startDial(fd int, peer sock.Peer, timeout time.Duration, done func(*Conn, error)) {
-	c := l.adopt(fd, peer, done)
+func (l *Loop) startDial(fd int, peer sock.Peer, timeout time.Duration, config *tls.Config, done func(*Conn, error)) {
+	c := l.adopt(fd, peer, config, done)
 	if c == nil || c.Closed() || timeout <= 0 {
 		return
 	}
@@ -83,14 +94,14 @@ func (l *Loop) startDial(fd int, peer sock.Peer, timeout time.Duration, done fun
 }
 
 // finishDial runs when a connecting socket turns writable: SO_ERROR says
-// whether the connect worked.
+// whether the connect worked. A DialTLS then runs its handshake, which
+// opens the connection and calls done when it ends.
 func (c *Conn) finishDial() {
 	if err := sock.ConnectError(c.fd); err != nil {
 		c.closeWith(err)
 		return
 	}
 	done := c.dialing()
-	c.extra.dialDone = nil
 	c.flags &^= flagConnecting
 	c.loop.stats.total.Add(1)
 	if t := c.limitsIfSet(); t != nil {
@@ -101,9 +112,15 @@ func (c *Conn) finishDial() {
 	}
 	c.updateInterest()
 	if c.Closed() {
-		done(nil, ErrClosed)
+		return // closeWith told done
+	}
+	if config := c.extra.dialTLS; config != nil {
+		c.extra.dialTLS = nil
+		c.startTLS(config, false)
+		c.handshake()
 		return
 	}
+	c.extra.dialDone = nil
 	c.loop.opened(c)
 	if c.Closed() {
 		done(nil, ErrClosed)

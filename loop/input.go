@@ -54,14 +54,7 @@ func (c *Conn) read() {
 		l.observe(Event{Kind: EventRead, Loop: l, Conn: c, Data: data})
 	}
 	if c.flags&flagTransport != 0 {
-		more, eof := c.decode(data)
-		if more {
-			l.srv.handler.OnData(c)
-			c.keepUnread(false)
-		}
-		if eof && !c.Closed() {
-			c.peerEOF()
-		}
+		c.decode(data)
 		return
 	}
 	borrowed := len(c.view) == 0

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -17,9 +18,13 @@ type listener struct {
 	addr     net.Addr
 	shared   bool   // its loop accepts for every loop (no balancing SO_REUSEPORT here)
 	unixPath string // removed when the listener closes
+	tls      *tls.Config
 }
 
-type listenSpec struct{ network, address string }
+type listenSpec struct {
+	network, address string
+	tls              *tls.Config // ListenTLS
+}
 
 // Listen adds an address to serve, before Start: network is "tcp", "tcp4",
 // "tcp6", "unix" or "udp", "udp4", "udp6"; address as for net.Listen
@@ -38,7 +43,7 @@ func (s *Server) Listen(network, address string) error {
 	if s.loops != nil {
 		return errors.New("loop: Listen after Start")
 	}
-	s.specs = append(s.specs, listenSpec{network, address})
+	s.specs = append(s.specs, listenSpec{network: network, address: address})
 	return nil
 }
 
@@ -74,7 +79,7 @@ func (s *Server) openListeners() error {
 			if e.IsDatagram() {
 				err = l.addPacketConn(fd, e.Addr())
 			} else {
-				ln := &listener{fd: fd, addr: e.Addr(), shared: count == 1 && len(s.loops) > 1}
+				ln := &listener{fd: fd, addr: e.Addr(), shared: count == 1 && len(s.loops) > 1, tls: spec.tls}
 				if e.IsUnix() {
 					ln.unixPath = spec.address
 				}
@@ -169,11 +174,11 @@ func (ln *listener) acceptSome(l *Loop) {
 			target = s.pick()
 		}
 		if target == l {
-			l.adopt(fd, peer, nil)
+			l.adopt(fd, peer, ln.tls, nil)
 			continue
 		}
 		target.incoming.Add(1) // seen by LeastConnections before adopt runs
-		if target.Post(func() { target.adopt(fd, peer, nil); target.incoming.Add(-1) }) != nil {
+		if target.Post(func() { target.adopt(fd, peer, ln.tls, nil); target.incoming.Add(-1) }) != nil {
 			target.incoming.Add(-1)
 			sock.Close(fd)
 		}

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"runtime"
@@ -22,6 +23,7 @@ type Loop struct {
 	sel   iomux.Selector
 	ready []iomux.Ready
 	buf   []byte      // the read buffer shared by every connection of the loop
+	plain []byte      // what Transports decode into, shared likewise (made on first use)
 	iov   sock.Iovecs // room for Writev's buffers
 	// observe is Options.Observe: called on every event when set.
 	observe func(Event)
@@ -190,8 +192,9 @@ func (l *Loop) serve(c *Conn, ev iomux.Events) {
 }
 
 // adopt makes fd a connection of this loop and runs OnOpen; peer is the
-// remote address accept or Dial already has.
-func (l *Loop) adopt(fd int, peer sock.Peer, dialDone func(*Conn, error)) *Conn {
+// remote address accept or Dial already has. An accepted connection with
+// a TLS config runs its handshake first; a Dial's, once connected.
+func (l *Loop) adopt(fd int, peer sock.Peer, config *tls.Config, dialDone func(*Conn, error)) *Conn {
 	if l.stopping { // handed over or dialed as Stop began: nobody would close it
 		sock.Close(fd)
 		if dialDone != nil {
@@ -219,7 +222,7 @@ func (l *Loop) adopt(fd int, peer sock.Peer, dialDone func(*Conn, error)) *Conn 
 	if l.srv.opts.IdleTimeout > 0 {
 		c.limits().idle = l.srv.opts.IdleTimeout
 	}
-	if newTransport := l.srv.opts.Transport; newTransport != nil {
+	if newTransport := l.srv.opts.Transport; newTransport != nil && config == nil {
 		if t := newTransport(c); t != nil {
 			c.more().transport = t
 			c.flags |= flagTransport
@@ -229,7 +232,13 @@ func (l *Loop) adopt(fd int, peer sock.Peer, dialDone func(*Conn, error)) *Conn 
 	if c.Closed() {
 		return c
 	}
-	if dialDone == nil {
+	switch {
+	case config != nil && dialDone != nil:
+		c.more().dialTLS = config // for finishDial
+	case config != nil:
+		c.startTLS(config, true)
+		c.handshake()
+	case dialDone == nil:
 		l.opened(c)
 	}
 	return c

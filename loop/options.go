@@ -76,8 +76,18 @@ type Options struct {
 	// programs' -v). Unset, an event costs one comparison.
 	Observe func(Event)
 	// Transport, when set, is asked for each connection's Transport
-	// (accepted or dialed), before OnOpen; nil leaves it plain.
+	// (accepted or dialed, TLS ones aside), before OnOpen; nil leaves it
+	// plain.
 	Transport func(c *Conn) Transport
+	// HandshakeTimeout bounds a TLS handshake (ListenTLS, DialTLS), from
+	// accept or connect to its end, waiting for a turn included: a peer
+	// that stalls or sends garbage holds its slot at most this long.
+	// Default 10 s.
+	HandshakeTimeout time.Duration
+	// MaxHandshakes bounds the TLS handshakes running at once, each on a
+	// goroutine of the Server's pool (there are none once a connection is
+	// established); the others wait their turn. Default 64.
+	MaxHandshakes int
 }
 
 func (o Options) withDefaults() Options {
@@ -101,6 +111,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 10 * time.Second
+	}
+	if o.MaxHandshakes <= 0 {
+		o.MaxHandshakes = 64
 	}
 	return o
 }

@@ -28,11 +28,15 @@ type Server struct {
 
 	warnMu   sync.Mutex
 	lastWarn map[string]time.Time // when each kind of warning was last logged
+
+	handshakes handshakePool // TLS handshakes
 }
 
 // NewServer returns a Server for h; add addresses with Listen, then Start.
 func NewServer(h Handler, opts Options) *Server {
-	return &Server{handler: h, opts: opts.withDefaults(), stopped: make(chan struct{})}
+	s := &Server{handler: h, opts: opts.withDefaults(), stopped: make(chan struct{})}
+	s.handshakes.max = s.opts.MaxHandshakes
+	return s
 }
 
 // Options returns the options in force (with defaults filled in).
@@ -136,6 +140,7 @@ func (s *Server) stop(ctx context.Context) error {
 			<-l.done
 		}
 	}
+	s.handshakes.wg.Wait() // every connection is closed: their handshakes end at once
 	unpublish(s)
 	s.handler.OnShutdown(s)
 	if s.debugOn() {

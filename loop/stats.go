@@ -16,6 +16,10 @@ type Stats struct {
 	Wakeups      int64 // wake-ups posted from other goroutines
 	Paused       int64 // connections paused by back-pressure now
 	AcceptErrors int64 // failed accepts (EMFILE and others), and accepted connections the Selector refused
+
+	Handshakes      int64 // TLS handshakes done
+	HandshakeErrors int64 // TLS handshakes failed, timed out or cut short
+	Handshaking     int64 // TLS handshakes running or waiting for a turn now
 }
 
 // loopStats are one loop's counters: written by the loop, read by anyone.
@@ -23,6 +27,7 @@ type Stats struct {
 // not in Stats.
 type loopStats struct {
 	open, total, bytesIn, bytesOut, waits, wakeups, paused, acceptErrors atomic.Int64
+	handshakes, handshakeErrors, handshaking                             atomic.Int64
 	interest                                                             atomic.Int64
 }
 
@@ -38,6 +43,9 @@ func (s *Server) Stats() Stats {
 		st.Wakeups += l.stats.wakeups.Load()
 		st.Paused += l.stats.paused.Load()
 		st.AcceptErrors += l.stats.acceptErrors.Load()
+		st.Handshakes += l.stats.handshakes.Load()
+		st.HandshakeErrors += l.stats.handshakeErrors.Load()
+		st.Handshaking += l.stats.handshaking.Load()
 	}
 	return st
 }

@@ -11,9 +11,11 @@ package loop
 // for the socket. Close and CloseWrite call Shutdown first, then send what
 // is queued before closing or half-closing the socket; CloseNow does not.
 type Transport interface {
-	// Decode is given bytes read from the socket. It appends the
-	// plaintext they complete to plain and returns the result; what it
-	// cannot decode yet (half a record) it keeps for the next call. It may
+	// Decode is given bytes read from the socket (valid only during the
+	// call). It appends the plaintext they complete to plain and returns
+	// the result, keeping no reference to plain (it may be the loop's
+	// buffer); what it cannot decode yet (half a record) it keeps for the
+	// next call. It may
 	// send wire bytes of its own through w (a handshake's reply). io.EOF
 	// says the peer ended the stream (TLS's close_notify): the loop then
 	// delivers the plaintext returned with it and treats the connection
@@ -45,27 +47,55 @@ func (c *Conn) Transport() Transport {
 	return c.extra.transport
 }
 
-// decode runs the connection's Transport on bytes read from the socket and
-// leaves the plaintext they complete after the unconsumed input. It reports
-// whether there is new plaintext and whether the peer ended the stream.
-func (c *Conn) decode(data []byte) (more, eof bool) {
-	t := c.extra.transport
-	// The unconsumed input moves to the front of c.in (it is a suffix of
-	// c.in), so the plaintext is appended after it without a copy.
-	held := copy(c.in[:cap(c.in)], c.view)
-	plain, err := t.Decode((*wire)(c), data, c.in[:held])
-	if c.Closed() { // a handshake reply's write failed
-		return false, false
+// decode runs the connection's Transport on bytes read from the socket
+// (nil: on what it holds already), calls OnData when they complete
+// plaintext, and OnEOF when the Transport says the peer ended the stream.
+// As on a plain connection, OnData reads the loop's own buffer when
+// nothing was left unconsumed before (the plaintext is decoded into it),
+// and what OnData leaves is kept in the connection's buffer.
+func (c *Conn) decode(data []byte) {
+	l := c.loop
+	borrowed := len(c.view) == 0
+	held := 0
+	var base []byte
+	if borrowed {
+		if l.plain == nil {
+			l.plain = make([]byte, 0, l.srv.opts.ReadBufferSize+16<<10)
+		}
+		base = l.plain[:0]
+	} else {
+		// The unconsumed input moves to the front of c.in (it is a
+		// suffix of c.in), so the plaintext is appended after it.
+		held = copy(c.in[:cap(c.in)], c.view)
+		base = c.in[:held]
 	}
-	c.in = plain
+	plain, err := c.extra.transport.Decode((*wire)(c), data, base)
+	if c.Closed() { // a handshake reply's write failed
+		return
+	}
+	if borrowed && cap(plain) > cap(l.plain) {
+		l.plain = plain[:0] // the Transport grew it: keep the larger one
+	}
+	if !borrowed {
+		c.in = plain
+	}
 	c.view = plain
+	eof := false
 	switch {
 	case err == nil:
 	case isEOF(err):
 		eof = true
 	default:
 		c.closeWith(err)
-		return false, false
+		return
 	}
-	return len(plain) > held, eof
+	if len(plain) > held {
+		l.srv.handler.OnData(c)
+		c.keepUnread(borrowed)
+	} else if borrowed {
+		c.view = nil // nothing new: hold no view of the loop's buffer
+	}
+	if eof && !c.Closed() {
+		c.peerEOF()
+	}
 }

@@ -1,0 +1,241 @@
+// Package tlssession runs the standard library's crypto/tls over bytes the
+// caller moves itself: a Session is fed the ciphertext read from a socket
+// and returns the plaintext it completes, and hands the ciphertext of what
+// is sent to a function the caller gives. Once the handshake is done it
+// never blocks and needs no goroutine, which is what lets an event loop
+// serve TLS connections the way it serves plain ones.
+//
+// It rests on a documented behaviour of crypto/tls.Conn: an error from the
+// underlying connection that is a net.Error with Temporary() true is not
+// sticky, so Read can return "would block" in the middle of a record and
+// be called again when more bytes are fed (TestTemporaryIsNotSticky pins
+// this). The handshake is not resumable that way, so Handshake blocks: run
+// it on a goroutine of its own while Feed supplies what the peer sends.
+package tlssession
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"time"
+)
+
+// ErrTooMuchInput is returned by Feed when more than MaxPending bytes wait
+// to be consumed: a peer that floods a handshake, or a record the size no
+// TLS record has.
+var ErrTooMuchInput = errors.New("tlssession: too much input before the handshake consumed it")
+
+// MaxPending bounds the ciphertext a Session holds unconsumed: a handshake
+// flight (certificate chains included, crypto/tls takes handshake messages
+// up to 64 KiB) and, once established, the start of one record.
+const MaxPending = 128 << 10
+
+// Session is one TLS connection's state. Feed, Read, Write and CloseWrite
+// are for one goroutine at a time (the loop that owns the socket); Feed,
+// Close and Handshake may run while another goroutine is in Handshake.
+type Session struct {
+	tc   *tls.Conn
+	pipe *pipe
+}
+
+// Server returns a Session for the server side of a connection. send is
+// how the ciphertext leaves: p is valid only during the call (copy what you
+// keep), and send is called from Handshake's goroutine during the handshake
+// and from Write's (and Read's, for post-handshake messages) afterwards.
+// local and remote are the socket's addresses, as crypto/tls's callbacks
+// see them (ClientHelloInfo.Conn); either may be nil.
+func Server(config *tls.Config, send func([]byte) error, local, remote net.Addr) *Session {
+	p := newPipe(send, local, remote)
+	return &Session{tc: tls.Server(p, config), pipe: p}
+}
+
+// Client returns a Session for the client side of a connection; see Server.
+func Client(config *tls.Config, send func([]byte) error, local, remote net.Addr) *Session {
+	p := newPipe(send, local, remote)
+	return &Session{tc: tls.Client(p, config), pipe: p}
+}
+
+// Handshake runs the handshake to its end, blocking while it waits for
+// what Feed supplies; ctx bounds it (its end aborts the handshake, as does
+// Close). Afterwards Read no longer blocks.
+func (s *Session) Handshake(ctx context.Context) error {
+	err := s.tc.HandshakeContext(ctx)
+	s.pipe.established()
+	return err
+}
+
+// Feed adds bytes read from the socket. It fails with ErrTooMuchInput,
+// keeping none of p, when that would leave more than MaxPending bytes
+// unconsumed.
+func (s *Session) Feed(p []byte) error { return s.pipe.feed(p) }
+
+// Pending is how many fed bytes are not yet consumed.
+func (s *Session) Pending() int { return s.pipe.pending() }
+
+// Read appends to plain the plaintext the bytes fed so far complete, and
+// returns it; a record not yet whole waits for more Feed. io.EOF says the
+// peer ended the stream (close_notify), with what came before it in
+// plain. Call it only after Handshake has returned nil.
+func (s *Session) Read(plain []byte) ([]byte, error) {
+	for {
+		if cap(plain)-len(plain) < 4<<10 {
+			plain = slices.Grow(plain, 16<<10) // room for a whole record
+		}
+		n, err := s.tc.Read(plain[len(plain):cap(plain)])
+		plain = plain[:len(plain)+n]
+		switch {
+		case err == nil:
+		case errors.Is(err, errWouldBlock):
+			return plain, nil
+		default:
+			return plain, err
+		}
+	}
+}
+
+// Write sends p, as TLS records, through send. Call it only after
+// Handshake has returned nil.
+func (s *Session) Write(p []byte) error {
+	_, err := s.tc.Write(p)
+	return err
+}
+
+// CloseWrite sends close_notify: the peer reads EOF after what was sent
+// before. Call it only after Handshake has returned nil.
+func (s *Session) CloseWrite() error { return s.tc.CloseWrite() }
+
+// Close makes a Handshake in progress fail at once and any later call
+// fail; it does not send close_notify (see CloseWrite).
+func (s *Session) Close() { s.pipe.Close() }
+
+// ConnectionState is the negotiated state (version, cipher suite, ALPN,
+// SNI, peer certificates), complete once Handshake has returned nil.
+func (s *Session) ConnectionState() tls.ConnectionState { return s.tc.ConnectionState() }
+
+// errWouldBlock is what the pipe's Read returns when nothing is fed, once
+// the handshake is done: a net.Error with Temporary() true, which
+// crypto/tls does not make sticky.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "tlssession: no input yet" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
+
+// pipe is the net.Conn under the tls.Conn: reads come from what is fed,
+// writes go to send. During the handshake Read blocks until data comes;
+// afterwards it returns errWouldBlock instead.
+type pipe struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	in       []byte // fed, not yet read by crypto/tls
+	blocking bool   // the handshake is running: Read waits
+	closed   bool
+	send     func([]byte) error
+	local    net.Addr
+	remote   net.Addr
+}
+
+func newPipe(send func([]byte) error, local, remote net.Addr) *pipe {
+	if local == nil {
+		local = pipeAddr{}
+	}
+	if remote == nil {
+		remote = pipeAddr{}
+	}
+	p := &pipe{blocking: true, send: send, local: local, remote: remote}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+func (p *pipe) feed(b []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return net.ErrClosed
+	}
+	if len(p.in)+len(b) > MaxPending {
+		return ErrTooMuchInput
+	}
+	if len(p.in) == 0 && cap(p.in) > 64<<10 {
+		p.in = nil // a handshake's buffer is not kept for an idle connection
+	}
+	p.in = append(p.in, b...)
+	p.cond.Broadcast()
+	return nil
+}
+
+func (p *pipe) pending() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.in)
+}
+
+func (p *pipe) established() {
+	p.mu.Lock()
+	p.blocking = false
+	p.mu.Unlock()
+}
+
+// Read implements net.Conn.
+func (p *pipe) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.in) == 0 {
+		switch {
+		case p.closed:
+			return 0, net.ErrClosed
+		case !p.blocking:
+			return 0, errWouldBlock
+		}
+		p.cond.Wait()
+	}
+	n := copy(b, p.in)
+	p.in = p.in[n:]
+	if len(p.in) == 0 {
+		p.in = p.in[:0:0] // let go of the consumed start
+	}
+	return n, nil
+}
+
+// Write implements net.Conn: the bytes go to send.
+func (p *pipe) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return 0, net.ErrClosed
+	}
+	if err := p.send(b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// Close implements net.Conn: a blocked Read returns at once.
+func (p *pipe) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.in = nil
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *pipe) LocalAddr() net.Addr                { return p.local }
+func (p *pipe) RemoteAddr() net.Addr               { return p.remote }
+func (p *pipe) SetDeadline(t time.Time) error      { return nil }
+func (p *pipe) SetReadDeadline(t time.Time) error  { return nil }
+func (p *pipe) SetWriteDeadline(t time.Time) error { return nil }
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "tlssession" }
+func (pipeAddr) String() string  { return "tlssession" }
+
+var _ io.ReadWriteCloser = (*pipe)(nil)

@@ -1,0 +1,296 @@
+package tlssession
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iomux/iomux/internal/devcert"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func configs(t *testing.T, version uint16) (server, client *tls.Config) {
+	t.Helper()
+	cert, pool, err := devcert.Pair("localhost", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: version, MaxVersion: version}
+	client = &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: version, MaxVersion: version}
+	return server, client
+}
+
+// modeConn is a TCP connection for the handshake that then turns into an
+// in-memory one: reads come from in and, when it is empty, fail with a
+// Temporary error instead of blocking; writes go to out.
+type modeConn struct {
+	net.Conn
+	memory bool
+	in     bytes.Buffer
+	out    bytes.Buffer
+}
+
+type tempErr struct{}
+
+func (tempErr) Error() string   { return "nothing yet" }
+func (tempErr) Timeout() bool   { return true }
+func (tempErr) Temporary() bool { return true }
+
+func (c *modeConn) Read(b []byte) (int, error) {
+	if !c.memory {
+		return c.Conn.Read(b)
+	}
+	if c.in.Len() == 0 {
+		return 0, tempErr{}
+	}
+	return c.in.Read(b)
+}
+
+func (c *modeConn) Write(b []byte) (int, error) {
+	if !c.memory {
+		return c.Conn.Write(b)
+	}
+	return c.out.Write(b)
+}
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// TestTemporaryIsNotSticky pins the behaviour of crypto/tls that Session
+// rests on: after the handshake, a net.Error with Temporary() true from
+// the underlying conn, even in the middle of a record, is returned by
+// Read without poisoning the tls.Conn, and the next Read, once the rest of
+// the record is there, returns the plaintext. If a Go release changes
+// this, this test fails, and so would every TLS connection of the loop.
+func TestTemporaryIsNotSticky(t *testing.T) {
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			serverConf, clientConf := configs(t, version)
+			cc, sc := tcpPair(t)
+			cm, sm := &modeConn{Conn: cc}, &modeConn{Conn: sc}
+			server, client := tls.Server(sm, serverConf), tls.Client(cm, clientConf)
+			done := make(chan error, 1)
+			go func() { done <- server.Handshake() }()
+			if err := client.Handshake(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			cm.memory, sm.memory = true, true
+			if _, err := client.Write([]byte("hello after a pause")); err != nil {
+				t.Fatal(err)
+			}
+			wire := cm.out.Bytes()
+			buf := make([]byte, 64)
+			sm.in.Write(wire[:len(wire)/2]) // half a record
+			if n, err := server.Read(buf); n != 0 || !isTemporary(err) {
+				t.Fatalf("Read of half a record = %d, %v; want 0 and the Temporary error", n, err)
+			}
+			sm.in.Write(wire[len(wire)/2:])
+			n, err := server.Read(buf)
+			if err != nil || string(buf[:n]) != "hello after a pause" {
+				t.Fatalf("Read after the rest of the record = %q, %v; crypto/tls made the Temporary error sticky", buf[:n], err)
+			}
+		})
+	}
+}
+
+// isTemporary reports err's Temporary(): deprecated for users, and exactly
+// what crypto/tls tests and what this test pins.
+func isTemporary(err error) bool {
+	var ne interface{ Temporary() bool }
+	return errors.As(err, &ne) && ne.Temporary()
+}
+
+// sessions connects a server and a client Session in memory: what one
+// sends, the other is fed, by goroutines standing in for the sockets.
+// Both handshakes run; it returns once both are done.
+type linked struct {
+	server, client *Session
+	mu             sync.Mutex
+	toServer       [][]byte // what the client sent once established, for the test to feed
+	toClient       [][]byte
+	established    bool
+}
+
+func link(t *testing.T, serverConf, clientConf *tls.Config) *linked {
+	t.Helper()
+	l := &linked{}
+	var sv, cl *Session
+	sendTo := func(peer **Session, queue *[][]byte) func([]byte) error {
+		return func(p []byte) error {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if l.established {
+				*queue = append(*queue, append([]byte(nil), p...))
+				return nil
+			}
+			return (*peer).Feed(p)
+		}
+	}
+	sv = Server(serverConf, sendTo(&cl, &l.toClient), nil, nil)
+	cl = Client(clientConf, sendTo(&sv, &l.toServer), nil, nil)
+	l.server, l.client = sv, cl
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- sv.Handshake(ctx) }()
+	go func() { errs <- cl.Handshake(ctx) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+	}
+	l.mu.Lock()
+	l.established = true
+	l.mu.Unlock()
+	return l
+}
+
+// take returns what was sent towards one side since the last take.
+func (l *linked) take(queue *[][]byte) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := bytes.Join(*queue, nil)
+	*queue = nil
+	return out
+}
+
+// TestSessionEcho: after a real handshake (TLS 1.2 and 1.3), plaintext
+// crosses in both directions, fed whole, byte by byte (half records give
+// nothing until they are whole) and 1 MiB at once; close_notify is io.EOF.
+func TestSessionEcho(t *testing.T) {
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			serverConf, clientConf := configs(t, version)
+			serverConf.NextProtos = []string{"echo"}
+			clientConf.NextProtos = []string{"echo"}
+			l := link(t, serverConf, clientConf)
+			if st := l.server.ConnectionState(); !st.HandshakeComplete || st.Version != version || st.NegotiatedProtocol != "echo" {
+				t.Fatalf("server state: complete %v, version %x, ALPN %q", st.HandshakeComplete, st.Version, st.NegotiatedProtocol)
+			}
+			if err := l.client.Write([]byte("byte by byte")); err != nil {
+				t.Fatal(err)
+			}
+			var plain []byte
+			for _, b := range l.take(&l.toServer) {
+				if err := l.server.Feed([]byte{b}); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if plain, err = l.server.Read(plain); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if string(plain) != "byte by byte" {
+				t.Fatalf("server read %q", plain)
+			}
+			big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10)
+			if err := l.server.Write(big); err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			wire := l.take(&l.toClient)
+			for len(wire) > 0 { // fed in chunks of at most MaxPending
+				n := min(len(wire), MaxPending)
+				if err := l.client.Feed(wire[:n]); err != nil {
+					t.Fatal(err)
+				}
+				wire = wire[n:]
+				var err error
+				if got, err = l.client.Read(got); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, big) {
+				t.Fatalf("client read %d bytes, want the %d sent", len(got), len(big))
+			}
+			if err := l.server.CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			l.client.Feed(l.take(&l.toClient))
+			if rest, err := l.client.Read(nil); err != io.EOF || len(rest) != 0 {
+				t.Fatalf("after close_notify: %q, %v; want io.EOF", rest, err)
+			}
+		})
+	}
+}
+
+// TestSessionCloseAbortsHandshake: a peer that says nothing holds a
+// Handshake until Close, which ends it at once with an error.
+func TestSessionCloseAbortsHandshake(t *testing.T) {
+	serverConf, _ := configs(t, tls.VersionTLS13)
+	s := Server(serverConf, func([]byte) error { return nil }, nil, nil)
+	done := make(chan error, 1)
+	go func() { done <- s.Handshake(context.Background()) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Handshake returned %v with no peer", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Handshake succeeded after Close")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end the Handshake")
+	}
+	if err := s.Feed([]byte("x")); err == nil {
+		t.Error("Feed after Close succeeded")
+	}
+}
+
+// TestSessionBoundsInput: garbage or a flood before the handshake
+// consumes it is refused past MaxPending, and plain text where a
+// ClientHello belongs fails the handshake.
+func TestSessionBoundsInput(t *testing.T) {
+	serverConf, _ := configs(t, tls.VersionTLS13)
+	s := Server(serverConf, func([]byte) error { return nil }, nil, nil)
+	defer s.Close()
+	if err := s.Feed(make([]byte, MaxPending)); err != nil {
+		t.Fatalf("Feed of MaxPending bytes: %v", err)
+	}
+	if err := s.Feed([]byte("x")); !errors.Is(err, ErrTooMuchInput) {
+		t.Fatalf("Feed past MaxPending: %v, want ErrTooMuchInput", err)
+	}
+	if s.Pending() != MaxPending {
+		t.Errorf("Pending = %d after a refused Feed, want %d", s.Pending(), MaxPending)
+	}
+
+	g := Server(serverConf, func([]byte) error { return nil }, nil, nil)
+	defer g.Close()
+	g.Feed([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := g.Handshake(ctx); err == nil || ctx.Err() != nil {
+		t.Fatalf("Handshake on plain text: %v (context: %v), want a TLS error at once", err, ctx.Err())
+	}
+}

@@ -1,0 +1,275 @@
+package loop
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iomux/iomux/internal/tlssession"
+)
+
+// TLS on the loop, with the standard library's crypto/tls unforked.
+//
+// A TLS connection is a Conn whose Transport is a tlsTransport. Its
+// handshake runs on a goroutine of the Server's handshake pool (at most
+// Options.MaxHandshakes at once, the rest wait their turn), fed by the
+// loop with what the peer sends, its own writes posted back to the loop;
+// Options.HandshakeTimeout bounds it from accept or connect. When it is
+// done, OnOpen runs (for a Dial, then its callback), and from then on the
+// records are read and written on the loop like any bytes, with no
+// goroutine: internal/tlssession explains how.
+
+// ErrHandshakeTimeout is the error of a TLS handshake that took longer
+// than Options.HandshakeTimeout.
+var ErrHandshakeTimeout = errors.New("loop: TLS handshake timed out")
+
+// ListenTLS is Listen for TLS: connections accepted on address run the
+// TLS handshake with config (as crypto/tls takes it: certificates, SNI with
+// GetCertificate or GetConfigForClient, ALPN, client certificates) before
+// OnOpen, and the Handler reads and writes plaintext. network is "tcp",
+// "tcp4", "tcp6" or "unix".
+func (s *Server) ListenTLS(network, address string, config *tls.Config) error {
+	switch network {
+	case "tcp", "tcp4", "tcp6", "unix":
+	default:
+		return fmt.Errorf("loop: listen tls: unsupported network %q (want tcp, tcp4, tcp6 or unix)", network)
+	}
+	if config == nil {
+		return errors.New("loop: listen tls: no tls.Config")
+	}
+	if err := s.Listen(network, address); err != nil {
+		return err
+	}
+	s.specs[len(s.specs)-1].tls = config
+	return nil
+}
+
+// DialTLS is Dial for TLS: it returns once the TLS handshake with config
+// is done too (config.ServerName names the server, unless it is
+// InsecureSkipVerify). timeout bounds the connect; the handshake has
+// Options.HandshakeTimeout.
+func (s *Server) DialTLS(network, address string, timeout time.Duration, config *tls.Config) (*Conn, error) {
+	return s.dialAndWait(network, address, timeout, config)
+}
+
+// DialAsyncTLS is DialAsync for TLS; done runs after the handshake.
+func (s *Server) DialAsyncTLS(network, address string, timeout time.Duration, config *tls.Config, done func(*Conn, error)) error {
+	if config == nil {
+		return errors.New("loop: dial tls: no tls.Config")
+	}
+	return s.dial(network, address, timeout, config, done)
+}
+
+// TLS returns the connection's negotiated TLS state (version, cipher
+// suite, ALPN protocol, server name, peer certificates); ok is false on a
+// plain connection.
+func (c *Conn) TLS() (state tls.ConnectionState, ok bool) {
+	t, ok := c.Transport().(*tlsTransport)
+	if !ok {
+		return tls.ConnectionState{}, false
+	}
+	return t.sess.ConnectionState(), true
+}
+
+// tlsTransport is the Transport of a TLS connection.
+type tlsTransport struct {
+	c           *Conn
+	sess        *tlssession.Session
+	established atomic.Bool // the handshake is done: sends go straight to the socket
+	settled     bool        // the handshake ended (done, failed or aborted): counted once
+	timer       *Timer      // HandshakeTimeout
+	early       []byte      // plaintext written before the handshake was done
+}
+
+// startTLS makes c a TLS connection; its handshake starts with handshake.
+func (c *Conn) startTLS(config *tls.Config, server bool) {
+	t := &tlsTransport{c: c}
+	local, remote := c.LocalAddr(), c.RemoteAddr()
+	if server {
+		t.sess = tlssession.Server(config, t.send, local, remote)
+	} else {
+		t.sess = tlssession.Client(config, t.send, local, remote)
+	}
+	c.more().transport = t
+	c.flags |= flagTransport | flagHandshaking
+	c.loop.stats.handshaking.Add(1)
+}
+
+// handshake starts c's TLS handshake on the pool, with its timeout.
+func (c *Conn) handshake() {
+	t := c.extra.transport.(*tlsTransport)
+	l := c.loop
+	timeout := l.srv.opts.HandshakeTimeout
+	t.timer = l.AfterFunc(timeout, func() {
+		if c.flags&flagHandshaking != 0 {
+			c.closeWith(fmt.Errorf("%w after %v", ErrHandshakeTimeout, timeout))
+		}
+	})
+	deadline := time.Now().Add(timeout)
+	l.srv.handshakes.submit(func() {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		err := t.sess.Handshake(ctx)
+		cancel()
+		if l.Post(func() { t.finished(err) }) != nil {
+			t.sess.Close() // the loop is gone, and the connection with it
+		}
+	})
+}
+
+// send is where the session's records go: during the handshake it runs on
+// a pool goroutine and posts a copy to the loop; afterwards it runs on the
+// loop and writes (or queues) them at once.
+func (t *tlsTransport) send(p []byte) error {
+	c := t.c
+	if t.established.Load() {
+		_, err := (*wire)(c).Write(p)
+		return err
+	}
+	record := append([]byte(nil), p...)
+	return c.loop.Post(func() {
+		if !c.Closed() {
+			(*wire)(c).Write(record)
+		}
+	})
+}
+
+// finished runs on the loop when the handshake goroutine is done.
+func (t *tlsTransport) finished(err error) {
+	c := t.c
+	if c.Closed() {
+		return // closed meanwhile (timeout, Stop, a write error): settled then
+	}
+	if err != nil {
+		c.closeWith(fmt.Errorf("loop: TLS handshake: %w", err))
+		return
+	}
+	t.settle(true)
+	t.established.Store(true)
+	c.flags &^= flagHandshaking
+	if early := t.early; len(early) > 0 {
+		t.early = nil
+		if err := t.sess.Write(early); err != nil {
+			c.closeWith(err)
+			return
+		}
+	}
+	done := c.dialing()
+	if done != nil {
+		c.extra.dialDone = nil
+	}
+	c.loop.opened(c)
+	if done != nil {
+		if c.Closed() {
+			done(nil, ErrClosed)
+			return
+		}
+		done(c, nil)
+	}
+	if !c.Closed() {
+		// Records that came with the end of the handshake may be fed
+		// already, or even read into crypto/tls's own buffer with it.
+		c.decode(nil)
+	}
+}
+
+// settle counts the end of the handshake, once: done, or failed (ok false).
+func (t *tlsTransport) settle(ok bool) {
+	if t.settled {
+		return
+	}
+	t.settled = true
+	st := &t.c.loop.stats
+	st.handshaking.Add(-1)
+	if ok {
+		st.handshakes.Add(1)
+	} else {
+		st.handshakeErrors.Add(1)
+	}
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+}
+
+// abort is closeWith's part for a TLS connection: a handshake in progress
+// ends at once, and counts as failed.
+func (t *tlsTransport) abort(err error) {
+	t.sess.Close()
+	if !t.settled {
+		t.settle(false)
+		if l := t.c.loop; l.srv.debugOn() {
+			l.debug("loop: TLS handshake failed", slog.Any("addr", t.c.RemoteAddr()), slog.Any("err", err))
+		}
+	}
+}
+
+// Decode implements Transport.
+func (t *tlsTransport) Decode(_ Wire, wire, plain []byte) ([]byte, error) {
+	if err := t.sess.Feed(wire); err != nil {
+		return plain, fmt.Errorf("loop: TLS: %w", err)
+	}
+	if !t.established.Load() {
+		return plain, nil
+	}
+	return t.sess.Read(plain)
+}
+
+// Encode implements Transport.
+func (t *tlsTransport) Encode(_ Wire, p []byte) error {
+	if !t.established.Load() {
+		t.early = append(t.early, p...)
+		return nil
+	}
+	return t.sess.Write(p)
+}
+
+// Shutdown implements Transport: close_notify, if the handshake is done.
+func (t *tlsTransport) Shutdown(Wire) error {
+	if !t.established.Load() {
+		return nil
+	}
+	return t.sess.CloseWrite()
+}
+
+// handshakePool runs TLS handshakes on at most max goroutines at once; the
+// others wait in order. A goroutine ends when nothing waits, so an idle
+// Server has none.
+type handshakePool struct {
+	mu      sync.Mutex
+	queue   []func()
+	running int
+	max     int
+	wg      sync.WaitGroup // Stop waits for the goroutines to end
+}
+
+func (p *handshakePool) submit(job func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queue = append(p.queue, job)
+	if p.running < p.max {
+		p.running++
+		p.wg.Add(1)
+		go p.work()
+	}
+}
+
+func (p *handshakePool) work() {
+	defer p.wg.Done()
+	for {
+		p.mu.Lock()
+		if len(p.queue) == 0 {
+			p.running--
+			p.mu.Unlock()
+			return
+		}
+		job := p.queue[0]
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+		p.mu.Unlock()
+		job()
+	}
+}
