@@ -4,6 +4,8 @@ package iomux
 
 import (
 	"errors"
+	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -223,4 +225,42 @@ func testClosedFD(t *testing.T, open opener) {
 		t.Errorf("Unregister of a closed fd: %v", err)
 	}
 	waitNone(t, s)
+}
+
+// testHugeFDs: any fd number is an error, never a crash: numbers no
+// descriptor can have fail with ErrBadEvents, large ones that are not open
+// with EBADF, and neither grows the Selector's tables to that size.
+func testHugeFDs(t *testing.T, open opener) {
+	s := mustOpen(t, open)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, fd := range []int{1<<31 - 1 + 1, math.MaxInt, 1 << 32} {
+		if err := s.Register(fd, Readable, nil); !errors.Is(err, ErrBadEvents) {
+			t.Errorf("Register(%d): %v, want ErrBadEvents", fd, err)
+		}
+	}
+	for _, fd := range []int{1<<31 - 1, 1<<31 - 2, 1 << 24} {
+		err := s.Register(fd, Readable, nil)
+		if !errors.Is(err, unix.EBADF) && !errors.Is(err, ErrFDTooLarge) {
+			t.Errorf("Register(%d) of a descriptor that is not open: %v, want EBADF (or ErrFDTooLarge)", fd, err)
+		}
+		if err := s.Modify(fd, Readable, nil); !errors.Is(err, ErrNotRegistered) {
+			t.Errorf("Modify(%d): %v, want ErrNotRegistered", fd, err)
+		}
+		if err := s.Unregister(fd); !errors.Is(err, ErrNotRegistered) {
+			t.Errorf("Unregister(%d): %v, want ErrNotRegistered", fd, err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 1<<20 {
+		t.Errorf("the heap grew by %d bytes for refused huge fds", grew)
+	}
+	if s.Len() != 0 {
+		t.Errorf("Len = %d, want 0", s.Len())
+	}
+	r, w := pipe(t) // still works
+	register(t, s, r, Readable, nil)
+	write(t, w, "x")
+	waitOne(t, s, r, Readable)
 }

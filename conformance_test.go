@@ -41,6 +41,7 @@ var selectorCases = []struct {
 	{"priority", testPriority},
 	{"data", testData},
 	{"errors", testErrors},
+	{"huge-fds", testHugeFDs},
 	{"rollback", testRollback},
 	{"fd-above-1024", testFDAbove1024},
 	{"10000-fds", test10000FDs},

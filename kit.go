@@ -144,6 +144,13 @@ func (s *selector) Register(fd int, ev Events, data any) error {
 	if s.lookup(fd) != nil || fd == s.wake.fd() {
 		return fmt.Errorf("register fd %d: %w", fd, ErrRegistered)
 	}
+	if fd >= len(s.regs) {
+		// The tables grow to fd+1 (epoll's and kqueue's refusal of a bad
+		// fd would come too late): make sure fd is real first.
+		if err := checkOpen("register", fd); err != nil {
+			return err
+		}
+	}
 	s.add(fd, ev, data)
 	if err := s.mech.set(fd, 0, ev); err != nil {
 		s.drop(fd)

@@ -263,3 +263,15 @@ func TestNewSelector(t *testing.T) {
 		t.Errorf("NewSelector(devpoll): %v, want ErrUnknown", err)
 	}
 }
+
+// TestSelectHugeFD: an fd number no descriptor can have is an error, not
+// truncated to a small fd that happens to be open (1<<32 + 5 was fd 5).
+func TestSelectHugeFD(t *testing.T) {
+	r, w := pipe(t)
+	write(t, w, "x") // r is readable: a truncated huge number must not find it
+	for _, fd := range []int{1<<32 + r, -1, 1 << 31} {
+		if rr, _, _, err := Select([]int{fd}, nil, nil, 0); err == nil {
+			t.Errorf("Select([%d]) = %v, nil; want an error", fd, rr)
+		}
+	}
+}

@@ -27,8 +27,8 @@ func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) 
 	index := make(map[int]int, cap(fds))
 	want := func(list []int, ev int16) error {
 		for _, fd := range list {
-			if fd < 0 {
-				return fmt.Errorf("iomux.Select: negative fd %d", fd)
+			if fd < 0 || fd > maxFD {
+				return fmt.Errorf("iomux.Select: fd %d is not a descriptor number (0 to %d)", fd, maxFD)
 			}
 			i, ok := index[fd]
 			if !ok {

@@ -74,11 +74,15 @@ func (r *registry) report(ready []Ready, wake int) (n int, woken bool) {
 	return n, woken
 }
 
+// maxFD is the largest descriptor number there can be: the kernel's are
+// C ints.
+const maxFD = 1<<31 - 1
+
 // validate checks the fd and events given to Register or Modify against
 // what the backend accepts.
 func validate(b *backend, fd int, ev Events) error {
-	if fd < 0 {
-		return fmt.Errorf("%w: negative fd %d", ErrBadEvents, fd)
+	if fd < 0 || fd > maxFD {
+		return fmt.Errorf("%w: fd %d is not a descriptor number (0 to %d)", ErrBadEvents, fd, maxFD)
 	}
 	if err := b.fits(fd); err != nil {
 		return err
