@@ -160,11 +160,19 @@ func TestAsyncClose(t *testing.T) {
 			t.Errorf("Write after close: %v, want ErrClosed", err)
 		}
 	})
-	if err := sc.AsyncWrite([]byte("x")); err != nil {
-		t.Fatalf("AsyncWrite on a closed Conn of a running loop: %v", err)
+	// The async calls say the connection is gone, instead of queuing for
+	// nobody.
+	for name, err := range map[string]error{
+		"AsyncWrite":  sc.AsyncWrite([]byte("x")),
+		"AsyncClose":  sc.AsyncClose(),
+		"AsyncOnData": sc.AsyncOnData(),
+	} {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("%s on a closed Conn: %v, want ErrClosed", name, err)
+		}
 	}
 	stop(t, s)
-	if err := sc.AsyncWrite([]byte("x")); !errors.Is(err, ErrServerClosed) {
-		t.Fatalf("AsyncWrite after Stop: %v, want ErrServerClosed", err)
+	if err := sc.AsyncWrite([]byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("AsyncWrite after Stop: %v, want ErrClosed", err)
 	}
 }

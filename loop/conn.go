@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 
 	"github.com/iomux/iomux"
 	"github.com/iomux/iomux/internal/sock"
@@ -42,7 +43,8 @@ const (
 // (see README, Performance).
 type Conn struct {
 	loop *Loop
-	fd   int
+	fd   int32       // -1 once closed
+	gone atomic.Bool // closed: what AsyncWrite, AsyncClose and AsyncOnData check
 
 	view []byte // the unconsumed input: during OnData maybe the loop's buffer, else a suffix of in
 	in   []byte // the connection's own input buffer
@@ -93,7 +95,7 @@ func (c *Conn) dialing() func(*Conn, error) {
 func (c *Conn) Loop() *Loop { return c.loop }
 
 // Fd returns the connection's file descriptor (-1 once closed).
-func (c *Conn) Fd() int { return c.fd }
+func (c *Conn) Fd() int { return int(c.fd) }
 
 // Context returns the value stored with SetContext.
 func (c *Conn) Context() any { return c.ctx }
@@ -116,7 +118,7 @@ func (c *Conn) Paused() bool { return c.flags&flagPaused != 0 }
 func (c *Conn) LocalAddr() net.Addr {
 	x := c.more()
 	if x.local == nil && c.fd >= 0 {
-		x.local = sock.LocalAddr(c.fd, false)
+		x.local = sock.LocalAddr(int(c.fd), false)
 	}
 	return x.local
 }
@@ -128,7 +130,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 	}
 	x := c.more()
 	if x.remote == nil && c.fd >= 0 {
-		x.remote = sock.RemoteAddr(c.fd)
+		x.remote = sock.RemoteAddr(int(c.fd))
 	}
 	return x.remote
 }
@@ -207,8 +209,9 @@ func (c *Conn) closeWith(err error) {
 		addr = c.RemoteAddr()
 	}
 	c.flags |= flagClosed
+	c.gone.Store(true)
 	if c.interest != 0 {
-		_ = l.unregister(c.fd)
+		_ = l.unregister(int(c.fd))
 		c.interest = 0
 	}
 	if c.flags&flagPaused != 0 {
@@ -218,7 +221,7 @@ func (c *Conn) closeWith(err error) {
 		t.timer.Stop()
 	}
 	l.forget(c)
-	sock.Close(c.fd)
+	sock.Close(int(c.fd))
 	c.fd = -1
 	c.view, c.in, c.out, c.head = nil, nil, nil, 0
 	if done := c.dialing(); done != nil { // a Dial that never connected: no OnOpen, no OnClose
@@ -251,8 +254,13 @@ func (c *Conn) closeWith(err error) {
 }
 
 // AsyncWrite queues p for sending from any goroutine; the loop writes it in
-// order with other AsyncWrites. The Conn takes ownership of p.
+// order with other AsyncWrites. The Conn takes ownership of p. It fails
+// with ErrClosed on a connection already closed (one that closes before
+// the loop gets to p drops it).
 func (c *Conn) AsyncWrite(p []byte) error {
+	if c.gone.Load() {
+		return ErrClosed
+	}
 	return c.loop.Post(func() {
 		if c.flags&flagClosed == 0 {
 			c.Write(p)
@@ -260,8 +268,12 @@ func (c *Conn) AsyncWrite(p []byte) error {
 	})
 }
 
-// AsyncClose closes the connection from any goroutine (after flushing).
+// AsyncClose closes the connection from any goroutine (after flushing);
+// ErrClosed if it is closed already.
 func (c *Conn) AsyncClose() error {
+	if c.gone.Load() {
+		return ErrClosed
+	}
 	return c.loop.Post(func() { c.Close() })
 }
 
@@ -269,6 +281,9 @@ func (c *Conn) AsyncClose() error {
 // goroutine, with whatever input is buffered (possibly none): for a
 // handler that left input unconsumed until something else happened.
 func (c *Conn) AsyncOnData() error {
+	if c.gone.Load() {
+		return ErrClosed
+	}
 	return c.loop.Post(func() {
 		if c.flags&flagClosed == 0 {
 			c.loop.srv.handler.OnData(c)

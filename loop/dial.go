@@ -97,7 +97,7 @@ func (l *Loop) startDial(fd int, peer sock.Peer, timeout time.Duration, config *
 // whether the connect worked. A DialTLS then runs its handshake, which
 // opens the connection and calls done when it ends.
 func (c *Conn) finishDial() {
-	if err := sock.ConnectError(c.fd); err != nil {
+	if err := sock.ConnectError(int(c.fd)); err != nil {
 		c.closeWith(err)
 		return
 	}

@@ -23,9 +23,11 @@
 // connection whose queue passes Options.HighWater (back-pressure); flushes
 // queued output before closing, also after the peer's EOF; timers, idle and
 // per-connection timeouts; wake-ups from other goroutines (AsyncWrite, Post);
-// TCP, Unix and UDP listeners (UDP through PacketHandler); Dial; graceful
+// TCP, Unix and UDP listeners (UDP through PacketHandler); TLS with the
+// standard library's crypto/tls (ListenTLS, DialTLS: the handshake on a
+// bounded pool of goroutines, then none per connection); Dial; graceful
 // Stop; counters (Stats, expvar); an event stream for tracing
-// (Options.Observe); a Transport between socket and handler (for TLS).
+// (Options.Observe); a Transport seam between socket and handler.
 //
 // Concurrency: Handler methods, timers and posted functions of one loop run
 // on that loop's goroutine, one at a time; Conn methods are for that

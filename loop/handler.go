@@ -3,7 +3,10 @@ package loop
 // Handler receives a Server's events. Every method runs on the loop that
 // owns the connection, one at a time per loop, so a handler needs no locks
 // for per-connection state. Methods must not block: a blocked handler stalls
-// every connection of its loop. Embed BaseHandler for no-op defaults.
+// every connection of its loop. A method that panics is recovered, as
+// net/http recovers a handler: its connection is closed with a PanicError
+// (OnClose gets it), the panic is logged at Error with its stack, and the
+// loop serves the others. Embed BaseHandler for no-op defaults.
 type Handler interface {
 	// OnBoot runs once, before any loop starts; an error aborts Start.
 	OnBoot(s *Server) error

@@ -34,7 +34,7 @@ func (c *Conn) Discard(n int) int {
 // system call per message.
 func (c *Conn) read() {
 	l := c.loop
-	n, err := sock.Read(c.fd, l.buf)
+	n, err := sock.Read(int(c.fd), l.buf)
 	switch {
 	case sock.WouldBlock(err):
 		return

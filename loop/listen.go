@@ -151,6 +151,7 @@ func (l *Loop) addListener(ln *listener) error {
 // acceptSome accepts up to AcceptBatch connections, so a storm of new
 // connections cannot starve the established ones.
 func (ln *listener) acceptSome(l *Loop) {
+	defer l.recovered(nil)
 	s := l.srv
 	for range s.opts.AcceptBatch {
 		fd, peer, err := sock.Accept(ln.fd)

@@ -58,7 +58,8 @@ type Options struct {
 	// nothing, the handler's OnTimeout runs (a select loop with a timeout,
 	// as in the Python select tutorials). Unlike a timer (Loop.Every), it
 	// runs only when the loop was idle that long. 0: Waits last until the
-	// next event or timer.
+	// next event or timer; below 1 ms it is 1 ms (a shorter one would keep
+	// the loop busy doing nothing).
 	WaitTimeout time.Duration
 	// AcceptBatch bounds accepts per listener wake-up, so a storm of
 	// connections cannot starve established ones. Default 64.
@@ -111,6 +112,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.WaitTimeout > 0 && o.WaitTimeout < time.Millisecond {
+		o.WaitTimeout = time.Millisecond
 	}
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = 10 * time.Second

@@ -50,7 +50,7 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	}
 	sent := 0
 	if c.Outbound() == 0 && c.flags&flagConnecting == 0 && total > 0 {
-		n, err := c.sent(c.loop.iov.Writev(c.fd, bufs))
+		n, err := c.sent(c.loop.iov.Writev(int(c.fd), bufs))
 		if err != nil {
 			c.closeWith(err)
 			return 0, err
@@ -88,7 +88,7 @@ func (c *Conn) writeSocketOrQueue(p []byte) (int, error) {
 	}
 	total := len(p)
 	if c.Outbound() == 0 && c.flags&flagConnecting == 0 {
-		n, err := c.sent(sock.Write(c.fd, p))
+		n, err := c.sent(sock.Write(int(c.fd), p))
 		if err != nil {
 			c.closeWith(err)
 			return n, err
@@ -203,7 +203,7 @@ func (c *Conn) flush() {
 		return
 	}
 	pending := c.out[c.head:]
-	n, err := c.sent(sock.Write(c.fd, pending))
+	n, err := c.sent(sock.Write(int(c.fd), pending))
 	if err != nil {
 		c.closeWith(err)
 		return
@@ -248,7 +248,7 @@ func (c *Conn) finishClose() {
 		c.closeWith(nil)
 	case c.flags&flagShutWrite != 0:
 		c.flags = c.flags&^flagShutWrite | flagWriteShut
-		if err := sock.CloseWrite(c.fd); err != nil {
+		if err := sock.CloseWrite(int(c.fd)); err != nil {
 			c.closeWith(err)
 		}
 	}
@@ -273,11 +273,11 @@ func (c *Conn) updateInterest() {
 	var err error
 	switch {
 	case want == 0:
-		err = c.loop.unregister(c.fd)
+		err = c.loop.unregister(int(c.fd))
 	case c.interest == 0:
-		err = c.loop.register(c.fd, want, c)
+		err = c.loop.register(int(c.fd), want, c)
 	default:
-		err = c.loop.modify(c.fd, want, c)
+		err = c.loop.modify(int(c.fd), want, c)
 	}
 	if err != nil {
 		c.interest = 0

@@ -71,6 +71,7 @@ func (l *Loop) addPacketConn(fd int, local net.Addr) error {
 // readPackets hands each waiting datagram to OnPacket.
 func (pc *PacketConn) readPackets() {
 	l := pc.loop
+	defer l.recovered(nil)
 	for range maxPacketsPerWake {
 		n, from, err := sock.RecvFrom(pc.fd, l.buf)
 		if err != nil {

@@ -23,6 +23,8 @@ type Server struct {
 	loops   []*Loop
 	turn    atomic.Uint32 // RoundRobin: the loop that had the last connection
 
+	startMu  sync.Mutex // Start runs under it; Stop takes it to mark the Server closed
+	closed   bool       // under startMu: Stop was called, Start refuses
 	stopOnce sync.Once
 	stopped  chan struct{} // closed when Stop has finished
 
@@ -43,8 +45,16 @@ func NewServer(h Handler, opts Options) *Server {
 func (s *Server) Options() Options { return s.opts }
 
 // Start opens the loops and listeners and runs the loops in the background.
-// With no Listen address the Server only serves Dial'ed connections.
+// With no Listen address the Server only serves Dial'ed connections. After
+// Stop (even one called before Start), Start fails with ErrServerClosed. A
+// Stop called while Start runs waits for it, then stops what it started;
+// so OnBoot must not call Stop.
 func (s *Server) Start() error {
+	s.startMu.Lock()
+	defer s.startMu.Unlock()
+	if s.closed {
+		return ErrServerClosed
+	}
 	if s.loops != nil {
 		return errors.New("loop: Start called twice")
 	}
@@ -101,6 +111,9 @@ func (s *Server) Done() <-chan struct{} { return s.stopped }
 func (s *Server) Stop(ctx context.Context) error {
 	err := ErrServerClosed
 	s.stopOnce.Do(func() {
+		s.startMu.Lock()
+		s.closed = true
+		s.startMu.Unlock()
 		err = s.stop(ctx)
 		close(s.stopped)
 	})

@@ -20,6 +20,8 @@ type Stats struct {
 	Handshakes      int64 // TLS handshakes done
 	HandshakeErrors int64 // TLS handshakes failed, timed out or cut short
 	Handshaking     int64 // TLS handshakes running or waiting for a turn now
+
+	Panics int64 // handler panics recovered (each logged at Error with its stack)
 }
 
 // loopStats are one loop's counters: written by the loop, read by anyone.
@@ -27,7 +29,7 @@ type Stats struct {
 // not in Stats.
 type loopStats struct {
 	open, total, bytesIn, bytesOut, waits, wakeups, paused, acceptErrors atomic.Int64
-	handshakes, handshakeErrors, handshaking                             atomic.Int64
+	handshakes, handshakeErrors, handshaking, panics                     atomic.Int64
 	interest                                                             atomic.Int64
 }
 
@@ -46,6 +48,7 @@ func (s *Server) Stats() Stats {
 		st.Handshakes += l.stats.handshakes.Load()
 		st.HandshakeErrors += l.stats.handshakeErrors.Load()
 		st.Handshaking += l.stats.handshaking.Load()
+		st.Panics += l.stats.panics.Load()
 	}
 	return st
 }

@@ -247,3 +247,44 @@ func TestStopIdle(t *testing.T) {
 		t.Fatalf("Post after Stop: %v, want ErrServerClosed", err)
 	}
 }
+
+// TestStopBeforeStart: a Stop before Start leaves the Server closed: Start
+// then fails with ErrServerClosed and opens nothing, as it does after any
+// Stop; a Stop racing with Start stops what Start started.
+func TestStopBeforeStart(t *testing.T) {
+	fds := countFDs(t)
+	s := NewServer(echoHandler{}, Options{Loops: 2})
+	s.Listen("tcp", "127.0.0.1:0")
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatalf("Stop before Start: %v", err)
+	}
+	if err := s.Start(); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Start after Stop: %v, want ErrServerClosed", err)
+	}
+	checkFDs(t, fds)
+
+	started := startServer(t, echoHandler{}, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	stop(t, started)
+	if err := started.Start(); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Start after a Stop of a running Server: %v, want ErrServerClosed", err)
+	}
+
+	for range 20 {
+		r := NewServer(echoHandler{}, Options{Loops: 2})
+		r.Listen("tcp", "127.0.0.1:0")
+		startErr := make(chan error, 1)
+		go func() { startErr <- r.Start() }()
+		if err := r.Stop(context.Background()); err != nil {
+			t.Fatalf("Stop racing with Start: %v", err)
+		}
+		if err := <-startErr; err != nil && !errors.Is(err, ErrServerClosed) {
+			t.Fatalf("Start racing with Stop: %v", err)
+		}
+		select {
+		case <-r.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the Server did not stop")
+		}
+	}
+	checkFDs(t, fds)
+}

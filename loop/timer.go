@@ -82,15 +82,19 @@ func (l *Loop) Every(d time.Duration, fn func()) *Timer {
 	return t
 }
 
-// runTimers fires every due timer in deadline order and returns how long
-// until the next one (-1: none).
+// runTimers fires every timer due when it starts, in deadline order, and
+// returns how long until the next one (-1: none). A timer that comes due
+// again meanwhile (a period shorter than the batch, or one re-armed to
+// fire at once) waits for the next iteration: I/O is served in between,
+// however short the periods.
 func (l *Loop) runTimers() time.Duration {
+	start := l.clock()
 	for len(l.timers) > 0 {
 		t := l.timers[0]
-		now := l.clock()
-		if wait := t.when.Sub(now); wait > 0 {
-			return wait
+		if t.when.After(start) {
+			return max(t.when.Sub(l.clock()), 0)
 		}
+		now := l.clock()
 		if t.period > 0 {
 			t.when = t.when.Add(t.period)
 			if !t.when.After(now) { // fell behind: skip the missed ticks
@@ -100,7 +104,7 @@ func (l *Loop) runTimers() time.Duration {
 		} else {
 			heap.Pop(&l.timers)
 		}
-		t.fn()
+		l.call(t.fn)
 	}
 	return -1
 }

@@ -449,3 +449,42 @@ func TestTimerHeap(t *testing.T) {
 		}
 	}
 }
+
+// TestShortPeriodCannotStarveIO: a periodic timer whose period is shorter
+// than its own run (1 µs, each run busy for 20 µs) fires at most once per
+// loop iteration, and a client connecting meanwhile is served; so is one
+// on a loop whose WaitTimeout is 1 ns, which does not spin either.
+func TestShortPeriodCannotStarveIO(t *testing.T) {
+	var fires, waits atomic.Int64
+	h := &funcHandler{}
+	s := startServer(t, h, Options{Loops: 1, Observe: func(e Event) {
+		if e.Kind == EventWait {
+			waits.Add(1)
+		}
+	}}, "tcp", "127.0.0.1:0")
+	l := s.Loops()[0]
+	var tick *Timer
+	onLoop(t, l, func() {
+		tick = l.Every(time.Microsecond, func() {
+			fires.Add(1)
+			for start := time.Now(); time.Since(start) < 20*time.Microsecond; {
+			}
+		})
+	})
+	c := dial(t, s)
+	roundTrip(t, c, []byte("served while the timer runs"))
+	onLoop(t, l, func() { tick.Stop() })
+	if f, w := fires.Load(), waits.Load(); f > w+1 {
+		t.Errorf("the timer fired %d times in %d loop iterations: more than once per iteration", f, w)
+	}
+
+	var idles atomic.Int64
+	idle := startServer(t, &funcHandler{timeout: func(*Loop) { idles.Add(1) }},
+		Options{Loops: 1, WaitTimeout: time.Nanosecond, Backend: "select"}, "tcp", "127.0.0.1:0") // select waits in µs
+	roundTrip(t, dial(t, idle), []byte("served by an idle-timing loop"))
+	time.Sleep(100 * time.Millisecond)
+	// 1 ns is raised to 1 ms: about 100 idle Waits in 100 ms, not millions.
+	if n := idles.Load(); n == 0 || n > 400 {
+		t.Errorf("%d idle Waits in 100 ms with WaitTimeout 1ns, want some and at most about one a millisecond", n)
+	}
+}
