@@ -61,6 +61,14 @@ func (s *Server) openListeners() error {
 		if sock.ReusePortBalances && !e.IsUnix() && !s.opts.SharedAcceptor {
 			count = len(s.loops)
 		}
+		if count > 1 {
+			// A SO_REUSEPORT group would join one that holds the port
+			// already (another server's), and the kernel would split the
+			// clients between them: first make sure the port is free.
+			if e, err = s.claim(e); err != nil {
+				return fmt.Errorf("loop: listen %s %s: %w", spec.network, spec.address, err)
+			}
+		}
 		for i := range count {
 			fd, err := s.bind(e, count > 1)
 			if err == nil {
@@ -93,6 +101,52 @@ func (s *Server) openListeners() error {
 	return nil
 }
 
+// claim checks that e's port is free by binding it without SO_REUSEPORT,
+// and returns e with the port it got (for port 0). The probe is closed
+// before the group binds: another program could take the port in between,
+// or join the group later with SO_REUSEPORT of its own (Linux lets only
+// the same user do that); another iomux server cannot, since it claims the
+// port the same way.
+func (s *Server) claim(e sock.Endpoint) (sock.Endpoint, error) {
+	fd, err := sock.Open(e)
+	if err != nil {
+		return e, err
+	}
+	defer sock.Close(fd)
+	if err := addressOptions(fd, e, false); err != nil {
+		return e, err
+	}
+	if err := sock.Bind(fd, e); err != nil {
+		return e, fmt.Errorf("%w (is another server on that port?)", err)
+	}
+	return sock.Bound(fd, e)
+}
+
+// addressOptions sets how an IP socket shares its address: SO_REUSEADDR
+// for TCP (a port in TIME_WAIT can be bound again; on UDP it would let
+// another socket bind the same port), SO_REUSEPORT if asked, and
+// dual-stack IPv6 unless the network asks for IPv6 alone.
+func addressOptions(fd int, e sock.Endpoint, reusePort bool) error {
+	if e.IsUnix() {
+		return nil
+	}
+	if !e.IsDatagram() {
+		if err := sock.SetReuseAddr(fd); err != nil {
+			return err
+		}
+	}
+	if reusePort {
+		if err := sock.SetReusePort(fd); err != nil {
+			return err
+		}
+	}
+	if e.IsIPv6() {
+		n := e.Network()
+		_ = sock.SetV6Only(fd, n == "tcp6" || n == "udp6")
+	}
+	return nil
+}
+
 // bind opens a socket bound to e, listening if it is a stream socket.
 func (s *Server) bind(e sock.Endpoint, reusePort bool) (int, error) {
 	fd, err := sock.Open(e)
@@ -109,19 +163,8 @@ func (s *Server) bind(e sock.Endpoint, reusePort bool) (int, error) {
 // prepareBind sets what a listening or UDP socket needs before bind, binds
 // it, and listens on a stream socket.
 func (s *Server) prepareBind(fd int, e sock.Endpoint, reusePort bool) error {
-	if !e.IsUnix() {
-		if err := sock.SetReuseAddr(fd); err != nil {
-			return err
-		}
-		if reusePort {
-			if err := sock.SetReusePort(fd); err != nil {
-				return err
-			}
-		}
-		if e.IsIPv6() { // dual-stack, unless the network asks for IPv6 alone
-			n := e.Network()
-			_ = sock.SetV6Only(fd, n == "tcp6" || n == "udp6")
-		}
+	if err := addressOptions(fd, e, reusePort); err != nil {
+		return err
 	}
 	// Buffer sizes go on the listening socket, before listen: accepted
 	// sockets inherit them, and Linux derives the window scale it offers
