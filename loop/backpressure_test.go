@@ -339,3 +339,106 @@ func TestSIGPIPE(t *testing.T) {
 	}
 	roundTrip(t, dial(t, s), []byte("still alive"))
 }
+
+// TestServerQueueBound: 1,000 clients that send and never read cannot
+// make the server hold their echoes: past Options.MaxQueued (64 MiB by
+// default) each connection that queues more is paused, so the server's RSS
+// grows by at most 256 MiB where 1 MiB of HighWater each would allow a
+// GiB. (The server's socket buffers are held at 64 KiB, so that what the
+// peers leave unread queues in the server and not in the kernel.) Meanwhile a client that reads is served, and one of the
+// non-readers that starts reading gets every byte it sent.
+func TestServerQueueBound(t *testing.T) {
+	const clients, each = 1000, 1<<20 + 256<<10 // above HighWater: unbounded, 1.25 GiB queued
+	ch := startChild(t, "echo-small-buffers")
+	pid := ch.cmd.Process.Pid
+	reader, err := net.DialTimeout("tcp", ch.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	roundTrip(t, reader, payload(128<<10)) // warm up the loop's buffers
+	before := vmRSS(t, pid)
+
+	p := payload(each)
+	conns := make([]net.Conn, clients)
+	writes := make([]<-chan error, clients)
+	for i := range conns {
+		c, err := net.DialTimeout("tcp", ch.addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.(*net.TCPConn).SetReadBuffer(64 << 10) // the echo stays in the server
+		conns[i] = c
+		writes[i] = writeAll(c, p)
+	}
+	in := waitSteady(func() int64 { return ch.stats(t).BytesIn })
+	grown := vmRSS(t, pid) - before
+	st := ch.stats(t)
+	t.Logf("%d clients sent and did not read: server read %d MiB, %d paused, %d MiB queued, RSS grew %d MiB (from %d MiB)",
+		clients, in>>20, st.Paused, st.Queued>>20, grown>>20, before>>20)
+	// The queue: the 64 MiB budget, and at most one more read each.
+	if limit := int64(64<<20 + clients*64<<10); st.Queued > limit {
+		t.Errorf("%d MiB queued for clients that never read, want at most %d MiB", st.Queued>>20, limit>>20)
+	}
+	if grown > 256<<20 && !raceEnabled { // the race detector's shadow memory is several times the heap
+		t.Errorf("server RSS grew by %d MiB with %d clients that never read, want at most 256 MiB", grown>>20, clients)
+	}
+	if in >= clients*each {
+		t.Errorf("the server read all %d MiB: nothing held the non-readers back", in>>20)
+	}
+	roundTrip(t, reader, []byte("a client that reads is still served"))
+	readEcho(t, conns[0], p, writes[0]) // a non-reader that resumes gets it all
+}
+
+// TestDefaultWriteTimeout: Options.WriteTimeout closes a connection whose
+// queued output makes no progress for that long, with ErrTimeout; it is
+// counted only while output is queued (an idle connection is not closed
+// and gets no timer), and SetWriteTimeout(0) turns it off for one
+// connection.
+func TestDefaultWriteTimeout(t *testing.T) {
+	closed := make(chan error, 4)
+	h := &funcHandler{
+		data: func(c *Conn) {
+			if string(c.Peek(-1)) == "exempt" {
+				c.SetWriteTimeout(0)
+			}
+			c.Write(c.Next(-1))
+		},
+		close: func(c *Conn, err error) { notify(closed, err) },
+	}
+	s := startServer(t, h, Options{Loops: 1, WriteTimeout: 200 * time.Millisecond, SocketWriteBuffer: 64 << 10},
+		"tcp", "127.0.0.1:0")
+	idle := dial(t, s)
+	roundTrip(t, idle, []byte("then idle"))
+
+	stalled := dial(t, s)
+	stalled.(*net.TCPConn).SetReadBuffer(64 << 10)
+	start := time.Now()
+	writeAll(stalled, payload(4<<20)) // echoed into a queue nobody reads
+	err := recv(t, closed, 10*time.Second, "the stalled connection's OnClose")
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "stalled") {
+		t.Fatalf("OnClose(%v), want ErrTimeout for stalled output", err)
+	}
+	if took := time.Since(start); took < 200*time.Millisecond {
+		t.Errorf("closed after %v, before the 200ms write timeout", took)
+	}
+
+	exempt := dial(t, s)
+	exempt.(*net.TCPConn).SetReadBuffer(64 << 10)
+	exempt.Write([]byte("exempt"))
+	writeAll(exempt, payload(4<<20))
+	select {
+	case err := <-closed:
+		t.Fatalf("a connection closed (%v) though the idle one queued nothing and the other set no write timeout", err)
+	case <-time.After(600 * time.Millisecond):
+	}
+	roundTrip(t, idle, []byte("the idle one is still open"))
+	onLoop(t, s.Loops()[0], func() {
+		for _, c := range s.Loops()[0].conns {
+			if c != nil && c.Buffered() == 0 && c.Outbound() == 0 && c.limitsIfSet() != nil && c.limitsIfSet().write > 0 {
+				t.Errorf("an idle connection got a write timeout")
+			}
+		}
+	})
+}

@@ -217,6 +217,7 @@ func (c *Conn) closeWith(err error) {
 	if c.flags&flagPaused != 0 {
 		l.stats.paused.Add(-1)
 	}
+	l.stats.queued.Add(-int64(c.Outbound()))
 	if t := c.limitsIfSet(); t != nil && t.timer != nil {
 		t.timer.Stop()
 	}

@@ -40,13 +40,19 @@ func runChild(mode string) int {
 			fmt.Fprintln(os.Stderr, "setrlimit:", err)
 			return 1
 		}
-	case "echo":
+	case "echo", "echo-small-buffers":
 	default:
 		fmt.Fprintf(os.Stderr, "unknown child mode %q\n", mode)
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	s := NewServer(echoHandler{}, Options{Loops: 1, Logger: logger})
+	opts := Options{Loops: 1, Logger: logger}
+	if mode == "echo-small-buffers" {
+		// Socket buffers the kernel cannot grow: what a peer does not
+		// read queues in the server at once, as on a busy machine.
+		opts.SocketWriteBuffer = 64 << 10
+	}
+	s := NewServer(echoHandler{}, opts)
 	if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

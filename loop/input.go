@@ -41,6 +41,13 @@ func (c *Conn) read() {
 	case err != nil:
 		c.closeWith(err)
 		return
+	case n == 0 && c.flags&flagHandshaking != 0:
+		// The handshake, not the Handler, is told: it fails, or ends with
+		// what came before the EOF, and then OnEOF runs (see finished).
+		c.extra.transport.(*tlsTransport).sess.FeedEOF()
+		c.flags |= flagEOF
+		c.updateInterest()
+		return
 	case n == 0:
 		c.peerEOF()
 		return
@@ -73,8 +80,13 @@ func (c *Conn) read() {
 // peerEOF handles the end of the peer's stream: no more reading, and
 // OnEOF (queued output is still sent).
 func (c *Conn) peerEOF() {
-	l := c.loop
 	c.flags |= flagEOF
+	c.toldEOF()
+}
+
+// toldEOF tells the Handler (and Observe) of the EOF flagEOF records.
+func (c *Conn) toldEOF() {
+	l := c.loop
 	if l.observe != nil {
 		l.observe(Event{Kind: EventEOF, Loop: l, Conn: c})
 	}

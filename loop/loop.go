@@ -38,7 +38,8 @@ type Loop struct {
 	timers    timerHeap
 	cached    time.Time // the time after the last Wait (see now)
 	stopping  bool
-	ended     bool // under mu: Post refuses; set once the last posts ran
+	budget    int64 // the loop's share of Options.MaxQueued (0: no bound)
+	ended     bool  // under mu: Post refuses; set once the last posts ran
 
 	mu      sync.Mutex
 	tasks   []func() // posted from other goroutines, run on the loop
@@ -60,6 +61,7 @@ func newLoop(s *Server, index int) (*Loop, error) {
 		ready:   make([]iomux.Ready, 256),
 		buf:     make([]byte, s.opts.ReadBufferSize),
 		observe: s.opts.Observe,
+		budget:  int64(max(s.opts.MaxQueued/s.opts.Loops, 0)),
 		cached:  time.Now(),
 		done:    make(chan struct{}),
 	}, nil

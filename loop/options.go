@@ -39,6 +39,18 @@ type Options struct {
 	// LowWater it reads again (OnResume). Defaults 1 MiB and 256 KiB;
 	// a negative HighWater disables back-pressure.
 	HighWater, LowWater int
+	// MaxQueued bounds the output queued across the Server's connections
+	// (each loop takes an equal share): past it, a connection that queues
+	// more stops being read (OnPause) until its own queue is sent. So
+	// clients that never read hold about this much, plus a read buffer
+	// each, however many they are, while clients that read are served.
+	// Default 64 MiB; negative: no bound.
+	MaxQueued int
+	// WriteTimeout closes a connection whose queued output makes no
+	// progress for this long (a peer that stopped reading): the default of
+	// Conn.SetWriteTimeout, counted only while output is queued. Default
+	// 2 minutes; negative: none.
+	WriteTimeout time.Duration
 	// TCPDelay leaves Nagle's algorithm on (TCP_NODELAY is set by default).
 	TCPDelay bool
 	// KeepAlive enables TCP keep-alive probes at this period (0: off): the
@@ -106,6 +118,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LowWater <= 0 || o.LowWater > o.HighWater {
 		o.LowWater = max(o.HighWater/4, 0)
+	}
+	if o.MaxQueued == 0 {
+		o.MaxQueued = 64 << 20
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = 2 * time.Minute
 	}
 	if o.AcceptBatch <= 0 {
 		o.AcceptBatch = 64

@@ -153,15 +153,17 @@ func (c *Conn) queue(p []byte) {
 	if c.head > 0 && c.head == len(c.out) {
 		c.out, c.head = c.out[:0], 0
 	}
-	if t := c.limitsIfSet(); t != nil && c.Outbound() == 0 {
-		t.wrote(c.loop.now()) // a write timeout counts from now
+	l := c.loop
+	if c.Outbound() == 0 {
+		c.startWriteClock()
 	}
 	if len(c.out)+len(p) > cap(c.out) {
 		c.grow(len(p))
 	}
 	c.out = append(c.out, p...)
-	hw := c.loop.srv.opts.HighWater
-	if hw > 0 && c.Outbound() > hw && c.flags&flagPaused == 0 {
+	l.stats.queued.Add(int64(len(p)))
+	hw := l.srv.opts.HighWater
+	if (hw > 0 && c.Outbound() > hw || l.overBudget()) && c.flags&flagPaused == 0 {
 		c.flags |= flagPaused
 		c.loop.stats.paused.Add(1)
 		if c.loop.srv.debugOn() {
@@ -210,6 +212,7 @@ func (c *Conn) flush() {
 	}
 	c.wrote(n, pending)
 	c.head += n
+	c.loop.stats.queued.Add(-int64(n))
 	if c.head > 0 && c.head >= len(c.out)/2 { // reclaim the sent half
 		rest := copy(c.out, c.out[c.head:])
 		c.out, c.head = c.out[:rest], 0
@@ -224,7 +227,9 @@ func (c *Conn) flush() {
 		c.head = 0
 		c.emptied()
 	}
-	if c.flags&flagPaused != 0 && left <= c.loop.srv.opts.LowWater {
+	// Paused by the loop's budget, a connection resumes once its own queue
+	// is sent: a client that reads is served however full the loop is.
+	if c.flags&flagPaused != 0 && left <= c.loop.srv.opts.LowWater && (left == 0 || !c.loop.overBudget()) {
 		c.flags &^= flagPaused
 		c.loop.stats.paused.Add(-1)
 		if c.loop.srv.debugOn() {
@@ -285,4 +290,32 @@ func (c *Conn) updateInterest() {
 		return
 	}
 	c.interest = want
+}
+
+// overBudget reports whether the loop's connections have more output
+// queued than its share of Options.MaxQueued: a connection that queues
+// more is then paused until its own queue is sent.
+func (l *Loop) overBudget() bool { return l.budget > 0 && l.stats.queued.Load() > l.budget }
+
+// startWriteClock runs when output starts queuing: a write timeout counts
+// from now, and Options.WriteTimeout becomes the connection's own unless
+// it set one (SetWriteTimeout). An idle connection so costs no timer.
+func (c *Conn) startWriteClock() {
+	t := c.limitsIfSet()
+	d := c.loop.srv.opts.WriteTimeout
+	if t == nil && d <= 0 {
+		return
+	}
+	if t == nil {
+		t = c.limits()
+	}
+	t.wrote(c.loop.now())
+	if !t.writeSet && d > 0 {
+		t.write, t.writeSet = d, true
+		if t.timer == nil {
+			t.timer = c.loop.AfterFunc(d, c.armTimeouts)
+		} else if t.timer.index < 0 || t.timer.when.After(c.loop.now().Add(d)) {
+			t.timer.Reset(d)
+		}
+	}
 }

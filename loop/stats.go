@@ -15,6 +15,7 @@ type Stats struct {
 	Waits        int64 // Selector.Wait calls
 	Wakeups      int64 // wake-ups posted from other goroutines
 	Paused       int64 // connections paused by back-pressure now
+	Queued       int64 // bytes of output queued now (see Options.MaxQueued)
 	AcceptErrors int64 // failed accepts (EMFILE and others), and accepted connections the Selector refused
 
 	Handshakes      int64 // TLS handshakes done
@@ -29,7 +30,7 @@ type Stats struct {
 // not in Stats.
 type loopStats struct {
 	open, total, bytesIn, bytesOut, waits, wakeups, paused, acceptErrors atomic.Int64
-	handshakes, handshakeErrors, handshaking, panics                     atomic.Int64
+	handshakes, handshakeErrors, handshaking, panics, queued             atomic.Int64
 	interest                                                             atomic.Int64
 }
 
@@ -44,6 +45,7 @@ func (s *Server) Stats() Stats {
 		st.Waits += l.stats.waits.Load()
 		st.Wakeups += l.stats.wakeups.Load()
 		st.Paused += l.stats.paused.Load()
+		st.Queued += l.stats.queued.Load()
 		st.AcceptErrors += l.stats.acceptErrors.Load()
 		st.Handshakes += l.stats.handshakes.Load()
 		st.HandshakeErrors += l.stats.handshakeErrors.Load()

@@ -14,6 +14,7 @@ type limits struct {
 	idle, read, write   time.Duration
 	deadline            time.Time
 	lastRead, lastWrite time.Time // lastWrite: last progress, or when output was queued
+	writeSet            bool      // write came from SetWriteTimeout or Options.WriteTimeout
 	timer               *Timer
 }
 
@@ -37,7 +38,11 @@ func (c *Conn) SetReadTimeout(d time.Duration) { c.limits().read = d; c.armTimeo
 
 // SetWriteTimeout closes the connection when queued output makes no
 // progress for d (a peer that stopped reading).
-func (c *Conn) SetWriteTimeout(d time.Duration) { c.limits().write = d; c.armTimeouts() }
+func (c *Conn) SetWriteTimeout(d time.Duration) {
+	t := c.limits()
+	t.write, t.writeSet = d, true
+	c.armTimeouts()
+}
 
 // SetDeadline closes the connection at t (the zero Time removes it).
 func (c *Conn) SetDeadline(t time.Time) { c.limits().deadline = t; c.armTimeouts() }

@@ -175,6 +175,9 @@ func (t *tlsTransport) finished(err error) {
 		// already, or even read into crypto/tls's own buffer with it.
 		c.decode(nil)
 	}
+	if c.flags&flagEOF != 0 && !c.Closed() { // the peer closed during the handshake
+		c.toldEOF()
+	}
 }
 
 // settle counts the end of the handshake, once: done, or failed (ok false).

@@ -73,6 +73,10 @@ func (s *Session) Handshake(ctx context.Context) error {
 // unconsumed.
 func (s *Session) Feed(p []byte) error { return s.pipe.feed(p) }
 
+// FeedEOF says the peer closed its side: once what was fed is consumed, a
+// Handshake still waiting for more fails with io.EOF.
+func (s *Session) FeedEOF() { s.pipe.feedEOF() }
+
 // Pending is how many fed bytes are not yet consumed.
 func (s *Session) Pending() int { return s.pipe.pending() }
 
@@ -135,6 +139,7 @@ type pipe struct {
 	cond     *sync.Cond
 	in       []byte // fed, not yet read by crypto/tls
 	blocking bool   // the handshake is running: Read waits
+	eof      bool   // the peer closed its side: Read returns io.EOF when in is empty
 	closed   bool
 	send     func([]byte) error
 	local    net.Addr
@@ -170,6 +175,13 @@ func (p *pipe) feed(b []byte) error {
 	return nil
 }
 
+func (p *pipe) feedEOF() {
+	p.mu.Lock()
+	p.eof = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
 func (p *pipe) pending() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -190,6 +202,8 @@ func (p *pipe) Read(b []byte) (int, error) {
 		switch {
 		case p.closed:
 			return 0, net.ErrClosed
+		case p.eof:
+			return 0, io.EOF
 		case !p.blocking:
 			return 0, errWouldBlock
 		}
