@@ -31,11 +31,16 @@ const (
 	// EventClose: the connection is closed, for the reason Err (nil: by
 	// us or after a clean EOF); OnClose runs next.
 	EventClose
+	// EventHandshakeFailed: a TLS connection's handshake failed, timed
+	// out or was cut short (Err says which); it is closed, with no OnOpen
+	// and no OnClose.
+	EventHandshakeFailed
 )
 
 var eventNames = [...]string{
 	EventWait: "wait", EventIdle: "idle", EventOpen: "open", EventRead: "read",
 	EventWrite: "write", EventDrain: "drain", EventEOF: "eof", EventClose: "close",
+	EventHandshakeFailed: "handshake-failed",
 }
 
 // String names the kind: "wait", "read", and so on.

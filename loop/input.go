@@ -34,7 +34,20 @@ func (c *Conn) Discard(n int) int {
 // system call per message.
 func (c *Conn) read() {
 	l := c.loop
-	n, err := sock.Read(int(c.fd), l.buf)
+	buf := l.buf
+	if c.flags&flagHandshaking != 0 {
+		// What comes during a TLS handshake waits in its session, which
+		// holds at most MaxPending: read no more than fits (a TLS 1.3
+		// client may send data the moment its own side is done), and stop
+		// reading when it is full, until the handshake is done.
+		room := c.handshakeRoom()
+		if room <= 0 {
+			c.updateInterest()
+			return
+		}
+		buf = buf[:min(len(buf), room)]
+	}
+	n, err := sock.Read(int(c.fd), buf)
 	switch {
 	case sock.WouldBlock(err):
 		return
@@ -62,6 +75,9 @@ func (c *Conn) read() {
 	}
 	if c.flags&flagTransport != 0 {
 		c.decode(data)
+		if c.flags&flagHandshaking != 0 {
+			c.updateInterest() // full now?
+		}
 		return
 	}
 	borrowed := len(c.view) == 0

@@ -266,7 +266,8 @@ func (c *Conn) updateInterest() {
 		return
 	}
 	var want iomux.Events
-	if c.flags&(flagEOF|flagPaused|flagClosing|flagConnecting) == 0 {
+	if c.flags&(flagEOF|flagPaused|flagClosing|flagConnecting) == 0 &&
+		(c.flags&flagHandshaking == 0 || c.handshakeRoom() > 0) {
 		want |= iomux.Readable
 	}
 	if c.Outbound() > 0 || c.flags&flagConnecting != 0 {

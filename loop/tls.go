@@ -151,6 +151,7 @@ func (t *tlsTransport) finished(err error) {
 	t.settle(true)
 	t.established.Store(true)
 	c.flags &^= flagHandshaking
+	c.updateInterest() // reading may have stopped while the handshake held MaxPending
 	if early := t.early; len(early) > 0 {
 		t.early = nil
 		if err := t.sess.Write(early); err != nil {
@@ -180,6 +181,12 @@ func (t *tlsTransport) finished(err error) {
 	}
 }
 
+// handshakeRoom is how many more bytes a TLS connection's handshake can
+// hold: the loop stops reading it at 0, and reads on once it is done.
+func (c *Conn) handshakeRoom() int {
+	return tlssession.MaxPending - c.extra.transport.(*tlsTransport).sess.Pending()
+}
+
 // settle counts the end of the handshake, once: done, or failed (ok false).
 func (t *tlsTransport) settle(ok bool) {
 	if t.settled {
@@ -204,8 +211,12 @@ func (t *tlsTransport) abort(err error) {
 	t.sess.Close()
 	if !t.settled {
 		t.settle(false)
-		if l := t.c.loop; l.srv.debugOn() {
+		l := t.c.loop
+		if l.srv.debugOn() {
 			l.debug("loop: TLS handshake failed", slog.Any("addr", t.c.RemoteAddr()), slog.Any("err", err))
+		}
+		if l.observe != nil {
+			l.observe(Event{Kind: EventHandshakeFailed, Loop: l, Conn: t.c, Err: err})
 		}
 	}
 }

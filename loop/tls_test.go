@@ -431,3 +431,28 @@ func TestTLSIdleTimeout(t *testing.T) {
 		t.Fatalf("OnClose(%v), want ErrTimeout", err)
 	}
 }
+
+// TestTLSDataRightAfterHandshake: a TLS 1.3 client may send as soon as its
+// own side of the handshake is done, before the server's is: 4 MiB written
+// at once after Handshake are all echoed (the loop stops reading while the
+// session holds its most, instead of refusing the flood).
+func TestTLSDataRightAfterHandshake(t *testing.T) {
+	s := startTLSServer(t, &funcHandler{}, Options{Loops: 1, MaxHandshakes: 1}, serverTLS())
+	for range 5 {
+		c := dialTLS(t, s, clientTLS(tls.VersionTLS13))
+		big := payload(4 << 20)
+		errs := make(chan error, 1)
+		go func() { _, err := c.Write(big); errs <- err }()
+		got := make([]byte, len(big))
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errs; err != nil || !bytes.Equal(got, big) {
+			t.Fatalf("echo of 4 MiB sent right after the handshake: %v", err)
+		}
+	}
+	if st := settled(t, s); st.HandshakeErrors != 0 {
+		t.Errorf("%d handshakes failed", st.HandshakeErrors)
+	}
+}
