@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/iomux/iomux"
-	"github.com/iomux/iomux/internal/sock"
 )
 
 // The Python select tutorials' chat client: one Selector waits on stdin
@@ -25,7 +24,7 @@ func init() {
 	register(&command{
 		name:    "chat-client",
 		summary: "chat from a terminal or a pipe; messages arrive without clobbering the typed line",
-		usage: `Usage: iomux chat-client [--addr 127.0.0.1:8002] [--name NAME] [--backend auto] [--timeout 10s] [-v]
+		usage: `Usage: iomux chat-client [--addr 127.0.0.1:8002] [--name NAME] [--tls [--tls-ca FILE]] [--backend auto] [--timeout 10s] [-v]
 
 The Python select tutorials' chat client. One Selector waits on stdin and the socket at once:
 each line you type goes to the chat server, and what the server sends (the
@@ -38,7 +37,8 @@ your line and your half-typed text is put back (also when it wraps over
 several rows). A message is shown once its whole line has come (at most 4
 KiB of it is held). With stdin piped from a file there is no prompt: it
 sends every line, then shuts down its sending side and keeps printing until
-the server closes.
+the server closes (with --tls, it sends close_notify instead of
+shutting down the socket's sending side).
 
 -v traces each step on stderr, in the tutorials' words; when stderr is the
 terminal too, each trace line is printed like a message, above the typed
@@ -70,7 +70,7 @@ const (
 // chatClient is the state of one chat-client run.
 type chatClient struct {
 	sel    iomux.Selector
-	sock   int
+	st     *clientStream
 	in     int // stdin, or -1 once it has ended
 	out    io.Writer
 	opt    *clientOptions
@@ -78,7 +78,6 @@ type chatClient struct {
 
 	tty        *chatLine // the line being typed; nil when not on a terminal
 	held       []byte    // on a terminal, the start of a server line whose newline has not come
-	outbox     []byte    // bytes for the server, not yet sent
 	sockWrite  bool      // the socket is registered for Writable
 	inWatched  bool      // stdin is registered
 	inFile     bool      // stdin cannot be waited on (a file under epoll): it is read without waiting
@@ -86,6 +85,7 @@ type chatClient struct {
 	lastByte   byte      // the last byte printed, to end a line before "Disconnected"
 	signalled  atomic.Bool
 	halfClosed bool
+	sendErr    error // what made queueing fail (a TLS stream already ended)
 }
 
 func runChatClient(e *env, args []string) error {
@@ -99,22 +99,22 @@ func runChatClient(e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
-	sel, err := opt.selector()
+	sel, err := opt.setup()
 	if err != nil {
 		return err
 	}
 	defer sel.Close()
-	fd, err := opt.dial()
+	stdin, stdout, stderr := e.stdin, e.stdout, e.stderr
+	c := &chatClient{sel: sel, in: int(stdin.Fd()), out: stdout, opt: &opt, stderr: stderr,
+		lastByte: '\n', buf: make([]byte, 4096)}
+	st, closeConn, err := opt.connect(sel, iomux.Readable, c.trace)
 	if err != nil {
 		return fmt.Errorf("unable to connect: %w", err)
 	}
-	defer sock.Close(fd)
-	stdin, stdout, stderr := e.stdin, e.stdout, e.stderr
-
-	c := &chatClient{sel: sel, sock: fd, in: int(stdin.Fd()), out: stdout, opt: &opt, stderr: stderr,
-		lastByte: '\n', buf: make([]byte, 4096)}
+	defer closeConn()
+	c.st = st
 	if *name != "" {
-		c.outbox = []byte("/nick " + *name + "\n")
+		c.outgoing([]byte("/nick " + *name + "\n"))
 	}
 	if isTerminal(stdin) && isTerminal(stdout) {
 		restore, err := enterChatMode(c.in)
@@ -126,10 +126,6 @@ func runChatClient(e *env, args []string) error {
 		defer stop()
 		c.tty = &chatLine{fd: int(stdout.(*os.File).Fd()), stderr: isTerminal(stderr)}
 	}
-	if err := sel.Register(fd, iomux.Readable, nil); err != nil {
-		return err
-	}
-	defer sel.Unregister(fd)
 	// epoll refuses regular files (EPERM): such a stdin is always ready, so
 	// it is read between waits instead.
 	switch err := sel.Register(c.in, iomux.Readable, nil); {
@@ -155,16 +151,19 @@ func runChatClient(e *env, args []string) error {
 func (c *chatClient) loop() error {
 	ready := make([]iomux.Ready, 3) // the socket, stdin, and a stdin that cannot be waited on
 	for {
+		if c.sendErr != nil {
+			return c.sendErr
+		}
 		if err := c.updateInterest(); err != nil {
 			return err
 		}
 		timeout := time.Duration(-1)
-		readFile := c.inFile && c.in >= 0 && len(c.outbox) < chatClientOutboxMax
+		readFile := c.inFile && c.in >= 0 && c.st.pending() < chatClientOutboxMax
 		if readFile {
 			timeout = 0 // just look at the socket: stdin is ready
 		}
 		c.trace("waiting for the next event")
-		n, err := c.sel.Wait(timeout, ready[:2])
+		n, err := c.st.wait(c.sel, timeout, ready[:2])
 		if err != nil {
 			return err
 		}
@@ -177,12 +176,12 @@ func (c *chatClient) loop() error {
 			return fmt.Errorf("interrupted by a signal")
 		}
 		for _, r := range ready[:n] {
-			if r.FD == c.sock && r.Events&iomux.Writable != 0 {
+			if r.FD == c.st.fd && r.Events&iomux.Writable != 0 {
 				if gone := c.send(); gone {
 					return c.disconnected()
 				}
 			}
-			if r.FD == c.sock && r.Events&iomux.Readable != 0 {
+			if r.FD == c.st.fd && r.Events&iomux.Readable != 0 {
 				if gone := c.receive(); gone {
 					return c.disconnected()
 				}
@@ -199,17 +198,27 @@ func (c *chatClient) loop() error {
 // updateInterest asks for Writable only while there is something to send,
 // and stops reading stdin while the server is not taking what was read.
 func (c *chatClient) updateInterest() error {
-	if want := len(c.outbox) > 0; want != c.sockWrite {
+	if c.in < 0 && c.st.pending() == 0 && !c.halfClosed {
+		// Stdin has ended and all of it is sent: tell the server, and keep
+		// printing what it sends until it closes. (With TLS that is a
+		// close_notify, to be sent, hence before Writable is asked for.)
+		c.trace("shutting down the sending side to %s", c.opt.addr)
+		c.halfClosed = true
+		if err := c.st.closeWrite(); err != nil {
+			return err
+		}
+	}
+	if want := c.st.pending() > 0; want != c.sockWrite {
 		ev := iomux.Readable
 		if want {
 			ev |= iomux.Writable
 		}
-		if err := c.sel.Modify(c.sock, ev, nil); err != nil {
+		if err := c.sel.Modify(c.st.fd, ev, nil); err != nil {
 			return err
 		}
 		c.sockWrite = want
 	}
-	if want := c.in >= 0 && !c.inFile && len(c.outbox) < chatClientOutboxMax; want != c.inWatched {
+	if want := c.in >= 0 && !c.inFile && c.st.pending() < chatClientOutboxMax; want != c.inWatched {
 		var err error
 		if want {
 			err = c.sel.Register(c.in, iomux.Readable, nil)
@@ -221,64 +230,60 @@ func (c *chatClient) updateInterest() error {
 		}
 		c.inWatched = want
 	}
-	if c.in < 0 && len(c.outbox) == 0 && !c.halfClosed {
-		// Stdin has ended and all of it is sent: tell the server, and keep
-		// printing what it sends until it closes.
-		c.trace("shutting down the sending side to %s", c.opt.addr)
-		c.halfClosed = true
-		if err := sock.CloseWrite(c.sock); err != nil && !errors.Is(err, unix.ENOTCONN) {
-			return err
-		}
-	}
 	return nil
 }
 
-// send writes what the socket takes of the outbox; gone reports that the
-// server is gone.
-func (c *chatClient) send() (gone bool) {
-	n, err := sock.Write(c.sock, c.outbox)
-	if sock.WouldBlock(err) {
-		return false
+// outgoing queues p for the server. Only a TLS stream that has sent an
+// alert or its close_notify refuses it, which ends the client.
+func (c *chatClient) outgoing(p []byte) {
+	if err := c.st.queue(p); err != nil && c.sendErr == nil {
+		c.sendErr = fmt.Errorf("send: %w", err)
 	}
-	if err != nil {
+}
+
+// send writes what the socket takes of what waits to be sent; gone
+// reports that the server is gone.
+func (c *chatClient) send() (gone bool) {
+	if err := c.st.flush(); err != nil {
 		c.trace("send to %s: %v", c.opt.addr, err)
 		return true
 	}
-	c.trace("sending %q to %s", c.outbox[:n], c.opt.addr)
-	c.outbox = c.outbox[n:]
 	return false
 }
 
 // receive prints what the server sent; gone reports that it closed the
 // connection (or reset it).
 func (c *chatClient) receive() (gone bool) {
-	buf := c.buf
-	n, err := sock.Read(c.sock, buf)
-	if sock.WouldBlock(err) {
-		return false
-	}
-	if err != nil || n == 0 {
-		if err != nil {
-			c.trace("closing socket after reading no data (%v)", err)
-		} else {
-			c.trace("closing socket after reading no data")
-		}
+	data, err := c.st.read(c.buf)
+	c.incoming(data)
+	switch {
+	case err == io.EOF:
+		c.trace("closing socket after reading no data")
+		return true
+	case err != nil:
+		c.trace("closing socket after reading no data (%v)", err)
 		return true
 	}
-	c.trace("received %q from %s", buf[:n], c.opt.addr)
-	if c.tty == nil {
-		c.print(string(buf[:n]))
-		return false
+	return false
+}
+
+// incoming prints what the server sent. On a terminal, whole lines are
+// shown, above the typed line: the start of a line that TCP delivered
+// without its end waits for it, up to chatClientHoldMax.
+func (c *chatClient) incoming(data []byte) {
+	if len(data) == 0 {
+		return
 	}
-	// On a terminal, whole lines are shown, above the typed line: the
-	// start of a line that TCP delivered without its end waits for it, up
-	// to chatClientHoldMax.
-	c.held = append(c.held, buf[:n]...)
+	if c.tty == nil {
+		c.print(string(data))
+		return
+	}
+	c.held = append(c.held, data...)
 	for {
 		end := bytes.LastIndexByte(c.held, '\n') + 1
 		if end == 0 {
 			if len(c.held) < chatClientHoldMax {
-				return false
+				return
 			}
 			end = runeCut(c.held[:chatClientHoldMax])
 		}
@@ -315,7 +320,7 @@ func (c *chatClient) input() (quit bool) {
 		return false
 	}
 	if c.tty == nil {
-		c.outbox = append(c.outbox, buf[:n]...)
+		c.outgoing(buf[:n])
 		return false
 	}
 	for _, b := range buf[:n] {
@@ -329,8 +334,8 @@ func (c *chatClient) input() (quit bool) {
 	return false
 }
 
-// endInput stops reading stdin; the sending side is shut down once the
-// outbox is empty (see updateInterest).
+// endInput stops reading stdin; the sending side is shut down once
+// nothing waits to be sent (see updateInterest).
 func (c *chatClient) endInput() {
 	if c.inWatched {
 		c.sel.Unregister(c.in)

@@ -84,7 +84,7 @@ func (c *chatClient) key(b byte) (quit bool) {
 		l.escape = 1
 	case '\n', '\r':
 		if len(l.text) > 0 {
-			c.outbox = append(append(c.outbox, l.text...), '\n')
+			c.outgoing(append(l.text, '\n'))
 			l.text = l.text[:0]
 			c.print("\n")
 			c.prompt()

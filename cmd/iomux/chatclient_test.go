@@ -243,24 +243,27 @@ func TestChatClientTerminalCtrlC(t *testing.T) {
 	}
 }
 
+// Our chat-server, plain and over TLS.
 func TestChatClientOurChatServer(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
-		srv := srvStart(t, runChatServer, "--backend", backend)
-		bob := startChatClient(t, "--addr", srv.addr, "--backend", backend, "--name", "bob")
-		bob.out.waitFor(t, "you are now bob", 1)
-		alice := startChatClient(t, "--addr", srv.addr, "--backend", backend, "--name", "alice")
-		bob.out.waitFor(t, "is now known as [alice]\n", 1)
+		plainAndTLS(t, func(t *testing.T, server, client []string) {
+			srv := srvStart(t, runChatServer, append(server, "--backend", backend)...)
+			bob := startChatClient(t, append(client, "--addr", srv.addr, "--backend", backend, "--name", "bob")...)
+			bob.out.waitFor(t, "you are now bob", 1)
+			alice := startChatClient(t, append(client, "--addr", srv.addr, "--backend", backend, "--name", "alice")...)
+			bob.out.waitFor(t, "is now known as [alice]\n", 1)
 
-		io.WriteString(alice.stdin, "hello bob\n")
-		bob.out.waitFor(t, "[alice] hello bob\n", 1)
-		io.WriteString(alice.stdin, "/quit\n")
-		alice.wait(t)
-		bob.out.waitFor(t, "[alice] left the room\n", 1)
+			io.WriteString(alice.stdin, "hello bob\n")
+			bob.out.waitFor(t, "[alice] hello bob\n", 1)
+			io.WriteString(alice.stdin, "/quit\n")
+			alice.wait(t)
+			bob.out.waitFor(t, "[alice] left the room\n", 1)
 
-		if err := srv.stop(); err != nil {
-			t.Fatalf("chat-server: %v", err)
-		}
-		bob.wait(t)
+			if err := srv.stop(); err != nil {
+				t.Fatalf("chat-server: %v", err)
+			}
+			bob.wait(t)
+		})
 	})
 }
 

@@ -16,7 +16,7 @@ func init() {
 	register(&command{
 		name:    "chat-server",
 		summary: "a chat room: every line a member sends goes to every other member (the tutorials' chat server)",
-		usage: `Usage: iomux chat-server [--addr 127.0.0.1:8002] [--backend auto] [-v]
+		usage: `Usage: iomux chat-server [--addr 127.0.0.1:8002] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
 
 The Python select tutorials' chat server, made safe. Every line a member
 sends goes to every other member, prefixed with the sender's name:

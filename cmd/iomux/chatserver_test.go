@@ -21,7 +21,12 @@ type srvChatter struct {
 
 func srvJoin(t *testing.T, addr string) *srvChatter {
 	t.Helper()
-	c := srvDial(t, addr)
+	return srvJoinOver(t, srvDial(t, addr))
+}
+
+// srvJoinOver joins over a connection the test made (TLS, say).
+func srvJoinOver(t *testing.T, c net.Conn) *srvChatter {
+	t.Helper()
 	m := &srvChatter{conn: c, name: c.LocalAddr().String(), lines: srvReadLines(t, c)}
 	if got := m.lines.next(t); !strings.HasPrefix(got, "* welcome, "+m.name+";") {
 		t.Fatalf("first line %q, want the welcome", got)

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/iomux/iomux"
-	"github.com/iomux/iomux/internal/sock"
 )
 
 // The Python select tutorials' multiclient (two sockets, one message in
@@ -16,7 +15,7 @@ func init() {
 	register(&command{
 		name:    "echo-client",
 		summary: "send a message in parts over several sockets and check the echoes (the tutorials' multiclient)",
-		usage: `Usage: iomux echo-client [--addr 127.0.0.1:10000] [--conns 2] [--backend auto] [--timeout 10s] [-v] [MESSAGE...]
+		usage: `Usage: iomux echo-client [--addr 127.0.0.1:10000] [--conns 2] [--tls [--tls-ca FILE]] [--backend auto] [--timeout 10s] [-v] [MESSAGE...]
 
 The Python select tutorials' multiclient. Opens --conns sockets to an echo server, sends each
 MESSAGE part on every socket, then waits (on one Selector) until every socket
@@ -28,6 +27,9 @@ Without MESSAGE arguments it sends the tutorial's three parts:
 "This is the message. ", "It will be sent ", "in parts.". Flags may come
 before, between or after the messages; a message that starts with "-" goes
 after "--" (everything after it is a message).
+
+With --tls each socket runs a TLS handshake after connecting, and the
+parts are sent and checked as plaintext.
 
 Example:
   $ iomux echo-server &
@@ -47,11 +49,11 @@ var multiclientMessages = []string{"This is the message. ", "It will be sent ", 
 
 // echoConn is one of the echo client's sockets and the part in flight on it.
 type echoConn struct {
-	fd    int
-	local string // the socket's own address, which names it in the output
-	out   []byte // what is still to be sent of the current part
-	want  []byte // the current part: what the echo must be
-	got   []byte // what has been echoed so far
+	st      *clientStream
+	local   string // the socket's own address, which names it in the output
+	want    []byte // the current part: what the echo must be
+	got     []byte // what has been echoed so far
+	writing bool   // registered for Writable
 }
 
 func runEchoClient(e *env, args []string) error {
@@ -69,38 +71,42 @@ func runEchoClient(e *env, args []string) error {
 	if len(messages) == 0 {
 		messages = multiclientMessages
 	}
-	sel, err := opt.selector()
+	sel, err := opt.setup()
 	if err != nil {
 		return err
 	}
 	defer sel.Close()
 
 	stdout, stderr := e.stdout, e.stderr
+	trace := func(format string, args ...any) { opt.tracef(stderr, format, args...) }
 	fmt.Fprintf(stdout, "connecting to %s\n", hostAndPort(opt.addr))
 	socks := make([]*echoConn, 0, *conns)
 	defer func() {
 		for _, s := range socks {
 			opt.tracef(stderr, "closing socket %s", s.local)
-			sel.Unregister(s.fd)
-			sock.Close(s.fd)
+			sel.Unregister(s.st.fd)
+			s.st.close()
 		}
 	}()
 	for range *conns {
-		fd, err := opt.dial()
+		st, err := opt.dial(trace)
 		if err != nil {
 			return err
 		}
-		s := &echoConn{fd: fd, local: localAddr(fd)}
+		s := &echoConn{st: st, local: localAddr(st.fd)}
 		socks = append(socks, s)
-		if err := sel.Register(fd, iomux.Readable, s); err != nil {
+		if err := sel.Register(st.fd, iomux.Readable, s); err != nil {
 			return err
 		}
 	}
 	for _, msg := range messages {
 		for _, s := range socks {
 			fmt.Fprintf(stdout, "%s: sending %q\n", s.local, msg)
-			s.out, s.want, s.got = []byte(msg), []byte(msg), s.got[:0]
-			if err := sel.Modify(s.fd, iomux.Readable|iomux.Writable, s); err != nil {
+			s.want, s.got = []byte(msg), s.got[:0]
+			if err := s.st.queue(s.want); err != nil {
+				return fmt.Errorf("%s: send: %w", s.local, err)
+			}
+			if err := s.watch(sel); err != nil {
 				return err
 			}
 		}
@@ -116,7 +122,10 @@ func runEchoClient(e *env, args []string) error {
 
 // echoRound runs the Selector until every socket has sent its part and
 // received all of it back. An echo that differs, an early close, or
-// --timeout without progress ends the round with an error.
+// --timeout without progress ends the round with an error. (Plaintext
+// that came with the end of a TLS handshake is read with the socket's
+// next bytes, so sel.Wait does here: an echo server says nothing before
+// it is spoken to.)
 func echoRound(sel iomux.Selector, socks []*echoConn, opt *clientOptions, stderr io.Writer) error {
 	ready := make([]iomux.Ready, len(socks))
 	buf := make([]byte, 4096)
@@ -132,67 +141,64 @@ func echoRound(sel iomux.Selector, socks []*echoConn, opt *clientOptions, stderr
 		}
 		for _, r := range ready[:n] {
 			s := r.Data.(*echoConn)
-			if r.Events&iomux.Writable != 0 && len(s.out) > 0 {
-				if err := s.send(sel, opt, stderr); err != nil {
-					return err
+			if r.Events&iomux.Writable != 0 {
+				if err := s.st.flush(); err != nil {
+					return fmt.Errorf("%s: send: %w", s.local, err)
 				}
 			}
-			if r.Events&iomux.Readable == 0 {
-				continue
+			if r.Events&iomux.Readable != 0 {
+				// A socket whose part is complete is read too: more bytes
+				// or an EOF there is the server misbehaving, and reported.
+				done, err := s.receive(buf)
+				if err != nil {
+					return err
+				}
+				if done {
+					pending--
+				}
 			}
-			// A socket whose part is complete is read too: more bytes or
-			// an EOF there is the server misbehaving, and reported.
-			done, err := s.receive(buf, opt, stderr)
-			if err != nil {
+			if err := s.watch(sel); err != nil {
 				return err
-			}
-			if done {
-				pending--
 			}
 		}
 	}
 	return nil
 }
 
-// send writes what the socket can take of the current part; once the part is
-// out it stops asking for Writable, as the tutorials' server drops a socket
-// from its outputs when the queue is empty.
-func (s *echoConn) send(sel iomux.Selector, opt *clientOptions, stderr io.Writer) error {
-	n, err := sock.Write(s.fd, s.out)
-	if sock.WouldBlock(err) {
+// watch asks for Writable only while something waits to be sent, as the
+// tutorials' server drops a socket from its outputs when its queue is empty.
+func (s *echoConn) watch(sel iomux.Selector) error {
+	want := s.st.pending() > 0
+	if want == s.writing {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("%s: send: %w", s.local, err)
+	ev := iomux.Readable
+	if want {
+		ev |= iomux.Writable
 	}
-	opt.tracef(stderr, "sending %q to %s", s.out[:n], opt.addr)
-	s.out = s.out[n:]
-	if len(s.out) == 0 {
-		return sel.Modify(s.fd, iomux.Readable, s)
-	}
-	return nil
+	s.writing = want
+	return sel.Modify(s.st.fd, ev, s)
 }
 
 // receive reads what arrived and checks it against the part sent; done
 // reports that the whole part has come back.
-func (s *echoConn) receive(buf []byte, opt *clientOptions, stderr io.Writer) (done bool, err error) {
-	n, err := sock.Read(s.fd, buf)
-	if sock.WouldBlock(err) {
-		return false, nil
-	}
-	if err != nil {
+func (s *echoConn) receive(buf []byte) (done bool, err error) {
+	data, err := s.st.read(buf)
+	switch {
+	case err != nil && err != io.EOF:
 		return false, fmt.Errorf("%s: receive: %w", s.local, err)
+	case len(data) == 0 && err == nil:
+		return false, nil // nothing yet
 	}
-	if n == 0 {
-		return false, fmt.Errorf("%s: server closed the connection early: %d of %d bytes of %s echoed",
-			s.local, len(s.got), len(s.want), brief(s.want))
-	}
-	opt.tracef(stderr, "received %q from %s", buf[:n], opt.addr)
 	// Compare only the new bytes: a large part arrives in many reads.
 	at := len(s.got)
-	s.got = append(s.got, buf[:n]...)
-	if len(s.got) > len(s.want) || !bytes.Equal(s.want[at:len(s.got)], buf[:n]) {
+	s.got = append(s.got, data...)
+	if len(s.got) > len(s.want) || !bytes.Equal(s.want[at:len(s.got)], data) {
 		return false, fmt.Errorf("%s: echo differs: sent %s, received %s", s.local, brief(s.want), brief(s.got))
+	}
+	if err == io.EOF {
+		return false, fmt.Errorf("%s: server closed the connection early: %d of %d bytes of %s echoed",
+			s.local, len(s.got), len(s.want), brief(s.want))
 	}
 	return len(s.got) == len(s.want), nil
 }

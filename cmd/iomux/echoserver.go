@@ -10,7 +10,7 @@ func init() {
 	register(&command{
 		name:    "echo-server",
 		summary: "echo back whatever each client sends (the tutorials' select/poll echo server)",
-		usage: `Usage: iomux echo-server [--addr 127.0.0.1:10000] [--timeout 1s] [--loops N] [--backend auto] [-v]
+		usage: `Usage: iomux echo-server [--addr 127.0.0.1:10000] [--timeout 1s] [--loops N] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
 
 The Python select tutorials' echo server, on the event loop: every byte a
 client sends comes back to it, in order, however many clients are
@@ -23,6 +23,10 @@ With --timeout, a loop that waits that long without an event says so (at
 -v: "timed out, do some other work here"), as the tutorials' select server
 with a timeout does. -v traces each loop in the tutorials' words on stderr.
 SIGINT or SIGTERM stops it gracefully: queues drain, then it exits.
+
+With --tls-cert and --tls-key it serves TLS instead ("iomux cert" writes a
+development pair; clients then take --tls --tls-ca cert.pem), as every
+server does: the handler sees the same plaintext.
 
 --backend select can only watch descriptors below 1024 (FD_SETSIZE): past
 that, each new client is hung up on, with a warning on stderr at most once a

@@ -139,6 +139,12 @@ func srvEchoStream(addr string, id uint64, size int, late bool) error {
 		return err
 	}
 	defer c.Close()
+	return srvEchoOver(c, id, size, late)
+}
+
+// srvEchoOver is srvEchoStream over a connection the caller made (TLS,
+// say) and closes.
+func srvEchoOver(c net.Conn, id uint64, size int, late bool) error {
 	c.SetDeadline(time.Now().Add(srvWait))
 	rng := rand.New(rand.NewPCG(id, 7))
 	data := make([]byte, size)
@@ -169,7 +175,7 @@ func srvEchoStream(addr string, id uint64, size int, late bool) error {
 		}
 		rest = rest[n:]
 	}
-	c.(*net.TCPConn).CloseWrite()
+	c.(interface{ CloseWrite() error }).CloseWrite() // TCP's FIN, or TLS's close_notify
 	echo := <-got
 	if echo.err != nil || !bytes.Equal(echo.b, data) {
 		return fmt.Errorf("client %d (late %v): echo of %d bytes differs: got %d bytes, %v", id, late, size, len(echo.b), echo.err)

@@ -15,7 +15,7 @@ func init() {
 	register(&command{
 		name:    "log-server",
 		summary: "print what every client sends, line by line, with time and address (the tutorials' logger)",
-		usage: `Usage: iomux log-server [--addr 127.0.0.1:1234] [--out FILE] [--loops N] [--backend auto] [-v]
+		usage: `Usage: iomux log-server [--addr 127.0.0.1:1234] [--out FILE] [--loops N] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
 
 The Python select tutorials' logging server: any number of clients
 (telnet, nc, programs) connect and send lines; each complete line is

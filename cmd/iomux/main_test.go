@@ -113,3 +113,27 @@ func TestServerBackendMustExistHere(t *testing.T) {
 		}
 	}
 }
+
+// Every server's and client's help names its TLS flags; the clients' says
+// loudly what --tls-insecure gives up; both say what -v shows with TLS.
+func TestHelpMentionsTLSFlags(t *testing.T) {
+	for _, tc := range []struct {
+		programs []string
+		want     []string
+	}{
+		{[]string{"echo-server", "chat-server", "log-server", "time-server"},
+			[]string{"[--tls-cert FILE --tls-key FILE]", "  -tls-cert file\n", "  -tls-key file\n", "  -tls-min version\n", "iomux cert", "with TLS, what crosses the"}},
+		{[]string{"echo-client", "slow-client", "chat-client", "watch"},
+			[]string{"[--tls [--tls-ca FILE]]", "  -tls\n", "  -tls-ca file\n", "  -tls-insecure\n", "DO NOT VERIFY", "  -tls-server-name name\n", "  -tls-min version\n", "with --tls: the plaintext"}},
+		{[]string{"cert"}, []string{"--tls-cert", "--tls-ca"}},
+	} {
+		for _, prog := range tc.programs {
+			_, out, _ := runIomux(prog, "--help")
+			for _, want := range tc.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("iomux %s --help lacks %q:\n%s", prog, want, out)
+				}
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,8 +22,8 @@ import (
 )
 
 // What the four servers (echo-server, chat-server, log-server,
-// time-server) share: their common flags, and serve, which runs a
-// loop.Server until a signal (or a test) stops it.
+// time-server) share: their common flags (TLS included), the -v trace, and
+// serve, which runs a loop.Server until a signal (or a test) stops it.
 
 // serverStopTimeout bounds a graceful stop: queued output gets this long
 // to drain before the remaining connections are closed at once.
@@ -34,16 +35,25 @@ type serverOptions struct {
 	backend string
 	loops   int
 	verbose bool
+	tlsCert string // --tls-cert and --tls-key: serve TLS
+	tlsKey  string
+	tlsMin  tlsVersion
 	// beforeStop, if set, runs when the stop begins, before the server
 	// closes connections (to say goodbye, say).
 	beforeStop func(*loop.Server)
 }
 
-// bind adds --addr, --backend, -v and, if withLoops, --loops to fs.
+// bind adds --addr, --backend, -v, the TLS flags and, if withLoops,
+// --loops to fs.
 func (o *serverOptions) bind(fs *flag.FlagSet, defaultAddr string, withLoops bool) {
 	fs.StringVar(&o.addr, "addr", defaultAddr, "`host:port` to listen on (port 0 picks a free one)")
 	fs.StringVar(&o.backend, "backend", "auto", "readiness backend: auto, "+strings.Join(iomux.Backends(), ", "))
-	fs.BoolVar(&o.verbose, "v", false, "trace the event loop on stderr, in the Python select tutorials' words")
+	fs.BoolVar(&o.verbose, "v", false, "trace the event loop on stderr, in the Python select tutorials' words; with TLS, what crosses the\n"+
+		"socket is encrypted, so the trace shows how many bytes are read and written instead of the bytes,\n"+
+		"and the handshakes (done, with the version and cipher suite, or failed) and closes too")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve TLS with the PEM certificate (chain) in `file`; with --tls-key (iomux cert makes a pair)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key `file` of --tls-cert")
+	fs.Var(&o.tlsMin, "tls-min", "with --tls-cert: the lowest TLS `version` to accept, 1.2 or 1.3 (crypto/tls's default: 1.2)")
 	o.loops = 1
 	if withLoops {
 		fs.IntVar(&o.loops, "loops", 0, "number of event loops (0: one per CPU)")
@@ -64,6 +74,59 @@ func (o *serverOptions) check(fs *flag.FlagSet) error {
 	if o.backend != "auto" && !slices.Contains(iomux.Backends(), o.backend) {
 		return fmt.Errorf("%w: --backend %q: this OS has auto, %s", errUsage, o.backend, strings.Join(iomux.Backends(), ", "))
 	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return fmt.Errorf("%w: --tls-cert and --tls-key go together: give both or neither", errUsage)
+	}
+	if o.tlsMin != 0 && o.tlsCert == "" {
+		return fmt.Errorf("%w: --tls-min needs --tls-cert and --tls-key", errUsage)
+	}
+	return nil
+}
+
+// tlsConfig loads --tls-cert and --tls-key; nil without them. A file that
+// cannot be read, holds no PEM, or a key that is not the certificate's is
+// an error that names the file.
+func (o *serverOptions) tlsConfig() (*tls.Config, error) {
+	if o.tlsCert == "" {
+		return nil, nil
+	}
+	certPEM, err := os.ReadFile(o.tlsCert)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert: %w", err)
+	}
+	keyPEM, err := os.ReadFile(o.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-key: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s, --tls-key %s: %w", o.tlsCert, o.tlsKey, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: uint16(o.tlsMin)}, nil
+}
+
+// tlsVersion is a --tls-min value: "1.2" or "1.3" (0: not given).
+type tlsVersion uint16
+
+func (v *tlsVersion) String() string {
+	switch {
+	case v == nil || *v == 0:
+		return ""
+	case *v == tls.VersionTLS12:
+		return "1.2"
+	}
+	return "1.3"
+}
+
+func (v *tlsVersion) Set(s string) error {
+	switch s {
+	case "1.2":
+		*v = tls.VersionTLS12
+	case "1.3":
+		*v = tls.VersionTLS13
+	default:
+		return errors.New("want 1.2 or 1.3")
+	}
 	return nil
 }
 
@@ -75,52 +138,89 @@ func (o *serverOptions) loopOptions(stderr io.Writer) loop.Options {
 		Logger:  slog.New(slog.NewTextHandler(stderr, nil)),
 	}
 	if o.verbose {
-		opts.Observe = tutorialTrace(stderr)
+		tr := &serverTrace{w: stderr, tls: o.tlsCert != ""}
+		opts.Observe = tr.observe
 	}
 	return opts
 }
 
-// tutorialTrace turns the loop's events into the running commentary of the
+// serverTrace turns the loop's events into the running commentary of the
 // Python select tutorials' servers, a line each on w ("waiting for the
 // next event", "received ... from ...", "sending ... to ..."). The loops
-// may call it at once: each line is written whole.
-func tutorialTrace(w io.Writer) func(loop.Event) {
-	var mu sync.Mutex
-	return func(e loop.Event) {
-		var line string
-		switch e.Kind {
-		case loop.EventWait:
-			line = "\nwaiting for the next event"
-		case loop.EventIdle:
-			line = "  timed out, do some other work here"
-		case loop.EventOpen:
-			line = fmt.Sprintf("new connection from %s", e.Conn.RemoteAddr())
-		case loop.EventRead:
-			if e.Conn == nil { // a datagram
-				line = fmt.Sprintf("received %q from %s", e.Data, e.From)
-			} else {
-				line = fmt.Sprintf("received %q from %s", e.Data, e.Conn.RemoteAddr())
-			}
-		case loop.EventWrite:
-			line = fmt.Sprintf("sending %q to %s", e.Data, e.Conn.RemoteAddr())
-		case loop.EventDrain:
-			line = fmt.Sprintf("output queue for %s is empty", e.Conn.RemoteAddr())
-		case loop.EventEOF:
-			line = fmt.Sprintf("closing %s after reading no data", e.Conn.RemoteAddr())
-		default:
-			return
-		}
-		mu.Lock()
-		fmt.Fprintln(w, line)
-		mu.Unlock()
-	}
+// may call it at once: each line is written whole. With TLS, the bytes
+// that cross the socket are encrypted, so their count is shown instead,
+// and the handshake's result and the close are shown too.
+type serverTrace struct {
+	mu  sync.Mutex
+	w   io.Writer
+	tls bool
 }
 
-// serve listens on o.addr, starts srv, prints the Python select tutorials'
-// "starting up on HOST port PORT" on stderr and runs until e.ctx ends or a
-// signal arrives; then it stops gracefully (queued output drains, at most
-// serverStopTimeout; a second signal cuts that short).
+func (tr *serverTrace) observe(e loop.Event) {
+	var line string
+	switch e.Kind {
+	case loop.EventWait:
+		line = "\nwaiting for the next event"
+	case loop.EventIdle:
+		line = "  timed out, do some other work here"
+	case loop.EventOpen:
+		line = fmt.Sprintf("new connection from %s", e.Conn.RemoteAddr())
+		// The handshake is over by OnOpen: its state is there to read.
+		if st, ok := e.Conn.TLS(); ok {
+			line += fmt.Sprintf(" (%s, %s)", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+		}
+	case loop.EventRead:
+		switch {
+		case e.Conn == nil: // a datagram
+			line = fmt.Sprintf("received %q from %s", e.Data, e.From)
+		case tr.tls:
+			line = fmt.Sprintf("received %d bytes (TLS) from %s", len(e.Data), e.Conn.RemoteAddr())
+		default:
+			line = fmt.Sprintf("received %q from %s", e.Data, e.Conn.RemoteAddr())
+		}
+	case loop.EventWrite:
+		if tr.tls {
+			line = fmt.Sprintf("sending %d bytes (TLS) to %s", len(e.Data), e.Conn.RemoteAddr())
+		} else {
+			line = fmt.Sprintf("sending %q to %s", e.Data, e.Conn.RemoteAddr())
+		}
+	case loop.EventDrain:
+		line = fmt.Sprintf("output queue for %s is empty", e.Conn.RemoteAddr())
+	case loop.EventEOF:
+		line = fmt.Sprintf("closing %s after reading no data", e.Conn.RemoteAddr())
+	case loop.EventClose:
+		if !tr.tls { // the tutorials say nothing more than the EOF line
+			return
+		}
+		line = fmt.Sprintf("closed connection from %s", e.Conn.RemoteAddr())
+		if e.Err != nil {
+			line += fmt.Sprintf(" (%v)", e.Err)
+		}
+	case loop.EventHandshakeFailed:
+		line = fmt.Sprintf("TLS handshake with %s failed: %s", e.Conn.RemoteAddr(),
+			strings.TrimPrefix(e.Err.Error(), "loop: TLS handshake: "))
+	default:
+		return
+	}
+	tr.println(line)
+}
+
+func (tr *serverTrace) println(line string) {
+	tr.mu.Lock()
+	fmt.Fprintln(tr.w, line)
+	tr.mu.Unlock()
+}
+
+// serve listens on o.addr (with TLS if --tls-cert and --tls-key are
+// given), starts srv, prints the Python select tutorials' "starting up on
+// HOST port PORT" on stderr ("... (TLS)" with TLS) and runs until e.ctx
+// ends or a signal arrives; then it stops gracefully (queued output
+// drains, at most serverStopTimeout; a second signal cuts that short).
 func (o *serverOptions) serve(e *env, srv *loop.Server) error {
+	config, err := o.tlsConfig()
+	if err != nil {
+		return err
+	}
 	ctx := e.ctx
 	var signals chan os.Signal
 	if ctx == nil {
@@ -139,14 +239,21 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 			}
 		}()
 	}
-	if err := srv.Listen("tcp", o.addr); err != nil {
+	mode := ""
+	if config != nil {
+		err = srv.ListenTLS("tcp", o.addr, config)
+		mode = " (TLS)"
+	} else {
+		err = srv.Listen("tcp", o.addr)
+	}
+	if err != nil {
 		return err
 	}
 	if err := srv.Start(); err != nil {
 		return err
 	}
 	addr := srv.Addrs()[0]
-	fmt.Fprintf(e.stderr, "starting up on %s\n", hostAndPort(addr.String()))
+	fmt.Fprintf(e.stderr, "starting up on %s%s\n", hostAndPort(addr.String()), mode)
 	if e.ready != nil {
 		e.ready(addr)
 	}
@@ -169,7 +276,7 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 			}
 		}()
 	}
-	err := srv.Stop(stopCtx)
+	err = srv.Stop(stopCtx)
 	if errors.Is(err, loop.ErrServerClosed) {
 		err = nil
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/iomux/iomux"
-	"github.com/iomux/iomux/internal/sock"
 )
 
 // The Python select tutorials' slow client: the echo server must keep its
@@ -17,7 +16,7 @@ func init() {
 	register(&command{
 		name:    "slow-client",
 		summary: "send a message in two parts with pauses, read the echo 16 bytes at a time (the tutorials' slow client)",
-		usage: `Usage: iomux slow-client [--addr 127.0.0.1:10000] [--pause 1.5s] [--backend auto] [--timeout 10s] [-v] [MESSAGE...]
+		usage: `Usage: iomux slow-client [--addr 127.0.0.1:10000] [--pause 1.5s] [--tls [--tls-ca FILE]] [--backend auto] [--timeout 10s] [-v] [MESSAGE...]
 
 The Python select tutorials' slow client, which shows an echo server serving a client that
 dawdles. Connects, waits --pause, sends each part followed by a --pause,
@@ -28,6 +27,9 @@ Without MESSAGE arguments it sends the tutorial's two parts:
 "Part one of the message.", "Part two of the message.". Flags may come
 before, between or after the messages; a message that starts with "-" goes
 after "--" (everything after it is a message).
+
+With --tls the 16-byte reads are of TLS records, so the echo is printed
+as each record is complete, not 16 bytes at a time.
 
 Example:
   $ iomux echo-server --timeout 1s -v &
@@ -66,42 +68,49 @@ func runSlowClient(e *env, args []string) error {
 	if len(messages) == 0 {
 		messages = slowMessages
 	}
+	sel, err := opt.setup()
+	if err != nil {
+		return err
+	}
+	defer sel.Close()
 	stdout, stderr := e.stdout, e.stderr
 	fmt.Fprintf(stdout, "connecting to %s\n", hostAndPort(opt.addr))
-	sel, fd, closeAll, err := opt.connect(iomux.Writable)
+	st, closeConn, err := opt.connect(sel, iomux.Writable, func(format string, args ...any) { opt.tracef(stderr, format, args...) })
 	if err != nil {
 		return err
 	}
 	defer func() {
 		fmt.Fprintln(stdout, "closing socket")
-		closeAll()
+		closeConn()
 	}()
 
 	time.Sleep(*pause) // the tutorial's deliberate dawdling, not synchronisation
 	for _, msg := range messages {
 		fmt.Fprintf(stdout, "sending %q\n", msg)
-		if err := sendAll(sel, fd, []byte(msg), &opt, stderr); err != nil {
+		if err := sendAll(sel, st, []byte(msg), &opt, stderr); err != nil {
 			return err
 		}
 		time.Sleep(*pause)
 	}
 
 	want := []byte(strings.Join(messages, ""))
-	if err := sel.Modify(fd, iomux.Readable, nil); err != nil {
+	if err := sel.Modify(st.fd, iomux.Readable, nil); err != nil {
 		return err
 	}
 	got := make([]byte, 0, len(want))
 	buf := make([]byte, slowReadSize)
 	for len(got) < len(want) {
-		n, err := readWhenReady(sel, fd, buf, &opt, stderr)
+		data, err := readWhenReady(sel, st, buf, &opt, stderr)
+		if len(data) > 0 {
+			fmt.Fprintf(stdout, "received %q\n", data)
+			got = append(got, data...)
+		}
+		if err == io.EOF {
+			return fmt.Errorf("server closed the connection early: %d of %d bytes echoed", len(got), len(want))
+		}
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return fmt.Errorf("server closed the connection early: %d of %d bytes echoed", len(got), len(want))
-		}
-		fmt.Fprintf(stdout, "received %q\n", buf[:n])
-		got = append(got, buf[:n]...)
 	}
 	if string(got) != string(want) {
 		return fmt.Errorf("echo differs: sent %s, received %s", brief(want), brief(got))
@@ -109,11 +118,14 @@ func runSlowClient(e *env, args []string) error {
 	return nil
 }
 
-// sendAll writes all of p, waiting on the Selector (registered for
+// sendAll sends all of p, waiting on the Selector (registered for
 // Writable) whenever the socket's buffer is full, like Python's sendall.
-func sendAll(sel iomux.Selector, fd int, p []byte, opt *clientOptions, stderr io.Writer) error {
+func sendAll(sel iomux.Selector, st *clientStream, p []byte, opt *clientOptions, stderr io.Writer) error {
+	if err := st.queue(p); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
 	ready := make([]iomux.Ready, 1)
-	for len(p) > 0 {
+	for st.pending() > 0 {
 		opt.tracef(stderr, "waiting for the next event")
 		n, err := sel.Wait(opt.timeout, ready)
 		if err != nil {
@@ -122,40 +134,33 @@ func sendAll(sel iomux.Selector, fd int, p []byte, opt *clientOptions, stderr io
 		if n == 0 {
 			return fmt.Errorf("server took nothing for %v", opt.timeout)
 		}
-		w, err := sock.Write(fd, p)
-		if sock.WouldBlock(err) {
-			continue
-		}
-		if err != nil {
+		if err := st.flush(); err != nil {
 			return fmt.Errorf("send: %w", err)
 		}
-		opt.tracef(stderr, "sending %q to %s", p[:w], opt.addr)
-		p = p[w:]
 	}
 	return nil
 }
 
-// readWhenReady waits (the Selector has fd registered for Readable) and
-// reads once; 0 means the server closed the connection.
-func readWhenReady(sel iomux.Selector, fd int, buf []byte, opt *clientOptions, stderr io.Writer) (int, error) {
+// readWhenReady waits (the Selector has the socket registered for
+// Readable) until something arrives, and returns it; io.EOF means the
+// server closed the connection (what came before it is returned with it).
+func readWhenReady(sel iomux.Selector, st *clientStream, buf []byte, opt *clientOptions, stderr io.Writer) ([]byte, error) {
 	ready := make([]iomux.Ready, 1)
 	for {
 		opt.tracef(stderr, "waiting for the next event")
-		n, err := sel.Wait(opt.timeout, ready)
+		n, err := st.wait(sel, opt.timeout, ready)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if n == 0 {
-			return 0, fmt.Errorf("no echo from %s within %v", opt.addr, opt.timeout)
+			return nil, fmt.Errorf("no echo from %s within %v", opt.addr, opt.timeout)
 		}
-		r, err := sock.Read(fd, buf)
-		if sock.WouldBlock(err) {
-			continue
+		data, err := st.read(buf)
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("receive: %w", err)
 		}
-		if err != nil {
-			return 0, fmt.Errorf("receive: %w", err)
+		if len(data) > 0 || err != nil {
+			return data, err
 		}
-		opt.tracef(stderr, "received %q from %s", buf[:r], opt.addr)
-		return r, nil
 	}
 }

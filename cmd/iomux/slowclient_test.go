@@ -10,9 +10,10 @@ import (
 
 var receivedLine = regexp.MustCompile(`(?m)^received (".*")$`)
 
-// checkSlowOutput checks that the received lines are reads of at most 16
-// bytes that together are the parts sent, in order.
-func checkSlowOutput(t *testing.T, out string, parts []string) {
+// checkSlowOutput checks that the received lines are reads of at most
+// maxRead bytes (slowReadSize; with TLS, a record's) that together are the
+// parts sent, in order.
+func checkSlowOutput(t *testing.T, out string, parts []string, maxRead int) {
 	t.Helper()
 	for _, p := range parts {
 		if !strings.Contains(out, "sending "+strconv.Quote(p)+"\n") {
@@ -25,8 +26,8 @@ func checkSlowOutput(t *testing.T, out string, parts []string) {
 		if err != nil {
 			t.Fatalf("bad received line %q: %v", m[0], err)
 		}
-		if len(chunk) == 0 || len(chunk) > slowReadSize {
-			t.Errorf("read of %d bytes, want 1..%d: %q", len(chunk), slowReadSize, chunk)
+		if len(chunk) == 0 || len(chunk) > maxRead {
+			t.Errorf("read of %d bytes, want 1..%d: %q", len(chunk), maxRead, chunk)
 		}
 		echo.WriteString(chunk)
 	}
@@ -46,7 +47,7 @@ func TestSlowClientGoServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("slow-client: %v", err)
 		}
-		checkSlowOutput(t, out.String(), slowMessages)
+		checkSlowOutput(t, out.String(), slowMessages, slowReadSize)
 		for _, words := range []string{"waiting for the next event\n", `sending "Part one of the message." to `, `received "Part one of the " from `} {
 			if !strings.Contains(errs.String(), words) {
 				t.Errorf("-v trace lacks %q:\n%s", words, errs.String())
@@ -63,7 +64,7 @@ func TestSlowClientPythonTimeoutServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("slow-client: %v\nserver said:\n%s", err, py.out)
 		}
-		checkSlowOutput(t, out.String(), slowMessages)
+		checkSlowOutput(t, out.String(), slowMessages, slowReadSize)
 		py.out.waitFor(t, "received b'Part two of the message.'", 1)
 		py.out.waitFor(t, "timed out, do some other work here", 1)
 	})
@@ -86,7 +87,7 @@ func TestSlowClientOurEchoServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("slow-client: %v", err)
 		}
-		checkSlowOutput(t, out.String(), slowMessages)
+		checkSlowOutput(t, out.String(), slowMessages, slowReadSize)
 	})
 }
 
@@ -98,5 +99,5 @@ func TestSlowClientFlagsAmongMessages(t *testing.T) {
 	if err != nil {
 		t.Fatalf("slow-client: %v", err)
 	}
-	checkSlowOutput(t, out.String(), []string{"abc", "def", "-g"})
+	checkSlowOutput(t, out.String(), []string{"abc", "def", "-g"}, slowReadSize)
 }

@@ -13,7 +13,7 @@ func init() {
 	register(&command{
 		name:    "time-server",
 		summary: "send every client the time every few seconds (the tutorials' delay server, for many clients)",
-		usage: `Usage: iomux time-server [--addr 127.0.0.1:51423] [--interval 5s] [--loops N] [--backend auto] [-v]
+		usage: `Usage: iomux time-server [--addr 127.0.0.1:51423] [--interval 5s] [--loops N] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
 
 The Python select tutorials' delaying server, for any number of clients
 at once (the tutorial's served one at a time, sleeping between sends).

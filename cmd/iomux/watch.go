@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/iomux/iomux"
-	"github.com/iomux/iomux/internal/sock"
 )
 
 // The Python select tutorials' non-blocking clients (pollclient.py,
@@ -19,7 +18,7 @@ func init() {
 	register(&command{
 		name:    "watch",
 		summary: "print what a server sends, with a spinner while waiting (the tutorials' poll/select client)",
-		usage: `Usage: iomux watch [--addr 127.0.0.1:51423] [--backend auto] [--timeout 10s] [-v]
+		usage: `Usage: iomux watch [--addr 127.0.0.1:51423] [--tls [--tls-ca FILE]] [--backend auto] [--timeout 10s] [-v]
 
 The Python select tutorials' non-blocking client (pollclient.py /
 selectclient.py). Connects, then waits on the socket with a 50 ms timeout,
@@ -32,7 +31,8 @@ Exits 0 with "Remote end closed connection; exiting." when the server
 closes the connection, and non-zero with "Problem occurred; exiting." when
 the connection fails. --backend poll is pollclient.py, --backend select is
 selectclient.py. -v traces what arrives ("received ... from ...") and the
-end of the stream on stderr.
+end of the stream on stderr. With --tls it runs a TLS handshake after
+connecting and prints the plaintext.
 
 Example:
   $ iomux time-server --interval 1s &
@@ -58,14 +58,20 @@ func runWatch(e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
-	sel, fd, closeAll, err := opt.connect(iomux.Readable)
+	w := &watcher{out: e.stdout, terminal: isTerminal(e.stdout), spin: spinner{size: 10, dir: 1}}
+	trace := func(format string, args ...any) { w.trace(&opt, e.stderr, format, args...) }
+	sel, err := opt.setup()
 	if err != nil {
 		return err
 	}
-	defer closeAll()
+	defer sel.Close()
+	st, closeConn, err := opt.connect(sel, iomux.Readable, trace)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
 
-	w := &watcher{out: e.stdout, terminal: isTerminal(e.stdout), spin: spinner{size: 10, dir: 1}}
-	err = w.run(sel, fd, &opt, e.stderr)
+	err = w.run(sel, st, trace)
 	if err != nil {
 		w.line("Problem occurred; exiting.")
 		return err
@@ -84,27 +90,26 @@ type watcher struct {
 
 // run waits on the socket, watchTick at a time, until the server closes it
 // (nil) or the connection fails (the error).
-func (w *watcher) run(sel iomux.Selector, fd int, opt *clientOptions, stderr io.Writer) error {
+func (w *watcher) run(sel iomux.Selector, st *clientStream, trace func(string, ...any)) error {
 	ready := make([]iomux.Ready, 1)
 	buf := make([]byte, 4096)
 	for {
-		n, err := sel.Wait(watchTick, ready)
+		n, err := st.wait(sel, watchTick, ready)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
-			r, err := sock.Read(fd, buf)
+			data, err := st.read(buf)
+			if len(data) > 0 {
+				w.received(data)
+			}
 			switch {
-			case sock.WouldBlock(err):
-			case err != nil:
-				return fmt.Errorf("receive: %w", err)
-			case r == 0:
-				w.trace(opt, stderr, "closing socket after reading no data")
+			case err == io.EOF:
+				trace("closing socket after reading no data")
 				w.flush()
 				return nil
-			default:
-				w.trace(opt, stderr, "received %q from %s", buf[:r], opt.addr)
-				w.received(buf[:r])
+			case err != nil:
+				return fmt.Errorf("receive: %w", err)
 			}
 		}
 		if w.terminal {

@@ -104,24 +104,27 @@ func TestSpinnerBouncesLikeTheTutorials(t *testing.T) {
 	}
 }
 
+// Our time-server, plain and over TLS.
 func TestWatchOurTimeServer(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
-		srv := srvStart(t, runTimeServer, "--interval", "20ms", "--backend", backend)
-		out := newClientOutput()
-		done := make(chan error, 1)
-		go func() {
-			done <- runWatch(testEnv(out, &bytes.Buffer{}), []string{"--addr", srv.addr, "--backend", backend})
-		}()
-		out.waitFor(t, "Received: ", 3)
-		if err := srv.stop(); err != nil {
-			t.Fatalf("time-server: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Fatalf("watch: %v\noutput:\n%s", err, out)
-		}
-		if !strings.HasSuffix(out.String(), "\nRemote end closed connection; exiting.\n") {
-			t.Errorf("output does not end with the tutorials' closing line:\n%s", out)
-		}
+		plainAndTLS(t, func(t *testing.T, server, client []string) {
+			srv := srvStart(t, runTimeServer, append(server, "--interval", "20ms", "--backend", backend)...)
+			out := newClientOutput()
+			done := make(chan error, 1)
+			go func() {
+				done <- runWatch(testEnv(out, &bytes.Buffer{}), append(client, "--addr", srv.addr, "--backend", backend))
+			}()
+			out.waitFor(t, "Received: ", 3)
+			if err := srv.stop(); err != nil {
+				t.Fatalf("time-server: %v", err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("watch: %v\noutput:\n%s", err, out)
+			}
+			if !strings.HasSuffix(out.String(), "\nRemote end closed connection; exiting.\n") {
+				t.Errorf("output does not end with the tutorials' closing line:\n%s", out)
+			}
+		})
 	})
 }
 
