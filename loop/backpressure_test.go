@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux"
 )
 
 // TestBackPressure: a client sends 16 MiB and does not read. The server
@@ -439,6 +441,59 @@ func TestDefaultWriteTimeout(t *testing.T) {
 			if c != nil && c.Buffered() == 0 && c.Outbound() == 0 && c.limitsIfSet() != nil && c.limitsIfSet().write > 0 {
 				t.Errorf("an idle connection got a write timeout")
 			}
+		}
+	})
+}
+
+// TestPauseRead: PauseRead stops reading a connection (the peer's bytes
+// stay in the kernel) until ResumeRead, and composes with back-pressure's
+// pause: neither undoes the other.
+func TestPauseRead(t *testing.T) {
+	got := make(chan string, 16)
+	conns := make(chan *Conn, 1)
+	h := &funcHandler{
+		open: func(c *Conn) { conns <- c },
+		data: func(c *Conn) { got <- string(c.Next(-1)) },
+	}
+	s := startServer(t, h, Options{Loops: 1, HighWater: 64 << 10}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	sc := recv(t, conns, 5*time.Second, "OnOpen")
+	onLoop(t, sc.Loop(), func() { sc.PauseRead() })
+	c.Write([]byte("held"))
+	select {
+	case msg := <-got:
+		t.Fatalf("read %q while PauseRead held the connection", msg)
+	case <-time.After(100 * time.Millisecond):
+	}
+	onLoop(t, sc.Loop(), func() {
+		if !sc.ReadPaused() {
+			t.Error("ReadPaused = false after PauseRead")
+		}
+		sc.ResumeRead()
+	})
+	if msg := recv(t, got, 5*time.Second, "the held bytes"); msg != "held" {
+		t.Fatalf("read %q", msg)
+	}
+
+	// Back-pressure pauses it too; ResumeRead does not undo that, and the
+	// queue draining does not undo PauseRead.
+	c.(*net.TCPConn).SetReadBuffer(16 << 10)
+	onLoop(t, sc.Loop(), func() {
+		sc.Write(payload(16 << 20)) // more than the kernel takes: past HighWater, paused
+		sc.ResumeRead()
+		if !sc.Paused() || sc.interest&iomux.Readable != 0 {
+			t.Errorf("ResumeRead undid back-pressure: paused %v, interest %v", sc.Paused(), sc.interest)
+		}
+		sc.PauseRead()
+	})
+	readN(t, c, 16<<20) // the queue drains: back-pressure lets go
+	onLoop(t, sc.Loop(), func() {
+		if sc.Paused() || sc.interest&iomux.Readable != 0 {
+			t.Errorf("the drained queue undid PauseRead: paused %v, interest %v", sc.Paused(), sc.interest)
+		}
+		sc.ResumeRead()
+		if sc.interest&iomux.Readable == 0 {
+			t.Errorf("not read after both let go: interest %v", sc.interest)
 		}
 	})
 }

@@ -31,6 +31,7 @@ const (
 	flagOpened                            // OnOpen ran: OnClose will too
 	flagTransport                         // extra.transport is set
 	flagHandshaking                       // a TLS handshake is running: OnOpen comes after it
+	flagReadHeld                          // PauseRead: not read until ResumeRead
 )
 
 // Conn is one TCP or Unix-domain connection owned by a Loop. Its methods
@@ -111,6 +112,24 @@ func (c *Conn) EOF() bool { return c.flags&flagEOF != 0 }
 
 // Paused reports whether back-pressure stopped reading the connection.
 func (c *Conn) Paused() bool { return c.flags&flagPaused != 0 }
+
+// PauseRead stops reading the connection until ResumeRead (input already
+// buffered stays, for Peek and Next). It composes with back-pressure's own
+// pause: the connection is read again only when neither holds it. Writes,
+// timeouts and Close go on as usual.
+func (c *Conn) PauseRead() {
+	c.flags |= flagReadHeld
+	c.updateInterest()
+}
+
+// ResumeRead undoes PauseRead.
+func (c *Conn) ResumeRead() {
+	c.flags &^= flagReadHeld
+	c.updateInterest()
+}
+
+// ReadPaused reports whether PauseRead holds the connection.
+func (c *Conn) ReadPaused() bool { return c.flags&flagReadHeld != 0 }
 
 // LocalAddr returns the local address (nil if it cannot be known). It is
 // looked up (getsockname) on first use, so in OnClose, after the socket is

@@ -266,7 +266,7 @@ func (c *Conn) updateInterest() {
 		return
 	}
 	var want iomux.Events
-	if c.flags&(flagEOF|flagPaused|flagClosing|flagConnecting) == 0 &&
+	if c.flags&(flagEOF|flagPaused|flagReadHeld|flagClosing|flagConnecting) == 0 &&
 		(c.flags&flagHandshaking == 0 || c.handshakeRoom() > 0) {
 		want |= iomux.Readable
 	}
