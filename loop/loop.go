@@ -38,8 +38,11 @@ type Loop struct {
 	timers    timerHeap
 	cached    time.Time // the time after the last Wait (see now)
 	stopping  bool
-	budget    int64 // the loop's share of Options.MaxQueued (0: no bound)
-	ended     bool  // under mu: Post refuses; set once the last posts ran
+	// handshakeFed: a TLS handshake goroutine was given work since the
+	// last Wait, and must get to run before the loop sleeps (see run).
+	handshakeFed bool
+	budget       int64 // the loop's share of Options.MaxQueued (0: no bound)
+	ended        bool  // under mu: Post refuses; set once the last posts ran
 
 	mu      sync.Mutex
 	tasks   []func() // posted from other goroutines, run on the loop
@@ -133,6 +136,15 @@ func (l *Loop) run() {
 		timeout, forIdle := next, false
 		if opts.WaitTimeout > 0 && (timeout < 0 || opts.WaitTimeout < timeout) {
 			timeout, forIdle = opts.WaitTimeout, true
+		}
+		if l.handshakeFed {
+			// The loop's thread would sleep in the Wait still holding its
+			// P, and the handshake goroutine it just made runnable would
+			// wait for sysmon to take the P back, milliseconds later (on
+			// one core: handshakes/s x0.7 of Go net's, bench/README.md).
+			l.handshakeFed = false
+			runtime.Gosched()
+			yielded = l.cached
 		}
 		if l.cached.Sub(yielded) >= yieldEvery {
 			// A loop that never passes through the scheduler has its P

@@ -111,6 +111,7 @@ func (c *Conn) handshake() {
 		}
 	})
 	deadline := time.Now().Add(timeout)
+	l.handshakeFed = true
 	l.srv.handshakes.submit(func() {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		err := t.sess.Handshake(ctx)
@@ -202,6 +203,7 @@ func (t *tlsTransport) settle(ok bool) {
 	}
 	if t.timer != nil {
 		t.timer.Stop()
+		t.timer = nil // an idle TLS connection keeps no timer
 	}
 }
 
@@ -227,6 +229,7 @@ func (t *tlsTransport) Decode(_ Wire, wire, plain []byte) ([]byte, error) {
 		return plain, fmt.Errorf("loop: TLS: %w", err)
 	}
 	if !t.established.Load() {
+		t.c.loop.handshakeFed = true // the handshake goroutine has input now
 		return plain, nil
 	}
 	return t.sess.Read(plain)
