@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -14,8 +15,8 @@ import (
 	"time"
 )
 
-// The goroutine driver: one goroutine and net.Conn per connection, for
-// comparison with the selector driver.
+// The goroutine driver: one goroutine and net.Conn per connection (a
+// tls.Conn with --tls), for comparison with the selector driver.
 
 type goroutineDriver struct {
 	cfg    echoConfig
@@ -31,8 +32,11 @@ type goroutineDriver struct {
 
 func newGoroutineDriver(cfg echoConfig) (*goroutineDriver, error) {
 	d := &goroutineDriver{cfg: cfg, pl: payload(cfg.size * cfg.pipeline)}
+	if cfg.handshakes > 0 {
+		return d, nil // each slot connects for itself
+	}
 	for i := range cfg.conns {
-		c, err := net.DialTimeout("tcp", cfg.dialAddr, dialTimeout)
+		c, err := d.dial()
 		if err != nil {
 			d.close()
 			return nil, fmt.Errorf("connection %d of %d: %w", i+1, cfg.conns, err)
@@ -40,6 +44,40 @@ func newGoroutineDriver(cfg echoConfig) (*goroutineDriver, error) {
 		d.conns = append(d.conns, c)
 	}
 	return d, nil
+}
+
+// dial connects, and with --tls does the handshake, before the warmup.
+func (d *goroutineDriver) dial() (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", d.cfg.dialAddr, dialTimeout)
+	if err != nil || d.cfg.tls == nil {
+		return c, err
+	}
+	tc := tls.Client(c, d.cfg.tls)
+	tc.SetDeadline(time.Now().Add(handshakeStall))
+	if err := tc.Handshake(); err != nil {
+		tc.Close()
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	tc.SetDeadline(time.Time{})
+	d.noteTLS(tc.ConnectionState())
+	return tc, nil
+}
+
+// noteTLS keeps the first handshake's outcome for the report.
+func (d *goroutineDriver) noteTLS(st tls.ConnectionState) {
+	d.mu.Lock()
+	if d.st.tls == nil {
+		d.st.tls = &st
+	}
+	d.mu.Unlock()
+}
+
+// merge adds one goroutine's figures to the driver's.
+func (d *goroutineDriver) merge(msgs int64, h *histogram) {
+	d.mu.Lock()
+	d.st.messages += msgs
+	d.st.hist.merge(h)
+	d.mu.Unlock()
 }
 
 func (d *goroutineDriver) stats() *echoStats { return &d.st }
@@ -55,11 +93,10 @@ func (d *goroutineDriver) run(at func(phase int)) error {
 	base := time.Now()
 	var wg sync.WaitGroup
 	for i, c := range d.conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.serve(i, c, base)
-		}()
+		wg.Go(func() { d.serve(i, c, base) })
+	}
+	for i := range d.cfg.handshakes {
+		wg.Go(func() { d.handshakeLoop(i, base) })
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -105,12 +142,7 @@ func (d *goroutineDriver) serve(i int, c net.Conn, base time.Time) {
 	buf := make([]byte, batch)
 	var h histogram
 	var msgs int64
-	defer func() {
-		d.mu.Lock()
-		d.st.messages += msgs
-		d.st.hist.merge(&h)
-		d.mu.Unlock()
-	}()
+	defer func() { d.merge(msgs, &h) }()
 	for seq := uint64(0); d.phase.Load() != phaseDone; seq++ {
 		off := batchOffset(i, seq)
 		want := d.pl[off : off+batch]

@@ -1,14 +1,17 @@
 // Command loadgen is the echo load generator bench/run measures every peer
 // with: it drives an echo server's connections from one thread through an
-// iomux Selector, verifies every echoed byte, and reports round trips per
-// second, MB/s, latency, and (given the server's pid) the server's CPU per
-// round trip, RSS and system calls, as text or one JSON line.
+// iomux Selector, in plain TCP or TLS, verifies every echoed byte, and
+// reports round trips per second, MB/s, latency, TLS handshakes per second,
+// and (given the server's pid) the server's CPU per round trip or
+// handshake, RSS and system calls, as text or one JSON line.
 //
 //	loadgen --addr 127.0.0.1:7000 --conns 50 --size 64 --duration 10s
+//	loadgen --addr 127.0.0.1:7443 --tls --handshakes 50
 //	loadgen --help
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -38,6 +41,16 @@ CPU per round trip (user and system, from /proc/PID/stat) and its RSS; with
 --idle C --hold T opens C connections, echoes --size bytes once on each,
 holds them for T and reports the server's RSS growth per connection.
 
+--tls speaks TLS (crypto/tls, TLS 1.2 or 1.3 as the server offers, full
+handshakes: no session resumption) on every scenario above: the handshakes
+are done before the warmup (with --idle, before the RSS is read), so the
+window measures established connections only. The server's certificate is
+trusted as it comes, as a benchmark may; --tls-ca FILE verifies it against
+that PEM CA for the --addr host instead. --handshakes N measures handshakes:
+N connections at once, each over and over: connect, full handshake, one
+--size echo (verified), close_notify, close; it reports handshakes per
+second and the server's CPU per handshake (implies --tls).
+
 The load generator is one thread driving every connection through an iomux
 Selector (--driver selector: iomux's "auto" backend, epoll on Linux);
 --driver goroutines uses one goroutine and net.Conn per connection, and costs
@@ -48,6 +61,8 @@ Examples:
   $ loadgen --addr 127.0.0.1:7000 --conns 50 --size 64 --duration 10s
   $ loadgen --addr 127.0.0.1:7000 --conns 50 --pipeline 16 --server-pid 1234 --json
   $ loadgen --addr 127.0.0.1:7000 --idle 10000 --hold 2s --server-pid 1234
+  $ loadgen --addr 127.0.0.1:7443 --tls --tls-ca cert.pem --conns 50 --size 16384
+  $ loadgen --addr 127.0.0.1:7443 --handshakes 50 --server-pid 1234
 `
 
 // The drivers --driver names.
@@ -82,34 +97,37 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // echoConfig is what the load generator was asked to do.
 type echoConfig struct {
-	addr      string // as given, for the report
-	dialAddr  string // addr resolved once, so 10,000 dials look nothing up
-	conns     int
-	size      int
-	pipeline  int
-	duration  time.Duration
-	warmup    time.Duration
-	serverPID int
-	json      bool
-	idle      int
-	hold      time.Duration
-	driver    string
-	syscalls  bool
-	progress  io.Writer // nil: no progress line
-	warnings  io.Writer
+	addr       string // as given, for the report
+	dialAddr   string // addr resolved once, so 10,000 dials look nothing up
+	conns      int
+	size       int
+	pipeline   int
+	duration   time.Duration
+	warmup     time.Duration
+	serverPID  int
+	json       bool
+	idle       int
+	hold       time.Duration
+	driver     string
+	syscalls   bool
+	tls        *tls.Config // nil: plain TCP
+	tlsCA      string      // the --tls-ca file, "" to trust any certificate
+	handshakes int         // handshake mode: connections handshaking at once
+	progress   io.Writer   // nil: no progress line
+	warnings   io.Writer
 }
 
 // echoResult is the measured outcome; its JSON form is the --json line
 // that bench/run collects in raw.jsonl and bench/report reads.
 type echoResult struct {
-	Mode       string  `json:"mode"` // "pingpong", "pipeline" or "idle"
+	Mode       string  `json:"mode"` // "pingpong", "pipeline", "idle" or "handshake"
 	Addr       string  `json:"addr"`
 	Driver     string  `json:"driver"`
 	Conns      int     `json:"conns"`
 	Size       int     `json:"size"`
 	Pipeline   int     `json:"pipeline"`
 	Seconds    float64 `json:"seconds"`
-	RoundTrips int64   `json:"round_trips"` // messages echoed in the window
+	RoundTrips int64   `json:"round_trips"` // messages echoed in the window (handshake mode: one per handshake)
 	RTPerSec   float64 `json:"rt_per_s"`
 	MBPerSec   float64 `json:"mb_per_s"`
 	P50us      float64 `json:"p50_us"`
@@ -128,6 +146,21 @@ type echoResult struct {
 	IdleRSSBeforeKiB int64   `json:"idle_rss_before_kib,omitempty"`
 	IdleRSSAfterKiB  int64   `json:"idle_rss_after_kib,omitempty"`
 	IdleKiBPerConn   float64 `json:"idle_kib_per_conn,omitempty"`
+
+	// TLS runs: what was negotiated (on the first connection), and whether
+	// the certificate was verified ("ca") or trusted as it came ("any").
+	TLS        bool   `json:"tls,omitempty"`
+	TLSVersion string `json:"tls_version,omitempty"`
+	TLSCipher  string `json:"tls_cipher,omitempty"`
+	TLSGroup   string `json:"tls_group,omitempty"` // the key exchange
+	TLSTrust   string `json:"tls_trust,omitempty"`
+
+	// Handshake mode: complete cycles (connect, handshake, echo, close) in
+	// the window; the per-round-trip figures above count the same cycles.
+	Handshakes              int64   `json:"handshakes,omitempty"`
+	HandshakesPerSec        float64 `json:"handshakes_per_s,omitempty"`
+	ServerCPUUsPerHandshake float64 `json:"server_cpu_us_per_handshake,omitempty"`
+	ClientCPUUsPerHandshake float64 `json:"client_cpu_us_per_handshake,omitempty"`
 }
 
 // runLoad parses the flags, runs the load and prints the result. --help
@@ -184,6 +217,9 @@ func parseConfig(args []string, stdout io.Writer) (cfg echoConfig, cpuprofile st
 	fs.BoolVar(&cfg.json, "json", false, "print one JSON line instead of the text report")
 	fs.IntVar(&cfg.idle, "idle", 0, "idle mode: open this many connections, echo once on each, hold them")
 	fs.DurationVar(&cfg.hold, "hold", 2*time.Second, "idle mode: how long to hold the connections before measuring RSS")
+	useTLS := fs.Bool("tls", false, "speak TLS: full handshakes before the warmup, the certificate trusted as it comes unless --tls-ca")
+	fs.StringVar(&cfg.tlsCA, "tls-ca", "", "verify the server's certificate against this PEM CA `file` for the --addr host (implies --tls; default: trust any)")
+	fs.IntVar(&cfg.handshakes, "handshakes", 0, "handshake mode: this many connections at once, each repeatedly connect, handshake, echo --size bytes once, close (implies --tls)")
 	fs.StringVar(&cfg.driver, "driver", driverSelector, "load generator: selector (one thread, an iomux Selector; epoll is an old name for it) or goroutines (one per connection)")
 	fs.StringVar(&cpuprofile, "cpuprofile", "", "write the load generator's CPU profile to this `file` (go tool pprof)")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -199,6 +235,9 @@ func parseConfig(args []string, stdout io.Writer) (cfg echoConfig, cpuprofile st
 	}
 	if cfg.idle > 0 {
 		cfg.conns = cfg.idle
+	}
+	if cfg.handshakes > 0 {
+		cfg.conns = cfg.handshakes
 	}
 	if cfg.driver == "epoll" { // the name before the driver ran on any backend
 		cfg.driver = driverSelector
@@ -216,12 +255,21 @@ func parseConfig(args []string, stdout io.Writer) (cfg echoConfig, cpuprofile st
 		return cfg, "", fmt.Errorf("%w: --driver must be selector or goroutines", errUsage)
 	case cfg.syscalls && cfg.serverPID == 0:
 		return cfg, "", fmt.Errorf("%w: --syscalls needs --server-pid", errUsage)
+	case cfg.handshakes < 0:
+		return cfg, "", fmt.Errorf("%w: --handshakes must be at least 1", errUsage)
+	case cfg.handshakes > 0 && (cfg.idle > 0 || cfg.pipeline > 1):
+		return cfg, "", fmt.Errorf("%w: --handshakes goes with neither --idle nor --pipeline", errUsage)
 	}
 	e, err := sock.Resolve("tcp", cfg.addr)
 	if err != nil {
 		return cfg, "", fmt.Errorf("%w: --addr: %v", errUsage, err)
 	}
 	cfg.dialAddr = e.Addr().String()
+	if *useTLS || cfg.tlsCA != "" || cfg.handshakes > 0 {
+		if cfg.tls, err = clientTLSConfig(cfg.addr, cfg.tlsCA); err != nil {
+			return cfg, "", fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
 	return cfg, cpuprofile, nil
 }
 
@@ -238,10 +286,28 @@ func (r *echoResult) print(w io.Writer) {
 		fmt.Fprintf(w, " x %d pipelined", r.Pipeline)
 	}
 	fmt.Fprintf(w, ", %.1fs (driver %s)\n", r.Seconds, r.Driver)
-	if r.Mode == "idle" {
+	if r.TLS {
+		trust := "certificate verified against --tls-ca"
+		if r.TLSTrust != "ca" {
+			trust = "certificate not verified (no --tls-ca)"
+		}
+		fmt.Fprintf(w, "  %s, %s, %s; %s\n", r.TLSVersion, r.TLSCipher, r.TLSGroup, trust)
+	}
+	switch r.Mode {
+	case "handshake":
+		fmt.Fprintf(w, "  %.0f handshakes/s (each: connect, full handshake, one %d B echo, close)\n", r.HandshakesPerSec, r.Size)
+		fmt.Fprintf(w, "  one cycle p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs\n", r.P50us, r.P99us, r.P999us)
+		if r.ServerCPUUsPerHandshake > 0 {
+			fmt.Fprintf(w, "  server CPU %.1f µs per handshake (user %.1f, system %.1f), RSS %d KiB\n",
+				r.ServerCPUUsPerHandshake, r.ServerUserUsPerRT, r.ServerSysUsPerRT, r.ServerRSSKiB)
+		}
+		if r.ClientCPUUsPerHandshake > 0 {
+			fmt.Fprintf(w, "  load generator CPU %.1f µs per handshake\n", r.ClientCPUUsPerHandshake)
+		}
+	case "idle":
 		fmt.Fprintf(w, "  server RSS %d KiB -> %d KiB: %.2f KiB per connection\n",
 			r.IdleRSSBeforeKiB, r.IdleRSSAfterKiB, r.IdleKiBPerConn)
-	} else {
+	default:
 		unit := "round trips"
 		if r.Pipeline > 1 {
 			unit = "messages"
@@ -267,6 +333,9 @@ func benchEcho(cfg echoConfig) (*echoResult, error) {
 	res := &echoResult{Addr: cfg.addr, Driver: cfg.driver, Conns: cfg.conns, Size: cfg.size, Pipeline: cfg.pipeline, Mode: "pingpong"}
 	if cfg.pipeline > 1 {
 		res.Mode = "pipeline"
+	}
+	if cfg.handshakes > 0 {
+		res.Mode = "handshake"
 	}
 	if cfg.idle > 0 {
 		res.Mode = "idle"
@@ -338,6 +407,11 @@ func benchEcho(cfg echoConfig) (*echoResult, error) {
 			res.SyscallsPerRT = float64(syscalls) / rt
 		}
 	}
+	describeTLS(res, cfg, s.tls)
+	if cfg.handshakes > 0 {
+		res.Handshakes, res.HandshakesPerSec = res.RoundTrips, res.RTPerSec
+		res.ServerCPUUsPerHandshake, res.ClientCPUUsPerHandshake = res.ServerCPUUsPerRT, res.ClientCPUUsPerRT
+	}
 	return res, nil
 }
 
@@ -355,6 +429,7 @@ type echoStats struct {
 	mismatches int64 // batches whose echoed bytes differed from those sent
 	hist       histogram
 	window     time.Duration
+	tls        *tls.ConnectionState // the first handshake's outcome; nil on plain TCP
 }
 
 // echoDriver drives the connections; run calls at(phase) as each phase

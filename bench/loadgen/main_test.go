@@ -45,6 +45,13 @@ func echoServer(t *testing.T, corrupt func([]byte)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveEcho(t, ln, corrupt)
+	return ln.Addr().String()
+}
+
+// serveEcho echoes on every connection ln accepts (corrupting, as
+// echoServer says) until the test ends.
+func serveEcho(t *testing.T, ln net.Listener, corrupt func([]byte)) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var conns []net.Conn
@@ -83,7 +90,6 @@ func echoServer(t *testing.T, corrupt func([]byte)) string {
 		mu.Unlock()
 		wg.Wait()
 	})
-	return ln.Addr().String()
 }
 
 // loadJSON runs the load generator with --json and decodes its line.
@@ -145,19 +151,26 @@ func TestVerifiesEveryByte(t *testing.T) {
 
 func TestCountsMismatches(t *testing.T) {
 	noFDLeak(t)
-	// Flip one bit in every chunk: lengths stay right, contents do not.
-	addr := echoServer(t, func(b []byte) { b[len(b)/2] ^= 0x20 })
-	for _, driver := range []string{driverSelector, driverGoroutines} {
-		t.Run(driver, func(t *testing.T) {
-			res, err := loadJSON(t, "--addr", addr, "--conns", "3", "--size", "64",
-				"--duration", "200ms", "--warmup", "0s", "--driver", driver)
-			if err == nil || !strings.Contains(err.Error(), "mismatch") {
-				t.Fatalf("want a mismatch error, got %v", err)
-			}
-			if res.Mismatches == 0 {
-				t.Fatalf("corrupted echoes not counted: %+v", res)
-			}
-		})
+	// Flip one bit in every chunk: lengths stay right, contents do not
+	// (over TLS, the records are valid, the plaintext is not).
+	flip := func(b []byte) { b[len(b)/2] ^= 0x20 }
+	servers := []struct{ name, addr, tls string }{
+		{"plain", echoServer(t, flip), "--tls=false"},
+		{"TLS", tlsEchoServer(t, flip).addr, "--tls"},
+	}
+	for _, srv := range servers {
+		for _, driver := range []string{driverSelector, driverGoroutines} {
+			t.Run(srv.name+"/"+driver, func(t *testing.T) {
+				res, err := loadJSON(t, "--addr", srv.addr, srv.tls, "--conns", "3", "--size", "64",
+					"--duration", "200ms", "--warmup", "0s", "--driver", driver)
+				if err == nil || !strings.Contains(err.Error(), "mismatch") {
+					t.Fatalf("want a mismatch error, got %v", err)
+				}
+				if res.Mismatches == 0 {
+					t.Fatalf("corrupted echoes not counted: %+v", res)
+				}
+			})
+		}
 	}
 }
 
@@ -209,7 +222,9 @@ func TestIdle(t *testing.T) {
 // status 2), found before any connection is opened.
 func TestBadFlags(t *testing.T) {
 	bad := []string{"--conns 0", "--size 0", "--pipeline 0", "--duration 0s", "--driver threads",
-		"--syscalls", "--addr 127.0.0.1", "--addr 127.0.0.1:1 extra"}
+		"--syscalls", "--addr 127.0.0.1", "--addr 127.0.0.1:1 extra",
+		"--handshakes -1", "--handshakes 2 --idle 5", "--handshakes 2 --pipeline 4", "--tls-ca /nonexistent/ca.pem",
+		"--tls-ca main.go"}
 	for _, line := range bad {
 		var stderr strings.Builder
 		if code := run(strings.Fields(line), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "--help") {

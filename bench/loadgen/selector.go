@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -14,33 +15,45 @@ import (
 )
 
 // The selector driver: one thread, one iomux Selector on the "auto"
-// backend (epoll on Linux, kqueue on the BSDs), every connection.
+// backend (epoll on Linux, kqueue on the BSDs), every connection; TLS
+// through internal/tlssession (tls.go), whose handshakes alone run on
+// goroutines, fed by this thread.
 
 type selectorConn struct {
-	fd    int
-	index int
-	seq   uint64
-	want  []byte // the batch in flight
-	sent  int    // bytes of want written
-	got   int    // bytes of want echoed back
-	bad   bool   // this batch mismatched
-	start time.Duration
-	wait  bool // registered for Writable
-	dead  bool
+	fd         int
+	index      int
+	seq        uint64
+	want       []byte // the batch in flight
+	sent       int    // bytes of want written (TLS: handed to the session)
+	got        int    // bytes of want echoed back
+	bad        bool   // this batch mismatched
+	start      time.Duration
+	opened     time.Duration // handshake mode: when the connect began
+	wait       bool          // registered for Writable
+	dead       bool
+	connecting bool     // handshake mode: a non-blocking connect is under way
+	tls        *tlsConn // nil on plain TCP
 }
 
 type selectorDriver struct {
-	cfg   echoConfig
-	sel   iomux.Selector
-	conns []*selectorConn // indexed by fd
-	live  int
-	pl    []byte
-	buf   []byte
-	base  time.Time
-	phase int
-	once  bool // idle mode: one batch per connection
-	done  int  // batches completed, all phases
-	st    echoStats
+	cfg    echoConfig
+	sel    iomux.Selector
+	ep     sock.Endpoint   // cfg.dialAddr, resolved once
+	conns  []*selectorConn // indexed by fd
+	live   int
+	pl     []byte
+	buf    []byte
+	plain  []byte // TLS: the plaintext of one read
+	base   time.Time
+	phase  int
+	once   bool // idle mode: one batch per connection
+	done   int  // batches completed, all phases
+	st     echoStats
+	hsDone chan handshakeResult // TLS: handshake goroutines report here
+	hsWG   sync.WaitGroup       // TLS: handshake goroutines running
+	// lastErr is why the last handshake failed, in handshake mode, where
+	// failures are counted rather than ending the run.
+	lastErr error
 }
 
 func newSelectorDriver(cfg echoConfig) (*selectorDriver, error) {
@@ -48,26 +61,59 @@ func newSelectorDriver(cfg echoConfig) (*selectorDriver, error) {
 	if err != nil {
 		return nil, err
 	}
+	ep, err := sock.Resolve("tcp", cfg.dialAddr)
+	if err != nil {
+		sel.Close()
+		return nil, err
+	}
 	batch := cfg.size * cfg.pipeline
-	d := &selectorDriver{cfg: cfg, sel: sel, pl: payload(batch), buf: make([]byte, max(64<<10, batch)), base: time.Now()}
-	for i := range cfg.conns {
-		fd, err := dial(cfg.dialAddr)
-		if err != nil {
-			d.close()
-			return nil, fmt.Errorf("connection %d of %d: %w", i+1, cfg.conns, err)
-		}
-		c := &selectorConn{fd: fd, index: i}
-		if fd >= len(d.conns) {
-			d.conns = append(d.conns, make([]*selectorConn, fd+1-len(d.conns))...)
-		}
-		d.conns[fd] = c
-		d.live++
-		if err := sel.Register(fd, iomux.Readable, nil); err != nil {
-			d.close()
-			return nil, err
+	d := &selectorDriver{cfg: cfg, sel: sel, ep: ep, pl: payload(batch), buf: make([]byte, max(64<<10, batch)), base: time.Now()}
+	switch {
+	case cfg.handshakes > 0: // run connects
+		d.plain = make([]byte, 0, 64<<10)
+		d.hsDone = make(chan handshakeResult, cfg.handshakes)
+	case cfg.tls != nil:
+		d.plain = make([]byte, 0, max(64<<10, batch))
+		d.hsDone = make(chan handshakeResult, handshakesAtOnce)
+		err = d.openTLS()
+	default:
+		for i := 0; i < cfg.conns && err == nil; i++ {
+			if _, err = d.open(i); err != nil {
+				err = fmt.Errorf("connection %d of %d: %w", i+1, cfg.conns, err)
+			}
 		}
 	}
+	if err != nil {
+		d.close()
+		return nil, err
+	}
 	return d, nil
+}
+
+// open dials connection i (blocking until it is connected) and registers
+// it for Readable.
+func (d *selectorDriver) open(i int) (*selectorConn, error) {
+	fd, err := dial(d.cfg.dialAddr)
+	if err != nil {
+		return nil, err
+	}
+	c := d.add(fd, i)
+	if err := d.sel.Register(fd, iomux.Readable, nil); err != nil {
+		d.drop(c)
+		return nil, err
+	}
+	return c, nil
+}
+
+// add makes fd connection i of the driver's.
+func (d *selectorDriver) add(fd, i int) *selectorConn {
+	c := &selectorConn{fd: fd, index: i}
+	if fd >= len(d.conns) {
+		d.conns = append(d.conns, make([]*selectorConn, fd+1-len(d.conns))...)
+	}
+	d.conns[fd] = c
+	d.live++
+	return c
 }
 
 // dial connects one non-blocking socket, with TCP_NODELAY as every peer
@@ -86,12 +132,25 @@ func dial(addr string) (int, error) {
 
 func (d *selectorDriver) stats() *echoStats { return &d.st }
 
+// close ends every connection. A TLS handshake still running is
+// aborted, and its goroutine waited for, before its socket is closed.
 func (d *selectorDriver) close() {
 	for _, c := range d.conns {
-		if c != nil && !c.dead {
+		if c != nil && c.tls != nil {
+			c.tls.abort()
+		}
+	}
+	d.hsWG.Wait()
+	for _, c := range d.conns {
+		switch {
+		case c == nil:
+		case !c.dead:
 			d.sel.Unregister(c.fd)
 			sock.Close(c.fd)
 			c.dead = true
+		case c.tls != nil && c.tls.closeLater:
+			sock.Close(c.fd)
+			c.tls.closeLater = false
 		}
 	}
 	d.sel.Close()
@@ -106,8 +165,11 @@ func (d *selectorDriver) run(at func(phase int)) error {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(stop)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if d.cfg.handshakes == 0 {
+		// Steady state: this goroutine is all the generator runs.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 
 	at(phaseWarmup)
 	phaseEnd := d.now() + d.cfg.warmup
@@ -115,8 +177,13 @@ func (d *selectorDriver) run(at func(phase int)) error {
 		phaseEnd = d.now()
 	}
 	var measureStart time.Duration
+	if d.cfg.handshakes > 0 {
+		for i := range d.cfg.conns {
+			d.connect(i, 0)
+		}
+	}
 	for _, c := range d.conns {
-		if c != nil {
+		if c != nil && !c.dead && d.cfg.handshakes == 0 {
 			d.startBatch(c)
 		}
 	}
@@ -127,7 +194,7 @@ func (d *selectorDriver) run(at func(phase int)) error {
 		if now >= phaseEnd {
 			if d.phase == phaseWarmup {
 				d.phase = phaseMeasure
-				d.st = echoStats{errors: d.st.errors, mismatches: d.st.mismatches}
+				d.st = echoStats{errors: d.st.errors, mismatches: d.st.mismatches, tls: d.st.tls}
 				at(phaseMeasure)
 				measureStart = d.now()
 				phaseEnd = measureStart + d.cfg.duration
@@ -141,6 +208,9 @@ func (d *selectorDriver) run(at func(phase int)) error {
 			}
 		}
 		if d.live == 0 {
+			if d.lastErr != nil {
+				return fmt.Errorf("every connection failed (%d errors; the last: %w)", d.st.errors, d.lastErr)
+			}
 			return fmt.Errorf("every connection failed (%d errors)", d.st.errors)
 		}
 		select {
@@ -158,6 +228,10 @@ func (d *selectorDriver) run(at func(phase int)) error {
 			return err
 		}
 		d.serve(ready[:n])
+		if d.cfg.handshakes > 0 {
+			d.settleHandshakes()
+			yieldToHandshakes()
+		}
 		prog.tick(d.now())
 	}
 }
@@ -165,11 +239,19 @@ func (d *selectorDriver) run(at func(phase int)) error {
 func (d *selectorDriver) serve(ready []iomux.Ready) {
 	for _, r := range ready {
 		c := d.conns[r.FD]
+		if c.connecting { // any event ends a connect
+			d.connected(c)
+			continue
+		}
 		if r.Events&iomux.Writable != 0 && c.wait {
 			d.write(c)
 		}
 		if r.Events&iomux.Readable != 0 && !c.dead {
-			d.read(c)
+			if c.tls != nil {
+				d.readTLS(c)
+			} else {
+				d.read(c)
+			}
 		}
 	}
 }
@@ -184,25 +266,46 @@ func (d *selectorDriver) startBatch(c *selectorConn) {
 }
 
 func (d *selectorDriver) write(c *selectorConn) {
-	for c.sent < len(c.want) {
-		n, err := sock.Write(c.fd, c.want[c.sent:])
+	if c.tls != nil {
+		d.writeTLS(c)
+		return
+	}
+	c.sent += d.flush(c, c.want[c.sent:])
+}
+
+// flush writes p until the socket refuses more and returns how much it
+// took; it asks for Writable while some is left, and stops asking once all
+// is written. A write error fails c.
+func (d *selectorDriver) flush(c *selectorConn, p []byte) int {
+	sent := 0
+	for sent < len(p) {
+		n, err := sock.Write(c.fd, p[sent:])
 		if sock.WouldBlock(err) {
-			if !c.wait {
-				c.wait = true
-				d.sel.Modify(c.fd, iomux.Readable|iomux.Writable, nil)
-			}
-			return
+			d.waitWritable(c, true)
+			return sent
 		}
 		if err != nil {
 			d.fail(c)
-			return
+			return sent
 		}
-		c.sent += n
+		sent += n
 	}
-	if c.wait {
-		c.wait = false
-		d.sel.Modify(c.fd, iomux.Readable, nil)
+	d.waitWritable(c, false)
+	return sent
+}
+
+// waitWritable asks for Writable (on) or stops asking, if that changes
+// anything: no epoll_ctl per message while the socket takes every write.
+func (d *selectorDriver) waitWritable(c *selectorConn, on bool) {
+	if c.wait == on {
+		return
 	}
+	c.wait = on
+	ev := iomux.Readable
+	if on {
+		ev |= iomux.Writable
+	}
+	d.sel.Modify(c.fd, ev, nil)
 }
 
 func (d *selectorDriver) read(c *selectorConn) {
@@ -218,13 +321,20 @@ func (d *selectorDriver) read(c *selectorConn) {
 		d.fail(c)
 		return
 	}
+	d.check(c, buf[:n])
+}
+
+// check verifies echoed bytes (plaintext, on TLS) against the batch in
+// flight and, when the batch is whole, counts it and starts the next.
+func (d *selectorDriver) check(c *selectorConn, echoed []byte) {
+	n := len(echoed)
 	if c.got+n > len(c.want) {
 		// More bytes than were sent: the server invented data.
 		d.st.mismatches++
 		d.fail(c)
 		return
 	}
-	if !c.bad && !bytes.Equal(buf[:n], c.want[c.got:c.got+n]) {
+	if !c.bad && !bytes.Equal(echoed, c.want[c.got:c.got+n]) {
 		c.bad = true
 	}
 	c.got += n
@@ -243,11 +353,15 @@ func (d *selectorDriver) read(c *selectorConn) {
 	}
 	c.seq++
 	d.done++
-	if d.phase != phaseDone && !d.once {
+	switch {
+	case d.cfg.handshakes > 0:
+		d.recycle(c)
+	case d.phase != phaseDone && !d.once:
 		d.startBatch(c)
 	}
 }
 
+// fail counts a failed connection (unless the window is over) and drops it.
 func (d *selectorDriver) fail(c *selectorConn) {
 	if c.dead {
 		return
@@ -255,10 +369,26 @@ func (d *selectorDriver) fail(c *selectorConn) {
 	if d.phase != phaseDone {
 		d.st.errors++
 	}
+	d.drop(c)
+}
+
+// drop stops serving c and closes it; a TLS handshake in progress is
+// aborted, its socket closed when its goroutine has reported.
+func (d *selectorDriver) drop(c *selectorConn) {
+	if c.dead {
+		return
+	}
 	d.sel.Unregister(c.fd)
-	sock.Close(c.fd)
 	c.dead = true
 	d.live--
+	if t := c.tls; t != nil {
+		t.abort()
+		if t.handshaking {
+			t.closeLater = true // the handshake's goroutine may be writing to it
+			return
+		}
+	}
+	sock.Close(c.fd)
 }
 
 // benchIdle opens cfg.conns connections, echoes once on each (verified),
@@ -295,6 +425,7 @@ func benchIdle(cfg echoConfig, res *echoResult) error {
 	res.Seconds = time.Since(start).Seconds()
 	res.RoundTrips = d.st.messages
 	res.Errors, res.Mismatches = d.st.errors, d.st.mismatches
+	describeTLS(res, cfg, d.st.tls)
 	if cfg.serverPID > 0 {
 		res.IdleRSSAfterKiB, _ = readProcRSS(cfg.serverPID)
 		res.ServerRSSKiB = res.IdleRSSAfterKiB

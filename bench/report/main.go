@@ -1,7 +1,8 @@
 // Command report turns what bench/run measured into markdown tables and
-// SVG charts: the JSON lines of the echo runs into a table of medians (with
-// ratios against a reference peer) and a bar chart, and the output of the
-// root package's Wait benchmark into a table and a log-log line chart.
+// SVG charts: the JSON lines of the echo runs into tables of medians, plain
+// and TLS (with ratios against a reference peer, and the TLS goals), and a
+// bar chart, and the output of the root package's Wait benchmark into a
+// table and a log-log line chart.
 //
 //	report --in raw.jsonl --md RESULTS.md --svg results.svg --ref iomux-epoll --machine machine.txt
 //	go test -run '^$' -bench Wait . | report --wait - --wait-md wait.md --wait-svg wait.svg
@@ -19,6 +20,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -39,6 +41,13 @@ type result struct {
 	ClientCPUUs   float64 `json:"client_cpu_us_per_rt"`
 	ServerRSSKiB  float64 `json:"server_rss_kib"`
 	IdleRSSBefore float64 `json:"idle_rss_before_kib"`
+
+	TLSVersion        string  `json:"tls_version"`
+	TLSCipher         string  `json:"tls_cipher"`
+	TLSGroup          string  `json:"tls_group"`
+	HandshakesPerSec  float64 `json:"handshakes_per_s"`
+	CPUUsPerHandshake float64 `json:"server_cpu_us_per_handshake"`
+	ClientUsPerHS     float64 `json:"client_cpu_us_per_handshake"`
 }
 
 type record struct {
@@ -109,20 +118,20 @@ func reportEcho(in, md, svg, ref, machine, chartName string) error {
 	if err != nil {
 		return err
 	}
-	t := tabulate(recs)
+	rep := tabulate(recs)
 	var mach string
 	if machine != "" {
 		b, _ := os.ReadFile(machine)
 		mach = string(b)
 	}
 	err = writeFile(md, func(w io.Writer) error {
-		writeMarkdown(w, t, ref, mach, svg != "", chartName)
+		writeMarkdown(w, rep, ref, mach, svg != "", chartName)
 		return nil
 	})
 	if err != nil || svg == "" {
 		return err
 	}
-	return writeFile(svg, func(w io.Writer) error { return writeChart(w, t, ref) })
+	return writeFile(svg, func(w io.Writer) error { return writeChart(w, rep, ref) })
 }
 
 // reportWait writes the Wait cost table (to stdout without md) and, given
@@ -187,39 +196,64 @@ func load(path string) ([]record, error) {
 
 // table holds, per peer and column, the median over rounds (NaN: not run).
 type table struct {
-	peers  []string // in order of first appearance
+	cols   []column
+	peers  []string // those that ran (or failed) a scenario of cols, in order of first appearance
 	median map[string][]float64
 	spread map[string][]float64 // (max-min)/median, NaN with fewer than 2 runs
 	rounds map[string][]int     // runs per column
-	fails  []string
 }
 
-func tabulate(recs []record) *table {
-	t := &table{median: map[string][]float64{}, spread: map[string][]float64{}, rounds: map[string][]int{}}
-	samples := map[string][][]float64{}
+// report is everything RESULTS.md shows: the plain and the TLS tables,
+// the failed runs, and what each peer's TLS runs negotiated.
+type report struct {
+	plain, tls *table
+	fails      []string
+	tlsParams  map[string]string // peer → "TLS 1.3, TLS_AES_128_GCM_SHA256, X25519MLKEM768"
+}
+
+func tabulate(recs []record) *report {
+	rep := &report{plain: newTable(recs, columns), tls: newTable(recs, tlsColumns), tlsParams: map[string]string{}}
 	for _, r := range recs {
-		if _, ok := samples[r.Peer]; !ok {
-			t.peers = append(t.peers, r.Peer)
-			samples[r.Peer] = make([][]float64, len(columns))
-		}
 		if r.Result == nil || r.Error != "" {
-			t.fails = append(t.fails, fmt.Sprintf("%s %s round %d: %s", r.Peer, r.Scenario, r.Round, r.Error))
+			rep.fails = append(rep.fails, fmt.Sprintf("%s %s round %d: %s", r.Peer, r.Scenario, r.Round, r.Error))
 			continue
 		}
 		if r.Result.Errors > 0 || r.Result.Mismatches > 0 {
-			t.fails = append(t.fails, fmt.Sprintf("%s %s round %d: %d errors, %d mismatches",
+			rep.fails = append(rep.fails, fmt.Sprintf("%s %s round %d: %d errors, %d mismatches",
 				r.Peer, r.Scenario, r.Round, r.Result.Errors, r.Result.Mismatches))
 		}
-		for i, c := range columns {
+		if v := r.Result.TLSVersion; v != "" && rep.tlsParams[r.Peer] == "" {
+			rep.tlsParams[r.Peer] = strings.Join([]string{v, r.Result.TLSCipher, r.Result.TLSGroup}, ", ")
+		}
+	}
+	return rep
+}
+
+// newTable takes the medians and spreads of cols over the rounds in recs.
+func newTable(recs []record, cols []column) *table {
+	t := &table{cols: cols, median: map[string][]float64{}, spread: map[string][]float64{}, rounds: map[string][]int{}}
+	samples := map[string][][]float64{}
+	for _, r := range recs {
+		if !slices.ContainsFunc(cols, func(c column) bool { return c.scenario == r.Scenario }) {
+			continue
+		}
+		if _, ok := samples[r.Peer]; !ok {
+			t.peers = append(t.peers, r.Peer)
+			samples[r.Peer] = make([][]float64, len(cols))
+		}
+		if r.Result == nil || r.Error != "" {
+			continue
+		}
+		for i, c := range cols {
 			if c.scenario == r.Scenario {
 				samples[r.Peer][i] = append(samples[r.Peer][i], c.value(r.Result))
 			}
 		}
 	}
 	for _, p := range t.peers {
-		t.median[p] = make([]float64, len(columns))
-		t.spread[p] = make([]float64, len(columns))
-		t.rounds[p] = make([]int, len(columns))
+		t.median[p] = make([]float64, len(cols))
+		t.spread[p] = make([]float64, len(cols))
+		t.rounds[p] = make([]int, len(cols))
 		for i, s := range samples[p] {
 			t.median[p][i] = median(s)
 			t.spread[p][i] = spread(s)
@@ -227,6 +261,22 @@ func tabulate(recs []record) *table {
 		}
 	}
 	return t
+}
+
+// at is peer's median of the column titled title (NaN if not run).
+func (t *table) at(peer, title string) float64 {
+	if m, ok := t.median[peer]; ok {
+		return m[columnIndex(t.cols, title)]
+	}
+	return math.NaN()
+}
+
+// spreadAt is at's spread between rounds.
+func (t *table) spreadAt(peer, title string) float64 {
+	if s, ok := t.spread[peer]; ok {
+		return s[columnIndex(t.cols, title)]
+	}
+	return math.NaN()
 }
 
 func median(s []float64) float64 {
@@ -261,16 +311,48 @@ func cell(v float64, format string) string {
 	return fmt.Sprintf(format, v)
 }
 
-func writeMarkdown(w io.Writer, t *table, ref, machine string, chart bool, chartName string) {
+func writeMarkdown(w io.Writer, rep *report, ref, machine string, chart bool, chartName string) {
 	fmt.Fprint(w, "# iomux echo benchmark\n\n")
 	fmt.Fprint(w, "Medians over the rounds run (each server on core 0, the load generator `bench/loadgen` on core 1, servers alternated A B A B, a fresh server process per run). rt/s = round trips per second; for pipelined, messages per second; MB/s = payload echoed (10^6 bytes). Server CPU is utime+stime of the server process over the measured window divided by round trips; generator CPU is the load generator's own; at C=50 the generator's core is the bottleneck, so CPU per round trip says more than round trips/s. Syscalls come from `perf stat -e raw_syscalls:sys_enter` in separate runs. — = not run (see notes).\n\n")
+	if len(rep.plain.peers) > 0 {
+		writeTables(w, rep.plain, ref, "")
+	}
+	if len(rep.tls.peers) > 0 {
+		fmt.Fprint(w, "\n## TLS\n\n")
+		fmt.Fprint(w, tlsIntro)
+		writeTables(w, rep.tls, ref, "TLS ")
+		writeTLSParams(w, rep)
+		writeTLSGoals(w, rep.tls, ref)
+	}
+	if chart {
+		fmt.Fprintf(w, "\n![results](%s)\n", chartName)
+	}
+	if len(rep.fails) > 0 {
+		fmt.Fprint(w, "\n## Failed runs\n\n")
+		for _, f := range rep.fails {
+			fmt.Fprintf(w, "- %s\n", f)
+		}
+	}
+	if machine != "" {
+		fmt.Fprintf(w, "\n## Machine and command\n\n%s\n", strings.TrimSpace(machine))
+	}
+}
+
+// writeTables writes t's medians, its ratios against ref (if ref ran) and
+// its spreads (if any figure had more than one round); a prefix ("TLS ")
+// makes the headings of the last two subheadings of its own.
+func writeTables(w io.Writer, t *table, ref, prefix string) {
+	level, ratios, spreads := "##", "Ratios", "Spread"
+	if prefix != "" {
+		level, ratios, spreads = "###", prefix+"ratios", prefix+"spread"
+	}
 	header := func() {
 		fmt.Fprint(w, "| peer |")
-		for _, c := range columns {
+		for _, c := range t.cols {
 			fmt.Fprintf(w, " %s |", c.title)
 		}
 		fmt.Fprint(w, "\n|---|")
-		for range columns {
+		for range t.cols {
 			fmt.Fprint(w, "---:|")
 		}
 		fmt.Fprintln(w)
@@ -278,17 +360,17 @@ func writeMarkdown(w io.Writer, t *table, ref, machine string, chart bool, chart
 	header()
 	for _, p := range t.peers {
 		fmt.Fprintf(w, "| %s |", p)
-		for i, c := range columns {
+		for i, c := range t.cols {
 			fmt.Fprintf(w, " %s |", cell(t.median[p][i], c.format))
 		}
 		fmt.Fprintln(w)
 	}
 	if r, ok := t.median[ref]; ok {
-		fmt.Fprintf(w, "\n## Ratios: peer / %s\n\nAbove 1 means the peer's figure is larger (better for rates, worse for CPU, syscalls, latency and memory).\n\n", ref)
+		fmt.Fprintf(w, "\n%s %s: peer / %s\n\nAbove 1 means the peer's figure is larger (better for rates, worse for CPU, syscalls, latency and memory).\n\n", level, ratios, ref)
 		header()
 		for _, p := range t.peers {
 			fmt.Fprintf(w, "| %s |", p)
-			for i := range columns {
+			for i := range t.cols {
 				v := t.median[p][i] / r[i]
 				if r[i] == 0 || math.IsInf(v, 0) {
 					v = math.NaN()
@@ -299,27 +381,15 @@ func writeMarkdown(w io.Writer, t *table, ref, machine string, chart bool, chart
 		}
 	}
 	if spreadRows(t) {
-		fmt.Fprint(w, "\n## Spread: (max − min) / median over the rounds, in %\n\nLarge spreads mean the machine was busy with other work during the run: read the medians with that margin.\n\n")
+		fmt.Fprintf(w, "\n%s %s: (max − min) / median over the rounds, in %%\n\nLarge spreads mean the machine was busy with other work during the run: read the medians with that margin.\n\n", level, spreads)
 		header()
 		for _, p := range t.peers {
 			fmt.Fprintf(w, "| %s |", p)
-			for i := range columns {
+			for i := range t.cols {
 				fmt.Fprintf(w, " %s |", cell(100*t.spread[p][i], "%.0f"))
 			}
 			fmt.Fprintln(w)
 		}
-	}
-	if chart {
-		fmt.Fprintf(w, "\n![results](%s)\n", chartName)
-	}
-	if len(t.fails) > 0 {
-		fmt.Fprint(w, "\n## Failed runs\n\n")
-		for _, f := range t.fails {
-			fmt.Fprintf(w, "- %s\n", f)
-		}
-	}
-	if machine != "" {
-		fmt.Fprintf(w, "\n## Machine and command\n\n%s\n", strings.TrimSpace(machine))
 	}
 }
 
@@ -333,65 +403,4 @@ func spreadRows(t *table) bool {
 		}
 	}
 	return false
-}
-
-// writeChart draws one panel per headline figure: a horizontal bar per
-// peer, the reference peer's bar highlighted.
-func writeChart(w io.Writer, t *table, ref string) error {
-	panels := []int{columnIndex("64 B C=1 rt/s"), columnIndex("64 B C=50 server CPU µs/rt"),
-		columnIndex("64 B C=50 syscalls/rt"), columnIndex("pipelined P=16 C=50 msg/s"),
-		columnIndex("16 KiB C=50 MB/s"), columnIndex("idle KiB/conn")}
-	const panelW, barH, gap, labelW = 430.0, 16.0, 4.0, 100.0
-	panelH := 40 + float64(len(t.peers))*(barH+gap)
-	cols := 2
-	rows := (len(panels) + cols - 1) / cols
-	width, height := float64(cols)*panelW+20, float64(rows)*panelH+50
-	s := newSVG(w, width, height, 11)
-	s.text(width/2, 24, `text-anchor="middle" font-size="15"`, "iomux echo benchmark: medians, server on one core")
-	for k, ci := range panels {
-		c := columns[ci]
-		x0 := 10 + float64(k%cols)*panelW
-		y0 := 40 + float64(k/cols)*panelH
-		best := "(higher is better)"
-		if c.lower {
-			best = "(lower is better)"
-		}
-		s.spans(x0, y0+12, `font-size="12" font-weight="bold"`, span{text: c.title + " "}, span{best, `font-weight="normal" fill="#666"`})
-		maxV := 0.0
-		for _, p := range t.peers {
-			if v := t.median[p][ci]; !math.IsNaN(v) {
-				maxV = math.Max(maxV, v)
-			}
-		}
-		barMax := panelW - labelW - 70
-		for j, p := range t.peers {
-			y := y0 + 22 + float64(j)*(barH+gap)
-			s.text(x0+labelW-4, y+barH/2, `text-anchor="end" dominant-baseline="middle"`, p)
-			v := t.median[p][ci]
-			if math.IsNaN(v) {
-				s.text(x0+labelW+2, y+barH/2, `dominant-baseline="middle" fill="#999"`, "not run")
-				continue
-			}
-			bw := 1.0
-			if maxV > 0 {
-				bw = math.Max(v/maxV*barMax, 1)
-			}
-			color := "#9bb7d4"
-			if p == ref {
-				color = "#d62728"
-			}
-			s.rect(x0+labelW, y, bw, barH, color)
-			s.text(x0+labelW+bw+4, y+barH/2, `dominant-baseline="middle"`, cell(v, c.format))
-		}
-	}
-	return s.close()
-}
-
-func columnIndex(title string) int {
-	for i, c := range columns {
-		if c.title == title {
-			return i
-		}
-	}
-	panic("report: no column " + title)
 }

@@ -19,18 +19,25 @@ const raw = `{"peer":"iomux-epoll","scenario":"pp64-c50","round":1,"result":{"rt
 {"peer":"gonet","scenario":"idle","round":1,"error":"exit 1: connection refused"}
 `
 
-func TestReport(t *testing.T) {
+// loadRaw writes raw.jsonl lines to a file and loads them, as report
+// --in does.
+func loadRaw(t *testing.T, lines string) []record {
+	t.Helper()
 	in := filepath.Join(t.TempDir(), "raw.jsonl")
-	if err := os.WriteFile(in, []byte(raw), 0o644); err != nil {
+	if err := os.WriteFile(in, []byte(lines), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := load(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb := tabulate(recs)
+	return recs
+}
+
+func TestReport(t *testing.T) {
+	rep := tabulate(loadRaw(t, raw))
 	var md bytes.Buffer
-	writeMarkdown(&md, tb, "iomux-epoll", "- cores: 2", true, "results.svg")
+	writeMarkdown(&md, rep, "iomux-epoll", "- cores: 2", true, "results.svg")
 	out := md.String()
 	for _, want := range []string{
 		"| iomux-epoll | — | — | 200 | 10.00 |", // medians of 100/300/200 and 10/10/12
@@ -45,8 +52,11 @@ func TestReport(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
+	if strings.Contains(out, "TLS") {
+		t.Errorf("a run without TLS scenarios has a TLS section:\n%s", out)
+	}
 	var svg bytes.Buffer
-	if err := writeChart(&svg, tb, "iomux-epoll"); err != nil {
+	if err := writeChart(&svg, rep, "iomux-epoll"); err != nil {
 		t.Fatal(err)
 	}
 	svgLines(t, svg.Bytes())
