@@ -225,14 +225,14 @@ func (t *tlsTransport) abort(err error) {
 
 // Decode implements Transport.
 func (t *tlsTransport) Decode(_ Wire, wire, plain []byte) ([]byte, error) {
+	if t.established.Load() {
+		return t.sess.Decrypt(wire, plain) // wire is the loop's buffer: read in place
+	}
 	if err := t.sess.Feed(wire); err != nil {
 		return plain, fmt.Errorf("loop: TLS: %w", err)
 	}
-	if !t.established.Load() {
-		t.c.loop.handshakeFed = true // the handshake goroutine has input now
-		return plain, nil
-	}
-	return t.sess.Read(plain)
+	t.c.loop.handshakeFed = true // the handshake goroutine has input now
+	return plain, nil
 }
 
 // Encode implements Transport.

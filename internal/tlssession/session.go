@@ -101,6 +101,20 @@ func (s *Session) Read(plain []byte) ([]byte, error) {
 	}
 }
 
+// Decrypt is Feed of wire then Read, without copying wire into the
+// Session first: crypto/tls reads it where it is, and only what it leaves
+// (rarely anything: it takes all there is) is kept for the next call.
+// wire is not used after Decrypt returns. Call it only after Handshake has
+// returned nil.
+func (s *Session) Decrypt(wire, plain []byte) ([]byte, error) {
+	if err := s.pipe.lend(wire); err != nil {
+		return plain, err
+	}
+	plain, err := s.Read(plain)
+	s.pipe.unlend()
+	return plain, err
+}
+
 // Write sends p, as TLS records, through send. Call it only after
 // Handshake has returned nil.
 func (s *Session) Write(p []byte) error {
@@ -138,6 +152,7 @@ type pipe struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	in       []byte // fed, not yet read by crypto/tls
+	lent     []byte // Decrypt's input, read after in
 	blocking bool   // the handshake is running: Read waits
 	eof      bool   // the peer closed its side: Read returns io.EOF when in is empty
 	closed   bool
@@ -182,6 +197,26 @@ func (p *pipe) feedEOF() {
 	p.mu.Unlock()
 }
 
+func (p *pipe) lend(b []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return net.ErrClosed
+	}
+	p.lent = b
+	return nil
+}
+
+// unlend keeps what crypto/tls left of the lent bytes.
+func (p *pipe) unlend() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.lent) > 0 && !p.closed {
+		p.in = append(p.in, p.lent...)
+	}
+	p.lent = nil
+}
+
 func (p *pipe) pending() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -198,6 +233,11 @@ func (p *pipe) established() {
 func (p *pipe) Read(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.in) == 0 && len(p.lent) > 0 {
+		n := copy(b, p.lent)
+		p.lent = p.lent[n:]
+		return n, nil
+	}
 	for len(p.in) == 0 {
 		switch {
 		case p.closed:

@@ -211,12 +211,31 @@ func TestSessionEcho(t *testing.T) {
 			if string(plain) != "byte by byte" {
 				t.Fatalf("server read %q", plain)
 			}
+			// Decrypt lends its input instead of copying it: whole, byte
+			// by byte (what a call leaves waits for the next) and in halves.
+			if err := l.client.Write([]byte("lent, not fed")); err != nil {
+				t.Fatal(err)
+			}
+			wire := l.take(&l.toServer)
+			plain = nil
+			for _, b := range wire[:len(wire)/2] {
+				var err error
+				if plain, err = l.server.Decrypt([]byte{b}, plain); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rest := append([]byte(nil), wire[len(wire)/2:]...)
+			plain, err := l.server.Decrypt(rest, plain)
+			clear(rest) // Decrypt keeps nothing of it
+			if err != nil || string(plain) != "lent, not fed" {
+				t.Fatalf("Decrypt gave %q, %v", plain, err)
+			}
 			big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10)
 			if err := l.server.Write(big); err != nil {
 				t.Fatal(err)
 			}
 			var got []byte
-			wire := l.take(&l.toClient)
+			wire = l.take(&l.toClient)
 			for len(wire) > 0 { // fed in chunks of at most MaxPending
 				n := min(len(wire), MaxPending)
 				if err := l.client.Feed(wire[:n]); err != nil {
