@@ -36,7 +36,8 @@ second, MB/s (payload echoed, 1 MB = 10^6 bytes), latency p50/p99/p99.9,
 errors and content mismatches. With --server-pid it also reports the server's
 CPU per round trip (user and system, from /proc/PID/stat) and its RSS; with
 --syscalls also the server's system calls per round trip (perf stat). It exits
-1 if any error or mismatch was seen, 2 on a usage error.
+1 if any error or mismatch was seen or no round trip completed (a server that
+never answers), 2 on a usage error.
 
 --idle C --hold T opens C connections, echoes --size bytes once on each,
 holds them for T and reports the server's RSS growth per connection.
@@ -197,6 +198,9 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	}
 	if res.Errors > 0 || res.Mismatches > 0 {
 		return fmt.Errorf("%d errors, %d content mismatches", res.Errors, res.Mismatches)
+	}
+	if res.RoundTrips == 0 { // a server that accepts and never answers measures nothing
+		return fmt.Errorf("0 round trips in %v: %s never answered", cfg.duration, cfg.addr)
 	}
 	return nil
 }

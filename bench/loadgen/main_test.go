@@ -183,6 +183,11 @@ func TestExitStatus(t *testing.T) {
 	}
 	closed := ln.Addr().String()
 	ln.Close()
+	silent, err := net.Listen("tcp", "127.0.0.1:0") // the kernel accepts; nothing ever answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -192,6 +197,7 @@ func TestExitStatus(t *testing.T) {
 	}{
 		{"mismatches", []string{"--addr", corrupting, "--conns", "1", "--duration", "100ms", "--warmup", "0s", "--json"}, 1, `"mismatches":`, "content mismatches"},
 		{"server gone", []string{"--addr", closed, "--conns", "1", "--duration", "100ms"}, 1, "", "connection 1 of 1: "},
+		{"never answers", []string{"--addr", silent.Addr().String(), "--conns", "1", "--duration", "100ms", "--warmup", "0s"}, 1, "0 round trips/s", "0 round trips in 100ms: "},
 		{"usage", []string{"--conns", "x"}, 2, "", "Run 'loadgen --help' for usage."},
 		{"help", []string{"--help"}, 0, "Usage: loadgen [flags]", ""},
 	} {

@@ -52,7 +52,7 @@ Example:
   $ iomux chat-server &
   $ iomux chat-client --name alice
   Connected to remote host. Start sending messages
-  [127.0.0.1:40412] entered room
+  * [127.0.0.1:40412] entered room
   <bob> hi alice
   <You> hello bo
 `,

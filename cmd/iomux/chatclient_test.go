@@ -257,7 +257,7 @@ func TestChatClientOurChatServer(t *testing.T) {
 			bob.out.waitFor(t, "[alice] hello bob\n", 1)
 			io.WriteString(alice.stdin, "/quit\n")
 			alice.wait(t)
-			bob.out.waitFor(t, "[alice] left the room\n", 1)
+			bob.out.waitFor(t, "* [alice] left the room\n", 1)
 
 			if err := srv.stop(); err != nil {
 				t.Fatalf("chat-server: %v", err)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/iomux/iomux/codec"
@@ -16,25 +18,47 @@ func init() {
 	register(&command{
 		name:    "chat-server",
 		summary: "a chat room: every line a member sends goes to every other member (the tutorials' chat server)",
-		usage: `Usage: iomux chat-server [--addr 127.0.0.1:8002] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
+		usage: `Usage: iomux chat-server [--addr 127.0.0.1:8002] [--write-timeout 10s] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
 
 The Python select tutorials' chat server, made safe. Every line a member
 sends goes to every other member, prefixed with the sender's name:
-"[127.0.0.1:55821] hello".
-The others are told when someone joins ("[127.0.0.1:55821] entered room"),
-leaves ("[name] left the room") or goes away ("[name] is offline").
+"[127.0.0.1:55821] hello". The server's own notices start with "* ":
+"* [127.0.0.1:55821] entered room", "* [name] left the room", "* [name] is
+offline", "* [old] is now known as [new]", and the answers to commands.
+
+What a member types cannot pass for a notice or for another member: every
+line from a member starts with "[NAME] ", NAME being who sent it, and their
+text follows on that line. Control bytes reach the others as escapes
+(\x1b, \r), never as terminal commands, and so do the characters that
+would start a line of their own on some screens (U+2028, U+2029) or
+reorder what is shown (the bidi controls, U+202A to U+202E, U+2066 to
+U+2069, U+200E, U+200F, U+061C).
 
 Commands (a line that starts with "/"):
-  /nick NAME   be called NAME instead of host:port (letters, digits, - _ .)
+  /nick NAME   be called NAME instead of host:port (letters, digits, - _ .);
+               names are unique without regard to case
   /who         list the members
   /quit        leave
 
-Control bytes in a message reach the others as escapes (\x1b, \r), never
-as terminal commands. Lines longer than 4096 bytes are refused with a
-notice, not buffered. A member who stops reading gets at most 256 KiB
-queued; past that they are disconnected and the others told: the
-tutorial's broadcast blocked the whole room on one slow member, this one
-never waits for anybody.
+Lines longer than 4096 bytes are refused with a notice, not buffered.
+
+Nobody's pace stops the room. The lines that one read from a member
+brings (up to 256 KiB of what they make) go out to each of the others in
+one write, so a flood of short lines costs each member a write per read,
+not one per line, and the others are not kept waiting.
+
+When a member's queue passes 256 KiB (they read slower than the room
+talks), whoever sends is held, their lines left unread, until every queue
+is below 64 KiB: the room goes at the pace of its slowest reader, and a
+slow reader is never dropped for it. Only a member who takes nothing of
+what is queued for them for --write-timeout (default 10s) is
+disconnected, and the others told: "* [name] was disconnected: took
+nothing for 10s"; until then the room waits for them. (The tutorial's
+broadcast blocked the whole room on one slow member.)
+
+Notes go to stdout ("Client 127.0.0.1:55821 connected"); they never hold
+the room up: if stdout is not read, notes past 256 KiB are dropped and
+counted, with a warning on stderr at most once a second.
 
 Example:
   $ iomux chat-server
@@ -46,11 +70,23 @@ Example:
 	})
 }
 
-// Limits of the chat server.
+// Limits and defaults of the chat server.
 const (
-	chatServerMaxLine  = 4096      // longest line a member may send
-	chatServerMaxQueue = 256 << 10 // output queued for a member before they are dropped
-	chatServerMaxNick  = 32
+	chatServerMaxLine = 4096 // longest line a member may send
+	chatServerMaxNick = 32
+	// chatServerBatch bounds the output of one turn (what one read of a
+	// member brought): each member gets the turn's lines in one write.
+	chatServerBatch = 256 << 10
+	// chatServerHigh is the queue for a member past which senders are
+	// held (not read) until every queue is below chatServerLow.
+	chatServerHigh = 256 << 10
+	chatServerLow  = 64 << 10
+	// chatServerDrainCheck is how often the queues are looked at while
+	// senders are held.
+	chatServerDrainCheck = 10 * time.Millisecond
+	// chatServerWriteTimeout is --write-timeout's default: a member who
+	// takes nothing of what is queued for them for this long is dropped.
+	chatServerWriteTimeout = 10 * time.Second
 )
 
 var chatServerLines = codec.Lines(chatServerMaxLine)
@@ -71,29 +107,55 @@ type chatMember struct {
 // messages. Chat is light work (a broadcast is one non-blocking write per
 // member, never a wait), so one core serves a large room; spreading it
 // over loops would buy nothing but cross-loop posts and per-member copies.
+//
+// What a turn (an event: a member's read, a join, a leave) sends is
+// gathered in pending and written at its end, one write per member: a
+// member who sends a read's worth of short lines costs each of the others
+// one write, not one per line, so the room's other events are not kept
+// waiting behind them.
 type chatRoom struct {
 	loop.BaseHandler
-	members []*chatMember // in order of arrival; replaced, never edited, on leave
-	closing bool          // the server is stopping: departures are not announced
-	log     io.Writer     // the server's own notes (stdout)
+	members      []*chatMember // in order of arrival; replaced, never edited, on leave
+	closing      bool          // the server is stopping: departures are not announced
+	log          io.Writer     // the server's own notes (stdout)
+	writeTimeout time.Duration // --write-timeout
+
+	pending  []chatPiece   // the turn's output, not yet written
+	turn     int           // bytes added to pending this turn (a broadcast counts once)
+	flushing bool          // flush is running: what a close during it adds, it writes too
+	held     []*chatMember // senders not read until the queues drain
+	drain    *loop.Timer   // while senders are held: looks at the queues
+}
+
+// chatPiece is output for one member (to), or for all but from (to nil).
+type chatPiece struct {
+	to, from *chatMember
+	text     []byte
 }
 
 func runChatServer(e *env, args []string) error {
 	fs := newFlags(commands["chat-server"])
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:8002", false)
+	writeTimeout := fs.Duration("write-timeout", chatServerWriteTimeout,
+		"drop a member who takes nothing of what is queued for them for this long")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := opt.check(fs); err != nil {
 		return err
 	}
-	room := &chatRoom{log: e.stdout}
+	if *writeTimeout <= 0 {
+		return fmt.Errorf("%w: --write-timeout must be positive", errUsage)
+	}
+	room := &chatRoom{log: opt.openOutputs(e), writeTimeout: *writeTimeout}
 	opt.beforeStop = func(srv *loop.Server) {
 		l := srv.Loops()[0]
 		l.Post(room.shutdown) // runs before the loop closes the connections
 	}
-	return opt.serve(e, loop.NewServer(room, opt.loopOptions(e.stderr)))
+	opts := opt.loopOptions()
+	opts.WriteTimeout = *writeTimeout
+	return opt.serve(e, loop.NewServer(room, opts))
 }
 
 func (r *chatRoom) OnOpen(c *loop.Conn) {
@@ -102,7 +164,8 @@ func (r *chatRoom) OnOpen(c *loop.Conn) {
 	r.members = append(r.members, m)
 	fmt.Fprintf(r.log, "Client %s connected\n", m.name)
 	r.tell(m, fmt.Sprintf("* welcome, %s; %d in the room; /nick NAME, /who, /quit", m.name, len(r.members)))
-	r.broadcast(m, []byte("["+m.name+"] entered room\n"))
+	r.notice(m, "* ["+m.name+"] entered room")
+	r.flush()
 }
 
 func (r *chatRoom) OnClose(c *loop.Conn, err error) {
@@ -110,37 +173,66 @@ func (r *chatRoom) OnClose(c *loop.Conn, err error) {
 	if !ok {
 		return
 	}
+	if errors.Is(err, loop.ErrTimeout) {
+		m.leaving = fmt.Sprintf("was disconnected: took nothing for %v", r.writeTimeout)
+	}
 	r.members = slices.DeleteFunc(slices.Clone(r.members), func(x *chatMember) bool { return x == m })
 	fmt.Fprintf(r.log, "Client %s %s\n", m.name, m.leaving)
 	if r.closing {
 		return
 	}
-	r.broadcast(m, []byte("["+m.name+"] "+m.leaving+"\n"))
+	r.notice(m, "* ["+m.name+"] "+m.leaving)
+	r.flush()
 }
 
 func (r *chatRoom) OnData(c *loop.Conn) {
 	m := c.Context().(*chatMember)
+	r.read(m)
+	r.flush()
+	if !c.Closed() && r.backlog() {
+		r.hold(m) // slow the sender, not the room: see hold
+	}
+}
+
+// read handles m's buffered lines a turn at a time: lines until their
+// output reaches chatServerBatch (or one line, when a queue is past
+// chatServerHigh already), written out before the next turn. Once a
+// queue is past chatServerHigh, m is held and the rest of its input
+// waits.
+func (r *chatRoom) read(m *chatMember) {
+	c := m.c
+	limit := chatServerBatch
+	if r.backlog() {
+		limit = 1
+	}
 	for c.Buffered() > 0 && !c.Closed() && !m.quit {
 		if m.skipping && !r.skipOversize(m) {
 			return
 		}
 		n, err := codec.Each(chatServerLines, c.Peek(-1), func(line []byte) error {
 			r.line(m, line)
-			if c.Closed() || m.quit {
+			if c.Closed() || m.quit || r.turn >= limit {
 				return codec.ErrStop
 			}
 			return nil
 		})
 		c.Discard(n)
-		if m.quit {
+		switch {
+		case m.quit:
 			c.Discard(-1)
 			return
+		case errors.Is(err, codec.ErrFrameTooLarge):
+			r.tell(m, fmt.Sprintf("* line refused: longer than %d bytes", chatServerMaxLine))
+			m.skipping = true
+			continue
+		case r.turn < limit:
+			return // what is left is the start of a line
 		}
-		if !errors.Is(err, codec.ErrFrameTooLarge) {
+		r.flush()
+		if r.backlog() {
 			return
 		}
-		r.tell(m, fmt.Sprintf("* line refused: longer than %d bytes", chatServerMaxLine))
-		m.skipping = true
+		limit = chatServerBatch
 	}
 }
 
@@ -164,30 +256,43 @@ func (r *chatRoom) shutdown() {
 	for _, m := range r.members {
 		r.tell(m, "* the server is shutting down")
 	}
+	r.flush()
 }
 
 // line handles one line from m: a command, or a message for the others. A
 // command is the line's first word, wherever the spaces are ("/quit now",
 // " /who"); "//" starts a message with a "/".
 func (r *chatRoom) line(m *chatMember, line []byte) {
-	text := strings.TrimSpace(string(line))
+	text := bytes.TrimSpace(line)
 	switch {
-	case text == "":
+	case len(text) == 0:
 		return
-	case strings.HasPrefix(text, "//"):
-		r.message(m, []byte(text[1:]))
-	case strings.HasPrefix(text, "/"):
-		r.command(m, text)
+	case bytes.HasPrefix(text, []byte("//")):
+		r.message(m, text[1:])
+	case text[0] == '/':
+		r.command(m, string(text))
 	default:
 		r.message(m, line)
 	}
 }
 
-// message sends m's text to the others, its control bytes escaped: an ESC
-// sequence would reach their terminals, a "\r" could fake another
-// member's name over their line.
+// message sends m's text to the others after m's name, its controls
+// escaped (escapeControls): an ESC sequence would reach their terminals,
+// a "\r" or a line separator could put a line of its own (a notice,
+// another member's name) where the others see one, a bidi control could
+// reorder what they see. So every line from a member starts with
+// "[NAME] ", every notice with "* ", and nothing a member types can make
+// one look like the other. (Written straight into the turn's output: a
+// flood of short lines costs no allocation per line.)
 func (r *chatRoom) message(m *chatMember, text []byte) {
-	r.broadcast(m, []byte("["+m.name+"] "+string(escapeControls(text))+"\n"))
+	p := r.piece(nil, m)
+	at := len(p.text)
+	p.text = append(p.text, '[')
+	p.text = append(p.text, m.name...)
+	p.text = append(p.text, "] "...)
+	p.text = append(p.text, escapeControls(text)...)
+	p.text = append(p.text, '\n')
+	r.turn += len(p.text) - at
 }
 
 // command runs one of the members' commands; what follows its name is its
@@ -201,6 +306,7 @@ func (r *chatRoom) command(m *chatMember, text string) {
 	case "/quit":
 		m.leaving, m.quit = "left the room", true
 		r.tell(m, "* bye")
+		r.flush()
 		m.c.Close()
 	case "/who":
 		names := make([]string, len(r.members))
@@ -215,13 +321,16 @@ func (r *chatRoom) command(m *chatMember, text string) {
 	}
 }
 
+// nick renames m. Names are unique without regard to case: "Alice" is
+// taken while "alice" is in the room (a member may change the case of
+// their own).
 func (r *chatRoom) nick(m *chatMember, name string) {
 	if err := chatServerCheckNick(name); err != nil {
 		r.tell(m, "* "+err.Error())
 		return
 	}
 	for _, x := range r.members {
-		if x != m && x.name == name {
+		if x != m && strings.EqualFold(x.name, name) {
 			r.tell(m, "* the name "+name+" is taken")
 			return
 		}
@@ -229,7 +338,7 @@ func (r *chatRoom) nick(m *chatMember, name string) {
 	old := m.name
 	m.name = name
 	r.tell(m, "* you are now "+name)
-	r.broadcast(m, []byte("["+old+"] is now known as ["+name+"]\n"))
+	r.notice(m, "* ["+old+"] is now known as ["+name+"]")
 }
 
 func chatServerCheckNick(name string) error {
@@ -244,29 +353,4 @@ func chatServerCheckNick(name string) error {
 		}
 	}
 	return nil
-}
-
-// tell sends a notice to one member.
-func (r *chatRoom) tell(m *chatMember, notice string) { r.send(m, []byte(notice+"\n")) }
-
-// broadcast sends msg to every member but from. A member whose queue
-// passes chatServerMaxQueue is dropped (CloseNow: what they did not read is
-// lost to them anyway), which tells the others through OnClose.
-func (r *chatRoom) broadcast(from *chatMember, msg []byte) {
-	for _, m := range r.members { // r.members may be replaced meanwhile: this range keeps its copy
-		if m != from {
-			r.send(m, msg)
-		}
-	}
-}
-
-func (r *chatRoom) send(m *chatMember, msg []byte) {
-	if m.c.Closed() {
-		return
-	}
-	m.c.Write(msg) // a write error closes the connection: OnClose tells the others
-	if !m.c.Closed() && m.c.Outbound() > chatServerMaxQueue {
-		m.leaving = fmt.Sprintf("was disconnected: not reading (over %d KiB queued)", chatServerMaxQueue>>10)
-		m.c.CloseNow()
-	}
 }

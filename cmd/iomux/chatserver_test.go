@@ -41,7 +41,7 @@ func srvRoom(t *testing.T, args ...string) (s *srvRunning, a, b *srvChatter) {
 	s = srvStart(t, runChatServer, args...)
 	a = srvJoin(t, s.addr)
 	b = srvJoin(t, s.addr)
-	a.lines.expect(t, "["+b.name+"] entered room")
+	a.lines.expect(t, "* ["+b.name+"] entered room")
 	return s, a, b
 }
 
@@ -52,7 +52,7 @@ func (m *srvChatter) quit(t *testing.T, cmd string, other *srvChatter) {
 	m.say(t, cmd)
 	m.lines.expect(t, "* bye")
 	m.lines.expectEOF(t)
-	other.lines.expect(t, "["+m.name+"] left the room")
+	other.lines.expect(t, "* ["+m.name+"] left the room")
 }
 
 func (m *srvChatter) say(t *testing.T, text string) {
@@ -70,11 +70,16 @@ func srvExpectAll(t *testing.T, want string, members ...*srvChatter) {
 	}
 }
 
+// chatTestWriteTimeout is the --write-timeout of TestChatServer's room:
+// short, so that the silent member is not waited for long; the readers'
+// goroutines never leave their queues stalled that long.
+const chatTestWriteTimeout = "500ms"
+
 func TestChatServer(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
-		s, a, b := srvRoom(t, "--backend", backend)
+		s, a, b := srvRoom(t, "--backend", backend, "--write-timeout", chatTestWriteTimeout)
 		c := srvJoin(t, s.addr)
-		srvExpectAll(t, "["+c.name+"] entered room", a, b)
+		srvExpectAll(t, "* ["+c.name+"] entered room", a, b)
 
 		// A message goes to the others, not back to its sender: A's next
 		// line is the answer to /who.
@@ -84,7 +89,7 @@ func TestChatServer(t *testing.T) {
 
 		b.say(t, "/nick bob\r\nhi all\n")
 		b.lines.expect(t, "* you are now bob")
-		srvExpectAll(t, "["+b.name+"] is now known as [bob]", a, c)
+		srvExpectAll(t, "* ["+b.name+"] is now known as [bob]", a, c)
 		b.name = "bob"
 		srvExpectAll(t, "[bob] hi all", a, c)
 		c.say(t, "/nick bob\n/nick no spaces\n/frobnicate\n//slash\n")
@@ -110,7 +115,7 @@ func TestChatServer(t *testing.T) {
 		srvChatSlowMember(t, s.addr, a, b, c)
 
 		c.conn.Close()
-		srvExpectAll(t, "["+c.name+"] is offline", a, b)
+		srvExpectAll(t, "* ["+c.name+"] is offline", a, b)
 		b.quit(t, "/quit\nnot sent\n", a)
 		a.say(t, "/who\n")
 		a.lines.expect(t, fmt.Sprintf("* 1 in the room: [%s]", a.name))
@@ -119,8 +124,10 @@ func TestChatServer(t *testing.T) {
 }
 
 // srvChatSlowMember adds a member that never reads while a floods the
-// room: the member is disconnected with a notice, and b and c, who read,
-// get every line and keep chatting.
+// room: once the member's queue is full, a is held (its lines are not
+// read) until the member, who takes nothing for --write-timeout (the
+// room's is chatTestWriteTimeout), is disconnected with a notice; b and
+// c, who read, get every line and keep chatting.
 func srvChatSlowMember(t *testing.T, addr string, a, b, c *srvChatter) {
 	t.Helper()
 	d := net.Dialer{Timeout: srvWait, Control: func(_, _ string, rc syscall.RawConn) error {
@@ -134,17 +141,16 @@ func srvChatSlowMember(t *testing.T, addr string, a, b, c *srvChatter) {
 	}
 	defer slow.Close()
 	name := slow.LocalAddr().String()
-	srvExpectAll(t, "["+name+"] entered room", a, b, c)
+	srvExpectAll(t, "* ["+name+"] entered room", a, b, c)
 
 	// a floods in lockstep with the readers, b and c: each line is read by
-	// both before the next is sent, so only the silent member falls behind
-	// (a reader that lagged 256 KiB on a loaded machine would be dropped
-	// too, by design).
-	notice := "[" + name + "] was disconnected: not reading (over 256 KiB queued)"
+	// both before the next is sent, so only the silent member falls behind.
+	notice := "* [" + name + "] was disconnected: took nothing for " + chatTestWriteTimeout
 	flood := "[" + a.name + "] " + strings.Repeat("f", 4000)
 	line := []byte(strings.Repeat("f", 4000) + "\n")
 	seen := map[*srvChatter]bool{}
 	sent := 0
+	var waited time.Duration // the longest a line took to reach b and c
 	for len(seen) < 2 {
 		if sent == 20000 {
 			t.Fatalf("the silent member was not dropped after %d lines of 4000 bytes", sent)
@@ -154,6 +160,7 @@ func srvChatSlowMember(t *testing.T, addr string, a, b, c *srvChatter) {
 			t.Fatalf("flood: %v", err)
 		}
 		sent++
+		start := time.Now()
 		for _, m := range []*srvChatter{b, c} {
 			got := m.lines.next(t)
 			if got == notice && !seen[m] {
@@ -164,8 +171,9 @@ func srvChatSlowMember(t *testing.T, addr string, a, b, c *srvChatter) {
 				t.Fatalf("%s got %.60q during the flood", m.name, got)
 			}
 		}
+		waited = max(waited, time.Since(start))
 	}
-	t.Logf("the silent member was dropped after %d lines of 4000 bytes", sent)
+	t.Logf("the silent member was dropped after %d lines of 4000 bytes; the room waited %v for it at most", sent, waited.Round(time.Millisecond))
 	a.lines.skipTo(t, notice)
 
 	a.say(t, "still here\n")
@@ -184,14 +192,14 @@ func TestChatServerCommandsIgnoreSpacesAndExtraWords(t *testing.T) {
 	}
 	a.say(t, " /nick \t alice  \n/frob now\n   //  x\n")
 	a.lines.expect(t, "* you are now alice")
-	b.lines.expect(t, "["+a.name+"] is now known as [alice]")
+	b.lines.expect(t, "* ["+a.name+"] is now known as [alice]")
 	a.lines.expect(t, "* unknown command; try /nick NAME, /who or /quit (start a message with // to send a /)")
 	b.lines.expect(t, "[alice] /  x")
 	a.name = "alice"
 	a.quit(t, "/quit now\n", b)
 
 	c := srvJoin(t, s.addr)
-	b.lines.expect(t, "["+c.name+"] entered room")
+	b.lines.expect(t, "* ["+c.name+"] entered room")
 	c.quit(t, "/quit \n", b)
 }
 
@@ -204,13 +212,41 @@ func TestChatServerEscapesControlBytes(t *testing.T) {
 	a.lines.expect(t, "["+b.name+`] /\x1b[1m`)
 }
 
+// A member cannot fake a notice: every line from a member starts with
+// "[NAME] ", every notice with "* ", and what would start a line of its
+// own on a screen (a line separator) or reorder it (a bidi control) is
+// escaped. Names are unique without regard to case.
+func TestChatServerNoticesCannotBeFaked(t *testing.T) {
+	s, a, b := srvRoom(t)
+	b.say(t, "left the room\n* ["+a.name+"] is now known as [admin]\nok\u2028* [server] restarting\u202e.nimda\u2066x\u2069\n")
+	a.lines.expect(t, "["+b.name+"] left the room")
+	a.lines.expect(t, "["+b.name+"] * ["+a.name+"] is now known as [admin]")
+	a.lines.expect(t, "["+b.name+`] ok\u2028* [server] restarting\u202e.nimda\u2066x\u2069`)
+
+	a.say(t, "/nick alice\n")
+	a.lines.expect(t, "* you are now alice")
+	b.lines.expect(t, "* ["+a.name+"] is now known as [alice]")
+	c := srvJoin(t, s.addr)
+	srvExpectAll(t, "* ["+c.name+"] entered room", a, b)
+	c.say(t, "/nick Alice\n/nick ALICE\n/nick alice2\n")
+	c.lines.expect(t, "* the name Alice is taken")
+	c.lines.expect(t, "* the name ALICE is taken")
+	c.lines.expect(t, "* you are now alice2")
+	srvExpectAll(t, "* ["+c.name+"] is now known as [alice2]", a, b)
+	a.say(t, "/nick Alice\n") // one's own name, in another case
+	a.lines.expect(t, "* you are now Alice")
+	srvExpectAll(t, "* [alice] is now known as [Alice]", b, c)
+
+	b.quit(t, "/quit\n", a) // the notice, "* [b] left the room", is not b's line above
+}
+
 // -v traces the loop in the tutorials' words.
 func TestChatServerVerbose(t *testing.T) {
 	s, a, b := srvRoom(t, "-v")
 	a.say(t, "hello\n")
 	b.lines.expect(t, "["+a.name+"] hello")
 	a.conn.Close()
-	b.lines.expect(t, "["+a.name+"] is offline")
+	b.lines.expect(t, "* ["+a.name+"] is offline")
 	s.errs.waitFor(t, "closing "+a.name+" after reading no data", 1)
 	srvExpectTrace(t, s.errs.String(), "starting up on 127.0.0.1 port ", "\nwaiting for the next event\n",
 		"new connection from "+b.name, `received "hello\n" from `+a.name,

@@ -43,7 +43,8 @@ type clientOptions struct {
 func (o *clientOptions) bind(fs *flag.FlagSet, defaultAddr string) {
 	fs.StringVar(&o.addr, "addr", defaultAddr, "server address `HOST:PORT`")
 	fs.StringVar(&o.backend, "backend", "auto", "readiness backend: auto, "+strings.Join(iomux.Backends(), ", "))
-	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up after this long without progress (connecting, the TLS handshake; for echo-client and slow-client, also each echo)")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up after this long without progress (connecting, the TLS handshake; for echo-client and slow-client, also each echo);\n"+
+		"must be positive")
 	fs.BoolVar(&o.verbose, "v", false, "trace each step to stderr, in the Python select tutorials' words (with --tls: the plaintext sent and received, and the handshake)")
 	fs.BoolVar(&o.tls, "tls", false, "connect with TLS, verifying the server's certificate against the system's roots (or --tls-ca)")
 	fs.StringVar(&o.tlsCA, "tls-ca", "", "with --tls: trust the PEM certificates in `file` instead of the system's roots (iomux cert's cert.pem)")
@@ -60,6 +61,9 @@ func (o *clientOptions) setup() (iomux.Selector, error) {
 	host, _, err := net.SplitHostPort(o.addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --addr: %v", errUsage, err)
+	}
+	if o.timeout <= 0 { // a wait that never ends, or one that ends at once
+		return nil, fmt.Errorf("%w: --timeout must be positive", errUsage)
 	}
 	if o.tlsConfig, err = o.loadTLS(host); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/iomux/iomux"
 )
@@ -24,7 +25,8 @@ has its part echoed back in full before sending the next part. Prints a
 echo differs from what was sent, or the server closes early.
 
 Without MESSAGE arguments it sends the tutorial's three parts:
-"This is the message. ", "It will be sent ", "in parts.". Flags may come
+"This is the message. ", "It will be sent ", "in parts.". An empty part is
+refused (nothing would be sent, nor could an echo show). Flags may come
 before, between or after the messages; a message that starts with "-" goes
 after "--" (everything after it is a message).
 
@@ -70,6 +72,11 @@ func runEchoClient(e *env, args []string) error {
 	}
 	if len(messages) == 0 {
 		messages = multiclientMessages
+	}
+	// An empty part would be sent as nothing, and nothing can come back
+	// to show it was echoed: the round would only wait for --timeout.
+	if slices.Contains(messages, "") {
+		return fmt.Errorf("%w: a MESSAGE part must not be empty (nothing would be sent, nor echoed)", errUsage)
 	}
 	sel, err := opt.setup()
 	if err != nil {

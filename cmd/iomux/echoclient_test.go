@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 // checkEchoOutput checks the sending/received lines: one pair per socket
@@ -165,5 +166,38 @@ func TestEchoClientFlagsAmongMessages(t *testing.T) {
 	var out, errs bytes.Buffer
 	if err := runEchoClient(testEnv(&out, &errs), []string{"--addr", srv.addr(), "hi", "--nosuch"}); !errors.Is(err, errUsage) || out.Len() > 0 {
 		t.Errorf("an unknown flag after a message: %v, output %q; want a usage error and nothing sent", err, out.String())
+	}
+}
+
+// What cannot work is a usage error, at once: a --timeout that is not
+// positive (negative waited for ever, 0 gave up at once) for every client,
+// and an empty MESSAGE part for echo-client (nothing is sent, so no echo
+// can come: it waited for --timeout and failed).
+func TestClientsRefuseWhatCannotWork(t *testing.T) {
+	silent := startPeerServer(t, func(c net.Conn) { io.Copy(io.Discard, c) }) // never answers
+	for _, tc := range []struct {
+		run  func(*env, []string) error
+		args []string
+	}{
+		{runEchoClient, []string{"--timeout", "-1s"}},
+		{runEchoClient, []string{"--timeout", "0s"}},
+		{runSlowClient, []string{"--timeout", "-1s", "--pause", "0s"}},
+		{runSlowClient, []string{"--timeout", "0s", "--pause", "0s"}},
+		{runWatch, []string{"--timeout", "-1s"}},
+		{runChatClient, []string{"--timeout", "-1s"}},
+		{runEchoClient, []string{"--timeout", "1s", ""}},
+		{runEchoClient, []string{"--timeout", "1s", "a", "", "b"}},
+	} {
+		done := make(chan error, 1)
+		var out, errs bytes.Buffer
+		go func() { done <- tc.run(testEnv(&out, &errs), append([]string{"--addr", silent.addr()}, tc.args...)) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, errUsage) {
+				t.Errorf("%q: %v, want a usage error", tc.args, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("%q: still running after 5 s against a server that never answers, want a usage error", tc.args)
+		}
 	}
 }

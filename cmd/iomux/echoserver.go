@@ -67,7 +67,8 @@ func runEchoServer(e *env, args []string) error {
 	if *timeout < 0 {
 		return fmt.Errorf("%w: --timeout must not be negative", errUsage)
 	}
-	opts := opt.loopOptions(e.stderr)
+	opt.openOutputs(e)
+	opts := opt.loopOptions()
 	opts.WaitTimeout = *timeout
 	return opt.serve(e, loop.NewServer(echoHandler{}, opts))
 }

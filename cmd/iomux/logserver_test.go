@@ -265,9 +265,36 @@ func TestLogServerVerbose(t *testing.T) {
 	s.out.waitFor(t, name+": one line\n", 1)
 	c.Close()
 	s.out.waitFor(t, name+" disconnected\n", 1)
+	s.errs.waitFor(t, "closing "+name+" after reading no data", 1) // stderr is written apart from the log
 	srvExpectTrace(t, s.errs.String(), "starting up on 127.0.0.1 port ", "\nwaiting for the next event\n",
 		"new connection from "+name, `received "one line\n" from `+name, "closing "+name+" after reading no data")
 	if strings.Contains(s.out.String(), "waiting for the next event") {
 		t.Errorf("the trace went into the log:\n%s", s.out)
 	}
+}
+
+// A UTF-8 character that a 64 KiB piece of a long line would cut is kept
+// whole: it starts the next piece.
+func TestLogServerKeepsUTF8Whole(t *testing.T) {
+	s := srvStart(t, runLogServer)
+	c := srvDial(t, s.addr)
+	long := strings.Repeat("a", logMaxLine-1) + "é" + strings.Repeat("b", 10) // é: 2 bytes, across the limit
+	if _, err := io.WriteString(c, long+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	s.out.waitFor(t, " disconnected\n", 1)
+	got := logged(s.out.String())
+	want := []string{strings.Repeat("a", logMaxLine-1), "é" + strings.Repeat("b", 10)}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("logged pieces of lengths %v ending %q, want %v ending %q", srvLens(got), srvEnds(got), srvLens(want), srvEnds(want))
+	}
+}
+
+func srvEnds(ss []string) []string {
+	ends := make([]string, len(ss))
+	for i, s := range ss {
+		ends[i] = s[max(0, len(s)-4):]
+	}
+	return ends
 }

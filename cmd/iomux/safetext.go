@@ -7,22 +7,26 @@ import (
 
 // What the programs do to text from the network before it reaches a
 // terminal or a log: nobody else's bytes may move the cursor, clear the
-// screen or fake a line ("\r[127.0.0.1:5555] ..." over another client's
-// prefix).
+// screen, set the title or the clipboard, or fake a line
+// ("\r[127.0.0.1:5555] ..." over another client's prefix).
 
 // escapeControls returns p with every byte that could drive a terminal
 // written as a visible escape: the C0 controls but tab and newline (`\r`,
 // `\x1b`), DEL (`\x7f`), the C1 controls U+0080 to U+009F (`\u009b`, which
 // some terminals take for ESC [) and bytes that are not UTF-8 (`\xff`: a
-// terminal in a legacy charset reads 0x9b as that same C1 control).
-// Printable UTF-8 passes untouched, and p itself is returned when nothing
-// needs escaping, which is the common case (no copy).
+// terminal in a legacy charset reads 0x9b as that same C1 control). So
+// are the characters that make text look other than it is (unicodeHidden):
+// the line and paragraph separators U+2028 and U+2029, which some
+// programs show as a new line, and the bidi controls, which reorder what
+// follows them on screen (`\u202e`). Printable UTF-8 passes untouched, and
+// p itself is returned when nothing needs escaping, which is the common
+// case (no copy).
 func escapeControls(p []byte) []byte {
 	i := 0
 	for i < len(p) && safeASCII(p[i]) {
 		i++
 	}
-	if i == len(p) {
+	if i == len(p) || !needsEscape(p[i:]) {
 		return p
 	}
 	out := append(make([]byte, 0, len(p)+16), p[:i]...)
@@ -43,7 +47,7 @@ func escapeControls(p []byte) []byte {
 			switch {
 			case r == utf8.RuneError && size == 1:
 				out = appendHexEscape(out, `\x`, uint32(b), 2)
-			case r <= 0x9f:
+			case r <= 0x9f || unicodeHidden(r):
 				out = appendHexEscape(out, `\u`, uint32(r), 4)
 			default:
 				out = append(out, p[i:i+size]...)
@@ -52,6 +56,35 @@ func escapeControls(p []byte) []byte {
 		}
 	}
 	return out
+}
+
+// needsEscape reports whether escapeControls would change p.
+func needsEscape(p []byte) bool {
+	for i := 0; i < len(p); {
+		if safeASCII(p[i]) {
+			i++
+			continue
+		}
+		if p[i] < utf8.RuneSelf {
+			return true
+		}
+		r, size := utf8.DecodeRune(p[i:])
+		if r == utf8.RuneError && size == 1 || r <= 0x9f || unicodeHidden(r) {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+// unicodeHidden reports whether r is a character that changes how the
+// text around it looks without being seen: U+2028 and U+2029 (line and
+// paragraph separators) and the bidi controls (U+202A to U+202E embeddings
+// and overrides, U+2066 to U+2069 isolates, and the marks U+200E, U+200F
+// and U+061C).
+func unicodeHidden(r rune) bool {
+	return r >= 0x2028 && r <= 0x202e || r >= 0x2066 && r <= 0x2069 ||
+		r == 0x200e || r == 0x200f || r == 0x061c
 }
 
 // safeASCII reports whether b is printable ASCII, a tab or a newline.

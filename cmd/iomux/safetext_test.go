@@ -17,14 +17,19 @@ func TestEscapeControls(t *testing.T) {
 		{"raw \x9b and \xff", `raw \x9b and \xff`},
 		{"cut \xe6\x97", `cut \xe6\x97`},
 		{"replacement \uFFFD stays", "replacement \uFFFD stays"},
+		{"bidi \u202a\u202b\u202c\u202d\u202e and isolates \u2066\u2067\u2068\u2069", `bidi \u202a\u202b\u202c\u202d\u202e and isolates \u2066\u2067\u2068\u2069`},
+		{"marks \u200e\u200f\u061c", `marks \u200e\u200f\u061c`},
+		{"line\u2028separator\u2029paragraph", `line\u2028separator\u2029paragraph`},
+		{"near them \u2027\u202f\u2065\u206a\u200d", "near them \u2027\u202f\u2065\u206a\u200d"},
 	} {
 		if got := string(escapeControls([]byte(tc.in))); got != tc.want {
 			t.Errorf("escapeControls(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
-	plain := []byte("nothing to escape")
-	if got := escapeControls(plain); &got[0] != &plain[0] {
-		t.Error("escapeControls copied text that needed no escape")
+	for _, plain := range [][]byte{[]byte("nothing to escape"), []byte("ünïcödé ✓ too")} {
+		if got := escapeControls(plain); &got[0] != &plain[0] {
+			t.Errorf("escapeControls copied %q, which needed no escape", plain)
+		}
 	}
 	if got := string(terminalSafe([]byte("\r<bob> hi \x1b[2Jthere\n"))); got != `<bob> hi \x1b[2Jthere`+"\n" {
 		t.Errorf("terminalSafe = %q", got)
@@ -43,13 +48,17 @@ func FuzzEscapeControls(f *testing.F) {
 			t.Fatalf("escapeControls(%q) = %q, not UTF-8", in, out)
 		}
 		clean := utf8.Valid(in)
+		escaped := func(r rune) bool {
+			return r < 0x20 && r != '\t' && r != '\n' || r >= 0x7f && r <= 0x9f ||
+				r >= 0x2028 && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
+		}
 		for _, r := range string(out) {
-			if r < 0x20 && r != '\t' && r != '\n' || r >= 0x7f && r <= 0x9f {
+			if escaped(r) {
 				t.Fatalf("escapeControls(%q) = %q holds %U", in, out, r)
 			}
 		}
 		for _, r := range string(in) {
-			if r < 0x20 && r != '\t' && r != '\n' || r >= 0x7f && r <= 0x9f {
+			if escaped(r) {
 				clean = false
 			}
 		}

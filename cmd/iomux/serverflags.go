@@ -41,16 +41,25 @@ type serverOptions struct {
 	// beforeStop, if set, runs when the stop begins, before the server
 	// closes connections (to say goodbye, say).
 	beforeStop func(*loop.Server)
+
+	name     string     // the program's, for messages
+	stdout   *console   // made by openOutputs: what the loops print through
+	stderr   *console   // (console.go)
+	consoles []*console // every console made, in order: serve closes them
+	abort    chan error // stops serve with the error (the log's reader went away)
 }
 
 // bind adds --addr, --backend, -v, the TLS flags and, if withLoops,
 // --loops to fs.
 func (o *serverOptions) bind(fs *flag.FlagSet, defaultAddr string, withLoops bool) {
+	o.name = fs.Name()
+	o.abort = make(chan error, 1)
 	fs.StringVar(&o.addr, "addr", defaultAddr, "`host:port` to listen on (port 0 picks a free one)")
 	fs.StringVar(&o.backend, "backend", "auto", "readiness backend: auto, "+strings.Join(iomux.Backends(), ", "))
 	fs.BoolVar(&o.verbose, "v", false, "trace the event loop on stderr, in the Python select tutorials' words; with TLS, what crosses the\n"+
 		"socket is encrypted, so the trace shows how many bytes are read and written instead of the bytes,\n"+
-		"and the handshakes (done, with the version and cipher suite, or failed) and closes too")
+		"and the handshakes (done, with the version and cipher suite, or failed) and closes too; stderr never holds a loop up:\n"+
+		"past 1 MiB waiting for it, lines are dropped, and how many is said")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve TLS with the PEM certificate (chain) in `file`; with --tls-key (iomux cert makes a pair)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key `file` of --tls-cert")
 	fs.Var(&o.tlsMin, "tls-min", "with --tls-cert: the lowest TLS `version` to accept, 1.2 or 1.3 (crypto/tls's default: 1.2)")
@@ -130,15 +139,61 @@ func (v *tlsVersion) Set(s string) error {
 	return nil
 }
 
-// loopOptions turns the flags into loop.Options; -v traces to stderr.
-func (o *serverOptions) loopOptions(stderr io.Writer) loop.Options {
+// serverStderrLimit bounds the -v trace and the warnings waiting for
+// stderr: a trace faster than the terminal loses lines (counted, and said
+// on stderr) rather than slow the loops down to the terminal's pace.
+const serverStderrLimit = 1 << 20
+
+// openOutputs makes o.stdout and o.stderr, consoles on e's (console.go),
+// which the loops print through (notes, the -v trace, the loop's
+// warnings) without ever waiting for the reader; it returns o.stdout.
+// serve closes them once the server has stopped.
+func (o *serverOptions) openOutputs(e *env) *console {
+	prog := "iomux " + o.name
+	o.stderr = o.console(e.stderr, consoleSpec{prog: prog, name: "stderr", limit: serverStderrLimit})
+	o.stdout = o.console(e.stdout, consoleSpec{prog: prog, name: "stdout", warn: o.stderr})
+	return o.stdout
+}
+
+// console makes a console on w (its warnings go to o.stderr, if there is
+// one yet) that serve closes, after the ones made before it.
+func (o *serverOptions) console(w io.Writer, spec consoleSpec) *console {
+	if spec.warn == nil && o.stderr != nil {
+		spec.warn = o.stderr
+	}
+	c := newConsole(w, spec)
+	o.consoles = append(o.consoles, c)
+	return c
+}
+
+// stopWith makes serve stop the server and return err (once: later calls
+// do nothing). Safe from any goroutine.
+func (o *serverOptions) stopWith(err error) {
+	select {
+	case o.abort <- err:
+	default:
+	}
+}
+
+// closeOutputs writes out and closes every console, the last made first
+// (each one's warnings go to the ones before it).
+func (o *serverOptions) closeOutputs() {
+	for i := len(o.consoles) - 1; i >= 0; i-- {
+		o.consoles[i].close()
+	}
+	o.consoles = nil
+}
+
+// loopOptions turns the flags into loop.Options; -v traces to stderr,
+// as the loop's warnings go. openOutputs must have run.
+func (o *serverOptions) loopOptions() loop.Options {
 	opts := loop.Options{
 		Loops:   o.loops,
 		Backend: o.backend,
-		Logger:  slog.New(slog.NewTextHandler(stderr, nil)),
+		Logger:  slog.New(slog.NewTextHandler(o.stderr, nil)),
 	}
 	if o.verbose {
-		tr := &serverTrace{w: stderr, tls: o.tlsCert != ""}
+		tr := &serverTrace{w: o.stderr, tls: o.tlsCert != ""}
 		opts.Observe = tr.observe
 	}
 	return opts
@@ -214,9 +269,12 @@ func (tr *serverTrace) println(line string) {
 // serve listens on o.addr (with TLS if --tls-cert and --tls-key are
 // given), starts srv, prints the Python select tutorials' "starting up on
 // HOST port PORT" on stderr ("... (TLS)" with TLS) and runs until e.ctx
-// ends or a signal arrives; then it stops gracefully (queued output
-// drains, at most serverStopTimeout; a second signal cuts that short).
+// ends, a signal arrives or stopWith is called; then it stops gracefully
+// (queued output drains, at most serverStopTimeout; a second signal cuts
+// that short), and writes out and closes the consoles.
 func (o *serverOptions) serve(e *env, srv *loop.Server) error {
+	defer o.closeOutputs()
+	stderr := o.stderr
 	config, err := o.tlsConfig()
 	if err != nil {
 		return err
@@ -253,15 +311,17 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 		return err
 	}
 	addr := srv.Addrs()[0]
-	fmt.Fprintf(e.stderr, "starting up on %s%s\n", hostAndPort(addr.String()), mode)
+	fmt.Fprintf(stderr, "starting up on %s%s\n", hostAndPort(addr.String()), mode)
 	if e.ready != nil {
 		e.ready(addr)
 	}
+	var stopped error // what stopWith gave
 	select {
 	case <-ctx.Done():
 	case <-srv.Done():
+	case stopped = <-o.abort:
 	}
-	fmt.Fprintln(e.stderr, "shutting down")
+	fmt.Fprintln(stderr, "shutting down")
 	if o.beforeStop != nil {
 		o.beforeStop(srv)
 	}
@@ -281,8 +341,11 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 		err = nil
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		fmt.Fprintln(e.stderr, "stopped before every queue drained")
+		fmt.Fprintln(stderr, "stopped before every queue drained")
 		err = nil
+	}
+	if err == nil {
+		err = stopped
 	}
 	return err
 }

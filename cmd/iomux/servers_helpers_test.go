@@ -35,10 +35,21 @@ type srvRunning struct {
 // checks that it returned no error.
 func srvStart(t *testing.T, run func(*env, []string) error, args ...string) *srvRunning {
 	t.Helper()
+	return srvStartOut(t, nil, run, args...)
+}
+
+// srvStartOut is srvStart with the server's stdout going through stdout,
+// which gets s.out (nil: stdout is s.out).
+func srvStartOut(t *testing.T, stdout func(io.Writer) io.Writer, run func(*env, []string) error, args ...string) *srvRunning {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &srvRunning{out: newClientOutput(), errs: newClientOutput()}
 	addrs := make(chan net.Addr, 1)
-	e := &env{stdout: s.out, stderr: s.errs, ctx: ctx, ready: func(a net.Addr) { addrs <- a }}
+	var out io.Writer = s.out
+	if stdout != nil {
+		out = stdout(s.out)
+	}
+	e := &env{stdout: out, stderr: s.errs, ctx: ctx, ready: func(a net.Addr) { addrs <- a }}
 	done := make(chan error, 1)
 	go func() { done <- run(e, append([]string{"--addr", "127.0.0.1:0"}, args...)) }()
 	var once sync.Once

@@ -48,7 +48,7 @@ func TestServerInteropPythonChatClient(t *testing.T) {
 		py := srvPython(t, stdin, "chat_client.py", host, port)
 
 		joined := us.lines.next(t)
-		name, ok := strings.CutSuffix(strings.TrimPrefix(joined, "["), "] entered room")
+		name, ok := strings.CutSuffix(strings.TrimPrefix(joined, "* ["), "] entered room")
 		if !ok {
 			t.Fatalf("got %q, want the Python client's entry", joined)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/iomux/iomux/loop"
@@ -21,7 +20,13 @@ Each client gets the current time as a line in asctime format ("Mon Nov 23
 18:56:57 2026") when it connects and then every --interval, driven by one
 loop timer per client, never by sleeping. What clients send is ignored. A
 client that stops reading is disconnected once 64 KiB of ticks are queued
-for it.
+for it. A client that closes its connection, or shuts down its sending
+half, is taken as gone at once: its connection is closed then, not when a
+tick fails.
+
+The notes on stdout ("Got Connection from ...") never hold the server up:
+if stdout is not read (a pipe nobody reads), notes past 256 KiB are
+dropped and counted, with a warning on stderr at most once a second.
 
 Example:
   $ iomux time-server --interval 1s &
@@ -40,11 +45,17 @@ const timeMaxQueue = 64 << 10
 // timeHandler ticks every client. Each connection owns an Every timer on
 // its loop, so a client's ticks are exactly --interval apart from its
 // arrival, as in the tutorial, and a timer costs a heap entry, not a goroutine.
+//
+// Its OnEOF is BaseHandler's: a client's EOF closes its connection at
+// once (after a tick being sent). The tutorial's server sent until a send
+// failed, which holds a gone client's descriptor until two ticks fail (the
+// first only draws the RST); a client that shut down just its sending
+// half is taken as gone too, as that is what a client that leaves looks
+// like.
 type timeHandler struct {
 	loop.BaseHandler
 	interval time.Duration
-	mu       sync.Mutex // the notes are written from every loop
-	log      io.Writer
+	log      io.Writer // the notes: a console, which every loop may write to at once
 }
 
 func runTimeServer(e *env, args []string) error {
@@ -61,13 +72,11 @@ func runTimeServer(e *env, args []string) error {
 	if *interval <= 0 {
 		return fmt.Errorf("%w: --interval must be positive", errUsage)
 	}
-	h := &timeHandler{interval: *interval, log: e.stdout}
-	return opt.serve(e, loop.NewServer(h, opt.loopOptions(e.stderr)))
+	h := &timeHandler{interval: *interval, log: opt.openOutputs(e)}
+	return opt.serve(e, loop.NewServer(h, opt.loopOptions()))
 }
 
 func (h *timeHandler) note(format string, args ...any) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	fmt.Fprintf(h.log, format+"\n", args...)
 }
 
@@ -86,10 +95,6 @@ func (h *timeHandler) tick(c *loop.Conn) {
 		c.CloseNow()
 	}
 }
-
-// OnEOF keeps ticking: the tutorial's server sends until a send fails, and a client
-// that only shut down its writing half may still be reading.
-func (h *timeHandler) OnEOF(c *loop.Conn) {}
 
 func (h *timeHandler) OnClose(c *loop.Conn, err error) {
 	if t, ok := c.Context().(*loop.Timer); ok {

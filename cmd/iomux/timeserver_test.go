@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -145,15 +147,83 @@ func TestServerUsageErrors(t *testing.T) {
 
 // -v traces the loop in the tutorials' words: each tick is a "sending".
 func TestTimeServerVerbose(t *testing.T) {
-	s := srvStart(t, runTimeServer, "-v", "--interval", "20ms")
+	s := srvStart(t, runTimeServer, "-v", "--interval", "1h")
 	c := srvDial(t, s.addr)
 	name := c.LocalAddr().String()
 	lines := srvReadLines(t, c)
-	lines.next(t)
-	lines.next(t)
-	c.(*net.TCPConn).CloseWrite() // the server keeps ticking to a half-closed client
+	lines.next(t)                 // the tick on arrival
+	c.(*net.TCPConn).CloseWrite() // taken as gone
 	s.errs.waitFor(t, "closing "+name+" after reading no data", 1)
-	lines.next(t)
+	lines.expectEOF(t)
 	srvExpectTrace(t, s.errs.String(), "starting up on 127.0.0.1 port ", "\nwaiting for the next event\n",
 		"new connection from "+name, `sending "`, `\n" to `+name)
+}
+
+// A client that shuts down its sending half, or closes, is taken as gone
+// at once: the server closes its side then, not ticks later.
+func TestTimeServerClosesOnEOF(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		s := srvStart(t, runTimeServer, "--backend", backend, "--interval", "1h")
+		c := srvDial(t, s.addr)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second)) // the next tick is an hour away
+		r := bufio.NewReader(c)
+		if _, err := r.ReadString('\n'); err != nil {
+			t.Fatalf("first tick: %v", err)
+		}
+		start := time.Now()
+		c.(*net.TCPConn).CloseWrite()
+		if n, err := r.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			t.Fatalf("after our EOF: read %d bytes, %v; want the server's EOF", n, err)
+		}
+		t.Logf("the server closed %v after our EOF", time.Since(start).Round(time.Microsecond))
+	})
+}
+
+// Under a low open-file limit, 2,000 clients that connect, take their
+// first tick and close leave no descriptor behind: each is closed at its
+// EOF, and a new client is still served. (The tutorial's way held every
+// one until two ticks to it failed, and ran out of descriptors after a
+// few hundred.)
+func TestTimeServerUnderLowFileLimit(t *testing.T) {
+	const limit, cycles = 256, 2000
+	p := startProc(t, nil, []string{fmt.Sprintf("%s=%d", procNofileEnv, limit)},
+		"time-server", "--interval", "1h")
+	fds := func() int {
+		entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+		if err != nil {
+			t.Skipf("cannot count the server's descriptors: %v", err)
+		}
+		return len(entries)
+	}
+	before := fds()
+	tick := func(i int) error {
+		c, err := net.DialTimeout("tcp", p.addr, srvWait)
+		if err != nil {
+			return fmt.Errorf("client %d: %v", i, err)
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second)) // an unserved client waits for ever
+		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+			return fmt.Errorf("client %d: no tick: %v (%d descriptors open in the server, limit %d)", i, err, fds(), limit)
+		}
+		return nil
+	}
+	start := time.Now()
+	for i := range cycles {
+		if err := tick(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := time.Since(start)
+	deadline := time.Now().Add(srvWait)
+	for fds() > before+2 && time.Now().Before(deadline) { // the last EOFs may be on their way
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("%d connect-tick-close cycles in %v; the server holds %d descriptors (%d before; limit %d)", cycles, took.Round(time.Millisecond), fds(), before, limit)
+	if n := fds(); n > before+2 {
+		t.Errorf("the server holds %d descriptors after the clients left, %d before", n, before)
+	}
+	if err := tick(cycles); err != nil {
+		t.Error(err)
+	}
 }

@@ -25,7 +25,9 @@ selectclient.py). Connects, then waits on the socket with a 50 ms timeout,
 over and over: what arrives is printed as "Received: ..." lines, and on a
 terminal a bouncing spinner moves on every timeout to show the program is
 not blocked. When stdout is not a terminal it prints plain lines and no
-spinner.
+spinner. The server's control bytes are printed as escapes (\x1b, \x07),
+never passed to the terminal (a title, the clipboard, a cleared screen),
+as chat-client shows the others' lines; carriage returns are dropped.
 
 Exits 0 with "Remote end closed connection; exiting." when the server
 closes the connection, and non-zero with "Problem occurred; exiting." when
@@ -128,7 +130,8 @@ func (w *watcher) trace(opt *clientOptions, stderr io.Writer, format string, arg
 }
 
 // received prints each complete line as "Received: line"; a partial line
-// waits for its end, unless it grows past one read's worth.
+// waits for its end, unless it grows past one read's worth (then it is
+// printed up to the last whole UTF-8 character).
 func (w *watcher) received(data []byte) {
 	w.partial = append(w.partial, data...)
 	for {
@@ -136,11 +139,16 @@ func (w *watcher) received(data []byte) {
 		if i < 0 {
 			break
 		}
-		w.line("Received: " + string(w.partial[:i]))
+		w.show(w.partial[:i])
 		w.partial = w.partial[i+1:]
 	}
 	if len(w.partial) >= 4096 {
-		w.flush()
+		cut := runeCut(w.partial)
+		if cut == 0 {
+			cut = len(w.partial)
+		}
+		w.show(w.partial[:cut])
+		w.partial = w.partial[cut:]
 	}
 	w.partial = append([]byte(nil), w.partial...) // do not pin the old buffer
 }
@@ -148,15 +156,24 @@ func (w *watcher) received(data []byte) {
 // flush prints a partial line as if it were complete.
 func (w *watcher) flush() {
 	if len(w.partial) > 0 {
-		w.line("Received: " + string(w.partial))
+		w.show(w.partial)
 		w.partial = w.partial[:0]
 	}
+}
+
+// show prints a line from the server as chat-client shows the others'
+// lines (terminalSafe): the server's bytes may not drive the terminal
+// (set its title or clipboard with OSC 0 or 52, clear it with CSI 2J),
+// so its controls are printed as escapes, on a terminal or not (what is
+// piped is read on a terminal later).
+func (w *watcher) show(line []byte) {
+	w.line("Received: " + string(terminalSafe(line)))
 }
 
 // line prints one line; on a terminal it first clears the spinner.
 func (w *watcher) line(s string) {
 	if w.terminal {
-		s = "\r\x1b[K" + strings.TrimRight(s, "\r")
+		s = "\r\x1b[K" + s
 	}
 	fmt.Fprintln(w.out, s)
 }

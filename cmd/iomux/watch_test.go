@@ -144,3 +144,26 @@ func TestWatchVerbose(t *testing.T) {
 		t.Errorf("output %q", out.String())
 	}
 }
+
+// What the server sends cannot drive the terminal (set its title or
+// clipboard, clear it, reorder the text): it is shown escaped, as
+// chat-client shows the others' lines.
+func TestWatchEscapesServerBytes(t *testing.T) {
+	checkLeaks(t)
+	master, slave := openClientPTY(t)
+	screen := readClientPTY(t, master, slave)
+	hostile := "title \x1b]0;owned\a clip \x1b]52;c;aGk=\a clear \x1b[2J\x9b bidi \u202e ok \xff\r\n"
+	srv := startPeerServer(t, func(c net.Conn) { c.Write([]byte(hostile)) })
+	done := make(chan error, 1)
+	go func() { done <- runWatch(testEnv(slave, &bytes.Buffer{}), []string{"--addr", srv.addr()}) }()
+	if err := <-done; err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	want := `Received: title \x1b]0;owned\x07 clip \x1b]52;c;aGk=\x07 clear \x1b[2J\x9b bidi \u202e ok \xff` + "\r\n"
+	screen.waitFor(t, "\r\x1b[K"+want, 1)
+	for _, raw := range []string{"\x1b]", "\x1b[2J", "\a", "\u202e"} {
+		if strings.Contains(screen.String(), raw) {
+			t.Errorf("the terminal got %q raw:\n%q", raw, screen.String())
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package main
+
+// chat-server under a flood: the others are not kept waiting, and back-
+// pressure holds the flooder, not a member who reads slowly.
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// chatReader reads a member's connection as fast as it comes, from a
+// goroutine, and notes when each of its needles first arrives (a needle
+// may span reads).
+type chatReader struct {
+	conn  net.Conn
+	found map[string]chan time.Time // each receives one time
+}
+
+func chatRead(t *testing.T, c net.Conn, needles ...string) *chatReader {
+	r := &chatReader{conn: c, found: map[string]chan time.Time{}}
+	longest := 0
+	for _, n := range needles {
+		r.found[n] = make(chan time.Time, 1)
+		longest = max(longest, len(n))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 64<<10)
+		var edge []byte // the end of the last read and the start of this one, where a needle may straddle them
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				now := time.Now()
+				edge = append(edge, buf[:min(n, longest)]...)
+				for needle, ch := range r.found {
+					if bytes.Contains(buf[:n], []byte(needle)) || bytes.Contains(edge, []byte(needle)) {
+						select {
+						case ch <- now:
+						default:
+						}
+					}
+				}
+				edge = append(edge[:0], buf[max(0, n-longest):n]...)
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		c.Close()
+		<-done
+	})
+	return r
+}
+
+// wait returns when needle arrived, failing the test if it does not
+// within srvWait.
+func (r *chatReader) wait(t *testing.T, needle string) time.Time {
+	t.Helper()
+	select {
+	case at := <-r.found[needle]:
+		r.found[needle] <- at // for the next wait
+		return at
+	case <-time.After(srvWait):
+		t.Fatalf("%s: %q did not arrive", r.conn.LocalAddr(), needle)
+	}
+	return time.Time{}
+}
+
+// A member who sends a read's worth of short lines (64 KiB of 2-byte
+// lines) does not freeze the room: the others get a turn's lines in one
+// write each, not one write per line, so another member's message
+// arrives at once. (The tutorial's way, one write per member and line,
+// kept the probe waiting 7 to 9 s behind the flood with 53 members.)
+func TestChatServerFloodDoesNotDelayOthers(t *testing.T) {
+	const members = 53
+	s := srvStart(t, runChatServer)
+	const probe = "] probe\n"
+	flooder := chatRead(t, srvDial(t, s.addr))
+	prober := chatRead(t, srvDial(t, s.addr), fmt.Sprintf("* %d in the room: ", members))
+	var others []*chatReader
+	for range members - 2 {
+		others = append(others, chatRead(t, srvDial(t, s.addr), probe))
+	}
+	all := fmt.Sprintf("* %d in the room: ", members)
+	for deadline := time.Now().Add(srvWait); ; { // until every member has joined
+		io.WriteString(prober.conn, "/who\n")
+		select {
+		case at := <-prober.found[all]:
+			prober.found[all] <- at
+		case <-time.After(20 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatalf("the %d members did not all join", members)
+			}
+			continue
+		}
+		break
+	}
+
+	flood := []byte(strings.Repeat("x\n", 32<<10))
+	if _, err := flooder.conn.Write(flood); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	io.WriteString(prober.conn, "probe\n")
+	var slowest time.Duration
+	for _, o := range others {
+		slowest = max(slowest, o.wait(t, probe).Sub(sent))
+	}
+	t.Logf("during a flood of 64 KiB of 2-byte lines, a probe reached all %d other members within %v", len(others), slowest.Round(time.Millisecond))
+	if slowest > 2*time.Second { // about 10 ms here; the tutorial's way took 7 to 9 s
+		t.Errorf("the probe took %v to reach every member during the flood", slowest)
+	}
+}
+
+// chatPacedReader is io.Reader over c at most rate bytes a second on
+// average: a member who reads steadily, but slower than a flood comes.
+type chatPacedReader struct {
+	c     net.Conn
+	rate  float64
+	start time.Time
+	total int
+}
+
+func (p *chatPacedReader) Read(b []byte) (int, error) {
+	if p.start.IsZero() {
+		p.start = time.Now()
+	}
+	n, err := p.c.Read(b)
+	p.total += n
+	if ahead := time.Until(p.start.Add(time.Duration(float64(p.total) / p.rate * float64(time.Second)))); ahead > 0 {
+		time.Sleep(ahead) // the reader's pace, not synchronisation
+	}
+	return n, err
+}
+
+// During another member's flood, a member who reads steadily but slower
+// than the flood comes is not dropped: the flooder is held (not read)
+// while the reader's queue is full, and the reader gets every line. (The
+// tutorial's way dropped the reader as "not reading" once 256 KiB were
+// queued for it, and never slowed the flooder.)
+func TestChatServerHoldsTheFlooderNotASlowReader(t *testing.T) {
+	s := srvStart(t, runChatServer)
+	d := net.Dialer{Timeout: srvWait, Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { // a small window: what the reader has not read waits in the server
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+		})
+	}}
+	rc, err := d.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	rc.SetReadDeadline(time.Now().Add(srvWait))
+	const rate = 16 << 20 // bytes a second: 8 MiB take half a second
+	reader := bufio.NewReaderSize(&chatPacedReader{c: rc, rate: rate}, 64<<10)
+	if l, err := reader.ReadString('\n'); err != nil || !strings.HasPrefix(l, "* welcome") {
+		t.Fatalf("first line %q, %v", l, err)
+	}
+	flooder := srvJoin(t, s.addr)
+	if l, err := reader.ReadString('\n'); err != nil || l != "* ["+flooder.name+"] entered room\n" {
+		t.Fatalf("got %q, %v; want the flooder's entry", l, err)
+	}
+
+	const lines = 2048 // of 4 KiB with the name: 8 MiB and more
+	line := strings.Repeat("f", 4000) + "\n"
+	go func() {
+		flooder.conn.SetWriteDeadline(time.Now().Add(srvWait))
+		for range lines {
+			if _, err := io.WriteString(flooder.conn, line); err != nil {
+				return // the test failed, or is over
+			}
+		}
+	}()
+	start := time.Now()
+	want := "[" + flooder.name + "] " + line
+	for i := range lines {
+		got, err := reader.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the reader's line %d: %v (dropped?)", i, err)
+		}
+		if got != want {
+			t.Fatalf("the reader's line %d is %.60q, want the flood's", i, got)
+		}
+	}
+	t.Logf("a member reading at %d MiB/s got all %d lines of a %.1f MiB flood in %v",
+		rate>>20, lines, float64(lines*len(want))/(1<<20), time.Since(start).Round(time.Millisecond))
+}

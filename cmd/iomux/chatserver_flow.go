@@ -1,0 +1,109 @@
+package main
+
+// How the chat room's output flows: what a turn sends is gathered in
+// pieces and written at its end, one write per member (flush); a sender
+// whose lines find a member's queue full is held until the queues drain
+// (hold, release).
+
+// tell sends a notice to one member.
+func (r *chatRoom) tell(m *chatMember, notice string) { r.add(m, nil, []byte(notice+"\n")) }
+
+// notice tells the members what happened to about, who is not told.
+func (r *chatRoom) notice(about *chatMember, notice string) {
+	r.broadcast(about, []byte(notice+"\n"))
+}
+
+// broadcast sends msg to every member but from.
+func (r *chatRoom) broadcast(from *chatMember, msg []byte) { r.add(nil, from, msg) }
+
+// add puts msg in the turn's output, after what came before it.
+func (r *chatRoom) add(to, from *chatMember, msg []byte) {
+	p := r.piece(to, from)
+	p.text = append(p.text, msg...)
+	r.turn += len(msg)
+}
+
+// piece is the piece of the turn's output that what goes next to these
+// members is appended to: the last one, when it goes to the same members.
+func (r *chatRoom) piece(to, from *chatMember) *chatPiece {
+	if n := len(r.pending); n > 0 && r.pending[n-1].to == to && r.pending[n-1].from == from {
+		return &r.pending[n-1]
+	}
+	r.pending = append(r.pending, chatPiece{to: to, from: from})
+	return &r.pending[len(r.pending)-1]
+}
+
+// flush writes the turn's output: to each member, the pieces for them,
+// in one write(v). A write that fails closes that connection, and OnClose
+// tells the others; what it adds is written by this same flush.
+func (r *chatRoom) flush() {
+	if r.flushing {
+		return
+	}
+	r.flushing = true
+	defer func() { r.flushing = false }()
+	var bufs [][]byte
+	for len(r.pending) > 0 {
+		pieces := r.pending
+		r.pending = nil
+		for _, m := range r.members { // replaced, not edited, by a close meanwhile
+			bufs = bufs[:0]
+			for _, p := range pieces {
+				if p.to == m || p.to == nil && p.from != m {
+					bufs = append(bufs, p.text)
+				}
+			}
+			if len(bufs) > 0 && !m.c.Closed() {
+				m.c.Writev(bufs)
+			}
+		}
+	}
+	r.turn = 0
+}
+
+// backlog reports whether some member's queue is past chatServerHigh.
+func (r *chatRoom) backlog() bool {
+	for _, m := range r.members {
+		if m.c.Outbound() > chatServerHigh {
+			return true
+		}
+	}
+	return false
+}
+
+// hold stops reading m, a sender whose lines found a queue past
+// chatServerHigh, until every queue is below chatServerLow: the room then
+// goes at the pace of its slowest reader, and a member who reads slowly is
+// never dropped for it. Only a member who takes nothing for
+// --write-timeout is (the loop's write timeout), which ends the wait.
+func (r *chatRoom) hold(m *chatMember) {
+	if m.c.ReadPaused() {
+		return
+	}
+	m.c.PauseRead()
+	r.held = append(r.held, m)
+	if r.drain == nil {
+		r.drain = m.c.Loop().Every(chatServerDrainCheck, r.release)
+	}
+}
+
+// release reads the held senders again, in the order they were held,
+// once every queue is below chatServerLow; each handles what it has
+// buffered first.
+func (r *chatRoom) release() {
+	for _, m := range r.members {
+		if m.c.Outbound() > chatServerLow {
+			return
+		}
+	}
+	r.drain.Stop()
+	r.drain = nil
+	held := r.held
+	r.held = nil
+	for _, m := range held {
+		if !m.c.Closed() {
+			m.c.ResumeRead()
+			m.c.AsyncOnData()
+		}
+	}
+}
