@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/iomux/iomux/internal/sock"
 	"github.com/iomux/iomux/internal/tlssession"
 )
 
@@ -84,16 +86,31 @@ type tlsTransport struct {
 	settled     bool        // the handshake ended (done, failed or aborted): counted once
 	timer       *Timer      // HandshakeTimeout
 	early       []byte      // plaintext written before the handshake was done
+	fd          int         // the socket's, for LocalAddr: read from the handshake's goroutine
+	peer        sock.Peer   // likewise, for RemoteAddr
+}
+
+// LocalAddr and RemoteAddr are the socket's addresses for crypto/tls's
+// callbacks (ClientHelloInfo.Conn), made when asked, from the handshake's
+// goroutine: they read only what does not change.
+func (t *tlsTransport) LocalAddr() net.Addr { return sock.LocalAddr(t.fd, false) }
+
+// RemoteAddr: see LocalAddr.
+func (t *tlsTransport) RemoteAddr() net.Addr {
+	if a := t.peer.Addr(); a != nil {
+		return a
+	}
+	return sock.RemoteAddr(t.fd)
 }
 
 // startTLS makes c a TLS connection; its handshake starts with handshake.
 func (c *Conn) startTLS(config *tls.Config, server bool) {
 	t := &tlsTransport{c: c}
-	local, remote := c.LocalAddr(), c.RemoteAddr()
+	t.fd, t.peer = int(c.fd), c.peer
 	if server {
-		t.sess = tlssession.Server(config, t.send, local, remote)
+		t.sess = tlssession.Server(config, t.send, t)
 	} else {
-		t.sess = tlssession.Client(config, t.send, local, remote)
+		t.sess = tlssession.Client(config, t.send, t)
 	}
 	c.more().transport = t
 	c.flags |= flagTransport | flagHandshaking

@@ -97,7 +97,7 @@ type handshakeResult struct {
 // goroutine, which reports on d.hsDone and wakes the driver's Wait.
 func (d *selectorDriver) startTLS(c *selectorConn) {
 	t := &tlsConn{fd: c.fd, handshaking: true}
-	t.sess = tlssession.Client(d.cfg.tls, t.send, nil, nil)
+	t.sess = tlssession.Client(d.cfg.tls, t.send, nil)
 	c.tls = t
 	d.hsWG.Add(1)
 	go func() {

@@ -131,7 +131,7 @@ func (o *clientOptions) dial(trace func(format string, args ...any)) (*clientStr
 	if o.tlsConfig == nil {
 		return s, nil
 	}
-	s.sess = tlssession.Client(o.tlsConfig, s.send, sock.LocalAddr(fd, false), sock.RemoteAddr(fd))
+	s.sess = tlssession.Client(o.tlsConfig, s.send, nil)
 	if err := s.handshake(o.backend, o.timeout); err != nil {
 		s.close()
 		return nil, fmt.Errorf("TLS handshake with %s: %w", o.addr, err)

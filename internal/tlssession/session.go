@@ -46,17 +46,24 @@ type Session struct {
 // how the ciphertext leaves: p is valid only during the call (copy what you
 // keep), and send is called from Handshake's goroutine during the handshake
 // and from Write's (and Read's, for post-handshake messages) afterwards.
-// local and remote are the socket's addresses, as crypto/tls's callbacks
-// see them (ClientHelloInfo.Conn); either may be nil.
-func Server(config *tls.Config, send func([]byte) error, local, remote net.Addr) *Session {
-	p := newPipe(send, local, remote)
+// addrs gives the socket's addresses to crypto/tls's callbacks
+// (ClientHelloInfo.Conn), asked only when they ask, from the handshake's
+// goroutine; nil gives none.
+func Server(config *tls.Config, send func([]byte) error, addrs Addrs) *Session {
+	p := newPipe(send, addrs)
 	return &Session{tc: tls.Server(p, config), pipe: p}
 }
 
 // Client returns a Session for the client side of a connection; see Server.
-func Client(config *tls.Config, send func([]byte) error, local, remote net.Addr) *Session {
-	p := newPipe(send, local, remote)
+func Client(config *tls.Config, send func([]byte) error, addrs Addrs) *Session {
+	p := newPipe(send, addrs)
 	return &Session{tc: tls.Client(p, config), pipe: p}
+}
+
+// Addrs are a socket's addresses, for crypto/tls's callbacks.
+type Addrs interface {
+	LocalAddr() net.Addr
+	RemoteAddr() net.Addr
 }
 
 // Handshake runs the handshake to its end, blocking while it waits for
@@ -157,18 +164,14 @@ type pipe struct {
 	eof      bool   // the peer closed its side: Read returns io.EOF when in is empty
 	closed   bool
 	send     func([]byte) error
-	local    net.Addr
-	remote   net.Addr
+	addrs    Addrs
 }
 
-func newPipe(send func([]byte) error, local, remote net.Addr) *pipe {
-	if local == nil {
-		local = pipeAddr{}
+func newPipe(send func([]byte) error, addrs Addrs) *pipe {
+	if addrs == nil {
+		addrs = noAddrs{}
 	}
-	if remote == nil {
-		remote = pipeAddr{}
-	}
-	p := &pipe{blocking: true, send: send, local: local, remote: remote}
+	p := &pipe{blocking: true, send: send, addrs: addrs}
 	p.cond = sync.NewCond(&p.mu)
 	return p
 }
@@ -281,11 +284,26 @@ func (p *pipe) Close() error {
 	return nil
 }
 
-func (p *pipe) LocalAddr() net.Addr                { return p.local }
-func (p *pipe) RemoteAddr() net.Addr               { return p.remote }
+func (p *pipe) LocalAddr() net.Addr                { return orNone(p.addrs.LocalAddr()) }
+func (p *pipe) RemoteAddr() net.Addr               { return orNone(p.addrs.RemoteAddr()) }
 func (p *pipe) SetDeadline(t time.Time) error      { return nil }
 func (p *pipe) SetReadDeadline(t time.Time) error  { return nil }
 func (p *pipe) SetWriteDeadline(t time.Time) error { return nil }
+
+// noAddrs is the Addrs of a Session given none.
+type noAddrs struct{}
+
+func (noAddrs) LocalAddr() net.Addr  { return nil }
+func (noAddrs) RemoteAddr() net.Addr { return nil }
+
+// orNone is a, or an address that says there is none: a net.Conn's
+// addresses are never nil.
+func orNone(a net.Addr) net.Addr {
+	if a == nil {
+		return pipeAddr{}
+	}
+	return a
+}
 
 type pipeAddr struct{}
 

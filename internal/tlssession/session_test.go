@@ -154,8 +154,8 @@ func link(t *testing.T, serverConf, clientConf *tls.Config) *linked {
 			return (*peer).Feed(p)
 		}
 	}
-	sv = Server(serverConf, sendTo(&cl, &l.toClient), nil, nil)
-	cl = Client(clientConf, sendTo(&sv, &l.toServer), nil, nil)
+	sv = Server(serverConf, sendTo(&cl, &l.toClient), nil)
+	cl = Client(clientConf, sendTo(&sv, &l.toServer), nil)
 	l.server, l.client = sv, cl
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -265,7 +265,7 @@ func TestSessionEcho(t *testing.T) {
 // Handshake until Close, which ends it at once with an error.
 func TestSessionCloseAbortsHandshake(t *testing.T) {
 	serverConf, _ := configs(t, tls.VersionTLS13)
-	s := Server(serverConf, func([]byte) error { return nil }, nil, nil)
+	s := Server(serverConf, func([]byte) error { return nil }, nil)
 	done := make(chan error, 1)
 	go func() { done <- s.Handshake(context.Background()) }()
 	select {
@@ -292,7 +292,7 @@ func TestSessionCloseAbortsHandshake(t *testing.T) {
 // ClientHello belongs fails the handshake.
 func TestSessionBoundsInput(t *testing.T) {
 	serverConf, _ := configs(t, tls.VersionTLS13)
-	s := Server(serverConf, func([]byte) error { return nil }, nil, nil)
+	s := Server(serverConf, func([]byte) error { return nil }, nil)
 	defer s.Close()
 	if err := s.Feed(make([]byte, MaxPending)); err != nil {
 		t.Fatalf("Feed of MaxPending bytes: %v", err)
@@ -304,7 +304,7 @@ func TestSessionBoundsInput(t *testing.T) {
 		t.Errorf("Pending = %d after a refused Feed, want %d", s.Pending(), MaxPending)
 	}
 
-	g := Server(serverConf, func([]byte) error { return nil }, nil, nil)
+	g := Server(serverConf, func([]byte) error { return nil }, nil)
 	defer g.Close()
 	g.Feed([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
