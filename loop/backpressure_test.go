@@ -481,19 +481,19 @@ func TestPauseRead(t *testing.T) {
 	onLoop(t, sc.Loop(), func() {
 		sc.Write(payload(16 << 20)) // more than the kernel takes: past HighWater, paused
 		sc.ResumeRead()
-		if !sc.Paused() || sc.interest&iomux.Readable != 0 {
-			t.Errorf("ResumeRead undid back-pressure: paused %v, interest %v", sc.Paused(), sc.interest)
+		if !sc.Paused() || sc.watching()&iomux.Readable != 0 {
+			t.Errorf("ResumeRead undid back-pressure: paused %v, interest %v", sc.Paused(), sc.watching())
 		}
 		sc.PauseRead()
 	})
 	readN(t, c, 16<<20) // the queue drains: back-pressure lets go
 	onLoop(t, sc.Loop(), func() {
-		if sc.Paused() || sc.interest&iomux.Readable != 0 {
-			t.Errorf("the drained queue undid PauseRead: paused %v, interest %v", sc.Paused(), sc.interest)
+		if sc.Paused() || sc.watching()&iomux.Readable != 0 {
+			t.Errorf("the drained queue undid PauseRead: paused %v, interest %v", sc.Paused(), sc.watching())
 		}
 		sc.ResumeRead()
-		if sc.interest&iomux.Readable == 0 {
-			t.Errorf("not read after both let go: interest %v", sc.interest)
+		if sc.watching()&iomux.Readable == 0 {
+			t.Errorf("not read after both let go: interest %v", sc.watching())
 		}
 	})
 }

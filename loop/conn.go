@@ -16,6 +16,9 @@ import (
 var (
 	ErrClosed  = errors.New("loop: connection closed")
 	ErrTimeout = errors.New("loop: timeout")
+	// ErrQueueFull: AsyncWrite or Post found the queue at its bound
+	// (Options.HighWater, Options.MaxPosts); nothing was queued.
+	ErrQueueFull = errors.New("loop: queue full")
 )
 
 type connFlags uint16
@@ -32,7 +35,33 @@ const (
 	flagTransport                         // extra.transport is set
 	flagHandshaking                       // a TLS handshake is running: OnOpen comes after it
 	flagReadHeld                          // PauseRead: not read until ResumeRead
+	flagInputFull                         // Options.MaxInput unconsumed: not read until consumed
+	flagWatchRead                         // the Selector watches for readability
+	flagWatchWrite                        // the Selector watches for writability
 )
+
+// watching is what the Selector watches the connection for now (kept in
+// flags, so that Conn stays in its size class).
+func (c *Conn) watching() iomux.Events {
+	var ev iomux.Events
+	if c.flags&flagWatchRead != 0 {
+		ev |= iomux.Readable
+	}
+	if c.flags&flagWatchWrite != 0 {
+		ev |= iomux.Writable
+	}
+	return ev
+}
+
+func (c *Conn) setWatching(ev iomux.Events) {
+	c.flags &^= flagWatchRead | flagWatchWrite
+	if ev&iomux.Readable != 0 {
+		c.flags |= flagWatchRead
+	}
+	if ev&iomux.Writable != 0 {
+		c.flags |= flagWatchWrite
+	}
+}
 
 // Conn is one TCP or Unix-domain connection owned by a Loop. Its methods
 // must be called from that loop (inside Handler methods, timers and
@@ -44,8 +73,10 @@ const (
 // (see README, Performance).
 type Conn struct {
 	loop *Loop
-	fd   int32       // -1 once closed
-	gone atomic.Bool // closed: what AsyncWrite, AsyncClose and AsyncOnData check
+	// backlog is what AsyncWrite checks, from any goroutine: the bytes
+	// queued for sending plus those of AsyncWrites not yet run on the
+	// loop; closedBacklog (negative) once the connection is closed.
+	backlog atomic.Int64
 
 	view []byte // the unconsumed input: during OnData maybe the loop's buffer, else a suffix of in
 	in   []byte // the connection's own input buffer
@@ -55,10 +86,14 @@ type Conn struct {
 	ctx   any
 	extra *connExtra // what few connections need, allocated on first use
 
-	peer     sock.Peer // the remote IP and port (zero for Unix sockets)
-	flags    connFlags
-	interest iomux.Events // what the Selector watches now
+	fd    int32 // -1 once closed
+	flags connFlags
+	peer  sock.Peer // the remote IP and port (zero for Unix sockets)
 }
+
+// closedBacklog marks a closed connection's backlog: negative, however
+// many AsyncWrites still add to it.
+const closedBacklog = -1 << 62
 
 // connExtra holds a connection's rarely used state, so an idle connection
 // costs one 144-byte Conn.
@@ -68,6 +103,16 @@ type connExtra struct {
 	dialDone      func(*Conn, error) // set while a Dial is in progress
 	transport     Transport          // set with flagTransport
 	dialTLS       *tls.Config        // a DialTLS in progress: the handshake to run once connected
+	// written are AsyncWriteFunc's callbacks, each waiting until
+	// sentFromQueue (bytes sent from the output queue, counted while
+	// there are waiters) reaches its mark.
+	written       []sentWaiter
+	sentFromQueue int64
+}
+
+type sentWaiter struct {
+	mark int64
+	done func(*Conn, error)
 }
 
 func (c *Conn) more() *connExtra {
@@ -228,10 +273,10 @@ func (c *Conn) closeWith(err error) {
 		addr = c.RemoteAddr()
 	}
 	c.flags |= flagClosed
-	c.gone.Store(true)
-	if c.interest != 0 {
+	c.backlog.Store(closedBacklog)
+	if c.watching() != 0 {
 		_ = l.unregister(int(c.fd))
-		c.interest = 0
+		c.setWatching(0)
 	}
 	if c.flags&flagPaused != 0 {
 		l.stats.paused.Add(-1)
@@ -246,11 +291,14 @@ func (c *Conn) closeWith(err error) {
 	c.view, c.in, c.out, c.head = nil, nil, nil, 0
 	if done := c.dialing(); done != nil { // a Dial that never connected: no OnOpen, no OnClose
 		c.extra.dialDone = nil
-		if err == nil {
-			err = ErrClosed
-		}
-		done(nil, err)
+		l.hold(heldDone, nil, errOrClosed(err), done)
 		return
+	}
+	if c.extra != nil && len(c.extra.written) > 0 { // AsyncWriteFuncs whose bytes were not all sent
+		for _, w := range c.extra.written {
+			l.hold(heldDone, c, errOrClosed(err), w.done)
+		}
+		c.extra.written = nil
 	}
 	if c.flags&flagOpened == 0 {
 		if c.flags&flagHandshaking != 0 {
@@ -270,46 +318,135 @@ func (c *Conn) closeWith(err error) {
 	if l.observe != nil {
 		l.observe(Event{Kind: EventClose, Loop: l, Conn: c, Err: err})
 	}
-	l.srv.handler.OnClose(c, err)
+	l.hold(heldClose, c, err, nil)
 }
 
-// AsyncWrite queues p for sending from any goroutine; the loop writes it in
-// order with other AsyncWrites. The Conn takes ownership of p. It fails
-// with ErrClosed on a connection already closed (one that closes before
-// the loop gets to p drops it).
-func (c *Conn) AsyncWrite(p []byte) error {
-	if c.gone.Load() {
+func errOrClosed(err error) error {
+	if err == nil {
 		return ErrClosed
 	}
-	return c.loop.Post(func() {
-		if c.flags&flagClosed == 0 {
-			c.Write(p)
+	return err
+}
+
+// AsyncWrite queues p for sending, from any goroutine; the loop writes it
+// in order with the connection's other AsyncWrites. The Conn takes p and
+// reads it later, so p must not change until it is written (see
+// AsyncWriteFunc), but it may be shared: the same p given to many
+// connections is not copied until a Write queues it. It fails, and p is
+// not queued, with:
+//   - ErrClosed once the connection is closed (one that closes before the
+//     loop gets to p drops it);
+//   - ErrQueueFull while the connection's backlog (output queued plus
+//     AsyncWrites not yet written) is at Options.HighWater or above, or
+//     while Options.MaxPosts functions wait for the loop (the loop is
+//     behind). Slow down: AsyncWriteFunc says when the backlog is sent.
+//
+// One AsyncWrite may take the backlog past HighWater; so the bound is
+// HighWater plus one buffer per writing goroutine.
+func (c *Conn) AsyncWrite(p []byte) error { return c.AsyncWriteFunc(p, nil) }
+
+// AsyncWriteFunc is AsyncWrite with a callback: when it returned nil,
+// done runs on the loop once p is written to the socket (err nil; p may be
+// reused then), or with the reason the connection closed first (ErrClosed
+// if none). An empty p is never refused for its size: done then says
+// when everything queued before it is sent (the queue drained). done may
+// be nil.
+func (c *Conn) AsyncWriteFunc(p []byte, done func(c *Conn, err error)) error {
+	n := int64(len(p))
+	backlog := c.backlog.Add(n)
+	if backlog < 0 {
+		return ErrClosed
+	}
+	if hw := c.loop.srv.opts.HighWater; hw > 0 && n > 0 && backlog-n >= int64(hw) {
+		c.backlog.Add(-n)
+		c.loop.stats.refused.Add(1)
+		return ErrQueueFull
+	}
+	err := c.loop.Post(func() {
+		c.backlog.Add(-n)
+		if c.flags&flagClosed != 0 {
+			if done != nil {
+				done(c, ErrClosed)
+			}
+			return
+		}
+		if _, err := c.Write(p); err != nil {
+			if done != nil {
+				done(c, err)
+			}
+			return
+		}
+		if done != nil {
+			c.whenSent(done)
 		}
 	})
+	if err != nil {
+		c.backlog.Add(-n)
+		if errors.Is(err, ErrServerClosed) {
+			err = ErrClosed
+		}
+	}
+	return err
 }
 
 // AsyncClose closes the connection from any goroutine (after flushing);
-// ErrClosed if it is closed already.
+// ErrClosed if it is closed already. It is not refused when the loop is
+// behind.
 func (c *Conn) AsyncClose() error {
-	if c.gone.Load() {
+	if c.backlog.Load() < 0 {
 		return ErrClosed
 	}
-	return c.loop.Post(func() { c.Close() })
+	if err := c.loop.post(func() { c.Close() }, false); err != nil {
+		return ErrClosed
+	}
+	return nil
 }
 
 // AsyncOnData makes the loop call OnData for this connection, from any
 // goroutine, with whatever input is buffered (possibly none): for a
-// handler that left input unconsumed until something else happened.
+// handler that left input unconsumed until something else happened. Like
+// Post, it fails with ErrQueueFull when the loop is behind.
 func (c *Conn) AsyncOnData() error {
-	if c.gone.Load() {
+	if c.backlog.Load() < 0 {
 		return ErrClosed
 	}
-	return c.loop.Post(func() {
+	err := c.loop.Post(func() {
 		if c.flags&flagClosed == 0 {
 			c.loop.srv.handler.OnData(c)
 			c.keepUnread(false)
 		}
 	})
+	if errors.Is(err, ErrServerClosed) {
+		err = ErrClosed
+	}
+	return err
+}
+
+// whenSent calls done (held: after the running callback) once everything
+// queued now is sent, or with the error if the connection closes first.
+func (c *Conn) whenSent(done func(*Conn, error)) {
+	if c.Outbound() == 0 {
+		c.loop.hold(heldDone, c, nil, done)
+		return
+	}
+	x := c.more()
+	x.written = append(x.written, sentWaiter{mark: x.sentFromQueue + int64(c.Outbound()), done: done})
+}
+
+// sentQueued is called when n queued bytes were sent: it runs the
+// waiters whose bytes are all out.
+func (c *Conn) sentQueued(n int) {
+	x := c.extra
+	x.sentFromQueue += int64(n)
+	i := 0
+	for i < len(x.written) && x.written[i].mark <= x.sentFromQueue {
+		c.loop.hold(heldDone, c, nil, x.written[i].done)
+		i++
+	}
+	if i > 0 {
+		x.written = x.written[:copy(x.written, x.written[i:])]
+		clear(x.written[len(x.written) : len(x.written)+i])
+	}
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }

@@ -307,7 +307,7 @@ func testWriteInterest(t *testing.T, backend string) {
 	c.(*net.TCPConn).SetReadBuffer(16 << 10)
 	sc := recv(t, conns, 5*time.Second, "OnOpen")
 	interest := func() (ev string) {
-		onLoop(t, sc.Loop(), func() { ev = sc.interest.String() })
+		onLoop(t, sc.Loop(), func() { ev = sc.watching().String() })
 		return ev
 	}
 	changes := func() (n int64) {

@@ -74,7 +74,7 @@ func (s *Server) dial(network, address string, timeout time.Duration, config *tl
 		done(c, err)
 	}
 	l.incoming.Add(1)
-	if perr := l.Post(func() { l.startDial(fd, e.Peer(), timeout, config, wrapped); l.incoming.Add(-1) }); perr != nil {
+	if perr := l.post(func() { l.startDial(fd, e.Peer(), timeout, config, wrapped); l.incoming.Add(-1) }, false); perr != nil {
 		l.incoming.Add(-1)
 		sock.Close(fd)
 		return perr

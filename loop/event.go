@@ -15,7 +15,7 @@ const (
 	// EventWait: the loop is about to wait for readiness.
 	EventWait EventKind = iota + 1
 	// EventIdle: a Wait of Options.WaitTimeout found nothing to do;
-	// Handler.OnTimeout runs next.
+	// Handler.OnWaitTimeout runs next.
 	EventIdle
 	// EventOpen: a connection was accepted or dialed; OnOpen runs next.
 	EventOpen

@@ -85,7 +85,7 @@ func (h *funcHandler) OnResume(c *Conn) {
 	}
 }
 
-func (h *funcHandler) OnTimeout(l *Loop) {
+func (h *funcHandler) OnWaitTimeout(l *Loop) {
 	if h.timeout != nil {
 		h.timeout(l)
 	}

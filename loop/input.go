@@ -21,7 +21,22 @@ func (c *Conn) Peek(n int) []byte {
 func (c *Conn) Next(n int) []byte {
 	p := c.Peek(n)
 	c.view = c.view[len(p):]
+	if c.flags&flagInputFull != 0 { // consumed outside OnData: read again
+		c.checkInput()
+	}
 	return p
+}
+
+// checkInput stops reading while Options.MaxInput bytes of input wait
+// unconsumed, and reads again once some are consumed.
+func (c *Conn) checkInput() {
+	limit := c.loop.srv.opts.MaxInput
+	full := limit > 0 && len(c.view) >= limit
+	if full == (c.flags&flagInputFull != 0) {
+		return
+	}
+	c.flags ^= flagInputFull
+	c.updateInterest()
 }
 
 // Discard consumes n bytes (all if n < 0) and returns how many it consumed.
@@ -46,6 +61,9 @@ func (c *Conn) read() {
 			return
 		}
 		buf = buf[:min(len(buf), room)]
+	}
+	if limit := l.srv.opts.MaxInput; limit > 0 && limit-len(c.view) < len(buf) {
+		buf = buf[:max(limit-len(c.view), 1)] // read no more than MaxInput holds
 	}
 	n, err := sock.Read(int(c.fd), buf)
 	switch {
@@ -119,6 +137,7 @@ func (c *Conn) keepUnread(borrowed bool) {
 	switch {
 	case c.flags&flagClosed != 0:
 		c.view = nil
+		return
 	case len(c.view) == 0:
 		// All consumed: a burst's buffer is not kept for an idle conn.
 		c.view = nil
@@ -127,8 +146,12 @@ func (c *Conn) keepUnread(borrowed bool) {
 		} else {
 			c.in = c.in[:0]
 		}
+		if c.flags&flagInputFull == 0 {
+			return
+		}
 	case borrowed:
 		c.in = append(c.in[:0], c.view...)
 		c.view = c.in
 	}
+	c.checkInput()
 }

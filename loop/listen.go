@@ -222,7 +222,7 @@ func (ln *listener) acceptSome(l *Loop) {
 			continue
 		}
 		target.incoming.Add(1) // seen by LeastConnections before adopt runs
-		if target.Post(func() { target.adopt(fd, peer, ln.tls, nil); target.incoming.Add(-1) }) != nil {
+		if target.post(func() { target.adopt(fd, peer, ln.tls, nil); target.incoming.Add(-1) }, false) != nil {
 			target.incoming.Add(-1)
 			sock.Close(fd)
 		}

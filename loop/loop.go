@@ -43,6 +43,11 @@ type Loop struct {
 	handshakeFed bool
 	budget       int64 // the loop's share of Options.MaxQueued (0: no bound)
 	ended        bool  // under mu: Post refuses; set once the last posts ran
+	// held are the handler callbacks that came due while another handler
+	// callback ran (an OnPause inside Write, an OnClose inside CloseNow):
+	// they run when it has returned (see runHeld).
+	held []heldCall
+	ctx  any // SetContext
 
 	mu      sync.Mutex
 	tasks   []func() // posted from other goroutines, run on the loop
@@ -88,17 +93,41 @@ func (l *Loop) clock() time.Time {
 	return l.cached
 }
 
+// Context returns the value stored with SetContext.
+func (l *Loop) Context() any { return l.ctx }
+
+// SetContext stores a value with the loop: per-loop state (the loop's
+// share of a broadcast's subscribers, a cache), used by that loop's
+// handlers, timers and posted functions without locks. Call it on the
+// loop, or before Start returns to the first connection: from
+// Options.OnLoopStart, which runs on each loop before it serves anything.
+func (l *Loop) SetContext(v any) { l.ctx = v }
+
 // Post runs fn on the loop, from any goroutine. Posts are run in order
 // after the current event batch; only the first Post into an empty queue
-// wakes the loop, so a burst of Posts costs one wake-up system call.
-func (l *Loop) Post(fn func()) error {
+// wakes the loop, so a burst of Posts costs one wake-up system call. At
+// most Options.MaxPosts functions wait: past that Post fails with
+// ErrQueueFull (the loop is behind: slow down, or drop), counted in
+// Stats.Refused; once the loop has ended, with ErrServerClosed.
+func (l *Loop) Post(fn func()) error { return l.post(fn, true) }
+
+// post is Post; bounded false is for the loop's own posts (a connection
+// handed over, a Dial, Stop, a TLS handshake's end), which must not fail
+// while the loop runs.
+func (l *Loop) post(fn func(), bounded bool) error {
 	l.mu.Lock()
 	if l.ended {
 		l.mu.Unlock()
 		return ErrServerClosed
 	}
+	if bounded && len(l.tasks) >= l.srv.opts.MaxPosts {
+		l.mu.Unlock()
+		l.stats.refused.Add(1)
+		return ErrQueueFull
+	}
 	first := len(l.tasks) == 0
 	l.tasks = append(l.tasks, fn)
+	l.stats.posted.Add(1)
 	l.mu.Unlock()
 	if first {
 		l.stats.wakeups.Add(1)
@@ -113,6 +142,7 @@ func (l *Loop) Post(fn func()) error {
 func (l *Loop) runTasks() int {
 	l.mu.Lock()
 	l.tasks, l.running = l.running[:0], l.tasks
+	l.stats.posted.Add(-int64(len(l.running)))
 	l.mu.Unlock()
 	for i, fn := range l.running {
 		l.call(fn)
@@ -130,6 +160,9 @@ func (l *Loop) run() {
 	defer runtime.UnlockOSThread()
 	defer l.shutdown()
 	opts := &l.srv.opts
+	if opts.OnLoopStart != nil {
+		l.call(func() { opts.OnLoopStart(l) })
+	}
 	next := time.Duration(-1)
 	yielded := l.cached
 	for !l.stopping || l.open > 0 {
@@ -153,6 +186,7 @@ func (l *Loop) run() {
 			runtime.Gosched()
 			yielded = l.cached
 		}
+		l.runHeld() // none should be left: a safety net
 		if l.observe != nil {
 			l.observe(Event{Kind: EventWait, Loop: l})
 		}
@@ -176,6 +210,7 @@ func (l *Loop) run() {
 			case *PacketConn:
 				x.readPackets()
 			}
+			l.runHeld()
 			r.Data = nil // let closed connections be collected
 		}
 		// A Wait cut short by a Post's wake-up also returns n == 0: not idle.
@@ -184,10 +219,10 @@ func (l *Loop) run() {
 				if l.observe != nil {
 					l.observe(Event{Kind: EventIdle, Loop: l})
 				}
-				l.srv.handler.OnTimeout(l)
+				l.srv.handler.OnWaitTimeout(l)
 			})
 		}
-		next = l.runTimers() // after OnTimeout, so its timers bound the next Wait
+		next = l.runTimers() // after OnWaitTimeout, so its timers bound the next Wait
 	}
 }
 
@@ -205,7 +240,7 @@ func (l *Loop) serve(c *Conn, ev iomux.Events) {
 	if ev&iomux.Writable != 0 {
 		c.flush()
 	}
-	if ev&iomux.Readable != 0 && !c.Closed() && c.interest&iomux.Readable != 0 {
+	if ev&iomux.Readable != 0 && !c.Closed() && c.flags&flagWatchRead != 0 {
 		c.read()
 	}
 }
@@ -312,8 +347,13 @@ func (l *Loop) unregister(fd int) error {
 // beginStop closes the loop's listeners and asks every connection to close
 // once its output is sent; the loop ends when the last one is gone.
 func (l *Loop) beginStop() {
+	first := !l.stopping
 	l.stopping = true
 	l.closeListeners()
+	if h, ok := l.srv.handler.(StopHandler); ok && first {
+		l.callGuarded(func() { h.OnStop(l) })
+		l.runHeld()
+	}
 	for _, c := range l.conns {
 		if c != nil {
 			l.closeGuarded(c, false)
@@ -337,6 +377,7 @@ func (l *Loop) shutdown() {
 			l.closeGuarded(c, true)
 		}
 	}
+	l.runHeld()
 	l.closeListeners()
 	// A Post that returned nil must run (a DialAsync's callback, a
 	// connection handed over by the acceptor); run what came in since the
@@ -396,10 +437,71 @@ func (l *Loop) recovered(c *Conn) {
 	}
 }
 
-// call runs fn, a timer or a posted function, recovering a panic.
+// call runs fn, a timer or a posted function, recovering a panic, then
+// the handler callbacks it caused.
 func (l *Loop) call(fn func()) {
+	l.callGuarded(fn)
+	l.runHeld()
+}
+
+func (l *Loop) callGuarded(fn func()) {
 	defer l.recovered(nil)
 	fn()
+}
+
+// heldCall is a handler callback held until the one running returns, so
+// that no callback runs inside another's Conn call (as libuv never
+// re-enters): OnPause, OnResume and OnClose, a Dial's or AsyncWriteFunc's
+// done.
+type heldCall struct {
+	kind heldKind
+	c    *Conn
+	err  error
+	done func(*Conn, error) // heldDone
+}
+
+type heldKind uint8
+
+const (
+	heldPause heldKind = iota + 1
+	heldResume
+	heldClose
+	heldDone
+)
+
+// hold queues a callback for runHeld.
+func (l *Loop) hold(kind heldKind, c *Conn, err error, done func(*Conn, error)) {
+	l.held = append(l.held, heldCall{kind: kind, c: c, err: err, done: done})
+}
+
+// runHeld runs the held callbacks in the order they came due, and those
+// they cause in turn. OnPause and OnResume are dropped for a connection
+// closed meanwhile: OnClose comes instead.
+func (l *Loop) runHeld() {
+	for i := 0; i < len(l.held); i++ {
+		h := l.held[i]
+		l.held[i] = heldCall{}
+		l.runHeldCall(h)
+	}
+	l.held = l.held[:0]
+}
+
+func (l *Loop) runHeldCall(h heldCall) {
+	defer l.recovered(h.c)
+	switch h.kind {
+	case heldPause:
+		if !h.c.Closed() {
+			l.srv.handler.OnPause(h.c)
+		}
+	case heldResume:
+		if !h.c.Closed() {
+			l.srv.handler.OnResume(h.c)
+		}
+	case heldClose:
+		l.srv.handler.OnClose(h.c, h.err)
+	case heldDone:
+		h.done(h.c, h.err)
+	}
 }
 
 // closeGuarded closes c (now: dropping its queue) for Stop, recovering a

@@ -34,11 +34,31 @@ type Options struct {
 	Balance Balance
 	// ReadBufferSize is the size of each loop's read buffer. Default 64 KiB.
 	ReadBufferSize int
-	// HighWater and LowWater bound a connection's queued output: above
-	// HighWater the loop stops reading that connection (OnPause), below
-	// LowWater it reads again (OnResume). Defaults 1 MiB and 256 KiB;
-	// a negative HighWater disables back-pressure.
+	// Name tells this Server's Stats (and its expvar entry) from other
+	// Servers' in the process. Default: its first Listen address as bound
+	// ("tcp 127.0.0.1:8000"), else "loop".
+	Name string
+	// HighWater and LowWater are a connection's back-pressure marks: once
+	// its queued output passes HighWater the loop stops reading that
+	// connection (OnPause), so a client that sends requests faster than it
+	// reads the replies is slowed; below LowWater it reads again
+	// (OnResume). HighWater does not bound the queue: what other
+	// connections or goroutines write to it (a broadcast) is still queued,
+	// so for a Write from elsewhere check Outbound or Paused first.
+	// AsyncWrite refuses at HighWater (ErrQueueFull). Defaults 1 MiB and
+	// 256 KiB; a negative HighWater disables back-pressure.
 	HighWater, LowWater int
+	// MaxInput bounds a connection's unconsumed input: once that much is
+	// buffered (left by OnData), the loop stops reading the connection
+	// until the handler consumes some (Next, Discard), so the peer is
+	// slowed by TCP, not dropped. A handler that waits for a frame larger
+	// than MaxInput waits until a timeout: raise it, or close when
+	// Buffered() reaches it. Default 1 MiB; negative: no bound.
+	MaxInput int
+	// MaxPosts bounds the functions waiting to run on each loop (Post,
+	// AsyncWrite, AsyncOnData): past it they fail with ErrQueueFull.
+	// Default 65536.
+	MaxPosts int
 	// MaxQueued bounds the output queued across the Server's connections
 	// (each loop takes an equal share): past it, a connection that queues
 	// more stops being read (OnPause) until its own queue is sent. So
@@ -67,7 +87,7 @@ type Options struct {
 	// (0: never). Per-connection timeouts are set on Conn.
 	IdleTimeout time.Duration
 	// WaitTimeout bounds each Wait; when a Wait of that length finds
-	// nothing, the handler's OnTimeout runs (a select loop with a timeout,
+	// nothing, the handler's OnWaitTimeout runs (a select loop with a timeout,
 	// as in the Python select tutorials). Unlike a timer (Loop.Every), it
 	// runs only when the loop was idle that long. 0: Waits last until the
 	// next event or timer; below 1 ms it is 1 ms (a shorter one would keep
@@ -76,6 +96,9 @@ type Options struct {
 	// AcceptBatch bounds accepts per listener wake-up, so a storm of
 	// connections cannot starve established ones. Default 64.
 	AcceptBatch int
+	// OnLoopStart, when set, runs on each loop as it starts, before it
+	// serves anything: where per-loop state is made (Loop.SetContext).
+	OnLoopStart func(l *Loop)
 	// Logger receives the loop's events as structured records: errors at
 	// Warn (accept and wait failures, at most one line a second of each),
 	// and at Debug "loop: connection opened" and "closed" (attributes
@@ -118,6 +141,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LowWater <= 0 || o.LowWater > o.HighWater {
 		o.LowWater = max(o.HighWater/4, 0)
+	}
+	if o.MaxInput == 0 {
+		o.MaxInput = 1 << 20
+	}
+	if o.MaxPosts <= 0 {
+		o.MaxPosts = 1 << 16
 	}
 	if o.MaxQueued == 0 {
 		o.MaxQueued = 64 << 20

@@ -162,6 +162,7 @@ func (c *Conn) queue(p []byte) {
 	}
 	c.out = append(c.out, p...)
 	l.stats.queued.Add(int64(len(p)))
+	c.backlog.Add(int64(len(p)))
 	hw := l.srv.opts.HighWater
 	if (hw > 0 && c.Outbound() > hw || l.overBudget()) && c.flags&flagPaused == 0 {
 		c.flags |= flagPaused
@@ -169,7 +170,7 @@ func (c *Conn) queue(p []byte) {
 		if c.loop.srv.debugOn() {
 			c.loop.debug("loop: connection paused", slog.Any("addr", c.RemoteAddr()), slog.Int("queued", c.Outbound()))
 		}
-		c.loop.srv.handler.OnPause(c)
+		l.hold(heldPause, c, nil, nil) // after the callback that wrote
 	}
 	c.updateInterest()
 }
@@ -213,6 +214,10 @@ func (c *Conn) flush() {
 	c.wrote(n, pending)
 	c.head += n
 	c.loop.stats.queued.Add(-int64(n))
+	c.backlog.Add(-int64(n))
+	if x := c.extra; x != nil && len(x.written) > 0 {
+		c.sentQueued(n)
+	}
 	if c.head > 0 && c.head >= len(c.out)/2 { // reclaim the sent half
 		rest := copy(c.out, c.out[c.head:])
 		c.out, c.head = c.out[:rest], 0
@@ -235,10 +240,7 @@ func (c *Conn) flush() {
 		if c.loop.srv.debugOn() {
 			c.loop.debug("loop: connection resumed", slog.Any("addr", c.RemoteAddr()), slog.Int("queued", left))
 		}
-		c.loop.srv.handler.OnResume(c)
-		if c.Closed() {
-			return
-		}
+		c.loop.hold(heldResume, c, nil, nil)
 	}
 	if left == 0 {
 		c.finishClose()
@@ -266,31 +268,31 @@ func (c *Conn) updateInterest() {
 		return
 	}
 	var want iomux.Events
-	if c.flags&(flagEOF|flagPaused|flagReadHeld|flagClosing|flagConnecting) == 0 &&
+	if c.flags&(flagEOF|flagPaused|flagReadHeld|flagInputFull|flagClosing|flagConnecting) == 0 &&
 		(c.flags&flagHandshaking == 0 || c.handshakeRoom() > 0) {
 		want |= iomux.Readable
 	}
 	if c.Outbound() > 0 || c.flags&flagConnecting != 0 {
 		want |= iomux.Writable
 	}
-	if want == c.interest {
+	if want == c.watching() {
 		return
 	}
 	var err error
 	switch {
 	case want == 0:
 		err = c.loop.unregister(int(c.fd))
-	case c.interest == 0:
+	case c.watching() == 0:
 		err = c.loop.register(int(c.fd), want, c)
 	default:
 		err = c.loop.modify(int(c.fd), want, c)
 	}
 	if err != nil {
-		c.interest = 0
+		c.setWatching(0)
 		c.closeWith(err)
 		return
 	}
-	c.interest = want
+	c.setWatching(want)
 }
 
 // overBudget reports whether the loop's connections have more output

@@ -73,6 +73,12 @@ func (s *Server) Start() error {
 		s.closeLoops()
 		return err
 	}
+	if s.opts.Name == "" {
+		s.opts.Name = "loop"
+		if len(s.addrs) > 0 {
+			s.opts.Name = s.addrs[0].Network() + " " + s.addrs[0].String()
+		}
+	}
 	publish(s)
 	for _, l := range s.loops {
 		go l.run()
@@ -133,7 +139,7 @@ func (s *Server) stop(ctx context.Context) error {
 			slog.Int("loops", len(s.loops)), slog.Int64("open", s.Stats().Open))
 	}
 	for _, l := range s.loops {
-		_ = l.Post(l.beginStop)
+		_ = l.post(l.beginStop, false)
 	}
 	var err error
 	for _, l := range s.loops {
@@ -147,7 +153,7 @@ func (s *Server) stop(ctx context.Context) error {
 	}
 	if err != nil {
 		for _, l := range s.loops {
-			_ = l.Post(l.abort)
+			_ = l.post(l.abort, false)
 		}
 		for _, l := range s.loops {
 			<-l.done

@@ -38,7 +38,7 @@ func TestStats(t *testing.T) {
 		roundTrip(t, c, []byte("hello"))
 	}
 	st := settled(t, s)
-	want := Stats{Open: 1, Total: 1, BytesIn: 15, BytesOut: 15, Waits: st.Waits, Wakeups: st.Wakeups}
+	want := Stats{Name: "tcp " + s.Addrs()[0].String(), Open: 1, Total: 1, BytesIn: 15, BytesOut: 15, Waits: st.Waits, Wakeups: st.Wakeups}
 	if st != want || st.Waits < 3 {
 		t.Fatalf("Stats = %+v, want %+v with Waits >= 3", st, want)
 	}

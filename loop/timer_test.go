@@ -142,9 +142,9 @@ func TestTimerFromHandler(t *testing.T) {
 	}
 }
 
-// TestTimerFromOnTimeout: a timer set in OnTimeout bounds the next Wait,
+// TestTimerFromOnWaitTimeout: a timer set in OnWaitTimeout bounds the next Wait,
 // instead of waiting a whole WaitTimeout more.
-func TestTimerFromOnTimeout(t *testing.T) {
+func TestTimerFromOnWaitTimeout(t *testing.T) {
 	const wait = 2 * time.Second
 	fired := make(chan time.Duration, 1)
 	var once atomic.Bool
@@ -157,7 +157,7 @@ func TestTimerFromOnTimeout(t *testing.T) {
 	}}
 	startServer(t, h, Options{Loops: 1, WaitTimeout: wait}, "", "")
 	if d := recv(t, fired, 2*wait+lateness, "the timer"); d >= wait/2 {
-		t.Fatalf("a 1ms timer set in OnTimeout fired after %v (WaitTimeout %v)", d, wait)
+		t.Fatalf("a 1ms timer set in OnWaitTimeout fired after %v (WaitTimeout %v)", d, wait)
 	}
 }
 
@@ -172,13 +172,13 @@ func TestWaitTimeout(t *testing.T) {
 	s := startServer(t, h, Options{Loops: 2, WaitTimeout: 20 * time.Millisecond}, "tcp", "127.0.0.1:0")
 	seen := map[int]bool{}
 	for len(seen) < 2 {
-		l := recv(t, timeouts, 5*time.Second, "OnTimeout")
+		l := recv(t, timeouts, 5*time.Second, "OnWaitTimeout")
 		seen[l.Index()] = true
 	}
 	roundTrip(t, dial(t, s), []byte("still serving"))
 }
 
-// TestWaitTimeoutBusy: OnTimeout means a Wait found nothing for
+// TestWaitTimeoutBusy: OnWaitTimeout means a Wait found nothing for
 // WaitTimeout; wake-ups from other goroutines (Post, AsyncWrite) are not
 // timeouts.
 func TestWaitTimeoutBusy(t *testing.T) {
@@ -191,7 +191,7 @@ func TestWaitTimeoutBusy(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if n := timeouts.Load(); n != 0 {
-		t.Fatalf("OnTimeout ran %d times in 25 wake-ups, none of them 2s idle", n)
+		t.Fatalf("OnWaitTimeout ran %d times in 25 wake-ups, none of them 2s idle", n)
 	}
 }
 

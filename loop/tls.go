@@ -133,7 +133,7 @@ func (c *Conn) handshake() {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		err := t.sess.Handshake(ctx)
 		cancel()
-		if l.Post(func() { t.finished(err) }) != nil {
+		if l.post(func() { t.finished(err) }, false) != nil {
 			t.sess.Close() // the loop is gone, and the connection with it
 		}
 	})
@@ -149,11 +149,11 @@ func (t *tlsTransport) send(p []byte) error {
 		return err
 	}
 	record := append([]byte(nil), p...)
-	return c.loop.Post(func() {
+	return c.loop.post(func() {
 		if !c.Closed() {
 			(*wire)(c).Write(record)
 		}
-	})
+	}, false)
 }
 
 // finished runs on the loop when the handshake goroutine is done.
