@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -174,5 +176,187 @@ func TestAsyncClose(t *testing.T) {
 	stop(t, s)
 	if err := sc.AsyncWrite([]byte("x")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("AsyncWrite after Stop: %v, want ErrClosed", err)
+	}
+}
+
+// TestAsyncWriteQueueFull: AsyncWrite to a peer that does not read
+// refuses with ErrQueueFull once the backlog reaches HighWater, also when
+// the caller is the connection's own loop (whose Posts cannot run until it
+// returns); AsyncWriteFunc with no bytes says when the backlog is sent,
+// and writes are taken again. Every byte taken arrives, in order.
+func TestAsyncWriteQueueFull(t *testing.T) {
+	const highWater, chunk = 256 << 10, 16 << 10
+	h, conns := serverConns(&funcHandler{})
+	s := startServer(t, h, Options{Loops: 1, HighWater: highWater, SocketWriteBuffer: 64 << 10}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	c.(*net.TCPConn).SetReadBuffer(64 << 10)
+	sc := recv(t, conns, 5*time.Second, "OnOpen")
+
+	var sent bytes.Buffer
+	next := func() []byte { // numbered chunks, so order shows
+		p := bytes.Repeat(fmt.Appendf(nil, "%07d\n", sent.Len()/chunk), chunk/8)
+		return p
+	}
+	take := func(p []byte) { sent.Write(p) }
+	refused := false
+	for sent.Len() < 64<<20 {
+		p := next()
+		err := sc.AsyncWrite(p)
+		if errors.Is(err, ErrQueueFull) {
+			refused = true
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		take(p)
+	}
+	if !refused {
+		t.Fatalf("AsyncWrite took %d bytes for a peer that reads nothing, never ErrQueueFull", sent.Len())
+	}
+	t.Logf("AsyncWrite from a goroutine took %d KiB before ErrQueueFull", sent.Len()>>10)
+	// What the loop queued plus the socket buffers: HighWater, one
+	// chunk over, and a few hundred KiB in the kernel.
+	if sent.Len() > highWater+chunk+2<<20 {
+		t.Fatalf("AsyncWrite took %d bytes before refusing, HighWater %d", sent.Len(), highWater)
+	}
+	// The loop itself writing asynchronously to its own connection: the
+	// Posts wait for it to return, but the backlog counts them.
+	onLoop(t, sc.Loop(), func() {
+		for range 1 << 20 {
+			if err := sc.AsyncWrite([]byte("x")); err != nil {
+				if !errors.Is(err, ErrQueueFull) {
+					t.Errorf("AsyncWrite on the loop: %v", err)
+				}
+				return
+			}
+			sent.WriteByte('x')
+		}
+		t.Errorf("AsyncWrite on its own loop never refused")
+	})
+	drained := make(chan error, 1)
+	if err := sc.AsyncWriteFunc(nil, func(c *Conn, err error) { drained <- err }); err != nil {
+		t.Fatalf("AsyncWriteFunc(nil) on a full queue: %v, want it taken", err)
+	}
+	select {
+	case <-drained:
+		t.Fatal("drained before the client read anything")
+	case <-time.After(50 * time.Millisecond):
+	}
+	got := make([]byte, sent.Len())
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, drained, 10*time.Second, "the drain callback"); err != nil {
+		t.Fatalf("drain callback: %v", err)
+	}
+	if !bytes.Equal(got, sent.Bytes()) {
+		t.Fatalf("received bytes differ from offset %d", firstDiff(got, sent.Bytes()))
+	}
+	if err := sc.AsyncWrite([]byte("again\n")); err != nil {
+		t.Fatalf("AsyncWrite after the drain: %v", err)
+	}
+	if st := s.Stats(); st.Refused < 2 {
+		t.Fatalf("Stats.Refused = %d, want the 2 refusals", st.Refused)
+	}
+}
+
+// TestAsyncWriteFunc: each callback runs once its bytes are written, in
+// the order written; on a connection closed with output queued, with
+// ErrClosed.
+func TestAsyncWriteFunc(t *testing.T) {
+	h, conns := serverConns(&funcHandler{})
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	sc := recv(t, conns, 5*time.Second, "OnOpen")
+	var mu sync.Mutex
+	var order []int
+	dones := make(chan error, 100)
+	for i := range 100 {
+		err := sc.AsyncWriteFunc(fmt.Appendf(nil, "%03d\n", i), func(cc *Conn, err error) {
+			if cc != sc {
+				err = fmt.Errorf("callback for %p, want %p", cc, sc)
+			}
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+			dones <- err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	readN(t, c, 400)
+	for range 100 {
+		if err := recv(t, dones, 10*time.Second, "a write callback"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, v := range order {
+		if v != i {
+			t.Fatalf("callbacks ran in the order %v", order)
+		}
+	}
+
+	// A client that reads nothing: 8 MiB stay queued; CloseNow drops them
+	// and tells the callback.
+	failed := make(chan error, 1)
+	if err := sc.AsyncWriteFunc(payload(8<<20), func(_ *Conn, err error) { failed <- err }); err != nil {
+		t.Fatal(err)
+	}
+	onLoop(t, sc.Loop(), func() {
+		if sc.Outbound() == 0 {
+			t.Error("8 MiB all written to a client that reads nothing")
+		}
+		sc.CloseNow()
+	})
+	if err := recv(t, failed, 10*time.Second, "the callback of the dropped write"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("callback of a write dropped by CloseNow: %v, want ErrClosed", err)
+	}
+	if err := sc.AsyncWriteFunc([]byte("x"), func(*Conn, error) { t.Error("callback of a refused write ran") }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("AsyncWriteFunc on a closed Conn: %v", err)
+	}
+}
+
+// TestPostBound: Post refuses with ErrQueueFull once MaxPosts functions
+// wait for a loop that is behind, and Stats show the depth; the loop's own
+// work (here AsyncClose) is never refused, and every function taken runs.
+func TestPostBound(t *testing.T) {
+	const maxPosts = 100
+	h, conns := serverConns(&funcHandler{})
+	s := startServer(t, h, Options{Loops: 1, MaxPosts: maxPosts}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	sc := recv(t, conns, 5*time.Second, "OnOpen")
+	l := s.Loops()[0]
+	held, release := make(chan struct{}), make(chan struct{})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	defer releaseOnce()
+	if err := l.Post(func() { close(held); <-release }); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, held, 10*time.Second, "the loop to be held")
+	var ran atomic.Int64
+	for i := range maxPosts {
+		if err := l.Post(func() { ran.Add(1) }); err != nil {
+			t.Fatalf("Post %d: %v", i, err)
+		}
+	}
+	if err := l.Post(func() { ran.Add(1) }); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("Post past MaxPosts: %v, want ErrQueueFull", err)
+	}
+	if err := sc.AsyncWrite([]byte("x")); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("AsyncWrite past MaxPosts: %v, want ErrQueueFull", err)
+	}
+	if st, ls := s.Stats(), l.Stats(); st.Posted != maxPosts || ls.Posted != maxPosts || st.Refused != 2 {
+		t.Fatalf("Stats Posted %d (loop %d), Refused %d; want %d, %d, 2", st.Posted, ls.Posted, st.Refused, maxPosts, maxPosts)
+	}
+	if err := sc.AsyncClose(); err != nil {
+		t.Fatalf("AsyncClose on a loop that is behind: %v", err)
+	}
+	releaseOnce()
+	expectClosed(t, c, 10*time.Second)
+	if st := settled(t, s); ran.Load() != maxPosts || st.Posted != 0 {
+		t.Fatalf("%d of %d posted functions ran, %d still counted waiting", ran.Load(), maxPosts, st.Posted)
 	}
 }

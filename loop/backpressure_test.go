@@ -497,3 +497,68 @@ func TestPauseRead(t *testing.T) {
 		}
 	})
 }
+
+// TestMaxInput: a handler that consumes nothing holds at most MaxInput of
+// a connection's input: the loop stops reading it, and the client's write
+// blocks (TCP slows it) instead of the server buffering what it sends.
+// Once the handler consumes, outside OnData too, reading goes on, and
+// every byte arrives in order.
+func TestMaxInput(t *testing.T) {
+	const maxInput, size = 256 << 10, 16 << 20
+	p := payload(size)
+	var consuming atomic.Bool
+	var mostBuffered atomic.Int64
+	off := 0 // on the loop
+	bad := make(chan int, 1)
+	check := func(c *Conn) {
+		got := c.Next(-1)
+		if !bytes.Equal(got, p[off:off+len(got)]) {
+			notify(bad, off)
+		}
+		off += len(got)
+	}
+	h, conns := serverConns(&funcHandler{data: func(c *Conn) {
+		if int64(c.Buffered()) > mostBuffered.Load() {
+			mostBuffered.Store(int64(c.Buffered()))
+		}
+		if consuming.Load() {
+			check(c)
+		}
+	}})
+	s := startServer(t, h, Options{Loops: 1, MaxInput: maxInput, SocketReadBuffer: 64 << 10}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	sc := recv(t, conns, 5*time.Second, "OnOpen")
+	werr := writeAll(c, p)
+	deadline := time.Now().Add(20 * time.Second)
+	for buffered := 0; buffered < maxInput; {
+		if time.Now().After(deadline) {
+			t.Fatalf("Buffered() = %d, want it to reach MaxInput %d", buffered, maxInput)
+		}
+		onLoop(t, sc.Loop(), func() { buffered = sc.Buffered() })
+	}
+	time.Sleep(100 * time.Millisecond) // would it read more?
+	stillWriting(t, werr)
+	if n := mostBuffered.Load(); n > maxInput {
+		t.Fatalf("%d bytes buffered unconsumed, MaxInput %d", n, maxInput)
+	}
+	// Consume from outside OnData: the loop reads again.
+	consuming.Store(true)
+	onLoop(t, sc.Loop(), func() { check(sc) })
+	if err := recv(t, werr, 30*time.Second, "the client's write"); err != nil {
+		t.Fatal(err)
+	}
+	for done := false; !done; {
+		if time.Now().After(deadline.Add(20 * time.Second)) {
+			t.Fatalf("%d of %d bytes consumed", off, size)
+		}
+		onLoop(t, sc.Loop(), func() { done = off == size })
+	}
+	select {
+	case at := <-bad:
+		t.Fatalf("input differs from offset %d", at)
+	default:
+	}
+	if n := mostBuffered.Load(); n > maxInput {
+		t.Fatalf("%d bytes buffered unconsumed, MaxInput %d", n, maxInput)
+	}
+}

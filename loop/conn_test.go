@@ -2,10 +2,12 @@ package loop
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -377,5 +379,92 @@ func TestQueueGrow(t *testing.T) {
 	c.grow(200) // 230 > 128: a new buffer, twice the old one or the need
 	if cap(c.out) != 256 || c.head != 0 || len(c.out) != 30 || c.out[0] != 70 || c.out[29] != 99 {
 		t.Fatalf("new buffer: cap %d, head %d, len %d, first %d, last %d", cap(c.out), c.head, len(c.out), c.out[0], c.out[len(c.out)-1])
+	}
+}
+
+// TestNoReentrantCallbacks: no handler callback runs inside a Conn call
+// of another. A Write that passes HighWater marks the connection paused
+// at once, but OnPause runs after the callback that wrote; an OnPause that
+// closes the connection (editing a set the writer may iterate) then makes
+// the next Write fail with ErrClosed. A Write that meets a reset returns
+// the error, the connection is closed at once, and OnClose comes after.
+func TestNoReentrantCallbacks(t *testing.T) {
+	var inCall atomic.Bool
+	reentered := make(chan string, 4)
+	paused, closed := make(chan *Conn, 2), make(chan error, 2)
+	h, conns := serverConns(&funcHandler{
+		data: func(c *Conn) { c.Discard(-1) },
+		pause: func(c *Conn) {
+			if inCall.Load() {
+				notify(reentered, "OnPause inside Write")
+			}
+			c.CloseNow()
+			notify(paused, c)
+		},
+		close: func(c *Conn, err error) {
+			if inCall.Load() {
+				notify(reentered, "OnClose inside the call that closed")
+			}
+			notify(closed, err)
+		},
+	})
+	s := startServer(t, h, Options{Loops: 1, HighWater: 64 << 10, SocketWriteBuffer: 32 << 10}, "tcp", "127.0.0.1:0")
+	dial(t, s) // reads nothing
+	sc := recv(t, conns, 5*time.Second, "OnOpen")
+	onLoop(t, sc.Loop(), func() {
+		inCall.Store(true)
+		defer inCall.Store(false)
+		n, err := sc.Write(payload(1 << 20))
+		if n != 1<<20 || err != nil || !sc.Paused() || sc.Closed() {
+			t.Errorf("Write past HighWater: %d, %v, paused %v, closed %v; want all taken, paused, open", n, err, sc.Paused(), sc.Closed())
+		}
+	})
+	if c := recv(t, paused, 5*time.Second, "OnPause"); c != sc {
+		t.Fatal("OnPause for another connection")
+	}
+	if err := recv(t, closed, 5*time.Second, "OnClose after OnPause's CloseNow"); err != nil {
+		t.Fatalf("OnClose after CloseNow: %v", err)
+	}
+	onLoop(t, sc.Loop(), func() {
+		if _, err := sc.Write([]byte("x")); !errors.Is(err, ErrClosed) {
+			t.Errorf("Write after OnPause closed it: %v, want ErrClosed", err)
+		}
+	})
+
+	// A peer that resets while the loop is not reading it: the Write that
+	// meets the reset reports it.
+	c := dial(t, s).(*net.TCPConn)
+	sc = recv(t, conns, 5*time.Second, "OnOpen")
+	onLoop(t, sc.Loop(), sc.PauseRead)
+	c.SetLinger(0)
+	c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for failed := false; !failed; {
+		if time.Now().After(deadline) {
+			t.Fatal("Writes to a reset connection kept succeeding")
+		}
+		onLoop(t, sc.Loop(), func() {
+			inCall.Store(true)
+			defer inCall.Store(false)
+			_, err := sc.Write([]byte("into the void"))
+			if err == nil {
+				return // the RST is not there yet
+			}
+			failed = true
+			if !sc.Closed() {
+				t.Errorf("Write failed with %v, but the connection is not closed", err)
+			}
+			if _, err := sc.Write([]byte("x")); !errors.Is(err, ErrClosed) {
+				t.Errorf("second Write: %v, want ErrClosed", err)
+			}
+		})
+	}
+	if err := recv(t, closed, 5*time.Second, "OnClose of the reset connection"); err == nil {
+		t.Fatal("OnClose of a reset connection got nil")
+	}
+	select {
+	case what := <-reentered:
+		t.Fatal(what)
+	default:
 	}
 }

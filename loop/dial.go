@@ -12,7 +12,9 @@ import (
 // and returns the connection once it is established, after OnOpen ran. The
 // connect is non-blocking (EINPROGRESS, then writability, then SO_ERROR);
 // timeout bounds it (0: no limit but the OS's). Dial blocks its caller, so
-// call it from outside the loops; handlers use DialAsync.
+// call it from outside the loops; handlers use DialAsync. The Conn is the
+// loop's: use it from the caller only through its Async methods, and set
+// its state in OnOpen (or use DialAsync).
 func (s *Server) Dial(network, address string, timeout time.Duration) (*Conn, error) {
 	return s.dialAndWait(network, address, timeout, nil)
 }
@@ -32,8 +34,10 @@ func (s *Server) dialAndWait(network, address string, timeout time.Duration, con
 }
 
 // DialAsync starts a connect and calls done on the chosen loop when it
-// completes: with the Conn (after OnOpen) or with the error. Name
-// resolution, if the address needs it, happens in the caller.
+// completes: with the Conn (after OnOpen, before the first OnData, so
+// per-connection state set there is in place for the first reply) or
+// with the error. Name resolution, if the address needs it, happens in
+// the caller.
 func (s *Server) DialAsync(network, address string, timeout time.Duration, done func(*Conn, error)) error {
 	return s.dial(network, address, timeout, nil, done)
 }

@@ -31,5 +31,60 @@
 //
 // Concurrency: Handler methods, timers and posted functions of one loop run
 // on that loop's goroutine, one at a time; Conn methods are for that
-// goroutine, except AsyncWrite, AsyncClose and AsyncOnData.
+// goroutine, except AsyncWrite, AsyncWriteFunc, AsyncClose and
+// AsyncOnData. No Handler method runs inside another's Conn call: an
+// OnPause a Write causes, an OnClose a CloseNow or a failed Write causes,
+// run once the current callback returns (see Handler); the state changes
+// at once (Closed, Paused), and a Write to a closed connection returns
+// ErrClosed.
+//
+// # Flow control
+//
+// Every queue has a bound with a default, and each says what happens
+// past it:
+//   - Output: once a connection's queue passes Options.HighWater (1 MiB)
+//     the loop stops reading it (OnPause) until it drains below LowWater
+//     (OnResume): a client that sends faster than it reads is slowed.
+//     HighWater pauses reads; it does not refuse writes. A Write from a
+//     handler is always queued, so a producer writing to other connections
+//     (a broadcast) checks Paused or Outbound, or waits for OnResume.
+//     Options.MaxQueued (64 MiB) bounds what the whole Server queues the
+//     same way, and Options.WriteTimeout (2 min) closes a connection
+//     whose queue makes no progress.
+//   - Input: once Options.MaxInput (1 MiB) is buffered unconsumed, the
+//     loop stops reading the connection until the handler consumes; a
+//     frame must fit in it. Conn.PauseRead stops reading by hand.
+//   - From other goroutines: AsyncWrite fails with ErrQueueFull while the
+//     connection's backlog is at HighWater; AsyncWriteFunc calls back
+//     when its bytes are written (or with no bytes: when the queue is
+//     sent), so a producer waits for that. Post (and AsyncWrite) fail with
+//     ErrQueueFull while Options.MaxPosts (65536) functions wait. Stats
+//     count the queued bytes, waiting functions and refusals, also per
+//     loop (Loop.Stats).
+//
+// # Buffers
+//
+// Write and Writev copy what the socket does not take at once: the caller
+// may reuse its buffer as soon as they return. AsyncWrite reads its buffer
+// later, on the loop: it must not change until written (AsyncWriteFunc's
+// callback says when), but one buffer may be given to many connections,
+// as a broadcast does. What Peek and Next return, and OnData's input, is
+// valid only until the handler returns: copy what you keep.
+//
+// # Broadcast across loops
+//
+// Keep each loop's subscribers in per-loop state (Options.OnLoopStart,
+// Loop.SetContext), Post one shared, unchanging copy of a message to each
+// loop, and have each loop Write it to its own subscribers; hold the
+// publisher (PauseRead) until every loop says its subscribers' queues are
+// below HighWater again. ExampleLoop_Post is the recipe, with a
+// publisher that floods 200 subscribers in its test (TestPubSubFlood).
+//
+// # Clients
+//
+// Server.Dial and DialAsync connect from a loop (a Server with no Listen
+// address serves only those); the same Handler gets their events.
+// DialAsync's callback runs on the connection's loop after OnOpen and
+// before the first OnData, so per-connection state set there (SetContext)
+// is in place for the first reply (ExampleServer_DialAsync).
 package loop

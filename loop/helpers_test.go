@@ -315,3 +315,6 @@ func notify[T any](ch chan<- T, v T) {
 	default:
 	}
 }
+
+// RaceEnabled is raceEnabled for the tests of package loop_test.
+const RaceEnabled = raceEnabled

@@ -29,7 +29,10 @@ type listenSpec struct {
 // Listen adds an address to serve, before Start: network is "tcp", "tcp4",
 // "tcp6", "unix" or "udp", "udp4", "udp6"; address as for net.Listen
 // ("127.0.0.1:0" picks a free port; see Addrs). A UDP address needs a
-// Handler that is also a PacketHandler.
+// Handler that is also a PacketHandler. Listen checks the address (an
+// unknown network, a malformed or unresolvable address fail here); the
+// socket is bound by Start, so a port in use (EADDRINUSE, test with
+// errors.Is(err, syscall.EADDRINUSE)) or a missing permission fails Start.
 func (s *Server) Listen(network, address string) error {
 	switch network {
 	case "tcp", "tcp4", "tcp6", "unix":
@@ -42,6 +45,9 @@ func (s *Server) Listen(network, address string) error {
 	}
 	if s.loops != nil {
 		return errors.New("loop: Listen after Start")
+	}
+	if _, err := sock.Resolve(network, address); err != nil {
+		return fmt.Errorf("loop: listen %s %s: %w", network, address, err)
 	}
 	s.specs = append(s.specs, listenSpec{network: network, address: address})
 	return nil

@@ -19,7 +19,8 @@ import (
 func TestDefaults(t *testing.T) {
 	o := NewServer(echoHandler{}, Options{}).Options()
 	if o.Loops != runtime.GOMAXPROCS(0) || o.Backend != "auto" || o.ReadBufferSize != 64<<10 ||
-		o.HighWater != 1<<20 || o.LowWater != 256<<10 || o.AcceptBatch != 64 || o.Logger == nil {
+		o.HighWater != 1<<20 || o.LowWater != 256<<10 || o.AcceptBatch != 64 || o.Logger == nil ||
+		o.MaxInput != 1<<20 || o.MaxPosts != 1<<16 {
 		t.Fatalf("defaults: %+v", o)
 	}
 	if o := NewServer(echoHandler{}, Options{HighWater: 1000, LowWater: 5000}).Options(); o.LowWater != 250 {
@@ -117,6 +118,12 @@ func TestListenErrors(t *testing.T) {
 	if err := NewServer(&struct{ BaseHandler }{}, Options{}).Listen("udp", "127.0.0.1:0"); err == nil ||
 		!strings.Contains(err.Error(), "OnPacket") {
 		t.Fatalf("Listen udp with a Handler that has no OnPacket: %v, want an error naming OnPacket", err)
+	}
+	// A malformed address fails Listen itself, not Start.
+	for _, addr := range []string{"127.0.0.1:notaport", "127.0.0.1:99999", "no port"} {
+		if err := s.Listen("tcp", addr); err == nil || !strings.Contains(err.Error(), addr) {
+			t.Errorf("Listen tcp %q: %v, want an error naming it", addr, err)
+		}
 	}
 	if _, err := s.Dial("tcp", "127.0.0.1:1", time.Second); err == nil {
 		t.Fatal("Dial before Start succeeded")
@@ -261,4 +268,38 @@ func TestListenAbstractUnix(t *testing.T) {
 func TestAcceptBatch(t *testing.T) {
 	s := startServer(t, echoHandler{}, Options{Loops: 1, AcceptBatch: 1}, "tcp", "127.0.0.1:0")
 	echoMany(t, s, 100)
+}
+
+// TestLoopContext: OnLoopStart runs on each loop before it serves
+// anything, so per-loop state set there is in place for the first
+// connection, and each loop sees its own.
+func TestLoopContext(t *testing.T) {
+	type perLoop struct{ index, conns int }
+	wrong := make(chan string, 16)
+	h, conns := serverConns(&funcHandler{open: func(c *Conn) {
+		st, ok := c.Loop().Context().(*perLoop)
+		if !ok || st.index != c.Loop().Index() {
+			notify(wrong, fmt.Sprintf("loop %d has context %#v", c.Loop().Index(), c.Loop().Context()))
+			return
+		}
+		st.conns++
+	}})
+	opts := Options{Loops: 2, SharedAcceptor: true, OnLoopStart: func(l *Loop) { l.SetContext(&perLoop{index: l.Index()}) }}
+	s := startServer(t, h, opts, "tcp", "127.0.0.1:0")
+	for range 6 {
+		dial(t, s)
+		recv(t, conns, 5*time.Second, "OnOpen")
+	}
+	select {
+	case w := <-wrong:
+		t.Fatal(w)
+	default:
+	}
+	total := 0
+	for _, l := range s.Loops() {
+		onLoop(t, l, func() { total += l.Context().(*perLoop).conns })
+	}
+	if total != 6 {
+		t.Fatalf("the loops counted %d connections, want 6", total)
+	}
 }

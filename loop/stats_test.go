@@ -193,3 +193,40 @@ func TestObserve(t *testing.T) {
 		t.Errorf("read %q and wrote %q, want the message both ways", read, wrote)
 	}
 }
+
+// TestStatsNamedPerLoop: each Server's expvar entry carries its name and
+// each loop's figures, so two Servers in one process are told apart and a
+// busy loop is seen; Server.Stats is the sum of its Loop.Stats.
+func TestStatsNamedPerLoop(t *testing.T) {
+	a := startServer(t, echoHandler{}, Options{Loops: 2, Name: "front"}, "tcp", "127.0.0.1:0")
+	b := startServer(t, echoHandler{}, Options{Loops: 3, Name: "back"}, "tcp", "127.0.0.1:0")
+	for _, s := range []*Server{a, b} {
+		c := dial(t, s)
+		roundTrip(t, c, []byte("hello"))
+	}
+	v := expvar.Get("iomux.loop")
+	var list []struct {
+		Stats
+		Loops []Stats
+	}
+	if err := json.Unmarshal([]byte(v.String()), &list); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]int{}
+	for _, p := range list {
+		found[p.Name] = len(p.Loops)
+	}
+	if found["front"] != 2 || found["back"] != 3 {
+		t.Fatalf("expvar lists %v, want front with 2 loops and back with 3", found)
+	}
+	st := settled(t, a)
+	var sum Stats
+	for _, l := range a.Loops() {
+		ls := l.Stats()
+		sum.Open += ls.Open
+		sum.BytesIn += ls.BytesIn
+	}
+	if st.Name != "front" || sum.Open != st.Open || sum.BytesIn != st.BytesIn || st.BytesIn != 5 {
+		t.Fatalf("Server.Stats %+v, sum of Loop.Stats Open %d BytesIn %d", st, sum.Open, sum.BytesIn)
+	}
+}

@@ -288,3 +288,34 @@ func TestStopBeforeStart(t *testing.T) {
 	}
 	checkFDs(t, fds)
 }
+
+// stopGreeter says goodbye to each connection when Stop begins.
+type stopGreeter struct {
+	funcHandler
+	conns map[*Conn]bool // all loops': guarded by the test running one loop
+}
+
+func (h *stopGreeter) OnStop(l *Loop) {
+	for c := range h.conns {
+		c.Write([]byte("server stopping: bye\n"))
+	}
+}
+
+// TestOnStop: a StopHandler's OnStop runs when Stop begins, before the
+// connections are closed: what it writes reaches the client, then EOF.
+func TestOnStop(t *testing.T) {
+	h := &stopGreeter{conns: map[*Conn]bool{}}
+	h.open = func(c *Conn) { h.conns[c] = true }
+	h.close = func(c *Conn, err error) { delete(h.conns, c) }
+	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	roundTrip(t, c, []byte("hi"))
+	done := make(chan error, 1)
+	go func() { done <- s.Stop(context.Background()) }()
+	if got := expectClosed(t, c, 10*time.Second); string(got) != "server stopping: bye\n" {
+		t.Fatalf("read %q before the close, want the goodbye", got)
+	}
+	if err := recv(t, done, 10*time.Second, "Stop"); err != nil {
+		t.Fatal(err)
+	}
+}
