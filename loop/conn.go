@@ -65,8 +65,8 @@ func (c *Conn) setWatching(ev iomux.Events) {
 
 // Conn is one TCP or Unix-domain connection owned by a Loop. Its methods
 // must be called from that loop (inside Handler methods, timers and
-// Post'ed functions), except AsyncWrite, AsyncClose and AsyncOnData, which
-// are safe from any goroutine.
+// Post'ed functions), except AsyncWrite, AsyncWriteFunc, AsyncClose and
+// AsyncOnData, which are safe from any goroutine.
 //
 // Its fields are ordered to fit the 144-byte size class on 64-bit systems
 // (TestConnSize checks): an idle connection's memory is a headline figure

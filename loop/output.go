@@ -13,8 +13,13 @@ func (c *Conn) Outbound() int { return len(c.out) - c.head }
 
 // Write sends p: straight to the socket when nothing is queued (the steady
 // state, with no Selector call), the rest queued with write interest until
-// it drains. It never blocks and keeps no reference to p. With a Transport,
-// p goes through its Encode.
+// it drains. It never blocks and keeps no reference to p: p may be reused
+// or changed once it returns. With a Transport, p goes through its Encode.
+// On a closed connection it returns ErrClosed; a write that fails (a
+// reset) closes the connection and returns the error, and OnClose runs
+// after the callback that wrote. Past HighWater the connection is paused
+// (Paused at once, OnPause after the callback); the bytes are queued all
+// the same.
 func (c *Conn) Write(p []byte) (int, error) {
 	if c.flags&(flagClosed|flagClosing|flagShutWrite|flagWriteShut) != 0 {
 		return 0, ErrClosed
@@ -77,6 +82,9 @@ func (c *Conn) encode(p []byte) (int, error) {
 	if err := c.extra.transport.Encode((*wire)(c), p); err != nil {
 		c.closeWith(err)
 		return 0, err
+	}
+	if c.Closed() { // the wire write failed, and the Transport did not say
+		return 0, ErrClosed
 	}
 	return len(p), nil
 }
