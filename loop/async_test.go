@@ -223,14 +223,15 @@ func TestAsyncWriteQueueFull(t *testing.T) {
 	// The loop itself writing asynchronously to its own connection: the
 	// Posts wait for it to return, but the backlog counts them.
 	onLoop(t, sc.Loop(), func() {
-		for range 1 << 20 {
-			if err := sc.AsyncWrite([]byte("x")); err != nil {
+		line := append(bytes.Repeat([]byte("x"), 1023), '\n')
+		for range 64 << 10 { // 64 MiB, or 64 Ki Posts: far past HighWater, within MaxPosts
+			if err := sc.AsyncWrite(line); err != nil {
 				if !errors.Is(err, ErrQueueFull) {
 					t.Errorf("AsyncWrite on the loop: %v", err)
 				}
 				return
 			}
-			sent.WriteByte('x')
+			sent.Write(line)
 		}
 		t.Errorf("AsyncWrite on its own loop never refused")
 	})
