@@ -342,7 +342,8 @@ func errOrClosed(err error) error {
 //     behind). Slow down: AsyncWriteFunc says when the backlog is sent.
 //
 // One AsyncWrite may take the backlog past HighWater; so the bound is
-// HighWater plus one buffer per writing goroutine.
+// HighWater plus one buffer per writing goroutine (with a negative
+// HighWater, only MaxPosts bounds it).
 func (c *Conn) AsyncWrite(p []byte) error { return c.AsyncWriteFunc(p, nil) }
 
 // AsyncWriteFunc is AsyncWrite with a callback: when it returned nil,

@@ -88,6 +88,8 @@ func (h *hub) publish(c *loop.Conn) {
 		}
 	}
 	for _, l := range h.srv.Loops() {
+		// Post fails only while Options.MaxPosts functions wait: with
+		// one batch out per publisher, that takes 65536 publishers.
 		l.Post(func() {
 			st := l.Context().(*hubLoop)
 			for sub := range st.subs {

@@ -9,8 +9,9 @@ package loop
 // a Write causes, an OnClose that CloseNow or a failed Write causes (also
 // of another connection), OnResume, and the done callbacks of Dial and
 // AsyncWriteFunc run after the running callback returns, in the order
-// they came due; so a handler may close connections while it iterates
-// over a set of them. The state changes at once: after CloseNow, or a
+// they came due (OnPause and OnResume not at all for a connection closed
+// meanwhile: OnClose comes instead); so a handler may close connections
+// while it iterates over a set of them. The state changes at once: after CloseNow, or a
 // Write that failed, Closed() is true and Write returns ErrClosed. A method that panics is recovered, as
 // net/http recovers a handler: its connection is closed with a PanicError
 // (OnClose gets it), the panic is logged at Error with its stack, and the
