@@ -25,8 +25,11 @@
 //
 // Every Splitter has a maximum frame size and reports ErrFrameTooLarge as
 // soon as the buffered bytes can no longer start a frame within it, so a
-// peer cannot make a connection buffer grow without bound. Splitting
-// allocates nothing; only the error path does.
+// peer cannot make a connection buffer grow without bound. With package
+// loop, keep the maximum (plus its header) within loop.Options.MaxInput
+// (1 MiB by default): the loop reads no more than that ahead of the
+// handler, so a larger frame would never complete. Splitting allocates
+// nothing; only the error path does.
 package codec
 
 import (
