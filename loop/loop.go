@@ -99,8 +99,8 @@ func (l *Loop) Context() any { return l.ctx }
 // SetContext stores a value with the loop: per-loop state (the loop's
 // share of a broadcast's subscribers, a cache), used by that loop's
 // handlers, timers and posted functions without locks. Call it on the
-// loop, or before Start returns to the first connection: from
-// Options.OnLoopStart, which runs on each loop before it serves anything.
+// loop; set in Options.OnLoopStart, which runs on each loop before it
+// serves anything, it is in place for the first connection.
 func (l *Loop) SetContext(v any) { l.ctx = v }
 
 // Post runs fn on the loop, from any goroutine. Posts are run in order
