@@ -57,7 +57,7 @@
 //   - From other goroutines: AsyncWrite fails with ErrQueueFull while the
 //     connection's backlog is at HighWater; AsyncWriteFunc calls back
 //     when its bytes are written (or with no bytes: when the queue is
-//     sent), so a producer waits for that. Post (and AsyncWrite) fail with
+//     sent), so a producer waits for that (ExampleConn_AsyncWriteFunc). Post (and AsyncWrite) fail with
 //     ErrQueueFull while Options.MaxPosts (65536) functions wait. Stats
 //     count the queued bytes, waiting functions and refusals, also per
 //     loop (Loop.Stats).
