@@ -53,7 +53,8 @@ type Options struct {
 	// until the handler consumes some (Next, Discard), so the peer is
 	// slowed by TCP, not dropped. A handler that waits for a frame larger
 	// than MaxInput waits until a timeout: raise it, or close when
-	// Buffered() reaches it. Default 1 MiB; negative: no bound.
+	// Buffered() reaches it. Over TLS it may be passed by one record (16
+	// KiB) the session held undecoded. Default 1 MiB; negative: no bound.
 	MaxInput int
 	// MaxPosts bounds the functions waiting to run on each loop (Post,
 	// AsyncWrite, AsyncOnData): past it they fail with ErrQueueFull.
