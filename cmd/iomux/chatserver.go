@@ -120,11 +120,10 @@ type chatRoom struct {
 	log          io.Writer     // the server's own notes (stdout)
 	writeTimeout time.Duration // --write-timeout
 
-	pending  []chatPiece   // the turn's output, not yet written
-	turn     int           // bytes added to pending this turn (a broadcast counts once)
-	flushing bool          // flush is running: what a close during it adds, it writes too
-	held     []*chatMember // senders not read until the queues drain
-	drain    *loop.Timer   // while senders are held: looks at the queues
+	pending []chatPiece   // the turn's output, not yet written
+	turn    int           // bytes added to pending this turn (a broadcast counts once)
+	held    []*chatMember // senders not read until the queues drain
+	drain   *loop.Timer   // while senders are held: looks at the queues
 }
 
 // chatPiece is output for one member (to), or for all but from (to nil).

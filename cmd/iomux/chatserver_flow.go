@@ -34,28 +34,21 @@ func (r *chatRoom) piece(to, from *chatMember) *chatPiece {
 }
 
 // flush writes the turn's output: to each member, the pieces for them,
-// in one write(v). A write that fails closes that connection, and OnClose
-// tells the others; what it adds is written by this same flush.
+// in one write(v). A write that fails closes that connection; its OnClose,
+// which the loop runs once the current callback returns, tells the others.
 func (r *chatRoom) flush() {
-	if r.flushing {
-		return
-	}
-	r.flushing = true
-	defer func() { r.flushing = false }()
 	var bufs [][]byte
-	for len(r.pending) > 0 {
-		pieces := r.pending
-		r.pending = nil
-		for _, m := range r.members { // replaced, not edited, by a close meanwhile
-			bufs = bufs[:0]
-			for _, p := range pieces {
-				if p.to == m || p.to == nil && p.from != m {
-					bufs = append(bufs, p.text)
-				}
+	pieces := r.pending
+	r.pending = nil
+	for _, m := range r.members {
+		bufs = bufs[:0]
+		for _, p := range pieces {
+			if p.to == m || p.to == nil && p.from != m {
+				bufs = append(bufs, p.text)
 			}
-			if len(bufs) > 0 && !m.c.Closed() {
-				m.c.Writev(bufs)
-			}
+		}
+		if len(bufs) > 0 && !m.c.Closed() {
+			m.c.Writev(bufs)
 		}
 	}
 	r.turn = 0
