@@ -268,7 +268,9 @@ func (r *Parser) inline(p []byte) ([][]byte, int, error) {
 	return args, nl + 1, nil
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+}
 
 func splitQuoted(args [][]byte, buf, line []byte) ([][]byte, error) {
 	i := 0
