@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -229,4 +231,75 @@ func scanAll(t *testing.T, c *respConn, opts []string) []string {
 	}
 	t.Fatal("SCAN did not end")
 	return nil
+}
+
+// kvBenchmarkTests are the tests of redis-benchmark's default suite, as
+// its --csv names them.
+var kvBenchmarkTests = []string{"PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "LPUSH", "RPUSH", "LPOP", "RPOP",
+	"SADD", "HSET", "SPOP", "ZADD", "ZPOPMIN", "LPUSH (needed to benchmark LRANGE)", "LRANGE_100 (first 100 elements)",
+	"LRANGE_300 (first 300 elements)", "LRANGE_500 (first 500 elements)", "LRANGE_600 (first 600 elements)", "MSET (10 keys)"}
+
+// redis-benchmark's default suite runs unchanged against kv-server, with
+// and without pipelining, with no error.
+func TestKVServerRedisBenchmark(t *testing.T) {
+	bin := needTool(t, "redis-benchmark", "redis-tools")
+	checkLeaks(t)
+	s := srvStart(t, runKVServer, "--loops", "2")
+	host, port, _ := net.SplitHostPort(s.addr)
+	for _, pipeline := range []string{"1", "16"} {
+		t.Run("P="+pipeline, func(t *testing.T) {
+			out, err := exec.Command(bin, "-h", host, "-p", port, "-n", "2000", "-c", "20", "-P", pipeline, "--csv").CombinedOutput()
+			if err != nil {
+				t.Fatalf("redis-benchmark: %v\n%s", err, out)
+			}
+			text := string(out)
+			if strings.Contains(text, "rror") || strings.Contains(text, "ERR") || strings.Contains(text, "WARN") {
+				t.Errorf("redis-benchmark reported errors:\n%s", text)
+			}
+			for _, name := range kvBenchmarkTests {
+				if !strings.Contains(text, "\n\""+name+"\",") {
+					t.Errorf("redis-benchmark's %s did not complete:\n%s", name, text)
+				}
+			}
+		})
+	}
+}
+
+// redis-cli, as a person uses it: one command per invocation, and
+// commands typed on its standard input; what it prints for kv-server is
+// what it prints for redis-server.
+func TestKVServerRedisCLI(t *testing.T) {
+	bin := needTool(t, "redis-cli", "redis-tools")
+	redisSock := startRedis(t)
+	checkLeaks(t)
+	s := srvStart(t, runKVServer, "--loops", "1")
+	host, port, _ := net.SplitHostPort(s.addr)
+	cli := func(server []string, stdin string, args ...string) string {
+		c := exec.Command(bin, append(server, args...)...)
+		c.Stdin = strings.NewReader(stdin)
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("redis-cli %q: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	ours, redis := []string{"-h", host, "-p", port}, []string{"-s", redisSock}
+	for _, args := range [][]string{
+		{"PING"}, {"SET", "greeting", "hello world"}, {"GET", "greeting"}, {"INCRBY", "n", "5"},
+		{"RPUSH", "l", "a", "b"}, {"LRANGE", "l", "0", "-1"}, {"GET", "nokey"}, {"LPUSH", "greeting", "x"},
+		{"DBSIZE"}, {"--scan", "--pattern", "gr*"}, {"HSET", "h", "f", "v"}, {"HGETALL", "h"}, {"TTL", "h"},
+		{"SET", "k", "v", "EX", "0"}, {"--no-raw", "LRANGE", "l", "0", "-1"}, {"--no-raw", "GET", "nokey"},
+		{"--no-raw", "INCR", "greeting"}, {"CONFIG", "GET", "save"}, {"QUIT"},
+	} {
+		if got, want := cli(ours, "", args...), cli(redis, "", args...); got != want {
+			t.Errorf("redis-cli %q: kv-server %q, redis-server %q", args, got, want)
+		}
+	}
+	typed := "SET a 1\nINCR a\nGET a\nTYPE a\nFOO\nset q \"two words\"\nget q\n"
+	if got, want := cli(ours, typed), cli(redis, typed); got != want {
+		t.Errorf("redis-cli with commands on stdin: kv-server %q, redis-server %q", got, want)
+	}
+	if got := cli(ours, "", "INFO", "keyspace"); got != "# Keyspace\r\ndb0:keys=6,expires=0,avg_ttl=0\r\n" {
+		t.Errorf("INFO keyspace: %q", got)
+	}
 }
