@@ -88,8 +88,7 @@ type kvHandler struct {
 	limits kvLimits
 	loops  int
 
-	boot   sync.Once
-	timers []*loop.Timer // each loop's expiry timer, started by its first connection
+	boot sync.Once
 }
 
 type kvConn struct {
@@ -99,16 +98,21 @@ type kvConn struct {
 }
 
 func (h *kvHandler) OnOpen(c *loop.Conn) {
-	l := c.Loop()
 	h.boot.Do(func() {
 		if a, ok := c.LocalAddr().(*net.TCPAddr); ok {
 			h.store.Info.Port = a.Port
 		}
 	})
-	if i := l.Index(); h.timers[i] == nil {
-		h.timers[i] = l.Every(kvExpireEvery, func() { h.store.ExpireCycle(i, h.loops, kvExpireBudget) })
-	}
 	c.SetContext(&kvConn{sess: h.store.NewSession(), parser: resp.Parser{Limits: h.limits.Limits}})
+}
+
+// startExpiry starts each loop's active-expiry timer: loop i of n sweeps
+// the shards i, i+n, ...
+func (h *kvHandler) startExpiry(srv *loop.Server) {
+	for _, l := range srv.Loops() {
+		i := l.Index()
+		l.Post(func() { l.Every(kvExpireEvery, func() { h.store.ExpireCycle(i, h.loops, kvExpireBudget) }) })
+	}
 }
 
 func (h *kvHandler) OnClose(c *loop.Conn, err error) {
@@ -230,7 +234,7 @@ func runKVServer(e *env, args []string) error {
 	h := &kvHandler{store: kv.NewStore(), limits: lim}
 	srv := loop.NewServer(h, opts)
 	h.loops = srv.Options().Loops // the default in force, if --loops was 0
-	h.timers = make([]*loop.Timer, h.loops)
+	opt.afterStart = h.startExpiry
 	h.store.Info = kv.ServerInfo{Loops: h.loops, Backend: opt.backend, Config: map[string]string{
 		"proto-max-bulk-len":          strconv.Itoa(lim.MaxBulk),
 		"client-query-buffer-limit":   strconv.Itoa(lim.maxQuery),

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Each limit: past it, Redis's protocol error (or, for a command that is
+// still incomplete, nothing), then the connection closes; the server
+// serves the next client.
+func TestKVServerLimits(t *testing.T) {
+	checkLeaks(t)
+	s := srvStart(t, runKVServer, "--loops", "1", "--max-bulk", "1024", "--max-args", "8",
+		"--max-inline", "256", "--max-query", "4096")
+	for _, tc := range []struct {
+		name, send, want string
+	}{
+		{"bulk", "*2\r\n$3\r\nGET\r\n$1025\r\n", "-ERR Protocol error: invalid bulk length"},
+		{"args", "*9\r\n", "-ERR Protocol error: invalid multibulk length"},
+		{"inline args", "a b c d e f g h i\r\n", "-ERR Protocol error: invalid multibulk length"},
+		{"inline line", strings.Repeat("x", 300), "-ERR Protocol error: too big inline request"},
+		{"header", "*" + strings.Repeat("1", 300), "-ERR Protocol error: too big mbulk count string"},
+		{"query", "*8" + strings.Repeat("\r\n$1000\r\n"+strings.Repeat("v", 1000), 5), "-ERR Protocol error: query buffer limit reached"},
+		{"garbage", "*1\r\n$1\r\nab\r\n", "-ERR Protocol error: expected CRLF after bulk string"},
+	} {
+		c := dialRESP(t, "tcp", s.addr)
+		c.send([]byte(tc.send))
+		if got := c.reply(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+		if got := c.reply(); got != "EOF" {
+			t.Errorf("%s: after the error, %q, want the connection closed", tc.name, got)
+		}
+	}
+	c := dialRESP(t, "tcp", s.addr)
+	if got := c.do("SET", "k", strings.Repeat("v", 1024)); got != "+OK" {
+		t.Fatalf("a bulk string at the limit: %q", got)
+	}
+}
+
+// A client that pipelines GETs of a large value and never reads: the
+// server stops reading it once 1 MiB of replies is queued (serving
+// others meanwhile), then drops it when its queue makes no progress for
+// --write-timeout. What reaches it is bounded, far below what it asked for.
+func TestKVServerNeverReadingClientIsDropped(t *testing.T) {
+	checkLeaks(t)
+	s := srvStart(t, runKVServer, "--loops", "1", "--write-timeout", "1s")
+	c := dialRESP(t, "tcp", s.addr)
+	if got := c.do("SET", "big", strings.Repeat("x", 1<<20)); got != "+OK" {
+		t.Fatal(got)
+	}
+	const asked = 512 // GETs of 1 MiB: half a GiB of replies
+	batch := bytes.Repeat(encodeCommand("GET", "big"), asked)
+	go func() { c.conn.Write(batch) }() // blocks once the server stops reading
+	time.Sleep(300 * time.Millisecond)
+	other := dialRESP(t, "tcp", s.addr)
+	if got := other.do("PING"); got != "+PONG" {
+		t.Fatalf("another client, meanwhile: %q", got)
+	}
+	time.Sleep(1500 * time.Millisecond) // past --write-timeout with no progress
+	c.conn.SetReadDeadline(time.Now().Add(srvWait))
+	n, err := io.Copy(io.Discard, c.conn)
+	if err != nil && !isReset(err) {
+		t.Fatalf("reading what was queued: %v", err)
+	}
+	if n >= asked<<20/4 {
+		t.Fatalf("the client got %d MiB before being dropped: not bounded", n>>20)
+	}
+	t.Logf("dropped after %d KiB of %d MiB asked", n>>10, asked)
+	if got := other.do("PING"); got != "+PONG" {
+		t.Fatalf("another client, after: %q", got)
+	}
+}
+
+// --max-output drops a client at once when the replies queued for it
+// exceed it (here: one reply larger than the limit, once the socket's
+// buffers are full), without waiting for --write-timeout.
+func TestKVServerMaxOutput(t *testing.T) {
+	checkLeaks(t)
+	s := srvStart(t, runKVServer, "--loops", "1", "--max-output", "500000")
+	c := dialRESP(t, "tcp", s.addr)
+	args := []string{"RPUSH", "l"}
+	for range 1000 {
+		args = append(args, strings.Repeat("v", 1000))
+	}
+	if got := c.do(args...); got != ":1000" {
+		t.Fatal(got)
+	}
+	// One LRANGE is 1 MB: the socket's buffers take a few, then the queue passes 500 kB.
+	c.send(bytes.Repeat(encodeCommand("LRANGE", "l", "0", "-1"), 64))
+	time.Sleep(500 * time.Millisecond) // not reading
+	c.conn.SetReadDeadline(time.Now().Add(srvWait))
+	n, err := io.Copy(io.Discard, c.conn)
+	if err != nil && !isReset(err) {
+		t.Fatal(err)
+	}
+	if n >= 32<<20 {
+		t.Fatalf("got %d MiB: not dropped", n>>20)
+	}
+	t.Logf("dropped after %d KiB of 64 MB asked", n>>10)
+}
+
+// Garbage, byte-at-a-time commands and resets never crash the server or
+// hold it up: after each, a new client is served.
+func TestKVServerHostileInput(t *testing.T) {
+	checkLeaks(t)
+	s := srvStart(t, runKVServer, "--loops", "2")
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 50 {
+		c := dialRESP(t, "tcp", s.addr)
+		junk := make([]byte, rng.IntN(4096))
+		for j := range junk {
+			junk[j] = "*$\r\n0123456789-abc \"'\\"[rng.IntN(22)]
+		}
+		c.send(junk)
+		if i%2 == 0 {
+			c.conn.Close() // a reset, or a close with input unread
+		}
+	}
+	c := dialRESP(t, "tcp", s.addr)
+	cmd := encodeCommand("SET", "slow", "v\r\n")
+	for i := range cmd {
+		c.send(cmd[i : i+1])
+	}
+	if got := c.reply(); got != "+OK" {
+		t.Fatalf("a command sent byte by byte: %q", got)
+	}
+	if got := c.do("GET", "slow"); got != strconv.Quote("v\r\n") {
+		t.Fatalf("GET: %q", got)
+	}
+}
+
+// Keys that expire and are never touched again are removed by the
+// loops' expiry timer: DBSIZE, which counts keys not yet removed, falls
+// to zero.
+func TestKVServerActiveExpiry(t *testing.T) {
+	checkLeaks(t)
+	s := srvStart(t, runKVServer, "--loops", "2")
+	c := dialRESP(t, "tcp", s.addr)
+	var batch []byte
+	for i := range 500 {
+		batch = append(batch, encodeCommand("SET", "e:"+strconv.Itoa(i), "v", "PX", "50")...)
+	}
+	batch = append(batch, encodeCommand("SET", "kept", "v")...)
+	c.send(batch)
+	for range 501 {
+		if got := c.reply(); got != "+OK" {
+			t.Fatal(got)
+		}
+	}
+	deadline := time.Now().Add(srvWait)
+	for {
+		got := c.do("DBSIZE")
+		if got == ":1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("DBSIZE still %s", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := c.do("GET", "kept"); got != `"v"` {
+		t.Fatalf("the key without expiry: %s", got)
+	}
+}
+
