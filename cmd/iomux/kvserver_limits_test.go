@@ -168,4 +168,3 @@ func TestKVServerActiveExpiry(t *testing.T) {
 		t.Fatalf("the key without expiry: %s", got)
 	}
 }
-
