@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"os/exec"
 	"slices"
@@ -302,4 +304,69 @@ func TestKVServerRedisCLI(t *testing.T) {
 	if got := cli(ours, "", "INFO", "keyspace"); got != "# Keyspace\r\ndb0:keys=6,expires=0,avg_ttl=0\r\n" {
 		t.Errorf("INFO keyspace: %q", got)
 	}
+}
+
+// BenchmarkKVServerPipelined is a client pipelining 16 SET/GET/INCR
+// commands per write over loopback TCP to kv-server --loops 1: one op is
+// one batch (one write and one read each side); allocs/op counts the
+// whole process, server and this allocation-free client, so it is the
+// server's allocations per batch (0 in steady state).
+func BenchmarkKVServerPipelined(b *testing.B) {
+	s := srvStartBench(b, "--loops", "1")
+	conn, err := net.Dial("tcp", s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	var batch []byte
+	var replyLen int
+	for i := range 16 {
+		switch i % 3 {
+		case 0:
+			batch = append(batch, encodeCommand("SET", "key:__rand_int__", "xxx")...)
+			replyLen += len("+OK\r\n")
+		case 1:
+			batch = append(batch, encodeCommand("GET", "key:__rand_int__")...)
+			replyLen += len("$3\r\nxxx\r\n")
+		case 2:
+			batch = append(batch, encodeCommand("EXISTS", "key:__rand_int__")...)
+			replyLen += len(":1\r\n")
+		}
+	}
+	buf := make([]byte, replyLen)
+	roundTrip := func() {
+		if _, err := conn.Write(batch); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(conn, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	roundTrip()
+	b.ReportAllocs()
+	for b.Loop() {
+		roundTrip()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*16), "ns/command")
+}
+
+// srvStartBench runs kv-server in this process for a benchmark and
+// returns its address; it stops when the benchmark ends.
+func srvStartBench(b *testing.B, args ...string) string {
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	e := &env{stdout: io.Discard, stderr: io.Discard, ctx: ctx, ready: func(a net.Addr) { addrs <- a }}
+	go func() { done <- runKVServer(e, append([]string{"--addr", "127.0.0.1:0"}, args...)) }()
+	b.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case a := <-addrs:
+		return a.String()
+	case err := <-done:
+		b.Fatal(err)
+	}
+	return ""
 }

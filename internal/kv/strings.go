@@ -146,7 +146,9 @@ func set(sess *Session, out []byte, key, v []byte, nx, xx, get, keepTTL bool, ex
 		}
 		return resp.AppendNull(out)
 	}
-	o = sh.setValue(key, o, v, keepTTL)
+	// With a new expiry, the old one is replaced in place: no removal
+	// from the volatile index and new entry (a key copy) per SET EX.
+	o = sh.setValue(key, o, v, keepTTL || expireAt != 0)
 	if expireAt != 0 {
 		sh.setExpiry(key, o, expireAt)
 	}
