@@ -225,6 +225,9 @@ func runKVServer(e *env, args []string) error {
 			return fmt.Errorf("%w: --%s must be positive", errUsage, name)
 		}
 	}
+	if lim.maxQuery < lim.MaxBulk {
+		return fmt.Errorf("%w: --max-query (%d) must be at least --max-bulk (%d), or a value that large could never arrive", errUsage, lim.maxQuery, lim.MaxBulk)
+	}
 	if *writeTimeout <= 0 {
 		return fmt.Errorf("%w: --write-timeout must be positive", errUsage)
 	}
