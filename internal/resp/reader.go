@@ -111,20 +111,24 @@ func (r *Parser) limits() Limits {
 }
 
 // header reads the decimal after p[0] ('*' or '$') up to CRLF: the number,
-// the bytes taken (0: incomplete), and ok false if it is not a number.
+// the bytes taken (0: incomplete), ok false if it is not a number, and
+// tooLong if no CR comes within max bytes. A byte loop, not IndexByte:
+// headers are a few bytes, shorter than IndexByte's call costs.
 func header(p []byte, max int) (v int64, n int, ok bool, tooLong bool) {
-	i := bytes.IndexByte(p, '\r')
-	if i < 0 || i+1 >= len(p) {
-		return 0, 0, true, len(p) > max
+	for i := 1; i < len(p) && i <= max; i++ {
+		if p[i] != '\r' {
+			continue
+		}
+		if i+1 >= len(p) {
+			return 0, 0, true, false
+		}
+		if p[i+1] != '\n' {
+			return 0, 0, false, false
+		}
+		v, ok = parseInt(p[1:i])
+		return v, i + 2, ok, false
 	}
-	if i > max {
-		return 0, 0, true, true
-	}
-	if p[i+1] != '\n' {
-		return 0, 0, false, false
-	}
-	v, ok = parseInt(p[1:i])
-	return v, i + 2, ok, false
+	return 0, 0, true, len(p) > max
 }
 
 // parseInt parses a decimal int64 with an optional '-', digits only (no
