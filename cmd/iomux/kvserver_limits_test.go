@@ -168,3 +168,22 @@ func TestKVServerActiveExpiry(t *testing.T) {
 		t.Fatalf("the key without expiry: %s", got)
 	}
 }
+
+// -v traces kv-server's loop in the Python select tutorials' words, as
+// every server's does.
+func TestKVServerTrace(t *testing.T) {
+	checkLeaks(t)
+	s := srvStart(t, runKVServer, "--loops", "1", "-v")
+	c := dialRESP(t, "tcp", s.addr)
+	if got := c.do("PING"); got != "+PONG" {
+		t.Fatal(got)
+	}
+	c.conn.Close()
+	s.errs.waitFor(t, "after reading no data", 1)
+	for _, words := range []string{"starting up on 127.0.0.1 port ", "new connection from 127.0.0.1:",
+		`received "*1\r\n$4\r\nPING\r\n" from 127.0.0.1:`, `sending "+PONG\r\n" to 127.0.0.1:`} {
+		if !strings.Contains(s.errs.String(), words) {
+			t.Errorf("-v trace lacks %q:\n%s", words, s.errs)
+		}
+	}
+}
