@@ -187,3 +187,25 @@ func TestKVServerTrace(t *testing.T) {
 		}
 	}
 }
+
+// A pipelined batch is answered with one write per read: 200 PINGs sent
+// at once come back in as many writes as the server made reads (one, or a
+// few if TCP split them), never one per command.
+func TestKVServerPipelineOneWritePerRead(t *testing.T) {
+	checkLeaks(t)
+	s := srvStart(t, runKVServer, "--loops", "1", "-v")
+	c := dialRESP(t, "tcp", s.addr)
+	c.send(bytes.Repeat(encodeCommand("PING"), 200))
+	for range 200 {
+		if got := c.reply(); got != "+PONG" {
+			t.Fatal(got)
+		}
+	}
+	c.conn.Close()
+	s.errs.waitFor(t, "after reading no data", 1)
+	trace := s.errs.String()
+	reads, writes := strings.Count(trace, "\nreceived "), strings.Count(trace, "\nsending ")
+	if writes != reads || reads > 10 {
+		t.Fatalf("%d reads answered by %d writes:\n%.2000s", reads, writes, trace)
+	}
+}
