@@ -16,7 +16,7 @@ func init() {
 	register(&command{
 		name:    "kv-server",
 		summary: "an in-memory key-value server speaking Redis's protocol (redis-cli, redis-benchmark)",
-		usage: `Usage: iomux kv-server [--addr 127.0.0.1:6380] [--loops N] [--backend auto] [-v] [limits]
+		usage: `Usage: iomux kv-server [--addr 127.0.0.1:6380 | --addr unix:PATH] [--loops N] [--backend auto] [-v] [limits]
 
 An in-memory key-value server that speaks RESP2, Redis's protocol, so
 redis-cli, redis-benchmark and Redis client libraries talk to it
@@ -54,6 +54,7 @@ Example:
   $ redis-cli -p 6380 set greeting hello
   OK
   $ redis-benchmark -p 6380 -q -n 100000 -P 16
+  $ iomux kv-server --addr unix:/tmp/kv.sock &   # a Unix socket: redis-cli -s /tmp/kv.sock
 `,
 		run: runKVServer,
 	})
@@ -206,6 +207,8 @@ func runKVServer(e *env, args []string) error {
 	fs := newFlags(commands["kv-server"])
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:6380", true)
+	opt.unixOK = true
+	fs.Lookup("addr").Usage = "`host:port` to listen on (port 0 picks a free one), or unix:PATH for a Unix socket"
 	lim := kvLimits{Limits: resp.DefaultLimits, maxQuery: 64 << 20, maxOutput: 64 << 20}
 	fs.IntVar(&lim.MaxBulk, "max-bulk", lim.MaxBulk, "largest bulk string (a key or value) in `bytes` (Redis's proto-max-bulk-len)")
 	fs.IntVar(&lim.MaxArgs, "max-args", lim.MaxArgs, "most arguments of one command")

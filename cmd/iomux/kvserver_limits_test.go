@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -207,5 +210,29 @@ func TestKVServerPipelineOneWritePerRead(t *testing.T) {
 	reads, writes := strings.Count(trace, "\nreceived "), strings.Count(trace, "\nsending ")
 	if writes != reads || reads > 10 {
 		t.Fatalf("%d reads answered by %d writes:\n%.2000s", reads, writes, trace)
+	}
+}
+
+// --addr unix:PATH serves on a Unix socket, removed at exit.
+func TestKVServerUnixSocket(t *testing.T) {
+	checkLeaks(t)
+	path := filepath.Join(t.TempDir(), "kv.sock")
+	s := srvStart(t, runKVServer, "--loops", "1", "--addr", "unix:"+path)
+	if s.addr != path {
+		t.Fatalf("listening on %q, want %q", s.addr, path)
+	}
+	c := dialRESP(t, "unix", path)
+	if got := c.do("SET", "k", "v"); got != "+OK" {
+		t.Fatal(got)
+	}
+	if got := c.do("GET", "k"); got != `"v"` {
+		t.Fatal(got)
+	}
+	c.conn.Close()
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the socket is still there after the stop: %v", err)
 	}
 }
