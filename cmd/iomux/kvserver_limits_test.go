@@ -65,7 +65,7 @@ func TestKVServerNeverReadingClientIsDropped(t *testing.T) {
 	if got := other.do("PING"); got != "+PONG" {
 		t.Fatalf("another client, meanwhile: %q", got)
 	}
-	time.Sleep(1500 * time.Millisecond) // past --write-timeout with no progress
+	waitClients(t, other, 1) // the other one alone: dropped, past --write-timeout with no progress
 	c.conn.SetReadDeadline(time.Now().Add(srvWait))
 	n, err := io.Copy(io.Discard, c.conn)
 	if err != nil && !isReset(err) {
@@ -77,6 +77,23 @@ func TestKVServerNeverReadingClientIsDropped(t *testing.T) {
 	t.Logf("dropped after %d KiB of %d MiB asked", n>>10, asked)
 	if got := other.do("PING"); got != "+PONG" {
 		t.Fatalf("another client, after: %q", got)
+	}
+}
+
+// waitClients waits until INFO, asked on c, counts n connected clients.
+func waitClients(t *testing.T, c *respConn, n int) {
+	t.Helper()
+	want := "connected_clients:" + strconv.Itoa(n) + "\\r\\n"
+	deadline := time.Now().Add(srvWait)
+	for {
+		got := c.do("INFO", "clients")
+		if strings.Contains(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("INFO clients: %s, want %d", got, n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -96,7 +113,7 @@ func TestKVServerMaxOutput(t *testing.T) {
 	}
 	// One LRANGE is 1 MB: the socket's buffers take a few, then the queue passes 500 kB.
 	c.send(bytes.Repeat(encodeCommand("LRANGE", "l", "0", "-1"), 64))
-	time.Sleep(500 * time.Millisecond) // not reading
+	waitClients(t, dialRESP(t, "tcp", s.addr), 1) // not reading until it is dropped
 	c.conn.SetReadDeadline(time.Now().Add(srvWait))
 	n, err := io.Copy(io.Discard, c.conn)
 	if err != nil && !isReset(err) {
