@@ -41,6 +41,11 @@ type serverOptions struct {
 	// beforeStop, if set, runs when the stop begins, before the server
 	// closes connections (to say goodbye, say).
 	beforeStop func(*loop.Server)
+	// afterStart, if set, runs once the server has started, before
+	// "starting up" is printed (to start a timer on each loop, say).
+	afterStart func(*loop.Server)
+	// unixOK lets --addr be unix:PATH, a Unix socket (kv-server).
+	unixOK bool
 
 	name     string     // the program's, for messages
 	stdout   *console   // made by openOutputs: what the loops print through
@@ -77,7 +82,11 @@ func (o *serverOptions) check(fs *flag.FlagSet) error {
 	if o.loops < 0 {
 		return fmt.Errorf("%w: --loops must not be negative", errUsage)
 	}
-	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+	if network, address := o.listenAddr(); network == "unix" {
+		if address == "" {
+			return fmt.Errorf("%w: --addr unix: needs a path", errUsage)
+		}
+	} else if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return fmt.Errorf("%w: --addr: %v", errUsage, err)
 	}
 	if o.backend != "auto" && !slices.Contains(iomux.Backends(), o.backend) {
@@ -90,6 +99,15 @@ func (o *serverOptions) check(fs *flag.FlagSet) error {
 		return fmt.Errorf("%w: --tls-min needs --tls-cert and --tls-key", errUsage)
 	}
 	return nil
+}
+
+// listenAddr is --addr as a network and an address: "unix" and the
+// path for unix:PATH where unixOK allows it, else "tcp" and host:port.
+func (o *serverOptions) listenAddr() (network, address string) {
+	if path, ok := strings.CutPrefix(o.addr, "unix:"); ok && o.unixOK {
+		return "unix", path
+	}
+	return "tcp", o.addr
 }
 
 // tlsConfig loads --tls-cert and --tls-key; nil without them. A file that
@@ -298,17 +316,21 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 		}()
 	}
 	mode := ""
+	network, address := o.listenAddr()
 	if config != nil {
-		err = srv.ListenTLS("tcp", o.addr, config)
+		err = srv.ListenTLS(network, address, config)
 		mode = " (TLS)"
 	} else {
-		err = srv.Listen("tcp", o.addr)
+		err = srv.Listen(network, address)
 	}
 	if err != nil {
 		return err
 	}
 	if err := srv.Start(); err != nil {
 		return err
+	}
+	if o.afterStart != nil {
+		o.afterStart(srv)
 	}
 	addr := srv.Addrs()[0]
 	fmt.Fprintf(stderr, "starting up on %s%s\n", hostAndPort(addr.String()), mode)

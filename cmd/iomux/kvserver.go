@@ -1,0 +1,253 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/iomux/iomux/internal/kv"
+	"github.com/iomux/iomux/internal/resp"
+	"github.com/iomux/iomux/loop"
+)
+
+func init() {
+	register(&command{
+		name:    "kv-server",
+		summary: "an in-memory key-value server speaking Redis's protocol (redis-cli, redis-benchmark)",
+		usage: `Usage: iomux kv-server [--addr 127.0.0.1:6380 | --addr unix:PATH] [--loops N] [--backend auto] [-v] [limits]
+
+An in-memory key-value server that speaks RESP2, Redis's protocol, so
+redis-cli, redis-benchmark and Redis client libraries talk to it
+unchanged. IN MEMORY ONLY: nothing is ever written to disk; every key is
+lost when the process exits. One keyspace (database 0) is shared by all
+--loops event loops through 64 locked shards; --loops 1 is one core, as
+Redis is.
+
+Commands: strings (GET SET[EX|PX|EXAT|PXAT|NX|XX|GET|KEEPTTL] SETNX SETEX
+PSETEX GETSET GETDEL MGET MSET INCR DECR INCRBY DECRBY APPEND STRLEN),
+keys (DEL UNLINK EXISTS EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL PERSIST
+TYPE KEYS SCAN DBSIZE FLUSHDB FLUSHALL), lists (LPUSH RPUSH LPUSHX RPUSHX
+LPOP RPOP LRANGE LLEN LINDEX), sets (SADD SREM SCARD SISMEMBER SMEMBERS
+SPOP), hashes (HSET HMSET HSETNX HGET HMGET HDEL HGETALL HKEYS HVALS HLEN
+HEXISTS), sorted sets (ZADD ZPOPMIN ZPOPMAX ZRANGE ZCARD ZSCORE ZREM), and
+PING ECHO SELECT(0) QUIT HELLO(2) CLIENT COMMAND INFO CONFIG(GET) TIME.
+Inline commands work too: type "SET k v" into nc or telnet.
+
+Keys with a TTL expire when touched (lazily) and, every 100 ms, by a loop
+timer that samples them, holding one shard's lock for at most 20 keys at
+a time, so traffic is never stalled.
+
+A pipelined batch read at once is answered with one write. Limits (as in
+Redis, smaller): a bulk string of --max-bulk, --max-args arguments, an
+inline line of --max-inline, a command still incomplete past --max-query
+(then the client is dropped). Malformed input gets "-ERR Protocol error:
+..." and the connection is closed. Output: past 1 MiB queued for a client
+the loop stops reading it (so a client that pipelines and never reads
+stops being served), and the client is dropped when its queued output
+passes --max-output or makes no progress for --write-timeout.
+
+Example:
+  $ iomux kv-server &
+  starting up on 127.0.0.1 port 6380
+  $ redis-cli -p 6380 set greeting hello
+  OK
+  $ redis-benchmark -p 6380 -q -n 100000 -P 16
+  $ iomux kv-server --addr unix:/tmp/kv.sock &   # a Unix socket: redis-cli -s /tmp/kv.sock
+`,
+		run: runKVServer,
+	})
+}
+
+// kvFlushAt is how much reply a batch collects before it is written: a
+// pipelined batch of small replies goes in one write, a batch of large
+// ones in writes of about this size, so reading stops (back-pressure) as
+// soon as the client falls behind.
+const kvFlushAt = 64 << 10
+
+// kvExpireEvery is the period of each loop's active-expiry timer, and
+// kvExpireBudget the most one tick may take.
+const (
+	kvExpireEvery  = 100 * time.Millisecond
+	kvExpireBudget = time.Millisecond
+)
+
+// kvLimits are the server's limits, each a flag.
+type kvLimits struct {
+	resp.Limits
+	maxQuery  int // bytes of one incomplete command, before the client is dropped
+	maxOutput int // bytes queued for a client, before it is dropped
+}
+
+// kvHandler runs clients' commands on the shared Store. Each connection
+// has its kvConn (its Session, its Parser and its reply buffer), used only
+// on its loop.
+type kvHandler struct {
+	loop.BaseHandler
+	store  *kv.Store
+	limits kvLimits
+	loops  int
+
+	boot sync.Once
+}
+
+type kvConn struct {
+	sess   *kv.Session
+	parser resp.Parser
+	out    []byte
+}
+
+func (h *kvHandler) OnOpen(c *loop.Conn) {
+	h.boot.Do(func() {
+		if a, ok := c.LocalAddr().(*net.TCPAddr); ok {
+			h.store.Info.Port = a.Port
+		}
+	})
+	c.SetContext(&kvConn{sess: h.store.NewSession(), parser: resp.Parser{Limits: h.limits.Limits}})
+}
+
+// startExpiry starts each loop's active-expiry timer: loop i of n sweeps
+// the shards i, i+n, ...
+func (h *kvHandler) startExpiry(srv *loop.Server) {
+	for _, l := range srv.Loops() {
+		i := l.Index()
+		l.Post(func() { l.Every(kvExpireEvery, func() { h.store.ExpireCycle(i, h.loops, kvExpireBudget) }) })
+	}
+}
+
+func (h *kvHandler) OnClose(c *loop.Conn, err error) {
+	if kc, ok := c.Context().(*kvConn); ok {
+		kc.sess.Close()
+	}
+}
+
+// OnResume continues a batch that stopped when the client fell behind.
+func (h *kvHandler) OnResume(c *loop.Conn) {
+	if c.Buffered() > 0 {
+		c.AsyncOnData()
+	}
+}
+
+// OnData runs every complete command buffered, appending the replies to
+// one buffer written at the end (or every kvFlushAt bytes). The
+// arguments are slices of the loop's read buffer: nothing is copied or
+// allocated per command, unless the command stores a new value.
+func (h *kvHandler) OnData(c *loop.Conn) {
+	kc := c.Context().(*kvConn)
+	kc.sess.SetNow(time.Now().UnixMilli())
+	in := c.Peek(-1)
+	used := 0
+	out := kc.out[:0]
+	defer func() {
+		c.Discard(used)
+		if cap(out) > 4*kvFlushAt {
+			out = nil // a burst's buffer is not kept for an idle client
+		}
+		kc.out = out[:0]
+	}()
+	for used < len(in) {
+		args, n, err := kc.parser.Parse(in[used:])
+		if err != nil {
+			out = resp.AppendError(out, "ERR "+err.Error())
+			h.flush(c, out)
+			used = len(in)
+			c.Close()
+			return
+		}
+		if n == 0 {
+			if len(in)-used > h.limits.maxQuery {
+				c.Write(resp.AppendError(out, "ERR Protocol error: query buffer limit reached"))
+				used = len(in)
+				c.Close()
+				return
+			}
+			break
+		}
+		used += n
+		if len(args) == 0 {
+			continue
+		}
+		out = kc.sess.Exec(out, args)
+		if kc.sess.Quit() {
+			h.flush(c, out)
+			used = len(in)
+			c.Close()
+			return
+		}
+		if len(out) >= kvFlushAt {
+			if !h.flush(c, out) {
+				return
+			}
+			out = out[:0]
+			if c.Paused() {
+				return // OnResume carries on
+			}
+		}
+	}
+	if len(out) > 0 {
+		h.flush(c, out)
+	}
+}
+
+// flush writes out, and drops the client if that leaves more than
+// maxOutput queued for it; it reports whether the connection lives on.
+func (h *kvHandler) flush(c *loop.Conn, out []byte) bool {
+	if _, err := c.Write(out); err != nil {
+		return false
+	}
+	if c.Outbound() > h.limits.maxOutput {
+		c.CloseNow()
+		return false
+	}
+	return true
+}
+
+func runKVServer(e *env, args []string) error {
+	fs := newFlags(commands["kv-server"])
+	var opt serverOptions
+	opt.bind(fs, "127.0.0.1:6380", true)
+	opt.unixOK = true
+	fs.Lookup("addr").Usage = "`host:port` to listen on (port 0 picks a free one), or unix:PATH for a Unix socket"
+	lim := kvLimits{Limits: resp.DefaultLimits, maxQuery: 64 << 20, maxOutput: 64 << 20}
+	fs.IntVar(&lim.MaxBulk, "max-bulk", lim.MaxBulk, "largest bulk string (a key or value) in `bytes` (Redis's proto-max-bulk-len)")
+	fs.IntVar(&lim.MaxArgs, "max-args", lim.MaxArgs, "most arguments of one command")
+	fs.IntVar(&lim.MaxInline, "max-inline", lim.MaxInline, "longest inline command line, and *N/$N header, in `bytes`")
+	fs.IntVar(&lim.maxQuery, "max-query", lim.maxQuery, "`bytes` of one command not yet complete, past which the client is dropped")
+	fs.IntVar(&lim.maxOutput, "max-output", lim.maxOutput, "`bytes` of replies queued for one client, past which it is dropped")
+	writeTimeout := fs.Duration("write-timeout", 2*time.Minute, "drop a client whose queued replies make no progress for this long")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := opt.check(fs); err != nil {
+		return err
+	}
+	for name, v := range map[string]int{"max-bulk": lim.MaxBulk, "max-args": lim.MaxArgs, "max-inline": lim.MaxInline,
+		"max-query": lim.maxQuery, "max-output": lim.maxOutput} {
+		if v <= 0 {
+			return fmt.Errorf("%w: --%s must be positive", errUsage, name)
+		}
+	}
+	if lim.maxQuery < lim.MaxBulk {
+		return fmt.Errorf("%w: --max-query (%d) must be at least --max-bulk (%d), or a value that large could never arrive", errUsage, lim.maxQuery, lim.MaxBulk)
+	}
+	if *writeTimeout <= 0 {
+		return fmt.Errorf("%w: --write-timeout must be positive", errUsage)
+	}
+	opt.openOutputs(e)
+	opts := opt.loopOptions()
+	opts.WriteTimeout = *writeTimeout
+	h := &kvHandler{store: kv.NewStore(), limits: lim}
+	srv := loop.NewServer(h, opts)
+	h.loops = srv.Options().Loops // the default in force, if --loops was 0
+	opt.afterStart = h.startExpiry
+	h.store.Info = kv.ServerInfo{Loops: h.loops, Backend: opt.backend, Config: map[string]string{
+		"proto-max-bulk-len":          strconv.Itoa(lim.MaxBulk),
+		"client-query-buffer-limit":   strconv.Itoa(lim.maxQuery),
+		"client-output-buffer-limit":  "normal " + strconv.Itoa(lim.maxOutput) + " 0 0",
+		"iomux-max-args":              strconv.Itoa(lim.MaxArgs),
+		"iomux-max-inline":            strconv.Itoa(lim.MaxInline),
+		"iomux-write-timeout-seconds": strconv.Itoa(int(writeTimeout.Seconds())),
+	}}
+	return opt.serve(e, srv)
+}

@@ -1,0 +1,330 @@
+package kv
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iomux/iomux/internal/resp"
+)
+
+// The connection and server commands: PING, ECHO, SELECT, QUIT, HELLO,
+// CLIENT, COMMAND, INFO, CONFIG, TIME. They say enough for redis-cli,
+// redis-benchmark and go-redis to be content.
+
+// RedisVersion is the Redis version INFO and HELLO claim: the one whose
+// replies kv-server follows (clients gate features on it).
+const RedisVersion = "7.0.15"
+
+// ServerInfo is what INFO and CONFIG GET say about the process; the
+// program sets it before serving.
+type ServerInfo struct {
+	Port    int
+	Loops   int
+	Backend string
+	// Config is what CONFIG GET answers beyond save and appendonly: the
+	// limits, by their Redis names (proto-max-bulk-len, ...).
+	Config map[string]string
+}
+
+func init() {
+	register(
+		&command{name: "ping", arity: -1, run: cmdPing, flags: "fast"},
+		&command{name: "echo", arity: 2, run: cmdEcho, flags: "fast"},
+		&command{name: "select", arity: 2, run: cmdSelect, flags: "fast"},
+		&command{name: "quit", arity: -1, run: cmdQuit, flags: "fast"},
+		&command{name: "hello", arity: -1, run: cmdHello, flags: "fast"},
+		&command{name: "client", arity: -2, run: cmdClient, flags: ""},
+		&command{name: "command", arity: -1, run: cmdCommand, flags: ""},
+		&command{name: "info", arity: -1, run: cmdInfo, flags: ""},
+		&command{name: "config", arity: -2, run: cmdConfig, flags: ""},
+		&command{name: "time", arity: 1, run: cmdTime, flags: "fast"},
+	)
+}
+
+func cmdPing(sess *Session, out []byte, args [][]byte) []byte {
+	switch len(args) {
+	case 1:
+		return append(out, "+PONG\r\n"...)
+	case 2:
+		return resp.AppendBulk(out, args[1])
+	}
+	return appendArity(out, "ping")
+}
+
+func cmdEcho(sess *Session, out []byte, args [][]byte) []byte { return resp.AppendBulk(out, args[1]) }
+
+// cmdSelect accepts database 0, the only one.
+func cmdSelect(sess *Session, out []byte, args [][]byte) []byte {
+	n, ok := resp.ParseInt(args[1])
+	switch {
+	case !ok:
+		return appendErr(out, errNotInteger)
+	case n != 0:
+		return appendErr(out, "ERR DB index is out of range")
+	}
+	return resp.AppendOK(out)
+}
+
+func cmdQuit(sess *Session, out []byte, args [][]byte) []byte {
+	sess.quit = true
+	return resp.AppendOK(out)
+}
+
+// cmdHello speaks RESP2 only: HELLO 3 is refused with NOPROTO, which
+// clients (go-redis) take as "stay on RESP2".
+func cmdHello(sess *Session, out []byte, args [][]byte) []byte {
+	if len(args) > 1 {
+		v, ok := resp.ParseInt(args[1])
+		if !ok {
+			return appendErr(out, "ERR Protocol version is not an integer or out of range")
+		}
+		if v != 2 {
+			return appendErr(out, "NOPROTO unsupported protocol version")
+		}
+		for i := 2; i < len(args); i++ {
+			switch {
+			case equalFold(args[i], "setname") && i+1 < len(args):
+				i++
+				sess.name = append(sess.name[:0], args[i]...)
+			default:
+				return appendErr(out, "ERR Syntax error in HELLO option '"+string(args[i])+"'")
+			}
+		}
+	}
+	out = resp.AppendArray(out, 14)
+	out = resp.AppendBulkString(out, "server")
+	out = resp.AppendBulkString(out, "redis")
+	out = resp.AppendBulkString(out, "version")
+	out = resp.AppendBulkString(out, RedisVersion)
+	out = resp.AppendBulkString(out, "proto")
+	out = resp.AppendInt(out, 2)
+	out = resp.AppendBulkString(out, "id")
+	out = resp.AppendInt(out, sess.id)
+	out = resp.AppendBulkString(out, "mode")
+	out = resp.AppendBulkString(out, "standalone")
+	out = resp.AppendBulkString(out, "role")
+	out = resp.AppendBulkString(out, "master")
+	out = resp.AppendBulkString(out, "modules")
+	return resp.AppendArray(out, 0)
+}
+
+func unknownSubcommand(out []byte, sub []byte, cmd string) []byte {
+	return appendErr(out, "ERR unknown subcommand '"+string(appendPrintable(nil, sub, 128))+"'. Try "+cmd+" HELP.")
+}
+
+// cmdClient is CLIENT ID, GETNAME, SETNAME, SETINFO, INFO, LIST, NO-EVICT.
+func cmdClient(sess *Session, out []byte, args [][]byte) []byte {
+	sub := args[1]
+	switch {
+	case equalFold(sub, "id") && len(args) == 2:
+		return resp.AppendInt(out, sess.id)
+	case equalFold(sub, "getname") && len(args) == 2:
+		if len(sess.name) == 0 {
+			return resp.AppendNull(out)
+		}
+		return resp.AppendBulk(out, sess.name)
+	case equalFold(sub, "setname") && len(args) == 3:
+		for _, c := range args[2] {
+			if c <= ' ' || c > '~' {
+				return appendErr(out, "ERR Client names cannot contain spaces, newlines or special characters.")
+			}
+		}
+		sess.name = append(sess.name[:0], args[2]...)
+		return resp.AppendOK(out)
+	case equalFold(sub, "setinfo") && len(args) == 4, equalFold(sub, "no-evict") && len(args) == 3:
+		return resp.AppendOK(out)
+	case (equalFold(sub, "info") || equalFold(sub, "list")) && len(args) == 2:
+		line := fmt.Sprintf("id=%d name=%s db=0 cmd=client|%s\n", sess.id, sess.name, strings.ToLower(string(sub)))
+		return resp.AppendBulkString(out, line)
+	case equalFold(sub, "help"):
+		return appendHelp(out, "CLIENT", "ID", "GETNAME", "SETNAME <name>", "SETINFO <attr> <value>", "INFO", "LIST")
+	}
+	if slices.ContainsFunc([]string{"id", "getname", "setname", "setinfo", "no-evict", "info", "list"},
+		func(s string) bool { return equalFold(sub, s) }) {
+		return appendErr(out, "ERR wrong number of arguments for 'client|"+strings.ToLower(string(sub))+"' command")
+	}
+	return unknownSubcommand(out, sub, "CLIENT")
+}
+
+func appendHelp(out []byte, cmd string, lines ...string) []byte {
+	out = resp.AppendArray(out, len(lines)+1)
+	out = resp.AppendSimple(out, cmd+" <subcommand> [<arg> ...]. Subcommands are:")
+	for _, l := range lines {
+		out = resp.AppendSimple(out, l)
+	}
+	return out
+}
+
+// cmdCommand is COMMAND (every command, Redis 2.8's six fields each),
+// COMMAND COUNT, COMMAND INFO name..., COMMAND DOCS (empty: redis-cli
+// then uses its own help).
+func cmdCommand(sess *Session, out []byte, args [][]byte) []byte {
+	if len(args) == 1 {
+		names := sortedCommands()
+		out = resp.AppendArray(out, len(names))
+		for _, n := range names {
+			out = appendCommandInfo(out, commands[n])
+		}
+		return out
+	}
+	switch sub := args[1]; {
+	case equalFold(sub, "count"):
+		return resp.AppendInt(out, int64(len(commands)))
+	case equalFold(sub, "info"):
+		out = resp.AppendArray(out, len(args)-2)
+		for _, n := range args[2:] {
+			if c := sess.lookup(n); c != nil {
+				out = appendCommandInfo(out, c)
+			} else {
+				out = resp.AppendNullArray(out)
+			}
+		}
+		return out
+	case equalFold(sub, "docs"):
+		return resp.AppendArray(out, 0)
+	case equalFold(sub, "help"):
+		return appendHelp(out, "COMMAND", "COUNT", "INFO [<command-name> ...]", "DOCS")
+	default:
+		return unknownSubcommand(out, sub, "COMMAND")
+	}
+}
+
+func sortedCommands() []string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func appendCommandInfo(out []byte, c *command) []byte {
+	out = resp.AppendArray(out, 6)
+	out = resp.AppendBulkString(out, c.name)
+	out = resp.AppendInt(out, int64(c.arity))
+	flags := strings.Fields(c.flags)
+	out = resp.AppendArray(out, len(flags))
+	for _, f := range flags {
+		out = resp.AppendSimple(out, f)
+	}
+	out = resp.AppendInt(out, int64(c.first))
+	out = resp.AppendInt(out, int64(c.last))
+	return resp.AppendInt(out, int64(c.step))
+}
+
+// cmdInfo is INFO [section ...]: server, clients, memory, stats,
+// keyspace (default and "all": every one).
+func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
+	st := sess.store
+	want := func(name string) bool {
+		if len(args) == 1 {
+			return true
+		}
+		for _, a := range args[1:] {
+			if equalFold(a, name) || equalFold(a, "all") || equalFold(a, "everything") || equalFold(a, "default") {
+				return true
+			}
+		}
+		return false
+	}
+	var b strings.Builder
+	if want("server") {
+		up := time.Since(st.start)
+		fmt.Fprintf(&b, "# Server\r\nredis_version:%s\r\nredis_mode:standalone\r\nserver_name:iomux-kv-server\r\n"+
+			"os:%s %s\r\narch_bits:64\r\nmultiplexing_api:%s\r\ngo_version:%s\r\nprocess_id:%d\r\ntcp_port:%d\r\n"+
+			"uptime_in_seconds:%d\r\nuptime_in_days:%d\r\nio_threads_active:0\r\nevent_loops:%d\r\npersistence:none (in memory only)\r\n\r\n",
+			RedisVersion, runtime.GOOS, runtime.GOARCH, st.Info.Backend, runtime.Version(), os.Getpid(), st.Info.Port,
+			int64(up.Seconds()), int64(up.Hours()/24), st.Info.Loops)
+	}
+	if want("clients") {
+		fmt.Fprintf(&b, "# Clients\r\nconnected_clients:%d\r\n\r\n", st.clients.Load())
+	}
+	if want("memory") {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(&b, "# Memory\r\nused_memory:%d\r\nused_memory_human:%.2fM\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n\r\n",
+			ms.HeapAlloc, float64(ms.HeapAlloc)/(1<<20))
+	}
+	if want("persistence") {
+		b.WriteString("# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n\r\n")
+	}
+	if want("stats") {
+		fmt.Fprintf(&b, "# Stats\r\ntotal_commands_processed:%d\r\nexpired_keys:%d\r\n\r\n", st.commands.Load(), st.expired.Load())
+	}
+	if want("replication") {
+		b.WriteString("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n")
+	}
+	if want("keyspace") {
+		b.WriteString("# Keyspace\r\n")
+		if n := st.Keys(); n > 0 {
+			fmt.Fprintf(&b, "db0:keys=%d,expires=%d,avg_ttl=0\r\n", n, st.volatileKeys())
+		}
+	}
+	return resp.AppendBulkString(out, strings.TrimRight(b.String(), "\r\n")+"\r\n")
+}
+
+func (s *Store) volatileKeys() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += len(sh.volatile)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// cmdConfig is CONFIG GET pattern... (what this server's settings are, by
+// Redis's names), CONFIG SET (refused: nothing is settable), CONFIG
+// RESETSTAT.
+func cmdConfig(sess *Session, out []byte, args [][]byte) []byte {
+	sub := args[1]
+	switch {
+	case equalFold(sub, "get") && len(args) >= 3:
+		conf := map[string]string{"save": "", "appendonly": "no", "databases": "1",
+			"maxmemory": "0", "maxmemory-policy": "noeviction", "port": strconv.Itoa(sess.store.Info.Port),
+			"io-threads": "1", "timeout": "0"}
+		for k, v := range sess.store.Info.Config {
+			conf[k] = v
+		}
+		var names []string
+		for k := range conf {
+			for _, p := range args[2:] {
+				if Match([]byte(strings.ToLower(string(p))), []byte(k)) {
+					names = append(names, k)
+					break
+				}
+			}
+		}
+		slices.Sort(names)
+		out = resp.AppendArray(out, 2*len(names))
+		for _, k := range names {
+			out = resp.AppendBulkString(out, k)
+			out = resp.AppendBulkString(out, conf[k])
+		}
+		return out
+	case equalFold(sub, "set") && len(args) >= 4:
+		return appendErr(out, "ERR Unknown option or number of arguments for CONFIG SET - '"+string(appendPrintable(nil, args[2], 128))+"'")
+	case equalFold(sub, "resetstat") && len(args) == 2:
+		sess.store.commands.Store(0)
+		sess.store.expired.Store(0)
+		return resp.AppendOK(out)
+	case equalFold(sub, "help"):
+		return appendHelp(out, "CONFIG", "GET <pattern>", "RESETSTAT")
+	case equalFold(sub, "get"), equalFold(sub, "set"), equalFold(sub, "resetstat"):
+		return appendErr(out, "ERR wrong number of arguments for 'config|"+strings.ToLower(string(sub))+"' command")
+	}
+	return unknownSubcommand(out, sub, "CONFIG")
+}
+
+func cmdTime(sess *Session, out []byte, args [][]byte) []byte {
+	now := time.Now()
+	out = resp.AppendArray(out, 2)
+	out = resp.AppendBulkInt(out, now.Unix())
+	return resp.AppendBulkInt(out, int64(now.Nanosecond()/1000))
+}

@@ -1,0 +1,214 @@
+package kv
+
+import (
+	"strconv"
+	"sync/atomic"
+
+	"github.com/iomux/iomux/internal/resp"
+)
+
+// Session is one client connection's state: its id and name (CLIENT), and
+// whether it asked to QUIT. It runs on the connection's loop, so needs no
+// lock; the Store it shares does its own locking.
+type Session struct {
+	store *Store
+	id    int64
+	name  []byte
+	quit  bool
+	now   int64 // Unix ms of the batch being run (SetNow)
+	count int64 // commands run since the last flush to the Store's stats
+	lower [32]byte
+}
+
+var sessionIDs atomic.Int64
+
+// NewSession returns a client's session on store.
+func (s *Store) NewSession() *Session {
+	s.clients.Add(1)
+	return &Session{store: s, id: sessionIDs.Add(1)}
+}
+
+// Close ends the session (its client's connection closed).
+func (sess *Session) Close() {
+	sess.flushStats()
+	sess.store.clients.Add(-1)
+}
+
+// Quit reports whether the client sent QUIT: the server sends the reply,
+// then closes the connection.
+func (sess *Session) Quit() bool { return sess.quit }
+
+// SetNow sets the time, in Unix milliseconds, that expiry is judged by
+// for the commands run until the next call: one clock read per pipelined
+// batch, as Redis reads it once per command.
+func (sess *Session) SetNow(ms int64) {
+	sess.now = ms
+	sess.flushStats()
+}
+
+func (sess *Session) flushStats() {
+	if sess.count > 0 {
+		sess.store.commands.Add(sess.count)
+		sess.count = 0
+	}
+}
+
+// command is one entry of the command table. arity is Redis's: n > 0
+// exactly n arguments (the name included), n < 0 at least -n.
+type command struct {
+	name  string
+	arity int
+	run   func(sess *Session, out []byte, args [][]byte) []byte
+	flags string // COMMAND's flags: "write", "readonly", "fast", ...
+	first int    // COMMAND's first key, last key, step
+	last  int
+	step  int
+}
+
+// commands maps a lower-case name to its command; filled by each file's
+// init, one file per kind of value.
+var commands = map[string]*command{}
+
+func register(cmds ...*command) {
+	for _, c := range cmds {
+		commands[c.name] = c
+	}
+}
+
+// lookup finds the command named name, in any case, without allocating.
+func (sess *Session) lookup(name []byte) *command {
+	if len(name) > len(sess.lower) {
+		return nil
+	}
+	b := sess.lower[:len(name)]
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return commands[string(b)]
+}
+
+// Exec runs one command (args[0] its name; len(args) > 0) and appends its
+// RESP2 reply to out.
+func (sess *Session) Exec(out []byte, args [][]byte) []byte {
+	sess.count++
+	c := sess.lookup(args[0])
+	if c == nil {
+		return appendUnknown(out, args)
+	}
+	if c.arity > 0 && len(args) != c.arity || c.arity < 0 && len(args) < -c.arity {
+		return appendArity(out, c.name)
+	}
+	return c.run(sess, out, args)
+}
+
+// Redis's error replies.
+const (
+	errWrongType  = "WRONGTYPE Operation against a key holding the wrong kind of value"
+	errNotInteger = "ERR value is not an integer or out of range"
+	errNotFloat   = "ERR value is not a valid float"
+	errOverflow   = "ERR increment or decrement would overflow"
+	errSyntax     = "ERR syntax error"
+	errNotPos     = "ERR value is out of range, must be positive"
+)
+
+func appendArity(out []byte, name string) []byte {
+	out = append(out, "-ERR wrong number of arguments for '"...)
+	out = append(out, name...)
+	return append(out, "' command\r\n"...)
+}
+
+// appendUnknown is Redis's reply to an unknown command: its name and the
+// first arguments, quoted.
+func appendUnknown(out []byte, args [][]byte) []byte {
+	out = append(out, "-ERR unknown command '"...)
+	out = appendPrintable(out, args[0], 128)
+	out = append(out, "', with args beginning with: "...)
+	total := 0
+	for _, a := range args[1:] {
+		if total += len(a); total > 128 {
+			break
+		}
+		out = append(out, '\'')
+		out = appendPrintable(out, a, 128)
+		out = append(out, "' "...)
+	}
+	return append(out, '\r', '\n')
+}
+
+// appendPrintable appends at most max bytes of p, with CR, LF and other
+// control bytes as spaces, so an error line stays one line.
+func appendPrintable(out, p []byte, max int) []byte {
+	for i, c := range p {
+		if i == max {
+			break
+		}
+		if c < ' ' {
+			c = ' '
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func appendErr(out []byte, msg string) []byte { return resp.AppendError(out, msg) }
+
+// appendInvalidExpire is "ERR invalid expire time in 'cmd' command".
+func appendInvalidExpire(out []byte, cmd string) []byte {
+	out = append(out, "-ERR invalid expire time in '"...)
+	out = append(out, cmd...)
+	return append(out, "' command\r\n"...)
+}
+
+// equalFold reports whether the ASCII argument a is word, in any case.
+func equalFold(a []byte, word string) bool {
+	if len(a) != len(word) {
+		return false
+	}
+	for i := range a {
+		c := a[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != word[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// parseFloat parses a score as Redis does: strtod's syntax, "inf",
+// "+inf", "-inf"; NaN and trailing bytes are not numbers.
+func parseFloat(b []byte) (float64, bool) {
+	switch {
+	case equalFold(b, "inf"), equalFold(b, "+inf"):
+		return posInf, true
+	case equalFold(b, "-inf"):
+		return negInf, true
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || f != f || len(b) == 0 || b[0] == ' ' {
+		return 0, false
+	}
+	return f, true
+}
+
+// appendFloat appends a score as a bulk string, as Redis 7.0 prints it:
+// integers below 2^53 without a fraction, others with 17 digits.
+func appendFloat(out []byte, f float64) []byte {
+	var buf [32]byte
+	var s []byte
+	switch {
+	case f == posInf:
+		s = append(buf[:0], "inf"...)
+	case f == negInf:
+		s = append(buf[:0], "-inf"...)
+	case f == float64(int64(f)) && f > -(1<<53) && f < 1<<53:
+		s = strconv.AppendInt(buf[:0], int64(f), 10)
+	default:
+		s = strconv.AppendFloat(buf[:0], f, 'g', 17, 64)
+	}
+	return resp.AppendBulk(out, s)
+}

@@ -1,0 +1,253 @@
+// Package kv is the keyspace of iomux kv-server: strings, lists, sets,
+// hashes and sorted sets under Redis's command set, with lazy and active
+// expiry, shared by every event loop through locked shards. It is in
+// memory only: nothing is written to disk, and everything is lost when the
+// process exits.
+//
+// A Session runs one client's commands: Exec parses nothing (the RESP
+// arguments come from internal/resp) and appends the reply to a buffer,
+// allocating nothing for the reads and overwrites of a steady workload.
+package kv
+
+import (
+	"hash/maphash"
+	"math"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+var posInf, negInf = math.Inf(1), math.Inf(-1)
+
+// shardCount is the number of independently locked parts of the keyspace:
+// enough that loops on different cores rarely meet on one lock, few enough
+// that whole-keyspace commands (KEYS, DBSIZE, FLUSHALL) stay cheap.
+const shardCount = 64
+
+// Store is the keyspace: shardCount shards, each a map under its own
+// mutex. A command locks the shards of its keys (in ascending order, for
+// the multi-key commands MSET, MGET, DEL, EXISTS), so every command is
+// atomic, as in Redis, whatever the loop count.
+type Store struct {
+	seed   maphash.Seed
+	shards [shardCount]shard
+	start  time.Time
+	// Info is what INFO and CONFIG GET report; set it before serving.
+	Info ServerInfo
+	// Counters for INFO.
+	clients, commands, expired atomic.Int64
+}
+
+type shard struct {
+	mu       sync.Mutex
+	keys     map[string]*object
+	volatile map[string]*object // the keys of keys that have an expiry
+	_        [40]byte           // keep neighbouring shards' locks off one cache line
+}
+
+// Kind is an object's type, as TYPE names it.
+type Kind uint8
+
+// The kinds of value.
+const (
+	KindString Kind = iota
+	KindList
+	KindSet
+	KindHash
+	KindZSet
+)
+
+func (k Kind) String() string {
+	return [...]string{"string", "list", "set", "hash", "zset"}[k]
+}
+
+// object is one key's value and expiry (expireAt in Unix milliseconds, 0:
+// none). Only the field of its kind is set.
+type object struct {
+	kind     Kind
+	expireAt int64
+	str      []byte
+	list     *list
+	set      map[string]struct{}
+	hash     map[string][]byte
+	zset     *zset
+}
+
+// NewStore returns an empty keyspace.
+func NewStore() *Store {
+	s := &Store{seed: maphash.MakeSeed(), start: time.Now()}
+	for i := range s.shards {
+		s.shards[i].keys = make(map[string]*object)
+		s.shards[i].volatile = make(map[string]*object)
+	}
+	return s
+}
+
+func (s *Store) shardIndex(key []byte) int {
+	return int(maphash.Bytes(s.seed, key) & (shardCount - 1))
+}
+
+// shardOf returns the locked shard that holds key; the caller unlocks it.
+func (s *Store) shardOf(key []byte) *shard {
+	sh := &s.shards[s.shardIndex(key)]
+	sh.mu.Lock()
+	return sh
+}
+
+// shardSet is a set of shard indexes, for locking several in order.
+type shardSet [shardCount / 64]uint64
+
+func (m *shardSet) add(i int) { m[i/64] |= 1 << (i % 64) }
+
+// each calls fn for each index in ascending order.
+func (m *shardSet) each(fn func(i int)) {
+	for w, word := range m {
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			fn(w*64 + b)
+			word &^= 1 << b
+		}
+	}
+}
+
+// lockKeys locks the shards of keys in ascending order (so two multi-key
+// commands never deadlock) and returns the set to unlock.
+func (s *Store) lockKeys(keys [][]byte, stride int) shardSet {
+	var set shardSet
+	for i := 0; i < len(keys); i += stride {
+		set.add(s.shardIndex(keys[i]))
+	}
+	set.each(func(i int) { s.shards[i].mu.Lock() })
+	return set
+}
+
+func (s *Store) unlock(set shardSet) {
+	set.each(func(i int) { s.shards[i].mu.Unlock() })
+}
+
+// lockAll locks every shard, in order.
+func (s *Store) lockAll() {
+	for i := range s.shards {
+		s.shards[i].mu.Lock()
+	}
+}
+
+func (s *Store) unlockAll() {
+	for i := range s.shards {
+		s.shards[i].mu.Unlock()
+	}
+}
+
+// get returns key's live object in the locked shard sh, deleting it if it
+// has expired (lazy expiry); nil if there is none.
+func (sh *shard) get(key []byte, now int64) *object {
+	o := sh.keys[string(key)]
+	if o != nil && o.expireAt != 0 && o.expireAt <= now {
+		sh.remove(key)
+		return nil
+	}
+	return o
+}
+
+// add stores o under key (which must be absent) and returns it.
+func (sh *shard) add(key []byte, o *object) *object {
+	sh.keys[string(key)] = o
+	return o
+}
+
+// remove deletes key; it reports whether it was there.
+func (sh *shard) remove(key []byte) bool {
+	o := sh.keys[string(key)]
+	if o == nil {
+		return false
+	}
+	if o.expireAt != 0 {
+		delete(sh.volatile, string(key))
+	}
+	delete(sh.keys, string(key))
+	return true
+}
+
+// setExpiry sets o's expiry (0: none), keeping the volatile index true.
+func (sh *shard) setExpiry(key []byte, o *object, at int64) {
+	switch {
+	case at != 0 && o.expireAt == 0:
+		sh.volatile[string(key)] = o
+	case at == 0 && o.expireAt != 0:
+		delete(sh.volatile, string(key))
+	}
+	o.expireAt = at
+}
+
+// Keys returns the number of keys, expired ones not yet removed included
+// (DBSIZE's answer, as in Redis).
+func (s *Store) Keys() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += len(sh.keys)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// Flush deletes every key.
+func (s *Store) Flush() {
+	s.lockAll()
+	for i := range s.shards {
+		sh := &s.shards[i]
+		clear(sh.keys)
+		clear(sh.volatile)
+	}
+	s.unlockAll()
+}
+
+// Active expiry, as Redis's activeExpireCycle: sample keys that have an
+// expiry, delete the expired ones, and go on while more than a quarter of
+// a sample had expired, within a time budget, one shard locked at a time.
+const (
+	expireSample  = 20
+	expireRepeat  = expireSample / 4
+	expireMaxRuns = 16 // samples per shard per cycle, at most
+)
+
+// ExpireCycle removes expired keys from the shards whose index is i mod
+// of (one loop of several takes its share) and returns how many. It stops
+// after budget, and holds a shard's lock for one sample at a time, so
+// commands on that shard wait at most that long.
+func (s *Store) ExpireCycle(i, of int, budget time.Duration) int {
+	start := time.Now()
+	deadline := start.Add(budget)
+	removed := 0
+	for idx := i; idx < shardCount; idx += max(of, 1) {
+		sh := &s.shards[idx]
+		for range expireMaxRuns {
+			sh.mu.Lock()
+			now := time.Now().UnixMilli()
+			seen, gone := 0, 0
+			for k, o := range sh.volatile { // Go starts a map's range at random
+				if seen == expireSample {
+					break
+				}
+				seen++
+				if o.expireAt <= now {
+					delete(sh.volatile, k)
+					delete(sh.keys, k)
+					gone++
+				}
+			}
+			sh.mu.Unlock()
+			removed += gone
+			if gone <= expireRepeat || time.Now().After(deadline) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	s.expired.Add(int64(removed))
+	return removed
+}

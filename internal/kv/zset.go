@@ -1,0 +1,292 @@
+package kv
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+
+	"github.com/iomux/iomux/internal/resp"
+)
+
+// zset is a sorted set: members by score, then by member bytes, as Redis
+// orders them. A map gives each member's score; a sorted slice gives the
+// order (insertion is O(n) memmove, fine for the sizes a cache holds; a
+// skip list would be the next step).
+type zset struct {
+	score  map[string]float64
+	sorted []zmember
+}
+
+type zmember struct {
+	score  float64
+	member string
+}
+
+func zcmp(a, b zmember) int {
+	if c := cmp.Compare(a.score, b.score); c != 0 {
+		return c
+	}
+	return bytes.Compare([]byte(a.member), []byte(b.member))
+}
+
+func newZset() *zset { return &zset{score: make(map[string]float64)} }
+
+func (z *zset) len() int { return len(z.sorted) }
+
+// add sets member's score; it reports whether member is new.
+func (z *zset) add(member []byte, score float64) bool {
+	old, had := z.score[string(member)]
+	if had {
+		if old == score {
+			return false
+		}
+		z.removeSorted(zmember{old, string(member)})
+	}
+	m := zmember{score, string(member)}
+	z.score[m.member] = score
+	i, _ := slices.BinarySearchFunc(z.sorted, m, zcmp)
+	z.sorted = slices.Insert(z.sorted, i, m)
+	return !had
+}
+
+func (z *zset) removeSorted(m zmember) {
+	if i, ok := slices.BinarySearchFunc(z.sorted, m, zcmp); ok {
+		z.sorted = slices.Delete(z.sorted, i, i+1)
+	}
+}
+
+// remove deletes member; it reports whether it was there.
+func (z *zset) remove(member []byte) bool {
+	s, ok := z.score[string(member)]
+	if !ok {
+		return false
+	}
+	z.removeSorted(zmember{s, string(member)})
+	delete(z.score, string(member))
+	return true
+}
+
+// popMax removes and returns the n highest members, highest first.
+func (z *zset) popMax(n int) []zmember {
+	n = min(n, len(z.sorted))
+	out := slices.Clone(z.sorted[len(z.sorted)-n:])
+	slices.Reverse(out)
+	z.sorted = z.sorted[:len(z.sorted)-n]
+	for _, m := range out {
+		delete(z.score, m.member)
+	}
+	return out
+}
+
+// popMin removes and returns the n lowest members.
+func (z *zset) popMin(n int) []zmember {
+	n = min(n, len(z.sorted))
+	out := slices.Clone(z.sorted[:n])
+	z.sorted = slices.Delete(z.sorted, 0, n)
+	for _, m := range out {
+		delete(z.score, m.member)
+	}
+	return out
+}
+
+// The sorted-set commands: ZADD, ZPOPMIN, ZPOPMAX, ZRANGE (by index),
+// ZCARD, ZSCORE, ZREM.
+
+func init() {
+	register(
+		&command{name: "zadd", arity: -4, run: cmdZAdd, flags: "write fast", first: 1, last: 1, step: 1},
+		&command{name: "zpopmin", arity: -2, run: cmdZPop, flags: "write fast", first: 1, last: 1, step: 1},
+		&command{name: "zpopmax", arity: -2, run: cmdZPop, flags: "write fast", first: 1, last: 1, step: 1},
+		&command{name: "zrange", arity: -4, run: cmdZRange, flags: "readonly", first: 1, last: 1, step: 1},
+		&command{name: "zcard", arity: 2, run: cmdZCard, flags: "readonly fast", first: 1, last: 1, step: 1},
+		&command{name: "zscore", arity: 3, run: cmdZScore, flags: "readonly fast", first: 1, last: 1, step: 1},
+		&command{name: "zrem", arity: -3, run: cmdZRem, flags: "write fast", first: 1, last: 1, step: 1},
+	)
+}
+
+// cmdZAdd is ZADD key [NX|XX] [CH] score member [score member ...].
+func cmdZAdd(sess *Session, out []byte, args [][]byte) []byte {
+	var nx, xx, ch bool
+	i := 2
+	for ; i < len(args); i++ {
+		switch a := args[i]; {
+		case equalFold(a, "nx"):
+			nx = true
+		case equalFold(a, "xx"):
+			xx = true
+		case equalFold(a, "ch"):
+			ch = true
+		default:
+			goto pairs
+		}
+	}
+pairs:
+	rest := args[i:]
+	if len(rest) == 0 || len(rest)%2 != 0 {
+		return appendErr(out, errSyntax)
+	}
+	if nx && xx {
+		return appendErr(out, "ERR XX and NX options at the same time are not compatible")
+	}
+	for j := 0; j < len(rest); j += 2 {
+		if _, ok := parseFloat(rest[j]); !ok {
+			return appendErr(out, errNotFloat)
+		}
+	}
+	sh := sess.store.shardOf(args[1])
+	defer sh.mu.Unlock()
+	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
+	switch {
+	case wrong:
+		return appendErr(out, errWrongType)
+	case o == nil && xx:
+		return resp.AppendInt(out, 0)
+	case o == nil:
+		o = sh.add(args[1], &object{kind: KindZSet, zset: newZset()})
+	}
+	added, changed := 0, 0
+	for j := 0; j < len(rest); j += 2 {
+		score, _ := parseFloat(rest[j])
+		member := rest[j+1]
+		old, had := o.zset.score[string(member)]
+		if had && nx || !had && xx {
+			continue
+		}
+		o.zset.add(member, score)
+		switch {
+		case !had:
+			added++
+		case old != score:
+			changed++
+		}
+	}
+	if o.zset.len() == 0 {
+		sh.remove(args[1])
+	}
+	if ch {
+		return resp.AppendInt(out, int64(added+changed))
+	}
+	return resp.AppendInt(out, int64(added))
+}
+
+// cmdZPop is ZPOPMIN and ZPOPMAX key [count]: member, score pairs.
+func cmdZPop(sess *Session, out []byte, args [][]byte) []byte {
+	n, _, reply := popCount(out, args)
+	if reply != nil {
+		return reply
+	}
+	sh := sess.store.shardOf(args[1])
+	defer sh.mu.Unlock()
+	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
+	switch {
+	case wrong:
+		return appendErr(out, errWrongType)
+	case o == nil:
+		return resp.AppendArray(out, 0)
+	}
+	var popped []zmember
+	if equalFold(args[0], "zpopmax") {
+		popped = o.zset.popMax(n)
+	} else {
+		popped = o.zset.popMin(n)
+	}
+	out = resp.AppendArray(out, 2*len(popped))
+	for _, m := range popped {
+		out = resp.AppendBulkString(out, m.member)
+		out = appendFloat(out, m.score)
+	}
+	if o.zset.len() == 0 {
+		sh.remove(args[1])
+	}
+	return out
+}
+
+// cmdZRange is ZRANGE key start stop [WITHSCORES], by index.
+func cmdZRange(sess *Session, out []byte, args [][]byte) []byte {
+	start, ok1 := resp.ParseInt(args[2])
+	stop, ok2 := resp.ParseInt(args[3])
+	withScores := false
+	for _, a := range args[4:] {
+		if !equalFold(a, "withscores") {
+			return appendErr(out, errSyntax)
+		}
+		withScores = true
+	}
+	if !ok1 || !ok2 {
+		return appendErr(out, errNotInteger)
+	}
+	sh := sess.store.shardOf(args[1])
+	defer sh.mu.Unlock()
+	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
+	switch {
+	case wrong:
+		return appendErr(out, errWrongType)
+	case o == nil:
+		return resp.AppendArray(out, 0)
+	}
+	from, to := listRange(start, stop, o.zset.len())
+	n := to - from
+	if withScores {
+		n *= 2
+	}
+	out = resp.AppendArray(out, n)
+	for _, m := range o.zset.sorted[from:to] {
+		out = resp.AppendBulkString(out, m.member)
+		if withScores {
+			out = appendFloat(out, m.score)
+		}
+	}
+	return out
+}
+
+func cmdZCard(sess *Session, out []byte, args [][]byte) []byte {
+	sh := sess.store.shardOf(args[1])
+	defer sh.mu.Unlock()
+	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
+	switch {
+	case wrong:
+		return appendErr(out, errWrongType)
+	case o == nil:
+		return resp.AppendInt(out, 0)
+	}
+	return resp.AppendInt(out, int64(o.zset.len()))
+}
+
+func cmdZScore(sess *Session, out []byte, args [][]byte) []byte {
+	sh := sess.store.shardOf(args[1])
+	defer sh.mu.Unlock()
+	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
+	switch {
+	case wrong:
+		return appendErr(out, errWrongType)
+	case o == nil:
+		return resp.AppendNull(out)
+	}
+	s, ok := o.zset.score[string(args[2])]
+	if !ok {
+		return resp.AppendNull(out)
+	}
+	return appendFloat(out, s)
+}
+
+func cmdZRem(sess *Session, out []byte, args [][]byte) []byte {
+	sh := sess.store.shardOf(args[1])
+	defer sh.mu.Unlock()
+	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
+	switch {
+	case wrong:
+		return appendErr(out, errWrongType)
+	case o == nil:
+		return resp.AppendInt(out, 0)
+	}
+	n := 0
+	for _, m := range args[2:] {
+		if o.zset.remove(m) {
+			n++
+		}
+	}
+	if o.zset.len() == 0 {
+		sh.remove(args[1])
+	}
+	return resp.AppendInt(out, int64(n))
+}
