@@ -163,7 +163,7 @@ func (l *Loop) run() {
 	if opts.OnLoopStart != nil {
 		l.call(func() { opts.OnLoopStart(l) })
 	}
-	next := time.Duration(-1)
+	next := l.runTimers() // OnLoopStart's timers bound the first Wait
 	yielded := l.cached
 	for !l.stopping || l.open > 0 {
 		timeout, forIdle := next, false

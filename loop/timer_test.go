@@ -488,3 +488,14 @@ func TestShortPeriodCannotStarveIO(t *testing.T) {
 		t.Errorf("%d idle Waits in 100 ms with WaitTimeout 1ns, want some and at most about one a millisecond", n)
 	}
 }
+
+// TestTimerFromOnLoopStart: a timer set as the loop starts fires with no
+// I/O at all; the first Wait is bounded by it, not endless.
+func TestTimerFromOnLoopStart(t *testing.T) {
+	fired := make(chan struct{}, 1)
+	opts := Options{Loops: 1, OnLoopStart: func(l *Loop) {
+		l.AfterFunc(10*time.Millisecond, func() { notify(fired, struct{}{}) })
+	}}
+	startServer(t, &funcHandler{}, opts, "tcp", "127.0.0.1:0")
+	recv(t, fired, 5*time.Second, "the timer set in OnLoopStart")
+}

@@ -107,13 +107,11 @@ func (h *kvHandler) OnOpen(c *loop.Conn) {
 	c.SetContext(&kvConn{sess: h.store.NewSession(), parser: resp.Parser{Limits: h.limits.Limits}})
 }
 
-// startExpiry starts each loop's active-expiry timer: loop i of n sweeps
-// the shards i, i+n, ...
-func (h *kvHandler) startExpiry(srv *loop.Server) {
-	for _, l := range srv.Loops() {
-		i := l.Index()
-		l.Post(func() { l.Every(kvExpireEvery, func() { h.store.ExpireCycle(i, h.loops, kvExpireBudget) }) })
-	}
+// startExpiry starts a loop's active-expiry timer, as the loop starts:
+// loop i of n sweeps the shards i, i+n, ...
+func (h *kvHandler) startExpiry(l *loop.Loop) {
+	i := l.Index()
+	l.Every(kvExpireEvery, func() { h.store.ExpireCycle(i, h.loops, kvExpireBudget) })
 }
 
 func (h *kvHandler) OnClose(c *loop.Conn, err error) {
@@ -237,10 +235,14 @@ func runKVServer(e *env, args []string) error {
 	opt.openOutputs(e)
 	opts := opt.loopOptions()
 	opts.WriteTimeout = *writeTimeout
+	// The loop stops reading past MaxInput unconsumed bytes: one byte past
+	// --max-query, so that an incomplete command that long is seen and
+	// refused rather than waited for.
+	opts.MaxInput = lim.maxQuery + 1
 	h := &kvHandler{store: kv.NewStore(), limits: lim}
+	opts.OnLoopStart = h.startExpiry
 	srv := loop.NewServer(h, opts)
 	h.loops = srv.Options().Loops // the default in force, if --loops was 0
-	opt.afterStart = h.startExpiry
 	h.store.Info = kv.ServerInfo{Loops: h.loops, Backend: opt.backend, Config: map[string]string{
 		"proto-max-bulk-len":          strconv.Itoa(lim.MaxBulk),
 		"client-query-buffer-limit":   strconv.Itoa(lim.maxQuery),

@@ -41,9 +41,6 @@ type serverOptions struct {
 	// beforeStop, if set, runs when the stop begins, before the server
 	// closes connections (to say goodbye, say).
 	beforeStop func(*loop.Server)
-	// afterStart, if set, runs once the server has started, before
-	// "starting up" is printed (to start a timer on each loop, say).
-	afterStart func(*loop.Server)
 	// unixOK lets --addr be unix:PATH, a Unix socket (kv-server).
 	unixOK bool
 
@@ -328,9 +325,6 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 	}
 	if err := srv.Start(); err != nil {
 		return err
-	}
-	if o.afterStart != nil {
-		o.afterStart(srv)
 	}
 	addr := srv.Addrs()[0]
 	fmt.Fprintf(stderr, "starting up on %s%s\n", hostAndPort(addr.String()), mode)
