@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -331,6 +332,8 @@ func TestChatClientTerminalWrappedLine(t *testing.T) {
 
 // A line that TCP splits is shown whole once its newline comes; one that
 // never ends is shown in 4 KiB pieces, and the rest when the server goes.
+var receivedYs = regexp.MustCompile(`received "(y+)" from`)
+
 func TestChatClientTerminalHoldsPartialLines(t *testing.T) {
 	trace := newClientOutput()
 	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", args: []string{"-v"}, stderr: trace})
@@ -343,6 +346,15 @@ func TestChatClientTerminalHoldsPartialLines(t *testing.T) {
 	long := strings.Repeat("y", 5000) // no newline: shown at 4 KiB, not held without bound
 	p.server.Write([]byte(long))
 	p.screen.waitFor(t, "\r\x1b[J"+long[:chatClientHoldMax]+"\r\n<You> hey", 1)
+	// All of it read before the z is sent, or the z could come in the
+	// same read as the last y's.
+	trace.waitUntil(t, "5000 y's received", func(text string) bool {
+		n := 0
+		for _, m := range receivedYs.FindAllStringSubmatch(text, -1) {
+			n += len(m[1])
+		}
+		return n == len(long)
+	})
 	p.server.Write([]byte("z"))
 	trace.waitFor(t, `received "z" from`, 1)
 	// The rest, unfinished, is shown before the goodbye.

@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -109,18 +110,25 @@ func (w *clientOutput) String() string {
 // fails the test if it does not within clientWait.
 func (w *clientOutput) waitFor(t *testing.T, want string, count int) {
 	t.Helper()
+	w.waitUntil(t, fmt.Sprintf("%d× %q", count, want), func(text string) bool { return strings.Count(text, want) >= count })
+}
+
+// waitUntil waits until done(the output so far) is true, and fails the
+// test, naming what, if it is not within clientWait.
+func (w *clientOutput) waitUntil(t *testing.T, what string, done func(string) bool) {
+	t.Helper()
 	deadline := time.After(clientWait)
 	for {
 		w.mu.Lock()
 		text, changed := w.buf.String(), w.changed
 		w.mu.Unlock()
-		if strings.Count(text, want) >= count {
+		if done(text) {
 			return
 		}
 		select {
 		case <-changed:
 		case <-deadline:
-			t.Fatalf("timed out waiting for %d× %q in output:\n%s", count, want, text)
+			t.Fatalf("timed out waiting for %s in output:\n%s", what, text)
 		}
 	}
 }
