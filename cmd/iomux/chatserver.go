@@ -94,6 +94,7 @@ var chatServerLines = codec.Lines(chatServerMaxLine)
 // chatMember is one connection in the room.
 type chatMember struct {
 	c        *loop.Conn
+	id       uint64 // unique on this node, for the other nodes (--nats)
 	name     string
 	skipping bool   // discarding the rest of an oversize line
 	quit     bool   // sent /quit: the rest of their input is ignored
@@ -125,6 +126,9 @@ type chatRoom struct {
 	flushing bool          // flush is running: what a close during it adds, it writes too
 	held     []*chatMember // senders not read until the queues drain
 	drain    *loop.Timer   // while senders are held: looks at the queues
+
+	cluster *chatCluster // --nats: the other nodes of the room (chatcluster.go); nil without
+	joined  uint64       // members who joined so far: the next one's id
 }
 
 // chatPiece is output for one member (to), or for all but from (to nil).
@@ -139,6 +143,12 @@ func runChatServer(e *env, args []string) error {
 	opt.bind(fs, "127.0.0.1:8002", false)
 	writeTimeout := fs.Duration("write-timeout", chatServerWriteTimeout,
 		"drop a member who takes nothing of what is queued for them for this long")
+	var cfg chatClusterConfig
+	fs.StringVar(&cfg.urls, "nats", "", "join the room to the other nodes through the NATS server(s) at `url[,url...]` (nats://host:4222)")
+	fs.StringVar(&cfg.room, "room", "chat", "with --nats: the room's `name`; nodes with the same one form one room")
+	fs.StringVar(&cfg.node, "node", chatClusterDefaultNode(), "with --nats: this node's `name`, unique in the room")
+	fs.DurationVar(&cfg.timeout, "node-timeout", chatClusterNodeTimeout,
+		"with --nats: a node not heard from for this long is lost, its members announced offline")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -148,10 +158,24 @@ func runChatServer(e *env, args []string) error {
 	if *writeTimeout <= 0 {
 		return fmt.Errorf("%w: --write-timeout must be positive", errUsage)
 	}
+	if cfg.timeout <= 0 {
+		return fmt.Errorf("%w: --node-timeout must be positive", errUsage)
+	}
 	room := &chatRoom{log: opt.openOutputs(e), writeTimeout: *writeTimeout}
 	opt.beforeStop = func(srv *loop.Server) {
 		l := srv.Loops()[0]
 		l.Post(room.shutdown) // runs before the loop closes the connections
+	}
+	if cfg.urls != "" {
+		cluster, err := newChatCluster(cfg, room.log)
+		if err != nil {
+			return err
+		}
+		defer cluster.close()
+		opt.afterStart = func(srv *loop.Server) {
+			l := srv.Loops()[0]
+			l.Post(func() { cluster.start(room, l) })
+		}
 	}
 	opts := opt.loopOptions()
 	opts.WriteTimeout = *writeTimeout
@@ -159,12 +183,20 @@ func runChatServer(e *env, args []string) error {
 }
 
 func (r *chatRoom) OnOpen(c *loop.Conn) {
-	m := &chatMember{c: c, name: c.RemoteAddr().String(), leaving: "is offline"}
+	r.joined++
+	m := &chatMember{c: c, id: r.joined, name: c.RemoteAddr().String(), leaving: "is offline"}
 	c.SetContext(m)
 	r.members = append(r.members, m)
 	fmt.Fprintf(r.log, "Client %s connected\n", m.name)
-	r.tell(m, fmt.Sprintf("* welcome, %s; %d in the room; /nick NAME, /who, /quit", m.name, len(r.members)))
+	r.tell(m, fmt.Sprintf("* welcome, %s; %d in the room; /nick NAME, /who, /quit", m.name, r.count()))
 	r.notice(m, "* ["+m.name+"] entered room")
+	if r.cluster != nil {
+		if r.cluster.state.split {
+			r.tell(m, "* the room is split: the other nodes are out of reach; until they are back, only the members on node "+
+				r.cluster.cfg.node+" hear you")
+		}
+		r.cluster.joined(m)
+	}
 	r.flush()
 }
 
@@ -180,6 +212,9 @@ func (r *chatRoom) OnClose(c *loop.Conn, err error) {
 	fmt.Fprintf(r.log, "Client %s %s\n", m.name, m.leaving)
 	if r.closing {
 		return
+	}
+	if r.cluster != nil {
+		r.cluster.left(m)
 	}
 	r.notice(m, "* ["+m.name+"] "+m.leaving)
 	r.flush()
@@ -253,6 +288,9 @@ func (r *chatRoom) skipOversize(m *chatMember) bool {
 // shutdown tells everyone the server is going away.
 func (r *chatRoom) shutdown() {
 	r.closing = true
+	if r.cluster != nil {
+		r.cluster.bye() // the others say this node's members are offline
+	}
 	for _, m := range r.members {
 		r.tell(m, "* the server is shutting down")
 	}
@@ -309,6 +347,10 @@ func (r *chatRoom) command(m *chatMember, text string) {
 		r.flush()
 		m.c.Close()
 	case "/who":
+		if r.cluster != nil {
+			r.tell(m, r.cluster.who())
+			break
+		}
 		names := make([]string, len(r.members))
 		for i, x := range r.members {
 			names[i] = "[" + x.name + "]"
@@ -335,10 +377,25 @@ func (r *chatRoom) nick(m *chatMember, name string) {
 			return
 		}
 	}
+	if r.cluster != nil && r.cluster.nameTaken(name) {
+		r.tell(m, "* the name "+name+" is taken (on another node)")
+		return
+	}
 	old := m.name
 	m.name = name
 	r.tell(m, "* you are now "+name)
 	r.notice(m, "* ["+old+"] is now known as ["+name+"]")
+	if r.cluster != nil {
+		r.cluster.renamed(m)
+	}
+}
+
+// count is how many are in the room, on every node.
+func (r *chatRoom) count() int {
+	if r.cluster != nil {
+		return len(r.members) + r.cluster.count()
+	}
+	return len(r.members)
 }
 
 func chatServerCheckNick(name string) error {

@@ -41,6 +41,9 @@ type serverOptions struct {
 	// beforeStop, if set, runs when the stop begins, before the server
 	// closes connections (to say goodbye, say).
 	beforeStop func(*loop.Server)
+	// afterStart, if set, runs once the server has started, before serve
+	// says so.
+	afterStart func(*loop.Server)
 
 	name     string     // the program's, for messages
 	stdout   *console   // made by openOutputs: what the loops print through
@@ -309,6 +312,9 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 	}
 	if err := srv.Start(); err != nil {
 		return err
+	}
+	if o.afterStart != nil {
+		o.afterStart(srv)
 	}
 	addr := srv.Addrs()[0]
 	fmt.Fprintf(stderr, "starting up on %s%s\n", hostAndPort(addr.String()), mode)
