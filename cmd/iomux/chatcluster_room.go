@@ -195,7 +195,14 @@ func (c *chatCluster) apply(ev *chatEvent) {
 	n.heard = time.Now()
 	switch ev.Kind {
 	case "hello", "beat":
-		n.busy = ev.Busy
+		if ev.Busy != n.busy {
+			n.busy = ev.Busy
+			if n.busy {
+				fmt.Fprintf(r.log, "node %s is behind (a member's queue is full): holding the senders here\n", n.name)
+			} else {
+				fmt.Fprintf(r.log, "node %s caught up\n", n.name)
+			}
+		}
 		c.reconcile(n, ev.Members)
 		if ev.Kind == "hello" { // a node (re)joined: it learns who is here now
 			c.send(c.rosterEvent("beat"))

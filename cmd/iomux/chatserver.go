@@ -19,6 +19,7 @@ func init() {
 		name:    "chat-server",
 		summary: "a chat room: every line a member sends goes to every other member (the tutorials' chat server)",
 		usage: `Usage: iomux chat-server [--addr 127.0.0.1:8002] [--write-timeout 10s] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
+                        [--nats nats://HOST:4222[,...] [--room chat] [--node NAME] [--node-timeout 3s]]
 
 The Python select tutorials' chat server, made safe. Every line a member
 sends goes to every other member, prefixed with the sender's name:
@@ -56,6 +57,28 @@ disconnected, and the others told: "* [name] was disconnected: took
 nothing for 10s"; until then the room waits for them. (The tutorial's
 broadcast blocked the whole room on one slow member.)
 
+One room on several machines (--nats): every chat-server given the same
+NATS server(s) and --room is a node of one room. A line said on any node
+reaches every member of every node once, in the order it was said; joins,
+nick changes, leaves and offline notices cross too; /who lists every
+member by node ("* 60 in the room, 3 nodes: n0: [a] [b]; n1: [c] ...").
+Names are unique in the whole room without regard to case: /nick refuses
+a name taken on any node. Two nodes can grant one name at once (within
+the moment a message takes between them, or while the room is split);
+when they learn it, the member on the node whose --node sorts first keeps
+it and the other becomes NAME@NODE, and is told. --node (default
+HOST-PID) must be unique in the room. A node not heard from for
+--node-timeout (default 3s; nodes beat three times per timeout) is lost:
+its members are announced offline; it rejoins when it is back. When NATS
+is out of reach, each node serves its own members and tells them the room
+is split; when it is back, the room merges and says so. What a node says
+while split (up to 1 MiB) reaches the others after the merge; past that,
+and what the others said meanwhile, is lost, and the members are told how
+many lines. The loop never waits on NATS: a publisher goroutine sends,
+and what arrives reaches the loop as posted work. When output waits for
+NATS past 1 MiB, or a member on another node reads slower than the room
+talks, this node's senders are held as for a full queue here.
+
 Notes go to stdout ("Client 127.0.0.1:55821 connected"); they never hold
 the room up: if stdout is not read, notes past 256 KiB are dropped and
 counted, with a warning on stderr at most once a second.
@@ -65,6 +88,10 @@ Example:
   starting up on 127.0.0.1 port 8002
   $ iomux chat-client            # in two or more other terminals
   $ nc 127.0.0.1 8002            # or any line-based client
+
+  $ nats-server -a 127.0.0.1 &   # a room on two nodes
+  $ iomux chat-server --nats nats://127.0.0.1:4222 --node n1 --addr :8002
+  $ iomux chat-server --nats nats://127.0.0.1:4222 --node n2 --addr :8003
 `,
 		run: runChatServer,
 	})
@@ -146,7 +173,7 @@ func runChatServer(e *env, args []string) error {
 	var cfg chatClusterConfig
 	fs.StringVar(&cfg.urls, "nats", "", "join the room to the other nodes through the NATS server(s) at `url[,url...]` (nats://host:4222)")
 	fs.StringVar(&cfg.room, "room", "chat", "with --nats: the room's `name`; nodes with the same one form one room")
-	fs.StringVar(&cfg.node, "node", chatClusterDefaultNode(), "with --nats: this node's `name`, unique in the room")
+	fs.StringVar(&cfg.node, "node", "", "with --nats: this node's `name`, unique in the room (default HOST-PID)")
 	fs.DurationVar(&cfg.timeout, "node-timeout", chatClusterNodeTimeout,
 		"with --nats: a node not heard from for this long is lost, its members announced offline")
 	if err := parseFlags(fs, args); err != nil {
@@ -167,6 +194,9 @@ func runChatServer(e *env, args []string) error {
 		l.Post(room.shutdown) // runs before the loop closes the connections
 	}
 	if cfg.urls != "" {
+		if cfg.node == "" {
+			cfg.node = chatClusterDefaultNode()
+		}
 		cluster, err := newChatCluster(cfg, room.log)
 		if err != nil {
 			return err

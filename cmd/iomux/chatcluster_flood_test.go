@@ -1,0 +1,131 @@
+package main
+
+// chat-server --nats under a flood: the flood rules of one node hold
+// across nodes (chatserver_flood_test.go has them on one node).
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A member of node a who floods the room with short lines (256 KiB of
+// 2-byte lines) does not freeze node b: a probe said on b reaches b's
+// other members and a's at once.
+func TestChatClusterFloodDoesNotFreezeOtherNodes(t *testing.T) {
+	ns := natsStart(t, -1)
+	a := chatNodeStart(t, ns.ClientURL(), "a")
+	b := chatNodeStart(t, ns.ClientURL(), "b")
+	const perNode = 10
+	const probe = "] probe\n"
+	flooder := chatRead(t, srvDial(t, a.addr))
+	var others []*chatReader
+	for range perNode {
+		others = append(others, chatRead(t, srvDial(t, a.addr), probe), chatRead(t, srvDial(t, b.addr), probe))
+	}
+	prober := srvJoin(t, b.addr)
+	prober.who(t, fmt.Sprintf("* %d in the room, 2 nodes", 2*perNode+2))
+
+	flood := []byte(strings.Repeat("x\n", 128<<10))
+	go flooder.conn.Write(flood) // ends at cleanup, when the connection closes
+	time.Sleep(20 * time.Millisecond)
+	sent := time.Now()
+	prober.say(t, "probe\n")
+	var slowest time.Duration
+	for _, o := range others {
+		slowest = max(slowest, o.wait(t, probe).Sub(sent))
+	}
+	t.Logf("during a flood of 256 KiB of 2-byte lines on node a, a probe from node b reached all %d others within %v",
+		len(others), slowest.Round(time.Millisecond))
+	if slowest > 2*time.Second {
+		t.Errorf("the probe took %v to reach every member during the flood", slowest)
+	}
+}
+
+// A member of node b who reads steadily but slower than a flood from
+// node a comes is not dropped, and loses nothing: node b tells the others
+// its queue is full, and node a holds the flooder until it drains (and
+// notes that it does). What is on its way between them meanwhile (in
+// the sockets, and what crosses while the news of a full queue does) is
+// logged.
+func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
+	ns := natsStart(t, -1)
+	a := chatNodeStart(t, ns.ClientURL(), "a")
+	b := chatNodeStart(t, ns.ClientURL(), "b")
+	d := net.Dialer{Timeout: srvWait, Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { // a small window: what the reader has not read waits in the server
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+		})
+	}}
+	rc, err := d.Dial("tcp", b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	rc.SetReadDeadline(time.Now().Add(4 * srvWait))
+	const rate = 4 << 20 // bytes a second: slower than node a under -race
+	reader := bufio.NewReaderSize(&chatPacedReader{c: rc, rate: rate}, 64<<10)
+	if l, err := reader.ReadString('\n'); err != nil || !strings.HasPrefix(l, "* welcome") {
+		t.Fatalf("first line %q, %v", l, err)
+	}
+	fc, err := d.Dial("tcp", a.addr) // the same small window: what node a has not read waits in the flooder
+	if err != nil {
+		t.Fatal(err)
+	}
+	flooder := srvJoinOver(t, fc)
+	flooder.nick(t, "flooder")
+	for {
+		l, err := reader.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(l, "is now known as [flooder]") {
+			break
+		}
+	}
+
+	const lines = 2048 // of 4 KiB with the name: 8 MiB and more
+	line := strings.Repeat("f", 4000) + "\n"
+	written := make(chan struct{})
+	go func() {
+		flooder.conn.SetWriteDeadline(time.Now().Add(4 * srvWait))
+		for range lines {
+			if _, err := io.WriteString(flooder.conn, line); err != nil {
+				return // the test failed, or is over
+			}
+		}
+		close(written)
+	}()
+	behind := -1 // lines the reader had still to read when the flooder was done
+	start := time.Now()
+	want := "[flooder] " + line
+	for i := range lines {
+		got, err := reader.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the reader's line %d: %v (dropped?)", i, err)
+		}
+		if got != want {
+			t.Fatalf("the reader's line %d is %.80q, want the flood's", i, got)
+		}
+		if behind < 0 {
+			select {
+			case <-written:
+				behind = lines - i
+			default:
+			}
+		}
+	}
+	a.out.waitFor(t, "node b is behind (a member's queue is full): holding the senders here", 1)
+	a.out.waitFor(t, "node b caught up", 1)
+	behindMiB := float64(behind*len(want)) / (1 << 20)
+	t.Logf("when the flooder had written its last line, the reader was %.1f MiB behind", behindMiB)
+	t.Logf("a member of node b reading at %d MiB/s got all %d lines of a %.1f MiB flood from node a in %v",
+		rate>>20, lines, float64(lines*len(want))/(1<<20), time.Since(start).Round(time.Millisecond))
+}
