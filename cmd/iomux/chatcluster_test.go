@@ -5,9 +5,12 @@ package main
 // random port), and over Debian's nats-server with the nodes as processes.
 
 import (
+	"bufio"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -278,4 +281,97 @@ func TestChatClusterNodeStopLeaksNothing(t *testing.T) {
 	if now, _ := openFDs(fdDirs); countable && now != fds {
 		t.Errorf("%d descriptors open after node b stopped, %d before", now, fds)
 	}
+}
+
+// natsProc is Debian's nats-server (or any on PATH), run as a process.
+type natsProc struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan struct{}
+}
+
+var natsListening = regexp.MustCompile(`Listening for client connections on (\S+)`)
+
+// natsProcStart runs nats-server on 127.0.0.1 and port (-1: a random
+// one); cleanup kills it. Without a nats-server on PATH, the test skips.
+func natsProcStart(t *testing.T, port int) *natsProc {
+	t.Helper()
+	exe, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Skip("nats-server not installed (apt-get install nats-server): skipping the test with a real NATS server")
+	}
+	cmd := exec.Command(exe, "-a", "127.0.0.1", "-p", strconv.Itoa(port))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &natsProc{cmd: cmd, done: make(chan struct{})}
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := natsListening.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- "nats://" + m[1]
+			}
+		}
+		cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.kill() })
+	select {
+	case p.url = <-urls:
+	case <-p.done:
+		t.Fatal("nats-server exited before listening")
+	case <-time.After(srvWait):
+		t.Fatal("nats-server did not start")
+	}
+	return p
+}
+
+func (p *natsProc) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// As a user runs it: Debian's nats-server and three chat-server
+// processes. A line crosses to every node, /who lists all three, a
+// SIGKILLed node's member is announced offline within 5 s, and a
+// nats-server killed and started again splits and merges the room.
+func TestChatClusterWithNATSServerProcess(t *testing.T) {
+	ns := natsProcStart(t, -1)
+	var members []*srvChatter
+	var nodes []*procServer
+	for i := range 3 {
+		p := startProc(t, nil, nil, "chat-server", "--nats", ns.url, "--node", fmt.Sprintf("p%d", i))
+		nodes = append(nodes, p)
+		m := srvJoin(t, p.addr)
+		m.nick(t, fmt.Sprintf("m%d", i))
+		members = append(members, m)
+	}
+	members[0].who(t, "* 3 in the room, 3 nodes: p0: [m0]; p1: [m1]; p2: [m2]")
+	members[2].who(t, "* 3 in the room, 3 nodes: p2: [m2]; p0: [m0]; p1: [m1]")
+	members[1].say(t, "hello from p1\n")
+	members[0].waitLine(t, "[m1] hello from p1")
+	members[2].waitLine(t, "[m1] hello from p1")
+
+	killed := time.Now()
+	nodes[2].cmd.Process.Kill()
+	members[0].waitLine(t, "* [m2] is offline (node p2 is out of reach)")
+	if took := time.Since(killed); took > 5*time.Second {
+		t.Fatalf("announced offline %v after SIGKILL, want at most 5s", took)
+	}
+
+	port := ns.url[strings.LastIndex(ns.url, ":")+1:]
+	ns.kill()
+	members[0].waitLine(t, "* the room is split")
+	members[1].waitLine(t, "* the room is split")
+	n, _ := strconv.Atoi(port)
+	natsProcStart(t, n)
+	members[0].waitLine(t, "* the room is whole again")
+	members[1].waitLine(t, "* the room is whole again")
+	members[0].say(t, "after the merge\n")
+	members[1].waitLine(t, "[m0] after the merge")
 }
