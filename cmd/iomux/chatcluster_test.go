@@ -294,7 +294,7 @@ var natsListening = regexp.MustCompile(`Listening for client connections on (\S+
 
 // natsProcStart runs nats-server on 127.0.0.1 and port (-1: a random
 // one); cleanup kills it. Without a nats-server on PATH, the test skips.
-func natsProcStart(t *testing.T, port int) *natsProc {
+func natsProcStart(t testing.TB, port int) *natsProc {
 	t.Helper()
 	exe, err := exec.LookPath("nats-server")
 	if err != nil {
