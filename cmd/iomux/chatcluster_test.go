@@ -202,6 +202,23 @@ func TestChatClusterNodeKilled(t *testing.T) {
 	watcher.waitLine(t, "is now known as [back]")
 	back.say(t, "hello again\n")
 	watcher.waitLine(t, "[back] hello again")
+	back.say(t, "/quit\n")
+	watcher.waitLine(t, "* [back] left the room")
+	watcher.who(t, "* 1 in the room, 2 nodes: a: ["+watcher.name+"]; c:")
+}
+
+// The cluster's flags are checked before anything starts.
+func TestChatClusterUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--nats", "nats://127.0.0.1:1", "--room", "a b"},
+		{"--nats", "nats://127.0.0.1:1", "--node", "n/1"},
+		{"--nats", "nats://127.0.0.1:1", "--node-timeout", "0s"},
+	} {
+		code, _, errs := runIomux(append([]string{"chat-server"}, args...)...)
+		if code != 2 || !strings.Contains(errs, "--") {
+			t.Errorf("chat-server %v: exit %d, stderr %q; want a usage error (2)", args, code, errs)
+		}
+	}
 }
 
 // NATS stopped: each node serves its own members and tells them the
