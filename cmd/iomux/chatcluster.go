@@ -44,6 +44,10 @@ const (
 	// messages are dropped, counted and said (the others hold their
 	// senders long before, see chatNode.busy).
 	chatClusterInMax = 16 << 20
+	// chatClusterSayMax bounds the lines of one message between nodes:
+	// a NATS server's max_payload must be above it (and above a
+	// heartbeat, some 40 bytes a member).
+	chatClusterSayMax = 60 << 10
 	// chatClusterStopWait bounds the goodbye at shutdown.
 	chatClusterStopWait = time.Second
 )

@@ -101,13 +101,26 @@ func (c *chatCluster) left(m *chatMember) {
 	c.send(ev)
 }
 
-// say sends the turn's lines and notices for the whole room.
+// say sends the turn's lines and notices for the whole room, in
+// messages of at most chatClusterSayMax (cut after a line), well below
+// what a NATS server takes in one (1 MiB by default).
 func (c *chatCluster) say(text []byte) {
-	lines := uint64(bytes.Count(text, []byte{'\n'}))
-	c.state.said += lines
-	ev := c.event("say")
-	ev.Text, ev.Lines = text, lines
-	c.send(ev)
+	for len(text) > 0 {
+		part := text
+		if len(part) > chatClusterSayMax {
+			cut := bytes.LastIndexByte(part[:chatClusterSayMax], '\n')
+			if cut < 0 { // one line longer than that (chatServerMaxLine, escaped, is not)
+				cut = chatClusterSayMax - 1
+			}
+			part = part[:cut+1]
+		}
+		text = text[len(part):]
+		lines := uint64(bytes.Count(part, []byte{'\n'}))
+		c.state.said += lines
+		ev := c.event("say")
+		ev.Text, ev.Lines = part, lines
+		c.send(ev)
+	}
 }
 
 func (c *chatCluster) bye() {

@@ -25,7 +25,14 @@ import (
 // one); cleanup shuts it down.
 func natsStart(t *testing.T, port int) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
+	return natsStartWith(t, server.Options{Port: port})
+}
+
+// natsStartWith is natsStart with more options.
+func natsStartWith(t *testing.T, opts server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.NoLog, opts.NoSigs = "127.0.0.1", true, true
+	ns, err := server.NewServer(&opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,4 +398,27 @@ func TestChatClusterWithNATSServerProcess(t *testing.T) {
 	members[1].waitLine(t, "* the room is whole again")
 	members[0].say(t, "after the merge\n")
 	members[1].waitLine(t, "[m0] after the merge")
+}
+
+// A turn's worth of lines (256 KiB) crosses to the other nodes whole
+// through a NATS server that takes no message over 64 KiB: it goes in
+// several.
+func TestChatClusterTurnFitsSmallMaxPayload(t *testing.T) {
+	ns := natsStartWith(t, server.Options{Port: -1, MaxPayload: 64 << 10})
+	a := chatNodeStart(t, ns.ClientURL(), "a")
+	b := chatNodeStart(t, ns.ClientURL(), "b")
+	sender, reader := srvJoin(t, a.addr), srvJoin(t, b.addr)
+	sender.nick(t, "s")
+	reader.waitLine(t, "is now known as [s]")
+	const lines = 2000
+	var flood strings.Builder
+	for i := range lines {
+		fmt.Fprintf(&flood, "%0120d\n", i)
+	}
+	sender.say(t, flood.String())
+	for i := range lines {
+		if want := fmt.Sprintf("[s] %0120d", i); reader.lines.next(t) != want {
+			t.Fatalf("line %d is not %q", i, want)
+		}
+	}
 }
