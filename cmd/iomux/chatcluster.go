@@ -14,9 +14,11 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +79,8 @@ type chatRemote struct {
 	Name string `json:"n"`
 }
 
+var chatEventKinds = []string{"hello", "beat", "join", "nick", "leave", "say", "bye"}
+
 func (ev *chatEvent) encode() []byte {
 	head, _ := json.Marshal(ev) // plain fields: cannot fail
 	return append(append(head, '\n'), ev.Text...)
@@ -87,6 +91,14 @@ func decodeChatEvent(data []byte) (chatEvent, error) {
 	head, text, _ := bytes.Cut(data, []byte{'\n'})
 	if err := json.Unmarshal(head, &ev); err != nil {
 		return ev, err
+	}
+	switch {
+	case !slices.Contains(chatEventKinds, ev.Kind):
+		return ev, fmt.Errorf("unknown kind %q", ev.Kind)
+	case ev.Inst == 0 || ev.Seq == 0:
+		return ev, errors.New("no instance or sequence number")
+	case chatServerCheckNick(ev.Node) != nil:
+		return ev, fmt.Errorf("node name %q", ev.Node)
 	}
 	ev.Text, ev.size = text, len(data)
 	return ev, nil

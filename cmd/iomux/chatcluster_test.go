@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 )
 
@@ -421,4 +422,30 @@ func TestChatClusterTurnFitsSmallMaxPayload(t *testing.T) {
 			t.Fatalf("line %d is not %q", i, want)
 		}
 	}
+}
+
+// What is not a node's message on the room's subject (garbage, an
+// unknown kind, no instance) is noted and ignored: the room goes on.
+func TestChatClusterIgnoresGarbage(t *testing.T) {
+	ns := natsStart(t, -1)
+	a := chatNodeStart(t, ns.ClientURL(), "a")
+	b := chatNodeStart(t, ns.ClientURL(), "b")
+	am, bm := srvJoin(t, a.addr), srvJoin(t, b.addr)
+	am.who(t, "* 2 in the room, 2 nodes")
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for _, junk := range []string{"", "garbage", "{}\n", `{"k":"boom","n":"x","i":1,"s":1}`,
+		`{"k":"say","n":"x","i":0,"s":1}` + "\n* fake", `{"k":"say","n":"a b","i":7,"s":1}` + "\nfake\n", "{\"k\":\"say\"" + strings.Repeat("[", 1<<16)} {
+		if err := nc.Publish("iomux.chat.chat", []byte(junk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nc.Flush()
+	a.out.waitFor(t, "that is not a node's", 7)
+	am.say(t, "still here\n")
+	bm.waitLine(t, "] still here")
+	bm.who(t, "* 2 in the room, 2 nodes: b: ["+bm.name+"]; a: ["+am.name+"]")
 }
