@@ -160,6 +160,16 @@ type chatCluster struct {
 	outDone  chan struct{} // closed by close: publish what is left and end
 	pubEnded chan struct{}
 	lost     atomic.Uint64 // lines nats.go refused (split buffer full)
+	// connected is what nats.go said last of the link; the loop reads
+	// it, not nc (whose lock a blocked write may hold).
+	connected atomic.Bool
+}
+
+// linkUp runs on nats.go's goroutine when the link is up.
+func (c *chatCluster) linkUp(nc *nats.Conn) {
+	c.connected.Store(true)
+	url := nc.ConnectedUrlRedacted()
+	c.post(func() { c.merged(url) })
 }
 
 // newChatCluster checks cfg, connects to NATS (or keeps trying in the
@@ -195,9 +205,13 @@ func newChatCluster(cfg chatClusterConfig, log io.Writer) (*chatCluster, error) 
 		nats.Timeout(2*time.Second),
 		nats.PingInterval(cfg.timeout/3), // a cut link is noticed in about a node timeout
 		nats.MaxPingsOutstanding(3),
-		nats.ConnectHandler(func(*nats.Conn) { c.post(c.merged) }),
-		nats.ReconnectHandler(func(*nats.Conn) { c.post(c.merged) }),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { c.post(func() { c.splitNow(err) }) }),
+		nats.FlusherTimeout(cfg.timeout), // a write that waits this long: the link is broken (nats.go's default is a minute)
+		nats.ConnectHandler(c.linkUp),
+		nats.ReconnectHandler(c.linkUp),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			c.connected.Store(false)
+			c.post(func() { c.splitNow(err) })
+		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			fmt.Fprintf(log, "NATS: %v\n", err)
 		}),
@@ -206,6 +220,7 @@ func newChatCluster(cfg chatClusterConfig, log io.Writer) (*chatCluster, error) 
 		return nil, fmt.Errorf("--nats %s: %w", cfg.urls, err)
 	}
 	c.nc = nc
+	c.connected.Store(nc.IsConnected())
 	if _, err := nc.Subscribe(c.subject, c.received); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("--nats: subscribe %s: %w", c.subject, err)

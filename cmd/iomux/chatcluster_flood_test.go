@@ -129,3 +129,107 @@ func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
 	t.Logf("a member of node b reading at %d MiB/s got all %d lines of a %.1f MiB flood from node a in %v",
 		rate>>20, lines, float64(lines*len(want))/(1<<20), time.Since(start).Round(time.Millisecond))
 }
+
+// natsStall is a TCP proxy to a NATS server that can stop reading what
+// the nodes send (a server or network that takes nothing): their writes
+// then block once the sockets fill.
+type natsStall struct {
+	ln      net.Listener
+	stalled chan struct{} // closed: stop reading from the nodes
+}
+
+func natsStallStart(t *testing.T, target string) *natsStall {
+	t.Helper()
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { // small windows: a stall is felt at once
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+		})
+	}}
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &natsStall{ln: ln, stalled: make(chan struct{})}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			conns = append(conns, c, up)
+			go io.Copy(c, up)
+			go func() {
+				buf := make([]byte, 4096)
+				for {
+					select {
+					case <-p.stalled:
+						return // reads nothing more; the node's socket fills
+					default:
+					}
+					n, err := c.Read(buf)
+					if n > 0 {
+						up.Write(buf[:n])
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return p
+}
+
+// NATS takes nothing (a stalled server or link) while a member floods:
+// the loop never waits on it, so other members' /who is answered at once.
+// The room is held meanwhile, NATS being its slowest reader (each
+// member's turn is one line until the queues drain), until nats.go finds
+// the link broken (--node-timeout, here 3 s) and the room says it is
+// split and goes on.
+func TestChatClusterStalledNATSDoesNotBlockTheLoop(t *testing.T) {
+	ns := natsStart(t, -1)
+	proxy := natsStallStart(t, ns.Addr().String())
+	a := chatNodeStart(t, "nats://"+proxy.ln.Addr().String(), "a")
+	flooder := srvJoin(t, a.addr)
+	flooder.nick(t, "flooder")
+	var askers []*srvChatter
+	for range 3 {
+		askers = append(askers, srvJoin(t, a.addr))
+	}
+	askers[0].who(t, "* 4 in the room, 1 nodes")
+	close(proxy.stalled)
+	line := strings.Repeat("f", 1000) + "\n"
+	go func() {
+		for range 8192 { // 8 MiB: more than nats.go and the sockets take
+			if _, err := io.WriteString(flooder.conn, line); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond) // the flood is on, and stuck at NATS
+	for _, m := range askers {
+		asked := time.Now()
+		m.who(t, "* 4 in the room")
+		if took := time.Since(asked); took > time.Second {
+			t.Fatalf("/who took %v while NATS took nothing", took)
+		}
+	}
+	askers[1].waitLine(t, "* the room is split")
+	askers[2].waitLine(t, "* the room is split")
+	askers[2].waitLine(t, "[flooder] ") // the room goes on
+}

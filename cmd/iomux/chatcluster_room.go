@@ -54,7 +54,7 @@ func (s *chatClusterState) init() {
 // begin starts the heartbeat and says hello.
 func (c *chatCluster) begin() {
 	s := &c.state
-	s.split = !c.nc.IsConnected()
+	s.split = !c.connected.Load()
 	if s.split {
 		fmt.Fprintf(c.room.log, "NATS %s is out of reach; serving this node's members until it is back\n", c.cfg.urls)
 	}
@@ -362,8 +362,8 @@ func (c *chatCluster) splitNow(err error) {
 	c.room.flush()
 }
 
-// merged: NATS is back (or reached for the first time).
-func (c *chatCluster) merged() {
+// merged: NATS is back at url (or reached for the first time).
+func (c *chatCluster) merged(url string) {
 	s := &c.state
 	if !s.split {
 		return
@@ -373,7 +373,7 @@ func (c *chatCluster) merged() {
 	for _, n := range s.nodes {
 		n.heard = now // they have a node timeout to be heard again
 	}
-	fmt.Fprintf(c.room.log, "NATS %s reached: the room is whole\n", c.nc.ConnectedUrlRedacted())
+	fmt.Fprintf(c.room.log, "NATS %s reached: the room is whole\n", url)
 	c.room.add(nil, nil, []byte("* the room is whole again: the other nodes hear you\n"))
 	if lost := c.lost.Load() - s.told; lost > 0 {
 		s.told += lost
