@@ -71,7 +71,7 @@ func (m *srvChatter) who(t *testing.T, want string, also ...string) string {
 	for {
 		m.say(t, "/who\n")
 		var got string
-		for !strings.Contains(got, " in the room") {
+		for !whoAnswer.MatchString(got) { // not "* node N is in the room with K members"
 			got = m.lines.next(t)
 		}
 		if strings.HasPrefix(got, want) && !slices.ContainsFunc(also, func(s string) bool { return !strings.Contains(got, s) }) {
@@ -83,6 +83,8 @@ func (m *srvChatter) who(t *testing.T, want string, also ...string) string {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+var whoAnswer = regexp.MustCompile(`^\* \d+ in the room`)
 
 // waitLine takes lines until one has text in it, and returns it.
 func (m *srvChatter) waitLine(t *testing.T, text string) string {
@@ -410,7 +412,7 @@ func TestChatClusterTurnFitsSmallMaxPayload(t *testing.T) {
 	b := chatNodeStart(t, ns.ClientURL(), "b")
 	sender, reader := srvJoin(t, a.addr), srvJoin(t, b.addr)
 	sender.nick(t, "s")
-	reader.waitLine(t, "is now known as [s]")
+	reader.who(t, "* 2 in the room, 2 nodes: b: ["+reader.name+"]; a: [s]")
 	const lines = 2000
 	var flood strings.Builder
 	for i := range lines {
@@ -418,8 +420,8 @@ func TestChatClusterTurnFitsSmallMaxPayload(t *testing.T) {
 	}
 	sender.say(t, flood.String())
 	for i := range lines {
-		if want := fmt.Sprintf("[s] %0120d", i); reader.lines.next(t) != want {
-			t.Fatalf("line %d is not %q", i, want)
+		if got := reader.lines.next(t); got != fmt.Sprintf("[s] %0120d", i) {
+			t.Fatalf("line %d is %.60q, want the flood's", i, got)
 		}
 	}
 }
