@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -136,6 +137,28 @@ func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
 type natsStall struct {
 	ln      net.Listener
 	stalled chan struct{} // closed: stop reading from the nodes
+
+	mu    sync.Mutex
+	conns []net.Conn
+	cut   bool // connections are refused (closed at once)
+}
+
+// cutOff closes every connection and refuses new ones until mend: a cut
+// link, as the node sees it.
+func (p *natsStall) cutOff() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *natsStall) mend() {
+	p.mu.Lock()
+	p.cut = false
+	p.mu.Unlock()
 }
 
 // copy copies from src to dst until an error, or until stop is closed.
@@ -171,7 +194,6 @@ func natsStallStart(t *testing.T, target string) *natsStall {
 		t.Fatal(err)
 	}
 	p := &natsStall{ln: ln, stalled: make(chan struct{})}
-	var conns []net.Conn
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -180,23 +202,29 @@ func natsStallStart(t *testing.T, target string) *natsStall {
 			if err != nil {
 				return
 			}
+			p.mu.Lock()
+			cut := p.cut
+			p.mu.Unlock()
+			if cut {
+				c.Close()
+				continue
+			}
 			up, err := net.Dial("tcp", target)
 			if err != nil {
 				c.Close()
 				continue
 			}
-			conns = append(conns, c, up)
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
 			go p.copy(c, up, nil)
 			go p.copy(up, c, p.stalled)
-
 		}
 	}()
 	t.Cleanup(func() {
 		ln.Close()
 		<-done
-		for _, c := range conns {
-			c.Close()
-		}
+		p.cutOff()
 	})
 	return p
 }
@@ -239,4 +267,33 @@ func TestChatClusterStalledNATSDoesNotBlockTheLoop(t *testing.T) {
 	askers[1].waitLine(t, "* the room is split")
 	askers[2].waitLine(t, "* the room is split")
 	askers[2].waitLine(t, "[flooder] ") // the room goes on
+}
+
+// A node cut off from NATS while the others talk: when it is back, its
+// members are told how many lines they missed (NATS core keeps nothing
+// for a node away), and the room goes on.
+func TestChatClusterCutNodeIsToldWhatItMissed(t *testing.T) {
+	ns := natsStart(t, -1)
+	proxy := natsStallStart(t, ns.Addr().String())
+	a := chatNodeStart(t, "nats://"+proxy.ln.Addr().String(), "a")
+	b := chatNodeStart(t, ns.ClientURL(), "b")
+	am, bm := srvJoin(t, a.addr), srvJoin(t, b.addr)
+	bm.nick(t, "bm")
+	am.who(t, "* 2 in the room, 2 nodes: a: ["+am.name+"]; b: [bm]")
+	proxy.cutOff()
+	am.waitLine(t, "* the room is split")
+	for i := range 3 {
+		bm.say(t, fmt.Sprintf("unheard %d\n", i))
+	}
+	bm.who(t, "* 2 in the room") // b has sent them
+	proxy.mend()
+	am.waitLine(t, "* the room is whole again")
+	bm.say(t, "heard\n")
+	am.waitLine(t, "* 3 lines from node b were lost while the room was split")
+	am.waitLine(t, "[bm] heard")
+	for _, line := range am.lines.chatters() {
+		if strings.Contains(line, "unheard") {
+			t.Errorf("a line said while node a was cut off arrived: %q", line)
+		}
+	}
 }
