@@ -77,7 +77,11 @@ and what the others said meanwhile, is lost, and the members are told how
 many lines. The loop never waits on NATS: a publisher goroutine sends,
 and what arrives reaches the loop as posted work. When output waits for
 NATS past 1 MiB, or a member on another node reads slower than the room
-talks, this node's senders are held as for a full queue here.
+talks, this node's senders are held as for a full queue here. What waits
+for the loop from NATS is bounded at 16 MiB (past it, messages are
+dropped and the members told); one message carries at most 60 KiB of
+lines, and a heartbeat some 40 bytes a member: the NATS server's
+max_payload (1 MiB by default) must be above both.
 
 Notes go to stdout ("Client 127.0.0.1:55821 connected"); they never hold
 the room up: if stdout is not read, notes past 256 KiB are dropped and
