@@ -19,6 +19,7 @@ func init() {
 		name:    "chat-server",
 		summary: "a chat room: every line a member sends goes to every other member (the tutorials' chat server)",
 		usage: `Usage: iomux chat-server [--addr 127.0.0.1:8002] [--write-timeout 10s] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
+                        [--nats nats://HOST:4222[,...] [--room chat] [--node NAME] [--node-timeout 3s]]
 
 The Python select tutorials' chat server, made safe. Every line a member
 sends goes to every other member, prefixed with the sender's name:
@@ -56,6 +57,32 @@ disconnected, and the others told: "* [name] was disconnected: took
 nothing for 10s"; until then the room waits for them. (The tutorial's
 broadcast blocked the whole room on one slow member.)
 
+One room on several machines (--nats): every chat-server given the same
+NATS server(s) and --room is a node of one room. A line said on any node
+reaches every member of every node once, in the order it was said; joins,
+nick changes, leaves and offline notices cross too; /who lists every
+member by node ("* 60 in the room, 3 nodes: n0: [a] [b]; n1: [c] ...").
+Names are unique in the whole room without regard to case: /nick refuses
+a name taken on any node. Two nodes can grant one name at once (within
+the moment a message takes between them, or while the room is split);
+when they learn it, the member on the node whose --node sorts first keeps
+it and the other becomes NAME@NODE, and is told. --node (default
+HOST-PID) must be unique in the room. A node not heard from for
+--node-timeout (default 3s; nodes beat three times per timeout) is lost:
+its members are announced offline; it rejoins when it is back. When NATS
+is out of reach, each node serves its own members and tells them the room
+is split; when it is back, the room merges and says so. What a node says
+while split (up to 1 MiB) reaches the others after the merge; past that,
+and what the others said meanwhile, is lost, and the members are told how
+many lines. The loop never waits on NATS: a publisher goroutine sends,
+and what arrives reaches the loop as posted work. When output waits for
+NATS past 1 MiB, or a member on another node reads slower than the room
+talks, this node's senders are held as for a full queue here. What waits
+for the loop from NATS is bounded at 16 MiB (past it, messages are
+dropped and the members told); one message carries at most 60 KiB of
+lines, and a heartbeat some 40 bytes a member: the NATS server's
+max_payload (1 MiB by default) must be above both.
+
 Notes go to stdout ("Client 127.0.0.1:55821 connected"); they never hold
 the room up: if stdout is not read, notes past 256 KiB are dropped and
 counted, with a warning on stderr at most once a second.
@@ -65,6 +92,10 @@ Example:
   starting up on 127.0.0.1 port 8002
   $ iomux chat-client            # in two or more other terminals
   $ nc 127.0.0.1 8002            # or any line-based client
+
+  $ nats-server -a 127.0.0.1 &   # a room on two nodes
+  $ iomux chat-server --nats nats://127.0.0.1:4222 --node n1 --addr :8002
+  $ iomux chat-server --nats nats://127.0.0.1:4222 --node n2 --addr :8003
 `,
 		run: runChatServer,
 	})
@@ -94,6 +125,7 @@ var chatServerLines = codec.Lines(chatServerMaxLine)
 // chatMember is one connection in the room.
 type chatMember struct {
 	c        *loop.Conn
+	id       uint64 // unique on this node, for the other nodes (--nats)
 	name     string
 	skipping bool   // discarding the rest of an oversize line
 	quit     bool   // sent /quit: the rest of their input is ignored
@@ -124,6 +156,9 @@ type chatRoom struct {
 	turn    int           // bytes added to pending this turn (a broadcast counts once)
 	held    []*chatMember // senders not read until the queues drain
 	drain   *loop.Timer   // while senders are held: looks at the queues
+
+	cluster *chatCluster // --nats: the other nodes of the room (chatcluster.go); nil without
+	joined  uint64       // members who joined so far: the next one's id
 }
 
 // chatPiece is output for one member (to), or for all but from (to nil).
@@ -138,6 +173,12 @@ func runChatServer(e *env, args []string) error {
 	opt.bind(fs, "127.0.0.1:8002", false)
 	writeTimeout := fs.Duration("write-timeout", chatServerWriteTimeout,
 		"drop a member who takes nothing of what is queued for them for this long")
+	var cfg chatClusterConfig
+	fs.StringVar(&cfg.urls, "nats", "", "join the room to the other nodes through the NATS server(s) at `url[,url...]` (nats://host:4222)")
+	fs.StringVar(&cfg.room, "room", "chat", "with --nats: the room's `name`; nodes with the same one form one room")
+	fs.StringVar(&cfg.node, "node", "", "with --nats: this node's `name`, unique in the room (default HOST-PID)")
+	fs.DurationVar(&cfg.timeout, "node-timeout", chatClusterNodeTimeout,
+		"with --nats: a node not heard from for this long is lost, its members announced offline")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -147,10 +188,27 @@ func runChatServer(e *env, args []string) error {
 	if *writeTimeout <= 0 {
 		return fmt.Errorf("%w: --write-timeout must be positive", errUsage)
 	}
+	if cfg.timeout <= 0 {
+		return fmt.Errorf("%w: --node-timeout must be positive", errUsage)
+	}
 	room := &chatRoom{log: opt.openOutputs(e), writeTimeout: *writeTimeout}
 	opt.beforeStop = func(srv *loop.Server) {
 		l := srv.Loops()[0]
 		l.Post(room.shutdown) // runs before the loop closes the connections
+	}
+	if cfg.urls != "" {
+		if cfg.node == "" {
+			cfg.node = chatClusterDefaultNode()
+		}
+		cluster, err := newChatCluster(cfg, room.log)
+		if err != nil {
+			return err
+		}
+		defer cluster.close()
+		opt.afterStart = func(srv *loop.Server) {
+			l := srv.Loops()[0]
+			l.Post(func() { cluster.start(room, l) })
+		}
 	}
 	opts := opt.loopOptions()
 	opts.WriteTimeout = *writeTimeout
@@ -158,12 +216,20 @@ func runChatServer(e *env, args []string) error {
 }
 
 func (r *chatRoom) OnOpen(c *loop.Conn) {
-	m := &chatMember{c: c, name: c.RemoteAddr().String(), leaving: "is offline"}
+	r.joined++
+	m := &chatMember{c: c, id: r.joined, name: c.RemoteAddr().String(), leaving: "is offline"}
 	c.SetContext(m)
 	r.members = append(r.members, m)
 	fmt.Fprintf(r.log, "Client %s connected\n", m.name)
-	r.tell(m, fmt.Sprintf("* welcome, %s; %d in the room; /nick NAME, /who, /quit", m.name, len(r.members)))
+	r.tell(m, fmt.Sprintf("* welcome, %s; %d in the room; /nick NAME, /who, /quit", m.name, r.count()))
 	r.notice(m, "* ["+m.name+"] entered room")
+	if r.cluster != nil {
+		if r.cluster.state.split {
+			r.tell(m, "* the room is split: the other nodes are out of reach; until they are back, only the members on node "+
+				r.cluster.cfg.node+" hear you")
+		}
+		r.cluster.joined(m)
+	}
 	r.flush()
 }
 
@@ -179,6 +245,9 @@ func (r *chatRoom) OnClose(c *loop.Conn, err error) {
 	fmt.Fprintf(r.log, "Client %s %s\n", m.name, m.leaving)
 	if r.closing {
 		return
+	}
+	if r.cluster != nil {
+		r.cluster.left(m)
 	}
 	r.notice(m, "* ["+m.name+"] "+m.leaving)
 	r.flush()
@@ -252,6 +321,9 @@ func (r *chatRoom) skipOversize(m *chatMember) bool {
 // shutdown tells everyone the server is going away.
 func (r *chatRoom) shutdown() {
 	r.closing = true
+	if r.cluster != nil {
+		r.cluster.bye() // the others say this node's members are offline
+	}
 	for _, m := range r.members {
 		r.tell(m, "* the server is shutting down")
 	}
@@ -308,6 +380,10 @@ func (r *chatRoom) command(m *chatMember, text string) {
 		r.flush()
 		m.c.Close()
 	case "/who":
+		if r.cluster != nil {
+			r.tell(m, r.cluster.who())
+			break
+		}
 		names := make([]string, len(r.members))
 		for i, x := range r.members {
 			names[i] = "[" + x.name + "]"
@@ -334,10 +410,25 @@ func (r *chatRoom) nick(m *chatMember, name string) {
 			return
 		}
 	}
+	if r.cluster != nil && r.cluster.nameTaken(name) {
+		r.tell(m, "* the name "+name+" is taken (on another node)")
+		return
+	}
 	old := m.name
 	m.name = name
 	r.tell(m, "* you are now "+name)
 	r.notice(m, "* ["+old+"] is now known as ["+name+"]")
+	if r.cluster != nil {
+		r.cluster.renamed(m)
+	}
+}
+
+// count is how many are in the room, on every node.
+func (r *chatRoom) count() int {
+	if r.cluster != nil {
+		return len(r.members) + r.cluster.count()
+	}
+	return len(r.members)
 }
 
 func chatServerCheckNick(name string) error {

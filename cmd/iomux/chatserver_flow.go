@@ -34,12 +34,16 @@ func (r *chatRoom) piece(to, from *chatMember) *chatPiece {
 }
 
 // flush writes the turn's output: to each member, the pieces for them,
-// in one write(v). A write that fails closes that connection; its OnClose,
+// in one write(v), and with --nats, what is for the whole room to the
+// other nodes. A write that fails closes that connection; its OnClose,
 // which the loop runs once the current callback returns, tells the others.
 func (r *chatRoom) flush() {
 	var bufs [][]byte
 	pieces := r.pending
 	r.pending = nil
+	if r.cluster != nil && len(pieces) > 0 {
+		r.sayToCluster(pieces)
+	}
 	for _, m := range r.members {
 		bufs = bufs[:0]
 		for _, p := range pieces {
@@ -54,10 +58,31 @@ func (r *chatRoom) flush() {
 	r.turn = 0
 }
 
-// backlog reports whether some member's queue is past chatServerHigh.
+// sayToCluster sends the other nodes what pieces hold for the whole room
+// (a member's lines, their notices; what goes to all but its sender),
+// as one message.
+func (r *chatRoom) sayToCluster(pieces []chatPiece) {
+	var text []byte
+	for _, p := range pieces {
+		if p.to == nil && p.from != nil {
+			text = append(text, p.text...)
+		}
+	}
+	if len(text) > 0 {
+		r.cluster.say(text)
+	}
+}
+
+// backlog reports whether some member's queue is past chatServerHigh, or
+// (--nats) the other nodes cannot keep up.
 func (r *chatRoom) backlog() bool {
+	return r.queuesAbove(chatServerHigh) || r.cluster != nil && r.cluster.held(chatClusterOutHigh)
+}
+
+// queuesAbove reports whether some member's queue is past limit.
+func (r *chatRoom) queuesAbove(limit int) bool {
 	for _, m := range r.members {
-		if m.c.Outbound() > chatServerHigh {
+		if m.c.Outbound() > limit {
 			return true
 		}
 	}
@@ -75,6 +100,9 @@ func (r *chatRoom) hold(m *chatMember) {
 	}
 	m.c.PauseRead()
 	r.held = append(r.held, m)
+	if r.cluster != nil {
+		r.cluster.checkBusy()
+	}
 	if r.drain == nil {
 		r.drain = m.c.Loop().Every(chatServerDrainCheck, r.release)
 	}
@@ -84,10 +112,8 @@ func (r *chatRoom) hold(m *chatMember) {
 // once every queue is below chatServerLow; each handles what it has
 // buffered first.
 func (r *chatRoom) release() {
-	for _, m := range r.members {
-		if m.c.Outbound() > chatServerLow {
-			return
-		}
+	if r.queuesAbove(chatServerLow) || r.cluster != nil && r.cluster.held(chatServerLow) {
+		return
 	}
 	r.drain.Stop()
 	r.drain = nil

@@ -64,7 +64,7 @@ var procStartLine = regexp.MustCompile(`starting up on (\S+) port (\d+)`)
 // startProc runs "iomux args... --addr 127.0.0.1:0" as a process, with
 // stdout (nil: /dev/null) and env added to the test's environment, and
 // waits until it listens. Cleanup stops it (SIGTERM, then SIGKILL).
-func startProc(t *testing.T, stdout *os.File, env []string, args ...string) *procServer {
+func startProc(t testing.TB, stdout *os.File, env []string, args ...string) *procServer {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {

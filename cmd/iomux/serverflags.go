@@ -43,6 +43,9 @@ type serverOptions struct {
 	beforeStop func(*loop.Server)
 	// unixOK lets --addr be unix:PATH, a Unix socket (kv-server).
 	unixOK bool
+	// afterStart, if set, runs once the server has started, before serve
+	// says so.
+	afterStart func(*loop.Server)
 
 	name     string     // the program's, for messages
 	stdout   *console   // made by openOutputs: what the loops print through
@@ -325,6 +328,9 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 	}
 	if err := srv.Start(); err != nil {
 		return err
+	}
+	if o.afterStart != nil {
+		o.afterStart(srv)
 	}
 	addr := srv.Addrs()[0]
 	fmt.Fprintf(stderr, "starting up on %s%s\n", hostAndPort(addr.String()), mode)

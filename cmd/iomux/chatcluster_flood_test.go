@@ -1,0 +1,299 @@
+package main
+
+// chat-server --nats under a flood: the flood rules of one node hold
+// across nodes (chatserver_flood_test.go has them on one node).
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A member of node a who floods the room with short lines (256 KiB of
+// 2-byte lines) does not freeze node b: a probe said on b reaches b's
+// other members and a's at once.
+func TestChatClusterFloodDoesNotFreezeOtherNodes(t *testing.T) {
+	ns := natsStart(t, -1)
+	a := chatNodeStart(t, ns.ClientURL(), "a")
+	b := chatNodeStart(t, ns.ClientURL(), "b")
+	const perNode = 10
+	const probe = "] probe\n"
+	flooder := chatRead(t, srvDial(t, a.addr))
+	var others []*chatReader
+	for range perNode {
+		others = append(others, chatRead(t, srvDial(t, a.addr), probe), chatRead(t, srvDial(t, b.addr), probe))
+	}
+	prober := srvJoin(t, b.addr)
+	prober.who(t, fmt.Sprintf("* %d in the room, 2 nodes", 2*perNode+2))
+
+	flood := []byte(strings.Repeat("x\n", 128<<10))
+	go flooder.conn.Write(flood) // ends at cleanup, when the connection closes
+	time.Sleep(20 * time.Millisecond)
+	sent := time.Now()
+	prober.say(t, "probe\n")
+	var slowest time.Duration
+	for _, o := range others {
+		slowest = max(slowest, o.wait(t, probe).Sub(sent))
+	}
+	t.Logf("during a flood of 256 KiB of 2-byte lines on node a, a probe from node b reached all %d others within %v",
+		len(others), slowest.Round(time.Millisecond))
+	if slowest > 2*time.Second {
+		t.Errorf("the probe took %v to reach every member during the flood", slowest)
+	}
+}
+
+// A member of node b who reads steadily but slower than a flood from
+// node a comes is not dropped, and loses nothing: node b tells the others
+// its queue is full, and node a holds the flooder until it drains (and
+// notes that it does). What is on its way between them meanwhile (in
+// the sockets, and what crosses while the news of a full queue does) is
+// logged.
+func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
+	ns := natsStart(t, -1)
+	a := chatNodeStart(t, ns.ClientURL(), "a")
+	b := chatNodeStart(t, ns.ClientURL(), "b")
+	d := net.Dialer{Timeout: srvWait, Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { // a small window: what the reader has not read waits in the server
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+		})
+	}}
+	rc, err := d.Dial("tcp", b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	rc.SetReadDeadline(time.Now().Add(4 * srvWait))
+	const rate = 4 << 20 // bytes a second: slower than node a under -race
+	reader := bufio.NewReaderSize(&chatPacedReader{c: rc, rate: rate}, 64<<10)
+	if l, err := reader.ReadString('\n'); err != nil || !strings.HasPrefix(l, "* welcome") {
+		t.Fatalf("first line %q, %v", l, err)
+	}
+	fc, err := d.Dial("tcp", a.addr) // the same small window: what node a has not read waits in the flooder
+	if err != nil {
+		t.Fatal(err)
+	}
+	flooder := srvJoinOver(t, fc)
+	flooder.nick(t, "flooder")
+	for {
+		l, err := reader.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(l, "is now known as [flooder]") {
+			break
+		}
+	}
+
+	const lines = 2048 // of 4 KiB with the name: 8 MiB and more
+	line := strings.Repeat("f", 4000) + "\n"
+	written := make(chan struct{})
+	go func() {
+		flooder.conn.SetWriteDeadline(time.Now().Add(4 * srvWait))
+		for range lines {
+			if _, err := io.WriteString(flooder.conn, line); err != nil {
+				return // the test failed, or is over
+			}
+		}
+		close(written)
+	}()
+	behind := -1 // lines the reader had still to read when the flooder was done
+	start := time.Now()
+	want := "[flooder] " + line
+	for i := range lines {
+		got, err := reader.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the reader's line %d: %v (dropped?)", i, err)
+		}
+		if got != want {
+			t.Fatalf("the reader's line %d is %.80q, want the flood's", i, got)
+		}
+		if behind < 0 {
+			select {
+			case <-written:
+				behind = lines - i
+			default:
+			}
+		}
+	}
+	a.out.waitFor(t, "node b is behind (a member's queue is full): holding the senders here", 1)
+	a.out.waitFor(t, "node b caught up", 1)
+	behindMiB := float64(behind*len(want)) / (1 << 20)
+	t.Logf("when the flooder had written its last line, the reader was %.1f MiB behind", behindMiB)
+	t.Logf("a member of node b reading at %d MiB/s got all %d lines of a %.1f MiB flood from node a in %v",
+		rate>>20, lines, float64(lines*len(want))/(1<<20), time.Since(start).Round(time.Millisecond))
+}
+
+// natsStall is a TCP proxy to a NATS server that can stop reading what
+// the nodes send (a server or network that takes nothing): their writes
+// then block once the sockets fill.
+type natsStall struct {
+	ln      net.Listener
+	stalled chan struct{} // closed: stop reading from the nodes
+
+	mu    sync.Mutex
+	conns []net.Conn
+	cut   bool // connections are refused (closed at once)
+}
+
+// cutOff closes every connection and refuses new ones until mend: a cut
+// link, as the node sees it.
+func (p *natsStall) cutOff() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *natsStall) mend() {
+	p.mu.Lock()
+	p.cut = false
+	p.mu.Unlock()
+}
+
+// copy copies from src to dst until an error, or until stop is closed.
+// (Not io.Copy: between TCP sockets it splices through pipes that Go
+// keeps after the test, which the leak check would count.)
+func (p *natsStall) copy(dst, src net.Conn, stop chan struct{}) {
+	buf := make([]byte, 4096)
+	for {
+		select {
+		case <-stop:
+			return // reads nothing more; the sender's socket fills
+		default:
+		}
+		n, err := src.Read(buf)
+		if n > 0 {
+			dst.Write(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func natsStallStart(t *testing.T, target string) *natsStall {
+	t.Helper()
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { // small windows: a stall is felt at once
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+		})
+	}}
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &natsStall{ln: ln, stalled: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			cut := p.cut
+			p.mu.Unlock()
+			if cut {
+				c.Close()
+				continue
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go p.copy(c, up, nil)
+			go p.copy(up, c, p.stalled)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		p.cutOff()
+	})
+	return p
+}
+
+// NATS takes nothing (a stalled server or link) while a member floods:
+// the loop never waits on it, so other members' /who is answered at once.
+// The room is held meanwhile, NATS being its slowest reader (each
+// member's turn is one line until the queues drain), until nats.go finds
+// the link broken (--node-timeout, here 3 s) and the room says it is
+// split and goes on.
+func TestChatClusterStalledNATSDoesNotBlockTheLoop(t *testing.T) {
+	checkLeaks(t)
+	ns := natsStart(t, -1)
+	proxy := natsStallStart(t, ns.Addr().String())
+	a := chatNodeStart(t, "nats://"+proxy.ln.Addr().String(), "a")
+	flooder := srvJoin(t, a.addr)
+	flooder.nick(t, "flooder")
+	var askers []*srvChatter
+	for range 3 {
+		askers = append(askers, srvJoin(t, a.addr))
+	}
+	askers[0].who(t, "* 4 in the room, 1 nodes")
+	close(proxy.stalled)
+	line := strings.Repeat("f", 1000) + "\n"
+	go func() {
+		for range 8192 { // 8 MiB: more than nats.go and the sockets take
+			if _, err := io.WriteString(flooder.conn, line); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond) // the flood is on, and stuck at NATS
+	for _, m := range askers {
+		asked := time.Now()
+		m.who(t, "* 4 in the room")
+		if took := time.Since(asked); took > time.Second {
+			t.Fatalf("/who took %v while NATS took nothing", took)
+		}
+	}
+	askers[1].waitLine(t, "* the room is split")
+	askers[2].waitLine(t, "* the room is split")
+	askers[2].waitLine(t, "[flooder] ") // the room goes on
+}
+
+// A node cut off from NATS while the others talk: when it is back, its
+// members are told how many lines they missed (NATS core keeps nothing
+// for a node away), and the room goes on.
+func TestChatClusterCutNodeIsToldWhatItMissed(t *testing.T) {
+	ns := natsStart(t, -1)
+	proxy := natsStallStart(t, ns.Addr().String())
+	a := chatNodeStart(t, "nats://"+proxy.ln.Addr().String(), "a")
+	b := chatNodeStart(t, ns.ClientURL(), "b")
+	am, bm := srvJoin(t, a.addr), srvJoin(t, b.addr)
+	bm.nick(t, "bm")
+	am.who(t, "* 2 in the room, 2 nodes: a: ["+am.name+"]; b: [bm]")
+	proxy.cutOff()
+	am.waitLine(t, "* the room is split")
+	for i := range 3 {
+		bm.say(t, fmt.Sprintf("unheard %d\n", i))
+	}
+	bm.who(t, "* 2 in the room") // b has sent them
+	proxy.mend()
+	am.waitLine(t, "* the room is whole again")
+	bm.say(t, "heard\n")
+	am.waitLine(t, "* 3 lines from node b were lost while the room was split")
+	am.waitLine(t, "[bm] heard")
+	for _, line := range am.lines.chatters() {
+		if strings.Contains(line, "unheard") {
+			t.Errorf("a line said while node a was cut off arrived: %q", line)
+		}
+	}
+}
