@@ -1,0 +1,109 @@
+package iomux
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+)
+
+// Winsock and NT calls that golang.org/x/sys/windows does not wrap, loaded
+// from their DLLs. On Windows a descriptor is a SOCKET handle; the fd ints
+// of the Selector API carry its value.
+var (
+	modws2    = windows.NewLazySystemDLL("ws2_32.dll")
+	modntdll  = windows.NewLazySystemDLL("ntdll.dll")
+	modkernel = windows.NewLazySystemDLL("kernel32.dll")
+
+	procSelect                      = modws2.NewProc("select")
+	procWSAPoll                     = modws2.NewProc("WSAPoll")
+	procIoctlsocket                 = modws2.NewProc("ioctlsocket")
+	procSend                        = modws2.NewProc("send")
+	procRecv                        = modws2.NewProc("recv")
+	procNtDeviceIoControlFile       = modntdll.NewProc("NtDeviceIoControlFile")
+	procNtCancelIoFileEx            = modntdll.NewProc("NtCancelIoFileEx")
+	procGetQueuedCompletionStatusEx = modkernel.NewProc("GetQueuedCompletionStatusEx")
+)
+
+const (
+	socketError = ^uintptr(0) // SOCKET_ERROR, -1, as the uintptr a call returns
+	fionbio     = 0x8004667e  // FIONBIO: _IOW('f', 126, u_long)
+	soType      = 0x1008      // SO_TYPE
+)
+
+func init() {
+	// Go's runtime has started Winsock already (internal/poll does); this
+	// makes the package not depend on that. Startups are counted, cheap.
+	var d windows.WSAData
+	_ = windows.WSAStartup(0x202, &d)
+}
+
+// socket is fd as the handle Winsock takes.
+func socket(fd int) windows.Handle { return windows.Handle(uintptr(fd)) }
+
+// checkSocket fails unless fd is an open socket: the Windows backends, like
+// Windows Python's select, watch sockets only. The error names call (the
+// backend's, such as "select") and fd, and wraps WSAENOTSOCK.
+func checkSocket(call string, fd int) error {
+	if _, err := windows.GetsockoptInt(socket(fd), windows.SOL_SOCKET, soType); err != nil {
+		return fmt.Errorf("%s fd %d: %w (Windows backends watch sockets only)", call, fd, os.NewSyscallError(call, err))
+	}
+	return nil
+}
+
+// checkOpen is the kit's check before it grows its tables to take fd.
+func checkOpen(op string, fd int) error { return checkSocket(op, fd) }
+
+// setNonblock switches a socket between blocking and non-blocking
+// (ioctlsocket FIONBIO; syscall.SetNonblock is a no-op on Windows).
+func setNonblock(s windows.Handle, on bool) error {
+	var arg uint32
+	if on {
+		arg = 1
+	}
+	r, _, err := syscall.SyscallN(procIoctlsocket.Addr(), uintptr(s), fionbio, uintptr(unsafe.Pointer(&arg)))
+	if r == socketError {
+		return os.NewSyscallError("ioctlsocket", err)
+	}
+	return nil
+}
+
+// send and recv are Winsock's, on a non-blocking socket: (-1, WSAEWOULDBLOCK)
+// when they would block.
+func send(s windows.Handle, p []byte, flags int) (int, error) {
+	var ptr *byte
+	if len(p) > 0 {
+		ptr = &p[0]
+	}
+	r, _, err := syscall.SyscallN(procSend.Addr(), uintptr(s), uintptr(unsafe.Pointer(ptr)), uintptr(len(p)), uintptr(flags))
+	if r == socketError {
+		return -1, err
+	}
+	return int(int32(r)), nil
+}
+
+func recv(s windows.Handle, p []byte, flags int) (int, error) {
+	var ptr *byte
+	if len(p) > 0 {
+		ptr = &p[0]
+	}
+	r, _, err := syscall.SyscallN(procRecv.Addr(), uintptr(s), uintptr(unsafe.Pointer(ptr)), uintptr(len(p)), uintptr(flags))
+	if r == socketError {
+		return -1, err
+	}
+	return int(int32(r)), nil
+}
+
+// winMillis is a Wait timeout in the milliseconds Windows takes, rounded
+// up: INFINITE (0xFFFFFFFF) blocks, and a long one is capped just below it
+// (the kit waits again with the time left).
+func winMillis(d time.Duration) uint32 {
+	if d < 0 {
+		return windows.INFINITE
+	}
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	return uint32(min(ms, windows.INFINITE-1))
+}
