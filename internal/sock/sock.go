@@ -3,9 +3,11 @@
 // opening, binding, accepting and connecting non-blocking sockets, reading
 // and writing them, and setting their options. The OS-neutral part is in
 // this file; each OS family has its own file beside it (sock_unix.go, with
-// sock_linux.go and sock_bsd.go for what differs between Unix systems).
+// sock_linux.go and sock_bsd.go for what differs between Unix systems, and
+// sock_windows.go for Winsock).
 //
-// Descriptors are plain ints, as iomux.Selector takes them. Errors are the
+// Descriptors are plain ints, as iomux.Selector takes them (on Windows, a
+// SOCKET handle's value). Errors are the
 // OS's, wrapped with the call that failed (os.NewSyscallError); WouldBlock,
 // Interrupted and OutOfFiles classify the ones callers branch on.
 package sock
@@ -14,6 +16,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
+	"unsafe"
 )
 
 // Endpoint is a resolved socket address: the family, the socket type and
@@ -110,4 +114,31 @@ func netAddr(ap netip.AddrPort, datagram bool) net.Addr {
 		return &net.UDPAddr{IP: ip, Port: int(ap.Port()), Zone: ap.Addr().Zone()}
 	}
 	return &net.TCPAddr{IP: ip, Port: int(ap.Port()), Zone: ap.Addr().Zone()}
+}
+
+// zoneID is the interface index an IPv6 zone names, by name or number (0
+// for none or an unknown one).
+func zoneID(zone string) uint32 {
+	if zone == "" {
+		return 0
+	}
+	if ifi, err := net.InterfaceByName(zone); err == nil {
+		return uint32(ifi.Index)
+	}
+	id, _ := strconv.Atoi(zone)
+	return uint32(id)
+}
+
+// networkOrder reads a port as the kernel stores it in a raw socket
+// address, big-endian.
+func networkOrder(port uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&port))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,5 +1,3 @@
-//go:build unix
-
 package sock
 
 import (
@@ -9,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 func TestResolve(t *testing.T) {
@@ -113,7 +109,7 @@ func TestDialAccept(t *testing.T) {
 		t.Error(err)
 	}
 	if KeepIdleOption != 0 {
-		if v, _ := unix.GetsockoptInt(s, unix.IPPROTO_TCP, KeepIdleOption); v != 7 {
+		if v, _ := keepIdle(s); v != 7 {
 			t.Errorf("keep-alive idle time %d, want 7", v)
 		}
 	}
@@ -147,7 +143,7 @@ func TestDialErrors(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	if _, err := Dial("tcp", addr, 5*time.Second); !errors.Is(err, unix.ECONNREFUSED) {
+	if _, err := Dial("tcp", addr, 5*time.Second); !errors.Is(err, errRefused) {
 		t.Errorf("Dial to a closed port: %v, want ECONNREFUSED", err)
 	}
 	if _, err := Dial("udp", "127.0.0.1:1", time.Second); err == nil {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"time"
 	"unsafe"
 
@@ -28,15 +27,7 @@ func ipEndpoint(network string, ap netip.AddrPort, zone string) Endpoint {
 		e.family, e.sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
 		return e
 	}
-	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
-	if zone != "" {
-		if ifi, err := net.InterfaceByName(zone); err == nil {
-			sa.ZoneId = uint32(ifi.Index)
-		} else if id, err := strconv.Atoi(zone); err == nil {
-			sa.ZoneId = uint32(id)
-		}
-	}
-	e.family, e.sa = unix.AF_INET6, sa
+	e.family, e.sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16(), ZoneId: zoneID(zone)}
 	return e
 }
 
@@ -325,13 +316,6 @@ func SetBuffers(fd, receive, send int) error {
 		}
 	}
 	return nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // IsIPv6 reports whether the Endpoint is an IPv6 address.
