@@ -137,7 +137,10 @@ func Open(e Endpoint) (int, error) {
 	if e.IsDatagram() {
 		off := uint32(0)
 		var n uint32
-		if err := windows.WSAIoctl(h, windows.SIO_UDP_CONNRESET, (*byte)(unsafe.Pointer(&off)), 4, nil, 0, &n, nil, 0); err != nil {
+		// Wine 8 has no SIO_UDP_CONNRESET (WSAEOPNOTSUPP), nor the
+		// behaviour it turns off.
+		err := windows.WSAIoctl(h, windows.SIO_UDP_CONNRESET, (*byte)(unsafe.Pointer(&off)), 4, nil, 0, &n, nil, 0)
+		if err != nil && err != windows.WSAEOPNOTSUPP {
 			windows.Closesocket(h)
 			return -1, os.NewSyscallError("wsaioctl SIO_UDP_CONNRESET", err)
 		}
