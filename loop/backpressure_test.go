@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -336,7 +335,7 @@ func TestSIGPIPE(t *testing.T) {
 	roundTrip(t, c, []byte("hello"))
 	c.Close()
 	err := recv(t, closed, 5*time.Second, "OnClose")
-	if !errors.Is(err, syscall.EPIPE) {
+	if !errors.Is(err, errPipe) {
 		t.Fatalf("OnClose err = %v, want EPIPE", err)
 	}
 	roundTrip(t, dial(t, s), []byte("still alive"))

@@ -6,11 +6,8 @@ import (
 	"github.com/iomux/iomux/internal/sock"
 	"net"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // closedPort returns a loopback address nothing listens on.
@@ -34,7 +31,7 @@ func testDialRefused(t *testing.T, backend string) {
 	if err == nil {
 		t.Fatalf("Dial to a closed port returned %v, nil", c)
 	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
+	if !errors.Is(err, errRefused) {
 		t.Fatalf("Dial to a closed port: %v, want ECONNREFUSED", err)
 	}
 	t.Logf("Dial: %v", err)
@@ -200,7 +197,7 @@ func TestDialUnixBacklogFull(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { sock.Close(c) })
-		if _, err := sock.Connect(c, e); errors.Is(err, unix.EAGAIN) {
+		if _, err := sock.Connect(c, e); errors.Is(err, errBacklogFull) {
 			full = true
 			break
 		}
@@ -214,7 +211,7 @@ func TestDialUnixBacklogFull(t *testing.T) {
 		c.AsyncClose()
 		t.Fatal("Dial to a full Unix backlog returned a Conn")
 	}
-	if !errors.Is(err, syscall.EAGAIN) {
+	if !errors.Is(err, errBacklogFull) {
 		t.Fatalf("Dial: %v, want EAGAIN", err)
 	}
 	t.Logf("Dial: %v", err)
