@@ -102,10 +102,10 @@ func (m *selectMechanism) wait(timeout time.Duration, ready []Ready) (int, error
 	var tv windows.Timeval
 	r, _, errno := syscall.SyscallN(procSelect.Addr(), 0, args[0], args[1], args[2],
 		uintptr(unsafe.Pointer(selectTimeval(timeout, &tv))))
-	if r == socketError {
+	if failed(r) {
 		return 0, os.NewSyscallError("select", errno)
 	}
-	if r == 0 {
+	if int32(r) == 0 {
 		return 0, nil // timed out
 	}
 	return m.collect(ready), nil

@@ -29,9 +29,8 @@ var (
 )
 
 const (
-	socketError = ^uintptr(0) // SOCKET_ERROR, -1, as the uintptr a call returns
-	fionbio     = 0x8004667e  // FIONBIO: _IOW('f', 126, u_long)
-	soType      = 0x1008      // SO_TYPE
+	fionbio = 0x8004667e // FIONBIO: _IOW('f', 126, u_long)
+	soType  = 0x1008     // SO_TYPE
 )
 
 func init() {
@@ -65,7 +64,7 @@ func setNonblock(s windows.Handle, on bool) error {
 		arg = 1
 	}
 	r, _, err := syscall.SyscallN(procIoctlsocket.Addr(), uintptr(s), fionbio, uintptr(unsafe.Pointer(&arg)))
-	if r == socketError {
+	if failed(r) {
 		return os.NewSyscallError("ioctlsocket", err)
 	}
 	return nil
@@ -79,7 +78,7 @@ func send(s windows.Handle, p []byte, flags int) (int, error) {
 		ptr = &p[0]
 	}
 	r, _, err := syscall.SyscallN(procSend.Addr(), uintptr(s), uintptr(unsafe.Pointer(ptr)), uintptr(len(p)), uintptr(flags))
-	if r == socketError {
+	if failed(r) {
 		return -1, err
 	}
 	return int(int32(r)), nil
@@ -91,7 +90,7 @@ func recv(s windows.Handle, p []byte, flags int) (int, error) {
 		ptr = &p[0]
 	}
 	r, _, err := syscall.SyscallN(procRecv.Addr(), uintptr(s), uintptr(unsafe.Pointer(ptr)), uintptr(len(p)), uintptr(flags))
-	if r == socketError {
+	if failed(r) {
 		return -1, err
 	}
 	return int(int32(r)), nil
@@ -107,3 +106,7 @@ func winMillis(d time.Duration) uint32 {
 	ms := (d + time.Millisecond - 1) / time.Millisecond
 	return uint32(min(ms, windows.INFINITE-1))
 }
+
+// failed reports whether a Winsock call that returns a C int returned
+// SOCKET_ERROR (-1); only the low 32 bits of r are the int.
+func failed(r uintptr) bool { return int32(r) == -1 }
