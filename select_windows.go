@@ -46,15 +46,17 @@ type selectMechanism struct {
 
 func openSelect() (mechanism, error) { return &selectMechanism{}, nil }
 
-// set implements mechanism: a Register checks that fd is a socket; the
-// interest is ours, so nothing else fails. An unregistered socket's entry
-// is replaced by the last one.
+// set implements mechanism: Register and Modify check that fd is (still)
+// a socket; the interest is ours, so nothing else fails. An unregistered
+// socket's entry is replaced by the last one.
 func (m *selectMechanism) set(fd int, old, ev Events) error {
-	switch {
-	case old == 0:
+	if ev != 0 {
 		if err := checkSocket("select", fd); err != nil {
 			return err
 		}
+	}
+	switch {
+	case old == 0:
 		m.slot = growFD(m.slot, fd)
 		m.slot[fd] = int32(len(m.fds))
 		m.fds = append(m.fds, fd)

@@ -26,6 +26,7 @@ var (
 	procNtDeviceIoControlFile       = modntdll.NewProc("NtDeviceIoControlFile")
 	procNtCancelIoFileEx            = modntdll.NewProc("NtCancelIoFileEx")
 	procGetQueuedCompletionStatusEx = modkernel.NewProc("GetQueuedCompletionStatusEx")
+	procGetHandleInformation        = modkernel.NewProc("GetHandleInformation")
 )
 
 const (
@@ -53,8 +54,19 @@ func checkSocket(call string, fd int) error {
 	return nil
 }
 
-// checkOpen is the kit's check before it grows its tables to take fd.
-func checkOpen(op string, fd int) error { return checkSocket(op, fd) }
+// checkOpen is the kit's check before it grows its tables to take fd: fd
+// must be an open handle. One that is no socket passes here, for the
+// backend to refuse with its own name (checkSocket).
+func checkOpen(op string, fd int) error {
+	err := checkSocket(op, fd)
+	if err != nil && fd&3 == 0 {
+		var flags uint32
+		if r, _, _ := syscall.SyscallN(procGetHandleInformation.Addr(), uintptr(fd), uintptr(unsafe.Pointer(&flags))); r != 0 {
+			return nil
+		}
+	}
+	return err
+}
 
 // setNonblock switches a socket between blocking and non-blocking
 // (ioctlsocket FIONBIO; syscall.SetNonblock is a no-op on Windows).
