@@ -330,6 +330,7 @@ func TestSIGPIPE(t *testing.T) {
 		},
 		close: func(c *Conn, err error) { notify(closed, err) },
 	}
+	skipNoUnix(t)
 	s := startServer(t, h, Options{Loops: 1}, "unix", filepath.Join(t.TempDir(), "pipe.sock"))
 	c := dial(t, s)
 	roundTrip(t, c, []byte("hello"))
@@ -401,7 +402,7 @@ func TestDefaultWriteTimeout(t *testing.T) {
 	closed := make(chan error, 4)
 	h := &funcHandler{
 		data: func(c *Conn) {
-			if string(c.Peek(-1)) == "exempt" {
+			if bytes.HasPrefix(c.Peek(-1), []byte("exempt")) { // the payload may come in the same read
 				c.SetWriteTimeout(0)
 			}
 			c.Write(c.Next(-1))

@@ -83,6 +83,7 @@ func TestDialEcho(t *testing.T) {
 		t.Run(network, func(t *testing.T) {
 			addr := "127.0.0.1:0"
 			if network == "unix" {
+				skipNoUnix(t)
 				addr = filepath.Join(t.TempDir(), "echo.sock")
 			}
 			srv := startServer(t, echoHandler{}, Options{Loops: 2}, network, addr)
@@ -188,6 +189,7 @@ func TestDialTimeout(t *testing.T) {
 // non-blocking connect with EAGAIN at once; Dial must report it, not hand
 // back an unconnected Conn.
 func TestDialUnixBacklogFull(t *testing.T) {
+	skipNoUnix(t)
 	path := filepath.Join(t.TempDir(), "full.sock")
 	_, e := listenBacklog0(t, "unix", path)
 	full := false

@@ -428,7 +428,10 @@ func WouldBlock(err error) bool { return err == windows.WSAEWOULDBLOCK || err ==
 
 // Aborted reports whether an accept failed for that connection alone (the
 // peer reset it before it was accepted): the next may succeed at once.
-func Aborted(err error) bool { return err == windows.WSAECONNRESET || err == windows.WSAECONNABORTED }
+// Wine reports such a connection as WSAENOTCONN.
+func Aborted(err error) bool {
+	return err == windows.WSAECONNRESET || err == windows.WSAECONNABORTED || err == windows.WSAENOTCONN
+}
 
 // OutOfFiles reports whether a call failed because the process or the
 // system has no socket left: WSAEMFILE, or WSAENOBUFS, Windows's way of
