@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // chatRun is a chat-client running in a goroutine with a pipe for stdin.
@@ -136,9 +134,7 @@ func startPTYChatWith(t *testing.T, o ptyChatOptions) *ptyChat {
 	checkLeaks(t)
 	master, slave := openClientPTY(t)
 	if o.width > 0 {
-		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: uint16(o.width)}); err != nil {
-			t.Fatal(err)
-		}
+		setTermWidth(t, master, o.width)
 	}
 	var stderr io.Writer = io.Discard
 	switch {
@@ -188,13 +184,7 @@ func (p *ptyChat) finish(t *testing.T) {
 	if err := <-p.done; err != nil {
 		t.Fatalf("chat-client: %v", err)
 	}
-	tio, err := unix.IoctlGetTermios(int(p.slave.Fd()), ioctlGetTermios)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tio.Lflag&(unix.ICANON|unix.ECHO|unix.ISIG) != unix.ICANON|unix.ECHO|unix.ISIG {
-		t.Errorf("terminal not restored: lflag %#x", tio.Lflag)
-	}
+	checkTermRestored(t, p.slave)
 }
 
 func TestChatClientTerminalKeepsTypedLine(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"net"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -219,9 +218,7 @@ func TestServerStopsOnSIGTERM(t *testing.T) {
 	}
 	// The handler is installed before the server listens, so this signal
 	// is caught, not fatal.
-	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	sigtermSelf(t)
 	select {
 	case err := <-done:
 		if err != nil {
