@@ -2,4 +2,4 @@ package iomux
 
 // backends are Windows' mechanisms, best first. All of them watch sockets
 // only.
-var backends = []*backend{&pollBackend, &selectBackend}
+var backends = []*backend{&afdBackend, &pollBackend, &selectBackend}

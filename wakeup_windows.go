@@ -3,6 +3,7 @@ package iomux
 import (
 	"errors"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/windows"
@@ -42,12 +43,17 @@ func (w *wakeup) open() error {
 		return os.NewSyscallError("wake-up socket", err)
 	}
 	w.sock = s
+	wakeups.Store(w.fd(), w)
 	return nil
 }
 
+// wakeups finds an open wake-up by its fd, for afd to hand it its port.
+var wakeups sync.Map // fd → *wakeup
+
 func (w *wakeup) fd() int { return int(w.sock) }
 
-// usePort makes signal post a completion with key to port.
+// usePort makes signal post a completion with wakeKey to port, and hands
+// the port to the wakeup to close.
 func (w *wakeup) usePort(port windows.Handle) { w.port.Store(uintptr(port)) }
 
 func (w *wakeup) signal() error {
@@ -74,7 +80,15 @@ func (w *wakeup) drain() {
 	}
 }
 
-func (w *wakeup) close() error { return os.NewSyscallError("closesocket", windows.Closesocket(w.sock)) }
+// close closes the socket, and the port if afd handed it over: no Wake can
+// post to it after this (the kit excludes them).
+func (w *wakeup) close() error {
+	wakeups.Delete(w.fd())
+	if port := w.port.Load(); port != 0 {
+		windows.CloseHandle(windows.Handle(port))
+	}
+	return os.NewSyscallError("closesocket", windows.Closesocket(w.sock))
+}
 
 // wakeKey is the completion key of a wake-up posted to afd's port; the
 // sockets' completions carry key 0.
