@@ -170,6 +170,27 @@ func acceptClose(t testing.TB, ln int) {
 	unix.Close(fd)
 }
 
+// acceptConn accepts one connection on the listener ln: non-blocking,
+// closed at cleanup.
+func acceptConn(t testing.TB, ln int) int {
+	t.Helper()
+	fd, _, err := unix.Accept(ln)
+	if err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	closeFD(t, fd)
+	nonblocking(t, fd)
+	return fd
+}
+
+// shutdownBoth shuts down both halves of fd.
+func shutdownBoth(t testing.TB, fd int) {
+	t.Helper()
+	if err := unix.Shutdown(fd, unix.SHUT_RDWR); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
+
 // shutdownWrite shuts down fd's writing half.
 func shutdownWrite(t testing.TB, fd int) {
 	t.Helper()

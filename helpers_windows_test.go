@@ -207,6 +207,24 @@ func acceptClose(t testing.TB, ln int) {
 	windows.Closesocket(socket(fd))
 }
 
+func acceptConn(t testing.TB, ln int) int {
+	t.Helper()
+	fd, err := accept(ln)
+	if err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	closeFD(t, fd)
+	nonblocking(t, fd)
+	return fd
+}
+
+func shutdownBoth(t testing.TB, fd int) {
+	t.Helper()
+	if err := windows.Shutdown(socket(fd), windows.SHUT_RDWR); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
+
 func shutdownWrite(t testing.TB, fd int) {
 	t.Helper()
 	if err := windows.Shutdown(socket(fd), windows.SHUT_WR); err != nil {

@@ -5,6 +5,7 @@ package iomux
 import (
 	"os"
 	"os/signal"
+	"runtime"
 	"testing"
 	"time"
 
@@ -57,5 +58,48 @@ loop:
 	case <-sigs:
 	case <-time.After(5 * time.Second):
 		t.Errorf("no SIGUSR1 arrived: the test did not interrupt anything")
+	}
+}
+
+// TestSelectEINTR: signals during a 300 ms Select neither end it early nor
+// restart its timeout.
+func TestSelectEINTR(t *testing.T) {
+	r, _ := pipe(t)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGUSR1)
+	defer signal.Stop(sigs)
+	const timeout = 300 * time.Millisecond
+	tids := make(chan int, 1)
+	done := make(chan time.Duration, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- threadID()
+		start := time.Now()
+		rr, _, _, err := Select([]int{r}, nil, nil, timeout)
+		if err != nil || len(rr) != 0 {
+			t.Errorf("Select = %v, %v; want a timeout", rr, err)
+		}
+		done <- time.Since(start)
+	}()
+	tid := <-tids
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	giveUp := time.After(5 * time.Second)
+	for {
+		select {
+		case <-giveUp:
+			tick.Stop()
+			t.Fatalf("Select(%v) still running after 5 s of signals; it returned %v later", timeout, <-done)
+		case elapsed := <-done:
+			if elapsed < timeout || elapsed > timeout+time.Second {
+				t.Errorf("Select(%v) returned after %v", timeout, elapsed)
+			}
+			return
+		case <-tick.C:
+			if err := signalThread(tid, unix.SIGUSR1); err != nil && err != unix.ESRCH { // ESRCH: the waiter is done
+				t.Fatalf("signal: %v", err)
+			}
+		}
 	}
 }
