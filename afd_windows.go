@@ -263,7 +263,7 @@ func (m *afdMechanism) wait(timeout time.Duration, ready []Ready) (int, error) {
 	}
 	clear(m.rearm)
 	m.rearm = m.rearm[:0]
-	n, err := m.dequeue(min(len(ready), len(m.entries)), winMillis(timeout))
+	n, err := m.dequeue(min(len(ready), len(m.entries)), uint32(millis(timeout))) // -1: INFINITE
 	if err != nil {
 		return 0, err
 	}

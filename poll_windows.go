@@ -1,7 +1,6 @@
 package iomux
 
 import (
-	"math"
 	"os"
 	"syscall"
 	"time"
@@ -89,11 +88,7 @@ func (m *pollMechanism) set(fd int, old, ev Events) error {
 
 // wait implements mechanism.
 func (m *pollMechanism) wait(timeout time.Duration, ready []Ready) (int, error) {
-	ms := -1
-	if timeout >= 0 {
-		ms = int(min((timeout+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
-	}
-	r, _, errno := syscall.SyscallN(procWSAPoll.Addr(), uintptr(unsafe.Pointer(&m.fds[0])), uintptr(len(m.fds)), uintptr(ms))
+	r, _, errno := syscall.SyscallN(procWSAPoll.Addr(), uintptr(unsafe.Pointer(&m.fds[0])), uintptr(len(m.fds)), uintptr(millis(timeout)))
 	if failed(r) {
 		return 0, os.NewSyscallError("WSAPoll", errno)
 	}

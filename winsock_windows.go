@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -106,17 +105,6 @@ func recv(s windows.Handle, p []byte, flags int) (int, error) {
 		return -1, err
 	}
 	return int(int32(r)), nil
-}
-
-// winMillis is a Wait timeout in the milliseconds Windows takes, rounded
-// up: INFINITE (0xFFFFFFFF) blocks, and a long one is capped just below it
-// (the kit waits again with the time left).
-func winMillis(d time.Duration) uint32 {
-	if d < 0 {
-		return windows.INFINITE
-	}
-	ms := (d + time.Millisecond - 1) / time.Millisecond
-	return uint32(min(ms, windows.INFINITE-1))
 }
 
 // failed reports whether a Winsock call that returns a C int returned
