@@ -18,7 +18,7 @@ import (
 // it refuses to overwrite unless --force.
 func TestCertWritesAPairTheProgramsUse(t *testing.T) {
 	checkLeaks(t)
-	dir := filepath.Join(t.TempDir(), "tls")
+	dir := filepath.Join(tempDir(t), "tls")
 	code, out, errs := runIomux("cert", "--out", dir)
 	if code != 0 || errs != "" {
 		t.Fatalf("iomux cert: exit %d, stderr %q", code, errs)
@@ -72,7 +72,7 @@ func TestCertWritesAPairTheProgramsUse(t *testing.T) {
 }
 
 func TestCertUsageErrors(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	for _, args := range [][]string{
 		{"--hosts", " , "},
 		{"--valid", "0s"},

@@ -10,7 +10,8 @@ import (
 // sockets only (Python's select module says the same), so a goroutine
 // reads stdin, hands each chunk to the client's loop over a channel and
 // wakes its Selector. The goroutine blocks on the channel until the loop
-// takes the chunk, so stdin is not read faster than the server takes it.
+// takes the chunk before, so stdin is not read faster than the server
+// takes it.
 // There is no line editor: the console edits and echoes the line itself
 // (its cooked mode), and a message that arrives while you type is printed
 // where the cursor is.
@@ -49,7 +50,10 @@ func (f *stdinFeed) stop() {
 func (c *chatClient) watchStdin(stdin *os.File) error {
 	c.inFile = true
 	f := &c.feed
-	f.chunks, f.done = make(chan stdinChunk), make(chan struct{})
+	// One chunk of room: the goroutine puts a chunk there, then wakes the
+	// Selector (an unbuffered send would wait for a loop that waits for
+	// the wake-up); the next chunk waits until the loop took that one.
+	f.chunks, f.done = make(chan stdinChunk, 1), make(chan struct{})
 	sel := c.sel
 	go func() {
 		for {

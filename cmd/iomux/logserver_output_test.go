@@ -43,7 +43,7 @@ func TestLogServerReportsWriteErrors(t *testing.T) {
 // counted and said on stderr; once there is room again, the log goes on,
 // with no torn line, and stderr says how many were lost.
 func TestLogServerDiskFull(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "small")
+	dir := filepath.Join(tempDir(t), "small")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func TestLogServerManyClients(t *testing.T) {
 }
 
 func TestLogServerOutFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "clients.log")
+	path := filepath.Join(tempDir(t), "clients.log")
 	s := srvStart(t, runLogServer, "--out", path)
 	sent := srvLogClients(t, s.addr, 5, 10)
 	if err := s.stop(); err != nil {

@@ -65,3 +65,11 @@ func fillPipe(t *testing.T, w *os.File) {
 func smallReceiveBuffer(fd uintptr) {
 	unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
 }
+
+// fdDirs list a process's open descriptors: Linux's /proc, and /dev/fd,
+// which macOS and the BSDs have (FreeBSD's shows them all with fdescfs
+// mounted, only 0-2 without).
+var fdDirs = []string{"/proc/self/fd", "/dev/fd"}
+
+// tempDir is t.TempDir (see sys_windows_test.go for why not everywhere).
+func tempDir(t testing.TB) string { return t.TempDir() }

@@ -2,7 +2,10 @@ package main
 
 import (
 	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/windows"
@@ -36,4 +39,35 @@ func fillPipe(t *testing.T, w *os.File) {
 // what it does not read waits in the server sooner.
 func smallReceiveBuffer(fd uintptr) {
 	windows.SetsockoptInt(windows.Handle(fd), windows.SOL_SOCKET, windows.SO_RCVBUF, 4096)
+}
+
+// fdDirs is empty: Windows has no descriptor table to list (under Wine,
+// /proc/self/fd lists Wine's own host descriptors, which come and go with
+// its caches). The leak checks count descriptors on Unix.
+var fdDirs []string
+
+// tempDir is a directory for the test, removed at cleanup. It is not
+// t.TempDir: under Wine 8, Go 1.26's os.RemoveAll fails on a directory's
+// contents ("unlinkat: Invalid function": Wine lacks
+// FileDispositionInformationEx), so TempDir's cleanup would fail every
+// test that made a file. os.Remove (DeleteFile) works, entry by entry.
+func tempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "iomux-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var paths []string
+		filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+			paths = append(paths, path)
+			return nil
+		})
+		for _, p := range slices.Backward(paths) { // contents before their directory
+			if err := os.Remove(p); err != nil {
+				t.Errorf("cleanup: %v", err)
+			}
+		}
+	})
+	return dir
 }
