@@ -1,0 +1,59 @@
+package iomux
+
+import (
+	"testing"
+	"time"
+)
+
+// TestAFDChurn: Modify and Unregister cancel a poll in flight, whose
+// completion then comes late; after rounds of them only what is ready is
+// reported, and Close waits for every cancelled poll (none left in flight,
+// so the kernel writes to no memory the GC may have freed).
+func TestAFDChurn(t *testing.T) {
+	s := mustOpen(t, backendOpener("afd"))
+	const n = 60
+	rs, ws := make([]int, n), make([]int, n)
+	for i := range n {
+		rs[i], ws[i] = pipe(t)
+		register(t, s, rs[i], Readable, i)
+	}
+	for round := range 6 {
+		for i, r := range rs {
+			ev := Readable
+			if round%2 == 0 {
+				ev |= Writable
+			}
+			if i%3 == 0 {
+				if err := s.Unregister(r); err != nil {
+					t.Fatal(err)
+				}
+				register(t, s, r, ev, i)
+			} else if err := s.Modify(r, ev, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wait(t, s, 0) // dequeues the cancelled polls' completions and the writers' readiness
+	}
+	for i, r := range rs {
+		if err := s.Modify(r, Readable, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, ws[n/2], "x")
+	got := map[int]bool{}
+	for deadline := time.Now().Add(5 * time.Second); len(got) == 0 && time.Now().Before(deadline); {
+		for _, r := range wait(t, s, time.Second) {
+			got[r.FD] = true
+		}
+	}
+	if len(got) != 1 || !got[rs[n/2]] {
+		t.Errorf("reported %v, want only fd %d", got, rs[n/2])
+	}
+	m := s.(*selector).mech.(*afdMechanism)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m.inflight != 0 {
+		t.Errorf("%d polls still in flight after Close", m.inflight)
+	}
+}
