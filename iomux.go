@@ -1,5 +1,6 @@
 // Package iomux waits on many file descriptors at once: select(2), poll(2),
-// epoll and kqueue behind one Selector interface.
+// epoll and kqueue behind one Selector interface, and on Windows sockets
+// Winsock's select, WSAPoll and AFD polls on a completion port.
 //
 // A Selector watches registered descriptors for the Events asked for and
 // fills a caller-owned []Ready on each Wait. Every backend keeps the same
@@ -154,7 +155,8 @@ type Selector interface {
 	Wake() error
 	// Len reports how many fds are registered.
 	Len() int
-	// Backend names the OS mechanism: "select", "poll", "epoll" or "kqueue".
+	// Backend names the OS mechanism: "select", "poll", "epoll", "kqueue" or
+	// "afd" (Windows).
 	Backend() string
 	// Capabilities reports what this backend accepts and how it differs.
 	Capabilities() Capabilities
@@ -239,9 +241,10 @@ var (
 )
 
 // NewSelector opens a Selector on the named backend: "select", "poll",
-// "epoll", "kqueue", or "auto" (or "") for the best this OS has. An unknown
-// name fails with ErrUnknown. "auto" is epoll on Linux, which refuses regular
-// files (Capabilities.RegularFile); open "poll" to watch those.
+// "epoll", "kqueue", "afd", or "auto" (or "") for the best this OS has. An
+// unknown name fails with ErrUnknown. "auto" is epoll on Linux, which refuses
+// regular files (Capabilities.RegularFile); open "poll" to watch those. On
+// Windows "auto" is afd, and every backend watches sockets only.
 func NewSelector(backend string) (Selector, error) {
 	if backend == "" || backend == "auto" {
 		backend = Backends()[0]
