@@ -30,8 +30,8 @@ func TestCertWritesAPairTheProgramsUse(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if info, err := os.Stat(keyPath); err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("key.pem: %v, mode %v; want 0600", err, info.Mode().Perm())
+	if info, err := os.Stat(keyPath); err != nil || info.Mode().Perm() != keyFileMode {
+		t.Fatalf("key.pem: %v, mode %v; want %v", err, info.Mode().Perm(), os.FileMode(keyFileMode))
 	}
 	cert := readCert(t, certPath)
 	if !slices.Equal(cert.DNSNames, []string{"localhost"}) || len(cert.IPAddresses) != 2 ||

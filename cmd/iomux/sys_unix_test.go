@@ -73,3 +73,6 @@ var fdDirs = []string{"/proc/self/fd", "/dev/fd"}
 
 // tempDir is t.TempDir (see sys_windows_test.go for why not everywhere).
 func tempDir(t testing.TB) string { return t.TempDir() }
+
+// keyFileMode is the mode iomux cert gives the private key.
+const keyFileMode = 0o600

@@ -71,3 +71,8 @@ func tempDir(t testing.TB) string {
 	})
 	return dir
 }
+
+// keyFileMode is what Go reports for the private key iomux cert writes on
+// Windows: 0666 for any file without the read-only attribute (who may
+// read it is the ACL its directory passes on, which Go does not show).
+const keyFileMode = 0o666
