@@ -92,30 +92,10 @@ func (m *pollMechanism) wait(timeout time.Duration, ready []Ready) (int, error) 
 	if failed(r) {
 		return 0, os.NewSyscallError("WSAPoll", errno)
 	}
-	return m.collect(int(int32(r)), ready), nil
+	return collectPolled(m.fds, int(int32(r)), ready, &m.next, polledFD), nil
 }
 
-// collect copies up to len(ready) of the n ready entries into ready,
-// starting where the last scan stopped.
-func (m *pollMechanism) collect(n int, ready []Ready) int {
-	count := len(m.fds)
-	if n == 0 || count == 0 {
-		return 0
-	}
-	filled := 0
-	start := m.next % count
-	for k := 0; k < count && filled < len(ready) && n > 0; k++ {
-		i := (start + k) % count
-		p := &m.fds[i]
-		if p.revents == 0 {
-			continue
-		}
-		n--
-		ready[filled] = Ready{FD: int(p.fd), Events: wsaPollBits.fromOS(p.revents)}
-		filled++
-		m.next = start + k + 1
-	}
-	return filled
-}
+// polledFD is what one entry of the interest set reports.
+func polledFD(p *wsaPollFD) (int, Events) { return int(p.fd), wsaPollBits.fromOS(p.revents) }
 
 func (m *pollMechanism) close() error { m.fds = nil; return nil }
