@@ -30,8 +30,8 @@ func TestCertWritesAPairTheProgramsUse(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if info, err := os.Stat(keyPath); err != nil || info.Mode().Perm() != keyFileMode {
-		t.Fatalf("key.pem: %v, mode %v; want %v", err, info.Mode().Perm(), os.FileMode(keyFileMode))
+	if info, err := os.Stat(keyPath); err != nil || info.Mode().Perm() != privateFileMode {
+		t.Fatalf("key.pem: %v, mode %v; want %v", err, info.Mode().Perm(), os.FileMode(privateFileMode))
 	}
 	cert := readCert(t, certPath)
 	if !slices.Equal(cert.DNSNames, []string{"localhost"}) || len(cert.IPAddresses) != 2 ||
@@ -62,8 +62,8 @@ func TestCertWritesAPairTheProgramsUse(t *testing.T) {
 	if code, _, errs := runIomux("cert", "--out", dir, "--force", "--hosts", "example.test, 10.1.2.3", "--valid", "1h"); code != 0 {
 		t.Fatalf("iomux cert --force: exit %d, stderr %q", code, errs)
 	}
-	if info, _ := os.Stat(keyPath); info.Mode().Perm() != 0o600 {
-		t.Errorf("key.pem rewritten with mode %v, want 0600", info.Mode().Perm())
+	if info, _ := os.Stat(keyPath); info.Mode().Perm() != privateFileMode {
+		t.Errorf("key.pem rewritten with mode %v, want %v", info.Mode().Perm(), os.FileMode(privateFileMode))
 	}
 	if cert := readCert(t, certPath); !slices.Equal(cert.DNSNames, []string{"example.test"}) ||
 		len(cert.IPAddresses) != 1 || cert.IPAddresses[0].String() != "10.1.2.3" {

@@ -74,5 +74,9 @@ var fdDirs = []string{"/proc/self/fd", "/dev/fd"}
 // tempDir is t.TempDir (see sys_windows_test.go for why not everywhere).
 func tempDir(t testing.TB) string { return t.TempDir() }
 
-// keyFileMode is the mode iomux cert gives the private key.
-const keyFileMode = 0o600
+// privateFileMode is the mode of the files only their owner may read:
+// iomux cert's private key, log-server's --out file.
+const privateFileMode = 0o600
+
+// skipOnWindows does nothing on Unix.
+func skipOnWindows(t *testing.T, why string) {}

@@ -72,7 +72,15 @@ func tempDir(t testing.TB) string {
 	return dir
 }
 
-// keyFileMode is what Go reports for the private key iomux cert writes on
-// Windows: 0666 for any file without the read-only attribute (who may
-// read it is the ACL its directory passes on, which Go does not show).
-const keyFileMode = 0o666
+// privateFileMode is what Go reports on Windows for the files only their
+// owner should read (iomux cert's private key, log-server's --out file):
+// 0666 for any file without the read-only attribute (who may read it is
+// the ACL its directory passes on, which Go does not show).
+const privateFileMode = 0o666
+
+// skipOnWindows skips a test of what Windows does not have, or words
+// otherwise.
+func skipOnWindows(t *testing.T, why string) {
+	t.Helper()
+	t.Skip(why)
+}
