@@ -3,6 +3,7 @@ package iomux
 import (
 	"math"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 	"unsafe"
@@ -62,6 +63,10 @@ func (m *selectMechanism) set(fd int, old, ev Events) error {
 		m.fds = append(m.fds, fd)
 		m.ev = append(m.ev, ev)
 		m.got = append(m.got, 0)
+		m.hits = slices.Grow(m.hits, len(m.fds))
+		for i := range m.sets { // room for all, so that Wait allocates nothing
+			m.sets[i] = slices.Grow(m.sets[i][:0], 1+len(m.fds))
+		}
 	case ev == 0:
 		i, last := m.slot[fd], len(m.fds)-1
 		m.fds[i], m.ev[i] = m.fds[last], m.ev[last]
