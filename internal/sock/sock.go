@@ -17,7 +17,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"unsafe"
 )
 
 // Endpoint is a resolved socket address: the family, the socket type and
@@ -127,13 +126,6 @@ func zoneID(zone string) uint32 {
 	}
 	id, _ := strconv.Atoi(zone)
 	return uint32(id)
-}
-
-// networkOrder reads a port as the kernel stores it in a raw socket
-// address, big-endian.
-func networkOrder(port uint16) uint16 {
-	b := (*[2]byte)(unsafe.Pointer(&port))
-	return uint16(b[0])<<8 | uint16(b[1])
 }
 
 func boolInt(b bool) int {
