@@ -135,6 +135,7 @@ type afdMechanism struct {
 	wakeFD   int            // the kit's wake-up fd: woken by posts, never polled
 	socks    []*afdSock     // by fd
 	rearm    []*afdSock     // reported by the last Wait, level-triggered: poll again
+	all      []*afdOp       // every op made: the kernel's references do not keep one alive
 	free     []*afdOp
 	inflight int
 	entries  []overlappedEntry
@@ -207,8 +208,13 @@ func (m *afdMechanism) set(fd int, old, ev Events) error {
 		m.cancel(s)
 	default:
 		m.cancel(s)
+		prev := s.ev
 		s.ev = ev
-		return m.poll(s)
+		if err := m.poll(s); err != nil {
+			s.ev = prev
+			m.poll(s) // as it was, as far as the OS lets us
+			return err
+		}
 	}
 	return nil
 }
@@ -221,6 +227,7 @@ func (m *afdMechanism) poll(s *afdSock) error {
 		op, m.free = m.free[n-1], m.free[:n-1]
 	} else {
 		op = new(afdOp)
+		m.all = append(m.all, op)
 	}
 	op.sock = s
 	op.iosb = windows.IO_STATUS_BLOCK{Status: windows.STATUS_PENDING}
@@ -333,15 +340,15 @@ func (m *afdMechanism) close() error {
 		}
 	}
 	if m.inflight > 0 {
-		afdAbandoned = append(afdAbandoned, m.socks) // keep the ops' memory: never freed
+		afdAbandoned = append(afdAbandoned, m.all) // keep the ops' memory: never freed
 	}
 	if !m.adopted {
 		windows.CloseHandle(m.port)
 	}
-	m.socks, m.rearm, m.free = nil, nil, nil
+	m.socks, m.rearm, m.free, m.all = nil, nil, nil, nil
 	return os.NewSyscallError("CloseHandle", err)
 }
 
 // afdAbandoned keeps what a Selector's polls may still write to when their
 // cancellation did not complete within close's second.
-var afdAbandoned [][]*afdSock
+var afdAbandoned [][]*afdOp

@@ -1,6 +1,7 @@
 package iomux
 
 import (
+	"runtime"
 	"testing"
 	"time"
 )
@@ -32,6 +33,13 @@ func TestAFDChurn(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// The cancelled polls are the kernel's until their completions are
+		// dequeued: a collection now must not free them.
+		runtime.GC()
+		garbage = make([][]byte, 1000)
+		for i := range garbage {
+			garbage[i] = make([]byte, 160) // the size class of an op
+		}
 		wait(t, s, 0) // dequeues the cancelled polls' completions and the writers' readiness
 	}
 	for i, r := range rs {
@@ -57,3 +65,6 @@ func TestAFDChurn(t *testing.T) {
 		t.Errorf("%d polls still in flight after Close", m.inflight)
 	}
 }
+
+// garbage is what TestAFDChurn allocates where freed ops would be.
+var garbage [][]byte
