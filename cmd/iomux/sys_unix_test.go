@@ -78,5 +78,9 @@ func tempDir(t testing.TB) string { return t.TempDir() }
 // iomux cert's private key, log-server's --out file.
 const privateFileMode = 0o600
 
-// skipOnWindows does nothing on Unix.
+// skipOnWindows and skipUnderWine do nothing on Unix.
 func skipOnWindows(t *testing.T, why string) {}
+func skipUnderWine(t *testing.T, why string) {}
+
+// connResetText is how the OS words ECONNRESET.
+const connResetText = "connection reset"

@@ -78,6 +78,22 @@ func tempDir(t testing.TB) string {
 // the ACL its directory passes on, which Go does not show).
 const privateFileMode = 0o666
 
+// underWine reports whether the tests run under Wine, not Windows:
+// Wine's ntdll exports wine_get_version.
+var underWine = windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
+
+// skipUnderWine skips a test that cannot pass under Wine, saying why; on
+// Windows itself it runs.
+func skipUnderWine(t *testing.T, why string) {
+	t.Helper()
+	if underWine {
+		t.Skip("under Wine: " + why)
+	}
+}
+
+// connResetText is how Windows words WSAECONNRESET.
+const connResetText = "forcibly closed"
+
 // skipOnWindows skips a test of what Windows does not have, or words
 // otherwise.
 func skipOnWindows(t *testing.T, why string) {
