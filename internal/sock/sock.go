@@ -82,6 +82,46 @@ func (e Endpoint) IsUnix() bool { return e.network == "unix" }
 // IsDatagram reports whether the Endpoint is for a UDP socket.
 func (e Endpoint) IsDatagram() bool { return isDatagram(e.network) }
 
+func unixEndpoint(path string) Endpoint {
+	return Endpoint{network: "unix", family: afUnix, sotype: sockStream, sa: unixSockaddr(path)}
+}
+
+func ipEndpoint(network string, ap netip.AddrPort, zone string) Endpoint {
+	e := Endpoint{network: network, family: afInet6, sotype: sockStream, sa: inetSockaddr(ap, zoneID(zone))}
+	if ap.Addr().Is4() {
+		e.family = afInet
+	}
+	if isDatagram(network) {
+		e.sotype = sockDgram
+	}
+	return e
+}
+
+// Addr returns the Endpoint's address as the net package writes it
+// (*net.TCPAddr, *net.UDPAddr or *net.UnixAddr).
+func (e Endpoint) Addr() net.Addr { return toNetAddr(e.sa, e.IsDatagram()) }
+
+// Peer returns the Endpoint's IP address and port (zero for "unix").
+func (e Endpoint) Peer() Peer {
+	ap, _ := addrPort(e.sa)
+	return peerFrom(ap)
+}
+
+// IsIPv6 reports whether the Endpoint is an IPv6 address.
+func (e Endpoint) IsIPv6() bool { return e.family == afInet6 }
+
+// toNetAddr turns a socket address into the net.Addr the net package
+// would give for it.
+func toNetAddr(sa sockaddr, datagram bool) net.Addr {
+	if path, ok := unixPath(sa); ok {
+		return &net.UnixAddr{Name: path, Net: "unix"}
+	}
+	if ap, ok := addrPort(sa); ok {
+		return netAddr(ap, datagram)
+	}
+	return nil
+}
+
 func isDatagram(network string) bool { return len(network) >= 3 && network[:3] == "udp" }
 
 // Peer is a TCP peer's IP address and port held by value, so a connection

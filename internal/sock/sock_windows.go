@@ -39,6 +39,36 @@ import (
 
 type sockaddr = windows.Sockaddr
 
+// The address families and socket types Endpoint holds.
+const (
+	afInet     = windows.AF_INET
+	afInet6    = windows.AF_INET6
+	afUnix     = windows.AF_UNIX
+	sockStream = windows.SOCK_STREAM
+	sockDgram  = windows.SOCK_DGRAM
+)
+
+// inetSockaddr is the socket address of an IPv4 or IPv6 address and port
+// (zoneID: an IPv6 scope, else 0).
+func inetSockaddr(ap netip.AddrPort, zoneID uint32) sockaddr {
+	if ap.Addr().Is4() {
+		return &windows.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	}
+	return &windows.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16(), ZoneId: zoneID}
+}
+
+func unixSockaddr(path string) sockaddr { return &windows.SockaddrUnix{Name: path} }
+
+// unixPath is a Unix-domain socket address's path (false for any other
+// kind).
+func unixPath(sa sockaddr) (string, bool) {
+	a, ok := sa.(*windows.SockaddrUnix)
+	if !ok {
+		return "", false
+	}
+	return a.Name, true
+}
+
 // ReusePortBalances is false: Windows has no SO_REUSEPORT, so one socket
 // accepts for every event loop.
 const ReusePortBalances = false
@@ -64,23 +94,6 @@ var errNoUnix = errors.New("unix-domain sockets need Windows 10 1803 or later (W
 
 func handle(fd int) windows.Handle { return windows.Handle(fd) }
 
-func unixEndpoint(path string) Endpoint {
-	return Endpoint{network: "unix", family: windows.AF_UNIX, sotype: windows.SOCK_STREAM, sa: &windows.SockaddrUnix{Name: path}}
-}
-
-func ipEndpoint(network string, ap netip.AddrPort, zone string) Endpoint {
-	e := Endpoint{network: network, sotype: windows.SOCK_STREAM}
-	if isDatagram(network) {
-		e.sotype = windows.SOCK_DGRAM
-	}
-	if ap.Addr().Is4() {
-		e.family, e.sa = windows.AF_INET, &windows.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-		return e
-	}
-	e.family, e.sa = windows.AF_INET6, &windows.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16(), ZoneId: zoneID(zone)}
-	return e
-}
-
 // addrPort is the IP address and port of an IPv4 or IPv6 socket address
 // (false for any other kind).
 func addrPort(sa windows.Sockaddr) (netip.AddrPort, bool) {
@@ -92,31 +105,6 @@ func addrPort(sa windows.Sockaddr) (netip.AddrPort, bool) {
 	}
 	return netip.AddrPort{}, false
 }
-
-// toNetAddr turns a socket address into the net.Addr the net package
-// would give for it.
-func toNetAddr(sa windows.Sockaddr, datagram bool) net.Addr {
-	if a, ok := sa.(*windows.SockaddrUnix); ok {
-		return &net.UnixAddr{Name: a.Name, Net: "unix"}
-	}
-	if ap, ok := addrPort(sa); ok {
-		return netAddr(ap, datagram)
-	}
-	return nil
-}
-
-// Addr returns the Endpoint's address as the net package writes it
-// (*net.TCPAddr, *net.UDPAddr or *net.UnixAddr).
-func (e Endpoint) Addr() net.Addr { return toNetAddr(e.sa, e.IsDatagram()) }
-
-// Peer returns the Endpoint's IP address and port (zero for "unix").
-func (e Endpoint) Peer() Peer {
-	ap, _ := addrPort(e.sa)
-	return peerFrom(ap)
-}
-
-// IsIPv6 reports whether the Endpoint is an IPv6 address.
-func (e Endpoint) IsIPv6() bool { return e.family == windows.AF_INET6 }
 
 // Open makes a non-blocking, non-inheritable socket of the Endpoint's
 // family and type. It is an overlapped socket, as socket() makes, so the
@@ -393,13 +381,7 @@ func RecvFrom(fd int, p []byte) (int, netip.AddrPort, error) {
 
 // SendTo sends p as one datagram to the given address.
 func SendTo(fd int, p []byte, to netip.AddrPort) error {
-	var sa windows.Sockaddr
-	if to.Addr().Is4() {
-		sa = &windows.SockaddrInet4{Port: int(to.Port()), Addr: to.Addr().As4()}
-	} else {
-		sa = &windows.SockaddrInet6{Port: int(to.Port()), Addr: to.Addr().As16()}
-	}
-	return os.NewSyscallError("sendto", windows.Sendto(handle(fd), p, 0, sa))
+	return os.NewSyscallError("sendto", windows.Sendto(handle(fd), p, 0, inetSockaddr(to, 0)))
 }
 
 // LocalAddr is the address fd is bound to (nil if it cannot be known);
