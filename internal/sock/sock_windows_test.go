@@ -1,6 +1,10 @@
 package sock
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/windows"
@@ -27,5 +31,22 @@ func TestOutOfFilesWindows(t *testing.T) {
 	}
 	if !WouldBlock(windows.WSAEWOULDBLOCK) {
 		t.Error("WSAEWOULDBLOCK is not would-block")
+	}
+}
+
+// TestUnixWithoutAFUnix: where Winsock has no AF_UNIX (before Windows 10
+// 1803, and under Wine 8), opening a Unix-domain socket fails saying so.
+func TestUnixWithoutAFUnix(t *testing.T) {
+	e, err := Resolve("unix", filepath.Join(os.TempDir(), "iomux-no-af-unix.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := Open(e)
+	if err == nil {
+		Close(fd)
+		t.Skip("this Windows has AF_UNIX: the loop's Unix-domain tests run here")
+	}
+	if !errors.Is(err, errNoUnix) || !strings.Contains(err.Error(), "Windows 10 1803") {
+		t.Fatalf("Open unix: %v, want the error naming Windows 10 1803", err)
 	}
 }
