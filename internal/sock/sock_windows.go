@@ -21,7 +21,9 @@ package sock
 //     as WSAECONNRESET on its next recvfrom; SIO_UDP_CONNRESET turns that
 //     off, as Go's net package does.
 //   - Running out of socket memory is WSAENOBUFS (Windows has no
-//     per-process descriptor limit); OutOfFiles counts it with WSAEMFILE.
+//     per-process descriptor limit); OutOfFiles counts it with WSAEMFILE,
+//     and with the WSAEINVAL Wine's accept fails with when its server is
+//     out of descriptors.
 //   - AF_UNIX exists from Windows 10 1803, stream sockets only; elsewhere
 //     Open says so.
 
@@ -417,8 +419,13 @@ func Aborted(err error) bool {
 
 // OutOfFiles reports whether a call failed because the process or the
 // system has no socket left: WSAEMFILE, or WSAENOBUFS, Windows's way of
-// saying it has no memory for another socket.
-func OutOfFiles(err error) bool { return err == windows.WSAEMFILE || err == windows.WSAENOBUFS }
+// saying it has no memory for another socket. WSAEINVAL counts too, for
+// accept: Windows fails accept so only on a socket that is not listening,
+// which the loop never accepts on, and Wine fails it so when its server
+// has no descriptor left for the connection.
+func OutOfFiles(err error) bool {
+	return err == windows.WSAEMFILE || err == windows.WSAENOBUFS || err == windows.WSAEINVAL
+}
 
 // SetReuseAddr sets nothing on Windows: there SO_REUSEADDR would let
 // another socket bind a port this one listens on, and a port left in

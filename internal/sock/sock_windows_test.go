@@ -21,7 +21,7 @@ func keepIdle(fd int) (int, error) { return 0, windows.WSAENOPROTOOPT }
 // are what the loop backs off on (see loop's listener.backOff), and a
 // reset connection is one accept's failure alone.
 func TestOutOfFilesWindows(t *testing.T) {
-	for _, err := range []error{windows.WSAENOBUFS, windows.WSAEMFILE} {
+	for _, err := range []error{windows.WSAENOBUFS, windows.WSAEMFILE, windows.WSAEINVAL} {
 		if !OutOfFiles(err) || WouldBlock(err) || Aborted(err) {
 			t.Errorf("%v: OutOfFiles %v, WouldBlock %v, Aborted %v; want out of files only", err, OutOfFiles(err), WouldBlock(err), Aborted(err))
 		}
