@@ -36,12 +36,18 @@ func getsockoptInt(fd, level, opt int) (int, error) { return unix.GetsockoptInt(
 
 // limitFiles sets the process's descriptor limit (RLIMIT_NOFILE) to n.
 func limitFiles(n uint64) error {
-	lim := unix.Rlimit{Cur: n, Max: n}
+	var lim unix.Rlimit
+	setRlim(&lim.Cur, n)
+	setRlim(&lim.Max, n)
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		return fmt.Errorf("setrlimit: %w", err)
 	}
 	return nil
 }
+
+// setRlim sets a field of unix.Rlimit, an int64 on some systems and a
+// uint64 on others.
+func setRlim[T int64 | uint64](field *T, n uint64) { *field = T(n) }
 
 // holdDescriptorsBelow opens descriptors until the next free one is n or
 // above, and returns what closes them.
