@@ -171,11 +171,13 @@ type Capabilities struct {
 	// Events are the conditions and modifiers Register and Modify accept.
 	// epoll: all; kqueue: all but Priority and Exclusive; poll: Readable,
 	// Writable, Priority, and ReadHangup on Linux; select: Readable,
-	// Writable, Priority.
+	// Writable, Priority; afd (Windows): Readable, Writable, Priority,
+	// ReadHangup, OneShot.
 	Events Events
 	// FDLimit is the lowest fd the backend cannot watch, 0 if there is none.
-	// select: FD_SETSIZE (1024); NewSelector fails with ErrFDTooLarge too
-	// when the Selector's own wake-up fd would be past it.
+	// select on Unix: FD_SETSIZE (1024); NewSelector fails with
+	// ErrFDTooLarge too when the Selector's own wake-up fd would be past it.
+	// No Windows backend has one.
 	FDLimit int
 	// PeerClosed is what Wait reports, exactly, for a pipe or stream socket
 	// registered for Readable once its peer has closed: Readable|Hangup on
