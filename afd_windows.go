@@ -290,6 +290,12 @@ func (m *afdMechanism) wait(timeout time.Duration, ready []Ready) (int, error) {
 			continue // cancelled: unregistered or superseded
 		}
 		s.op = nil
+		if status == windows.STATUS_CANCELLED {
+			// Not by us (ours are dropped above): the system cancelled it,
+			// as it does an exiting thread's I/O. Poll again.
+			m.rearm = append(m.rearm, s)
+			continue
+		}
 		if status != windows.STATUS_SUCCESS || bits&afdLocalClose != 0 {
 			m.socks[s.fd] = nil // closed without Unregister: forgotten
 			continue

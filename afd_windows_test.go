@@ -2,8 +2,12 @@ package iomux
 
 import (
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
 )
 
 // TestAFDChurn: Modify and Unregister cancel a poll in flight, whose
@@ -68,3 +72,18 @@ func TestAFDChurn(t *testing.T) {
 
 // garbage is what TestAFDChurn allocates where freed ops would be.
 var garbage [][]byte
+
+// TestAFDSystemCancel: a poll the system cancels (as it does an exiting
+// thread's I/O) is issued again, not taken for a closed socket.
+func TestAFDSystemCancel(t *testing.T) {
+	s := mustOpen(t, backendOpener("afd"))
+	r, w := pipe(t)
+	register(t, s, r, Readable, nil)
+	m := s.(*selector).mech.(*afdMechanism)
+	op := m.socks[r].op
+	var iosb windows.IO_STATUS_BLOCK
+	syscall.SyscallN(procNtCancelIoFileEx.Addr(), uintptr(m.helper), uintptr(unsafe.Pointer(&op.iosb)), uintptr(unsafe.Pointer(&iosb)))
+	waitNone(t, s) // dequeues the cancellation
+	write(t, w, "x")
+	waitOne(t, s, r, Readable)
+}
