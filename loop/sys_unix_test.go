@@ -79,5 +79,9 @@ func skipWithoutFileLimit(t *testing.T) {}
 // one; elsewhere the tests that need it skip).
 const countsDescriptors = true
 
+// wineSlowdown scales the few bounds on latency the tests set: 1 but
+// under Wine.
+const wineSlowdown = 1
+
 // skipNoUnix does nothing on Unix, which has Unix-domain sockets.
 func skipNoUnix(t *testing.T) {}
