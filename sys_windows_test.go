@@ -13,18 +13,6 @@ func threadID() int { return int(windows.GetCurrentThreadId()) }
 // inSyscall cannot be observed here; callers fall back to racing.
 func inSyscall(int) bool { return true }
 
-func eventFD(t testing.TB) int {
-	t.Helper()
-	t.Skip("eventfd is Linux-only")
-	return -1
-}
-
-func ptyPair(t testing.TB) (ctl, term int) {
-	t.Helper()
-	t.Skip("pty test is Unix-only")
-	return -1, -1
-}
-
 // testEINTR: Windows has no signals that interrupt a wait in the kernel,
 // so there is no EINTR to retry.
 func testEINTR(t *testing.T, _ opener) {

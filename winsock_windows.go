@@ -81,26 +81,17 @@ func setNonblock(s windows.Handle, on bool) error {
 	return nil
 }
 
-// send and recv are Winsock's, on a non-blocking socket: (-1, WSAEWOULDBLOCK)
-// when they would block.
-func send(s windows.Handle, p []byte, flags int) (int, error) {
-	var ptr *byte
-	if len(p) > 0 {
-		ptr = &p[0]
-	}
-	r, _, err := syscall.SyscallN(procSend.Addr(), uintptr(s), uintptr(unsafe.Pointer(ptr)), uintptr(len(p)), uintptr(flags))
-	if failed(r) {
-		return -1, err
-	}
-	return int(int32(r)), nil
-}
+// send and recv are Winsock's, on a non-blocking socket: (-1,
+// WSAEWOULDBLOCK) when they would block.
+func send(s windows.Handle, p []byte, flags int) (int, error) { return transfer(procSend, s, p, flags) }
+func recv(s windows.Handle, p []byte, flags int) (int, error) { return transfer(procRecv, s, p, flags) }
 
-func recv(s windows.Handle, p []byte, flags int) (int, error) {
+func transfer(proc *windows.LazyProc, s windows.Handle, p []byte, flags int) (int, error) {
 	var ptr *byte
 	if len(p) > 0 {
 		ptr = &p[0]
 	}
-	r, _, err := syscall.SyscallN(procRecv.Addr(), uintptr(s), uintptr(unsafe.Pointer(ptr)), uintptr(len(p)), uintptr(flags))
+	r, _, err := syscall.SyscallN(proc.Addr(), uintptr(s), uintptr(unsafe.Pointer(ptr)), uintptr(len(p)), uintptr(flags))
 	if failed(r) {
 		return -1, err
 	}
