@@ -14,7 +14,7 @@ import (
 // takes it.
 // There is no line editor: the console edits and echoes the line itself
 // (its cooked mode), and a message that arrives while you type is printed
-// where the cursor is.
+// where the cursor is. The console's CRLF line ends are sent as LF.
 
 // editsLine is false: chat-client does not edit the line in a Windows
 // console (see above).
@@ -56,14 +56,21 @@ func (c *chatClient) watchStdin(stdin *os.File) error {
 	f.chunks, f.done = make(chan stdinChunk, 1), make(chan struct{})
 	sel := c.sel
 	go func() {
+		cr := false // the last chunk ended in a CR, held back
 		for {
 			b := make([]byte, 4096)
-			n, err := stdin.Read(b)
-			if n == 0 && err == nil {
+			n, err := stdin.Read(b[1:])
+			data := b[1 : 1+n]
+			if cr {
+				data, cr = b[:1+n], false
+				data[0] = '\r'
+			}
+			data, cr = crlfToLF(data, err == nil)
+			if len(data) == 0 && err == nil {
 				continue
 			}
 			select {
-			case f.chunks <- stdinChunk{b[:n], err}:
+			case f.chunks <- stdinChunk{data, err}:
 				sel.Wake()
 			case <-f.done:
 				return
@@ -110,4 +117,22 @@ func (c *chatClient) readStdin(buf []byte) (int, error) {
 		return n, nil
 	}
 	return 0, err
+}
+
+// crlfToLF turns the console's (and Windows text files') CRLF line ends
+// into the LF the chat server splits lines on, in place. A CR that ends
+// data is held back (held) when more may follow, to be joined to the next
+// read; a lone CR is kept.
+func crlfToLF(data []byte, more bool) (out []byte, held bool) {
+	if more && len(data) > 0 && data[len(data)-1] == '\r' {
+		data, held = data[:len(data)-1], true
+	}
+	out = data[:0]
+	for i, b := range data {
+		if b == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out, held
 }

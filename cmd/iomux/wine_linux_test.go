@@ -55,6 +55,12 @@ func buildWindowsIomux(t *testing.T) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build for windows: %v\n%s", err, out)
 	}
+	// Start the prefix's wineserver and its services now, with no stdio of
+	// ours: the first program of a wineserver's life starts Wine's services,
+	// which inherit its stdout and stderr and keep them open after it exits.
+	warm := exec.Command("wine", "cmd", "/c", "exit")
+	warm.Env = append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all")
+	warm.Run()
 	return exe
 }
 
