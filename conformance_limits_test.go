@@ -1,5 +1,3 @@
-//go:build unix
-
 package iomux
 
 import (
@@ -9,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // This file holds the conformance cases about errors and limits: bad
@@ -75,7 +71,7 @@ func testRollback(t *testing.T, open opener) {
 		t.Skip("the backend accepts regular files: no OS call fails here")
 	}
 	for range 2 { // twice: the first failure must not leave ErrRegistered behind
-		if err := s.Register(file, Readable, nil); !errors.Is(err, unix.EPERM) {
+		if err := s.Register(file, Readable, nil); !errors.Is(err, errNotWatched) {
 			t.Fatalf("%s Register of a regular file: %v, want EPERM", s.Backend(), err)
 		}
 		if s.Len() != 0 {
@@ -87,14 +83,14 @@ func testRollback(t *testing.T, open opener) {
 	}
 	closed, closeNow := closedFD(t)
 	closeNow()
-	if err := s.Register(closed, Readable, nil); !errors.Is(err, unix.EBADF) || s.Len() != 0 {
+	if err := s.Register(closed, Readable, nil); !errors.Is(err, errBadFD) || s.Len() != 0 {
 		t.Errorf("Register of a closed fd: %v (Len %d), want EBADF and Len 0", err, s.Len())
 	}
 	// A failed Modify keeps the registration as it was.
 	r, _, closeR, _ := closablePipe(t)
 	register(t, s, r, Readable, "kept")
 	closeR()
-	if err := s.Modify(r, Writable, "lost"); !errors.Is(err, unix.EBADF) {
+	if err := s.Modify(r, Writable, "lost"); !errors.Is(err, errBadFD) {
 		t.Errorf("Modify of a closed fd: %v, want EBADF", err)
 	}
 	if err := s.Unregister(r); err != nil || s.Len() != 0 {
@@ -109,7 +105,7 @@ func testRollback(t *testing.T, open opener) {
 			accepted++
 		}
 	}
-	if accepted == 0 {
+	if accepted == 0 && hasRegularFileBackend {
 		t.Errorf("no backend of %v accepts regular files", Backends())
 	}
 }
@@ -210,7 +206,7 @@ func testClosedFD(t *testing.T, open opener) {
 				t.Errorf("%s: got %v, %v; want fd %d Invalid", s.Backend(), ready[:n], err, r)
 			}
 		case ClosedFailsWait:
-			if !errors.Is(err, unix.EBADF) {
+			if !errors.Is(err, errBadFD) {
 				t.Errorf("%s: got %v, %v; want EBADF", s.Backend(), ready[:n], err)
 			}
 		case ClosedForgotten:
@@ -242,7 +238,7 @@ func testHugeFDs(t *testing.T, open opener) {
 	}
 	for _, fd := range []int{1<<31 - 1, 1<<31 - 2, 1 << 24} {
 		err := s.Register(fd, Readable, nil)
-		if !errors.Is(err, unix.EBADF) && !errors.Is(err, ErrFDTooLarge) {
+		if !errors.Is(err, errBadFD) && !errors.Is(err, ErrFDTooLarge) {
 			t.Errorf("Register(%d) of a descriptor that is not open: %v, want EBADF (or ErrFDTooLarge)", fd, err)
 		}
 		if err := s.Modify(fd, Readable, nil); !errors.Is(err, ErrNotRegistered) {

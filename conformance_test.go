@@ -1,13 +1,9 @@
-//go:build unix
-
 package iomux
 
 import (
 	"errors"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestSelector runs the conformance suite against every backend this OS has.
@@ -67,7 +63,10 @@ func testSelector(t *testing.T, open opener) {
 		}
 	})
 	for _, c := range selectorCases {
-		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
+		t.Run(c.name, func(t *testing.T) {
+			skipKnownGap(t, c.name)
+			c.run(t, open)
+		})
 	}
 }
 
@@ -93,14 +92,7 @@ func testPipeWritable(t *testing.T, open opener) {
 	if got := waitOne(t, s, w, Writable); got.Events != Writable {
 		t.Errorf("events = %v, want Writable", got.Events)
 	}
-	block := make([]byte, 64<<10)
-	for { // fill the pipe
-		if _, err := unix.Write(w, block); errors.Is(err, unix.EAGAIN) {
-			break
-		} else if err != nil {
-			t.Fatalf("write: %v", err)
-		}
-	}
+	fill(t, w)
 	waitNone(t, s)
 	drain(t, r)
 	waitOne(t, s, w, Writable)
@@ -113,11 +105,7 @@ func testAccept(t *testing.T, open opener) {
 	waitNone(t, s)
 	dialTCP(t, addr)
 	waitOne(t, s, ln, Readable)
-	fd, _, err := unix.Accept(ln)
-	if err != nil {
-		t.Fatalf("accept after Readable: %v", err)
-	}
-	unix.Close(fd)
+	acceptClose(t, ln)
 	waitNone(t, s)
 }
 
@@ -152,6 +140,9 @@ func testPeerClose(t *testing.T, open opener) {
 	// (Writable, plus Error or Hangup where the OS says so) and the write
 	// meets EPIPE.
 	t.Run("pipe-writer", func(t *testing.T) {
+		if !hasPipes {
+			t.Skip("no pipes here: the backends watch sockets only")
+		}
 		s := mustOpen(t, open)
 		_, w, closeR, _ := closablePipe(t)
 		register(t, s, w, Writable, nil)
@@ -163,7 +154,7 @@ func testPeerClose(t *testing.T, open opener) {
 		if got.Events&Readable != 0 {
 			t.Errorf("events = %v: Readable was not asked", got.Events)
 		}
-		if _, err := unix.Write(w, []byte("x")); !errors.Is(err, unix.EPIPE) {
+		if _, err := rawWrite(w, []byte("x")); !errors.Is(err, errNoReader) {
 			t.Errorf("write to a pipe without reader: %v, want EPIPE", err)
 		}
 	})
@@ -313,9 +304,7 @@ func testReadHangup(t *testing.T, open opener) {
 	write(t, f, "data")
 	waitNone(t, s)
 	for _, fd := range []int{b, d, f} {
-		if err := unix.Shutdown(fd, unix.SHUT_WR); err != nil {
-			t.Fatalf("shutdown: %v", err)
-		}
+		shutdownWrite(t, fd)
 	}
 	want := map[int]Events{a: Readable | ReadHangup, c: Readable, e: ReadHangup}
 	got := map[int]Events{}
@@ -344,9 +333,7 @@ func testPriority(t *testing.T, open opener) {
 	}
 	register(t, s, server, Priority, nil)
 	waitNone(t, s)
-	if err := unix.Sendto(client, []byte("!"), unix.MSG_OOB, nil); err != nil {
-		t.Fatalf("send MSG_OOB: %v", err)
-	}
+	sendOOB(t, client)
 	if got := waitOne(t, s, server, Priority); got.Events != Priority {
 		t.Errorf("events = %v, want Priority", got.Events)
 	}

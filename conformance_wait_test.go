@@ -1,5 +1,3 @@
-//go:build unix
-
 package iomux
 
 import (
@@ -7,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // This file holds the conformance cases about Wait itself: signals, other
@@ -49,55 +44,6 @@ func blockedWait(t *testing.T, s Selector, timeout time.Duration) (tid int, done
 		time.Sleep(time.Millisecond)
 	}
 	return tid, results
-}
-
-// testEINTR: signals hitting the waiting thread every few milliseconds do
-// not end a 300 ms Wait early, and do not restart its full timeout either
-// (a Wait that did would never return while the signals kept coming).
-func testEINTR(t *testing.T, open opener) {
-	s, _ := idleSelector(t, open)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, unix.SIGUSR1)
-	defer signal.Stop(sigs)
-
-	const timeout = 300 * time.Millisecond
-	tid, done := blockedWait(t, s, timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	giveUp := time.After(5 * time.Second)
-	var res waitResult
-	sent := 0
-loop:
-	for {
-		select {
-		case res = <-done:
-			break loop
-		case <-tick.C:
-			if err := signalThread(tid, unix.SIGUSR1); err != nil && err != unix.ESRCH { // ESRCH: the waiter is done
-				t.Fatalf("signal: %v", err)
-			}
-			sent++
-		case <-giveUp:
-			tick.Stop()
-			res = <-done
-			t.Fatalf("Wait(%v) was still running after 5 s of signals (timeout restarted on EINTR?); it returned after %v", timeout, res.elapsed)
-		}
-	}
-	if res.err != nil || res.n != 0 {
-		t.Fatalf("Wait = %d, %v; want a timeout", res.n, res.err)
-	}
-	if res.elapsed < timeout {
-		t.Errorf("Wait(%v) returned early, after %v (%d signals sent)", timeout, res.elapsed, sent)
-	}
-	// Generous: catches a restarted timeout, not scheduling noise.
-	if res.elapsed > timeout+time.Second {
-		t.Errorf("Wait(%v) returned late, after %v (%d signals sent)", timeout, res.elapsed, sent)
-	}
-	select {
-	case <-sigs:
-	case <-time.After(5 * time.Second):
-		t.Errorf("no SIGUSR1 arrived: the test did not interrupt anything")
-	}
 }
 
 // testFDKinds: Wait works on every kind of descriptor a program meets.
@@ -146,13 +92,13 @@ func testFDKinds(t *testing.T, open opener) {
 		s := mustOpen(t, open)
 		fd := regularFile(t)
 		write(t, fd, "content")
-		if _, err := unix.Seek(fd, 0, 0); err != nil {
+		if err := rewind(fd); err != nil {
 			t.Fatal(err)
 		}
 		err := s.Register(fd, Readable|Writable, nil)
 		want := s.Capabilities().RegularFile
 		if want == 0 { // refused
-			if !errors.Is(err, unix.EPERM) {
+			if !errors.Is(err, errNotWatched) {
 				t.Fatalf("%s Register of a regular file: %v, want EPERM", s.Backend(), err)
 			}
 			expectNamesCall(t, s, err, fd)
@@ -291,7 +237,7 @@ func testAfterClose(t *testing.T, open opener) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := unix.FcntlInt(uintptr(r), unix.F_GETFD, 0); err != nil {
+	if err := stillOpen(r); err != nil {
 		t.Errorf("Close closed a registered fd: %v", err)
 	}
 	w, _ := pipe(t)

@@ -1,16 +1,11 @@
-//go:build unix
-
 package iomux
 
 import (
-	"errors"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
-	"golang.org/x/sys/unix"
 )
 
 // TestMain fails the run if any test leaves a goroutine behind. Go's own
@@ -26,16 +21,6 @@ func TestMain(m *testing.M) {
 		w.Close()
 	}
 	goleak.VerifyTestMain(m)
-}
-
-// openFDs counts this process's open descriptors (fdDir is per OS).
-func openFDs(t testing.TB) int {
-	t.Helper()
-	ents, err := os.ReadDir(fdDir)
-	if err != nil {
-		t.Fatalf("count fds: %v", err)
-	}
-	return len(ents) - 1 // ReadDir's own descriptor
 }
 
 // opener opens a fresh Selector on one backend.
@@ -56,137 +41,8 @@ func mustOpen(t testing.TB, open opener) Selector {
 	return s
 }
 
-// closeFD closes a descriptor once, at the end of the test unless the test
-// closes it first through the returned func.
-func closeFD(t testing.TB, fd int) (closeNow func()) {
-	done := false
-	closeNow = func() {
-		if !done {
-			done = true
-			unix.Close(fd)
-		}
-	}
-	t.Cleanup(closeNow)
-	return closeNow
-}
-
-// pipe returns a non-blocking pipe (read end, write end), closed at cleanup.
-func pipe(t testing.TB) (r, w int) {
-	t.Helper()
-	return ends(closablePipe(t))
-}
-
-// closablePipe is pipe plus functions that close each end early (and only once).
-func closablePipe(t testing.TB) (r, w int, closeR, closeW func()) {
-	t.Helper()
-	var p [2]int
-	err := unix.Pipe(p[:]) // not Pipe2: macOS lacks it
-	return closablePair(t, "pipe", p, err)
-}
-
-// socketpair returns a connected, non-blocking Unix stream socket pair.
-func socketpair(t testing.TB) (a, b int) {
-	t.Helper()
-	return ends(closableSocketpair(t))
-}
-
-// closableSocketpair is socketpair plus functions that close each end early.
-func closableSocketpair(t testing.TB) (a, b int, closeA, closeB func()) {
-	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	return closablePair(t, "socketpair", fds, err)
-}
-
-// closablePair finishes what call opened: both ends close-on-exec,
-// non-blocking and closed at cleanup, or closed early by the funcs returned.
-func closablePair(t testing.TB, call string, fds [2]int, err error) (a, b int, closeA, closeB func()) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("%s: %v", call, err)
-	}
-	closeA, closeB = closeFD(t, fds[0]), closeFD(t, fds[1])
-	nonblocking(t, fds[:]...)
-	return fds[0], fds[1], closeA, closeB
-}
-
 // ends drops the early-close funcs of closablePipe or closableSocketpair.
 func ends(a, b int, _, _ func()) (int, int) { return a, b }
-
-// nonblocking makes fds close-on-exec and non-blocking.
-func nonblocking(t testing.TB, fds ...int) {
-	t.Helper()
-	for _, fd := range fds {
-		unix.CloseOnExec(fd)
-		if err := unix.SetNonblock(fd, true); err != nil {
-			t.Fatalf("setnonblock fd %d: %v", fd, err)
-		}
-	}
-}
-
-// listenTCP returns a listening socket on 127.0.0.1 and its address.
-func listenTCP(t testing.TB) (fd int, addr *unix.SockaddrInet4) {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatalf("socket: %v", err)
-	}
-	closeFD(t, fd)
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatalf("bind: %v", err)
-	}
-	if err := unix.Listen(fd, 16); err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		t.Fatalf("getsockname: %v", err)
-	}
-	nonblocking(t, fd)
-	return fd, sa.(*unix.SockaddrInet4)
-}
-
-// dialTCP connects a blocking socket to addr (loopback connects at once).
-func dialTCP(t testing.TB, addr *unix.SockaddrInet4) int {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatalf("socket: %v", err)
-	}
-	closeFD(t, fd)
-	unix.CloseOnExec(fd)
-	if err := unix.Connect(fd, addr); err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	return fd
-}
-
-// tcpPair returns the two ends of an accepted loopback TCP connection.
-func tcpPair(t testing.TB) (client, server int) {
-	t.Helper()
-	ln, addr := listenTCP(t)
-	client = dialTCP(t, addr)
-	if err := unix.SetNonblock(ln, false); err != nil {
-		t.Fatalf("setnonblock: %v", err)
-	}
-	server, _, err := unix.Accept(ln)
-	if err != nil {
-		t.Fatalf("accept: %v", err)
-	}
-	closeFD(t, server)
-	nonblocking(t, client, server)
-	return client, server
-}
-
-// regularFile returns a read-write descriptor on a temporary file.
-func regularFile(t testing.TB) int {
-	t.Helper()
-	fd, err := unix.Open(filepath.Join(t.TempDir(), "f"), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	closeFD(t, fd)
-	return fd
-}
 
 // manyPipes opens n pipes and returns all 2n descriptors.
 func manyPipes(t testing.TB, n int) []int {
@@ -201,16 +57,16 @@ func manyPipes(t testing.TB, n int) []int {
 
 func write(t testing.TB, fd int, s string) {
 	t.Helper()
-	if n, err := unix.Write(fd, []byte(s)); err != nil || n != len(s) {
+	if n, err := rawWrite(fd, []byte(s)); err != nil || n != len(s) {
 		t.Fatalf("write fd %d: n=%d err=%v", fd, n, err)
 	}
 }
 
-// read returns what one read(2) on fd gives; "" means EOF.
+// read returns what one read on fd gives; "" means EOF.
 func read(t testing.TB, fd int) string {
 	t.Helper()
 	buf := make([]byte, 4096)
-	n, err := unix.Read(fd, buf)
+	n, err := rawRead(fd, buf)
 	if err != nil {
 		t.Fatalf("read fd %d: %v", fd, err)
 	}
@@ -222,12 +78,25 @@ func drain(t testing.TB, fd int) {
 	t.Helper()
 	buf := make([]byte, 4096)
 	for {
-		_, err := unix.Read(fd, buf)
-		if errors.Is(err, unix.EAGAIN) {
+		_, err := rawRead(fd, buf)
+		if wouldBlock(err) {
 			return
 		}
 		if err != nil {
 			t.Fatalf("drain fd %d: %v", fd, err)
+		}
+	}
+}
+
+// fill writes to fd until it would block.
+func fill(t testing.TB, fd int) {
+	t.Helper()
+	block := make([]byte, 64<<10)
+	for {
+		if _, err := rawWrite(fd, block); wouldBlock(err) {
+			return
+		} else if err != nil {
+			t.Fatalf("write fd %d: %v", fd, err)
 		}
 	}
 }

@@ -1,5 +1,6 @@
 // Package iomux waits on many file descriptors at once: select(2), poll(2),
-// epoll and kqueue behind one Selector interface.
+// epoll and kqueue behind one Selector interface, and on Windows sockets
+// Winsock's select, WSAPoll and AFD polls on a completion port.
 //
 // A Selector watches registered descriptors for the Events asked for and
 // fills a caller-owned []Ready on each Wait. Every backend keeps the same
@@ -154,7 +155,8 @@ type Selector interface {
 	Wake() error
 	// Len reports how many fds are registered.
 	Len() int
-	// Backend names the OS mechanism: "select", "poll", "epoll" or "kqueue".
+	// Backend names the OS mechanism: "select", "poll", "epoll", "kqueue" or
+	// "afd" (Windows).
 	Backend() string
 	// Capabilities reports what this backend accepts and how it differs.
 	Capabilities() Capabilities
@@ -169,11 +171,13 @@ type Capabilities struct {
 	// Events are the conditions and modifiers Register and Modify accept.
 	// epoll: all; kqueue: all but Priority and Exclusive; poll: Readable,
 	// Writable, Priority, and ReadHangup on Linux; select: Readable,
-	// Writable, Priority.
+	// Writable, Priority; afd (Windows): Readable, Writable, Priority,
+	// ReadHangup, OneShot.
 	Events Events
 	// FDLimit is the lowest fd the backend cannot watch, 0 if there is none.
-	// select: FD_SETSIZE (1024); NewSelector fails with ErrFDTooLarge too
-	// when the Selector's own wake-up fd would be past it.
+	// select on Unix: FD_SETSIZE (1024); NewSelector fails with
+	// ErrFDTooLarge too when the Selector's own wake-up fd would be past it.
+	// No Windows backend has one.
 	FDLimit int
 	// PeerClosed is what Wait reports, exactly, for a pipe or stream socket
 	// registered for Readable once its peer has closed: Readable|Hangup on
@@ -239,9 +243,10 @@ var (
 )
 
 // NewSelector opens a Selector on the named backend: "select", "poll",
-// "epoll", "kqueue", or "auto" (or "") for the best this OS has. An unknown
-// name fails with ErrUnknown. "auto" is epoll on Linux, which refuses regular
-// files (Capabilities.RegularFile); open "poll" to watch those.
+// "epoll", "kqueue", "afd", or "auto" (or "") for the best this OS has. An
+// unknown name fails with ErrUnknown. "auto" is epoll on Linux, which refuses
+// regular files (Capabilities.RegularFile); open "poll" to watch those. On
+// Windows "auto" is afd, and every backend watches sockets only.
 func NewSelector(backend string) (Selector, error) {
 	if backend == "" || backend == "auto" {
 		backend = Backends()[0]

@@ -317,3 +317,27 @@ func (t bitTable[T]) accepts() Events {
 	}
 	return ev
 }
+
+// collectPolled is the scan of poll on every OS: it copies up to len(ready)
+// of the n entries of fds that report something (polled gives an entry's
+// fd and raw Events, 0 for nothing) into ready, starting where the last
+// scan stopped (*next), so that no fd starves the rest.
+func collectPolled[P any](fds []P, n int, ready []Ready, next *int, polled func(*P) (int, Events)) int {
+	count := len(fds)
+	if n == 0 || count == 0 {
+		return 0
+	}
+	filled := 0
+	start := *next % count
+	for k := 0; k < count && filled < len(ready) && n > 0; k++ {
+		fd, ev := polled(&fds[(start+k)%count])
+		if ev == 0 {
+			continue
+		}
+		n--
+		ready[filled] = Ready{FD: fd, Events: ev}
+		filled++
+		*next = start + k + 1
+	}
+	return filled
+}

@@ -67,30 +67,10 @@ func (m *pollMechanism) wait(timeout time.Duration, ready []Ready) (int, error) 
 	if err != nil {
 		return 0, os.NewSyscallError("poll", err)
 	}
-	return m.collect(n, ready), nil
+	return collectPolled(m.fds, n, ready, &m.next, polledFD), nil
 }
 
-// collect copies up to len(ready) of the n ready pollfds into ready,
-// starting where the last scan stopped.
-func (m *pollMechanism) collect(n int, ready []Ready) int {
-	count := len(m.fds)
-	if n == 0 || count == 0 {
-		return 0
-	}
-	filled := 0
-	start := m.next % count
-	for k := 0; k < count && filled < len(ready) && n > 0; k++ {
-		i := (start + k) % count
-		p := &m.fds[i]
-		if p.Revents == 0 {
-			continue
-		}
-		n--
-		ready[filled] = Ready{FD: int(p.Fd), Events: pollBits.fromOS(p.Revents)}
-		filled++
-		m.next = start + k + 1
-	}
-	return filled
-}
+// polledFD is what one entry of the interest set reports.
+func polledFD(p *unix.PollFd) (int, Events) { return int(p.Fd), pollBits.fromOS(p.Revents) }
 
 func (m *pollMechanism) close() error { m.fds = nil; return nil }

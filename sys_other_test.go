@@ -4,7 +4,6 @@ package iomux
 
 import (
 	"os"
-	"testing"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,16 +18,3 @@ func threadID() int { return 0 }
 func inSyscall(int) bool { return true }
 
 func signalThread(_ int, sig unix.Signal) error { return unix.Kill(os.Getpid(), sig) }
-
-// eventFD stands in with a pipe's read end (no eventfd outside Linux).
-func eventFD(t testing.TB) int {
-	t.Helper()
-	t.Skip("eventfd is Linux-only")
-	return -1
-}
-
-func ptyPair(t testing.TB) (ctl, term int) {
-	t.Helper()
-	t.Skip("pty test is Linux-only")
-	return -1, -1
-}

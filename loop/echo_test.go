@@ -164,6 +164,7 @@ func TestEchoPayloads(t *testing.T) {
 }
 
 func TestEchoUnix(t *testing.T) {
+	skipNoUnix(t)
 	path := filepath.Join(t.TempDir(), "echo.sock")
 	s := startServer(t, echoHandler{}, Options{Loops: 2}, "unix", path)
 	if a := s.Addrs()[0]; a.Network() != "unix" || a.String() != path {
@@ -216,10 +217,7 @@ func TestEchoIPv6(t *testing.T) {
 
 	// UDP over IPv6.
 	u := startServer(t, echoHandler{}, Options{Loops: 1}, "udp6", "[::1]:0")
-	uc, err := net.Dial("udp6", u.Addrs()[0].String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	uc := dialUDP(t, "udp6", u.Addrs()[0].String())
 	defer uc.Close()
 	uc.Write([]byte("datagram v6"))
 	uc.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -237,13 +235,9 @@ func testEchoUDP(t *testing.T, backend string) {
 		peers.Store(string(msg), from.String())
 		pc.WriteTo(append([]byte("re: "), msg...), from) // one datagram
 	}}, Options{Loops: 2, Backend: backend}, "udp", "127.0.0.1:0")
-	a := s.Addrs()[0].(*net.UDPAddr)
-	var clients [2]*net.UDPConn
+	var clients [2]net.Conn
 	for i := range clients {
-		c, err := net.DialUDP("udp", nil, a)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dialUDP(t, "udp", s.Addrs()[0].String())
 		t.Cleanup(func() { c.Close() })
 		clients[i] = c
 	}

@@ -152,6 +152,9 @@ func start(t testing.TB, s *Server) *Server {
 // countFDs counts the process's open descriptors.
 func countFDs(t testing.TB) int {
 	t.Helper()
+	if !countsDescriptors {
+		return -1 // checkFDs checks nothing
+	}
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skipf("cannot count descriptors: %v", err)
@@ -164,6 +167,9 @@ func countFDs(t testing.TB) int {
 // reader returns, so the count is given a moment to settle.
 func checkFDs(t testing.TB, want int) {
 	t.Helper()
+	if want < 0 {
+		return
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		got := countFDs(t)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -26,7 +25,7 @@ func TestPortInUse(t *testing.T) {
 				s.Stop(t.Context())
 				t.Fatalf("%s with %d loops started on %s, which another server holds", network, loops, taken)
 			}
-			if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), taken) {
+			if !errors.Is(err, errAddrInUse) || !strings.Contains(err.Error(), taken) {
 				t.Errorf("%s with %d loops: %v, want EADDRINUSE naming %s", network, loops, err, taken)
 			}
 		}

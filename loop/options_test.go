@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 func TestDefaults(t *testing.T) {
@@ -31,7 +29,7 @@ func TestDefaults(t *testing.T) {
 // sockopt reads an int socket option of fd (from any goroutine).
 func sockopt(t *testing.T, fd, level, opt int) int {
 	t.Helper()
-	v, err := unix.GetsockoptInt(fd, level, opt)
+	v, err := getsockoptInt(fd, level, opt)
 	if err != nil {
 		t.Errorf("getsockopt(%d, %d): %v", level, opt, err)
 		return -1
@@ -45,7 +43,7 @@ func keepIdle(t *testing.T, fd int) int {
 	if sock.KeepIdleOption == 0 {
 		return 7
 	}
-	return sockopt(t, fd, unix.IPPROTO_TCP, sock.KeepIdleOption)
+	return sockopt(t, fd, ipprotoTCP, sock.KeepIdleOption)
 }
 
 func TestSocketOptions(t *testing.T) {
@@ -55,24 +53,24 @@ func TestSocketOptions(t *testing.T) {
 		h := &funcHandler{open: func(c *Conn) {
 			fd := c.Fd()
 			notify(got, opts{
-				sockopt(t, fd, unix.IPPROTO_TCP, unix.TCP_NODELAY),
-				sockopt(t, fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE),
+				sockopt(t, fd, ipprotoTCP, tcpNoDelay),
+				sockopt(t, fd, solSocket, soKeepAlive),
 				keepIdle(t, fd),
-				sockopt(t, fd, unix.SOL_SOCKET, unix.SO_RCVBUF),
-				sockopt(t, fd, unix.SOL_SOCKET, unix.SO_SNDBUF),
+				sockopt(t, fd, solSocket, soRcvBuf),
+				sockopt(t, fd, solSocket, soSndBuf),
 				0, 0, // the listener's, filled in below
 			})
 		}}
 		o.Loops = 1
 		s := startServer(t, h, o, "tcp", "127.0.0.1:0")
 		ln := s.Loops()[0].listeners[0]
-		if sockopt(t, ln.fd, unix.SOL_SOCKET, unix.SO_REUSEADDR) == 0 {
-			t.Error("listener without SO_REUSEADDR")
+		if got := sockopt(t, ln.fd, solSocket, soReuseAddr) != 0; got != listenerReusesAddr {
+			t.Errorf("listener's SO_REUSEADDR is %v, want %v", got, listenerReusesAddr)
 		}
 		dial(t, s)
 		m := recv(t, got, 5*time.Second, "OnOpen")
-		m.lnRcvbuf = sockopt(t, ln.fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
-		m.lnSndbuf = sockopt(t, ln.fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+		m.lnRcvbuf = sockopt(t, ln.fd, solSocket, soRcvBuf)
+		m.lnSndbuf = sockopt(t, ln.fd, solSocket, soSndBuf)
 		return m
 	}
 	def := measure(t, Options{})
@@ -98,7 +96,7 @@ func TestUDPSocketBuffers(t *testing.T) {
 		o.Loops = 1
 		s := startServer(t, echoHandler{}, o, "udp", "127.0.0.1:0")
 		fd := s.Loops()[0].packets[0].fd
-		return sockopt(t, fd, unix.SOL_SOCKET, unix.SO_RCVBUF), sockopt(t, fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+		return sockopt(t, fd, solSocket, soRcvBuf), sockopt(t, fd, solSocket, soSndBuf)
 	}
 	defRcv, defSnd := measure(Options{})
 	if defRcv >= rcv || defSnd >= snd {
@@ -175,6 +173,7 @@ func TestOnBootError(t *testing.T) {
 // TestListenSeveral: one Server serves TCP, Unix and UDP addresses at once,
 // in the order given.
 func TestListenSeveral(t *testing.T) {
+	skipNoUnix(t)
 	path := filepath.Join(t.TempDir(), "s.sock")
 	s := NewServer(echoHandler{}, Options{Loops: 2})
 	for _, a := range [][2]string{{"tcp", "127.0.0.1:0"}, {"unix", path}, {"udp", "127.0.0.1:0"}} {
@@ -195,10 +194,7 @@ func TestListenSeveral(t *testing.T) {
 		defer c.Close()
 		roundTrip(t, c, []byte("to "+a.Network()))
 	}
-	u, err := net.Dial("udp", addrs[2].String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := dialUDP(t, "udp", addrs[2].String())
 	defer u.Close()
 	u.Write([]byte("dgram"))
 	buf := make([]byte, 16)

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // published returns the Stats the expvar "iomux.loop" lists now.
@@ -100,24 +98,7 @@ func TestSelectFDTooLarge(t *testing.T) {
 
 	// Take every free descriptor below 1024, so the next accept gets one
 	// above.
-	var held []int
-	defer func() {
-		for _, fd := range held {
-			unix.Close(fd)
-		}
-	}()
-	for {
-		fd, err := unix.Dup(0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, fd)
-		if fd >= 1024 {
-			break
-		}
-	}
-	unix.Close(held[len(held)-1]) // leave the first one above free
-	held = held[:len(held)-1]
+	defer holdDescriptorsBelow(t, 1024)()
 	c, err := net.Dial("tcp", s.Addrs()[0].String())
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -124,7 +123,7 @@ func testStopStopsAccepting(t *testing.T, shared bool) {
 			t.Fatalf("a dial after Stop began was served: it read %q", got)
 		}
 		t.Log("the late dial connected, then read EOF or a reset")
-	case !errors.Is(err, syscall.ECONNREFUSED):
+	case !errors.Is(err, errRefused):
 		t.Fatalf("a dial after Stop began: %v, want it refused", err)
 	}
 

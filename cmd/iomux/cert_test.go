@@ -18,7 +18,7 @@ import (
 // it refuses to overwrite unless --force.
 func TestCertWritesAPairTheProgramsUse(t *testing.T) {
 	checkLeaks(t)
-	dir := filepath.Join(t.TempDir(), "tls")
+	dir := filepath.Join(tempDir(t), "tls")
 	code, out, errs := runIomux("cert", "--out", dir)
 	if code != 0 || errs != "" {
 		t.Fatalf("iomux cert: exit %d, stderr %q", code, errs)
@@ -30,8 +30,8 @@ func TestCertWritesAPairTheProgramsUse(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if info, err := os.Stat(keyPath); err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("key.pem: %v, mode %v; want 0600", err, info.Mode().Perm())
+	if info, err := os.Stat(keyPath); err != nil || info.Mode().Perm() != privateFileMode {
+		t.Fatalf("key.pem: %v, mode %v; want %v", err, info.Mode().Perm(), os.FileMode(privateFileMode))
 	}
 	cert := readCert(t, certPath)
 	if !slices.Equal(cert.DNSNames, []string{"localhost"}) || len(cert.IPAddresses) != 2 ||
@@ -62,8 +62,8 @@ func TestCertWritesAPairTheProgramsUse(t *testing.T) {
 	if code, _, errs := runIomux("cert", "--out", dir, "--force", "--hosts", "example.test, 10.1.2.3", "--valid", "1h"); code != 0 {
 		t.Fatalf("iomux cert --force: exit %d, stderr %q", code, errs)
 	}
-	if info, _ := os.Stat(keyPath); info.Mode().Perm() != 0o600 {
-		t.Errorf("key.pem rewritten with mode %v, want 0600", info.Mode().Perm())
+	if info, _ := os.Stat(keyPath); info.Mode().Perm() != privateFileMode {
+		t.Errorf("key.pem rewritten with mode %v, want %v", info.Mode().Perm(), os.FileMode(privateFileMode))
 	}
 	if cert := readCert(t, certPath); !slices.Equal(cert.DNSNames, []string{"example.test"}) ||
 		len(cert.IPAddresses) != 1 || cert.IPAddresses[0].String() != "10.1.2.3" {
@@ -72,7 +72,7 @@ func TestCertWritesAPairTheProgramsUse(t *testing.T) {
 }
 
 func TestCertUsageErrors(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	for _, args := range [][]string{
 		{"--hosts", " , "},
 		{"--valid", "0s"},

@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/iomux/iomux"
 )
 
@@ -39,6 +37,12 @@ KiB of it is held). With stdin piped from a file there is no prompt: it
 sends every line, then shuts down its sending side and keeps printing until
 the server closes (with --tls, it sends close_notify instead of
 shutting down the socket's sending side).
+
+On Windows, select waits on sockets only (as Python's select module says
+too), so a goroutine reads stdin and hands each line to the loop, which
+waits on the socket; the console edits and echoes the typed line itself
+(no "<You> " prompt), and a message that arrives while you type is printed
+where the cursor is.
 
 -v traces each step on stderr, in the tutorials' words; when stderr is the
 terminal too, each trace line is printed like a message, above the typed
@@ -80,7 +84,8 @@ type chatClient struct {
 	held       []byte    // on a terminal, the start of a server line whose newline has not come
 	sockWrite  bool      // the socket is registered for Writable
 	inWatched  bool      // stdin is registered
-	inFile     bool      // stdin cannot be waited on (a file under epoll): it is read without waiting
+	inFile     bool      // stdin cannot be waited on (a file under epoll; any stdin on Windows): it is read without waiting
+	feed       stdinFeed // on Windows, the goroutine that reads stdin
 	buf        []byte    // for reading stdin and the socket
 	lastByte   byte      // the last byte printed, to end a line before "Disconnected"
 	signalled  atomic.Bool
@@ -116,7 +121,7 @@ func runChatClient(e *env, args []string) error {
 	if *name != "" {
 		c.outgoing([]byte("/nick " + *name + "\n"))
 	}
-	if isTerminal(stdin) && isTerminal(stdout) {
+	if editsLine && isTerminal(stdin) && isTerminal(stdout) {
 		restore, err := enterChatMode(c.in)
 		if err != nil {
 			return err
@@ -126,20 +131,14 @@ func runChatClient(e *env, args []string) error {
 		defer stop()
 		c.tty = &chatLine{fd: int(stdout.(*os.File).Fd()), stderr: isTerminal(stderr)}
 	}
-	// epoll refuses regular files (EPERM): such a stdin is always ready, so
-	// it is read between waits instead.
-	switch err := sel.Register(c.in, iomux.Readable, nil); {
-	case errors.Is(err, unix.EPERM):
-		c.inFile = true
-	case err != nil:
-		return fmt.Errorf("stdin: %w", err)
-	default:
-		c.inWatched = true
+	if err := c.watchStdin(stdin); err != nil {
+		return err
 	}
 	defer func() {
 		if c.inWatched {
 			sel.Unregister(c.in)
 		}
+		c.feed.stop()
 	}()
 	c.print("Connected to remote host. Start sending messages\n")
 	c.prompt()
@@ -158,7 +157,7 @@ func (c *chatClient) loop() error {
 			return err
 		}
 		timeout := time.Duration(-1)
-		readFile := c.inFile && c.in >= 0 && c.st.pending() < chatClientOutboxMax
+		readFile := c.inFile && c.in >= 0 && c.st.pending() < chatClientOutboxMax && c.stdinReady()
 		if readFile {
 			timeout = 0 // just look at the socket: stdin is ready
 		}
@@ -311,8 +310,8 @@ func (c *chatClient) disconnected() error {
 // a terminal. quit reports that the user asked to leave at once.
 func (c *chatClient) input() (quit bool) {
 	buf := c.buf
-	n, err := unix.Read(c.in, buf)
-	if err == unix.EAGAIN || err == unix.EINTR {
+	n, err := c.readStdin(buf)
+	if errors.Is(err, errStdinAgain) {
 		return false
 	}
 	if err != nil || n == 0 {

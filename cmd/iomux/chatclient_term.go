@@ -3,57 +3,12 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"os/signal"
 	"unicode/utf8"
-
-	"golang.org/x/sys/unix"
 )
 
 // chat-client on a terminal: the terminal's own line editing and echo are
 // off, and chat-client edits the typed line itself, so that it can take
 // the line off the screen to print a message, and put it back.
-
-// wakeOnSignal turns SIGINT, SIGTERM, SIGHUP and SIGQUIT into a return from
-// Wait, so that the terminal is restored before the program ends.
-func (c *chatClient) wakeOnSignal() (stop func()) {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	done, exited := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(exited)
-		select {
-		case <-sigs:
-			c.signalled.Store(true)
-			c.sel.Wake()
-		case <-done:
-		}
-	}()
-	return func() {
-		signal.Stop(sigs)
-		close(done)
-		<-exited
-	}
-}
-
-// enterChatMode turns off the terminal's line editing, echo and signal keys
-// (ICANON, ECHO, ISIG, IEXTEN) so that chat-client sees every key; output
-// processing stays on. restore puts the saved settings back.
-func enterChatMode(fd int) (restore func(), err error) {
-	saved, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
-	if err != nil {
-		return nil, fmt.Errorf("terminal settings: %w", err)
-	}
-	raw := *saved
-	raw.Lflag &^= unix.ICANON | unix.ECHO | unix.ISIG | unix.IEXTEN
-	raw.Iflag &^= unix.IXON
-	raw.Iflag |= unix.ICRNL
-	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
-	if err := unix.IoctlSetTermios(fd, ioctlSetTermios, &raw); err != nil {
-		return nil, fmt.Errorf("terminal settings: %w", err)
-	}
-	return func() { unix.IoctlSetTermios(fd, ioctlSetTermios, saved) }, nil
-}
 
 // chatLine is the line being typed on a terminal.
 type chatLine struct {
@@ -186,17 +141,6 @@ func rowsAbove(cols, width int) int {
 		return 0
 	}
 	return (cols - 1) / width
-}
-
-// termWidth asks the terminal for its width each time (0 if it cannot
-// say), so a resized window is drawn right; it costs one ioctl per redraw,
-// and redraws come at typing speed.
-func (c *chatClient) termWidth() int {
-	ws, err := unix.IoctlGetWinsize(c.tty.fd, ioctlGetWinsize)
-	if err != nil {
-		return 0
-	}
-	return int(ws.Col)
 }
 
 // runeCut is where p may be cut without splitting a UTF-8 sequence: before

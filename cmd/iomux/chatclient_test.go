@@ -10,8 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // chatRun is a chat-client running in a goroutine with a pipe for stdin.
@@ -137,9 +135,7 @@ func startPTYChatWith(t *testing.T, o ptyChatOptions) *ptyChat {
 	checkLeaks(t)
 	master, slave := openClientPTY(t)
 	if o.width > 0 {
-		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: uint16(o.width)}); err != nil {
-			t.Fatal(err)
-		}
+		setTermWidth(t, master, o.width)
 	}
 	var stderr io.Writer = io.Discard
 	switch {
@@ -189,13 +185,7 @@ func (p *ptyChat) finish(t *testing.T) {
 	if err := <-p.done; err != nil {
 		t.Fatalf("chat-client: %v", err)
 	}
-	tio, err := unix.IoctlGetTermios(int(p.slave.Fd()), ioctlGetTermios)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tio.Lflag&(unix.ICANON|unix.ECHO|unix.ISIG) != unix.ICANON|unix.ECHO|unix.ISIG {
-		t.Errorf("terminal not restored: lflag %#x", tio.Lflag)
-	}
+	checkTermRestored(t, p.slave)
 }
 
 func TestChatClientTerminalKeepsTypedLine(t *testing.T) {
@@ -272,7 +262,7 @@ func TestChatClientOurChatServer(t *testing.T) {
 // refuses regular files, so stdin is read without waiting on it.
 func TestChatClientStdinFromFile(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
-		path := filepath.Join(t.TempDir(), "lines")
+		path := filepath.Join(tempDir(t), "lines")
 		big := strings.Repeat("y", 2000)
 		content := "first\n" + strings.Repeat(big+"\n", 100) + "last\n" // more than the outbox holds
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {

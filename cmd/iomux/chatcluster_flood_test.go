@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // A member of node a who floods the room with short lines (256 KiB of
@@ -62,7 +60,7 @@ func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
 	b := chatNodeStart(t, ns.ClientURL(), "b")
 	d := net.Dialer{Timeout: srvWait, Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) { // a small window: what the reader has not read waits in the server
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+			smallReceiveBuffer(fd)
 		})
 	}}
 	rc, err := d.Dial("tcp", b.addr)
@@ -186,7 +184,7 @@ func natsStallStart(t *testing.T, target string) *natsStall {
 	t.Helper()
 	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) { // small windows: a stall is felt at once
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+			smallReceiveBuffer(fd)
 		})
 	}}
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")

@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // chatReader reads a member's connection as fast as it comes, from a
@@ -154,7 +152,7 @@ func TestChatServerHoldsTheFlooderNotASlowReader(t *testing.T) {
 	s := srvStart(t, runChatServer)
 	d := net.Dialer{Timeout: srvWait, Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) { // a small window: what the reader has not read waits in the server
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+			smallReceiveBuffer(fd)
 		})
 	}}
 	rc, err := d.Dial("tcp", s.addr)

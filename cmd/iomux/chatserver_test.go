@@ -8,8 +8,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // srvChatter is one member of a chat room under test.
@@ -132,7 +130,7 @@ func srvChatSlowMember(t *testing.T, addr string, a, b, c *srvChatter) {
 	t.Helper()
 	d := net.Dialer{Timeout: srvWait, Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) { // a small window: the server's queue fills sooner
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+			smallReceiveBuffer(fd)
 		})
 	}}
 	slow, err := d.Dial("tcp", addr)

@@ -61,11 +61,6 @@ func checkLeaks(t *testing.T) {
 	})
 }
 
-// fdDirs list a process's open descriptors: Linux's /proc, and /dev/fd,
-// which macOS and the BSDs have (FreeBSD's shows them all with fdescfs
-// mounted, only 0-2 without).
-var fdDirs = []string{"/proc/self/fd", "/dev/fd"}
-
 // openFDs counts the entries of the first of dirs that can be listed; ok
 // is false when none can.
 func openFDs(dirs []string) (n int, ok bool) {

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/iomux/iomux"
 	"github.com/iomux/iomux/internal/sock"
 	"github.com/iomux/iomux/internal/tlssession"
@@ -150,7 +148,7 @@ func (s *clientStream) closeWrite() error {
 		s.trace("sending close_notify to %s", s.addr)
 		return s.sess.CloseWrite()
 	}
-	if err := sock.CloseWrite(s.fd); err != nil && !errors.Is(err, unix.ENOTCONN) {
+	if err := sock.CloseWrite(s.fd); err != nil && !errors.Is(err, errNotConn) {
 		return err
 	}
 	return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -231,7 +230,7 @@ func (c *console) write(p []byte, stopping bool) bool {
 		}
 	}
 	lost := int64(lineCount(rest[len(keep):]))
-	if errors.Is(err, syscall.EPIPE) {
+	if brokenPipe(err) {
 		c.gone(err, lost)
 		return false
 	}

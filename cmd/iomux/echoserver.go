@@ -22,15 +22,13 @@ sent before the connection closes: nothing is dropped.
 With --timeout, a loop that waits that long without an event says so (at
 -v: "timed out, do some other work here"), as the tutorials' select server
 with a timeout does. -v traces each loop in the tutorials' words on stderr.
-SIGINT or SIGTERM stops it gracefully: queues drain, then it exits.
+` + stopHelp + ` stops it gracefully: queues drain, then it exits.
 
 With --tls-cert and --tls-key it serves TLS instead ("iomux cert" writes a
 development pair; clients then take --tls --tls-ca cert.pem), as every
 server does: the handler sees the same plaintext.
 
---backend select can only watch descriptors below 1024 (FD_SETSIZE): past
-that, each new client is hung up on, with a warning on stderr at most once a
-second; use poll or epoll for more clients (this holds for every server).
+` + selectLimitHelp + `
 
 Example:
   $ iomux echo-server -v --timeout 1s

@@ -189,6 +189,7 @@ func srvEchoOver(c net.Conn, id uint64, size int, late bool) error {
 // second, and carries on without reporting a connection it never opened
 // (log-server used to panic on it, time-server to report its "disconnect").
 func TestServersWarnWhenSelectCannotWatchFD(t *testing.T) {
+	skipOnWindows(t, "Winsock's select has no FD_SETSIZE bound on descriptor values")
 	if !slices.Contains(iomux.Backends(), "select") {
 		t.Skip("no select backend")
 	}

@@ -125,7 +125,7 @@ func TestLogServerManyClients(t *testing.T) {
 }
 
 func TestLogServerOutFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "clients.log")
+	path := filepath.Join(tempDir(t), "clients.log")
 	s := srvStart(t, runLogServer, "--out", path)
 	sent := srvLogClients(t, s.addr, 5, 10)
 	if err := s.stop(); err != nil {
@@ -143,8 +143,8 @@ func TestLogServerOutFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("log file mode %v, want 0600", fi.Mode().Perm())
+	if fi.Mode().Perm() != privateFileMode {
+		t.Errorf("log file mode %v, want %v", fi.Mode().Perm(), os.FileMode(privateFileMode))
 	}
 
 	// A second run appends.

@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 const (
@@ -33,10 +31,7 @@ func TestMain(m *testing.M) {
 	if n := os.Getenv(procNofileEnv); n != "" {
 		limit, err := strconv.ParseUint(n, 10, 64)
 		if err == nil {
-			var lim unix.Rlimit
-			setRlim(&lim.Cur, limit)
-			setRlim(&lim.Max, limit)
-			err = unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
+			err = limitFiles(limit)
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s=%s: %v\n", procNofileEnv, n, err)
@@ -45,10 +40,6 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
-
-// setRlim sets a field of unix.Rlimit, an int64 on some systems and a
-// uint64 on others.
-func setRlim[T int64 | uint64](field *T, n uint64) { *field = T(n) }
 
 // procServer is a server program running as a process of its own.
 type procServer struct {
@@ -100,7 +91,7 @@ func startProc(t testing.TB, stdout *os.File, env []string, args ...string) *pro
 		close(p.done)
 	}()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
+		terminateProc(cmd.Process)
 		select {
 		case <-p.done:
 		case <-time.After(srvWait):
@@ -119,7 +110,7 @@ func startProc(t testing.TB, stdout *os.File, env []string, args ...string) *pro
 }
 
 // terminate asks the server to stop (SIGTERM), without waiting for it.
-func (p *procServer) terminate() { p.cmd.Process.Signal(syscall.SIGTERM) }
+func (p *procServer) terminate() { terminateProc(p.cmd.Process) }
 
 // wait waits for the process to exit by itself and returns how it did.
 func (p *procServer) wait(t *testing.T) error {
@@ -153,22 +144,6 @@ func fullPipe(t *testing.T) (r, w *os.File) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
-	fd := int(w.Fd())
-	shrinkPipe(fd)
-	if err := unix.SetNonblock(fd, true); err != nil {
-		t.Fatal(err)
-	}
-	fill := make([]byte, 4096)
-	for {
-		if _, err := unix.Write(fd, fill); err != nil {
-			if !errors.Is(err, unix.EAGAIN) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	if err := unix.SetNonblock(fd, false); err != nil { // the server's writes block, as on any pipe
-		t.Fatal(err)
-	}
+	fillPipe(t, w)
 	return r, w
 }

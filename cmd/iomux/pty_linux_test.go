@@ -39,3 +39,24 @@ func openClientPTY(t *testing.T) (master, slave *os.File) {
 	})
 	return master, slave
 }
+
+// setTermWidth sets the terminal's width in columns (TIOCSWINSZ).
+func setTermWidth(t *testing.T, master *os.File, cols int) {
+	t.Helper()
+	if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: uint16(cols)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkTermRestored fails the test unless the terminal is back in its
+// line-editing mode (ICANON, ECHO, ISIG).
+func checkTermRestored(t *testing.T, slave *os.File) {
+	t.Helper()
+	tio, err := unix.IoctlGetTermios(int(slave.Fd()), ioctlGetTermios)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tio.Lflag&(unix.ICANON|unix.ECHO|unix.ISIG) != unix.ICANON|unix.ECHO|unix.ISIG {
+		t.Errorf("terminal not restored: lflag %#x", tio.Lflag)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"net"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -18,52 +17,66 @@ var srvPyReceived = regexp.MustCompile(`received b'([^']*)'`)
 func TestServerInteropPythonEchoClients(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--loops", "2")
-		host, port := srvHostPort(t, s.addr)
-
-		out := srvPython(t, nil, "select_echo_multiclient.py", host, port).wait(t)
-		for _, part := range multiclientMessages {
-			if n := strings.Count(out, "received b'"+part+"'"); n != 2 {
-				t.Errorf("multiclient: %d× received %q, want 2:\n%s", n, part, out)
-			}
-		}
-
-		out = srvPython(t, nil, "select_echo_slow_client.py", host, port, "0.05").wait(t)
-		var echoed strings.Builder
-		for _, m := range srvPyReceived.FindAllStringSubmatch(out, -1) {
-			echoed.WriteString(m[1])
-		}
-		if want := strings.Join(slowMessages, ""); echoed.String() != want {
-			t.Errorf("slow client: echo %q, want %q:\n%s", echoed.String(), want, out)
-		}
+		pythonEchoClients(t, s.addr)
 	})
+}
+
+// pythonEchoClients runs the tutorials' multi-connection and slow echo
+// clients against the echo server at addr and checks every echo.
+func pythonEchoClients(t *testing.T, addr string) {
+	t.Helper()
+	host, port := srvHostPort(t, addr)
+	out := srvPython(t, nil, "select_echo_multiclient.py", host, port).wait(t)
+	for _, part := range multiclientMessages {
+		if n := strings.Count(out, "received b'"+part+"'"); n != 2 {
+			t.Errorf("multiclient: %d× received %q, want 2:\n%s", n, part, out)
+		}
+	}
+
+	out = srvPython(t, nil, "select_echo_slow_client.py", host, port, "0.05").wait(t)
+	var echoed strings.Builder
+	for _, m := range srvPyReceived.FindAllStringSubmatch(out, -1) {
+		echoed.WriteString(m[1])
+	}
+	if want := strings.Join(slowMessages, ""); echoed.String() != want {
+		t.Errorf("slow client: echo %q, want %q:\n%s", echoed.String(), want, out)
+	}
 }
 
 func TestServerInteropPythonChatClient(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runChatServer, "--backend", backend)
-		host, port := srvHostPort(t, s.addr)
-		us := srvJoin(t, s.addr)
-		stdin, typing := io.Pipe()
-		defer typing.Close()
-		py := srvPython(t, stdin, "chat_client.py", host, port)
-
-		joined := us.lines.next(t)
-		name, ok := strings.CutSuffix(strings.TrimPrefix(joined, "* ["), "] entered room")
-		if !ok {
-			t.Fatalf("got %q, want the Python client's entry", joined)
-		}
-		io.WriteString(typing, "hello from python\n")
-		typing.Close() // the client stops reading stdin and keeps listening
-		us.lines.expect(t, "["+name+"] hello from python")
-		us.say(t, "hello from go\n")
-		py.out.waitFor(t, "["+us.name+"] hello from go", 1)
-
-		if err := s.stop(); err != nil {
-			t.Fatal(err)
-		}
-		py.wait(t)
-		py.out.waitFor(t, "Disconnected from chat server", 1)
+		pythonChatClient(t, s.addr, s.stop)
 	})
+}
+
+// pythonChatClient runs the tutorials' chat client against the chat
+// server at addr, beside a member of ours: each hears the other; once
+// stop has stopped the server, the client says it is disconnected.
+func pythonChatClient(t *testing.T, addr string, stop func() error) {
+	t.Helper()
+	host, port := srvHostPort(t, addr)
+	us := srvJoin(t, addr)
+	stdin, typing := io.Pipe()
+	defer typing.Close()
+	py := srvPython(t, stdin, "chat_client.py", host, port)
+
+	joined := us.lines.next(t)
+	name, ok := strings.CutSuffix(strings.TrimPrefix(joined, "* ["), "] entered room")
+	if !ok {
+		t.Fatalf("got %q, want the Python client's entry", joined)
+	}
+	io.WriteString(typing, "hello from python\n")
+	typing.Close() // the client stops reading stdin and keeps listening
+	us.lines.expect(t, "["+name+"] hello from python")
+	us.say(t, "hello from go\n")
+	py.out.waitFor(t, "["+us.name+"] hello from go", 1)
+
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	py.wait(t)
+	py.out.waitFor(t, "Disconnected from chat server", 1)
 }
 
 func TestServerInteropPythonTimeClients(t *testing.T) {
@@ -219,9 +232,7 @@ func TestServerStopsOnSIGTERM(t *testing.T) {
 	}
 	// The handler is installed before the server listens, so this signal
 	// is caught, not fatal.
-	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	sigtermSelf(t)
 	select {
 	case err := <-done:
 		if err != nil {

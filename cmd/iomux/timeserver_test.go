@@ -185,6 +185,7 @@ func TestTimeServerClosesOnEOF(t *testing.T) {
 // one until two ticks to it failed, and ran out of descriptors after a
 // few hundred.)
 func TestTimeServerUnderLowFileLimit(t *testing.T) {
+	skipOnWindows(t, "Windows has no per-process socket limit (RLIMIT_NOFILE) to lower")
 	const limit, cycles = 256, 2000
 	p := startProc(t, nil, []string{fmt.Sprintf("%s=%d", procNofileEnv, limit)},
 		"time-server", "--interval", "1h")

@@ -234,7 +234,7 @@ func TestClientsTLSFailures(t *testing.T) {
 // other (usage errors); an unusable --tls-ca is an error that names it.
 func TestClientTLSFlagErrors(t *testing.T) {
 	pair := newTLSPair(t)
-	missing := t.TempDir() + "/missing.pem"
+	missing := tempDir(t) + "/missing.pem"
 	for _, tc := range []struct {
 		args []string
 		code int

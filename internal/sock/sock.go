@@ -3,9 +3,11 @@
 // opening, binding, accepting and connecting non-blocking sockets, reading
 // and writing them, and setting their options. The OS-neutral part is in
 // this file; each OS family has its own file beside it (sock_unix.go, with
-// sock_linux.go and sock_bsd.go for what differs between Unix systems).
+// sock_linux.go and sock_bsd.go for what differs between Unix systems, and
+// sock_windows.go for Winsock).
 //
-// Descriptors are plain ints, as iomux.Selector takes them. Errors are the
+// Descriptors are plain ints, as iomux.Selector takes them (on Windows, a
+// SOCKET handle's value). Errors are the
 // OS's, wrapped with the call that failed (os.NewSyscallError); WouldBlock,
 // Interrupted and OutOfFiles classify the ones callers branch on.
 package sock
@@ -14,6 +16,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 )
 
 // Endpoint is a resolved socket address: the family, the socket type and
@@ -79,6 +82,46 @@ func (e Endpoint) IsUnix() bool { return e.network == "unix" }
 // IsDatagram reports whether the Endpoint is for a UDP socket.
 func (e Endpoint) IsDatagram() bool { return isDatagram(e.network) }
 
+func unixEndpoint(path string) Endpoint {
+	return Endpoint{network: "unix", family: afUnix, sotype: sockStream, sa: unixSockaddr(path)}
+}
+
+func ipEndpoint(network string, ap netip.AddrPort, zone string) Endpoint {
+	e := Endpoint{network: network, family: afInet6, sotype: sockStream, sa: inetSockaddr(ap, zoneID(zone))}
+	if ap.Addr().Is4() {
+		e.family = afInet
+	}
+	if isDatagram(network) {
+		e.sotype = sockDgram
+	}
+	return e
+}
+
+// Addr returns the Endpoint's address as the net package writes it
+// (*net.TCPAddr, *net.UDPAddr or *net.UnixAddr).
+func (e Endpoint) Addr() net.Addr { return toNetAddr(e.sa, e.IsDatagram()) }
+
+// Peer returns the Endpoint's IP address and port (zero for "unix").
+func (e Endpoint) Peer() Peer {
+	ap, _ := addrPort(e.sa)
+	return peerFrom(ap)
+}
+
+// IsIPv6 reports whether the Endpoint is an IPv6 address.
+func (e Endpoint) IsIPv6() bool { return e.family == afInet6 }
+
+// toNetAddr turns a socket address into the net.Addr the net package
+// would give for it.
+func toNetAddr(sa sockaddr, datagram bool) net.Addr {
+	if path, ok := unixPath(sa); ok {
+		return &net.UnixAddr{Name: path, Net: "unix"}
+	}
+	if ap, ok := addrPort(sa); ok {
+		return netAddr(ap, datagram)
+	}
+	return nil
+}
+
 func isDatagram(network string) bool { return len(network) >= 3 && network[:3] == "udp" }
 
 // Peer is a TCP peer's IP address and port held by value, so a connection
@@ -110,4 +153,24 @@ func netAddr(ap netip.AddrPort, datagram bool) net.Addr {
 		return &net.UDPAddr{IP: ip, Port: int(ap.Port()), Zone: ap.Addr().Zone()}
 	}
 	return &net.TCPAddr{IP: ip, Port: int(ap.Port()), Zone: ap.Addr().Zone()}
+}
+
+// zoneID is the interface index an IPv6 zone names, by name or number (0
+// for none or an unknown one).
+func zoneID(zone string) uint32 {
+	if zone == "" {
+		return 0
+	}
+	if ifi, err := net.InterfaceByName(zone); err == nil {
+		return uint32(ifi.Index)
+	}
+	id, _ := strconv.Atoi(zone)
+	return uint32(id)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

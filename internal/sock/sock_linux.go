@@ -40,9 +40,3 @@ func Accept(fd int) (int, Peer, error) {
 	}
 	return int(nfd), p, nil
 }
-
-// networkOrder reads a port as the kernel stores it, big-endian.
-func networkOrder(port uint16) uint16 {
-	b := (*[2]byte)(unsafe.Pointer(&port))
-	return uint16(b[0])<<8 | uint16(b[1])
-}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"time"
 	"unsafe"
 
@@ -15,29 +14,34 @@ import (
 
 type sockaddr = unix.Sockaddr
 
-func unixEndpoint(path string) Endpoint {
-	return Endpoint{network: "unix", family: unix.AF_UNIX, sotype: unix.SOCK_STREAM, sa: &unix.SockaddrUnix{Name: path}}
+// The address families and socket types Endpoint holds.
+const (
+	afInet     = unix.AF_INET
+	afInet6    = unix.AF_INET6
+	afUnix     = unix.AF_UNIX
+	sockStream = unix.SOCK_STREAM
+	sockDgram  = unix.SOCK_DGRAM
+)
+
+// inetSockaddr is the socket address of an IPv4 or IPv6 address and port
+// (zoneID: an IPv6 scope, else 0).
+func inetSockaddr(ap netip.AddrPort, zoneID uint32) sockaddr {
+	if ap.Addr().Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16(), ZoneId: zoneID}
 }
 
-func ipEndpoint(network string, ap netip.AddrPort, zone string) Endpoint {
-	e := Endpoint{network: network, sotype: unix.SOCK_STREAM}
-	if isDatagram(network) {
-		e.sotype = unix.SOCK_DGRAM
+func unixSockaddr(path string) sockaddr { return &unix.SockaddrUnix{Name: path} }
+
+// unixPath is a Unix-domain socket address's path (false for any other
+// kind).
+func unixPath(sa sockaddr) (string, bool) {
+	a, ok := sa.(*unix.SockaddrUnix)
+	if !ok {
+		return "", false
 	}
-	if ap.Addr().Is4() {
-		e.family, e.sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-		return e
-	}
-	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
-	if zone != "" {
-		if ifi, err := net.InterfaceByName(zone); err == nil {
-			sa.ZoneId = uint32(ifi.Index)
-		} else if id, err := strconv.Atoi(zone); err == nil {
-			sa.ZoneId = uint32(id)
-		}
-	}
-	e.family, e.sa = unix.AF_INET6, sa
-	return e
+	return a.Name, true
 }
 
 // addrPort is the IP address and port of an IPv4 or IPv6 socket address
@@ -50,28 +54,6 @@ func addrPort(sa unix.Sockaddr) (netip.AddrPort, bool) {
 		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port)), true
 	}
 	return netip.AddrPort{}, false
-}
-
-// toNetAddr turns a socket address into the net.Addr the net package
-// would give for it.
-func toNetAddr(sa unix.Sockaddr, datagram bool) net.Addr {
-	if a, ok := sa.(*unix.SockaddrUnix); ok {
-		return &net.UnixAddr{Name: a.Name, Net: "unix"}
-	}
-	if ap, ok := addrPort(sa); ok {
-		return netAddr(ap, datagram)
-	}
-	return nil
-}
-
-// Addr returns the Endpoint's address as the net package writes it
-// (*net.TCPAddr, *net.UDPAddr or *net.UnixAddr).
-func (e Endpoint) Addr() net.Addr { return toNetAddr(e.sa, e.IsDatagram()) }
-
-// Peer returns the Endpoint's IP address and port (zero for "unix").
-func (e Endpoint) Peer() Peer {
-	ap, _ := addrPort(e.sa)
-	return peerFrom(ap)
 }
 
 // Open makes a non-blocking, close-on-exec socket of the Endpoint's family
@@ -237,13 +219,7 @@ func RecvFrom(fd int, p []byte) (int, netip.AddrPort, error) {
 
 // SendTo sends p as one datagram to the given address.
 func SendTo(fd int, p []byte, to netip.AddrPort) error {
-	var sa unix.Sockaddr
-	if to.Addr().Is4() {
-		sa = &unix.SockaddrInet4{Port: int(to.Port()), Addr: to.Addr().As4()}
-	} else {
-		sa = &unix.SockaddrInet6{Port: int(to.Port()), Addr: to.Addr().As16()}
-	}
-	return os.NewSyscallError("sendto", unix.Sendto(fd, p, 0, sa))
+	return os.NewSyscallError("sendto", unix.Sendto(fd, p, 0, inetSockaddr(to, 0)))
 }
 
 // LocalAddr is the address fd is bound to (nil if it cannot be known);
@@ -326,13 +302,3 @@ func SetBuffers(fd, receive, send int) error {
 	}
 	return nil
 }
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// IsIPv6 reports whether the Endpoint is an IPv6 address.
-func (e Endpoint) IsIPv6() bool { return e.family == unix.AF_INET6 }

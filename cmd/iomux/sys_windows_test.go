@@ -1,0 +1,102 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"golang.org/x/sys/windows"
+)
+
+// What the program tests do on Windows, where it differs from Unix (see
+// sys_unix_test.go).
+
+// limitFiles fails: Windows has no per-process descriptor limit to lower.
+func limitFiles(n uint64) error {
+	return errors.New("windows has no per-process socket limit (RLIMIT_NOFILE) to lower")
+}
+
+// terminateProc stops a process: Windows cannot send another process
+// SIGTERM (os.Process.Signal supports Kill only), so it is killed.
+func terminateProc(p *os.Process) { p.Kill() }
+
+// sigtermSelf skips the test: a Windows process cannot be sent SIGTERM
+// (its Ctrl-C comes from its console, which a test has not).
+func sigtermSelf(t *testing.T) {
+	t.Skip("no SIGTERM on Windows: a process gets Ctrl-C from its console")
+}
+
+// fillPipe skips the test: it needs a non-blocking write to a pipe, which
+// Windows's anonymous pipes have not.
+func fillPipe(t *testing.T, w *os.File) {
+	t.Skip("a full pipe needs non-blocking pipe writes, which Windows's anonymous pipes have not")
+}
+
+// smallReceiveBuffer gives a client socket a 4 KiB receive buffer, so
+// what it does not read waits in the server sooner.
+func smallReceiveBuffer(fd uintptr) {
+	windows.SetsockoptInt(windows.Handle(fd), windows.SOL_SOCKET, windows.SO_RCVBUF, 4096)
+}
+
+// fdDirs is empty: Windows has no descriptor table to list (under Wine,
+// /proc/self/fd lists Wine's own host descriptors, which come and go with
+// its caches). The leak checks count descriptors on Unix.
+var fdDirs []string
+
+// tempDir is a directory for the test, removed at cleanup. It is not
+// t.TempDir: under Wine 8, Go 1.26's os.RemoveAll fails on a directory's
+// contents ("unlinkat: Invalid function": Wine lacks
+// FileDispositionInformationEx), so TempDir's cleanup would fail every
+// test that made a file. os.Remove (DeleteFile) works, entry by entry.
+func tempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "iomux-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var paths []string
+		filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+			paths = append(paths, path)
+			return nil
+		})
+		for _, p := range slices.Backward(paths) { // contents before their directory
+			if err := os.Remove(p); err != nil {
+				t.Errorf("cleanup: %v", err)
+			}
+		}
+	})
+	return dir
+}
+
+// privateFileMode is what Go reports on Windows for the files only their
+// owner should read (iomux cert's private key, log-server's --out file):
+// 0666 for any file without the read-only attribute (who may read it is
+// the ACL its directory passes on, which Go does not show).
+const privateFileMode = 0o666
+
+// underWine reports whether the tests run under Wine, not Windows:
+// Wine's ntdll exports wine_get_version.
+var underWine = windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
+
+// skipUnderWine skips a test that cannot pass under Wine, saying why; on
+// Windows itself it runs.
+func skipUnderWine(t *testing.T, why string) {
+	t.Helper()
+	if underWine {
+		t.Skip("under Wine: " + why)
+	}
+}
+
+// connResetText is how Windows words WSAECONNRESET.
+const connResetText = "forcibly closed"
+
+// skipOnWindows skips a test of what Windows does not have, or words
+// otherwise.
+func skipOnWindows(t *testing.T, why string) {
+	t.Helper()
+	t.Skip(why)
+}
