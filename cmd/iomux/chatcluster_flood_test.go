@@ -55,6 +55,7 @@ func TestChatClusterFloodDoesNotFreezeOtherNodes(t *testing.T) {
 // the sockets, and what crosses while the news of a full queue does) is
 // logged.
 func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
+	skipUnderWine(t, "the test needs node a to flood faster than the reader's 4 MiB/s; under Wine, on a loaded machine, it may not, and then there is nothing to hold")
 	ns := natsStart(t, -1)
 	a := chatNodeStart(t, ns.ClientURL(), "a")
 	b := chatNodeStart(t, ns.ClientURL(), "b")
