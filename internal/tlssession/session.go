@@ -157,7 +157,7 @@ func (wouldBlock) Temporary() bool { return true }
 // afterwards it returns errWouldBlock instead.
 type pipe struct {
 	mu       sync.Mutex
-	cond     *sync.Cond
+	cond     *sync.Cond // the handshake's Read waits on it; nil once it is over
 	in       []byte // fed, not yet read by crypto/tls
 	lent     []byte // Decrypt's input, read after in
 	blocking bool   // the handshake is running: Read waits
@@ -189,14 +189,14 @@ func (p *pipe) feed(b []byte) error {
 		p.in = nil // a handshake's buffer is not kept for an idle connection
 	}
 	p.in = append(p.in, b...)
-	p.cond.Broadcast()
+	p.wake()
 	return nil
 }
 
 func (p *pipe) feedEOF() {
 	p.mu.Lock()
 	p.eof = true
-	p.cond.Broadcast()
+	p.wake()
 	p.mu.Unlock()
 }
 
@@ -226,9 +226,17 @@ func (p *pipe) pending() int {
 	return len(p.in)
 }
 
+// wake wakes the handshake's Read, if it is still waiting; p.mu is held.
+func (p *pipe) wake() {
+	if p.cond != nil {
+		p.cond.Broadcast()
+	}
+}
+
 func (p *pipe) established() {
 	p.mu.Lock()
 	p.blocking = false
+	p.cond = nil // Read no longer waits: an idle connection keeps no Cond
 	p.mu.Unlock()
 }
 
@@ -255,7 +263,7 @@ func (p *pipe) Read(b []byte) (int, error) {
 	n := copy(b, p.in)
 	p.in = p.in[n:]
 	if len(p.in) == 0 {
-		p.in = p.in[:0:0] // let go of the consumed start
+		p.in = nil // let go of the array: a zero-length slice of it would keep it
 	}
 	return n, nil
 }
@@ -279,7 +287,7 @@ func (p *pipe) Close() error {
 	p.mu.Lock()
 	p.closed = true
 	p.in = nil
-	p.cond.Broadcast()
+	p.wake()
 	p.mu.Unlock()
 	return nil
 }
