@@ -158,10 +158,10 @@ func (wouldBlock) Temporary() bool { return true }
 type pipe struct {
 	mu       sync.Mutex
 	cond     *sync.Cond // the handshake's Read waits on it; nil once it is over
-	in       []byte // fed, not yet read by crypto/tls
-	lent     []byte // Decrypt's input, read after in
-	blocking bool   // the handshake is running: Read waits
-	eof      bool   // the peer closed its side: Read returns io.EOF when in is empty
+	in       []byte     // fed, not yet read by crypto/tls
+	lent     []byte     // Decrypt's input, read after in
+	blocking bool       // the handshake is running: Read waits
+	eof      bool       // the peer closed its side: Read returns io.EOF when in is empty
 	closed   bool
 	send     func([]byte) error
 	addrs    Addrs
