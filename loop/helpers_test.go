@@ -324,3 +324,12 @@ func notify[T any](ch chan<- T, v T) {
 
 // RaceEnabled is raceEnabled for the tests of package loop_test.
 const RaceEnabled = raceEnabled
+
+// SkipUnderWine skips a test of package loop_test under Wine only, saying
+// why; on Windows itself and elsewhere it runs.
+func SkipUnderWine(t *testing.T, why string) {
+	t.Helper()
+	if underWine {
+		t.Skip("under Wine: " + why)
+	}
+}

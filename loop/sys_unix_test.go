@@ -85,3 +85,6 @@ const wineSlowdown = 1
 
 // skipNoUnix does nothing on Unix, which has Unix-domain sockets.
 func skipNoUnix(t *testing.T) {}
+
+// underWine is false: Wine runs Windows binaries only.
+const underWine = false
