@@ -182,12 +182,12 @@ func newChatCluster(cfg chatClusterConfig, log io.Writer) (*chatCluster, error) 
 	if err := chatServerCheckNick(cfg.node); err != nil {
 		return nil, fmt.Errorf("%w: --node: %v", errUsage, strings.TrimPrefix(err.Error(), "usage: /nick NAME "))
 	}
-	var seed [8]byte
-	_, _ = rand.Read(seed[:])
+	var instance [8]byte
+	_, _ = rand.Read(instance[:])
 	c := &chatCluster{
 		cfg:      cfg,
 		subject:  "iomux.chat." + cfg.room,
-		inst:     binary.BigEndian.Uint64(seed[:]) | 1,
+		inst:     binary.BigEndian.Uint64(instance[:]) | 1,
 		log:      log,
 		outWake:  make(chan struct{}, 1),
 		outDone:  make(chan struct{}),

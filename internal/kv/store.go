@@ -30,9 +30,9 @@ const shardCount = 64
 // the multi-key commands MSET, MGET, DEL, EXISTS), so every command is
 // atomic, as in Redis, whatever the loop count.
 type Store struct {
-	seed   maphash.Seed
-	shards [shardCount]shard
-	start  time.Time
+	hashKey maphash.Seed
+	shards  [shardCount]shard
+	start   time.Time
 	// Info is what INFO and CONFIG GET report; set it before serving.
 	Info ServerInfo
 	// Counters for INFO.
@@ -76,7 +76,7 @@ type object struct {
 
 // NewStore returns an empty keyspace.
 func NewStore() *Store {
-	s := &Store{seed: maphash.MakeSeed(), start: time.Now()}
+	s := &Store{hashKey: maphash.MakeSeed(), start: time.Now()}
 	for i := range s.shards {
 		s.shards[i].keys = make(map[string]*object)
 		s.shards[i].volatile = make(map[string]*object)
@@ -85,7 +85,7 @@ func NewStore() *Store {
 }
 
 func (s *Store) shardIndex(key []byte) int {
-	return int(maphash.Bytes(s.seed, key) & (shardCount - 1))
+	return int(maphash.Bytes(s.hashKey, key) & (shardCount - 1))
 }
 
 // shardOf returns the locked shard that holds key; the caller unlocks it.
