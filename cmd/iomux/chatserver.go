@@ -241,7 +241,9 @@ func (r *chatRoom) OnClose(c *loop.Conn, err error) {
 	if errors.Is(err, loop.ErrTimeout) {
 		m.leaving = fmt.Sprintf("was disconnected: took nothing for %v", r.writeTimeout)
 	}
-	r.members = slices.DeleteFunc(slices.Clone(r.members), func(x *chatMember) bool { return x == m })
+	// In place: no callback runs while another iterates over the members
+	// (the loop holds OnClose until the current callback returns).
+	r.members = slices.DeleteFunc(r.members, func(x *chatMember) bool { return x == m })
 	fmt.Fprintf(r.log, "Client %s %s\n", m.name, m.leaving)
 	if r.closing {
 		return
