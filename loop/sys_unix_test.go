@@ -34,6 +34,8 @@ const listenerReusesAddr = true
 
 func getsockoptInt(fd, level, opt int) (int, error) { return unix.GetsockoptInt(fd, level, opt) }
 
+func setsockoptInt(fd, level, opt, v int) error { return unix.SetsockoptInt(fd, level, opt, v) }
+
 // limitFiles sets the process's descriptor limit (RLIMIT_NOFILE) to n.
 func limitFiles(n uint64) error {
 	var lim unix.Rlimit

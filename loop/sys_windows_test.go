@@ -35,6 +35,10 @@ func getsockoptInt(fd, level, opt int) (int, error) {
 	return windows.GetsockoptInt(windows.Handle(fd), level, opt)
 }
 
+func setsockoptInt(fd, level, opt, v int) error {
+	return windows.SetsockoptInt(windows.Handle(fd), level, opt, v)
+}
+
 // limitFiles fails: Windows has no per-process descriptor limit to lower
 // (its exhaustion, WSAENOBUFS, comes from kernel memory).
 func limitFiles(n uint64) error {

@@ -88,6 +88,13 @@ type tlsTransport struct {
 	early       []byte      // plaintext written before the handshake was done
 	fd          int         // the socket's, for LocalAddr: read from the handshake's goroutine
 	peer        sock.Peer   // likewise, for RemoteAddr
+
+	// The handshake's goroutine writes its records to the socket itself
+	// (see send); wmu keeps the socket open while it does.
+	wmu    sync.Mutex
+	gone   bool // under wmu: the connection is closed, fd may be another's
+	posted bool // under wmu: a record went through the loop; the rest follow it
+	direct bool // sends may go straight to the socket (no Options.Observe to tell)
 }
 
 // LocalAddr and RemoteAddr are the socket's addresses for crypto/tls's
@@ -107,6 +114,7 @@ func (t *tlsTransport) RemoteAddr() net.Addr {
 func (c *Conn) startTLS(config *tls.Config, server bool) {
 	t := &tlsTransport{c: c}
 	t.fd, t.peer = int(c.fd), c.peer
+	t.direct = c.loop.observe == nil
 	if server {
 		t.sess = tlssession.Server(config, t.send, t)
 	} else {
@@ -139,15 +147,41 @@ func (c *Conn) handshake() {
 	})
 }
 
-// send is where the session's records go: during the handshake it runs on
-// a pool goroutine and posts a copy to the loop; afterwards it runs on the
-// loop and writes (or queues) them at once.
+// send is where the session's records go. Afterwards the handshake it runs
+// on the loop and writes (or queues) them at once. During the handshake it
+// runs on a pool goroutine, which writes them to the socket itself (the
+// loop writes nothing to it until the handshake is done), so a server's
+// flight leaves as soon as it is made rather than when the loop next runs;
+// what the socket does not take is posted to the loop, and so is every
+// record after it, in order.
 func (t *tlsTransport) send(p []byte) error {
 	c := t.c
 	if t.established.Load() {
 		_, err := (*wire)(c).Write(p)
 		return err
 	}
+	t.wmu.Lock()
+	if t.gone {
+		t.wmu.Unlock()
+		return net.ErrClosed
+	}
+	if t.direct && !t.posted {
+		n, err := sock.Write(t.fd, p)
+		switch {
+		case err != nil && !sock.WouldBlock(err):
+			t.wmu.Unlock()
+			return err // the handshake fails with it, and the loop closes c
+		case n > 0:
+			c.loop.stats.bytesOut.Add(int64(n))
+			p = p[n:]
+		}
+		if len(p) == 0 {
+			t.wmu.Unlock()
+			return nil
+		}
+	}
+	t.posted = true
+	t.wmu.Unlock()
 	record := append([]byte(nil), p...)
 	return c.loop.post(func() {
 		if !c.Closed() {
@@ -228,6 +262,9 @@ func (t *tlsTransport) settle(ok bool) {
 // ends at once, and counts as failed.
 func (t *tlsTransport) abort(err error) {
 	t.sess.Close()
+	t.wmu.Lock()
+	t.gone = true // closeWith closes the socket next: send must not write to it
+	t.wmu.Unlock()
 	if !t.settled {
 		t.settle(false)
 		l := t.c.loop

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -482,4 +483,86 @@ func TestTLSGetCertificate(t *testing.T) {
 	if st := settled(t, s); st.Handshakes != 1 || st.HandshakeErrors != 1 {
 		t.Errorf("Stats: %d handshakes, %d failed; want 1 and 1", st.Handshakes, st.HandshakeErrors)
 	}
+}
+
+// TestTLSHandshakeFlightSentDirectly: the server's handshake flight
+// leaves from the handshake's goroutine, not through the loop: a handshake
+// wakes the loop once (to run OnOpen), not once more for its records.
+func TestTLSHandshakeFlightSentDirectly(t *testing.T) {
+	s := startTLSServer(t, &funcHandler{}, Options{Loops: 1}, serverTLS())
+	before := settled(t, s).Wakeups
+	const n = 20
+	for range n {
+		c := dialTLS(t, s, clientTLS(tls.VersionTLS13))
+		roundTrip(t, c, []byte("flight"))
+		c.Close()
+	}
+	st := settled(t, s)
+	// settled posts once; each handshake's end posts once (twice, when
+	// its flight went through the loop).
+	if woke := st.Wakeups - before; woke > n+1 {
+		t.Errorf("%d handshakes woke the loop %d times: the flights went through it", n, woke)
+	}
+	if st.Handshakes != n || st.HandshakeErrors != 0 {
+		t.Errorf("Stats: %d handshakes, %d failed; want %d and 0", st.Handshakes, st.HandshakeErrors, n)
+	}
+}
+
+// TestTLSHandshakeFlightLargerThanTheSocket: a server flight the socket
+// does not take at once (a 48 KiB certificate chain, small socket buffers
+// at both ends) is sent whole and in order: the handshake goroutine's
+// write takes what fits, the loop sends the rest, and the records after it
+// follow it.
+func TestTLSHandshakeFlightLargerThanTheSocket(t *testing.T) {
+	cert, _ := testCerts()
+	chain := *cert
+	for len(chain.Certificate) < 100 { // the leaf again as "intermediates": the client ignores what it does not need
+		chain.Certificate = append(chain.Certificate, cert.Certificate[0])
+	}
+	size := 0
+	for _, der := range chain.Certificate {
+		size += len(der)
+	}
+	if size < 32<<10 {
+		t.Fatalf("the chain is only %d bytes", size)
+	}
+	s := startTLSServer(t, &funcHandler{}, Options{Loops: 1, SocketWriteBuffer: 4096},
+		&tls.Config{Certificates: []tls.Certificate{chain}})
+	before := settled(t, s).Wakeups
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		d := &net.Dialer{Timeout: 10 * time.Second, Control: smallReceiveBuffer}
+		raw, err := d.Dial("tcp", s.Addrs()[0].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := tls.Client(raw, clientTLS(version))
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		if err := c.Handshake(); err != nil {
+			t.Fatalf("%s: handshake with a %d-byte chain: %v", tls.VersionName(version), size, err)
+		}
+		if got := len(c.ConnectionState().PeerCertificates); got != len(chain.Certificate) {
+			t.Errorf("%s: %d certificates came, %d were sent", tls.VersionName(version), got, len(chain.Certificate))
+		}
+		roundTrip(t, c, payload(100<<10))
+		c.Close()
+	}
+	st := settled(t, s)
+	if st.Handshakes != 2 || st.HandshakeErrors != 0 {
+		t.Errorf("Stats: %d handshakes, %d failed; want 2 and 0", st.Handshakes, st.HandshakeErrors)
+	}
+	// The test's premise, where socket buffers are as small as asked: the
+	// loop sent part of a flight (a post more than OnOpen's per handshake).
+	if runtime.GOOS == "linux" && st.Wakeups-before < 2+2+1 {
+		t.Errorf("the loop was woken %d times: no flight was left to it", st.Wakeups-before)
+	}
+}
+
+// smallReceiveBuffer is a net.Dialer's Control that gives the socket a
+// 4 KiB receive buffer, so what it has not read waits in the sender sooner.
+func smallReceiveBuffer(_, _ string, rc syscall.RawConn) error {
+	var err error
+	if cerr := rc.Control(func(fd uintptr) { err = setsockoptInt(int(fd), solSocket, soRcvBuf, 4096) }); cerr != nil {
+		return cerr
+	}
+	return err
 }
