@@ -80,31 +80,30 @@ func (c *Conn) TLS() (state tls.ConnectionState, ok bool) {
 
 // tlsTransport is the Transport of a TLS connection.
 type tlsTransport struct {
-	c           *Conn
-	sess        *tlssession.Session
-	established atomic.Bool // the handshake is done: sends go straight to the socket
-	settled     bool        // the handshake ended (done, failed or aborted): counted once
-	timer       *Timer      // HandshakeTimeout
-	early       []byte      // plaintext written before the handshake was done
-	fd          int         // the socket's, for LocalAddr: read from the handshake's goroutine
-	peer        sock.Peer   // likewise, for RemoteAddr
+	c     *Conn
+	sess  *tlssession.Session
+	timer *Timer // HandshakeTimeout
+	early []byte // plaintext written before the handshake was done
+	fd    int    // the socket's, for LocalAddr and send: read from the handshake's goroutine
 
 	// The handshake's goroutine writes its records to the socket itself
 	// (see send); wmu keeps the socket open while it does.
-	wmu    sync.Mutex
-	gone   bool // under wmu: the connection is closed, fd may be another's
-	posted bool // under wmu: a record went through the loop; the rest follow it
-	direct bool // sends may go straight to the socket (no Options.Observe to tell)
+	wmu         sync.Mutex
+	established atomic.Bool // the handshake is done: sends go straight to the socket
+	settled     bool        // the handshake ended (done, failed or aborted): counted once
+	gone        bool        // under wmu: the connection is closed, fd may be another's
+	posted      bool        // under wmu: a record went through the loop; the rest follow it
+	direct      bool        // sends may go straight to the socket (no Options.Observe to tell)
 }
 
 // LocalAddr and RemoteAddr are the socket's addresses for crypto/tls's
 // callbacks (ClientHelloInfo.Conn), made when asked, from the handshake's
-// goroutine: they read only what does not change.
+// goroutine: they read only what does not change (t.fd, c.peer).
 func (t *tlsTransport) LocalAddr() net.Addr { return sock.LocalAddr(t.fd, false) }
 
 // RemoteAddr: see LocalAddr.
 func (t *tlsTransport) RemoteAddr() net.Addr {
-	if a := t.peer.Addr(); a != nil {
+	if a := t.c.peer.Addr(); a != nil {
 		return a
 	}
 	return sock.RemoteAddr(t.fd)
@@ -113,7 +112,7 @@ func (t *tlsTransport) RemoteAddr() net.Addr {
 // startTLS makes c a TLS connection; its handshake starts with handshake.
 func (c *Conn) startTLS(config *tls.Config, server bool) {
 	t := &tlsTransport{c: c}
-	t.fd, t.peer = int(c.fd), c.peer
+	t.fd = int(c.fd)
 	t.direct = c.loop.observe == nil
 	if server {
 		t.sess = tlssession.Server(config, t.send, t)
