@@ -75,7 +75,9 @@ func (c *Conn) read() {
 	case n == 0 && c.flags&flagHandshaking != 0:
 		// The handshake, not the Handler, is told: it fails, or ends with
 		// what came before the EOF, and then OnEOF runs (see finished).
-		c.extra.transport.(*tlsTransport).sess.FeedEOF()
+		t := c.extra.transport.(*tlsTransport)
+		t.sess.FeedEOF()
+		t.submitWhenReady() // it fails at once, or ends with what came before
 		c.flags |= flagEOF
 		c.updateInterest()
 		return

@@ -118,12 +118,14 @@ type Options struct {
 	Transport func(c *Conn) Transport
 	// HandshakeTimeout bounds a TLS handshake (ListenTLS, DialTLS), from
 	// accept or connect to its end, waiting for a turn included: a peer
-	// that stalls or sends garbage holds its slot at most this long.
-	// Default 10 s.
+	// that stalls holds its connection, and at most this long a slot of
+	// the pool. Default 10 s.
 	HandshakeTimeout time.Duration
 	// MaxHandshakes bounds the TLS handshakes running at once, each on a
 	// goroutine of the Server's pool (there are none once a connection is
-	// established); the others wait their turn. Default 64.
+	// established); the others wait their turn. A server's handshake takes
+	// a slot only once the client's first record is in: a client that
+	// says nothing, or part of a record, holds none. Default 64.
 	MaxHandshakes int
 }
 

@@ -82,7 +82,7 @@ func (c *Conn) TLS() (state tls.ConnectionState, ok bool) {
 type tlsTransport struct {
 	c     *Conn
 	sess  *tlssession.Session
-	timer *Timer // HandshakeTimeout
+	timer *Timer // HandshakeTimeout, from accept or connect
 	early []byte // plaintext written before the handshake was done
 	fd    int    // the socket's, for LocalAddr and send: read from the handshake's goroutine
 
@@ -91,6 +91,7 @@ type tlsTransport struct {
 	wmu         sync.Mutex
 	established atomic.Bool // the handshake is done: sends go straight to the socket
 	settled     bool        // the handshake ended (done, failed or aborted): counted once
+	waiting     bool        // a server's handshake, not yet on the pool: the peer's first record is not whole
 	gone        bool        // under wmu: the connection is closed, fd may be another's
 	posted      bool        // under wmu: a record went through the loop; the rest follow it
 	direct      bool        // sends may go straight to the socket (no Options.Observe to tell)
@@ -116,6 +117,7 @@ func (c *Conn) startTLS(config *tls.Config, server bool) {
 	t.direct = c.loop.observe == nil
 	if server {
 		t.sess = tlssession.Server(config, t.send, t)
+		t.waiting = true
 	} else {
 		t.sess = tlssession.Client(config, t.send, t)
 	}
@@ -124,7 +126,11 @@ func (c *Conn) startTLS(config *tls.Config, server bool) {
 	c.loop.stats.handshaking.Add(1)
 }
 
-// handshake starts c's TLS handshake on the pool, with its timeout.
+// handshake starts c's TLS handshake timeout, and the handshake itself
+// on the pool: a client's at once (it speaks first), a server's once the
+// peer's first record is in (see submitWhenReady), so a peer that connects and
+// says nothing, or sends part of a record, holds no goroutine of the pool
+// while it waits for the timeout.
 func (c *Conn) handshake() {
 	t := c.extra.transport.(*tlsTransport)
 	l := c.loop
@@ -134,7 +140,24 @@ func (c *Conn) handshake() {
 			c.closeWith(fmt.Errorf("%w after %v", ErrHandshakeTimeout, timeout))
 		}
 	})
-	deadline := time.Now().Add(timeout)
+	if !t.waiting {
+		t.submit()
+	}
+}
+
+// submitWhenReady submits a server's handshake once what was fed lets it
+// start without waiting (tlssession's FirstRecordIn).
+func (t *tlsTransport) submitWhenReady() {
+	if t.waiting && t.sess.FirstRecordIn() {
+		t.waiting = false
+		t.submit()
+	}
+}
+
+// submit runs the handshake on the pool; its end is posted to the loop.
+func (t *tlsTransport) submit() {
+	l := t.c.loop
+	deadline := t.timer.when // the goroutine's backstop: the timer closes the connection then
 	l.handshakeFed = true
 	l.srv.handshakes.submit(func() {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
@@ -285,6 +308,7 @@ func (t *tlsTransport) Decode(_ Wire, wire, plain []byte) ([]byte, error) {
 		return plain, fmt.Errorf("loop: TLS: %w", err)
 	}
 	t.c.loop.handshakeFed = true // the handshake goroutine has input now
+	t.submitWhenReady()
 	return plain, nil
 }
 

@@ -566,3 +566,38 @@ func smallReceiveBuffer(_, _ string, rc syscall.RawConn) error {
 	}
 	return err
 }
+
+// TestTLSStallersHoldNoHandshakeSlot: clients that connect and say
+// nothing, or send half a ClientHello, more of them than MaxHandshakes, do
+// not hold up a real client's handshake: a server's handshake takes one of
+// the pool's goroutines only once the client's first record is in. The
+// stallers wait for HandshakeTimeout, counted as handshaking.
+func TestTLSStallersHoldNoHandshakeSlot(t *testing.T) {
+	const timeout = 10 * time.Second
+	s := startTLSServer(t, &funcHandler{}, Options{Loops: 1, MaxHandshakes: 2, HandshakeTimeout: timeout}, serverTLS())
+	hello := clientHello(t)
+	const stallers = 8
+	for i := range stallers {
+		c := dial(t, s)
+		if i%2 == 1 {
+			c.Write(hello[:len(hello)/2])
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for settled(t, s).Handshaking != stallers {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d handshaking, want the %d stallers", s.Stats().Handshaking, stallers)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	for range 3 {
+		roundTrip(t, dialTLS(t, s, clientTLS(tls.VersionTLS13)), []byte("not held up"))
+	}
+	if took := time.Since(start); took > timeout/2 {
+		t.Errorf("3 handshakes beside %d stallers took %v: they waited for a slot", stallers, took)
+	}
+	if st := settled(t, s); st.Handshakes != 3 || st.Handshaking != stallers {
+		t.Errorf("Stats: %d handshakes, %d handshaking; want 3 and %d", st.Handshakes, st.Handshaking, stallers)
+	}
+}

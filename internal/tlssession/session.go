@@ -87,6 +87,13 @@ func (s *Session) FeedEOF() { s.pipe.feedEOF() }
 // Pending is how many fed bytes are not yet consumed.
 func (s *Session) Pending() int { return s.pipe.pending() }
 
+// FirstRecordIn reports whether what was fed is enough for a server's
+// Handshake to start without waiting: a whole first record, five bytes
+// that are no TLS handshake record's header or announce a record longer
+// than TLS allows (the handshake fails on them at once), or the peer's EOF. A peer that sends nothing, or part of a
+// record, then need not hold a goroutine in Handshake.
+func (s *Session) FirstRecordIn() bool { return s.pipe.firstRecordIn() }
+
 // Read appends to plain the plaintext the bytes fed so far complete, and
 // returns it; a record not yet whole waits for more Feed. io.EOF says the
 // peer ended the stream (close_notify), with what came before it in
@@ -218,6 +225,30 @@ func (p *pipe) unlend() {
 		p.in = append(p.in, p.lent...)
 	}
 	p.lent = nil
+}
+
+// What TLS says of records (RFC 8446, 5.1 and 5.2): their header's length,
+// a handshake record's type, and the longest a record can be.
+const (
+	recordHeaderLen     = 5
+	recordTypeHandshake = 22
+	maxRecordLen        = 16384 + 2048
+)
+
+func (p *pipe) firstRecordIn() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.eof || p.closed {
+		return true
+	}
+	if len(p.in) < recordHeaderLen {
+		return false
+	}
+	n := int(p.in[3])<<8 | int(p.in[4])
+	if p.in[0] != recordTypeHandshake || n > maxRecordLen {
+		return true
+	}
+	return len(p.in) >= recordHeaderLen+n
 }
 
 func (p *pipe) pending() int {

@@ -313,3 +313,48 @@ func TestSessionBoundsInput(t *testing.T) {
 		t.Fatalf("Handshake on plain text: %v (context: %v), want a TLS error at once", err, ctx.Err())
 	}
 }
+
+// TestFirstRecordIn: a server's Handshake can start without waiting once a
+// whole first record is fed, or bytes no TLS record starts with, or EOF;
+// not on nothing or part of a record.
+func TestFirstRecordIn(t *testing.T) {
+	serverConf, _ := configs(t, tls.VersionTLS13)
+	record := append([]byte{22, 3, 1, 0, 200}, make([]byte, 200)...)
+	cases := []struct {
+		name string
+		feed [][]byte
+		eof  bool
+		want bool
+	}{
+		{"nothing", nil, false, false},
+		{"part of a header", [][]byte{record[:3]}, false, false},
+		{"a header", [][]byte{record[:5]}, false, false},
+		{"all but a byte", [][]byte{record[:len(record)-1]}, false, false},
+		{"a whole record", [][]byte{record}, false, true},
+		{"a whole record, in pieces", [][]byte{record[:4], record[4:100], record[100:]}, false, true},
+		{"a record and more", [][]byte{record, record[:7]}, false, true},
+		{"plain text", [][]byte{[]byte("GET / HTTP/1.1\r\n")}, false, true},
+		{"an SSLv2 hello", [][]byte{{0x80, 0x2e, 0x01, 0x00, 0x02}}, false, true},
+		{"a record too long for TLS", [][]byte{{22, 3, 1, 0xff, 0xff}}, false, true},
+		{"EOF on nothing", nil, true, true},
+		{"EOF in a record", [][]byte{record[:50]}, true, true},
+	}
+	for _, tc := range cases {
+		s := Server(serverConf, func([]byte) error { return nil }, nil)
+		for _, p := range tc.feed {
+			if err := s.Feed(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tc.eof {
+			s.FeedEOF()
+		}
+		if got := s.FirstRecordIn(); got != tc.want {
+			t.Errorf("%s: FirstRecordIn = %v, want %v", tc.name, got, tc.want)
+		}
+		s.Close()
+		if !s.FirstRecordIn() {
+			t.Errorf("%s: FirstRecordIn = false after Close, want true (a Handshake would fail at once)", tc.name)
+		}
+	}
+}
