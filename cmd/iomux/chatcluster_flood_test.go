@@ -296,3 +296,58 @@ func TestChatClusterCutNodeIsToldWhatItMissed(t *testing.T) {
 		}
 	}
 }
+
+// A node cut off from NATS whose members say more than its split buffer
+// (1 MiB) keeps: when the link is back, what fitted reaches the other
+// nodes, first line first, and the rest is counted on both sides, the
+// same count: every line said either arrives or is accounted for.
+func TestChatClusterSplitBufferOverflowIsCounted(t *testing.T) {
+	ns := natsStart(t, -1)
+	proxy := natsStallStart(t, ns.Addr().String())
+	// A long node timeout: neither node gives the other up while it is cut.
+	a := chatNodeStart(t, "nats://"+proxy.ln.Addr().String(), "a", "--node-timeout", "60s")
+	b := chatNodeStart(t, ns.ClientURL(), "b", "--node-timeout", "60s")
+	am, bm := srvJoin(t, a.addr), srvJoin(t, b.addr)
+	am.nick(t, "am")
+	bm.who(t, "* 2 in the room, 2 nodes: b: ["+bm.name+"]; a: [am]")
+	proxy.cutOff()
+	am.waitLine(t, "* the room is split")
+	const lines = 1600 // of 1 KiB: half as much again as the split buffer
+	pad := strings.Repeat("x", 1000)
+	var flood strings.Builder
+	for i := range lines {
+		fmt.Fprintf(&flood, "%04d %s\n", i, pad)
+	}
+	am.say(t, flood.String())
+	am.who(t, "* 1 in the room") // node a has taken every line (b is out of its sight)
+	time.Sleep(time.Second)      // and its publisher has offered them all to nats.go
+	proxy.mend()
+	am.waitLine(t, "* the room is whole again")
+	var toldA int
+	line := am.waitLine(t, "lines said here while the room was split did not reach the other nodes")
+	if _, err := fmt.Sscanf(line, "* %d lines", &toldA); err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	arrived := 0
+	var toldB int
+	for {
+		line := bm.lines.next(t)
+		if strings.HasPrefix(line, "[am] ") {
+			if want := fmt.Sprintf("[am] %04d %s", arrived, pad); line != want {
+				t.Fatalf("line %d at node b: %.20q…, want %.20q…", arrived, line, want)
+			}
+			arrived++
+			continue
+		}
+		if _, err := fmt.Sscanf(line, "* %d lines from node a were lost while the room was split", &toldB); err == nil {
+			break
+		}
+	}
+	t.Logf("%d lines said on node a while it was cut off: %d arrived at node b, %d counted lost (a said %d)", lines, arrived, toldB, toldA)
+	if arrived == 0 || toldA == 0 {
+		t.Fatalf("%d lines arrived and %d were lost: the split buffer was not overrun", arrived, toldA)
+	}
+	if toldA != toldB || arrived+toldB != lines {
+		t.Errorf("of %d lines, %d arrived, node a counted %d lost and node b %d", lines, arrived, toldA, toldB)
+	}
+}
