@@ -51,6 +51,7 @@ type Session struct {
 // goroutine; nil gives none.
 func Server(config *tls.Config, send func([]byte) error, addrs Addrs) *Session {
 	p := newPipe(send, addrs)
+	p.recut = cutFirstRecords
 	return &Session{tc: tls.Server(p, config), pipe: p}
 }
 
@@ -170,8 +171,62 @@ type pipe struct {
 	blocking bool       // the handshake is running: Read waits
 	eof      bool       // the peer closed its side: Read returns io.EOF when in is empty
 	closed   bool
+	recut    bool // a server's: its first record is yet to be looked at (see cutFirstRecord)
+	cut      int  // bytes at the front of in that are cut records, not yet read
+	fragLen  int  // the length of each (the last may be shorter)
+	fragLeft int  // bytes to the end of the cut record being read
 	send     func([]byte) error
 	addrs    Addrs
+}
+
+// maxFragment bounds the records a server's first record (the
+// ClientHello) is cut into before crypto/tls reads it. crypto/tls keeps
+// its record buffer at the size the largest record read made it, for the
+// connection's life, and its handshake buffer at the size the ClientHello
+// made it: a 1.5 KiB ClientHello (a post-quantum key share) in one record
+// leaves 2 KiB and 1.5 KiB there. Cut into records of at most 512 bytes,
+// the record buffer stays at its first 576 bytes; cut into 2, 4, 8… equal
+// parts, the handshake buffer grows by doubling from the first part's size
+// straight to about the ClientHello's. That is 1.4 KiB less for every
+// connection (BenchmarkSessionMemory). TLS lets a handshake message span
+// records (RFC 8446, 5.1), and the transcript is of messages, not of
+// records: the peer sees no difference.
+const maxFragment = 512
+
+// cutFirstRecords is whether servers cut their first record (see
+// maxFragment); BenchmarkSessionMemory turns it off to compare.
+var cutFirstRecords = true
+
+// cutFirstRecord cuts the first record in p.in into 2, 4, 8… records of
+// equal length, at most maxFragment bytes, if it is a handshake record
+// longer than that and whole; p.mu is held. Read then hands crypto/tls
+// one of them at a time, so that none of its reads leaves part of the next
+// in its buffer.
+func (p *pipe) cutFirstRecord() {
+	p.recut = false
+	if len(p.in) < recordHeaderLen || p.in[0] != recordTypeHandshake {
+		return
+	}
+	n := int(p.in[3])<<8 | int(p.in[4])
+	if n <= maxFragment || n > maxRecordLen || len(p.in) < recordHeaderLen+n {
+		return
+	}
+	parts := 2
+	for (n+parts-1)/parts > maxFragment {
+		parts *= 2
+	}
+	size := (n + parts - 1) / parts
+	payload, rest := p.in[recordHeaderLen:recordHeaderLen+n], p.in[recordHeaderLen+n:]
+	cut := make([]byte, 0, parts*recordHeaderLen+n+len(rest))
+	for len(payload) > 0 {
+		m := min(len(payload), size)
+		cut = append(cut, recordTypeHandshake, p.in[1], p.in[2], byte(m>>8), byte(m))
+		cut = append(cut, payload[:m]...)
+		payload = payload[m:]
+	}
+	p.cut, p.fragLen = len(cut), recordHeaderLen+size
+	p.fragLeft = min(p.fragLen, p.cut)
+	p.in = append(cut, rest...)
 }
 
 func newPipe(send func([]byte) error, addrs Addrs) *pipe {
@@ -291,7 +346,20 @@ func (p *pipe) Read(b []byte) (int, error) {
 		}
 		p.cond.Wait()
 	}
+	if p.recut {
+		p.cutFirstRecord()
+	}
+	if p.cut > 0 {
+		b = b[:min(len(b), p.fragLeft)]
+	}
 	n := copy(b, p.in)
+	if p.cut > 0 {
+		p.cut -= n
+		p.fragLeft -= n
+		if p.fragLeft == 0 {
+			p.fragLeft = min(p.fragLen, p.cut)
+		}
+	}
 	p.in = p.in[n:]
 	if len(p.in) == 0 {
 		p.in = nil // let go of the array: a zero-length slice of it would keep it

@@ -5,8 +5,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +20,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func configs(t *testing.T, version uint16) (server, client *tls.Config) {
+func configs(t testing.TB, version uint16) (server, client *tls.Config) {
 	t.Helper()
 	cert, pool, err := devcert.Pair("localhost", "127.0.0.1")
 	if err != nil {
@@ -139,7 +142,7 @@ type linked struct {
 	established    bool
 }
 
-func link(t *testing.T, serverConf, clientConf *tls.Config) *linked {
+func link(t testing.TB, serverConf, clientConf *tls.Config) *linked {
 	t.Helper()
 	l := &linked{}
 	var sv, cl *Session
@@ -169,6 +172,7 @@ func link(t *testing.T, serverConf, clientConf *tls.Config) *linked {
 	}
 	l.mu.Lock()
 	l.established = true
+	sv, cl = nil, nil // sends are queued now: neither Session keeps the other
 	l.mu.Unlock()
 	return l
 }
@@ -356,5 +360,142 @@ func TestFirstRecordIn(t *testing.T) {
 		if !s.FirstRecordIn() {
 			t.Errorf("%s: FirstRecordIn = false after Close, want true (a Handshake would fail at once)", tc.name)
 		}
+	}
+}
+
+// TestCutFirstRecord: a server's first record, a handshake record longer
+// than maxFragment and whole, reaches crypto/tls as 2, 4, 8… records of
+// equal length, one per Read, with the same type and version and the same
+// payload in order; what came after it is untouched. Anything else is
+// read as it came.
+func TestCutFirstRecord(t *testing.T) {
+	record := func(typ byte, n int) []byte {
+		r := []byte{typ, 3, 1, byte(n >> 8), byte(n)}
+		for i := range n {
+			r = append(r, byte(i*7))
+		}
+		return r
+	}
+	after := []byte{20, 3, 3, 0, 1, 1} // a ChangeCipherSpec record
+	cases := []struct {
+		name  string
+		fed   []byte
+		parts int // records the first is cut into; 0: not cut
+	}{
+		{"a ClientHello of 1500 bytes", append(record(22, 1500), after...), 4},
+		{"one of 513 bytes", record(22, 513), 2},
+		{"one of 4000 bytes", append(record(22, 4000), after...), 8},
+		{"the longest record", record(22, 16384), 32},
+		{"one of 512 bytes", record(22, 512), 0},
+		{"not a handshake record", record(23, 1500), 0},
+		{"a record not yet whole", record(22, 1500)[:1000], 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPipe(func([]byte) error { return nil }, nil)
+			p.recut = true
+			p.feed(tc.fed)
+			p.feedEOF()
+			var reads [][]byte
+			for {
+				b := make([]byte, 1<<20)
+				n, err := p.Read(b)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				reads = append(reads, b[:n])
+			}
+			if tc.parts == 0 {
+				if len(reads) != 1 || !bytes.Equal(reads[0], tc.fed) {
+					t.Fatalf("read %d pieces, want what was fed in one", len(reads))
+				}
+				return
+			}
+			if len(reads) != tc.parts+min(1, len(tc.fed)-recordHeaderLen-int(tc.fed[3])<<8-int(tc.fed[4])) {
+				t.Fatalf("read %d pieces, want %d records and what came after", len(reads), tc.parts)
+			}
+			n := int(tc.fed[3])<<8 | int(tc.fed[4])
+			size := (n + tc.parts - 1) / tc.parts
+			var payload []byte
+			for i, r := range reads[:tc.parts] {
+				m := int(r[3])<<8 | int(r[4])
+				if !bytes.Equal(r[:3], tc.fed[:3]) || len(r) != recordHeaderLen+m || m > maxFragment || m == 0 ||
+					(i < tc.parts-1 && m != size) {
+					t.Fatalf("record %d of the cut: header % x, %d bytes", i, r[:5], len(r))
+				}
+				payload = append(payload, r[recordHeaderLen:]...)
+			}
+			if !bytes.Equal(payload, tc.fed[recordHeaderLen:recordHeaderLen+n]) {
+				t.Fatal("the cut records' payload is not the record's")
+			}
+			if rest := tc.fed[recordHeaderLen+n:]; len(rest) > 0 && !bytes.Equal(reads[tc.parts], rest) {
+				t.Fatalf("after the cut: % x, want % x", reads[tc.parts], rest)
+			}
+		})
+	}
+}
+
+// TestSessionBigClientHello: a ClientHello of several KiB (many ALPN
+// protocols), cut into records by the server, makes a handshake like any
+// other, in TLS 1.2 and 1.3.
+func TestSessionBigClientHello(t *testing.T) {
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			serverConf, clientConf := configs(t, version)
+			for i := range 60 {
+				clientConf.NextProtos = append(clientConf.NextProtos, fmt.Sprintf("protocol-%02d-%s", i, strings.Repeat("p", 50)))
+			}
+			serverConf.NextProtos = clientConf.NextProtos[59:]
+			l := link(t, serverConf, clientConf)
+			if st := l.server.ConnectionState(); st.NegotiatedProtocol != serverConf.NextProtos[0] {
+				t.Fatalf("ALPN %q, want %q", st.NegotiatedProtocol, serverConf.NextProtos[0])
+			}
+			if err := l.client.Write([]byte("after a big hello")); err != nil {
+				t.Fatal(err)
+			}
+			plain, err := l.server.Decrypt(l.take(&l.toServer), nil)
+			if err != nil || string(plain) != "after a big hello" {
+				t.Fatalf("server read %q, %v", plain, err)
+			}
+		})
+	}
+}
+
+// BenchmarkSessionMemory reports the live heap of an established server
+// Session (TLS 1.3, a Go client's ClientHello with its post-quantum key
+// share, about 1.5 KiB), its first record cut into records or read whole:
+// what crypto/tls keeps per connection, and the pipe under it.
+func BenchmarkSessionMemory(b *testing.B) {
+	serverConf, clientConf := configs(b, tls.VersionTLS13)
+	for _, cut := range []bool{true, false} {
+		name := "whole"
+		if cut {
+			name = "cut"
+		}
+		b.Run(name, func(b *testing.B) {
+			defer func(was bool) { cutFirstRecords = was }(cutFirstRecords)
+			cutFirstRecords = cut
+			const n = 200
+			var perSession float64
+			for b.Loop() {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				servers := make([]*Session, n)
+				for i := range servers {
+					l := link(b, serverConf, clientConf)
+					servers[i] = l.server
+					l.client, l.toClient = nil, nil // the server's send still holds l
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perSession = float64(after.HeapAlloc-before.HeapAlloc) / n
+				runtime.KeepAlive(servers)
+			}
+			b.ReportMetric(perSession, "B/session")
+		})
 	}
 }
