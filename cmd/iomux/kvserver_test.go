@@ -131,6 +131,20 @@ func kvDifferentialSteps() []kvStep {
 		cmd("DBSIZE"), cmd("FLUSHDB"), cmd("DBSIZE"), cmd("SET", "a", "1"), cmd("FLUSHALL"), cmd("KEYS", "*"),
 		cmd("FLUSHALL", "bogus"),
 	}
+	// Every command that reads an existing key (kv's Session.existing), on
+	// a missing key and on a key of another kind.
+	steps = append(steps, cmd("SET", "astring", "v"), cmd("RPUSH", "alist", "x"))
+	for _, c := range [][]string{
+		{"GET"}, {"STRLEN"}, {"HGET", "f"}, {"HDEL", "f"}, {"HGETALL"}, {"HKEYS"}, {"HVALS"},
+		{"HLEN"}, {"HEXISTS", "f"}, {"SREM", "m"}, {"SCARD"}, {"SISMEMBER", "m"}, {"SMEMBERS"},
+		{"LRANGE", "0", "-1"}, {"LLEN"}, {"LINDEX", "0"}, {"ZPOPMIN"}, {"ZPOPMAX", "2"}, {"ZRANGE", "0", "-1"},
+		{"ZRANGE", "0", "-1", "WITHSCORES"}, {"ZCARD"}, {"ZSCORE", "m"}, {"ZREM", "m"},
+		{"GETDEL"}, // last: it takes astring
+	} {
+		for _, key := range []string{"nosuchkey", "astring", "alist"} {
+			steps = append(steps, cmd(append([]string{c[0], key}, c[1:]...)...))
+		}
+	}
 	return steps
 }
 

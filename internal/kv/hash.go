@@ -77,14 +77,10 @@ func cmdHSetNX(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdHGet(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindHash, out, resp.AppendNull)
 	defer sh.mu.Unlock()
-	o, wrong := sh.hashFor(args[1], sess.now, false)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendNull(out)
+	if o == nil {
+		return reply
 	}
 	if v, ok := o.hash[string(args[2])]; ok {
 		return resp.AppendBulk(out, v)
@@ -116,14 +112,10 @@ func cmdHMGet(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdHDel(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindHash, out, appendZero)
 	defer sh.mu.Unlock()
-	o, wrong := sh.hashFor(args[1], sess.now, false)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendInt(out, 0)
+	if o == nil {
+		return reply
 	}
 	n := 0
 	for _, f := range args[2:] {
@@ -142,14 +134,10 @@ func cmdHDel(sess *Session, out []byte, args [][]byte) []byte {
 func cmdHGetAll(sess *Session, out []byte, args [][]byte) []byte {
 	keys := !equalFold(args[0], "hvals")
 	vals := !equalFold(args[0], "hkeys")
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindHash, out, appendEmpty)
 	defer sh.mu.Unlock()
-	o, wrong := sh.hashFor(args[1], sess.now, false)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendArray(out, 0)
+	if o == nil {
+		return reply
 	}
 	n := len(o.hash)
 	if keys && vals {
@@ -168,27 +156,19 @@ func cmdHGetAll(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdHLen(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindHash, out, appendZero)
 	defer sh.mu.Unlock()
-	o, wrong := sh.hashFor(args[1], sess.now, false)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendInt(out, 0)
+	if o == nil {
+		return reply
 	}
 	return resp.AppendInt(out, int64(len(o.hash)))
 }
 
 func cmdHExists(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindHash, out, appendZero)
 	defer sh.mu.Unlock()
-	o, wrong := sh.hashFor(args[1], sess.now, false)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendInt(out, 0)
+	if o == nil {
+		return reply
 	}
 	if _, ok := o.hash[string(args[2])]; ok {
 		return resp.AppendInt(out, 1)

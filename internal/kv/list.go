@@ -88,16 +88,6 @@ func init() {
 	)
 }
 
-// getKind returns key's object if it is of kind k; wrong says it exists
-// with another kind.
-func (sh *shard) getKind(key []byte, k Kind, now int64) (o *object, wrong bool) {
-	o = sh.get(key, now)
-	if o != nil && o.kind != k {
-		return nil, true
-	}
-	return o, false
-}
-
 // cmdPush is LPUSH, RPUSH, LPUSHX and RPUSHX key value...
 func cmdPush(sess *Session, out []byte, args [][]byte) []byte {
 	front := args[0][0] == 'l' || args[0][0] == 'L'
@@ -200,14 +190,10 @@ func cmdLRange(sess *Session, out []byte, args [][]byte) []byte {
 	if !ok1 || !ok2 {
 		return appendErr(out, errNotInteger)
 	}
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindList, out, appendEmpty)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindList, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendArray(out, 0)
+	if o == nil {
+		return reply
 	}
 	from, to := listRange(start, stop, o.list.len())
 	out = resp.AppendArray(out, to-from)
@@ -218,14 +204,10 @@ func cmdLRange(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdLLen(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindList, out, appendZero)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindList, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendInt(out, 0)
+	if o == nil {
+		return reply
 	}
 	return resp.AppendInt(out, int64(o.list.len()))
 }
@@ -235,14 +217,10 @@ func cmdLIndex(sess *Session, out []byte, args [][]byte) []byte {
 	if !ok {
 		return appendErr(out, errNotInteger)
 	}
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindList, out, resp.AppendNull)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindList, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendNull(out)
+	if o == nil {
+		return reply
 	}
 	if i < 0 {
 		i += int64(o.list.len())

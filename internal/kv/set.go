@@ -36,14 +36,10 @@ func cmdSAdd(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdSRem(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindSet, out, appendZero)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindSet, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendInt(out, 0)
+	if o == nil {
+		return reply
 	}
 	removed := 0
 	for _, m := range args[2:] {
@@ -59,27 +55,19 @@ func cmdSRem(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdSCard(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindSet, out, appendZero)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindSet, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendInt(out, 0)
+	if o == nil {
+		return reply
 	}
 	return resp.AppendInt(out, int64(len(o.set)))
 }
 
 func cmdSIsMember(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindSet, out, appendZero)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindSet, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendInt(out, 0)
+	if o == nil {
+		return reply
 	}
 	if _, ok := o.set[string(args[2])]; ok {
 		return resp.AppendInt(out, 1)
@@ -88,14 +76,10 @@ func cmdSIsMember(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdSMembers(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindSet, out, appendEmpty)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindSet, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendArray(out, 0)
+	if o == nil {
+		return reply
 	}
 	out = resp.AppendArray(out, len(o.set))
 	for m := range o.set {

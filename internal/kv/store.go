@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/iomux/iomux/internal/resp"
 )
 
 var posInf, negInf = math.Inf(1), math.Inf(-1)
@@ -94,6 +96,38 @@ func (s *Store) shardOf(key []byte) *shard {
 	sh.mu.Lock()
 	return sh
 }
+
+// getKind returns key's object if it is of kind k; wrong says it exists
+// with another kind.
+func (sh *shard) getKind(key []byte, k Kind, now int64) (o *object, wrong bool) {
+	o = sh.get(key, now)
+	if o != nil && o.kind != k {
+		return nil, true
+	}
+	return o, false
+}
+
+// existing locks key's shard (the caller unlocks sh) and returns key's
+// object of kind k, for a command that reads it or changes it only if it
+// exists. When o is nil there is nothing to work on, and reply is out with
+// the whole answer: WRONGTYPE if key holds another kind, none's if it is
+// absent (Redis's lookupKeyReadOrReply and checkType in one).
+func (sess *Session) existing(key []byte, k Kind, out []byte, none func([]byte) []byte) (o *object, sh *shard, reply []byte) {
+	sh = sess.store.shardOf(key)
+	o, wrong := sh.getKind(key, k, sess.now)
+	switch {
+	case wrong:
+		return nil, sh, appendErr(out, errWrongType)
+	case o == nil:
+		return nil, sh, none(out)
+	}
+	return o, sh, nil
+}
+
+// appendZero and appendEmpty are the answers of a command on an absent key
+// that counts, or lists.
+func appendZero(out []byte) []byte  { return resp.AppendInt(out, 0) }
+func appendEmpty(out []byte) []byte { return resp.AppendArray(out, 0) }
 
 // shardSet is a set of shard indexes, for locking several in order.
 type shardSet [shardCount / 64]uint64

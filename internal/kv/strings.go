@@ -53,16 +53,12 @@ func (sh *shard) setValue(key []byte, o *object, v []byte, keepTTL bool) *object
 }
 
 func cmdGet(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindString, out, resp.AppendNull)
 	defer sh.mu.Unlock()
-	switch o := sh.get(args[1], sess.now); {
-	case o == nil:
-		return resp.AppendNull(out)
-	case o.kind != KindString:
-		return appendErr(out, errWrongType)
-	default:
-		return resp.AppendBulk(out, o.str)
+	if o == nil {
+		return reply
 	}
+	return resp.AppendBulk(out, o.str)
 }
 
 // cmdSet is SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL].
@@ -190,18 +186,14 @@ func cmdGetSet(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdGetDel(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindString, out, resp.AppendNull)
 	defer sh.mu.Unlock()
-	switch o := sh.get(args[1], sess.now); {
-	case o == nil:
-		return resp.AppendNull(out)
-	case o.kind != KindString:
-		return appendErr(out, errWrongType)
-	default:
-		out = resp.AppendBulk(out, o.str)
-		sh.remove(args[1])
-		return out
+	if o == nil {
+		return reply
 	}
+	out = resp.AppendBulk(out, o.str)
+	sh.remove(args[1])
+	return out
 }
 
 func cmdMGet(sess *Session, out []byte, args [][]byte) []byte {
@@ -292,14 +284,10 @@ func cmdAppend(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdStrlen(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindString, out, appendZero)
 	defer sh.mu.Unlock()
-	switch o := sh.get(args[1], sess.now); {
-	case o == nil:
-		return resp.AppendInt(out, 0)
-	case o.kind != KindString:
-		return appendErr(out, errWrongType)
-	default:
-		return resp.AppendInt(out, int64(len(o.str)))
+	if o == nil {
+		return reply
 	}
+	return resp.AppendInt(out, int64(len(o.str)))
 }

@@ -175,14 +175,10 @@ func cmdZPop(sess *Session, out []byte, args [][]byte) []byte {
 	if reply != nil {
 		return reply
 	}
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindZSet, out, appendEmpty)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendArray(out, 0)
+	if o == nil {
+		return reply
 	}
 	var popped []zmember
 	if equalFold(args[0], "zpopmax") {
@@ -215,14 +211,10 @@ func cmdZRange(sess *Session, out []byte, args [][]byte) []byte {
 	if !ok1 || !ok2 {
 		return appendErr(out, errNotInteger)
 	}
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindZSet, out, appendEmpty)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendArray(out, 0)
+	if o == nil {
+		return reply
 	}
 	from, to := listRange(start, stop, o.zset.len())
 	n := to - from
@@ -240,27 +232,19 @@ func cmdZRange(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdZCard(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindZSet, out, appendZero)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendInt(out, 0)
+	if o == nil {
+		return reply
 	}
 	return resp.AppendInt(out, int64(o.zset.len()))
 }
 
 func cmdZScore(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindZSet, out, resp.AppendNull)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendNull(out)
+	if o == nil {
+		return reply
 	}
 	s, ok := o.zset.score[string(args[2])]
 	if !ok {
@@ -270,14 +254,10 @@ func cmdZScore(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdZRem(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	o, sh, reply := sess.existing(args[1], KindZSet, out, appendZero)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil:
-		return resp.AppendInt(out, 0)
+	if o == nil {
+		return reply
 	}
 	n := 0
 	for _, m := range args[2:] {
