@@ -261,22 +261,11 @@ func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	if want("keyspace") {
 		b.WriteString("# Keyspace\r\n")
-		if n := st.Keys(); n > 0 {
-			fmt.Fprintf(&b, "db0:keys=%d,expires=%d,avg_ttl=0\r\n", n, st.volatileKeys())
+		if n, volatile := st.counts(); n > 0 {
+			fmt.Fprintf(&b, "db0:keys=%d,expires=%d,avg_ttl=0\r\n", n, volatile)
 		}
 	}
 	return resp.AppendBulkString(out, strings.TrimRight(b.String(), "\r\n")+"\r\n")
-}
-
-func (s *Store) volatileKeys() int {
-	n := 0
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		n += len(sh.volatile)
-		sh.mu.Unlock()
-	}
-	return n
 }
 
 // cmdConfig is CONFIG GET pattern... (what this server's settings are, by

@@ -217,14 +217,21 @@ func (sh *shard) setExpiry(key []byte, o *object, at int64) {
 // Keys returns the number of keys, expired ones not yet removed included
 // (DBSIZE's answer, as in Redis).
 func (s *Store) Keys() int {
-	n := 0
+	n, _ := s.counts()
+	return n
+}
+
+// counts returns the number of keys and of those with a TTL, expired ones
+// not yet removed included.
+func (s *Store) counts() (keys, volatile int) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		n += len(sh.keys)
+		keys += len(sh.keys)
+		volatile += len(sh.volatile)
 		sh.mu.Unlock()
 	}
-	return n
+	return keys, volatile
 }
 
 // Flush deletes every key.
