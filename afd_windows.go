@@ -50,48 +50,15 @@ const (
 	sioBaseHandle = 0x48000022
 )
 
-// afdEvents is what to poll AFD for, for ev; errors and a local close are
-// always asked.
-func afdEvents(ev Events) uint32 {
-	bits := uint32(afdAbort | afdConnectFail | afdLocalClose)
-	if ev&Readable != 0 {
-		bits |= afdReceive | afdAccept | afdDisconnect
-	}
-	if ev&Writable != 0 {
-		bits |= afdSend
-	}
-	if ev&Priority != 0 {
-		bits |= afdExpedited
-	}
-	if ev&ReadHangup != 0 {
-		bits |= afdDisconnect
-	}
-	return bits
+// afdBits maps conditions to AFD's bits both ways: a readable socket is
+// one with data, a connection to accept or the peer's FIN (EOF is read).
+var afdBits = bitTable[uint32]{
+	{Readable, afdReceive | afdAccept | afdDisconnect}, {ReadHangup, afdDisconnect},
+	{Writable, afdSend}, {Priority, afdExpedited}, {Hangup, afdAbort}, {Error, afdConnectFail},
 }
 
-// afdReported is the conditions AFD reported in bits.
-func afdReported(bits uint32) Events {
-	var ev Events
-	if bits&(afdReceive|afdAccept) != 0 {
-		ev |= Readable
-	}
-	if bits&afdDisconnect != 0 {
-		ev |= Readable | ReadHangup // EOF is readable
-	}
-	if bits&afdSend != 0 {
-		ev |= Writable
-	}
-	if bits&afdExpedited != 0 {
-		ev |= Priority
-	}
-	if bits&afdAbort != 0 {
-		ev |= Hangup
-	}
-	if bits&afdConnectFail != 0 {
-		ev |= Error
-	}
-	return ev
-}
+// afdAlways is what every poll asks besides: errors and a local close.
+const afdAlways = afdAbort | afdConnectFail | afdLocalClose
 
 // afdPollInfo is AFD_POLL_INFO with one AFD_POLL_HANDLE_INFO.
 type afdPollInfo struct {
@@ -231,7 +198,7 @@ func (m *afdMechanism) poll(s *afdSock) error {
 	}
 	op.sock = s
 	op.iosb = windows.IO_STATUS_BLOCK{Status: windows.STATUS_PENDING}
-	op.info = afdPollInfo{timeout: math.MaxInt64, count: 1, handle: s.base, events: afdEvents(s.ev)}
+	op.info = afdPollInfo{timeout: math.MaxInt64, count: 1, handle: s.base, events: afdBits.toOS(s.ev) | afdAlways}
 	size := unsafe.Sizeof(op.info)
 	r, _, _ := syscall.SyscallN(procNtDeviceIoControlFile.Addr(), uintptr(m.helper), 0, 0,
 		uintptr(unsafe.Pointer(op)), uintptr(unsafe.Pointer(&op.iosb)), ioctlAFDPoll,
@@ -300,7 +267,7 @@ func (m *afdMechanism) wait(timeout time.Duration, ready []Ready) (int, error) {
 			m.socks[s.fd] = nil // closed without Unregister: forgotten
 			continue
 		}
-		ev := afdReported(bits)
+		ev := afdBits.fromOS(bits)
 		if s.ev&OneShot == 0 {
 			m.rearm = append(m.rearm, s)
 		}
