@@ -94,7 +94,6 @@ type tlsTransport struct {
 	waiting     bool        // a server's handshake, not yet on the pool: the peer's first record is not whole
 	gone        bool        // under wmu: the connection is closed, fd may be another's
 	posted      bool        // under wmu: a record went through the loop; the rest follow it
-	direct      bool        // sends may go straight to the socket (no Options.Observe to tell)
 }
 
 // LocalAddr and RemoteAddr are the socket's addresses for crypto/tls's
@@ -114,7 +113,6 @@ func (t *tlsTransport) RemoteAddr() net.Addr {
 func (c *Conn) startTLS(config *tls.Config, server bool) {
 	t := &tlsTransport{c: c}
 	t.fd = int(c.fd)
-	t.direct = c.loop.observe == nil
 	if server {
 		t.sess = tlssession.Server(config, t.send, t)
 		t.waiting = true
@@ -187,7 +185,8 @@ func (t *tlsTransport) send(p []byte) error {
 		t.wmu.Unlock()
 		return net.ErrClosed
 	}
-	if t.direct && !t.posted {
+	if !t.posted && c.loop.observe == nil { // with Options.Observe, writes go through the loop, which reports them
+
 		n, err := sock.Write(t.fd, p)
 		switch {
 		case err != nil && !sock.WouldBlock(err):

@@ -207,7 +207,7 @@ func (p *pipe) cutFirstRecord() {
 	if len(p.in) < recordHeaderLen || p.in[0] != recordTypeHandshake {
 		return
 	}
-	n := int(p.in[3])<<8 | int(p.in[4])
+	n := recordLen(p.in)
 	if n <= maxFragment || n > maxRecordLen || len(p.in) < recordHeaderLen+n {
 		return
 	}
@@ -290,6 +290,9 @@ const (
 	maxRecordLen        = 16384 + 2048
 )
 
+// recordLen is the payload length in the record header that b starts with.
+func recordLen(b []byte) int { return int(b[3])<<8 | int(b[4]) }
+
 func (p *pipe) firstRecordIn() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -299,7 +302,7 @@ func (p *pipe) firstRecordIn() bool {
 	if len(p.in) < recordHeaderLen {
 		return false
 	}
-	n := int(p.in[3])<<8 | int(p.in[4])
+	n := recordLen(p.in)
 	if p.in[0] != recordTypeHandshake || n > maxRecordLen {
 		return true
 	}
