@@ -261,6 +261,22 @@ func settled(t testing.TB, s *Server) Stats {
 	return s.Stats()
 }
 
+// settledWhen is settled, asked again until ok holds of the Stats (or 5
+// seconds have passed, and then it returns the last): a TLS server's
+// handshake goroutine writes its alert to the socket itself, so a client
+// can see its handshake refused before the loop has counted the failure.
+func settledWhen(t testing.TB, s *Server, ok func(Stats) bool) Stats {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st := settled(t, s)
+		if ok(st) || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // expectClosed reads from c until EOF or an error and returns what it read;
 // it fails the test if the peer does not close within d.
 func expectClosed(t testing.TB, c net.Conn, d time.Duration) []byte {

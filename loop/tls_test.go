@@ -340,7 +340,7 @@ func TestTLSClientCertificatesAndSNI(t *testing.T) {
 	if err == nil {
 		t.Fatal("a client without a certificate was served")
 	}
-	if st := settled(t, s); st.HandshakeErrors != 1 {
+	if st := settledWhen(t, s, func(st Stats) bool { return st.HandshakeErrors == 1 }); st.HandshakeErrors != 1 {
 		t.Errorf("Stats: %d handshake errors, want 1", st.HandshakeErrors)
 	}
 }
@@ -480,7 +480,7 @@ func TestTLSGetCertificate(t *testing.T) {
 		c.Close()
 		t.Fatal("a server name with no certificate was served")
 	}
-	if st := settled(t, s); st.Handshakes != 1 || st.HandshakeErrors != 1 {
+	if st := settledWhen(t, s, func(st Stats) bool { return st.Handshakes == 1 && st.HandshakeErrors == 1 }); st.Handshakes != 1 || st.HandshakeErrors != 1 {
 		t.Errorf("Stats: %d handshakes, %d failed; want 1 and 1", st.Handshakes, st.HandshakeErrors)
 	}
 }
