@@ -140,7 +140,7 @@ func (m *afdMechanism) set(fd int, old, ev Events) error {
 	if old == 0 && m.wakeFD < 0 {
 		w, ok := wakeups.Load(fd)
 		if !ok {
-			return fmt.Errorf("afd: fd %d is not a wake-up socket", fd)
+			return fmt.Errorf("afd fd %d: not a wake-up socket", fd)
 		}
 		w.(*wakeup).usePort(m.port)
 		m.wakeFD, m.adopted = fd, true

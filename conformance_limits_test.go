@@ -2,6 +2,7 @@ package iomux
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"strconv"
@@ -16,34 +17,22 @@ func testErrors(t *testing.T, open opener) {
 	s := mustOpen(t, open)
 	r, w := pipe(t)
 	register(t, s, r, Readable, nil)
-	if err := s.Register(r, Readable, nil); !errors.Is(err, ErrRegistered) {
-		t.Errorf("second Register: %v, want ErrRegistered", err)
-	}
+	expectWraps(t, "second Register", s.Register(r, Readable, nil), "register", r, ErrRegistered)
 	if s.Len() != 1 {
 		t.Errorf("Len = %d, want 1", s.Len())
 	}
-	if err := s.Modify(w, Readable, nil); !errors.Is(err, ErrNotRegistered) {
-		t.Errorf("Modify of unknown fd: %v, want ErrNotRegistered", err)
-	}
-	if err := s.Unregister(w); !errors.Is(err, ErrNotRegistered) {
-		t.Errorf("Unregister of unknown fd: %v, want ErrNotRegistered", err)
-	}
-	if err := s.Unregister(1 << 20); !errors.Is(err, ErrNotRegistered) {
-		t.Errorf("Unregister of huge fd: %v, want ErrNotRegistered", err)
-	}
+	expectWraps(t, "Modify of unknown fd", s.Modify(w, Readable, nil), "modify", w, ErrNotRegistered)
+	expectWraps(t, "Unregister of unknown fd", s.Unregister(w), "unregister", w, ErrNotRegistered)
+	expectWraps(t, "Unregister of huge fd", s.Unregister(1<<20), "unregister", 1<<20, ErrNotRegistered)
 	for _, c := range []struct {
 		fd int
 		ev Events
 	}{
 		{w, 0}, {w, Hangup | Error}, {w, EdgeTriggered}, {w, Readable | 1<<12}, {-1, Readable},
 	} {
-		if err := s.Register(c.fd, c.ev, nil); !errors.Is(err, ErrBadEvents) {
-			t.Errorf("Register(%d, %v): %v, want ErrBadEvents", c.fd, c.ev, err)
-		}
+		expectWraps(t, fmt.Sprintf("Register(%d, %v)", c.fd, c.ev), s.Register(c.fd, c.ev, nil), "register", c.fd, ErrBadEvents)
 	}
-	if err := s.Modify(r, 0, nil); !errors.Is(err, ErrBadEvents) {
-		t.Errorf("Modify to 0 events: %v, want ErrBadEvents", err)
-	}
+	expectWraps(t, "Modify to 0 events", s.Modify(r, 0, nil), "modify", r, ErrBadEvents)
 	if s.Len() != 1 {
 		t.Errorf("Len = %d after failed calls, want 1", s.Len())
 	}
@@ -57,6 +46,18 @@ func testErrors(t *testing.T, open opener) {
 	}
 	if _, err := s.Wait(0, nil); !errors.Is(err, ErrNoRoom) {
 		t.Errorf("Wait with no room: %v, want ErrNoRoom", err)
+	}
+}
+
+// expectWraps checks that err, what call returned, wraps want and reads as
+// every error of the package does (iomux.go): op and fd first, want last.
+func expectWraps(t *testing.T, call string, err error, op string, fd int, want error) {
+	t.Helper()
+	prefix := fmt.Sprintf("%s fd %d: ", op, fd)
+	if !errors.Is(err, want) {
+		t.Errorf("%s: %v, want %v", call, err, want)
+	} else if msg := err.Error(); !strings.HasPrefix(msg, prefix) || !strings.HasSuffix(msg, ": "+want.Error()) {
+		t.Errorf("%s: %q, want %q first and %q last", call, msg, prefix, want)
 	}
 }
 
@@ -151,6 +152,7 @@ func testFDAbove1024(t *testing.T, open opener) {
 	if !errors.Is(err, ErrFDTooLarge) {
 		t.Fatalf("%s Register(fd %d): %v, want ErrFDTooLarge", s.Backend(), r, err)
 	}
+	expectWraps(t, s.Backend()+" Register", err, "register", r, ErrFDTooLarge)
 	for _, word := range append([]string{strconv.Itoa(limit)}, ways...) {
 		if !strings.Contains(err.Error(), word) {
 			t.Errorf("error %q does not mention %q", err, word)

@@ -220,8 +220,13 @@ const (
 	ClosedFailsWait
 )
 
-// Errors callers branch on with errors.Is. The errors returned wrap them
-// with the call and fd concerned.
+// Errors callers branch on with errors.Is.
+//
+// Every error of this package reads as Go's own do: what was being done
+// first (the call and fd), then what was wrong, and the error it wraps last:
+// "register fd 7: iomux: fd already registered", "epoll_ctl add fd 7:
+// epoll_ctl: operation not permitted". Only these sentinels begin with
+// "iomux: "; no message that wraps one says it again.
 var (
 	// ErrRegistered: Register of an fd that is already registered.
 	ErrRegistered = errors.New("iomux: fd already registered")
@@ -256,8 +261,8 @@ func NewSelector(backend string) (Selector, error) {
 			return openSelector(b)
 		}
 	}
-	return nil, fmt.Errorf("%w %q (this OS has: %s)", ErrUnknown, backend,
-		strings.Join(Backends(), ", "))
+	return nil, fmt.Errorf("backend %q (this OS has %s): %w", backend,
+		strings.Join(Backends(), ", "), ErrUnknown)
 }
 
 // Backends lists the backends this OS offers, best first.

@@ -76,9 +76,10 @@ type backend struct {
 	open        func() (mechanism, error)
 }
 
-// fits checks fd against the backend's FDLimit; the error names the limit
-// and this OS's backends that have none, the most portable first.
-func (b *backend) fits(fd int) error {
+// fits checks fd, given to op, against the backend's FDLimit; the error
+// names the limit and this OS's backends that have none, the most portable
+// first.
+func (b *backend) fits(op string, fd int) error {
 	limit := b.caps.FDLimit
 	if limit == 0 || fd < limit {
 		return nil
@@ -89,8 +90,8 @@ func (b *backend) fits(fd int) error {
 			unlimited = append(unlimited, o.name)
 		}
 	}
-	return fmt.Errorf("%w: fd %d is at or above %s (%d), the limit of the %s backend; use the %s backend",
-		ErrFDTooLarge, fd, b.fdLimitName, limit, b.name, strings.Join(unlimited, " or "))
+	return fmt.Errorf("%s fd %d: %s is %d (use the %s backend): %w",
+		op, fd, b.fdLimitName, limit, strings.Join(unlimited, " or "), ErrFDTooLarge)
 }
 
 // selector is the Selector of every backend.
@@ -117,7 +118,7 @@ func openSelector(b *backend) (Selector, error) {
 	if err := s.wake.open(); err != nil {
 		return nil, err
 	}
-	err := b.fits(s.wake.fd())
+	err := b.fits("wake-up", s.wake.fd())
 	if err == nil {
 		s.mech, err = b.open()
 	}
@@ -138,7 +139,7 @@ func (s *selector) Register(fd int, ev Events, data any) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	if err := validate(s.b, fd, ev); err != nil {
+	if err := validate(s.b, "register", fd, ev); err != nil {
 		return err
 	}
 	if s.lookup(fd) != nil || fd == s.wake.fd() {
@@ -168,12 +169,12 @@ func (s *selector) Modify(fd int, ev Events, data any) error {
 	if err != nil {
 		return err
 	}
-	if err := validate(s.b, fd, ev); err != nil {
+	if err := validate(s.b, "modify", fd, ev); err != nil {
 		return err
 	}
 	if ev&Exclusive != 0 || reg.events&Exclusive != 0 {
 		// epoll refuses EPOLL_CTL_MOD of EPOLLEXCLUSIVE with EINVAL.
-		return fmt.Errorf("modify fd %d: %w: Exclusive registrations cannot be modified (unregister and register again)", fd, ErrUnsupported)
+		return fmt.Errorf("modify fd %d: an Exclusive registration cannot be modified (unregister and register again): %w", fd, ErrUnsupported)
 	}
 	// Skip the OS call when only data changes: the loop relies on this. A
 	// OneShot must reach the OS, to be re-armed.

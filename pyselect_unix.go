@@ -28,7 +28,7 @@ func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) 
 	want := func(list []int, ev int16) error {
 		for _, fd := range list {
 			if fd < 0 || fd > maxFD {
-				return fmt.Errorf("iomux.Select: fd %d is not a descriptor number (0 to %d)", fd, maxFD)
+				return fmt.Errorf("Select fd %d: not a descriptor number (0 to %d)", fd, maxFD)
 			}
 			i, ok := index[fd]
 			if !ok {
@@ -63,7 +63,7 @@ func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) 
 			switch {
 			case n == 0 || p.Revents == 0:
 			case p.Revents&unix.POLLNVAL != 0:
-				return nil, nil, nil, fmt.Errorf("iomux.Select: fd %d: %w", p.Fd, os.NewSyscallError("select", unix.EBADF))
+				return nil, nil, nil, fmt.Errorf("Select fd %d: %w", p.Fd, os.NewSyscallError("select", unix.EBADF))
 			case selectable(*p):
 				found = true
 			default:

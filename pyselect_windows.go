@@ -1,6 +1,7 @@
 package iomux
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -30,7 +31,7 @@ func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) 
 		set := make([]uintptr, 1, 1+len(list))
 		for _, fd := range list {
 			if fd < 0 || fd > maxFD {
-				return nil, nil, nil, fmt.Errorf("iomux.Select: fd %d is not a socket number (0 to %d)", fd, maxFD)
+				return nil, nil, nil, fmt.Errorf("Select fd %d: not a socket number (0 to %d)", fd, maxFD)
 			}
 			if !inFDSet(set, fd) {
 				set = append(set, uintptr(fd))
@@ -41,7 +42,7 @@ func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) 
 	}
 	if len(r)+len(w)+len(x) == 0 {
 		if timeout < 0 {
-			return nil, nil, nil, fmt.Errorf("iomux.Select: no sockets to wait for, and no timeout")
+			return nil, nil, nil, errors.New("Select: no sockets to wait for, and no timeout")
 		}
 		time.Sleep(timeout)
 		return nil, nil, nil, nil
@@ -60,7 +61,7 @@ func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) 
 		n, _, errno := syscall.SyscallN(procSelect.Addr(), 0, args[0], args[1], args[2],
 			uintptr(unsafe.Pointer(selectTimeval(clk.remaining(), &tv))))
 		if failed(n) {
-			return nil, nil, nil, fmt.Errorf("iomux.Select: %w", os.NewSyscallError("select", errno))
+			return nil, nil, nil, os.NewSyscallError("select", errno)
 		}
 		if int32(n) > 0 || clk.expired() {
 			break // Windows' timers may end a wait a little early: wait the rest

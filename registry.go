@@ -78,23 +78,23 @@ func (r *registry) report(ready []Ready, wake int) (n int, woken bool) {
 // C ints.
 const maxFD = 1<<31 - 1
 
-// validate checks the fd and events given to Register or Modify against
-// what the backend accepts.
-func validate(b *backend, fd int, ev Events) error {
+// validate checks the fd and events given to Register or Modify (op)
+// against what the backend accepts.
+func validate(b *backend, op string, fd int, ev Events) error {
 	if fd < 0 || fd > maxFD {
-		return fmt.Errorf("%w: fd %d is not a descriptor number (0 to %d)", ErrBadEvents, fd, maxFD)
+		return fmt.Errorf("%s fd %d: want 0 to %d: %w", op, fd, maxFD, ErrBadEvents)
 	}
-	if err := b.fits(fd); err != nil {
+	if err := b.fits(op, fd); err != nil {
 		return err
 	}
 	if ev&interestMask == 0 {
-		return fmt.Errorf("%w: %v asks for no condition (want Readable, Writable, Priority or ReadHangup)", ErrBadEvents, ev)
+		return fmt.Errorf("%s fd %d: %v asks for no condition (want Readable, Writable, Priority or ReadHangup): %w", op, fd, ev, ErrBadEvents)
 	}
 	if unknown := ev &^ (interestMask | alwaysMask | modifierMask); unknown != 0 {
-		return fmt.Errorf("%w: unknown bits %#x", ErrBadEvents, uint32(unknown))
+		return fmt.Errorf("%s fd %d: unknown bits %#x: %w", op, fd, uint32(unknown), ErrBadEvents)
 	}
 	if extra := ev & (interestMask | modifierMask) &^ b.caps.Events; extra != 0 {
-		return fmt.Errorf("%w: %v", ErrUnsupported, extra)
+		return fmt.Errorf("%s fd %d: %s has no %v: %w", op, fd, b.name, extra, ErrUnsupported)
 	}
 	return nil
 }

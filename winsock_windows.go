@@ -48,7 +48,7 @@ func socket(fd int) windows.Handle { return windows.Handle(uintptr(fd)) }
 // backend's, such as "select") and fd, and wraps WSAENOTSOCK.
 func checkSocket(call string, fd int) error {
 	if _, err := windows.GetsockoptInt(socket(fd), windows.SOL_SOCKET, soType); err != nil {
-		return fmt.Errorf("%s fd %d: %w (Windows backends watch sockets only)", call, fd, os.NewSyscallError(call, err))
+		return fmt.Errorf("%s fd %d: Windows backends watch sockets only: %w", call, fd, os.NewSyscallError(call, err))
 	}
 	return nil
 }
