@@ -28,7 +28,7 @@ func testErrors(t *testing.T, open opener) {
 		fd int
 		ev Events
 	}{
-		{w, 0}, {w, Hangup | Error}, {w, EdgeTriggered}, {w, Readable | 1<<12}, {-1, Readable},
+		{w, 0}, {w, Hangup | Error}, {w, EdgeTriggered}, {w, Readable | 1<<12},
 	} {
 		expectWraps(t, fmt.Sprintf("Register(%d, %v)", c.fd, c.ev), s.Register(c.fd, c.ev, nil), "register", c.fd, ErrBadEvents)
 	}
@@ -46,6 +46,30 @@ func testErrors(t *testing.T, open opener) {
 	}
 	if _, err := s.Wait(0, nil); !errors.Is(err, ErrNoRoom) {
 		t.Errorf("Wait with no room: %v, want ErrNoRoom", err)
+	}
+}
+
+// testBadFD: a number no descriptor can have (negative, Windows'
+// INVALID_SOCKET among them, or past a C int) is ErrBadFD, not the events'
+// fault (ErrBadEvents) nor the OS's, on every backend; Modify and
+// Unregister of it find nothing registered.
+func testBadFD(t *testing.T, open opener) {
+	s := mustOpen(t, open)
+	for _, fd := range []int{-1, -2, math.MinInt, maxFD + 1, math.MaxInt} {
+		err := s.Register(fd, Readable, nil)
+		expectWraps(t, fmt.Sprintf("Register(%d)", fd), err, "register", fd, ErrBadFD)
+		if errors.Is(err, ErrBadEvents) {
+			t.Errorf("Register(%d): %v is also ErrBadEvents", fd, err)
+		}
+		if err := s.Modify(fd, Readable, nil); !errors.Is(err, ErrNotRegistered) {
+			t.Errorf("Modify(%d): %v, want ErrNotRegistered", fd, err)
+		}
+		if err := s.Unregister(fd); !errors.Is(err, ErrNotRegistered) {
+			t.Errorf("Unregister(%d): %v, want ErrNotRegistered", fd, err)
+		}
+	}
+	if s.Len() != 0 {
+		t.Errorf("Len = %d, want 0", s.Len())
 	}
 }
 
@@ -84,14 +108,14 @@ func testRollback(t *testing.T, open opener) {
 	}
 	closed, closeNow := closedFD(t)
 	closeNow()
-	if err := s.Register(closed, Readable, nil); !errors.Is(err, errBadFD) || s.Len() != 0 {
+	if err := s.Register(closed, Readable, nil); !errors.Is(err, errNotOpen) || s.Len() != 0 {
 		t.Errorf("Register of a closed fd: %v (Len %d), want EBADF and Len 0", err, s.Len())
 	}
 	// A failed Modify keeps the registration as it was.
 	r, _, closeR, _ := closablePipe(t)
 	register(t, s, r, Readable, "kept")
 	closeR()
-	if err := s.Modify(r, Writable, "lost"); !errors.Is(err, errBadFD) {
+	if err := s.Modify(r, Writable, "lost"); !errors.Is(err, errNotOpen) {
 		t.Errorf("Modify of a closed fd: %v, want EBADF", err)
 	}
 	if err := s.Unregister(r); err != nil || s.Len() != 0 {
@@ -208,7 +232,7 @@ func testClosedFD(t *testing.T, open opener) {
 				t.Errorf("%s: got %v, %v; want fd %d Invalid", s.Backend(), ready[:n], err, r)
 			}
 		case ClosedFailsWait:
-			if !errors.Is(err, errBadFD) {
+			if !errors.Is(err, errNotOpen) {
 				t.Errorf("%s: got %v, %v; want EBADF", s.Backend(), ready[:n], err)
 			}
 		case ClosedForgotten:
@@ -226,7 +250,7 @@ func testClosedFD(t *testing.T, open opener) {
 }
 
 // testHugeFDs: any fd number is an error, never a crash: numbers no
-// descriptor can have fail with ErrBadEvents, large ones that are not open
+// descriptor can have fail with ErrBadFD, large ones that are not open
 // with EBADF, and neither grows the Selector's tables to that size.
 func testHugeFDs(t *testing.T, open opener) {
 	s := mustOpen(t, open)
@@ -234,13 +258,13 @@ func testHugeFDs(t *testing.T, open opener) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for _, fd := range []int{1<<31 - 1 + 1, math.MaxInt, 1 << 32} {
-		if err := s.Register(fd, Readable, nil); !errors.Is(err, ErrBadEvents) {
-			t.Errorf("Register(%d): %v, want ErrBadEvents", fd, err)
+		if err := s.Register(fd, Readable, nil); !errors.Is(err, ErrBadFD) {
+			t.Errorf("Register(%d): %v, want ErrBadFD", fd, err)
 		}
 	}
 	for _, fd := range []int{1<<31 - 1, 1<<31 - 2, 1 << 24} {
 		err := s.Register(fd, Readable, nil)
-		if !errors.Is(err, errBadFD) && !errors.Is(err, ErrFDTooLarge) {
+		if !errors.Is(err, errNotOpen) && !errors.Is(err, ErrFDTooLarge) {
 			t.Errorf("Register(%d) of a descriptor that is not open: %v, want EBADF (or ErrFDTooLarge)", fd, err)
 		}
 		if err := s.Modify(fd, Readable, nil); !errors.Is(err, ErrNotRegistered) {

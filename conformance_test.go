@@ -37,6 +37,7 @@ var selectorCases = []struct {
 	{"priority", testPriority},
 	{"data", testData},
 	{"errors", testErrors},
+	{"bad-fd", testBadFD},
 	{"huge-fds", testHugeFDs},
 	{"rollback", testRollback},
 	{"fd-above-1024", testFDAbove1024},

@@ -222,7 +222,7 @@ func rewind(fd int) error {
 // The errors the OS gives a closed descriptor, a write to a pipe without a
 // reader, and a backend's refusal of a regular file.
 var (
-	errBadFD      error = unix.EBADF
+	errNotOpen    error = unix.EBADF
 	errNoReader   error = unix.EPIPE
 	errNotWatched error = unix.EPERM
 )

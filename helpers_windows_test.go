@@ -249,7 +249,7 @@ func rewind(fd int) error {
 // On Windows a closed socket and a handle that is no socket are both
 // WSAENOTSOCK.
 var (
-	errBadFD      error = windows.WSAENOTSOCK
+	errNotOpen    error = windows.WSAENOTSOCK
 	errNoReader   error = windows.WSAECONNRESET
 	errNotWatched error = windows.WSAENOTSOCK
 )

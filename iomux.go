@@ -129,10 +129,11 @@ type Ready struct {
 type Selector interface {
 	// Register starts watching fd for ev (conditions plus modifiers) and
 	// associates data with it. Registering an fd twice fails with
-	// ErrRegistered; ev without a condition fails with ErrBadEvents; a
-	// condition or modifier not in Capabilities().Events fails with
-	// ErrUnsupported, an fd at or above Capabilities().FDLimit with
-	// ErrFDTooLarge. If the OS refuses fd, nothing is registered.
+	// ErrRegistered; a number no descriptor can have with ErrBadFD; ev
+	// without a condition with ErrBadEvents; a condition or modifier not in
+	// Capabilities().Events with ErrUnsupported, an fd at or above
+	// Capabilities().FDLimit with ErrFDTooLarge. If the OS refuses fd,
+	// nothing is registered.
 	Register(fd int, ev Events, data any) error
 	// Modify replaces the events and data of a registered fd
 	// (ErrNotRegistered otherwise). It re-arms a OneShot registration. If the
@@ -232,8 +233,13 @@ var (
 	ErrRegistered = errors.New("iomux: fd already registered")
 	// ErrNotRegistered: Modify or Unregister of an fd that is not registered.
 	ErrNotRegistered = errors.New("iomux: fd not registered")
-	// ErrBadEvents: Events with no condition, unknown bits, or a negative fd.
+	// ErrBadEvents: Events with no condition, or unknown bits.
 	ErrBadEvents = errors.New("iomux: invalid events")
+	// ErrBadFD: an fd no descriptor can have: negative (Windows'
+	// INVALID_SOCKET among them) or past a C int. A number past a backend's
+	// FDLimit is ErrFDTooLarge; one that is not open is the OS's error
+	// (EBADF; WSAENOTSOCK on Windows).
+	ErrBadFD = errors.New("iomux: not a descriptor number")
 	// ErrFDTooLarge: an fd at or above the backend's Capabilities.FDLimit
 	// (select's FD_SETSIZE, 1024).
 	ErrFDTooLarge = errors.New("iomux: fd too large for select")

@@ -18,7 +18,7 @@ package iomux
 //     before Unregister and a regular file look like), and open.
 //   - One entry in the OS's list (backends_<os>.go), best first.
 //
-// The kit does the rest, once for all: validation (ErrBadEvents,
+// The kit does the rest, once for all: validation (ErrBadFD, ErrBadEvents,
 // ErrUnsupported, ErrFDTooLarge, ErrRegistered, ErrNotRegistered), no OS call
 // when Modify changes only the data, rolling the bookkeeping back when the
 // OS refuses, the Wait loop (timeout, EINTR retried with the time left,

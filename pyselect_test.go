@@ -91,11 +91,11 @@ func TestSelectClosedFD(t *testing.T) {
 	r, w, closeR, _ := closablePipe(t)
 	closeR()
 	_, _, _, err := Select([]int{r}, []int{w}, nil, 0)
-	if !errors.Is(err, errBadFD) {
+	if !errors.Is(err, errNotOpen) {
 		t.Errorf("Select on a closed fd: %v, want EBADF", err)
 	}
-	if _, _, _, err := Select([]int{-1}, nil, nil, 0); err == nil {
-		t.Errorf("Select on fd -1: no error")
+	if _, _, _, err := Select([]int{-1}, nil, nil, 0); !errors.Is(err, ErrBadFD) {
+		t.Errorf("Select on fd -1: %v, want ErrBadFD", err)
 	}
 }
 

@@ -28,7 +28,7 @@ func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) 
 	want := func(list []int, ev int16) error {
 		for _, fd := range list {
 			if fd < 0 || fd > maxFD {
-				return fmt.Errorf("Select fd %d: not a descriptor number (0 to %d)", fd, maxFD)
+				return fmt.Errorf("Select fd %d: want 0 to %d: %w", fd, maxFD, ErrBadFD)
 			}
 			i, ok := index[fd]
 			if !ok {

@@ -31,7 +31,7 @@ func Select(r, w, x []int, timeout time.Duration) (rr, ww, xx []int, err error) 
 		set := make([]uintptr, 1, 1+len(list))
 		for _, fd := range list {
 			if fd < 0 || fd > maxFD {
-				return nil, nil, nil, fmt.Errorf("Select fd %d: not a socket number (0 to %d)", fd, maxFD)
+				return nil, nil, nil, fmt.Errorf("Select fd %d: want 0 to %d: %w", fd, maxFD, ErrBadFD)
 			}
 			if !inFDSet(set, fd) {
 				set = append(set, uintptr(fd))

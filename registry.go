@@ -82,7 +82,7 @@ const maxFD = 1<<31 - 1
 // against what the backend accepts.
 func validate(b *backend, op string, fd int, ev Events) error {
 	if fd < 0 || fd > maxFD {
-		return fmt.Errorf("%s fd %d: want 0 to %d: %w", op, fd, maxFD, ErrBadEvents)
+		return fmt.Errorf("%s fd %d: want 0 to %d: %w", op, fd, maxFD, ErrBadFD)
 	}
 	if err := b.fits(op, fd); err != nil {
 		return err
