@@ -146,7 +146,7 @@ func cmdHGetAll(sess *Session, out []byte, args [][]byte) []byte {
 	out = resp.AppendArray(out, n)
 	for f, v := range o.hash {
 		if keys {
-			out = resp.AppendBulkString(out, f)
+			out = resp.AppendBulk(out, f)
 		}
 		if vals {
 			out = resp.AppendBulk(out, v)

@@ -105,7 +105,7 @@ func BenchmarkExec(b *testing.B) {
 		for _, c := range cmds {
 			batch = resp.AppendArray(batch, len(c))
 			for _, a := range c {
-				batch = resp.AppendBulkString(batch, a)
+				batch = resp.AppendBulk(batch, a)
 			}
 		}
 	}

@@ -97,19 +97,19 @@ func cmdHello(sess *Session, out []byte, args [][]byte) []byte {
 		}
 	}
 	out = resp.AppendArray(out, 14)
-	out = resp.AppendBulkString(out, "server")
-	out = resp.AppendBulkString(out, "redis")
-	out = resp.AppendBulkString(out, "version")
-	out = resp.AppendBulkString(out, RedisVersion)
-	out = resp.AppendBulkString(out, "proto")
+	out = resp.AppendBulk(out, "server")
+	out = resp.AppendBulk(out, "redis")
+	out = resp.AppendBulk(out, "version")
+	out = resp.AppendBulk(out, RedisVersion)
+	out = resp.AppendBulk(out, "proto")
 	out = resp.AppendInt(out, 2)
-	out = resp.AppendBulkString(out, "id")
+	out = resp.AppendBulk(out, "id")
 	out = resp.AppendInt(out, sess.id)
-	out = resp.AppendBulkString(out, "mode")
-	out = resp.AppendBulkString(out, "standalone")
-	out = resp.AppendBulkString(out, "role")
-	out = resp.AppendBulkString(out, "master")
-	out = resp.AppendBulkString(out, "modules")
+	out = resp.AppendBulk(out, "mode")
+	out = resp.AppendBulk(out, "standalone")
+	out = resp.AppendBulk(out, "role")
+	out = resp.AppendBulk(out, "master")
+	out = resp.AppendBulk(out, "modules")
 	return resp.AppendArray(out, 0)
 }
 
@@ -140,7 +140,7 @@ func cmdClient(sess *Session, out []byte, args [][]byte) []byte {
 		return resp.AppendOK(out)
 	case (equalFold(sub, "info") || equalFold(sub, "list")) && len(args) == 2:
 		line := fmt.Sprintf("id=%d name=%s db=0 cmd=client|%s\n", sess.id, sess.name, strings.ToLower(string(sub)))
-		return resp.AppendBulkString(out, line)
+		return resp.AppendBulk(out, line)
 	case equalFold(sub, "help"):
 		return appendHelp(out, "CLIENT", "ID", "GETNAME", "SETNAME <name>", "SETINFO <attr> <value>", "INFO", "LIST")
 	}
@@ -205,7 +205,7 @@ func sortedCommands() []string {
 
 func appendCommandInfo(out []byte, c *command) []byte {
 	out = resp.AppendArray(out, 6)
-	out = resp.AppendBulkString(out, c.name)
+	out = resp.AppendBulk(out, c.name)
 	out = resp.AppendInt(out, int64(c.arity))
 	flags := strings.Fields(c.flags)
 	out = resp.AppendArray(out, len(flags))
@@ -265,7 +265,7 @@ func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
 			fmt.Fprintf(&b, "db0:keys=%d,expires=%d,avg_ttl=0\r\n", n, volatile)
 		}
 	}
-	return resp.AppendBulkString(out, strings.TrimRight(b.String(), "\r\n")+"\r\n")
+	return resp.AppendBulk(out, strings.TrimRight(b.String(), "\r\n")+"\r\n")
 }
 
 // cmdConfig is CONFIG GET pattern... (what this server's settings are, by
@@ -293,8 +293,8 @@ func cmdConfig(sess *Session, out []byte, args [][]byte) []byte {
 		slices.Sort(names)
 		out = resp.AppendArray(out, 2*len(names))
 		for _, k := range names {
-			out = resp.AppendBulkString(out, k)
-			out = resp.AppendBulkString(out, conf[k])
+			out = resp.AppendBulk(out, k)
+			out = resp.AppendBulk(out, conf[k])
 		}
 		return out
 	case equalFold(sub, "set") && len(args) >= 4:

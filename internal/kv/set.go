@@ -83,7 +83,7 @@ func cmdSMembers(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	out = resp.AppendArray(out, len(o.set))
 	for m := range o.set {
-		out = resp.AppendBulkString(out, m)
+		out = resp.AppendBulk(out, m)
 	}
 	return out
 }
@@ -114,7 +114,7 @@ func cmdSPop(sess *Session, out []byte, args [][]byte) []byte {
 		if n == 0 {
 			break
 		}
-		out = resp.AppendBulkString(out, m)
+		out = resp.AppendBulk(out, m)
 		delete(o.set, m)
 		n--
 	}

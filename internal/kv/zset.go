@@ -188,7 +188,7 @@ func cmdZPop(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	out = resp.AppendArray(out, 2*len(popped))
 	for _, m := range popped {
-		out = resp.AppendBulkString(out, m.member)
+		out = resp.AppendBulk(out, m.member)
 		out = appendFloat(out, m.score)
 	}
 	if o.zset.len() == 0 {
@@ -223,7 +223,7 @@ func cmdZRange(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	out = resp.AppendArray(out, n)
 	for _, m := range o.zset.sorted[from:to] {
-		out = resp.AppendBulkString(out, m.member)
+		out = resp.AppendBulk(out, m.member)
 		if withScores {
 			out = appendFloat(out, m.score)
 		}

@@ -12,7 +12,7 @@ func encode(args ...string) []byte {
 	var b []byte
 	b = AppendArray(b, len(args))
 	for _, a := range args {
-		b = AppendBulkString(b, a)
+		b = AppendBulk(b, a)
 	}
 	return b
 }
@@ -128,7 +128,7 @@ func TestAppend(t *testing.T) {
 	b = AppendError(b, "ERR bad\r\nline")
 	b = AppendInt(b, -42)
 	b = AppendBulk(b, []byte("a\r\nb"))
-	b = AppendBulk(b, nil)
+	b = AppendBulk(b, []byte(nil))
 	b = AppendNull(b)
 	b = AppendNullArray(b)
 	b = AppendArray(b, 2)

@@ -37,21 +37,13 @@ func AppendInt(b []byte, n int64) []byte {
 	return append(b, '\r', '\n')
 }
 
-// AppendBulk appends a bulk string: $len\r\np\r\n.
-func AppendBulk(b, p []byte) []byte {
+// AppendBulk appends a bulk string: $len\r\np\r\n. p is a []byte or a
+// string, so neither is converted (a copy) to be written.
+func AppendBulk[T []byte | string](b []byte, p T) []byte {
 	b = append(b, '$')
 	b = strconv.AppendInt(b, int64(len(p)), 10)
 	b = append(b, '\r', '\n')
 	b = append(b, p...)
-	return append(b, '\r', '\n')
-}
-
-// AppendBulkString is AppendBulk of a string.
-func AppendBulkString(b []byte, s string) []byte {
-	b = append(b, '$')
-	b = strconv.AppendInt(b, int64(len(s)), 10)
-	b = append(b, '\r', '\n')
-	b = append(b, s...)
 	return append(b, '\r', '\n')
 }
 
