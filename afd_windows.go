@@ -26,7 +26,7 @@ import (
 var afdBackend = backend{
 	name: "afd",
 	caps: Capabilities{
-		Events:       Readable | Writable | Priority | ReadHangup | OneShot,
+		Events:       afdBits.accepts() | OneShot, // OneShot has no AFD bit: the poll is not issued again until Modify
 		PeerClosed:   Readable,
 		ReaderClosed: Writable,
 		ClosedFD:     ClosedForgotten,
