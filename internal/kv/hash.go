@@ -36,7 +36,7 @@ func cmdHSet(sess *Session, out []byte, args [][]byte) []byte {
 	if len(args)%2 != 0 {
 		return appendArity(out, sess.lookup(args[0]).name)
 	}
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o, wrong := sh.hashFor(args[1], sess.now, true)
 	if wrong {
@@ -63,7 +63,7 @@ func cmdHSet(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdHSetNX(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o, wrong := sh.hashFor(args[1], sess.now, true)
 	if wrong {
@@ -89,7 +89,7 @@ func cmdHGet(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdHMGet(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o, wrong := sh.hashFor(args[1], sess.now, false)
 	if wrong {

@@ -99,7 +99,7 @@ func cmdExpire(sess *Session, out []byte, args [][]byte) []byte {
 		}
 		at += sess.now
 	}
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o := sh.get(args[1], sess.now)
 	if o == nil {
@@ -121,7 +121,7 @@ func cmdExpire(sess *Session, out []byte, args [][]byte) []byte {
 
 // cmdTTL is TTL and PTTL: -2 for no key, -1 for no expiry.
 func cmdTTL(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o := sh.get(args[1], sess.now)
 	switch {
@@ -138,7 +138,7 @@ func cmdTTL(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdPersist(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o := sh.get(args[1], sess.now)
 	if o == nil || o.expireAt == 0 {
@@ -149,7 +149,7 @@ func cmdPersist(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdType(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o := sh.get(args[1], sess.now)
 	if o == nil {

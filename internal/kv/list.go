@@ -92,7 +92,7 @@ func init() {
 func cmdPush(sess *Session, out []byte, args [][]byte) []byte {
 	front := args[0][0] == 'l' || args[0][0] == 'L'
 	onlyIfExists := len(args[0]) == 6
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o, wrong := sh.getKind(args[1], KindList, sess.now)
 	switch {
@@ -137,7 +137,7 @@ func cmdPop(sess *Session, out []byte, args [][]byte) []byte {
 		return reply
 	}
 	front := args[0][0] == 'l' || args[0][0] == 'L'
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o, wrong := sh.getKind(args[1], KindList, sess.now)
 	switch {

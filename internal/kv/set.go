@@ -16,7 +16,7 @@ func init() {
 }
 
 func cmdSAdd(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o, wrong := sh.getKind(args[1], KindSet, sess.now)
 	if wrong {
@@ -95,7 +95,7 @@ func cmdSPop(sess *Session, out []byte, args [][]byte) []byte {
 	if reply != nil {
 		return reply
 	}
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o, wrong := sh.getKind(args[1], KindSet, sess.now)
 	switch {

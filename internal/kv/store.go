@@ -90,8 +90,9 @@ func (s *Store) shardIndex(key []byte) int {
 	return int(maphash.Bytes(s.hashKey, key) & (shardCount - 1))
 }
 
-// shardOf returns the locked shard that holds key; the caller unlocks it.
-func (s *Store) shardOf(key []byte) *shard {
+// lockShard locks the shard that holds key and returns it; the caller
+// unlocks it (defer sh.mu.Unlock(), as every command does).
+func (s *Store) lockShard(key []byte) *shard {
 	sh := &s.shards[s.shardIndex(key)]
 	sh.mu.Lock()
 	return sh
@@ -113,7 +114,7 @@ func (sh *shard) getKind(key []byte, k Kind, now int64) (o *object, wrong bool) 
 // the whole answer: WRONGTYPE if key holds another kind, none's if it is
 // absent (Redis's lookupKeyReadOrReply and checkType in one).
 func (sess *Session) existing(key []byte, k Kind, out []byte, none func([]byte) []byte) (o *object, sh *shard, reply []byte) {
-	sh = sess.store.shardOf(key)
+	sh = sess.store.lockShard(key)
 	o, wrong := sh.getKind(key, k, sess.now)
 	switch {
 	case wrong:

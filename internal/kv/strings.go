@@ -123,7 +123,7 @@ func expireTime(unit, arg []byte, now int64) (at int64, ok, valid bool) {
 }
 
 func set(sess *Session, out []byte, key, v []byte, nx, xx, get, keepTTL bool, expireAt int64) []byte {
-	sh := sess.store.shardOf(key)
+	sh := sess.store.lockShard(key)
 	defer sh.mu.Unlock()
 	o := sh.get(key, sess.now)
 	if get {
@@ -155,7 +155,7 @@ func set(sess *Session, out []byte, key, v []byte, nx, xx, get, keepTTL bool, ex
 }
 
 func cmdSetNX(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	if sh.get(args[1], sess.now) != nil {
 		return resp.AppendInt(out, 0)
@@ -242,7 +242,7 @@ func cmdIncr(sess *Session, out []byte, args [][]byte) []byte {
 		}
 		by = -by
 	}
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o := sh.get(args[1], sess.now)
 	var n int64
@@ -266,7 +266,7 @@ func cmdIncr(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdAppend(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o := sh.get(args[1], sess.now)
 	if o == nil {

@@ -133,7 +133,7 @@ pairs:
 			return appendErr(out, errNotFloat)
 		}
 	}
-	sh := sess.store.shardOf(args[1])
+	sh := sess.store.lockShard(args[1])
 	defer sh.mu.Unlock()
 	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
 	switch {
