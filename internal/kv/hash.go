@@ -21,26 +21,16 @@ func init() {
 	)
 }
 
-// hashFor returns key's hash, made if absent and create is set.
-func (sh *shard) hashFor(key []byte, now int64, create bool) (o *object, wrong bool) {
-	o, wrong = sh.getKind(key, KindHash, now)
-	if o == nil && !wrong && create {
-		o = sh.add(key, &object{kind: KindHash, hash: make(map[string][]byte)})
-	}
-	return o, wrong
-}
-
 // cmdHSet is HSET key field value [field value ...] (the count of new
 // fields) and HMSET (OK).
 func cmdHSet(sess *Session, out []byte, args [][]byte) []byte {
 	if len(args)%2 != 0 {
 		return appendArity(out, sess.lookup(args[0]).name)
 	}
-	sh := sess.store.lockShard(args[1])
+	o, sh, reply := sess.existingOrNew(args[1], KindHash, out)
 	defer sh.mu.Unlock()
-	o, wrong := sh.hashFor(args[1], sess.now, true)
-	if wrong {
-		return appendErr(out, errWrongType)
+	if o == nil {
+		return reply
 	}
 	added := 0
 	for i := 2; i < len(args); i += 2 {
@@ -63,11 +53,10 @@ func cmdHSet(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdHSetNX(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.lockShard(args[1])
+	o, sh, reply := sess.existingOrNew(args[1], KindHash, out)
 	defer sh.mu.Unlock()
-	o, wrong := sh.hashFor(args[1], sess.now, true)
-	if wrong {
-		return appendErr(out, errWrongType)
+	if o == nil {
+		return reply
 	}
 	if _, ok := o.hash[string(args[2])]; ok {
 		return resp.AppendInt(out, 0)
@@ -89,11 +78,10 @@ func cmdHGet(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdHMGet(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.lockShard(args[1])
+	o, sh, reply := sess.ofKind(args[1], KindHash, out) // an absent hash: every field is null
 	defer sh.mu.Unlock()
-	o, wrong := sh.hashFor(args[1], sess.now, false)
-	if wrong {
-		return appendErr(out, errWrongType)
+	if reply != nil {
+		return reply
 	}
 	out = resp.AppendArray(out, len(args)-2)
 	for _, f := range args[2:] {

@@ -92,16 +92,17 @@ func init() {
 func cmdPush(sess *Session, out []byte, args [][]byte) []byte {
 	front := args[0][0] == 'l' || args[0][0] == 'L'
 	onlyIfExists := len(args[0]) == 6
-	sh := sess.store.lockShard(args[1])
+	var o *object
+	var sh *shard
+	var reply []byte
+	if onlyIfExists { // LPUSHX, RPUSHX: onto an existing list only
+		o, sh, reply = sess.existing(args[1], KindList, out, appendZero)
+	} else {
+		o, sh, reply = sess.existingOrNew(args[1], KindList, out)
+	}
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindList, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil && onlyIfExists:
-		return resp.AppendInt(out, 0)
-	case o == nil:
-		o = sh.add(args[1], &object{kind: KindList, list: &list{}})
+	if o == nil {
+		return reply
 	}
 	for _, v := range args[2:] {
 		v = append([]byte(nil), v...)
@@ -137,16 +138,14 @@ func cmdPop(sess *Session, out []byte, args [][]byte) []byte {
 		return reply
 	}
 	front := args[0][0] == 'l' || args[0][0] == 'L'
-	sh := sess.store.lockShard(args[1])
+	none := resp.AppendNull
+	if has {
+		none = resp.AppendNullArray
+	}
+	o, sh, reply := sess.existing(args[1], KindList, out, none)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindList, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil && has:
-		return resp.AppendNullArray(out)
-	case o == nil:
-		return resp.AppendNull(out)
+	if o == nil {
+		return reply
 	}
 	if has {
 		n = min(n, o.list.len())

@@ -16,14 +16,10 @@ func init() {
 }
 
 func cmdSAdd(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.lockShard(args[1])
+	o, sh, reply := sess.existingOrNew(args[1], KindSet, out)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindSet, sess.now)
-	if wrong {
-		return appendErr(out, errWrongType)
-	}
 	if o == nil {
-		o = sh.add(args[1], &object{kind: KindSet, set: make(map[string]struct{})})
+		return reply
 	}
 	added := 0
 	for _, m := range args[2:] {
@@ -95,16 +91,14 @@ func cmdSPop(sess *Session, out []byte, args [][]byte) []byte {
 	if reply != nil {
 		return reply
 	}
-	sh := sess.store.lockShard(args[1])
+	none := resp.AppendNull
+	if has {
+		none = appendEmpty
+	}
+	o, sh, reply := sess.existing(args[1], KindSet, out, none)
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindSet, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil && has:
-		return resp.AppendArray(out, 0)
-	case o == nil:
-		return resp.AppendNull(out)
+	if o == nil {
+		return reply
 	}
 	if has {
 		n = min(n, len(o.set))

@@ -76,6 +76,22 @@ type object struct {
 	zset     *zset
 }
 
+// newObject is an empty value of kind k.
+func newObject(k Kind) *object {
+	o := &object{kind: k}
+	switch k {
+	case KindList:
+		o.list = &list{}
+	case KindSet:
+		o.set = make(map[string]struct{})
+	case KindHash:
+		o.hash = make(map[string][]byte)
+	case KindZSet:
+		o.zset = newZset()
+	}
+	return o
+}
+
 // NewStore returns an empty keyspace.
 func NewStore() *Store {
 	s := &Store{hashKey: maphash.MakeSeed(), start: time.Now()}
@@ -98,31 +114,43 @@ func (s *Store) lockShard(key []byte) *shard {
 	return sh
 }
 
-// getKind returns key's object if it is of kind k; wrong says it exists
-// with another kind.
-func (sh *shard) getKind(key []byte, k Kind, now int64) (o *object, wrong bool) {
-	o = sh.get(key, now)
-	if o != nil && o.kind != k {
-		return nil, true
-	}
-	return o, false
-}
+// The lookup of a command on one key of one kind, written once: ofKind, and
+// the two ways a command meets an absent key, existing and existingOrNew.
+// Each locks key's shard; the caller unlocks sh.
 
-// existing locks key's shard (the caller unlocks sh) and returns key's
-// object of kind k, for a command that reads it or changes it only if it
-// exists. When o is nil there is nothing to work on, and reply is out with
-// the whole answer: WRONGTYPE if key holds another kind, none's if it is
-// absent (Redis's lookupKeyReadOrReply and checkType in one).
-func (sess *Session) existing(key []byte, k Kind, out []byte, none func([]byte) []byte) (o *object, sh *shard, reply []byte) {
+// ofKind returns key's object if it is of kind k, nil if key is absent. If
+// key holds another kind, o is nil and reply is out with WRONGTYPE (Redis's
+// checkType); otherwise reply is nil.
+func (sess *Session) ofKind(key []byte, k Kind, out []byte) (o *object, sh *shard, reply []byte) {
 	sh = sess.store.lockShard(key)
-	o, wrong := sh.getKind(key, k, sess.now)
-	switch {
-	case wrong:
+	o = sh.get(key, sess.now)
+	if o != nil && o.kind != k {
 		return nil, sh, appendErr(out, errWrongType)
-	case o == nil:
-		return nil, sh, none(out)
 	}
 	return o, sh, nil
+}
+
+// existing is ofKind for a command that reads key, or changes it only if
+// it exists. When o is nil there is nothing to work on, and reply is out
+// with the whole answer: WRONGTYPE if key holds another kind, none's if it
+// is absent (Redis's lookupKeyReadOrReply and checkType in one).
+func (sess *Session) existing(key []byte, k Kind, out []byte, none func([]byte) []byte) (o *object, sh *shard, reply []byte) {
+	o, sh, reply = sess.ofKind(key, k, out)
+	if o == nil && reply == nil {
+		reply = none(out)
+	}
+	return o, sh, reply
+}
+
+// existingOrNew is ofKind for a command that adds to key's value: an absent
+// key is stored with an empty value of kind k. o is nil only when key holds
+// another kind, with WRONGTYPE in reply.
+func (sess *Session) existingOrNew(key []byte, k Kind, out []byte) (o *object, sh *shard, reply []byte) {
+	o, sh, reply = sess.ofKind(key, k, out)
+	if o == nil && reply == nil {
+		o = sh.add(key, newObject(k))
+	}
+	return o, sh, reply
 }
 
 // appendZero and appendEmpty are the answers of a command on an absent key

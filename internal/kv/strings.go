@@ -242,14 +242,13 @@ func cmdIncr(sess *Session, out []byte, args [][]byte) []byte {
 		}
 		by = -by
 	}
-	sh := sess.store.lockShard(args[1])
+	o, sh, reply := sess.ofKind(args[1], KindString, out)
 	defer sh.mu.Unlock()
-	o := sh.get(args[1], sess.now)
+	if reply != nil {
+		return reply
+	}
 	var n int64
 	if o != nil {
-		if o.kind != KindString {
-			return appendErr(out, errWrongType)
-		}
 		v, ok := resp.ParseInt(o.str)
 		if !ok {
 			return appendErr(out, errNotInteger)
@@ -266,15 +265,14 @@ func cmdIncr(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdAppend(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.lockShard(args[1])
+	o, sh, reply := sess.ofKind(args[1], KindString, out)
 	defer sh.mu.Unlock()
-	o := sh.get(args[1], sess.now)
-	if o == nil {
+	switch {
+	case reply != nil:
+		return reply
+	case o == nil:
 		o = sh.setValue(args[1], nil, args[2], false)
 		return resp.AppendInt(out, int64(len(o.str)))
-	}
-	if o.kind != KindString {
-		return appendErr(out, errWrongType)
 	}
 	if len(o.str)+len(args[2]) > resp.DefaultLimits.MaxBulk*16 {
 		return appendErr(out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)")

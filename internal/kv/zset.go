@@ -133,16 +133,17 @@ pairs:
 			return appendErr(out, errNotFloat)
 		}
 	}
-	sh := sess.store.lockShard(args[1])
+	var o *object
+	var sh *shard
+	var reply []byte
+	if xx { // only members of an existing sorted set
+		o, sh, reply = sess.existing(args[1], KindZSet, out, appendZero)
+	} else {
+		o, sh, reply = sess.existingOrNew(args[1], KindZSet, out)
+	}
 	defer sh.mu.Unlock()
-	o, wrong := sh.getKind(args[1], KindZSet, sess.now)
-	switch {
-	case wrong:
-		return appendErr(out, errWrongType)
-	case o == nil && xx:
-		return resp.AppendInt(out, 0)
-	case o == nil:
-		o = sh.add(args[1], &object{kind: KindZSet, zset: newZset()})
+	if o == nil {
+		return reply
 	}
 	added, changed := 0, 0
 	for j := 0; j < len(rest); j += 2 {
