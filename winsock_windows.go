@@ -57,14 +57,17 @@ func checkSocket(call string, fd int) error {
 // must be an open handle. One that is no socket passes here, for the
 // backend to refuse with its own name (checkSocket).
 func checkOpen(op string, fd int) error {
-	err := checkSocket(op, fd)
+	_, err := windows.GetsockoptInt(socket(fd), windows.SOL_SOCKET, soType)
 	if err != nil && fd&3 == 0 {
 		var flags uint32
 		if r, _, _ := syscall.SyscallN(procGetHandleInformation.Addr(), uintptr(fd), uintptr(unsafe.Pointer(&flags))); r != 0 {
 			return nil
 		}
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("%s fd %d: %w", op, fd, os.NewSyscallError("getsockopt", err))
+	}
+	return nil
 }
 
 // setNonblock switches a socket between blocking and non-blocking
