@@ -46,7 +46,7 @@ func TestAsyncWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	recv(t, held, 10*time.Second, "the loop to be held")
-	wakeups := l.stats.wakeups.Load()
+	wakeups := l.stats.Wakeups.Load()
 
 	var wg sync.WaitGroup
 	var failed atomic.Int64
@@ -60,7 +60,7 @@ func TestAsyncWrite(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	posted := l.stats.wakeups.Load() - wakeups
+	posted := l.stats.Wakeups.Load() - wakeups
 	releaseOnce()
 	if n := failed.Load(); n > 0 {
 		t.Fatalf("%d AsyncWrites failed", n)
@@ -114,7 +114,7 @@ func TestAsyncOnData(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("Buffered() = %d outside OnData, want %d", buffered, len("half a li"))
 		}
-		onLoop(t, sc.Loop(), func() { buffered = sc.Buffered() })
+		onLoop(t, sc.Loop(), func() { buffered = sc.Inbound() })
 	}
 	woken.Store(true)
 	if err := sc.AsyncOnData(); err != nil {

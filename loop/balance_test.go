@@ -30,7 +30,7 @@ func (r loopRecorder) loopOf(t *testing.T, c net.Conn) string {
 func TestSharedAcceptorRoundRobin(t *testing.T) {
 	const loops = 4
 	rec := make(loopRecorder, 16)
-	s := startServer(t, rec.handler(), Options{Loops: loops, SharedAcceptor: true, Balance: RoundRobin}, "tcp", "127.0.0.1:0")
+	s := startServer(t, rec.handler(), Options{Loops: loops, Balance: RoundRobin}, "tcp", "127.0.0.1:0")
 	count := map[string]int{}
 	var order []string
 	for range 3 * loops {
@@ -50,7 +50,7 @@ func TestSharedAcceptorRoundRobin(t *testing.T) {
 func TestSharedAcceptorLeastConnections(t *testing.T) {
 	const loops = 4
 	rec := make(loopRecorder, 64)
-	s := startServer(t, rec.handler(), Options{Loops: loops, SharedAcceptor: true, Balance: LeastConnections}, "tcp", "127.0.0.1:0")
+	s := startServer(t, rec.handler(), Options{Loops: loops, Balance: LeastConnections}, "tcp", "127.0.0.1:0")
 	// One at a time: each goes to an empty loop.
 	clients := map[string]net.Conn{}
 	for range loops {
@@ -64,7 +64,7 @@ func TestSharedAcceptorLeastConnections(t *testing.T) {
 	// Free loop 2: the next connection goes there.
 	clients["2"].Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for s.Loops()[2].stats.open.Load() != 0 {
+	for s.Loops()[2].stats.Open.Load() != 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("loop 2 did not see its client leave")
 		}

@@ -1,11 +1,10 @@
 package loop
 
 import (
-	"crypto/tls"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 
 	"github.com/iomux/iomux"
@@ -21,24 +20,29 @@ var (
 	ErrQueueFull = errors.New("loop: queue full")
 )
 
-type connFlags uint16
+// connFlags are what a connection's state does not say: why the loop does
+// not read it, whether its writing half is shut, and a mirror of what the
+// Selector watches it for.
+type connFlags uint8
 
 const (
-	flagClosed      connFlags = 1 << iota // fd closed, OnClose ran
-	flagEOF                               // peer shut down its writing half
-	flagPaused                            // reading stopped by back-pressure
-	flagClosing                           // Close: close once output drains
-	flagShutWrite                         // CloseWrite: shut down once output drains
-	flagWriteShut                         // our writing half is shut down
-	flagConnecting                        // Dial in progress
-	flagOpened                            // OnOpen ran: OnClose will too
-	flagTransport                         // extra.transport is set
-	flagHandshaking                       // a TLS handshake is running: OnOpen comes after it
-	flagReadHeld                          // PauseRead: not read until ResumeRead
-	flagInputFull                         // Options.MaxInput unconsumed: not read until consumed
-	flagWatchRead                         // the Selector watches for readability
-	flagWatchWrite                        // the Selector watches for writability
+	// Why reading stopped; the connection is read while none is set.
+	flagEOF        connFlags = 1 << iota // the peer shut down its writing half
+	flagCongested                        // output past HighWater or the loop's MaxQueued share (OnPause)
+	flagReadPaused                       // PauseRead, until ResumeRead
+	flagInputFull                        // MaxInput unconsumed, until the handler consumes
+
+	// The writing half: CloseWrite queues the FIN behind the output.
+	flagFINPending // CloseWrite: no more writes; the FIN goes once the queue is sent
+	flagFINSent    // the writing half is shut down
+
+	// What the Selector watches the connection for now.
+	flagWatchRead
+	flagWatchWrite
 )
+
+// readStopped are the flags that each stop reading.
+const readStopped = flagEOF | flagCongested | flagReadPaused | flagInputFull
 
 // watching is what the Selector watches the connection for now (kept in
 // flags, so that Conn stays in its size class).
@@ -87,6 +91,7 @@ type Conn struct {
 	extra *connExtra // what few connections need, allocated on first use
 
 	fd    int32 // -1 once closed
+	state connState
 	flags connFlags
 	peer  sock.Peer // the remote IP and port (zero for Unix sockets)
 }
@@ -99,10 +104,20 @@ const closedBacklog = -1 << 62
 // costs one 144-byte Conn.
 type connExtra struct {
 	local, remote net.Addr
-	limits        *limits            // nil until a timeout or deadline is set
-	dialDone      func(*Conn, error) // set while a Dial is in progress
-	transport     Transport          // set with flagTransport
-	dialTLS       *tls.Config        // a DialTLS in progress: the handshake to run once connected
+	limits        *limits // nil until a timeout or deadline is set
+	transport     Transport
+	// A Dial in progress: its callback (until OnOpen), the Transport to
+	// make once connected, and the stop of its context's watch.
+	dialDone      func(*Conn, error)
+	dialTransport func(Wire) Transport
+	dialStop      func() bool
+	// handshakeTimer is Options.HandshakeTimeout's, while a handshake runs.
+	handshakeTimer *Timer
+	// Wire.Send from other goroutines writes to the socket under sendMu,
+	// which closeWith takes before the socket closes (sendGone).
+	sendMu     sync.Mutex
+	sendGone   bool // under sendMu: the socket is closed, fd may be another's
+	sendPosted bool // under sendMu: a Send went through the loop, or the connection opened: the rest do too
 	// written are AsyncWriteFunc's callbacks, each waiting until
 	// sentFromQueue (bytes sent from the output queue, counted while
 	// there are waiters) reaches its mark.
@@ -115,7 +130,8 @@ type sentWaiter struct {
 	done func(*Conn, error)
 }
 
-func (c *Conn) more() *connExtra {
+// extraState returns the connection's connExtra, allocating it on first use.
+func (c *Conn) extraState() *connExtra {
 	if c.extra == nil {
 		c.extra = &connExtra{}
 	}
@@ -128,13 +144,6 @@ func (c *Conn) limitsIfSet() *limits {
 		return nil
 	}
 	return c.extra.limits
-}
-
-func (c *Conn) dialing() func(*Conn, error) {
-	if c.extra == nil {
-		return nil
-	}
-	return c.extra.dialDone
 }
 
 // Loop returns the loop that owns the connection.
@@ -150,37 +159,41 @@ func (c *Conn) Context() any { return c.ctx }
 func (c *Conn) SetContext(v any) { c.ctx = v }
 
 // Closed reports whether the connection is closed.
-func (c *Conn) Closed() bool { return c.flags&flagClosed != 0 }
+func (c *Conn) Closed() bool { return c.state == stateClosed }
 
 // EOF reports whether the peer has shut down its writing half.
 func (c *Conn) EOF() bool { return c.flags&flagEOF != 0 }
 
-// Paused reports whether back-pressure stopped reading the connection.
-func (c *Conn) Paused() bool { return c.flags&flagPaused != 0 }
+// Congested reports whether the connection's queued output passed
+// Options.HighWater (or its loop's share of Options.MaxQueued) and has not
+// yet drained below LowWater: the loop does not read it meanwhile (see
+// PauseHandler).
+func (c *Conn) Congested() bool { return c.flags&flagCongested != 0 }
 
 // PauseRead stops reading the connection until ResumeRead (input already
-// buffered stays, for Peek and Next). It composes with back-pressure's own
-// pause: the connection is read again only when neither holds it. Writes,
-// timeouts and Close go on as usual.
+// buffered stays, for Peek and Next). It composes with the other reasons
+// the loop stops reading (Congested, Options.MaxInput): the connection is
+// read again only when none holds it. Writes, timeouts and Close go on as
+// usual.
 func (c *Conn) PauseRead() {
-	c.flags |= flagReadHeld
+	c.flags |= flagReadPaused
 	c.updateInterest()
 }
 
 // ResumeRead undoes PauseRead.
 func (c *Conn) ResumeRead() {
-	c.flags &^= flagReadHeld
+	c.flags &^= flagReadPaused
 	c.updateInterest()
 }
 
 // ReadPaused reports whether PauseRead holds the connection.
-func (c *Conn) ReadPaused() bool { return c.flags&flagReadHeld != 0 }
+func (c *Conn) ReadPaused() bool { return c.flags&flagReadPaused != 0 }
 
 // LocalAddr returns the local address (nil if it cannot be known). It is
 // looked up (getsockname) on first use, so in OnClose, after the socket is
 // closed, it is nil unless it was asked for before: ask in OnOpen to keep it.
 func (c *Conn) LocalAddr() net.Addr {
-	x := c.more()
+	x := c.extraState()
 	if x.local == nil && c.fd >= 0 {
 		x.local = sock.LocalAddr(int(c.fd), false)
 	}
@@ -192,7 +205,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 	if a := c.peer.Addr(); a != nil {
 		return a
 	}
-	x := c.more()
+	x := c.extraState()
 	if x.remote == nil && c.fd >= 0 {
 		x.remote = sock.RemoteAddr(int(c.fd))
 	}
@@ -200,13 +213,15 @@ func (c *Conn) RemoteAddr() net.Addr {
 }
 
 // Close sends what is queued (after the Transport's Shutdown, if there is
-// one), then closes the connection. Further input is ignored. Safe to call
-// more than once.
+// one), then closes the connection. Further input is ignored. A
+// connection not yet open (a Dial's, or one whose handshake runs) closes
+// at once. Safe to call more than once.
 func (c *Conn) Close() error {
-	if c.flags&(flagClosed|flagClosing) != 0 {
+	switch c.state {
+	case stateClosing, stateClosed:
 		return nil
-	}
-	if c.flags&flagConnecting != 0 {
+	case stateOpen:
+	default:
 		c.closeWith(nil)
 		return nil
 	}
@@ -218,7 +233,7 @@ func (c *Conn) Close() error {
 		c.closeWith(nil)
 		return nil
 	}
-	c.flags |= flagClosing
+	c.state = stateClosing
 	c.updateInterest()
 	return nil
 }
@@ -233,14 +248,14 @@ func (c *Conn) CloseNow() error {
 // Transport's Shutdown, if there is one), the peer reads EOF, while the
 // connection stays open for reading.
 func (c *Conn) CloseWrite() error {
-	if c.flags&(flagClosed|flagClosing|flagWriteShut|flagShutWrite) != 0 {
+	if !c.writable() {
 		return nil
 	}
 	c.shutdownTransport()
 	if c.Closed() {
 		return nil
 	}
-	c.flags |= flagShutWrite
+	c.flags |= flagFINPending
 	if c.Outbound() == 0 {
 		c.finishClose()
 	}
@@ -250,82 +265,19 @@ func (c *Conn) CloseWrite() error {
 // shutdownTransport lets the Transport send the end of its stream, once,
 // before the first of Close and CloseWrite takes effect.
 func (c *Conn) shutdownTransport() {
-	if c.flags&flagTransport == 0 || c.flags&(flagShutWrite|flagWriteShut) != 0 {
+	t := c.transport()
+	if t == nil || c.flags&(flagFINPending|flagFINSent) != 0 {
 		return
 	}
-	if err := c.extra.transport.Shutdown((*wire)(c)); err != nil {
+	if err := t.Shutdown(); err != nil {
 		c.closeWith(err)
 	}
 }
 
-// closeWith closes the connection and reports err to OnClose, once.
-func (c *Conn) closeWith(err error) {
-	if c.flags&flagClosed != 0 {
-		return
-	}
-	l := c.loop
-	if c.flags&flagHandshaking != 0 {
-		c.extra.transport.(*tlsTransport).abort(err)
-	}
-	var addr net.Addr // for the Debug event: asked before the socket goes
-	debug := l.srv.debugOn()
-	if debug {
-		addr = c.RemoteAddr()
-	}
-	c.flags |= flagClosed
-	c.backlog.Store(closedBacklog)
-	if c.watching() != 0 {
-		_ = l.unregister(int(c.fd))
-		c.setWatching(0)
-	}
-	if c.flags&flagPaused != 0 {
-		l.stats.paused.Add(-1)
-	}
-	l.stats.queued.Add(-int64(c.Outbound()))
-	if t := c.limitsIfSet(); t != nil && t.timer != nil {
-		t.timer.Stop()
-	}
-	l.forget(c)
-	sock.Close(int(c.fd))
-	c.fd = -1
-	c.view, c.in, c.out, c.head = nil, nil, nil, 0
-	if done := c.dialing(); done != nil { // a Dial that never connected: no OnOpen, no OnClose
-		c.extra.dialDone = nil
-		l.hold(heldDone, nil, errOrClosed(err), done)
-		return
-	}
-	if c.extra != nil && len(c.extra.written) > 0 { // AsyncWriteFuncs whose bytes were not all sent
-		for _, w := range c.extra.written {
-			l.hold(heldDone, c, errOrClosed(err), w.done)
-		}
-		c.extra.written = nil
-	}
-	if c.flags&flagOpened == 0 {
-		if c.flags&flagHandshaking != 0 {
-			return // a TLS handshake that failed: counted in Stats.HandshakeErrors
-		}
-		// The Selector refused a connection just accepted (select past
-		// FD_SETSIZE): the handler never had it, so it gets no OnClose
-		// either, and the loop says why.
-		l.stats.acceptErrors.Add(1)
-		l.srv.warn(l, "register", "loop: connection dropped: the Selector cannot watch it",
-			"addr", c.RemoteAddr(), "err", err)
-		return
-	}
-	if debug {
-		l.debug("loop: connection closed", slog.Any("addr", addr), slog.Any("err", err))
-	}
-	if l.observe != nil {
-		l.observe(Event{Kind: EventClose, Loop: l, Conn: c, Err: err})
-	}
-	l.hold(heldClose, c, err, nil)
-}
-
-func errOrClosed(err error) error {
-	if err == nil {
-		return ErrClosed
-	}
-	return err
+// writable reports whether the handler may still write: the connection is
+// open, and neither Close nor CloseWrite was called.
+func (c *Conn) writable() bool {
+	return c.state == stateOpen && c.flags&(flagFINPending|flagFINSent) == 0
 }
 
 // AsyncWrite queues p for sending, from any goroutine; the loop writes it
@@ -342,8 +294,8 @@ func errOrClosed(err error) error {
 //     behind). Slow down: AsyncWriteFunc says when the backlog is sent.
 //
 // One AsyncWrite may take the backlog past HighWater; so the bound is
-// HighWater plus one buffer per writing goroutine (with a negative
-// HighWater, only MaxPosts bounds it).
+// HighWater plus one buffer per writing goroutine (with no HighWater,
+// only MaxPosts bounds it).
 func (c *Conn) AsyncWrite(p []byte) error { return c.AsyncWriteFunc(p, nil) }
 
 // AsyncWriteFunc is AsyncWrite with a callback: when it returned nil,
@@ -360,12 +312,12 @@ func (c *Conn) AsyncWriteFunc(p []byte, done func(c *Conn, err error)) error {
 	}
 	if hw := c.loop.srv.opts.HighWater; hw > 0 && n > 0 && backlog-n >= int64(hw) {
 		c.backlog.Add(-n)
-		c.loop.stats.refused.Add(1)
+		c.loop.stats.Refused.Add(1)
 		return ErrQueueFull
 	}
-	err := c.loop.Post(func() {
+	err := c.postForConn(func() {
 		c.backlog.Add(-n)
-		if c.flags&flagClosed != 0 {
+		if c.Closed() {
 			if done != nil {
 				done(c, ErrClosed)
 			}
@@ -383,9 +335,16 @@ func (c *Conn) AsyncWriteFunc(p []byte, done func(c *Conn, err error)) error {
 	})
 	if err != nil {
 		c.backlog.Add(-n)
-		if errors.Is(err, ErrServerClosed) {
-			err = ErrClosed
-		}
+	}
+	return err
+}
+
+// postForConn is Post for the connection's Async methods: a loop that has
+// ended has closed the connection, which is what they report.
+func (c *Conn) postForConn(fn func()) error {
+	err := c.loop.Post(fn)
+	if errors.Is(err, ErrServerClosed) {
+		err = ErrClosed
 	}
 	return err
 }
@@ -411,16 +370,12 @@ func (c *Conn) AsyncOnData() error {
 	if c.backlog.Load() < 0 {
 		return ErrClosed
 	}
-	err := c.loop.Post(func() {
-		if c.flags&flagClosed == 0 {
+	return c.postForConn(func() {
+		if c.state == stateOpen || c.state == stateClosing {
 			c.loop.srv.handler.OnData(c)
 			c.keepUnread(false)
 		}
 	})
-	if errors.Is(err, ErrServerClosed) {
-		err = ErrClosed
-	}
-	return err
 }
 
 // whenSent calls done (held: after the running callback) once everything
@@ -430,7 +385,7 @@ func (c *Conn) whenSent(done func(*Conn, error)) {
 		c.loop.hold(heldDone, c, nil, done)
 		return
 	}
-	x := c.more()
+	x := c.extraState()
 	x.written = append(x.written, sentWaiter{mark: x.sentFromQueue + int64(c.Outbound()), done: done})
 }
 

@@ -75,7 +75,7 @@ func TestPartialInput(t *testing.T) {
 func TestNextDiscard(t *testing.T) {
 	report := make(chan string, 4)
 	h := &funcHandler{data: func(c *Conn) {
-		if c.Buffered() < 10 {
+		if c.Inbound() < 10 {
 			return // wait for all ten bytes
 		}
 		var b bytes.Buffer
@@ -83,9 +83,9 @@ func TestNextDiscard(t *testing.T) {
 		fmt.Fprintf(&b, "%s|", c.Peek(-1))
 		fmt.Fprintf(&b, "%s|", c.Next(4))
 		fmt.Fprintf(&b, "%d|", c.Discard(2))
-		fmt.Fprintf(&b, "%d|", c.Buffered())
+		fmt.Fprintf(&b, "%d|", c.Inbound())
 		fmt.Fprintf(&b, "%s|", c.Next(100))
-		fmt.Fprintf(&b, "%d|%d|%q", c.Buffered(), c.Discard(-1), c.Peek(5))
+		fmt.Fprintf(&b, "%d|%d|%q", c.Inbound(), c.Discard(-1), c.Peek(5))
 		notify(report, b.String())
 	}}
 	s := startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
@@ -415,8 +415,8 @@ func TestNoReentrantCallbacks(t *testing.T) {
 		inCall.Store(true)
 		defer inCall.Store(false)
 		n, err := sc.Write(payload(1 << 20))
-		if n != 1<<20 || err != nil || !sc.Paused() || sc.Closed() {
-			t.Errorf("Write past HighWater: %d, %v, paused %v, closed %v; want all taken, paused, open", n, err, sc.Paused(), sc.Closed())
+		if n != 1<<20 || err != nil || !sc.Congested() || sc.Closed() {
+			t.Errorf("Write past HighWater: %d, %v, paused %v, closed %v; want all taken, paused, open", n, err, sc.Congested(), sc.Closed())
 		}
 	})
 	if c := recv(t, paused, 5*time.Second, "OnPause"); c != sc {

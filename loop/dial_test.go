@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"github.com/iomux/iomux/internal/sock"
@@ -9,6 +10,13 @@ import (
 	"testing"
 	"time"
 )
+
+// within returns a context that ends after d (or at the test's end).
+func within(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
 
 // closedPort returns a loopback address nothing listens on.
 func closedPort(t *testing.T) string {
@@ -27,7 +35,7 @@ func TestDialRefused(t *testing.T) { forEachBackend(t, testDialRefused) }
 func testDialRefused(t *testing.T, backend string) {
 	opened := make(chan *Conn, 1)
 	s := startServer(t, &funcHandler{open: func(c *Conn) { notify(opened, c) }}, Options{Loops: 1, Backend: backend}, "", "")
-	c, err := s.Dial("tcp", closedPort(t), 5*time.Second)
+	c, err := s.Dial(within(t, 5*time.Second), "tcp", closedPort(t), nil)
 	if err == nil {
 		t.Fatalf("Dial to a closed port returned %v, nil", c)
 	}
@@ -43,7 +51,7 @@ func testDialRefused(t *testing.T, backend string) {
 	if st := s.Stats(); st.Open != 0 || st.Total != 0 {
 		t.Fatalf("Stats after a refused Dial: %+v", st)
 	}
-	if _, err := s.Dial("udp", "127.0.0.1:1", time.Second); err == nil {
+	if _, err := s.Dial(within(t, time.Second), "udp", "127.0.0.1:1", nil); err == nil {
 		t.Fatal("Dial udp succeeded; want an unsupported-network error")
 	}
 }
@@ -90,7 +98,7 @@ func TestDialEcho(t *testing.T) {
 			d := startDialer(t, 2)
 			target := srv.Addrs()[0].String()
 			for i := range 4 { // over both loops of the dialer
-				c, err := d.Dial(network, target, 5*time.Second)
+				c, err := d.Dial(within(t, 5*time.Second), network, target, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -144,14 +152,14 @@ func TestDialTimeout(t *testing.T) {
 	d := startDialer(t, 1)
 	const timeout = 200 * time.Millisecond
 	start := time.Now()
-	c, err := d.Dial("tcp", target, timeout)
+	c, err := d.Dial(within(t, timeout), "tcp", target, nil)
 	took := time.Since(start)
 	if err == nil {
 		c.AsyncClose()
 		t.Fatalf("Dial to a full accept queue succeeded")
 	}
-	if !errors.Is(err, ErrTimeout) {
-		t.Fatalf("Dial: %v, want ErrTimeout", err)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Dial: %v, want context.DeadlineExceeded", err)
 	}
 	if took < timeout || took > timeout+lateness {
 		t.Fatalf("Dial timed out after %v, timeout %v", took, timeout)
@@ -164,7 +172,7 @@ func TestDialTimeout(t *testing.T) {
 	// A Dial with no timeout still ends when its Server stops.
 	dialed := make(chan error, 1)
 	go func() {
-		c, err := d.Dial("tcp", target, 0)
+		c, err := d.Dial(context.Background(), "tcp", target, nil)
 		if err == nil {
 			c.AsyncClose()
 		}
@@ -208,7 +216,7 @@ func TestDialUnixBacklogFull(t *testing.T) {
 		t.Skip("the backlog never filled")
 	}
 	d := startDialer(t, 1)
-	c, err := d.Dial("unix", path, time.Second)
+	c, err := d.Dial(within(t, time.Second), "unix", path, nil)
 	if err == nil {
 		c.AsyncClose()
 		t.Fatal("Dial to a full Unix backlog returned a Conn")

@@ -23,11 +23,22 @@
 // connection whose queue passes Options.HighWater (back-pressure); flushes
 // queued output before closing, also after the peer's EOF; timers, idle and
 // per-connection timeouts; wake-ups from other goroutines (AsyncWrite, Post);
-// TCP, Unix and UDP listeners (UDP through PacketHandler); TLS with the
-// standard library's crypto/tls (ListenTLS, DialTLS: the handshake on a
-// bounded pool of goroutines, then none per connection); Dial; graceful
-// Stop; counters (Stats, expvar); an event stream for tracing
-// (Options.Observe); a Transport seam between socket and handler.
+// TCP, Unix and UDP listeners (UDP through PacketHandler); Dial, with a
+// context; graceful Stop; counters (Stats, AllStats); an event stream for
+// tracing (Options.Observe); and a Transport seam between socket and
+// handler, with handshakes (Handshaker), on which TLS is built with the
+// standard library's crypto/tls (ListenTLS, TLSClient: the handshake on a
+// bounded pool of goroutines, then none per connection).
+//
+// A connection's life is one state: accepted or connecting, handshaking
+// (with a Handshaker Transport), open (OnOpen ran, OnClose will),
+// closing (Close waits for its queue), closed. The Handler is three
+// methods; what fewer handlers need are optional interfaces (see Handler).
+//
+// Errors read as Go's own do: what was being done, then the cause, the
+// wrapped error last ("dial tcp 127.0.0.1:9: connect: connection
+// refused"); only the package's own errors (ErrClosed and the others, and
+// those with no cause) begin with "loop: ", so none says it twice.
 //
 // Concurrency: Handler methods, timers and posted functions of one loop run
 // on that loop's goroutine, one at a time; Conn methods are for that
@@ -35,19 +46,20 @@
 // AsyncOnData. No Handler method runs inside another's Conn call: an
 // OnPause a Write causes, an OnClose a CloseNow or a failed Write causes,
 // run once the current callback returns (see Handler); the state changes
-// at once (Closed, Paused), and a Write to a closed connection returns
+// at once (Closed, Congested), and a Write to a closed connection returns
 // ErrClosed.
 //
 // # Flow control
 //
-// Every queue has a bound with a default, and each says what happens
-// past it:
+// Every queue has a bound with a default (Options states the one rule for
+// them all), and each says what happens past it:
 //   - Output: once a connection's queue passes Options.HighWater (1 MiB)
-//     the loop stops reading it (OnPause) until it drains below LowWater
-//     (OnResume): a client that sends faster than it reads is slowed.
-//     HighWater pauses reads; it does not refuse writes. A Write from a
-//     handler is always queued, so a producer writing to other connections
-//     (a broadcast) checks Paused or Outbound, or waits for OnResume.
+//     the loop stops reading it (Congested, OnPause) until it drains below
+//     LowWater (OnResume): a client that sends faster than it reads is
+//     slowed. HighWater pauses reads; it does not refuse writes. A Write
+//     from a handler is always queued, so a producer writing to other
+//     connections (a broadcast) checks Congested or Outbound, or waits for
+//     OnResume.
 //     Options.MaxQueued (64 MiB) bounds what the whole Server queues the
 //     same way, and Options.WriteTimeout (2 min) closes a connection
 //     whose queue makes no progress.
@@ -73,7 +85,7 @@
 //
 // # Broadcast across loops
 //
-// Keep each loop's subscribers in per-loop state (Options.OnLoopStart,
+// Keep each loop's subscribers in per-loop state (OnLoopStart,
 // Loop.SetContext), Post one shared, unchanging copy of a message to each
 // loop, and have each loop Write it to its own subscribers; hold the
 // publisher (PauseRead) until every loop says its subscribers' queues are

@@ -205,7 +205,7 @@ func TestEchoIPv6(t *testing.T) {
 
 	// Dial over IPv6 from a client-only Server.
 	d := startDialer(t, 1)
-	dc, err := d.Dial("tcp6", s.Addrs()[0].String(), 5*time.Second)
+	dc, err := d.Dial(within(t, 5*time.Second), "tcp6", s.Addrs()[0].String(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

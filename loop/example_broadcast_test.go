@@ -13,7 +13,7 @@ import (
 // hub is a line pub/sub server, the recipe for a broadcast across loops.
 // A client's first line says what it is: "sub" (it is sent every line
 // published) or "pub" (its lines are published). Each loop keeps its own
-// subscribers (per-loop state, made in Options.OnLoopStart), so a
+// subscribers (per-loop state, made in OnLoopStart), so a
 // publisher's batch of lines is Posted once to each loop, which writes it
 // to its subscribers: the same buffer, shared and never changed, is
 // written to all. The publisher is not read while a batch is out: each
@@ -37,10 +37,12 @@ type hubPub struct{ out int }
 
 func newHub(opts loop.Options) *loop.Server {
 	h := &hub{}
-	opts.OnLoopStart = func(l *loop.Loop) { l.SetContext(&hubLoop{subs: map[*loop.Conn]bool{}}) }
 	h.srv = loop.NewServer(h, opts)
 	return h.srv
 }
+
+// OnLoopStart makes each loop's share (hub is a loop.LoopStartHandler).
+func (h *hub) OnLoopStart(l *loop.Loop) { l.SetContext(&hubLoop{subs: map[*loop.Conn]bool{}}) }
 
 func (h *hub) OnData(c *loop.Conn) {
 	switch c.Context().(type) {
@@ -105,7 +107,7 @@ func (h *hub) publish(c *loop.Conn) {
 // subscriber of the loop is paused (its queue past HighWater).
 func (st *hubLoop) acknowledge() {
 	for sub := range st.subs {
-		if sub.Paused() {
+		if sub.Congested() {
 			return // OnResume or OnClose comes back here
 		}
 	}
@@ -114,6 +116,12 @@ func (st *hubLoop) acknowledge() {
 	}
 	st.waiting = st.waiting[:0]
 }
+
+// The hub's optional Handler methods (see loop.Handler).
+var (
+	_ loop.LoopStartHandler = (*hub)(nil)
+	_ loop.ResumeHandler    = (*hub)(nil)
+)
 
 func (h *hub) OnResume(c *loop.Conn) { c.Loop().Context().(*hubLoop).acknowledge() }
 

@@ -49,7 +49,7 @@ func ExampleServer_DialAsync() {
 		return
 	}
 	defer s.Stop(context.Background())
-	err = s.DialAsync("tcp", echo.Addr().String(), 0, func(c *loop.Conn, err error) {
+	err = s.DialAsync(context.Background(), "tcp", echo.Addr().String(), nil, func(c *loop.Conn, err error) {
 		if err != nil {
 			fmt.Println(err)
 			close(g.done)

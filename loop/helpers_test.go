@@ -34,15 +34,16 @@ func TestMain(m *testing.M) {
 // other nil functions fall back to BaseHandler.
 type funcHandler struct {
 	BaseHandler
-	open     func(c *Conn)
-	data     func(c *Conn)
-	eof      func(c *Conn)
-	close    func(c *Conn, err error)
-	pause    func(c *Conn)
-	resume   func(c *Conn)
-	timeout  func(l *Loop)
-	shutdown func(s *Server)
-	packet   func(pc *PacketConn, data []byte, from netip.AddrPort)
+	open      func(c *Conn)
+	data      func(c *Conn)
+	eof       func(c *Conn)
+	close     func(c *Conn, err error)
+	pause     func(c *Conn)
+	resume    func(c *Conn)
+	timeout   func(l *Loop)
+	loopStart func(l *Loop)
+	shutdown  func(s *Server)
+	packet    func(pc *PacketConn, data []byte, from netip.AddrPort)
 }
 
 func (h *funcHandler) OnOpen(c *Conn) {
@@ -88,6 +89,12 @@ func (h *funcHandler) OnResume(c *Conn) {
 func (h *funcHandler) OnWaitTimeout(l *Loop) {
 	if h.timeout != nil {
 		h.timeout(l)
+	}
+}
+
+func (h *funcHandler) OnLoopStart(l *Loop) {
+	if h.loopStart != nil {
+		h.loopStart(l)
 	}
 }
 

@@ -2,9 +2,10 @@ package loop
 
 import "github.com/iomux/iomux/internal/sock"
 
-// Buffered returns how many received bytes are not yet consumed, also
-// outside OnData (in a timer or a Post'ed function).
-func (c *Conn) Buffered() int { return len(c.view) }
+// Inbound returns how many received bytes are not yet consumed, also
+// outside OnData (in a timer or a Post'ed function); Outbound is its
+// counterpart for output.
+func (c *Conn) Inbound() int { return len(c.view) }
 
 // Peek returns the first n unconsumed bytes (all of them if n < 0 or fewer
 // are buffered) without consuming them. The slice is valid until the
@@ -50,12 +51,11 @@ func (c *Conn) Discard(n int) int {
 func (c *Conn) read() {
 	l := c.loop
 	buf := l.buf
-	if c.flags&flagHandshaking != 0 {
-		// What comes during a TLS handshake waits in its session, which
-		// holds at most MaxPending: read no more than fits (a TLS 1.3
-		// client may send data the moment its own side is done), and stop
-		// reading when it is full, until the handshake is done.
-		room := c.handshakeRoom()
+	if c.state == stateHandshaking {
+		// A handshake holds what comes until it is done (a TLS 1.3 client
+		// may send data the moment its own side is done): read no more
+		// than it can take.
+		room := c.extra.transport.(Handshaker).HandshakeRoom()
 		if room <= 0 {
 			c.updateInterest()
 			return
@@ -72,20 +72,18 @@ func (c *Conn) read() {
 	case err != nil:
 		c.closeWith(err)
 		return
-	case n == 0 && c.flags&flagHandshaking != 0:
+	case n == 0 && c.state == stateHandshaking:
 		// The handshake, not the Handler, is told: it fails, or ends with
-		// what came before the EOF, and then OnEOF runs (see finished).
-		t := c.extra.transport.(*tlsTransport)
-		t.sess.FeedEOF()
-		t.submitWhenReady() // it fails at once, or ends with what came before
+		// what came before the EOF, and OnEOF runs after OnOpen.
 		c.flags |= flagEOF
 		c.updateInterest()
+		c.extra.transport.(Handshaker).HandshakeEOF()
 		return
 	case n == 0:
 		c.peerEOF()
 		return
 	}
-	l.stats.bytesIn.Add(int64(n))
+	l.stats.BytesIn.Add(int64(n))
 	if t := c.limitsIfSet(); t != nil {
 		t.lastRead = l.now()
 	}
@@ -93,10 +91,10 @@ func (c *Conn) read() {
 	if l.observe != nil {
 		l.observe(Event{Kind: EventRead, Loop: l, Conn: c, Data: data})
 	}
-	if c.flags&flagTransport != 0 {
-		c.decode(data)
-		if c.flags&flagHandshaking != 0 {
-			c.updateInterest() // full now?
+	if c.transport() != nil {
+		c.decode(data, false)
+		if c.state == stateHandshaking {
+			c.updateInterest() // no room left now?
 		}
 		return
 	}
@@ -127,7 +125,7 @@ func (c *Conn) toldEOF() {
 		l.observe(Event{Kind: EventEOF, Loop: l, Conn: c})
 	}
 	c.updateInterest()
-	l.srv.handler.OnEOF(c)
+	l.srv.onEOF(c)
 }
 
 // keepUnread runs after OnData. Outside OnData, c.view is the unconsumed
@@ -137,7 +135,7 @@ func (c *Conn) toldEOF() {
 // own buffer.
 func (c *Conn) keepUnread(borrowed bool) {
 	switch {
-	case c.flags&flagClosed != 0:
+	case c.Closed():
 		c.view = nil
 		return
 	case len(c.view) == 0:

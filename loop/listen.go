@@ -1,7 +1,6 @@
 package loop
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -18,12 +17,14 @@ type listener struct {
 	addr     net.Addr
 	shared   bool   // its loop accepts for every loop (no balancing SO_REUSEPORT here)
 	unixPath string // removed when the listener closes
-	tls      *tls.Config
+	// newTransport makes its connections' Transports (ListenTLS); nil:
+	// Options.Transport.
+	newTransport func(Wire) Transport
 }
 
 type listenSpec struct {
 	network, address string
-	tls              *tls.Config // ListenTLS
+	newTransport     func(Wire) Transport
 }
 
 // Listen adds an address to serve, before Start: network is "tcp", "tcp4",
@@ -47,7 +48,7 @@ func (s *Server) Listen(network, address string) error {
 		return errors.New("loop: Listen after Start")
 	}
 	if _, err := sock.Resolve(network, address); err != nil {
-		return fmt.Errorf("loop: listen %s %s: %w", network, address, err)
+		return fmt.Errorf("listen %s %s: %w", network, address, err)
 	}
 	s.specs = append(s.specs, listenSpec{network: network, address: address})
 	return nil
@@ -61,10 +62,10 @@ func (s *Server) openListeners() error {
 	for _, spec := range s.specs {
 		e, err := sock.Resolve(spec.network, spec.address)
 		if err != nil {
-			return fmt.Errorf("loop: listen %s %s: %w", spec.network, spec.address, err)
+			return fmt.Errorf("listen %s %s: %w", spec.network, spec.address, err)
 		}
 		count := 1
-		if sock.ReusePortBalances && !e.IsUnix() && !s.opts.SharedAcceptor {
+		if sock.ReusePortBalances && !e.IsUnix() && s.opts.Balance == BalanceByKernel {
 			count = len(s.loops)
 		}
 		if count > 1 {
@@ -72,7 +73,7 @@ func (s *Server) openListeners() error {
 			// already (another server's), and the kernel would split the
 			// clients between them: first make sure the port is free.
 			if e, err = s.claim(e); err != nil {
-				return fmt.Errorf("loop: listen %s %s: %w", spec.network, spec.address, err)
+				return fmt.Errorf("listen %s %s: %w", spec.network, spec.address, err)
 			}
 		}
 		for i := range count {
@@ -84,7 +85,7 @@ func (s *Server) openListeners() error {
 				}
 			}
 			if err != nil {
-				return fmt.Errorf("loop: listen %s %s: %w", spec.network, spec.address, err)
+				return fmt.Errorf("listen %s %s: %w", spec.network, spec.address, err)
 			}
 			if i == 0 {
 				s.addrs = append(s.addrs, e.Addr())
@@ -93,7 +94,7 @@ func (s *Server) openListeners() error {
 			if e.IsDatagram() {
 				err = l.addPacketConn(fd, e.Addr())
 			} else {
-				ln := &listener{fd: fd, addr: e.Addr(), shared: count == 1 && len(s.loops) > 1, tls: spec.tls}
+				ln := &listener{fd: fd, addr: e.Addr(), shared: count == 1 && len(s.loops) > 1, newTransport: spec.newTransport}
 				if e.IsUnix() {
 					ln.unixPath = spec.address
 				}
@@ -123,7 +124,7 @@ func (s *Server) claim(e sock.Endpoint) (sock.Endpoint, error) {
 		return e, err
 	}
 	if err := sock.Bind(fd, e); err != nil {
-		return e, fmt.Errorf("%w (is another server on that port?)", err)
+		return e, fmt.Errorf("claim the port (is another server on it?): %w", err)
 	}
 	return sock.Bound(fd, e)
 }
@@ -192,7 +193,7 @@ func (s *Server) prepareBind(fd int, e sock.Endpoint, reusePort bool) error {
 func (l *Loop) addListener(ln *listener) error {
 	l.listeners = append(l.listeners, ln)
 	if err := l.register(ln.fd, iomux.Readable, ln); err != nil {
-		return fmt.Errorf("loop: register listener: %w", err)
+		return fmt.Errorf("register listener: %w", err)
 	}
 	return nil
 }
@@ -202,7 +203,7 @@ func (l *Loop) addListener(ln *listener) error {
 func (ln *listener) acceptSome(l *Loop) {
 	defer l.recovered(nil)
 	s := l.srv
-	for range s.opts.AcceptBatch {
+	for n := 0; n < s.opts.AcceptBatch || s.opts.AcceptBatch < 0; n++ {
 		fd, peer, err := sock.Accept(ln.fd)
 		switch {
 		case err == nil:
@@ -214,7 +215,7 @@ func (ln *listener) acceptSome(l *Loop) {
 			ln.backOff(l, err)
 			return
 		default:
-			l.stats.acceptErrors.Add(1)
+			l.stats.AcceptErrors.Add(1)
 			s.warn(l, "accept", "loop: accept failed", "addr", ln.addr, "err", os.NewSyscallError("accept", err))
 			return
 		}
@@ -224,11 +225,11 @@ func (ln *listener) acceptSome(l *Loop) {
 			target = s.pick()
 		}
 		if target == l {
-			l.adopt(fd, peer, ln.tls, nil)
+			l.adopt(fd, peer, ln.newTransport)
 			continue
 		}
 		target.incoming.Add(1) // seen by LeastConnections before adopt runs
-		if target.post(func() { target.adopt(fd, peer, ln.tls, nil); target.incoming.Add(-1) }, false) != nil {
+		if target.post(func() { target.adopt(fd, peer, ln.newTransport); target.incoming.Add(-1) }, false) != nil {
 			target.incoming.Add(-1)
 			sock.Close(fd)
 		}
@@ -240,7 +241,7 @@ func (ln *listener) acceptSome(l *Loop) {
 // watching it for a while instead of spinning; it is retried when the
 // timer fires, and served as soon as descriptors are free again.
 func (ln *listener) backOff(l *Loop, err error) {
-	l.stats.acceptErrors.Add(1)
+	l.stats.AcceptErrors.Add(1)
 	l.srv.warn(l, "accept-emfile", "loop: accept failed, pausing accepts for 100ms (raise the open-file limit?)",
 		"addr", ln.addr, "err", os.NewSyscallError("accept", err))
 	if l.unregister(ln.fd) != nil {

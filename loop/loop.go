@@ -1,10 +1,8 @@
 package loop
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -38,11 +36,11 @@ type Loop struct {
 	timers    timerHeap
 	cached    time.Time // the time after the last Wait (see now)
 	stopping  bool
-	// handshakeFed: a TLS handshake goroutine was given work since the
-	// last Wait, and must get to run before the loop sleeps (see run).
-	handshakeFed bool
-	budget       int64 // the loop's share of Options.MaxQueued (0: no bound)
-	ended        bool  // under mu: Post refuses; set once the last posts ran
+	// yieldBeforeWait: a goroutine was given work from the loop since
+	// the last Wait, and must get to run before the loop sleeps (see run).
+	yieldBeforeWait bool
+	budget          int64 // the loop's share of Options.MaxQueued (0: no bound)
+	ended           bool  // under mu: Post refuses; set once the last posts ran
 	// held are the handler callbacks that came due while another handler
 	// callback ran (an OnPause inside Write, an OnClose inside CloseNow):
 	// they run when it has returned (see runHeld).
@@ -88,10 +86,20 @@ func (l *Loop) Backend() string { return l.sel.Backend() }
 // timeouts (one time.Now per loop iteration, not per event).
 func (l *Loop) now() time.Time { return l.cached }
 
-func (l *Loop) clock() time.Time {
+// refreshNow reads the clock into what now returns, and returns it.
+func (l *Loop) refreshNow() time.Time {
 	l.cached = time.Now()
 	return l.cached
 }
+
+// YieldBeforeWait makes the loop pass through the Go scheduler before it
+// next sleeps in Wait. Call it, on the loop, after giving work to a
+// goroutine that should run at once (a handshake's, a request's): the
+// loop's thread would otherwise sleep holding its P, and the goroutine
+// would wait for the runtime's sysmon to take the P back, milliseconds
+// later on a machine with few cores (bench/README.md: TLS handshakes/s
+// x0.7 of Go net's on one core without it).
+func (l *Loop) YieldBeforeWait() { l.yieldBeforeWait = true }
 
 // Context returns the value stored with SetContext.
 func (l *Loop) Context() any { return l.ctx }
@@ -99,7 +107,7 @@ func (l *Loop) Context() any { return l.ctx }
 // SetContext stores a value with the loop: per-loop state (the loop's
 // share of a broadcast's subscribers, a cache), used by that loop's
 // handlers, timers and posted functions without locks. Call it on the
-// loop; set in Options.OnLoopStart, which runs on each loop before it
+// loop; set in OnLoopStart (LoopStartHandler), which runs on each loop before it
 // serves anything, it is in place for the first connection.
 func (l *Loop) SetContext(v any) { l.ctx = v }
 
@@ -120,17 +128,17 @@ func (l *Loop) post(fn func(), bounded bool) error {
 		l.mu.Unlock()
 		return ErrServerClosed
 	}
-	if bounded && len(l.tasks) >= l.srv.opts.MaxPosts {
+	if bounded && l.srv.opts.MaxPosts > 0 && len(l.tasks) >= l.srv.opts.MaxPosts {
 		l.mu.Unlock()
-		l.stats.refused.Add(1)
+		l.stats.Refused.Add(1)
 		return ErrQueueFull
 	}
 	first := len(l.tasks) == 0
 	l.tasks = append(l.tasks, fn)
-	l.stats.posted.Add(1)
+	l.stats.Posted.Add(1)
 	l.mu.Unlock()
 	if first {
-		l.stats.wakeups.Add(1)
+		l.stats.Wakeups.Add(1)
 		if err := l.sel.Wake(); err != nil && !errors.Is(err, iomux.ErrClosed) {
 			return err
 		}
@@ -142,7 +150,7 @@ func (l *Loop) post(fn func(), bounded bool) error {
 func (l *Loop) runTasks() int {
 	l.mu.Lock()
 	l.tasks, l.running = l.running[:0], l.tasks
-	l.stats.posted.Add(-int64(len(l.running)))
+	l.stats.Posted.Add(-int64(len(l.running)))
 	l.mu.Unlock()
 	for i, fn := range l.running {
 		l.call(fn)
@@ -160,8 +168,8 @@ func (l *Loop) run() {
 	defer runtime.UnlockOSThread()
 	defer l.shutdown()
 	opts := &l.srv.opts
-	if opts.OnLoopStart != nil {
-		l.call(func() { opts.OnLoopStart(l) })
+	if h := l.srv.on.loopStart; h != nil {
+		l.call(func() { h.OnLoopStart(l) })
 	}
 	next := l.runTimers() // OnLoopStart's timers bound the first Wait
 	yielded := l.cached
@@ -170,12 +178,8 @@ func (l *Loop) run() {
 		if opts.WaitTimeout > 0 && (timeout < 0 || opts.WaitTimeout < timeout) {
 			timeout, forIdle = opts.WaitTimeout, true
 		}
-		if l.handshakeFed {
-			// The loop's thread would sleep in the Wait still holding its
-			// P, and the handshake goroutine it just made runnable would
-			// wait for sysmon to take the P back, milliseconds later (on
-			// one core: handshakes/s x0.7 of Go net's, bench/README.md).
-			l.handshakeFed = false
+		if l.yieldBeforeWait { // see YieldBeforeWait
+			l.yieldBeforeWait = false
 			runtime.Gosched()
 			yielded = l.cached
 		}
@@ -191,8 +195,8 @@ func (l *Loop) run() {
 			l.observe(Event{Kind: EventWait, Loop: l})
 		}
 		n, err := l.sel.Wait(timeout, l.ready)
-		l.stats.waits.Add(1)
-		l.clock()
+		l.stats.Waits.Add(1)
+		l.refreshNow()
 		if err != nil {
 			l.srv.warn(l, "wait", "loop: wait failed", "err", err)
 			if errors.Is(err, iomux.ErrClosed) {
@@ -219,7 +223,9 @@ func (l *Loop) run() {
 				if l.observe != nil {
 					l.observe(Event{Kind: EventIdle, Loop: l})
 				}
-				l.srv.handler.OnWaitTimeout(l)
+				if h := l.srv.on.waitTimeout; h != nil {
+					h.OnWaitTimeout(l)
+				}
 			})
 		}
 		next = l.runTimers() // after OnWaitTimeout, so its timers bound the next Wait
@@ -233,7 +239,7 @@ func (l *Loop) serve(c *Conn, ev iomux.Events) {
 	if c.Closed() {
 		return // closed earlier in this batch
 	}
-	if c.flags&flagConnecting != 0 {
+	if c.state == stateConnecting {
 		c.finishDial()
 		return
 	}
@@ -245,21 +251,15 @@ func (l *Loop) serve(c *Conn, ev iomux.Events) {
 	}
 }
 
-// adopt makes fd a connection of this loop and runs OnOpen; peer is the
-// remote address accept or Dial already has. An accepted connection with
-// a TLS config runs its handshake first; a Dial's, once connected.
-func (l *Loop) adopt(fd int, peer sock.Peer, config *tls.Config, dialDone func(*Conn, error)) *Conn {
-	if l.stopping { // handed over or dialed as Stop began: nobody would close it
+// newConn makes fd a connection of this loop, in state; peer is the
+// remote address accept or Dial already has. It returns nil, closing fd,
+// once Stop has begun (nobody would close it).
+func (l *Loop) newConn(fd int, peer sock.Peer, state connState) *Conn {
+	if l.stopping {
 		sock.Close(fd)
-		if dialDone != nil {
-			dialDone(nil, ErrServerClosed)
-		}
 		return nil
 	}
-	c := &Conn{loop: l, fd: int32(fd), peer: peer}
-	if dialDone != nil {
-		c.extra = &connExtra{dialDone: dialDone}
-	}
+	c := &Conn{loop: l, fd: int32(fd), peer: peer, state: state}
 	if fd >= len(l.conns) {
 		conns := make([]*Conn, fd+fd/4+64) // grow by a quarter: this is per-fd memory
 		copy(conns, l.conns)
@@ -267,54 +267,25 @@ func (l *Loop) adopt(fd int, peer sock.Peer, config *tls.Config, dialDone func(*
 	}
 	l.conns[fd] = c
 	l.open++
-	l.stats.open.Add(1)
-	if dialDone != nil {
-		c.flags |= flagConnecting
-	} else {
-		l.stats.total.Add(1)
-	}
+	l.stats.Open.Add(1)
 	if l.srv.opts.IdleTimeout > 0 {
 		c.limits().idle = l.srv.opts.IdleTimeout
-	}
-	if newTransport := l.srv.opts.Transport; newTransport != nil && config == nil {
-		if t := newTransport(c); t != nil {
-			c.more().transport = t
-			c.flags |= flagTransport
-		}
-	}
-	c.updateInterest()
-	if c.Closed() {
-		return c
-	}
-	switch {
-	case config != nil && dialDone != nil:
-		c.more().dialTLS = config // for finishDial
-	case config != nil:
-		c.startTLS(config, true)
-		c.handshake()
-	case dialDone == nil:
-		l.opened(c)
 	}
 	return c
 }
 
-// opened announces a ready connection to the handler.
-func (l *Loop) opened(c *Conn) {
-	defer l.recovered(c)
-	if c.limitsIfSet() != nil {
-		c.armTimeouts()
-	}
-	if c.Closed() {
+// adopt serves an accepted connection: newTransport (nil:
+// Options.Transport) makes its Transport, then it opens or shakes hands.
+func (l *Loop) adopt(fd int, peer sock.Peer, newTransport func(Wire) Transport) {
+	c := l.newConn(fd, peer, stateNew)
+	if c == nil {
 		return
 	}
-	if l.srv.debugOn() {
-		l.debug("loop: connection opened", slog.Any("addr", c.RemoteAddr()))
+	l.stats.Total.Add(1)
+	c.updateInterest()
+	if !c.Closed() {
+		c.connected(newTransport)
 	}
-	c.flags |= flagOpened
-	if l.observe != nil {
-		l.observe(Event{Kind: EventOpen, Loop: l, Conn: c})
-	}
-	l.srv.handler.OnOpen(c)
 }
 
 func (l *Loop) forget(c *Conn) {
@@ -322,7 +293,7 @@ func (l *Loop) forget(c *Conn) {
 		l.conns[fd] = nil
 	}
 	l.open--
-	l.stats.open.Add(-1)
+	l.stats.Open.Add(-1)
 }
 
 // register, modify and unregister are the loop's only way to change what
@@ -350,7 +321,7 @@ func (l *Loop) beginStop() {
 	first := !l.stopping
 	l.stopping = true
 	l.closeListeners()
-	if h, ok := l.srv.handler.(StopHandler); ok && first {
+	if h := l.srv.on.stop; h != nil && first {
 		l.callGuarded(func() { h.OnStop(l) })
 		l.runHeld()
 	}
@@ -429,7 +400,7 @@ func (l *Loop) recovered(c *Conn) {
 		return
 	}
 	err := &PanicError{Value: r, Stack: debug.Stack()}
-	l.stats.panics.Add(1)
+	l.stats.Panics.Add(1)
 	l.srv.opts.Logger.Error("loop: handler panicked", "loop", l.index, "panic", fmt.Sprint(r), "stack", string(err.Stack))
 	if c != nil && !c.Closed() {
 		defer l.recovered(nil) // its OnClose may panic too
@@ -452,7 +423,7 @@ func (l *Loop) callGuarded(fn func()) {
 // heldCall is a handler callback held until the one running returns, so
 // that no callback runs inside another's Conn call (as libuv never
 // re-enters): OnPause, OnResume and OnClose, a Dial's or AsyncWriteFunc's
-// done.
+// done, and the opening a Transport's Wire.Open asks for (OnOpen).
 type heldCall struct {
 	kind heldKind
 	c    *Conn
@@ -467,6 +438,7 @@ const (
 	heldResume
 	heldClose
 	heldDone
+	heldOpen
 )
 
 // hold queues a callback for runHeld.
@@ -490,17 +462,21 @@ func (l *Loop) runHeldCall(h heldCall) {
 	defer l.recovered(h.c)
 	switch h.kind {
 	case heldPause:
-		if !h.c.Closed() {
-			l.srv.handler.OnPause(h.c)
+		if p := l.srv.on.pause; p != nil && !h.c.Closed() {
+			p.OnPause(h.c)
 		}
 	case heldResume:
-		if !h.c.Closed() {
-			l.srv.handler.OnResume(h.c)
+		if r := l.srv.on.resume; r != nil && !h.c.Closed() {
+			r.OnResume(h.c)
 		}
 	case heldClose:
 		l.srv.handler.OnClose(h.c, h.err)
 	case heldDone:
 		h.done(h.c, h.err)
+	case heldOpen:
+		if h.c.state == stateHandshaking {
+			h.c.open()
+		}
 	}
 }
 

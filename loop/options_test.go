@@ -21,8 +21,51 @@ func TestDefaults(t *testing.T) {
 		o.MaxInput != 1<<20 || o.MaxPosts != 1<<16 {
 		t.Fatalf("defaults: %+v", o)
 	}
-	if o := NewServer(echoHandler{}, Options{HighWater: 1000, LowWater: 5000}).Options(); o.LowWater != 250 {
-		t.Fatalf("LowWater above HighWater became %d, want HighWater/4", o.LowWater)
+	if o := NewServer(echoHandler{}, Options{HighWater: 1000}).Options(); o.LowWater != 250 {
+		t.Fatalf("LowWater with HighWater 1000 is %d, want HighWater/4", o.LowWater)
+	}
+}
+
+// TestOptionsRule: every field's zero is its default, a negative value is
+// none where none makes sense, and Start refuses the others, saying which.
+func TestOptionsRule(t *testing.T) {
+	for _, bad := range []struct {
+		opts Options
+		says string
+	}{
+		{Options{Loops: -1}, "Loops"},
+		{Options{ReadBufferSize: -1}, "ReadBufferSize"},
+		{Options{LowWater: -5}, "LowWater"},
+		{Options{SocketReadBuffer: -1}, "SocketReadBuffer"},
+		{Options{SocketWriteBuffer: -1}, "SocketWriteBuffer"},
+		{Options{HighWater: 1000, LowWater: 5000}, "LowWater (5000) must be below HighWater (1000)"},
+		{Options{Balance: Balance(7)}, "Balance"},
+	} {
+		s := NewServer(BaseHandler{}, bad.opts)
+		err := s.Start()
+		if err == nil {
+			s.Stop(context.Background())
+			t.Errorf("Start with %+v succeeded", bad.opts)
+			continue
+		}
+		if !errors.Is(err, errOptions) || !strings.Contains(err.Error(), bad.says) {
+			t.Errorf("Start with bad %s: %v", bad.says, err)
+		}
+	}
+	none := NewServer(echoHandler{}, Options{HighWater: -1, MaxInput: -1, MaxPosts: -1, MaxQueued: -1,
+		WriteTimeout: -1, IdleTimeout: -1, KeepAlive: -1, WaitTimeout: -1, AcceptBatch: -1,
+		HandshakeTimeout: -1, MaxHandshakes: -1}).Options()
+	if none.HighWater >= 0 || none.LowWater != 0 || none.MaxInput >= 0 || none.MaxPosts >= 0 || none.MaxQueued >= 0 ||
+		none.WriteTimeout >= 0 || none.IdleTimeout >= 0 || none.AcceptBatch >= 0 || none.HandshakeTimeout >= 0 || none.MaxHandshakes >= 0 {
+		t.Fatalf("negative limits became %+v, want them kept (none)", none)
+	}
+	s := startServer(t, echoHandler{}, Options{Loops: 1, MaxPosts: -1, AcceptBatch: -1, HandshakeTimeout: -1, MaxHandshakes: -1},
+		"tcp", "127.0.0.1:0")
+	roundTrip(t, dial(t, s), []byte("no bounds, still served"))
+	for range 100 {
+		if err := s.Loops()[0].Post(func() {}); err != nil {
+			t.Fatalf("Post with MaxPosts -1: %v", err)
+		}
 	}
 }
 
@@ -123,7 +166,7 @@ func TestListenErrors(t *testing.T) {
 			t.Errorf("Listen tcp %q: %v, want an error naming it", addr, err)
 		}
 	}
-	if _, err := s.Dial("tcp", "127.0.0.1:1", time.Second); err == nil {
+	if _, err := s.Dial(within(t, time.Second), "tcp", "127.0.0.1:1", nil); err == nil {
 		t.Fatal("Dial before Start succeeded")
 	}
 	// A taken port: Start fails, and leaves nothing open behind.
@@ -222,8 +265,8 @@ func TestNoBackPressure(t *testing.T) {
 	if q := recv(t, queued, 5*time.Second, "OnData"); q <= 1<<20 {
 		t.Skipf("only %d bytes queued; the kernel took the rest", q)
 	}
-	if st := settled(t, s); st.Paused != 0 {
-		t.Fatalf("Paused = %d", st.Paused)
+	if st := settled(t, s); st.Congested != 0 {
+		t.Fatalf("Congested = %d", st.Congested)
 	}
 	readN(t, c, 8<<20)
 }
@@ -272,15 +315,18 @@ func TestAcceptBatch(t *testing.T) {
 func TestLoopContext(t *testing.T) {
 	type perLoop struct{ index, conns int }
 	wrong := make(chan string, 16)
-	h, conns := serverConns(&funcHandler{open: func(c *Conn) {
-		st, ok := c.Loop().Context().(*perLoop)
-		if !ok || st.index != c.Loop().Index() {
-			notify(wrong, fmt.Sprintf("loop %d has context %#v", c.Loop().Index(), c.Loop().Context()))
-			return
-		}
-		st.conns++
-	}})
-	opts := Options{Loops: 2, SharedAcceptor: true, OnLoopStart: func(l *Loop) { l.SetContext(&perLoop{index: l.Index()}) }}
+	h, conns := serverConns(&funcHandler{
+		open: func(c *Conn) {
+			st, ok := c.Loop().Context().(*perLoop)
+			if !ok || st.index != c.Loop().Index() {
+				notify(wrong, fmt.Sprintf("loop %d has context %#v", c.Loop().Index(), c.Loop().Context()))
+				return
+			}
+			st.conns++
+		},
+		loopStart: func(l *Loop) { l.SetContext(&perLoop{index: l.Index()}) },
+	})
+	opts := Options{Loops: 2, Balance: RoundRobin}
 	s := startServer(t, h, opts, "tcp", "127.0.0.1:0")
 	for range 6 {
 		dial(t, s)

@@ -15,48 +15,62 @@ func (c *Conn) Outbound() int { return len(c.out) - c.head }
 // state, with no Selector call), the rest queued with write interest until
 // it drains. It never blocks and keeps no reference to p: p may be reused
 // or changed once it returns. With a Transport, p goes through its Encode.
-// On a closed connection it returns ErrClosed; a write that fails (a
-// reset) closes the connection and returns the error, and OnClose runs
-// after the callback that wrote. Past HighWater the connection is paused
-// (Paused at once, OnPause after the callback); the bytes are queued all
-// the same.
+// On a closed connection (or after Close or CloseWrite) it returns
+// ErrClosed; a write that fails (a reset) closes the connection and
+// returns the error, and OnClose runs after the callback that wrote. Past
+// HighWater the connection is Congested (at once; OnPause after the
+// callback); the bytes are queued all the same.
 func (c *Conn) Write(p []byte) (int, error) {
-	if c.flags&(flagClosed|flagClosing|flagShutWrite|flagWriteShut) != 0 {
-		return 0, ErrClosed
-	}
-	if c.flags&flagTransport != 0 {
-		return c.encode(p)
-	}
-	return c.writeSocketOrQueue(p)
+	one := [1][]byte{p} // on the stack: no allocation per Write
+	return c.Writev(one[:])
 }
 
-// Writev sends several buffers with one writev(2) when nothing is queued,
-// queuing what the socket does not take.
+// Writev sends several buffers, with one writev(2) when nothing is queued
+// and there are several, queuing what the socket does not take. With a
+// Transport, each goes through its Encode, in order.
 func (c *Conn) Writev(bufs [][]byte) (int, error) {
-	if len(bufs) == 1 {
-		return c.Write(bufs[0]) // no copy, no iovec
-	}
-	if c.flags&(flagClosed|flagClosing|flagShutWrite|flagWriteShut) != 0 {
+	if !c.writable() {
 		return 0, ErrClosed
 	}
-	total := 0
-	if c.flags&flagTransport != 0 {
+	if t := c.transport(); t != nil {
+		total := 0
 		for _, b := range bufs {
-			n, err := c.encode(b)
-			total += n
-			if err != nil {
+			if err := t.Encode(b); err != nil {
+				c.closeWith(err)
 				return total, err
 			}
+			if c.Closed() { // the wire write failed, and the Transport did not say
+				return total, ErrClosed
+			}
+			total += len(b)
 		}
 		return total, nil
 	}
+	return c.writeSocketOrQueue(bufs)
+}
+
+// writeSocketOrQueue is Writev without a Transport, and a Transport's
+// Wire: the bytes go to the socket at once (one write(2), or writev(2) for
+// several buffers) while nothing is queued, and what it does not take is
+// queued.
+func (c *Conn) writeSocketOrQueue(bufs [][]byte) (int, error) {
+	if c.Closed() || c.flags&flagFINSent != 0 {
+		return 0, ErrClosed
+	}
+	total := 0
 	for _, b := range bufs {
 		total += len(b)
 	}
 	sent := 0
-	if c.Outbound() == 0 && c.flags&flagConnecting == 0 && total > 0 {
-		n, err := c.sent(c.loop.iov.Writev(int(c.fd), bufs))
-		if err != nil {
+	if c.Outbound() == 0 && c.state != stateConnecting && total > 0 {
+		var n int
+		var err error
+		if len(bufs) == 1 {
+			n, err = sock.Write(int(c.fd), bufs[0]) // no iovec for the common case
+		} else {
+			n, err = c.loop.iov.Writev(int(c.fd), bufs)
+		}
+		if n, err = ignoreWouldBlock(n, err); err != nil {
 			c.closeWith(err)
 			return 0, err
 		}
@@ -71,50 +85,15 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 		c.queue(b[sent:])
 		sent = 0
 	}
-	if c.Outbound() == 0 {
+	if c.Outbound() == 0 && total > 0 {
 		c.emptied()
 	}
 	return total, nil
 }
 
-// encode hands p to the Transport, which sends its wire form.
-func (c *Conn) encode(p []byte) (int, error) {
-	if err := c.extra.transport.Encode((*wire)(c), p); err != nil {
-		c.closeWith(err)
-		return 0, err
-	}
-	if c.Closed() { // the wire write failed, and the Transport did not say
-		return 0, ErrClosed
-	}
-	return len(p), nil
-}
-
-// writeSocketOrQueue is Write without a Transport, and a Transport's Wire.
-func (c *Conn) writeSocketOrQueue(p []byte) (int, error) {
-	if c.flags&(flagClosed|flagWriteShut) != 0 {
-		return 0, ErrClosed
-	}
-	total := len(p)
-	if c.Outbound() == 0 && c.flags&flagConnecting == 0 {
-		n, err := c.sent(sock.Write(int(c.fd), p))
-		if err != nil {
-			c.closeWith(err)
-			return n, err
-		}
-		c.wrote(n, p)
-		p = p[n:]
-		if len(p) == 0 {
-			c.emptied()
-			return total, nil
-		}
-	}
-	c.queue(p)
-	return total, nil
-}
-
-// sent filters the result of a write(2) or writev(2): EAGAIN is not an
-// error, just nothing written.
-func (c *Conn) sent(n int, err error) (int, error) {
+// ignoreWouldBlock filters the result of a write(2) or writev(2): EAGAIN
+// is not an error, just nothing written.
+func ignoreWouldBlock(n int, err error) (int, error) {
 	if err != nil {
 		if sock.WouldBlock(err) {
 			return 0, nil
@@ -131,7 +110,7 @@ func (c *Conn) wrote(n int, bufs ...[]byte) {
 		return
 	}
 	l := c.loop
-	l.stats.bytesOut.Add(int64(n))
+	l.stats.BytesOut.Add(int64(n))
 	if l.observe != nil {
 		for rest, i := n, 0; rest > 0 && i < len(bufs); i++ {
 			if k := min(rest, len(bufs[i])); k > 0 { // an empty buffer sends nothing
@@ -169,12 +148,12 @@ func (c *Conn) queue(p []byte) {
 		c.grow(len(p))
 	}
 	c.out = append(c.out, p...)
-	l.stats.queued.Add(int64(len(p)))
+	l.stats.Queued.Add(int64(len(p)))
 	c.backlog.Add(int64(len(p)))
 	hw := l.srv.opts.HighWater
-	if (hw > 0 && c.Outbound() > hw || l.overBudget()) && c.flags&flagPaused == 0 {
-		c.flags |= flagPaused
-		c.loop.stats.paused.Add(1)
+	if (hw > 0 && c.Outbound() > hw || l.overBudget()) && c.flags&flagCongested == 0 {
+		c.flags |= flagCongested
+		c.loop.stats.Congested.Add(1)
 		if c.loop.srv.debugOn() {
 			c.loop.debug("loop: connection paused", slog.Any("addr", c.RemoteAddr()), slog.Int("queued", c.Outbound()))
 		}
@@ -214,14 +193,14 @@ func (c *Conn) flush() {
 		return
 	}
 	pending := c.out[c.head:]
-	n, err := c.sent(sock.Write(int(c.fd), pending))
+	n, err := ignoreWouldBlock(sock.Write(int(c.fd), pending))
 	if err != nil {
 		c.closeWith(err)
 		return
 	}
 	c.wrote(n, pending)
 	c.head += n
-	c.loop.stats.queued.Add(-int64(n))
+	c.loop.stats.Queued.Add(-int64(n))
 	c.backlog.Add(-int64(n))
 	if x := c.extra; x != nil && len(x.written) > 0 {
 		c.sentQueued(n)
@@ -240,11 +219,11 @@ func (c *Conn) flush() {
 		c.head = 0
 		c.emptied()
 	}
-	// Paused by the loop's budget, a connection resumes once its own queue
+	// Congested by the loop's budget, a connection resumes once its own queue
 	// is sent: a client that reads is served however full the loop is.
-	if c.flags&flagPaused != 0 && left <= c.loop.srv.opts.LowWater && (left == 0 || !c.loop.overBudget()) {
-		c.flags &^= flagPaused
-		c.loop.stats.paused.Add(-1)
+	if c.flags&flagCongested != 0 && left <= c.loop.srv.opts.LowWater && (left == 0 || !c.loop.overBudget()) {
+		c.flags &^= flagCongested
+		c.loop.stats.Congested.Add(-1)
 		if c.loop.srv.debugOn() {
 			c.loop.debug("loop: connection resumed", slog.Any("addr", c.RemoteAddr()), slog.Int("queued", left))
 		}
@@ -259,10 +238,10 @@ func (c *Conn) flush() {
 // finishClose completes a Close or CloseWrite that waited for the queue.
 func (c *Conn) finishClose() {
 	switch {
-	case c.flags&flagClosing != 0:
+	case c.state == stateClosing:
 		c.closeWith(nil)
-	case c.flags&flagShutWrite != 0:
-		c.flags = c.flags&^flagShutWrite | flagWriteShut
+	case c.flags&flagFINPending != 0:
+		c.flags = c.flags&^flagFINPending | flagFINSent
 		if err := sock.CloseWrite(int(c.fd)); err != nil {
 			c.closeWith(err)
 		}
@@ -272,15 +251,14 @@ func (c *Conn) finishClose() {
 // updateInterest tells the Selector what the connection waits for now; it
 // makes a system call only when that changes, never per message.
 func (c *Conn) updateInterest() {
-	if c.flags&flagClosed != 0 {
+	if c.Closed() {
 		return
 	}
 	var want iomux.Events
-	if c.flags&(flagEOF|flagPaused|flagReadHeld|flagInputFull|flagClosing|flagConnecting) == 0 &&
-		(c.flags&flagHandshaking == 0 || c.handshakeRoom() > 0) {
+	if c.wantsInput() {
 		want |= iomux.Readable
 	}
-	if c.Outbound() > 0 || c.flags&flagConnecting != 0 {
+	if c.Outbound() > 0 || c.state == stateConnecting {
 		want |= iomux.Writable
 	}
 	if want == c.watching() {
@@ -303,10 +281,26 @@ func (c *Conn) updateInterest() {
 	c.setWatching(want)
 }
 
+// wantsInput reports whether the loop reads the connection now: it is
+// accepted, open or handshaking (with room for more), and nothing stopped
+// reading it.
+func (c *Conn) wantsInput() bool {
+	if c.flags&readStopped != 0 {
+		return false
+	}
+	switch c.state {
+	case stateNew, stateOpen:
+		return true
+	case stateHandshaking:
+		return c.extra.transport.(Handshaker).HandshakeRoom() > 0
+	}
+	return false
+}
+
 // overBudget reports whether the loop's connections have more output
 // queued than its share of Options.MaxQueued: a connection that queues
 // more is then paused until its own queue is sent.
-func (l *Loop) overBudget() bool { return l.budget > 0 && l.stats.queued.Load() > l.budget }
+func (l *Loop) overBudget() bool { return l.budget > 0 && l.stats.Queued.Load() > l.budget }
 
 // startWriteClock runs when output starts queuing: a write timeout counts
 // from now, and Options.WriteTimeout becomes the connection's own unless

@@ -53,7 +53,7 @@ func (pc *PacketConn) WriteTo(p []byte, to netip.AddrPort) (int, error) {
 	if err := sock.SendTo(pc.fd, p, to); err != nil {
 		return 0, err
 	}
-	pc.loop.stats.bytesOut.Add(int64(len(p)))
+	pc.loop.stats.BytesOut.Add(int64(len(p)))
 	return len(p), nil
 }
 
@@ -63,7 +63,7 @@ func (l *Loop) addPacketConn(fd int, local net.Addr) error {
 	pc := &PacketConn{loop: l, fd: fd, local: local, h: l.srv.handler.(PacketHandler)}
 	l.packets = append(l.packets, pc)
 	if err := l.register(fd, iomux.Readable, pc); err != nil {
-		return fmt.Errorf("loop: register udp socket: %w", err)
+		return fmt.Errorf("register udp socket: %w", err)
 	}
 	return nil
 }
@@ -80,7 +80,7 @@ func (pc *PacketConn) readPackets() {
 			}
 			return
 		}
-		l.stats.bytesIn.Add(int64(n))
+		l.stats.BytesIn.Add(int64(n))
 		data := l.buf[:n:n]
 		if l.observe != nil {
 			l.observe(Event{Kind: EventRead, Loop: l, Packet: pc, From: from, Data: data})

@@ -3,7 +3,6 @@ package loop
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -17,7 +16,9 @@ var ErrServerClosed = errors.New("loop: server closed")
 // Server runs a Handler on Options.Loops event loops.
 type Server struct {
 	handler Handler
+	on      handlers // the optional interfaces handler implements
 	opts    Options
+	badOpts error // what Options.check found: Start fails with it
 	specs   []listenSpec
 	addrs   []net.Addr
 	loops   []*Loop
@@ -36,7 +37,7 @@ type Server struct {
 
 // NewServer returns a Server for h; add addresses with Listen, then Start.
 func NewServer(h Handler, opts Options) *Server {
-	s := &Server{handler: h, opts: opts.withDefaults(), stopped: make(chan struct{})}
+	s := &Server{handler: h, on: optionalHandlers(h), badOpts: opts.check(), opts: opts.withDefaults(), stopped: make(chan struct{})}
 	s.handshakes.max = s.opts.MaxHandshakes
 	return s
 }
@@ -58,14 +59,19 @@ func (s *Server) Start() error {
 	if s.loops != nil {
 		return errors.New("loop: Start called twice")
 	}
-	if err := s.handler.OnBoot(s); err != nil {
-		return err
+	if s.badOpts != nil {
+		return s.badOpts
+	}
+	if s.on.boot != nil {
+		if err := s.on.boot.OnBoot(s); err != nil {
+			return err
+		}
 	}
 	for i := range s.opts.Loops {
 		l, err := newLoop(s, i)
 		if err != nil {
 			s.closeLoops()
-			return fmt.Errorf("loop: %w", err)
+			return err
 		}
 		s.loops = append(s.loops, l)
 	}
@@ -79,7 +85,7 @@ func (s *Server) Start() error {
 			s.opts.Name = s.addrs[0].Network() + " " + s.addrs[0].String()
 		}
 	}
-	publish(s)
+	s.track()
 	for _, l := range s.loops {
 		go l.run()
 	}
@@ -160,8 +166,10 @@ func (s *Server) stop(ctx context.Context) error {
 		}
 	}
 	s.handshakes.wg.Wait() // every connection is closed: their handshakes end at once
-	unpublish(s)
-	s.handler.OnShutdown(s)
+	s.untrack()
+	if s.on.shutdown != nil {
+		s.on.shutdown.OnShutdown(s)
+	}
 	if s.debugOn() {
 		s.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "loop: stop ended",
 			slog.Any("err", err), slog.Duration("took", time.Since(begun)))
@@ -176,7 +184,7 @@ func (s *Server) pick() *Loop {
 		// Count the connections already handed over but not yet adopted:
 		// a burst accepted in one wake-up would otherwise all go to the
 		// loop that was emptiest before it.
-		load := func(l *Loop) int64 { return l.stats.open.Load() + l.incoming.Load() }
+		load := func(l *Loop) int64 { return l.stats.Open.Load() + l.incoming.Load() }
 		best := s.loops[0]
 		for _, l := range s.loops[1:] {
 			if load(l) < load(best) {

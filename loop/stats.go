@@ -1,7 +1,7 @@
 package loop
 
 import (
-	"expvar"
+	"reflect"
 	"sync"
 	"sync/atomic"
 )
@@ -17,49 +17,57 @@ type Stats struct {
 	BytesOut     int64 // bytes written
 	Waits        int64 // Selector.Wait calls
 	Wakeups      int64 // wake-ups posted from other goroutines
-	Paused       int64 // connections paused by back-pressure now
+	Congested    int64 // connections not read because their output is congested, now (see Conn.Congested)
 	Queued       int64 // bytes of output queued now (see Options.MaxQueued)
 	Posted       int64 // functions posted and waiting for their loop now (Post, AsyncWrite; see Options.MaxPosts)
 	Refused      int64 // Posts and AsyncWrites refused with ErrQueueFull
 	AcceptErrors int64 // failed accepts (EMFILE and others), and accepted connections the Selector refused
 
-	Handshakes      int64 // TLS handshakes done
-	HandshakeErrors int64 // TLS handshakes failed, timed out or cut short
-	Handshaking     int64 // TLS handshakes running or waiting for a turn now
+	Handshakes      int64 // Transport handshakes (TLS's) done
+	HandshakeErrors int64 // handshakes failed, timed out or cut short
+	Handshaking     int64 // handshakes running now (TLS's: or waiting for a turn)
 
 	Panics int64 // handler panics recovered (each logged at Error with its stack)
 }
 
 // loopStats are one loop's counters: written by the loop, read by anyone.
-// interest (Selector Register/Modify/Unregister calls) is for tests and is
-// not in Stats.
+// Each is named as its Stats field (counters reads them by name).
+// interest (Selector Register/Modify/Unregister calls) is for tests and
+// is not in Stats.
 type loopStats struct {
-	open, total, bytesIn, bytesOut, waits, wakeups, paused, acceptErrors atomic.Int64
-	handshakes, handshakeErrors, handshaking, panics, queued             atomic.Int64
-	posted, refused                                                      atomic.Int64
-	interest                                                             atomic.Int64
+	Open, Total, BytesIn, BytesOut, Waits, Wakeups, Congested, Queued atomic.Int64
+	Posted, Refused, AcceptErrors                                     atomic.Int64
+	Handshakes, HandshakeErrors, Handshaking, Panics                  atomic.Int64
+	interest                                                          atomic.Int64
+}
+
+// counters copies each counter of ls into the Stats field of its name.
+func (ls *loopStats) counters() Stats {
+	var st Stats
+	src, dst := reflect.ValueOf(ls).Elem(), reflect.ValueOf(&st).Elem()
+	for i := range dst.NumField() {
+		if f := dst.Type().Field(i); f.Type.Kind() == reflect.Int64 {
+			dst.Field(i).SetInt(src.FieldByName(f.Name).Addr().Interface().(*atomic.Int64).Load())
+		}
+	}
+	return st
+}
+
+// add adds o's counters to st's.
+func (st *Stats) add(o Stats) {
+	dst, src := reflect.ValueOf(st).Elem(), reflect.ValueOf(o)
+	for i := range dst.NumField() {
+		if dst.Field(i).Kind() == reflect.Int64 {
+			dst.Field(i).SetInt(dst.Field(i).Int() + src.Field(i).Int())
+		}
+	}
 }
 
 // Stats returns the server's counters (Loop.Stats has each loop's).
 func (s *Server) Stats() Stats {
 	st := Stats{Name: s.opts.Name}
 	for _, l := range s.loops {
-		ls := l.Stats()
-		st.Open += ls.Open
-		st.Total += ls.Total
-		st.BytesIn += ls.BytesIn
-		st.BytesOut += ls.BytesOut
-		st.Waits += ls.Waits
-		st.Wakeups += ls.Wakeups
-		st.Paused += ls.Paused
-		st.Queued += ls.Queued
-		st.Posted += ls.Posted
-		st.Refused += ls.Refused
-		st.AcceptErrors += ls.AcceptErrors
-		st.Handshakes += ls.Handshakes
-		st.HandshakeErrors += ls.HandshakeErrors
-		st.Handshaking += ls.Handshaking
-		st.Panics += ls.Panics
+		st.add(l.Stats())
 	}
 	return st
 }
@@ -67,64 +75,53 @@ func (s *Server) Stats() Stats {
 // Stats returns the loop's own counters (Name is the Server's): where
 // the load and the queues are.
 func (l *Loop) Stats() Stats {
-	return Stats{
-		Name:            l.srv.opts.Name,
-		Open:            l.stats.open.Load(),
-		Total:           l.stats.total.Load(),
-		BytesIn:         l.stats.bytesIn.Load(),
-		BytesOut:        l.stats.bytesOut.Load(),
-		Waits:           l.stats.waits.Load(),
-		Wakeups:         l.stats.wakeups.Load(),
-		Paused:          l.stats.paused.Load(),
-		Queued:          l.stats.queued.Load(),
-		Posted:          l.stats.posted.Load(),
-		Refused:         l.stats.refused.Load(),
-		AcceptErrors:    l.stats.acceptErrors.Load(),
-		Handshakes:      l.stats.handshakes.Load(),
-		HandshakeErrors: l.stats.handshakeErrors.Load(),
-		Handshaking:     l.stats.handshaking.Load(),
-		Panics:          l.stats.panics.Load(),
-	}
+	st := l.stats.counters()
+	st.Name = l.srv.opts.Name
+	return st
 }
 
-// The running servers, published together as the expvar "iomux.loop": a
-// list with one entry per running server, its Stats (Name tells them
-// apart) and "Loops", each loop's.
+// ServerStats are a running Server's Stats and each of its loops'.
+type ServerStats struct {
+	Stats
+	Loops []Stats
+}
+
+// AllStats returns the Stats of every running Server in the process (from
+// Start until Stop has finished), each with its loops': what a program
+// publishes to watch them, for example with expvar:
+//
+//	expvar.Publish("iomux.loop", expvar.Func(func() any { return loop.AllStats() }))
+//
+// The package publishes nothing itself: importing it registers no
+// handler and no variable.
+func AllStats() []ServerStats {
+	serversMu.Lock()
+	defer serversMu.Unlock()
+	out := make([]ServerStats, 0, len(servers))
+	for s := range servers {
+		p := ServerStats{Stats: s.Stats()}
+		for _, l := range s.loops {
+			p.Loops = append(p.Loops, l.Stats())
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// The running servers, for AllStats.
 var (
 	serversMu sync.Mutex
 	servers   = map[*Server]struct{}{}
 )
 
-// publishedStats is a server's entry in the expvar list.
-type publishedStats struct {
-	Stats
-	Loops []Stats
-}
-
-func init() {
-	expvar.Publish("iomux.loop", expvar.Func(func() any {
-		serversMu.Lock()
-		defer serversMu.Unlock()
-		out := make([]publishedStats, 0, len(servers))
-		for s := range servers {
-			p := publishedStats{Stats: s.Stats()}
-			for _, l := range s.loops {
-				p.Loops = append(p.Loops, l.Stats())
-			}
-			out = append(out, p)
-		}
-		return out
-	}))
-}
-
-// publish adds a started Server to the expvar list; unpublish removes it.
-func publish(s *Server) {
+// track adds a started Server to AllStats; untrack removes it.
+func (s *Server) track() {
 	serversMu.Lock()
 	servers[s] = struct{}{}
 	serversMu.Unlock()
 }
 
-func unpublish(s *Server) {
+func (s *Server) untrack() {
 	serversMu.Lock()
 	delete(servers, s)
 	serversMu.Unlock()

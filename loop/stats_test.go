@@ -1,11 +1,11 @@
 package loop
 
 import (
-	"encoding/json"
-	"expvar"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,16 +13,14 @@ import (
 	"time"
 )
 
-// published returns the Stats the expvar "iomux.loop" lists now.
+// published returns the Stats AllStats lists now, what a program
+// publishes. (No test of this package imports expvar: see
+// TestImportRegistersNothing.)
 func published(t *testing.T) []Stats {
 	t.Helper()
-	v := expvar.Get("iomux.loop")
-	if v == nil {
-		t.Fatal(`expvar "iomux.loop" not published`)
-	}
 	var list []Stats
-	if err := json.Unmarshal([]byte(v.String()), &list); err != nil {
-		t.Fatalf("expvar iomux.loop = %s: %v", v.String(), err)
+	for _, p := range AllStats() {
+		list = append(list, p.Stats)
 	}
 	return list
 }
@@ -59,7 +57,7 @@ func TestStats(t *testing.T) {
 		found = found || (p.Total == 1 && p.BytesOut == 20 && p.Open == 1)
 	}
 	if !found {
-		t.Fatalf("expvar iomux.loop = %v does not list this server (%+v)", published(t), st)
+		t.Fatalf("AllStats = %v does not list this server (%+v)", published(t), st)
 	}
 
 	c.Close()
@@ -76,7 +74,7 @@ func TestStats(t *testing.T) {
 	stop(t, s)
 	for _, p := range published(t) {
 		if p.Total == 1 && p.BytesOut == 20 {
-			t.Fatalf("expvar still lists the stopped server: %+v", p)
+			t.Fatalf("AllStats still lists the stopped server: %+v", p)
 		}
 	}
 }
@@ -175,7 +173,7 @@ func TestObserve(t *testing.T) {
 	}
 }
 
-// TestStatsNamedPerLoop: each Server's expvar entry carries its name and
+// TestStatsNamedPerLoop: each Server's AllStats entry carries its name and
 // each loop's figures, so two Servers in one process are told apart and a
 // busy loop is seen; Server.Stats is the sum of its Loop.Stats.
 func TestStatsNamedPerLoop(t *testing.T) {
@@ -185,20 +183,12 @@ func TestStatsNamedPerLoop(t *testing.T) {
 		c := dial(t, s)
 		roundTrip(t, c, []byte("hello"))
 	}
-	v := expvar.Get("iomux.loop")
-	var list []struct {
-		Stats
-		Loops []Stats
-	}
-	if err := json.Unmarshal([]byte(v.String()), &list); err != nil {
-		t.Fatal(err)
-	}
 	found := map[string]int{}
-	for _, p := range list {
+	for _, p := range AllStats() {
 		found[p.Name] = len(p.Loops)
 	}
 	if found["front"] != 2 || found["back"] != 3 {
-		t.Fatalf("expvar lists %v, want front with 2 loops and back with 3", found)
+		t.Fatalf("AllStats lists %v, want front with 2 loops and back with 3", found)
 	}
 	st := settled(t, a)
 	var sum Stats
@@ -209,5 +199,49 @@ func TestStatsNamedPerLoop(t *testing.T) {
 	}
 	if st.Name != "front" || sum.Open != st.Open || sum.BytesIn != st.BytesIn || st.BytesIn != 5 {
 		t.Fatalf("Server.Stats %+v, sum of Loop.Stats Open %d BytesIn %d", st, sum.Open, sum.BytesIn)
+	}
+}
+
+// TestImportRegistersNothing: importing loop publishes nothing on
+// http.DefaultServeMux (no expvar, hence no /debug/vars): a library must
+// not change a program's default mux behind its back. A program that wants
+// the counters publishes AllStats itself. This test binary imports no
+// expvar of its own, so what it finds is the package's doing.
+func TestImportRegistersNothing(t *testing.T) {
+	for _, path := range []string{"/debug/vars", "/debug/pprof/"} {
+		req, err := http.NewRequest("GET", "http://localhost"+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, pattern := http.DefaultServeMux.Handler(req); pattern != "" {
+			t.Errorf("http.DefaultServeMux serves %s (pattern %q) in a program that imports loop", path, pattern)
+		}
+	}
+}
+
+// TestStatsCountersMatch: every Stats counter has its loop counter of the
+// same name (loopStats.counters reads them by name) and none is left out.
+func TestStatsCountersMatch(t *testing.T) {
+	var ls loopStats
+	ls.Open.Store(1)
+	ls.Panics.Store(2)
+	ls.HandshakeErrors.Store(3)
+	st := ls.counters()
+	if st.Open != 1 || st.Panics != 2 || st.HandshakeErrors != 3 {
+		t.Fatalf("counters() = %+v", st)
+	}
+	lt := reflect.TypeFor[loopStats]()
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(st)) {
+		if f.Type.Kind() != reflect.Int64 {
+			continue
+		}
+		if _, ok := lt.FieldByName(f.Name); !ok {
+			t.Errorf("Stats.%s has no loopStats counter", f.Name)
+		}
+	}
+	for _, f := range reflect.VisibleFields(lt) {
+		if _, ok := reflect.TypeOf(st).FieldByName(f.Name); !ok && f.IsExported() {
+			t.Errorf("loopStats.%s is not in Stats", f.Name)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -78,12 +77,12 @@ func TestStopDrains(t *testing.T) {
 // OnOpen. With a listener per loop (SO_REUSEPORT) and with one shared
 // acceptor.
 func TestStopStopsAccepting(t *testing.T) {
-	for _, shared := range []bool{false, true} {
-		t.Run(fmt.Sprintf("SharedAcceptor=%v", shared), func(t *testing.T) { testStopStopsAccepting(t, shared) })
+	for _, balance := range []Balance{BalanceByKernel, RoundRobin} {
+		t.Run(balance.String(), func(t *testing.T) { testStopStopsAccepting(t, balance) })
 	}
 }
 
-func testStopStopsAccepting(t *testing.T, shared bool) {
+func testStopStopsAccepting(t *testing.T, balance Balance) {
 	const size = 8 << 20
 	var opened atomic.Int32
 	queued := make(chan int, 1)
@@ -95,7 +94,7 @@ func testStopStopsAccepting(t *testing.T, shared bool) {
 			notify(queued, c.Outbound())
 		},
 	}
-	s := startServer(t, h, Options{Loops: 2, SharedAcceptor: shared}, "tcp", "127.0.0.1:0")
+	s := startServer(t, h, Options{Loops: 2, Balance: balance}, "tcp", "127.0.0.1:0")
 	c := dial(t, s)
 	c.Write([]byte("send me 8 MiB"))
 	if q := recv(t, queued, 10*time.Second, "the server's write"); q == 0 {
@@ -200,7 +199,7 @@ func TestStopTimeout(t *testing.T) {
 	}
 	recv(t, closed, time.Second, "OnClose") // already ran: Stop has returned
 	<-s.Done()
-	if st := s.Stats(); st.Open != 0 || st.Paused != 0 {
+	if st := s.Stats(); st.Open != 0 || st.Congested != 0 {
 		t.Fatalf("Stats after Stop: %+v", st)
 	}
 	if n := shutdowns.Load(); n != 1 {

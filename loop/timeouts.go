@@ -21,9 +21,9 @@ type limits struct {
 func (t *limits) wrote(now time.Time) { t.lastWrite = now }
 
 func (c *Conn) limits() *limits {
-	x := c.more()
+	x := c.extraState()
 	if x.limits == nil {
-		now := c.loop.clock() // not the batch's cached time: never start a limit early
+		now := c.loop.refreshNow() // not the batch's cached time: never start a limit early
 		x.limits = &limits{lastRead: now, lastWrite: now}
 	}
 	return x.limits

@@ -31,7 +31,7 @@ func (t *Timer) Reset(d time.Duration) {
 	// From the time of the call, not the cached time of the last Wait:
 	// late in a long batch that would fire the timer early (a 20ms timer
 	// set after a 50ms handler fired at once).
-	t.when = t.loop.clock().Add(d)
+	t.when = t.loop.refreshNow().Add(d)
 	if t.index >= 0 {
 		heap.Fix(&t.loop.timers, t.index)
 		return
@@ -88,13 +88,13 @@ func (l *Loop) Every(d time.Duration, fn func()) *Timer {
 // fire at once) waits for the next iteration: I/O is served in between,
 // however short the periods.
 func (l *Loop) runTimers() time.Duration {
-	start := l.clock()
+	start := l.refreshNow()
 	for len(l.timers) > 0 {
 		t := l.timers[0]
 		if t.when.After(start) {
-			return max(t.when.Sub(l.clock()), 0)
+			return max(t.when.Sub(l.refreshNow()), 0)
 		}
-		now := l.clock()
+		now := l.refreshNow()
 		if t.period > 0 {
 			t.when = t.when.Add(t.period)
 			if !t.when.After(now) { // fell behind: skip the missed ticks

@@ -493,9 +493,9 @@ func TestShortPeriodCannotStarveIO(t *testing.T) {
 // I/O at all; the first Wait is bounded by it, not endless.
 func TestTimerFromOnLoopStart(t *testing.T) {
 	fired := make(chan struct{}, 1)
-	opts := Options{Loops: 1, OnLoopStart: func(l *Loop) {
+	h := &funcHandler{loopStart: func(l *Loop) {
 		l.AfterFunc(10*time.Millisecond, func() { notify(fired, struct{}{}) })
 	}}
-	startServer(t, &funcHandler{}, opts, "tcp", "127.0.0.1:0")
+	startServer(t, h, Options{Loops: 1}, "tcp", "127.0.0.1:0")
 	recv(t, fired, 5*time.Second, "the timer set in OnLoopStart")
 }

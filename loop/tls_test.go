@@ -351,7 +351,7 @@ func TestTLSClientCertificatesAndSNI(t *testing.T) {
 func TestDialTLS(t *testing.T) {
 	srv := startTLSServer(t, &funcHandler{}, Options{Loops: 1}, serverTLS())
 	d := startDialer(t, 1)
-	c, err := d.DialTLS("tcp", srv.Addrs()[0].String(), 5*time.Second, clientTLS(tls.VersionTLS13))
+	c, err := d.Dial(within(t, 5*time.Second), "tcp", srv.Addrs()[0].String(), &DialOptions{Transport: TLSClient(clientTLS(tls.VersionTLS13))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +365,7 @@ func TestDialTLS(t *testing.T) {
 	c.AsyncClose()
 
 	untrusting := &tls.Config{ServerName: "localhost", RootCAs: x509.NewCertPool()}
-	_, err = d.DialTLS("tcp", srv.Addrs()[0].String(), 5*time.Second, untrusting)
+	_, err = d.Dial(within(t, 5*time.Second), "tcp", srv.Addrs()[0].String(), &DialOptions{Transport: TLSClient(untrusting)})
 	var unknown x509.UnknownAuthorityError
 	if !errors.As(err, &unknown) {
 		t.Fatalf("DialTLS to an untrusted certificate: %v, want x509.UnknownAuthorityError", err)

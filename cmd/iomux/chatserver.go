@@ -275,7 +275,7 @@ func (r *chatRoom) read(m *chatMember) {
 	if r.backlog() {
 		limit = 1
 	}
-	for c.Buffered() > 0 && !c.Closed() && !m.quit {
+	for c.Inbound() > 0 && !c.Closed() && !m.quit {
 		if m.skipping && !r.skipOversize(m) {
 			return
 		}

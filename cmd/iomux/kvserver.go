@@ -80,6 +80,12 @@ type kvLimits struct {
 	maxOutput int // bytes queued for a client, before it is dropped
 }
 
+// kvHandler's optional loop.Handler methods.
+var (
+	_ loop.LoopStartHandler = (*kvHandler)(nil)
+	_ loop.ResumeHandler    = (*kvHandler)(nil)
+)
+
 // kvHandler runs clients' commands on the shared Store. Each connection
 // has its kvConn (its Session, its Parser and its reply buffer), used only
 // on its loop.
@@ -107,9 +113,9 @@ func (h *kvHandler) OnOpen(c *loop.Conn) {
 	c.SetContext(&kvConn{sess: h.store.NewSession(), parser: resp.Parser{Limits: h.limits.Limits}})
 }
 
-// startExpiry starts a loop's active-expiry timer, as the loop starts:
+// OnLoopStart starts a loop's active-expiry timer, as the loop starts:
 // loop i of n sweeps the shards i, i+n, ...
-func (h *kvHandler) startExpiry(l *loop.Loop) {
+func (h *kvHandler) OnLoopStart(l *loop.Loop) {
 	i := l.Index()
 	l.Every(kvExpireEvery, func() { h.store.ExpireCycle(i, h.loops, kvExpireBudget) })
 }
@@ -122,7 +128,7 @@ func (h *kvHandler) OnClose(c *loop.Conn, err error) {
 
 // OnResume continues a batch that stopped when the client fell behind.
 func (h *kvHandler) OnResume(c *loop.Conn) {
-	if c.Buffered() > 0 {
+	if c.Inbound() > 0 {
 		c.AsyncOnData()
 	}
 }
@@ -178,7 +184,7 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 				return
 			}
 			out = out[:0]
-			if c.Paused() {
+			if c.Congested() {
 				return // OnResume carries on
 			}
 		}
@@ -240,7 +246,6 @@ func runKVServer(e *env, args []string) error {
 	// refused rather than waited for.
 	opts.MaxInput = lim.maxQuery + 1
 	h := &kvHandler{store: kv.NewStore(), limits: lim}
-	opts.OnLoopStart = h.startExpiry
 	srv := loop.NewServer(h, opts)
 	h.loops = srv.Options().Loops // the default in force, if --loops was 0
 	h.store.Info = kv.ServerInfo{Loops: h.loops, Backend: opt.backend, Config: map[string]string{

@@ -271,7 +271,7 @@ func (tr *serverTrace) observe(e loop.Event) {
 		}
 	case loop.EventHandshakeFailed:
 		line = fmt.Sprintf("TLS handshake with %s failed: %s", e.Conn.RemoteAddr(),
-			strings.TrimPrefix(e.Err.Error(), "loop: TLS handshake: "))
+			strings.TrimPrefix(e.Err.Error(), "TLS handshake: "))
 	default:
 		return
 	}
