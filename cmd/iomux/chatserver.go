@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/iomux/iomux/codec"
+	"github.com/iomux/iomux/internal/safetext"
 	"github.com/iomux/iomux/loop"
 )
 
@@ -350,7 +351,7 @@ func (r *chatRoom) line(m *chatMember, line []byte) {
 }
 
 // message sends m's text to the others after m's name, its controls
-// escaped (escapeControls): an ESC sequence would reach their terminals,
+// escaped (safetext.Escape): an ESC sequence would reach their terminals,
 // a "\r" or a line separator could put a line of its own (a notice,
 // another member's name) where the others see one, a bidi control could
 // reorder what they see. So every line from a member starts with
@@ -363,7 +364,7 @@ func (r *chatRoom) message(m *chatMember, text []byte) {
 	p.text = append(p.text, '[')
 	p.text = append(p.text, m.name...)
 	p.text = append(p.text, "] "...)
-	p.text = append(p.text, escapeControls(text)...)
+	p.text = append(p.text, safetext.Escape(text)...)
 	p.text = append(p.text, '\n')
 	r.turn += len(p.text) - at
 }

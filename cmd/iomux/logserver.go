@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/iomux/iomux/internal/safetext"
 	"github.com/iomux/iomux/loop"
 )
 
@@ -192,7 +193,7 @@ func (h *logHandler) OnData(c *loop.Conn) {
 			lc.partial = append(lc.partial, line[cut:]...)
 			line = line[:cut]
 		}
-		lines = append(lines, escapeControls(line))
+		lines = append(lines, safetext.Escape(line))
 		data = data[i:]
 	}
 	if len(lines) > 0 {
@@ -204,7 +205,7 @@ func (h *logHandler) OnData(c *loop.Conn) {
 func (h *logHandler) OnClose(c *loop.Conn, err error) {
 	lc := c.Context().(*logClient)
 	if len(lc.partial) > 0 {
-		h.sink.write(true, lc.addr+": ", escapeControls(lc.partial))
+		h.sink.write(true, lc.addr+": ", safetext.Escape(lc.partial))
 	}
 	status := " disconnected"
 	if err != nil {

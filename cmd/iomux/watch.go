@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/safetext"
 )
 
 // The Python select tutorials' non-blocking clients (pollclient.py,
@@ -162,12 +163,12 @@ func (w *watcher) flush() {
 }
 
 // show prints a line from the server as chat-client shows the others'
-// lines (terminalSafe): the server's bytes may not drive the terminal
-// (set its title or clipboard with OSC 0 or 52, clear it with CSI 2J),
-// so its controls are printed as escapes, on a terminal or not (what is
-// piped is read on a terminal later).
+// lines (safetext.ForTerminal): the server's bytes may not drive the
+// terminal (set its title or clipboard with OSC 0 or 52, clear it with
+// CSI 2J), so its controls are printed as escapes, on a terminal or not
+// (what is piped is read on a terminal later).
 func (w *watcher) show(line []byte) {
-	w.line("Received: " + string(terminalSafe(line)))
+	w.line("Received: " + string(safetext.ForTerminal(line)))
 }
 
 // line prints one line; on a terminal it first clears the spinner.
