@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/chat"
 )
 
 // The Python select tutorials' chat client: one Selector waits on stdin
@@ -66,9 +67,9 @@ Example:
 
 const (
 	chatClientPrompt    = "<You> "
-	chatClientMaxLine   = chatServerMaxLine // typing stops (a bell) at the longest line chat-server takes
-	chatClientOutboxMax = 64 << 10          // stop reading stdin while this much waits to be sent
-	chatClientHoldMax   = 4 << 10           // on a terminal, show this much of a line without waiting for its end
+	chatClientMaxLine   = chat.MaxLine // typing stops (a bell) at the longest line chat-server takes
+	chatClientOutboxMax = 64 << 10     // stop reading stdin while this much waits to be sent
+	chatClientHoldMax   = 4 << 10      // on a terminal, show this much of a line without waiting for its end
 )
 
 // chatClient is the state of one chat-client run.
