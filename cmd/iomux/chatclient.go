@@ -19,8 +19,9 @@ import (
 // printed above the line and the half-typed text put back, which the
 // tutorial's "\r" + prompt trick only pretends to do.
 
-func init() {
-	register(&command{
+// chatClientProgram is iomux chat-client.
+func chatClientProgram() *command {
+	return &command{
 		name:    "chat-client",
 		summary: "chat from a terminal or a pipe; messages arrive without clobbering the typed line",
 		usage: `Usage: iomux chat-client [--addr 127.0.0.1:8002] [--name NAME] [--tls [--tls-ca FILE]] [--backend auto] [--timeout 10s] [-v]
@@ -62,7 +63,7 @@ Example:
   <You> hello bo
 `,
 		run: runChatClient,
-	})
+	}
 }
 
 const (
@@ -95,7 +96,7 @@ type chatClient struct {
 }
 
 func runChatClient(e *env, args []string) error {
-	fs := newFlags(commands["chat-client"])
+	fs := newFlags(chatClientProgram())
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:8002")
 	name := fs.String("name", "", "send \"/nick NAME\" first")

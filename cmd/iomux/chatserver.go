@@ -9,8 +9,9 @@ import (
 // chat-server: the flags, the help and the wiring; the room itself, and
 // its nodes over NATS, are internal/chat.
 
-func init() {
-	register(&command{
+// chatServerProgram is iomux chat-server.
+func chatServerProgram() *command {
+	return &command{
 		name:    "chat-server",
 		summary: "a chat room: every line a member sends goes to every other member (the tutorials' chat server)",
 		usage: `Usage: iomux chat-server [--addr 127.0.0.1:8002] [--write-timeout 10s] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
@@ -93,11 +94,11 @@ Example:
   $ iomux chat-server --nats nats://127.0.0.1:4222 --node n2 --addr :8003
 `,
 		run: runChatServer,
-	})
+	}
 }
 
 func runChatServer(e *env, args []string) error {
-	fs := newFlags(commands["chat-server"])
+	fs := newFlags(chatServerProgram())
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:8002", false)
 	var cfg chat.Config

@@ -11,8 +11,9 @@ import (
 	"github.com/iomux/iomux/loop"
 )
 
-func init() {
-	register(&command{
+// logServerProgram is iomux log-server.
+func logServerProgram() *command {
+	return &command{
 		name:    "log-server",
 		summary: "print what every client sends, line by line, with time and address (the tutorials' logger)",
 		usage: `Usage: iomux log-server [--addr 127.0.0.1:1234] [--out FILE] [--loops N] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
@@ -55,7 +56,7 @@ Example:
   $ cat /tmp/clients.log
 `,
 		run: runLogServer,
-	})
+	}
 }
 
 // logMaxLine bounds how much of one line is held before it is printed.
@@ -109,7 +110,7 @@ type logHandler struct {
 }
 
 func runLogServer(e *env, args []string) error {
-	fs := newFlags(commands["log-server"])
+	fs := newFlags(logServerProgram())
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:1234", true)
 	outPath := fs.String("out", "", "append the log to this `file` (mode 0600) instead of stdout")

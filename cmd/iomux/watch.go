@@ -15,8 +15,9 @@ import (
 // selectclient.py): a program that stays busy (the spinner) while it waits
 // for the network.
 
-func init() {
-	register(&command{
+// watchProgram is iomux watch.
+func watchProgram() *command {
+	return &command{
 		name:    "watch",
 		summary: "print what a server sends, with a spinner while waiting (the tutorials' poll/select client)",
 		usage: `Usage: iomux watch [--addr 127.0.0.1:51423] [--tls [--tls-ca FILE]] [--backend auto] [--timeout 10s] [-v]
@@ -44,7 +45,7 @@ Example:
   ...|......
 `,
 		run: runWatch,
-	})
+	}
 }
 
 // watchTick is the tutorials' poll(50) / select(..., 0.05): how often the
@@ -52,7 +53,7 @@ Example:
 const watchTick = 50 * time.Millisecond
 
 func runWatch(e *env, args []string) error {
-	fs := newFlags(commands["watch"])
+	fs := newFlags(watchProgram())
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:51423")
 	if err := parseFlags(fs, args); err != nil {
