@@ -1,12 +1,15 @@
 package codec
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // conn mimics a loop connection: bytes arrive in reads, the handler sees
@@ -28,7 +31,7 @@ type result struct {
 
 // feed delivers input in reads of chunk bytes (all at once if chunk <= 0)
 // and runs Each after every read, as an OnData handler would.
-func feed(s Splitter, input []byte, chunk int) result {
+func feed(split bufio.SplitFunc, input []byte, chunk int) result {
 	if chunk <= 0 {
 		chunk = max(len(input), 1)
 	}
@@ -39,7 +42,7 @@ func feed(s Splitter, input []byte, chunk int) result {
 		c.read(input[:k])
 		input = input[k:]
 		buffered := len(c.buf)
-		n, err := Each(s, c.Peek(-1), func(f []byte) error {
+		n, err := Each(split, c.Peek(-1), func(f []byte) error {
 			r.frames = append(r.frames, string(f))
 			return nil
 		})
@@ -65,12 +68,12 @@ type splitCase struct {
 	tooLong bool   // expect ErrFrameTooLarge after the frames
 }
 
-func runSplitCases(t *testing.T, s Splitter, cases []splitCase) {
+func runSplitCases(t *testing.T, split bufio.SplitFunc, cases []splitCase) {
 	t.Helper()
 	for _, tc := range cases {
 		for _, chunk := range chunkings {
 			t.Run(fmt.Sprintf("%s/chunk=%d", tc.name, chunk), func(t *testing.T) {
-				r := feed(s, []byte(tc.in), chunk)
+				r := feed(split, []byte(tc.in), chunk)
 				if !equalFrames(r.frames, tc.frames) {
 					t.Errorf("frames = %q, want %q", r.frames, tc.frames)
 				}
@@ -206,10 +209,10 @@ func TestTooLargeDetectedEarly(t *testing.T) {
 	const limit = 16
 	endless := bytes.Repeat([]byte("x"), 10*limit)
 	for _, tc := range []struct {
-		name string
-		s    Splitter
-		in   []byte
-		at   int // bytes buffered when the error must surface
+		name  string
+		split bufio.SplitFunc
+		in    []byte
+		at    int // bytes buffered when the error must surface
 	}{
 		{"lines", Lines(limit), endless, limit + 1},
 		{"lines cr at limit", Lines(limit), append(bytes.Repeat([]byte("x"), limit), "\rxx"...), limit + 2},
@@ -220,7 +223,7 @@ func TestTooLargeDetectedEarly(t *testing.T) {
 			[]byte{0x7f, 0xff, 0xff, 0xff}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := feed(tc.s, tc.in, 1)
+			r := feed(tc.split, tc.in, 1)
 			if !errors.Is(r.err, ErrFrameTooLarge) {
 				t.Fatalf("err = %v, want ErrFrameTooLarge", r.err)
 			}
@@ -233,25 +236,25 @@ func TestTooLargeDetectedEarly(t *testing.T) {
 
 func TestErrorMessages(t *testing.T) {
 	for _, tc := range []struct {
-		s    Splitter
-		in   string
-		want string
+		split bufio.SplitFunc
+		in    string
+		want  string
 	}{
 		{Lines(4), "abcdefg\n", "codec: frame too large: 8 bytes buffered without a terminator, limit 4"},
 		{Lines(4), "abcde\n", "codec: frame too large: 5 bytes, limit 4"},
 		{Delimiter([]byte(";"), 2), "abc", "codec: frame too large: 3 bytes buffered without a terminator, limit 2"},
 		{LengthPrefixed(2, binary.BigEndian, 100), "\x01\x00", "codec: frame too large: header declares 256 bytes, limit 100"},
 	} {
-		_, _, err := tc.s.Split([]byte(tc.in))
+		_, _, err := tc.split([]byte(tc.in), false)
 		if err == nil || err.Error() != tc.want {
-			t.Errorf("Split(%q) error = %v, want %q", tc.in, err, tc.want)
+			t.Errorf("split(%q) error = %v, want %q", tc.in, err, tc.want)
 		}
 	}
 }
 
 func TestFrameCapacityCapped(t *testing.T) {
 	buf := []byte("ab\ncd\n")
-	frame, _, _ := Lines(10).Split(buf)
+	_, frame, _ := Lines(10)(buf, false)
 	_ = append(frame, 'X')
 	if string(buf) != "ab\ncd\n" {
 		t.Fatalf("append to a frame overwrote the buffer: %q", buf)
@@ -299,13 +302,13 @@ func TestEach(t *testing.T) {
 		}
 	})
 	t.Run("SplitFunc", func(t *testing.T) {
-		// One frame per byte: a custom framing through the adapter.
-		perByte := SplitFunc(func(b []byte) ([]byte, int, error) {
+		// One frame per byte: a custom framing, as any bufio.SplitFunc.
+		perByte := func(b []byte, atEOF bool) (int, []byte, error) {
 			if len(b) == 0 {
-				return nil, 0, nil
+				return 0, nil, nil
 			}
-			return b[:1:1], 1, nil
-		})
+			return 1, b[:1:1], nil
+		}
 		count := 0
 		n, err := Each(perByte, []byte("xyz"), func([]byte) error { count++; return nil })
 		if n != 3 || err != nil || count != 3 {
@@ -371,10 +374,94 @@ func TestConstructorsRejectBadConfig(t *testing.T) {
 
 func TestDelimiterCopiesDelim(t *testing.T) {
 	delim := []byte(";")
-	s := Delimiter(delim, 8)
+	split := Delimiter(delim, 8)
 	delim[0] = ','
-	frame, n, err := s.Split([]byte("a;b"))
+	n, frame, err := split([]byte("a;b"), false)
 	if string(frame) != "a" || n != 2 || err != nil {
-		t.Fatalf("Split = %q, %d, %v", frame, n, err)
+		t.Fatalf("split = %d, %q, %v", n, frame, err)
+	}
+}
+
+// The framers serve a bufio.Scanner as they serve Each: the same frames,
+// the same errors, whether the reader gives all at once or a byte at a
+// time; at EOF a terminator framer gives the unterminated rest as a last
+// frame and a count framer says the frame was cut short.
+func TestScanner(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		split  bufio.SplitFunc
+		in     string
+		frames []string
+		err    error // wrapped by sc.Err()
+	}{
+		{"lines", Lines(8), "a\r\nbc\n\nlast", []string{"a", "bc", "", "last"}, nil},
+		{"lines last cr", Lines(8), "a\nlast\r", []string{"a", "last"}, nil},
+		{"lines all terminated", Lines(8), "a\nb\n", []string{"a", "b"}, nil},
+		{"lines empty", Lines(8), "", nil, nil},
+		{"lines too long", Lines(4), "ok\nabcdefgh\n", []string{"ok"}, ErrFrameTooLarge},
+		{"lines too long at eof", Lines(4), "ok\nabcde", []string{"ok"}, ErrFrameTooLarge},
+		{"delimiter", Delimiter([]byte("--"), 4), "ab--cd", []string{"ab", "cd"}, nil},
+		{"delimiter partial at eof", Delimiter([]byte("--"), 4), "ab--cd-", []string{"ab", "cd-"}, nil},
+		{"delimiter partial past max at eof", Delimiter([]byte("--"), 4), "abcd-", nil, ErrFrameTooLarge},
+		{"fixed", Fixed(3), "abcdef", []string{"abc", "def"}, nil},
+		{"fixed cut short", Fixed(3), "abcdefgh", []string{"abc", "def"}, io.ErrUnexpectedEOF},
+		{"length", LengthPrefixed(2, binary.BigEndian, 10), "\x00\x02ab\x00\x00", []string{"ab", ""}, nil},
+		{"length body cut short", LengthPrefixed(2, binary.BigEndian, 10), "\x00\x02ab\x00\x05abc", []string{"ab"}, io.ErrUnexpectedEOF},
+		{"length header cut short", LengthPrefixed(4, binary.BigEndian, 10), "\x00\x00", nil, io.ErrUnexpectedEOF},
+		{"length too large", LengthPrefixed(1, nil, 4), "\x01a\x05abcde", []string{"a"}, ErrFrameTooLarge},
+	} {
+		for _, oneByte := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/one byte at a time=%v", tc.name, oneByte), func(t *testing.T) {
+				var r io.Reader = strings.NewReader(tc.in)
+				if oneByte {
+					r = iotest.OneByteReader(r)
+				}
+				sc := bufio.NewScanner(r)
+				sc.Split(tc.split)
+				var frames []string
+				for sc.Scan() {
+					frames = append(frames, sc.Text())
+				}
+				if !equalFrames(frames, tc.frames) {
+					t.Errorf("frames = %q, want %q", frames, tc.frames)
+				}
+				if err := sc.Err(); tc.err == nil && err != nil || tc.err != nil && !errors.Is(err, tc.err) {
+					t.Errorf("Err() = %v, want %v", err, tc.err)
+				}
+			})
+		}
+	}
+}
+
+// Each drives any bufio.SplitFunc as a bufio.Scanner would: bytes skipped
+// without a token are consumed, ErrFinalToken ends after its token, and an
+// advance outside the buffer is an error, not a panic or a loop.
+func TestEachAnySplitFunc(t *testing.T) {
+	t.Run("ScanWords", func(t *testing.T) {
+		var got []string
+		n, err := Each(bufio.ScanWords, []byte("  hello  world  "), func(f []byte) error { got = append(got, string(f)); return nil })
+		if n != 16 || err != nil || strings.Join(got, ",") != "hello,world" {
+			t.Fatalf("Each = %d, %v, frames %q; want 16, nil, [hello world]", n, err, got)
+		}
+	})
+	t.Run("ErrFinalToken", func(t *testing.T) {
+		final := func(b []byte, atEOF bool) (int, []byte, error) { return 1, b[:1:1], bufio.ErrFinalToken }
+		var got []string
+		n, err := Each(final, []byte("xyz"), func(f []byte) error { got = append(got, string(f)); return nil })
+		if n != 1 || err != nil || strings.Join(got, ",") != "x" {
+			t.Fatalf("Each = %d, %v, frames %q; want 1, nil, [x]", n, err, got)
+		}
+	})
+	for _, tc := range []struct {
+		advance int
+		want    error
+	}{{-1, bufio.ErrNegativeAdvance}, {4, bufio.ErrAdvanceTooFar}} {
+		t.Run(fmt.Sprintf("advance %d", tc.advance), func(t *testing.T) {
+			bad := func(b []byte, atEOF bool) (int, []byte, error) { return tc.advance, nil, nil }
+			n, err := Each(bad, []byte("xyz"), func([]byte) error { t.Fatal("called"); return nil })
+			if n != 0 || err != tc.want {
+				t.Fatalf("Each = %d, %v; want 0, %v", n, err, tc.want)
+			}
+		})
 	}
 }
