@@ -37,9 +37,9 @@ func benchBuffers(size int) []struct {
 		buf   []byte
 	}{
 		{"Lines", Lines(4096), encode("\r\n")},
-		{"Delimiter", Delimiter([]byte("\r\n\r\n"), 4096), encode("\r\n\r\n")},
-		{"Fixed", Fixed(size), encode("")},
-		{"LengthPrefixed", LengthPrefixed(4, binary.BigEndian, 4096), lp},
+		{"Delimiter", must(Delimiter([]byte("\r\n\r\n"), 4096)), encode("\r\n\r\n")},
+		{"Fixed", must(Fixed(size)), encode("")},
+		{"LengthPrefixed", must(LengthPrefixed(4, binary.BigEndian, 4096)), lp},
 	}
 }
 
@@ -75,7 +75,7 @@ func BenchmarkIncomplete(b *testing.B) {
 		split bufio.SplitFunc
 	}{
 		{"Lines", Lines(4096)},
-		{"Delimiter", Delimiter([]byte("\r\n\r\n"), 4096)},
+		{"Delimiter", must(Delimiter([]byte("\r\n\r\n"), 4096))},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -34,9 +34,10 @@
 //	}
 //	err := sc.Err() // ErrFrameTooLarge, or the reader's error
 //
-// Every framer has a maximum frame size and reports ErrFrameTooLarge as
-// soon as the buffered bytes can no longer start a frame within it, so a
-// peer cannot make a connection buffer grow without bound. With package
+// Every framer has a maximum frame size (a max of 0 or less is
+// DefaultMaxFrame, 64 KiB) and reports ErrFrameTooLarge as soon as the
+// buffered bytes can no longer start a frame within it, so a peer cannot
+// make a connection buffer grow without bound. With package
 // loop, keep the maximum (plus its header) within loop.Options.MaxInput
 // (1 MiB by default): the loop reads no more than that ahead of the
 // handler, so a larger frame would never complete. A bufio.Scanner has a
@@ -62,6 +63,11 @@ import (
 // ErrFrameTooLarge is returned (wrapped, with the size and the limit) when
 // a frame exceeds its framer's maximum. Test for it with errors.Is.
 var ErrFrameTooLarge = errors.New("codec: frame too large")
+
+// DefaultMaxFrame is the maximum frame size of a framer given a max of 0 or
+// less: 64 KiB, bufio.MaxScanTokenSize, the largest token a bufio.Scanner
+// takes unless Scanner.Buffer says otherwise.
+const DefaultMaxFrame = bufio.MaxScanTokenSize
 
 // ErrStop, returned by Each's callback, ends the iteration without error
 // after the current frame. Use it to switch framers mid-stream, as
@@ -114,12 +120,11 @@ func Each(split bufio.SplitFunc, buf []byte, fn func(frame []byte) error) (consu
 }
 
 // Lines splits at "\n" and strips the "\n" or "\r\n" from the frame. A
-// line longer than max bytes (not counting its terminator) is an error.
-// At EOF, a last line without "\n" is a frame (its "\r" stripped). It
-// panics if max is not positive.
+// line longer than max bytes (not counting its terminator) is an error;
+// max <= 0 is DefaultMaxFrame. At EOF, a last line without "\n" is a frame
+// (its "\r" stripped).
 func Lines(max int) bufio.SplitFunc {
-	mustPositive("Lines", max)
-	return lines{max: max}.split
+	return lines{max: orDefault(max)}.split
 }
 
 type lines struct{ max int }
@@ -157,14 +162,13 @@ func dropCR(line []byte) []byte {
 
 // Delimiter splits at delim (asynchat's bytes terminator) and strips it from
 // the frame. A frame longer than max bytes (not counting delim) is an
-// error. At EOF, what follows the last delim is a frame. It panics on an
-// empty delim or a max that is not positive.
-func Delimiter(delim []byte, max int) bufio.SplitFunc {
+// error; max <= 0 is DefaultMaxFrame. At EOF, what follows the last delim
+// is a frame. An empty delim is an error. delim is copied.
+func Delimiter(delim []byte, max int) (bufio.SplitFunc, error) {
 	if len(delim) == 0 {
-		panic("codec: Delimiter with an empty delimiter")
+		return nil, errors.New("codec: Delimiter with an empty delimiter")
 	}
-	mustPositive("Delimiter", max)
-	return delimiter{delim: bytes.Clone(delim), max: max}.split
+	return delimiter{delim: bytes.Clone(delim), max: orDefault(max)}.split, nil
 }
 
 type delimiter struct {
@@ -204,10 +208,12 @@ func (s delimiter) partialDelimiter(buf []byte) bool {
 // Fixed splits frames of exactly n bytes (asynchat's integer terminator).
 // When n comes from the peer, bound it first: a peer can make the
 // connection buffer n bytes. At EOF, a frame cut short is an error
-// wrapping io.ErrUnexpectedEOF. It panics if n is not positive.
-func Fixed(n int) bufio.SplitFunc {
-	mustPositive("Fixed", n)
-	return fixed(n).split
+// wrapping io.ErrUnexpectedEOF. An n that is not positive is an error.
+func Fixed(n int) (bufio.SplitFunc, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("codec: Fixed(%d): the size must be positive", n)
+	}
+	return fixed(n).split, nil
 }
 
 type fixed int
@@ -230,10 +236,12 @@ func window(n, max, extra int) int {
 	return n
 }
 
-func mustPositive(fn string, n int) {
-	if n <= 0 {
-		panic(fmt.Sprintf("codec: %s(%d): size must be positive", fn, n))
+// orDefault is max, or DefaultMaxFrame for a max of 0 or less.
+func orDefault(max int) int {
+	if max <= 0 {
+		return DefaultMaxFrame
 	}
+	return max
 }
 
 func tooLarge(size, limit int) error {

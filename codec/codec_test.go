@@ -128,7 +128,7 @@ func TestLines(t *testing.T) {
 }
 
 func TestDelimiter(t *testing.T) {
-	runSplitCases(t, Delimiter([]byte("--"), 4), []splitCase{
+	runSplitCases(t, must(Delimiter([]byte("--"), 4)), []splitCase{
 		{name: "two", in: "ab--cd--", frames: []string{"ab", "cd"}},
 		{name: "empty frames", in: "----", frames: []string{"", ""}},
 		{name: "half delimiter inside", in: "a-b--", frames: []string{"a-b"}},
@@ -141,7 +141,7 @@ func TestDelimiter(t *testing.T) {
 	})
 	// A delimiter that overlaps itself: the frame ends at its first
 	// occurrence, and a tail that may still become one is kept.
-	runSplitCases(t, Delimiter([]byte("aab"), 2), []splitCase{
+	runSplitCases(t, must(Delimiter([]byte("aab"), 2)), []splitCase{
 		{name: "overlap", in: "xaaab", frames: []string{"xa"}},
 		{name: "overlap partial", in: "xaaa", rest: "xaaa"},
 		{name: "overlap over limit", in: "xyaaab", tooLong: true},
@@ -149,7 +149,7 @@ func TestDelimiter(t *testing.T) {
 }
 
 func TestFixed(t *testing.T) {
-	runSplitCases(t, Fixed(3), []splitCase{
+	runSplitCases(t, must(Fixed(3)), []splitCase{
 		{name: "exact", in: "abcdef", frames: []string{"abc", "def"}},
 		{name: "tail kept", in: "abcd", frames: []string{"abc"}, rest: "d"},
 		{name: "short", in: "ab", rest: "ab"},
@@ -197,7 +197,7 @@ func TestLengthPrefixed(t *testing.T) {
 		}},
 	} {
 		t.Run(fmt.Sprintf("%d-byte/%v", tc.header, tc.order), func(t *testing.T) {
-			runSplitCases(t, LengthPrefixed(tc.header, tc.order, 4), tc.cases)
+			runSplitCases(t, must(LengthPrefixed(tc.header, tc.order, 4)), tc.cases)
 		})
 	}
 }
@@ -216,10 +216,10 @@ func TestTooLargeDetectedEarly(t *testing.T) {
 	}{
 		{"lines", Lines(limit), endless, limit + 1},
 		{"lines cr at limit", Lines(limit), append(bytes.Repeat([]byte("x"), limit), "\rxx"...), limit + 2},
-		{"delimiter", Delimiter([]byte("\r\n\r\n"), limit), endless, limit + 1},
-		{"delimiter partial at limit", Delimiter([]byte("\r\n\r\n"), limit),
+		{"delimiter", must(Delimiter([]byte("\r\n\r\n"), limit)), endless, limit + 1},
+		{"delimiter partial at limit", must(Delimiter([]byte("\r\n\r\n"), limit)),
 			append(bytes.Repeat([]byte("x"), limit), "\r\n\rx"...), limit + 4},
-		{"length header only", LengthPrefixed(4, binary.BigEndian, limit),
+		{"length header only", must(LengthPrefixed(4, binary.BigEndian, limit)),
 			[]byte{0x7f, 0xff, 0xff, 0xff}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,8 +242,8 @@ func TestErrorMessages(t *testing.T) {
 	}{
 		{Lines(4), "abcdefg\n", "codec: frame too large: 8 bytes buffered without a terminator, limit 4"},
 		{Lines(4), "abcde\n", "codec: frame too large: 5 bytes, limit 4"},
-		{Delimiter([]byte(";"), 2), "abc", "codec: frame too large: 3 bytes buffered without a terminator, limit 2"},
-		{LengthPrefixed(2, binary.BigEndian, 100), "\x01\x00", "codec: frame too large: header declares 256 bytes, limit 100"},
+		{must(Delimiter([]byte(";"), 2)), "abc", "codec: frame too large: 3 bytes buffered without a terminator, limit 2"},
+		{must(LengthPrefixed(2, binary.BigEndian, 100)), "\x01\x00", "codec: frame too large: header declares 256 bytes, limit 100"},
 	} {
 		_, _, err := tc.split([]byte(tc.in), false)
 		if err == nil || err.Error() != tc.want {
@@ -351,30 +351,57 @@ func TestAppendLengthPrefixed(t *testing.T) {
 	}
 }
 
+// A configuration with no meaning is an error; a max of 0 or less means
+// DefaultMaxFrame.
 func TestConstructorsRejectBadConfig(t *testing.T) {
-	for name, f := range map[string]func(){
-		"Lines(0)":                  func() { Lines(0) },
-		"Delimiter(empty)":          func() { Delimiter(nil, 10) },
-		"Delimiter(max -1)":         func() { Delimiter([]byte(";"), -1) },
-		"Fixed(0)":                  func() { Fixed(0) },
-		"LengthPrefixed(3 bytes)":   func() { LengthPrefixed(3, binary.BigEndian, 10) },
-		"LengthPrefixed(nil order)": func() { LengthPrefixed(4, nil, 10) },
-		"LengthPrefixed(max 0)":     func() { LengthPrefixed(4, binary.BigEndian, 0) },
+	for name, f := range map[string]func() (bufio.SplitFunc, error){
+		"Delimiter(empty)":          func() (bufio.SplitFunc, error) { return Delimiter(nil, 10) },
+		"Fixed(0)":                  func() (bufio.SplitFunc, error) { return Fixed(0) },
+		"Fixed(-1)":                 func() (bufio.SplitFunc, error) { return Fixed(-1) },
+		"LengthPrefixed(3 bytes)":   func() (bufio.SplitFunc, error) { return LengthPrefixed(3, binary.BigEndian, 10) },
+		"LengthPrefixed(nil order)": func() (bufio.SplitFunc, error) { return LengthPrefixed(4, nil, 10) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Error("no panic")
-				}
-			}()
-			f()
+			if split, err := f(); err == nil || split != nil {
+				t.Errorf("got a SplitFunc (%v) and error %v, want only an error", split != nil, err)
+			}
+		})
+	}
+	x := bytes.Repeat([]byte("x"), DefaultMaxFrame)
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	lengthOf := func(n int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(n)) }
+	for name, tc := range map[string]struct {
+		split       bufio.SplitFunc
+		atMax, past []byte // a frame of DefaultMaxFrame bytes, and one of a byte more
+	}{
+		"Lines(0)":              {Lines(0), cat(x, []byte("\n")), cat(x, []byte("x\n"))},
+		"Lines(-1)":             {Lines(-1), cat(x, []byte("\n")), cat(x, []byte("x\n"))},
+		"Delimiter(max -1)":     {must(Delimiter([]byte(";"), -1)), cat(x, []byte(";")), cat(x, []byte("x;"))},
+		"LengthPrefixed(max 0)": {must(LengthPrefixed(4, binary.BigEndian, 0)), cat(lengthOf(DefaultMaxFrame), x), lengthOf(DefaultMaxFrame + 1)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if r := feed(tc.split, tc.atMax, 0); r.err != nil || len(r.frames) != 1 || len(r.frames[0]) != DefaultMaxFrame {
+				t.Errorf("a frame of DefaultMaxFrame bytes: %d frames, err %v", len(r.frames), r.err)
+			}
+			if r := feed(tc.split, tc.past, 0); !errors.Is(r.err, ErrFrameTooLarge) {
+				t.Errorf("a frame of DefaultMaxFrame+1 bytes: err %v, want ErrFrameTooLarge", r.err)
+			}
 		})
 	}
 }
 
+// must is the framer that a constructor made, for the tests' valid
+// configurations.
+func must(split bufio.SplitFunc, err error) bufio.SplitFunc {
+	if err != nil {
+		panic(err)
+	}
+	return split
+}
+
 func TestDelimiterCopiesDelim(t *testing.T) {
 	delim := []byte(";")
-	split := Delimiter(delim, 8)
+	split := must(Delimiter(delim, 8))
 	delim[0] = ','
 	n, frame, err := split([]byte("a;b"), false)
 	if string(frame) != "a" || n != 2 || err != nil {
@@ -400,15 +427,15 @@ func TestScanner(t *testing.T) {
 		{"lines empty", Lines(8), "", nil, nil},
 		{"lines too long", Lines(4), "ok\nabcdefgh\n", []string{"ok"}, ErrFrameTooLarge},
 		{"lines too long at eof", Lines(4), "ok\nabcde", []string{"ok"}, ErrFrameTooLarge},
-		{"delimiter", Delimiter([]byte("--"), 4), "ab--cd", []string{"ab", "cd"}, nil},
-		{"delimiter partial at eof", Delimiter([]byte("--"), 4), "ab--cd-", []string{"ab", "cd-"}, nil},
-		{"delimiter partial past max at eof", Delimiter([]byte("--"), 4), "abcd-", nil, ErrFrameTooLarge},
-		{"fixed", Fixed(3), "abcdef", []string{"abc", "def"}, nil},
-		{"fixed cut short", Fixed(3), "abcdefgh", []string{"abc", "def"}, io.ErrUnexpectedEOF},
-		{"length", LengthPrefixed(2, binary.BigEndian, 10), "\x00\x02ab\x00\x00", []string{"ab", ""}, nil},
-		{"length body cut short", LengthPrefixed(2, binary.BigEndian, 10), "\x00\x02ab\x00\x05abc", []string{"ab"}, io.ErrUnexpectedEOF},
-		{"length header cut short", LengthPrefixed(4, binary.BigEndian, 10), "\x00\x00", nil, io.ErrUnexpectedEOF},
-		{"length too large", LengthPrefixed(1, nil, 4), "\x01a\x05abcde", []string{"a"}, ErrFrameTooLarge},
+		{"delimiter", must(Delimiter([]byte("--"), 4)), "ab--cd", []string{"ab", "cd"}, nil},
+		{"delimiter partial at eof", must(Delimiter([]byte("--"), 4)), "ab--cd-", []string{"ab", "cd-"}, nil},
+		{"delimiter partial past max at eof", must(Delimiter([]byte("--"), 4)), "abcd-", nil, ErrFrameTooLarge},
+		{"fixed", must(Fixed(3)), "abcdef", []string{"abc", "def"}, nil},
+		{"fixed cut short", must(Fixed(3)), "abcdefgh", []string{"abc", "def"}, io.ErrUnexpectedEOF},
+		{"length", must(LengthPrefixed(2, binary.BigEndian, 10)), "\x00\x02ab\x00\x00", []string{"ab", ""}, nil},
+		{"length body cut short", must(LengthPrefixed(2, binary.BigEndian, 10)), "\x00\x02ab\x00\x05abc", []string{"ab"}, io.ErrUnexpectedEOF},
+		{"length header cut short", must(LengthPrefixed(4, binary.BigEndian, 10)), "\x00\x00", nil, io.ErrUnexpectedEOF},
+		{"length too large", must(LengthPrefixed(1, nil, 4)), "\x01a\x05abcde", []string{"a"}, ErrFrameTooLarge},
 	} {
 		for _, oneByte := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/one byte at a time=%v", tc.name, oneByte), func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"log"
 	"strconv"
 	"strings"
 
@@ -68,7 +69,10 @@ func ExampleLengthPrefixed() {
 	}
 	fmt.Printf("wire: %q\n", wire)
 
-	frames := codec.LengthPrefixed(2, binary.BigEndian, 1024)
+	frames, err := codec.LengthPrefixed(2, binary.BigEndian, 1024)
+	if err != nil {
+		log.Fatal(err)
+	}
 	n, err := codec.Each(frames, wire, func(msg []byte) error {
 		fmt.Printf("%q\n", msg)
 		return nil
@@ -103,7 +107,11 @@ func ExampleErrStop() {
 			}
 			fmt.Printf("line %q\n", f)
 			if size, ok := sizeHeader(f); ok {
-				frames, inBody = codec.Fixed(size), true
+				body, err := codec.Fixed(size)
+				if err != nil {
+					return err
+				}
+				frames, inBody = body, true
 				return codec.ErrStop
 			}
 			return nil

@@ -118,11 +118,17 @@ func FuzzDelimiter(f *testing.F) {
 	f.Add([]byte("ab--cd--e"), []byte("--"), uint8(3))
 	f.Add([]byte("xaaabab"), []byte("aab"), uint8(1))
 	f.Fuzz(func(t *testing.T, data, delim []byte, maxLen uint8) {
-		if len(delim) == 0 || len(delim) > 8 {
+		if len(delim) == 0 {
+			if split, err := Delimiter(delim, int(maxLen)); err == nil || split != nil {
+				t.Fatalf("Delimiter(%q): %v, want only an error", delim, err)
+			}
+			return
+		}
+		if len(delim) > 8 {
 			return
 		}
 		limit := int(maxLen) + 1
-		checkStream(t, Delimiter(delim, limit), data, limit)
+		checkStream(t, must(Delimiter(delim, limit)), data, limit)
 
 		// Round trip, for pieces whose first delimiter is the one we add.
 		var enc []byte
@@ -135,7 +141,7 @@ func FuzzDelimiter(f *testing.F) {
 			enc = append(enc, withDelim...)
 			pieces = append(pieces, p)
 		}
-		r := feed(Delimiter(delim, max(len(data), 1)), enc, 2)
+		r := feed(must(Delimiter(delim, max(len(data), 1))), enc, 2)
 		if r.err != nil || r.rest != "" || len(r.frames) != len(pieces) {
 			t.Fatalf("round trip of %q: %q, rest %q, %v", pieces, r.frames, r.rest, r.err)
 		}
@@ -158,7 +164,7 @@ func FuzzLengthPrefixed(f *testing.F) {
 			order = binary.LittleEndian
 		}
 		limit := int(max16) + 1
-		checkStream(t, LengthPrefixed(header, order, limit), data, limit)
+		checkStream(t, must(LengthPrefixed(header, order, limit)), data, limit)
 
 		// Round trip: the pieces of data between zero bytes, encoded.
 		var enc []byte
@@ -179,7 +185,7 @@ func FuzzLengthPrefixed(f *testing.F) {
 			payloads = append(payloads, p)
 			longest = max(longest, len(p))
 		}
-		r := feed(LengthPrefixed(header, order, max(longest, 1)), enc, 3)
+		r := feed(must(LengthPrefixed(header, order, max(longest, 1))), enc, 3)
 		if r.err != nil || r.rest != "" || len(r.frames) != len(payloads) {
 			t.Fatalf("round trip of %q: %q, rest %q, %v", payloads, r.frames, r.rest, r.err)
 		}
@@ -191,7 +197,7 @@ func FuzzLengthPrefixed(f *testing.F) {
 		// Below the longest payload, the error surfaces on its header,
 		// before any of its body is buffered.
 		if longest >= 2 {
-			r := feed(LengthPrefixed(header, order, longest-1), enc, 1)
+			r := feed(must(LengthPrefixed(header, order, longest-1)), enc, 1)
 			if !errors.Is(r.err, ErrFrameTooLarge) || r.buffered != header {
 				t.Fatalf("limit %d: err %v after %d buffered bytes, want ErrFrameTooLarge after %d",
 					longest-1, r.err, r.buffered, header)

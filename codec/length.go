@@ -13,18 +13,18 @@ import (
 // or 8) unsigned length in the given byte order, counting the payload only;
 // the frame is the payload. A declared length above max is an error as soon
 // as the header arrives, before any of the body is buffered. order is
-// ignored for 1-byte headers. At EOF, a frame cut short (in its header or
-// its body) is an error wrapping io.ErrUnexpectedEOF. It panics on a bad
-// headerBytes, a nil order or a max that is not positive.
-func LengthPrefixed(headerBytes int, order binary.ByteOrder, max int) bufio.SplitFunc {
+// ignored for 1-byte headers; max <= 0 is DefaultMaxFrame. At EOF, a frame
+// cut short (in its header or its body) is an error wrapping
+// io.ErrUnexpectedEOF. Another headerBytes, or a nil order for a header of
+// more than a byte, is an error.
+func LengthPrefixed(headerBytes int, order binary.ByteOrder, max int) (bufio.SplitFunc, error) {
 	if _, err := headerLimit(headerBytes); err != nil {
-		panic(err.Error())
+		return nil, err
 	}
 	if order == nil && headerBytes > 1 {
-		panic("codec: LengthPrefixed with a nil byte order")
+		return nil, errors.New("codec: LengthPrefixed with a nil byte order")
 	}
-	mustPositive("LengthPrefixed", max)
-	return lengthPrefixed{header: headerBytes, order: order, max: max}.split
+	return lengthPrefixed{header: headerBytes, order: order, max: orDefault(max)}.split, nil
 }
 
 type lengthPrefixed struct {

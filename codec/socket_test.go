@@ -25,7 +25,7 @@ func TestOverLoopbackTCP(t *testing.T) {
 		{"Lines", Lines(64), func(dst []byte, i int) []byte {
 			return fmt.Appendf(dst, "line %d\r\n", i)
 		}},
-		{"LengthPrefixed", LengthPrefixed(2, binary.LittleEndian, 64), func(dst []byte, i int) []byte {
+		{"LengthPrefixed", must(LengthPrefixed(2, binary.LittleEndian, 64)), func(dst []byte, i int) []byte {
 			dst, _ = AppendLengthPrefixed(dst, 2, binary.LittleEndian, fmt.Appendf(nil, "line %d", i))
 			return dst
 		}},
