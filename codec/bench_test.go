@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -14,9 +15,9 @@ const frameCount = 1000
 // benchBuffers returns, per framing, a buffer of frameCount frames whose
 // payload is size bytes of 'x'.
 func benchBuffers(size int) []struct {
-	name string
-	s    Splitter
-	buf  []byte
+	name  string
+	split bufio.SplitFunc
+	buf   []byte
 } {
 	payload := bytes.Repeat([]byte("x"), size)
 	encode := func(suffix string) []byte {
@@ -31,14 +32,14 @@ func benchBuffers(size int) []struct {
 		lp, _ = AppendLengthPrefixed(lp, 4, binary.BigEndian, payload)
 	}
 	return []struct {
-		name string
-		s    Splitter
-		buf  []byte
+		name  string
+		split bufio.SplitFunc
+		buf   []byte
 	}{
 		{"Lines", Lines(4096), encode("\r\n")},
-		{"Delimiter", Delimiter([]byte("\r\n\r\n"), 4096), encode("\r\n\r\n")},
-		{"Fixed", Fixed(size), encode("")},
-		{"LengthPrefixed", LengthPrefixed(4, binary.BigEndian, 4096), lp},
+		{"Delimiter", must(Delimiter([]byte("\r\n\r\n"), 4096)), encode("\r\n\r\n")},
+		{"Fixed", must(Fixed(size)), encode("")},
+		{"LengthPrefixed", must(LengthPrefixed(4, binary.BigEndian, 4096)), lp},
 	}
 }
 
@@ -53,7 +54,7 @@ func BenchmarkEach(b *testing.B) {
 				frames := 0
 				count := func([]byte) error { frames++; return nil }
 				for b.Loop() {
-					n, err := Each(bb.s, bb.buf, count)
+					n, err := Each(bb.split, bb.buf, count)
 					if n != len(bb.buf) || err != nil {
 						b.Fatalf("Each = %d, %v", n, err)
 					}
@@ -70,16 +71,16 @@ func BenchmarkEach(b *testing.B) {
 func BenchmarkIncomplete(b *testing.B) {
 	buf := bytes.Repeat([]byte("x"), 4000)
 	for _, bb := range []struct {
-		name string
-		s    Splitter
+		name  string
+		split bufio.SplitFunc
 	}{
 		{"Lines", Lines(4096)},
-		{"Delimiter", Delimiter([]byte("\r\n\r\n"), 4096)},
+		{"Delimiter", must(Delimiter([]byte("\r\n\r\n"), 4096))},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, n, err := bb.s.Split(buf); n != 0 || err != nil {
+				if n, _, err := bb.split(buf, false); n != 0 || err != nil {
 					b.Fatal(n, err)
 				}
 			}
@@ -107,7 +108,7 @@ func TestNoAllocations(t *testing.T) {
 	for _, bb := range benchBuffers(64) {
 		count := func([]byte) error { return nil }
 		allocs := testing.AllocsPerRun(10, func() {
-			if _, err := Each(bb.s, bb.buf, count); err != nil {
+			if _, err := Each(bb.split, bb.buf, count); err != nil {
 				t.Fatal(err)
 			}
 		})

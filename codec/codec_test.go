@@ -1,12 +1,15 @@
 package codec
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // conn mimics a loop connection: bytes arrive in reads, the handler sees
@@ -28,7 +31,7 @@ type result struct {
 
 // feed delivers input in reads of chunk bytes (all at once if chunk <= 0)
 // and runs Each after every read, as an OnData handler would.
-func feed(s Splitter, input []byte, chunk int) result {
+func feed(split bufio.SplitFunc, input []byte, chunk int) result {
 	if chunk <= 0 {
 		chunk = max(len(input), 1)
 	}
@@ -39,7 +42,7 @@ func feed(s Splitter, input []byte, chunk int) result {
 		c.read(input[:k])
 		input = input[k:]
 		buffered := len(c.buf)
-		n, err := Each(s, c.Peek(-1), func(f []byte) error {
+		n, err := Each(split, c.Peek(-1), func(f []byte) error {
 			r.frames = append(r.frames, string(f))
 			return nil
 		})
@@ -65,12 +68,12 @@ type splitCase struct {
 	tooLong bool   // expect ErrFrameTooLarge after the frames
 }
 
-func runSplitCases(t *testing.T, s Splitter, cases []splitCase) {
+func runSplitCases(t *testing.T, split bufio.SplitFunc, cases []splitCase) {
 	t.Helper()
 	for _, tc := range cases {
 		for _, chunk := range chunkings {
 			t.Run(fmt.Sprintf("%s/chunk=%d", tc.name, chunk), func(t *testing.T) {
-				r := feed(s, []byte(tc.in), chunk)
+				r := feed(split, []byte(tc.in), chunk)
 				if !equalFrames(r.frames, tc.frames) {
 					t.Errorf("frames = %q, want %q", r.frames, tc.frames)
 				}
@@ -125,7 +128,7 @@ func TestLines(t *testing.T) {
 }
 
 func TestDelimiter(t *testing.T) {
-	runSplitCases(t, Delimiter([]byte("--"), 4), []splitCase{
+	runSplitCases(t, must(Delimiter([]byte("--"), 4)), []splitCase{
 		{name: "two", in: "ab--cd--", frames: []string{"ab", "cd"}},
 		{name: "empty frames", in: "----", frames: []string{"", ""}},
 		{name: "half delimiter inside", in: "a-b--", frames: []string{"a-b"}},
@@ -138,7 +141,7 @@ func TestDelimiter(t *testing.T) {
 	})
 	// A delimiter that overlaps itself: the frame ends at its first
 	// occurrence, and a tail that may still become one is kept.
-	runSplitCases(t, Delimiter([]byte("aab"), 2), []splitCase{
+	runSplitCases(t, must(Delimiter([]byte("aab"), 2)), []splitCase{
 		{name: "overlap", in: "xaaab", frames: []string{"xa"}},
 		{name: "overlap partial", in: "xaaa", rest: "xaaa"},
 		{name: "overlap over limit", in: "xyaaab", tooLong: true},
@@ -146,7 +149,7 @@ func TestDelimiter(t *testing.T) {
 }
 
 func TestFixed(t *testing.T) {
-	runSplitCases(t, Fixed(3), []splitCase{
+	runSplitCases(t, must(Fixed(3)), []splitCase{
 		{name: "exact", in: "abcdef", frames: []string{"abc", "def"}},
 		{name: "tail kept", in: "abcd", frames: []string{"abc"}, rest: "d"},
 		{name: "short", in: "ab", rest: "ab"},
@@ -194,7 +197,7 @@ func TestLengthPrefixed(t *testing.T) {
 		}},
 	} {
 		t.Run(fmt.Sprintf("%d-byte/%v", tc.header, tc.order), func(t *testing.T) {
-			runSplitCases(t, LengthPrefixed(tc.header, tc.order, 4), tc.cases)
+			runSplitCases(t, must(LengthPrefixed(tc.header, tc.order, 4)), tc.cases)
 		})
 	}
 }
@@ -206,21 +209,21 @@ func TestTooLargeDetectedEarly(t *testing.T) {
 	const limit = 16
 	endless := bytes.Repeat([]byte("x"), 10*limit)
 	for _, tc := range []struct {
-		name string
-		s    Splitter
-		in   []byte
-		at   int // bytes buffered when the error must surface
+		name  string
+		split bufio.SplitFunc
+		in    []byte
+		at    int // bytes buffered when the error must surface
 	}{
 		{"lines", Lines(limit), endless, limit + 1},
 		{"lines cr at limit", Lines(limit), append(bytes.Repeat([]byte("x"), limit), "\rxx"...), limit + 2},
-		{"delimiter", Delimiter([]byte("\r\n\r\n"), limit), endless, limit + 1},
-		{"delimiter partial at limit", Delimiter([]byte("\r\n\r\n"), limit),
+		{"delimiter", must(Delimiter([]byte("\r\n\r\n"), limit)), endless, limit + 1},
+		{"delimiter partial at limit", must(Delimiter([]byte("\r\n\r\n"), limit)),
 			append(bytes.Repeat([]byte("x"), limit), "\r\n\rx"...), limit + 4},
-		{"length header only", LengthPrefixed(4, binary.BigEndian, limit),
+		{"length header only", must(LengthPrefixed(4, binary.BigEndian, limit)),
 			[]byte{0x7f, 0xff, 0xff, 0xff}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := feed(tc.s, tc.in, 1)
+			r := feed(tc.split, tc.in, 1)
 			if !errors.Is(r.err, ErrFrameTooLarge) {
 				t.Fatalf("err = %v, want ErrFrameTooLarge", r.err)
 			}
@@ -233,25 +236,25 @@ func TestTooLargeDetectedEarly(t *testing.T) {
 
 func TestErrorMessages(t *testing.T) {
 	for _, tc := range []struct {
-		s    Splitter
-		in   string
-		want string
+		split bufio.SplitFunc
+		in    string
+		want  string
 	}{
 		{Lines(4), "abcdefg\n", "codec: frame too large: 8 bytes buffered without a terminator, limit 4"},
 		{Lines(4), "abcde\n", "codec: frame too large: 5 bytes, limit 4"},
-		{Delimiter([]byte(";"), 2), "abc", "codec: frame too large: 3 bytes buffered without a terminator, limit 2"},
-		{LengthPrefixed(2, binary.BigEndian, 100), "\x01\x00", "codec: frame too large: header declares 256 bytes, limit 100"},
+		{must(Delimiter([]byte(";"), 2)), "abc", "codec: frame too large: 3 bytes buffered without a terminator, limit 2"},
+		{must(LengthPrefixed(2, binary.BigEndian, 100)), "\x01\x00", "codec: frame too large: header declares 256 bytes, limit 100"},
 	} {
-		_, _, err := tc.s.Split([]byte(tc.in))
+		_, _, err := tc.split([]byte(tc.in), false)
 		if err == nil || err.Error() != tc.want {
-			t.Errorf("Split(%q) error = %v, want %q", tc.in, err, tc.want)
+			t.Errorf("split(%q) error = %v, want %q", tc.in, err, tc.want)
 		}
 	}
 }
 
 func TestFrameCapacityCapped(t *testing.T) {
 	buf := []byte("ab\ncd\n")
-	frame, _, _ := Lines(10).Split(buf)
+	_, frame, _ := Lines(10)(buf, false)
 	_ = append(frame, 'X')
 	if string(buf) != "ab\ncd\n" {
 		t.Fatalf("append to a frame overwrote the buffer: %q", buf)
@@ -299,13 +302,13 @@ func TestEach(t *testing.T) {
 		}
 	})
 	t.Run("SplitFunc", func(t *testing.T) {
-		// One frame per byte: a custom framing through the adapter.
-		perByte := SplitFunc(func(b []byte) ([]byte, int, error) {
+		// One frame per byte: a custom framing, as any bufio.SplitFunc.
+		perByte := func(b []byte, atEOF bool) (int, []byte, error) {
 			if len(b) == 0 {
-				return nil, 0, nil
+				return 0, nil, nil
 			}
-			return b[:1:1], 1, nil
-		})
+			return 1, b[:1:1], nil
+		}
 		count := 0
 		n, err := Each(perByte, []byte("xyz"), func([]byte) error { count++; return nil })
 		if n != 3 || err != nil || count != 3 {
@@ -348,33 +351,144 @@ func TestAppendLengthPrefixed(t *testing.T) {
 	}
 }
 
+// A configuration with no meaning is an error; a max of 0 or less means
+// DefaultMaxFrame.
 func TestConstructorsRejectBadConfig(t *testing.T) {
-	for name, f := range map[string]func(){
-		"Lines(0)":                  func() { Lines(0) },
-		"Delimiter(empty)":          func() { Delimiter(nil, 10) },
-		"Delimiter(max -1)":         func() { Delimiter([]byte(";"), -1) },
-		"Fixed(0)":                  func() { Fixed(0) },
-		"LengthPrefixed(3 bytes)":   func() { LengthPrefixed(3, binary.BigEndian, 10) },
-		"LengthPrefixed(nil order)": func() { LengthPrefixed(4, nil, 10) },
-		"LengthPrefixed(max 0)":     func() { LengthPrefixed(4, binary.BigEndian, 0) },
+	for name, f := range map[string]func() (bufio.SplitFunc, error){
+		"Delimiter(empty)":          func() (bufio.SplitFunc, error) { return Delimiter(nil, 10) },
+		"Fixed(0)":                  func() (bufio.SplitFunc, error) { return Fixed(0) },
+		"Fixed(-1)":                 func() (bufio.SplitFunc, error) { return Fixed(-1) },
+		"LengthPrefixed(3 bytes)":   func() (bufio.SplitFunc, error) { return LengthPrefixed(3, binary.BigEndian, 10) },
+		"LengthPrefixed(nil order)": func() (bufio.SplitFunc, error) { return LengthPrefixed(4, nil, 10) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Error("no panic")
-				}
-			}()
-			f()
+			if split, err := f(); err == nil || split != nil {
+				t.Errorf("got a SplitFunc (%v) and error %v, want only an error", split != nil, err)
+			}
+		})
+	}
+	x := bytes.Repeat([]byte("x"), DefaultMaxFrame)
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	lengthOf := func(n int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(n)) }
+	for name, tc := range map[string]struct {
+		split       bufio.SplitFunc
+		atMax, past []byte // a frame of DefaultMaxFrame bytes, and one of a byte more
+	}{
+		"Lines(0)":              {Lines(0), cat(x, []byte("\n")), cat(x, []byte("x\n"))},
+		"Lines(-1)":             {Lines(-1), cat(x, []byte("\n")), cat(x, []byte("x\n"))},
+		"Delimiter(max -1)":     {must(Delimiter([]byte(";"), -1)), cat(x, []byte(";")), cat(x, []byte("x;"))},
+		"LengthPrefixed(max 0)": {must(LengthPrefixed(4, binary.BigEndian, 0)), cat(lengthOf(DefaultMaxFrame), x), lengthOf(DefaultMaxFrame + 1)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if r := feed(tc.split, tc.atMax, 0); r.err != nil || len(r.frames) != 1 || len(r.frames[0]) != DefaultMaxFrame {
+				t.Errorf("a frame of DefaultMaxFrame bytes: %d frames, err %v", len(r.frames), r.err)
+			}
+			if r := feed(tc.split, tc.past, 0); !errors.Is(r.err, ErrFrameTooLarge) {
+				t.Errorf("a frame of DefaultMaxFrame+1 bytes: err %v, want ErrFrameTooLarge", r.err)
+			}
 		})
 	}
 }
 
+// must is the framer that a constructor made, for the tests' valid
+// configurations.
+func must(split bufio.SplitFunc, err error) bufio.SplitFunc {
+	if err != nil {
+		panic(err)
+	}
+	return split
+}
+
 func TestDelimiterCopiesDelim(t *testing.T) {
 	delim := []byte(";")
-	s := Delimiter(delim, 8)
+	split := must(Delimiter(delim, 8))
 	delim[0] = ','
-	frame, n, err := s.Split([]byte("a;b"))
+	n, frame, err := split([]byte("a;b"), false)
 	if string(frame) != "a" || n != 2 || err != nil {
-		t.Fatalf("Split = %q, %d, %v", frame, n, err)
+		t.Fatalf("split = %d, %q, %v", n, frame, err)
+	}
+}
+
+// The framers serve a bufio.Scanner as they serve Each: the same frames,
+// the same errors, whether the reader gives all at once or a byte at a
+// time; at EOF a terminator framer gives the unterminated rest as a last
+// frame and a count framer says the frame was cut short.
+func TestScanner(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		split  bufio.SplitFunc
+		in     string
+		frames []string
+		err    error // wrapped by sc.Err()
+	}{
+		{"lines", Lines(8), "a\r\nbc\n\nlast", []string{"a", "bc", "", "last"}, nil},
+		{"lines last cr", Lines(8), "a\nlast\r", []string{"a", "last"}, nil},
+		{"lines all terminated", Lines(8), "a\nb\n", []string{"a", "b"}, nil},
+		{"lines empty", Lines(8), "", nil, nil},
+		{"lines too long", Lines(4), "ok\nabcdefgh\n", []string{"ok"}, ErrFrameTooLarge},
+		{"lines too long at eof", Lines(4), "ok\nabcde", []string{"ok"}, ErrFrameTooLarge},
+		{"delimiter", must(Delimiter([]byte("--"), 4)), "ab--cd", []string{"ab", "cd"}, nil},
+		{"delimiter partial at eof", must(Delimiter([]byte("--"), 4)), "ab--cd-", []string{"ab", "cd-"}, nil},
+		{"delimiter partial past max at eof", must(Delimiter([]byte("--"), 4)), "abcd-", nil, ErrFrameTooLarge},
+		{"fixed", must(Fixed(3)), "abcdef", []string{"abc", "def"}, nil},
+		{"fixed cut short", must(Fixed(3)), "abcdefgh", []string{"abc", "def"}, io.ErrUnexpectedEOF},
+		{"length", must(LengthPrefixed(2, binary.BigEndian, 10)), "\x00\x02ab\x00\x00", []string{"ab", ""}, nil},
+		{"length body cut short", must(LengthPrefixed(2, binary.BigEndian, 10)), "\x00\x02ab\x00\x05abc", []string{"ab"}, io.ErrUnexpectedEOF},
+		{"length header cut short", must(LengthPrefixed(4, binary.BigEndian, 10)), "\x00\x00", nil, io.ErrUnexpectedEOF},
+		{"length too large", must(LengthPrefixed(1, nil, 4)), "\x01a\x05abcde", []string{"a"}, ErrFrameTooLarge},
+	} {
+		for _, oneByte := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/one byte at a time=%v", tc.name, oneByte), func(t *testing.T) {
+				var r io.Reader = strings.NewReader(tc.in)
+				if oneByte {
+					r = iotest.OneByteReader(r)
+				}
+				sc := bufio.NewScanner(r)
+				sc.Split(tc.split)
+				var frames []string
+				for sc.Scan() {
+					frames = append(frames, sc.Text())
+				}
+				if !equalFrames(frames, tc.frames) {
+					t.Errorf("frames = %q, want %q", frames, tc.frames)
+				}
+				if err := sc.Err(); tc.err == nil && err != nil || tc.err != nil && !errors.Is(err, tc.err) {
+					t.Errorf("Err() = %v, want %v", err, tc.err)
+				}
+			})
+		}
+	}
+}
+
+// Each drives any bufio.SplitFunc as a bufio.Scanner would: bytes skipped
+// without a token are consumed, ErrFinalToken ends after its token, and an
+// advance outside the buffer is an error, not a panic or a loop.
+func TestEachAnySplitFunc(t *testing.T) {
+	t.Run("ScanWords", func(t *testing.T) {
+		var got []string
+		n, err := Each(bufio.ScanWords, []byte("  hello  world  "), func(f []byte) error { got = append(got, string(f)); return nil })
+		if n != 16 || err != nil || strings.Join(got, ",") != "hello,world" {
+			t.Fatalf("Each = %d, %v, frames %q; want 16, nil, [hello world]", n, err, got)
+		}
+	})
+	t.Run("ErrFinalToken", func(t *testing.T) {
+		final := func(b []byte, atEOF bool) (int, []byte, error) { return 1, b[:1:1], bufio.ErrFinalToken }
+		var got []string
+		n, err := Each(final, []byte("xyz"), func(f []byte) error { got = append(got, string(f)); return nil })
+		if n != 1 || err != nil || strings.Join(got, ",") != "x" {
+			t.Fatalf("Each = %d, %v, frames %q; want 1, nil, [x]", n, err, got)
+		}
+	})
+	for _, tc := range []struct {
+		advance int
+		want    error
+	}{{-1, bufio.ErrNegativeAdvance}, {4, bufio.ErrAdvanceTooFar}} {
+		t.Run(fmt.Sprintf("advance %d", tc.advance), func(t *testing.T) {
+			bad := func(b []byte, atEOF bool) (int, []byte, error) { return tc.advance, nil, nil }
+			n, err := Each(bad, []byte("xyz"), func([]byte) error { t.Fatal("called"); return nil })
+			if n != 0 || err != tc.want {
+				t.Fatalf("Each = %d, %v; want 0, %v", n, err, tc.want)
+			}
+		})
 	}
 }

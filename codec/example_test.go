@@ -1,8 +1,10 @@
 package codec_test
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
+	"log"
 	"strconv"
 	"strings"
 
@@ -34,6 +36,32 @@ func Example() {
 	// left buffered: ""
 }
 
+// Lines with a bufio.Scanner: the framers are bufio.SplitFuncs. At the end
+// of the stream, a last line without its "\n" is a line too; a line past
+// the limit stops the Scanner with ErrFrameTooLarge.
+func ExampleLines_scanner() {
+	sc := bufio.NewScanner(strings.NewReader("HELO example.org\r\nMAIL FROM:<a@b>\r\nQUIT"))
+	sc.Split(codec.Lines(64))
+	for sc.Scan() {
+		fmt.Printf("%q\n", sc.Text())
+	}
+	fmt.Println(sc.Err())
+
+	sc = bufio.NewScanner(strings.NewReader("short\n" + strings.Repeat("x", 100) + "\n"))
+	sc.Split(codec.Lines(64))
+	for sc.Scan() {
+		fmt.Printf("%q\n", sc.Text())
+	}
+	fmt.Println(sc.Err())
+	// Output:
+	// "HELO example.org"
+	// "MAIL FROM:<a@b>"
+	// "QUIT"
+	// <nil>
+	// "short"
+	// codec: frame too large: 101 bytes buffered without a terminator, limit 64
+}
+
 func ExampleLengthPrefixed() {
 	var wire []byte
 	for _, msg := range []string{"ping", "", "pong"} {
@@ -41,7 +69,10 @@ func ExampleLengthPrefixed() {
 	}
 	fmt.Printf("wire: %q\n", wire)
 
-	frames := codec.LengthPrefixed(2, binary.BigEndian, 1024)
+	frames, err := codec.LengthPrefixed(2, binary.BigEndian, 1024)
+	if err != nil {
+		log.Fatal(err)
+	}
 	n, err := codec.Each(frames, wire, func(msg []byte) error {
 		fmt.Printf("%q\n", msg)
 		return nil
@@ -49,7 +80,7 @@ func ExampleLengthPrefixed() {
 	fmt.Println(n, err)
 
 	// A header declaring more than the limit fails before the body arrives.
-	_, _, err = frames.Split([]byte{0xff, 0xff})
+	_, _, err = frames([]byte{0xff, 0xff}, false)
 	fmt.Println(err)
 	// Output:
 	// wire: "\x00\x04ping\x00\x00\x00\x04pong"
@@ -76,7 +107,11 @@ func ExampleErrStop() {
 			}
 			fmt.Printf("line %q\n", f)
 			if size, ok := sizeHeader(f); ok {
-				frames, inBody = codec.Fixed(size), true
+				body, err := codec.Fixed(size)
+				if err != nil {
+					return err
+				}
+				frames, inBody = body, true
 				return codec.ErrStop
 			}
 			return nil

@@ -1,20 +1,25 @@
 package codec
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"testing"
+	"testing/iotest"
 )
 
-// checkStream checks what every Splitter must do on arbitrary input: never
-// panic, return frames within the limit that the buffer holds, capped, and
-// cut the same frames and fail the same way however the stream is chunked.
-func checkStream(t *testing.T, s Splitter, data []byte, limit int) {
+// checkStream checks what every framer must do on arbitrary input: never
+// panic, return frames within the limit that the buffer holds, capped, cut
+// the same frames and fail the same way however the stream is chunked, and
+// do the same for a bufio.Scanner, which at EOF may add the unterminated
+// rest as a last frame or say that a frame was cut short.
+func checkStream(t *testing.T, split bufio.SplitFunc, data []byte, limit int) {
 	t.Helper()
 	buf := data
 	for {
-		frame, n, err := s.Split(buf)
+		n, frame, err := split(buf, false)
 		if err != nil {
 			if !errors.Is(err, ErrFrameTooLarge) {
 				t.Fatalf("error %v is not ErrFrameTooLarge", err)
@@ -25,19 +30,46 @@ func checkStream(t *testing.T, s Splitter, data []byte, limit int) {
 			break
 		}
 		if n > len(buf) || len(frame) > n || len(frame) > limit || cap(frame) != len(frame) {
-			t.Fatalf("Split(%q) = %q (cap %d), %d; limit %d", buf, frame, cap(frame), n, limit)
+			t.Fatalf("split(%q) = %d, %q (cap %d); limit %d", buf, n, frame, cap(frame), limit)
 		}
 		buf = buf[n:]
 	}
 
-	whole := feed(s, data, 0)
+	whole := feed(split, data, 0)
 	for _, chunk := range []int{1, 5} {
-		r := feed(s, data, chunk)
+		r := feed(split, data, chunk)
 		if !equalFrames(r.frames, whole.frames) || (r.err == nil) != (whole.err == nil) ||
 			r.err == nil && r.rest != whole.rest {
 			t.Fatalf("chunk %d: frames %q, err %v, rest %q; all at once: %q, %v, %q",
 				chunk, r.frames, r.err, r.rest, whole.frames, whole.err, whole.rest)
 		}
+	}
+
+	sc := bufio.NewScanner(iotest.HalfReader(bytes.NewReader(data)))
+	sc.Buffer(nil, 1<<20)
+	sc.Split(split)
+	var scanned []string
+	for sc.Scan() {
+		scanned = append(scanned, sc.Text())
+	}
+	err := sc.Err()
+	ok := len(scanned) >= len(whole.frames) && equalFrames(scanned[:len(whole.frames)], whole.frames)
+	switch extra := len(scanned) - len(whole.frames); {
+	case !ok:
+	case whole.err != nil: // the Scanner fails where Each did
+		ok = extra == 0 && errors.Is(err, ErrFrameTooLarge)
+	case extra == 1: // the unterminated rest (a line's "\r" stripped)
+		last := scanned[len(scanned)-1]
+		ok = err == nil && whole.rest != "" && (last == whole.rest || last+"\r" == whole.rest)
+	case extra == 0 && whole.rest == "":
+		ok = err == nil
+	case extra == 0: // a frame cut short, or a partial delimiter past the limit
+		ok = errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, ErrFrameTooLarge)
+	default:
+		ok = false
+	}
+	if !ok {
+		t.Fatalf("bufio.Scanner: frames %q, err %v; Each: %q, %v, rest %q", scanned, err, whole.frames, whole.err, whole.rest)
 	}
 }
 
@@ -86,11 +118,17 @@ func FuzzDelimiter(f *testing.F) {
 	f.Add([]byte("ab--cd--e"), []byte("--"), uint8(3))
 	f.Add([]byte("xaaabab"), []byte("aab"), uint8(1))
 	f.Fuzz(func(t *testing.T, data, delim []byte, maxLen uint8) {
-		if len(delim) == 0 || len(delim) > 8 {
+		if len(delim) == 0 {
+			if split, err := Delimiter(delim, int(maxLen)); err == nil || split != nil {
+				t.Fatalf("Delimiter(%q): %v, want only an error", delim, err)
+			}
+			return
+		}
+		if len(delim) > 8 {
 			return
 		}
 		limit := int(maxLen) + 1
-		checkStream(t, Delimiter(delim, limit), data, limit)
+		checkStream(t, must(Delimiter(delim, limit)), data, limit)
 
 		// Round trip, for pieces whose first delimiter is the one we add.
 		var enc []byte
@@ -103,7 +141,7 @@ func FuzzDelimiter(f *testing.F) {
 			enc = append(enc, withDelim...)
 			pieces = append(pieces, p)
 		}
-		r := feed(Delimiter(delim, max(len(data), 1)), enc, 2)
+		r := feed(must(Delimiter(delim, max(len(data), 1))), enc, 2)
 		if r.err != nil || r.rest != "" || len(r.frames) != len(pieces) {
 			t.Fatalf("round trip of %q: %q, rest %q, %v", pieces, r.frames, r.rest, r.err)
 		}
@@ -126,7 +164,7 @@ func FuzzLengthPrefixed(f *testing.F) {
 			order = binary.LittleEndian
 		}
 		limit := int(max16) + 1
-		checkStream(t, LengthPrefixed(header, order, limit), data, limit)
+		checkStream(t, must(LengthPrefixed(header, order, limit)), data, limit)
 
 		// Round trip: the pieces of data between zero bytes, encoded.
 		var enc []byte
@@ -147,7 +185,7 @@ func FuzzLengthPrefixed(f *testing.F) {
 			payloads = append(payloads, p)
 			longest = max(longest, len(p))
 		}
-		r := feed(LengthPrefixed(header, order, max(longest, 1)), enc, 3)
+		r := feed(must(LengthPrefixed(header, order, max(longest, 1))), enc, 3)
 		if r.err != nil || r.rest != "" || len(r.frames) != len(payloads) {
 			t.Fatalf("round trip of %q: %q, rest %q, %v", payloads, r.frames, r.rest, r.err)
 		}
@@ -159,7 +197,7 @@ func FuzzLengthPrefixed(f *testing.F) {
 		// Below the longest payload, the error surfaces on its header,
 		// before any of its body is buffered.
 		if longest >= 2 {
-			r := feed(LengthPrefixed(header, order, longest-1), enc, 1)
+			r := feed(must(LengthPrefixed(header, order, longest-1)), enc, 1)
 			if !errors.Is(r.err, ErrFrameTooLarge) || r.buffered != header {
 				t.Fatalf("limit %d: err %v after %d buffered bytes, want ErrFrameTooLarge after %d",
 					longest-1, r.err, r.buffered, header)

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,17 +13,18 @@ import (
 // or 8) unsigned length in the given byte order, counting the payload only;
 // the frame is the payload. A declared length above max is an error as soon
 // as the header arrives, before any of the body is buffered. order is
-// ignored for 1-byte headers. It panics on a bad headerBytes, a nil order
-// or a max that is not positive.
-func LengthPrefixed(headerBytes int, order binary.ByteOrder, max int) Splitter {
+// ignored for 1-byte headers; max <= 0 is DefaultMaxFrame. At EOF, a frame
+// cut short (in its header or its body) is an error wrapping
+// io.ErrUnexpectedEOF. Another headerBytes, or a nil order for a header of
+// more than a byte, is an error.
+func LengthPrefixed(headerBytes int, order binary.ByteOrder, max int) (bufio.SplitFunc, error) {
 	if _, err := headerLimit(headerBytes); err != nil {
-		panic(err.Error())
+		return nil, err
 	}
 	if order == nil && headerBytes > 1 {
-		panic("codec: LengthPrefixed with a nil byte order")
+		return nil, errors.New("codec: LengthPrefixed with a nil byte order")
 	}
-	mustPositive("LengthPrefixed", max)
-	return lengthPrefixed{header: headerBytes, order: order, max: max}
+	return lengthPrefixed{header: headerBytes, order: order, max: orDefault(max)}.split, nil
 }
 
 type lengthPrefixed struct {
@@ -31,9 +33,12 @@ type lengthPrefixed struct {
 	max    int
 }
 
-func (s lengthPrefixed) Split(buf []byte) ([]byte, int, error) {
+func (s lengthPrefixed) split(buf []byte, atEOF bool) (int, []byte, error) {
 	if len(buf) < s.header {
-		return nil, 0, nil
+		if atEOF && len(buf) > 0 {
+			return 0, nil, cutShort(len(buf), s.header)
+		}
+		return 0, nil, nil
 	}
 	var size uint64
 	switch s.header {
@@ -47,14 +52,17 @@ func (s lengthPrefixed) Split(buf []byte) ([]byte, int, error) {
 		size = s.order.Uint64(buf)
 	}
 	if size > uint64(s.max) {
-		return nil, 0, fmt.Errorf("%w: header declares %d bytes, limit %d",
+		return 0, nil, fmt.Errorf("%w: header declares %d bytes, limit %d",
 			ErrFrameTooLarge, size, s.max)
 	}
 	body := buf[s.header:]
 	if uint64(len(body)) < size {
-		return nil, 0, nil
+		if atEOF {
+			return 0, nil, cutShort(len(buf), s.header+int(size))
+		}
+		return 0, nil, nil
 	}
-	return body[:size:size], s.header + int(size), nil
+	return s.header + int(size), body[:size:size], nil
 }
 
 // AppendLengthPrefixed appends payload to dst behind a headerBytes-long

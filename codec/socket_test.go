@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,13 +19,13 @@ func TestOverLoopbackTCP(t *testing.T) {
 	const count = 5000
 	for _, tc := range []struct {
 		name   string
-		s      Splitter
+		split  bufio.SplitFunc
 		encode func(dst []byte, i int) []byte
 	}{
 		{"Lines", Lines(64), func(dst []byte, i int) []byte {
 			return fmt.Appendf(dst, "line %d\r\n", i)
 		}},
-		{"LengthPrefixed", LengthPrefixed(2, binary.LittleEndian, 64), func(dst []byte, i int) []byte {
+		{"LengthPrefixed", must(LengthPrefixed(2, binary.LittleEndian, 64)), func(dst []byte, i int) []byte {
 			dst, _ = AppendLengthPrefixed(dst, 2, binary.LittleEndian, fmt.Appendf(nil, "line %d", i))
 			return dst
 		}},
@@ -69,7 +70,7 @@ func TestOverLoopbackTCP(t *testing.T) {
 			for {
 				n, err := c.Read(buf[len(buf):cap(buf)])
 				buf = buf[:len(buf)+n]
-				used, splitErr := Each(tc.s, buf, func(f []byte) error {
+				used, splitErr := Each(tc.split, buf, func(f []byte) error {
 					if want := fmt.Sprintf("line %d", next); string(f) != want {
 						return fmt.Errorf("frame %d = %q, want %q", next, f, want)
 					}

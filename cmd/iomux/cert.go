@@ -11,8 +11,9 @@ import (
 	"github.com/iomux/iomux/internal/devcert"
 )
 
-func init() {
-	register(&command{
+// certProgram is iomux cert.
+func certProgram() *command {
+	return &command{
 		name:    "cert",
 		summary: "write a self-signed development certificate and key for the TLS flags",
 		usage: `Usage: iomux cert [--out DIR] [--hosts localhost,127.0.0.1,::1] [--valid 720h] [--force]
@@ -32,11 +33,11 @@ Example:
   $ iomux echo-client --tls --tls-ca /tmp/iomux-tls/cert.pem
 `,
 		run: runCert,
-	})
+	}
 }
 
 func runCert(e *env, args []string) error {
-	fs := newFlags(commands["cert"])
+	fs := newFlags(certProgram())
 	out := fs.String("out", ".", "write cert.pem and key.pem into this `directory` (created if missing)")
 	hosts := fs.String("hosts", "localhost,127.0.0.1,::1", "comma-separated host names and IP addresses the certificate is for")
 	valid := fs.Duration("valid", 720*time.Hour, "how long the certificate is valid")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/chat"
 )
 
 // The Python select tutorials' chat client: one Selector waits on stdin
@@ -18,8 +19,9 @@ import (
 // printed above the line and the half-typed text put back, which the
 // tutorial's "\r" + prompt trick only pretends to do.
 
-func init() {
-	register(&command{
+// chatClientProgram is iomux chat-client.
+func chatClientProgram() *command {
+	return &command{
 		name:    "chat-client",
 		summary: "chat from a terminal or a pipe; messages arrive without clobbering the typed line",
 		usage: `Usage: iomux chat-client [--addr 127.0.0.1:8002] [--name NAME] [--tls [--tls-ca FILE]] [--backend auto] [--timeout 10s] [-v]
@@ -61,14 +63,14 @@ Example:
   <You> hello bo
 `,
 		run: runChatClient,
-	})
+	}
 }
 
 const (
 	chatClientPrompt    = "<You> "
-	chatClientMaxLine   = chatServerMaxLine // typing stops (a bell) at the longest line chat-server takes
-	chatClientOutboxMax = 64 << 10          // stop reading stdin while this much waits to be sent
-	chatClientHoldMax   = 4 << 10           // on a terminal, show this much of a line without waiting for its end
+	chatClientMaxLine   = chat.MaxLine // typing stops (a bell) at the longest line chat-server takes
+	chatClientOutboxMax = 64 << 10     // stop reading stdin while this much waits to be sent
+	chatClientHoldMax   = 4 << 10      // on a terminal, show this much of a line without waiting for its end
 )
 
 // chatClient is the state of one chat-client run.
@@ -94,7 +96,7 @@ type chatClient struct {
 }
 
 func runChatClient(e *env, args []string) error {
-	fs := newFlags(commands["chat-client"])
+	fs := newFlags(chatClientProgram())
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:8002")
 	name := fs.String("name", "", "send \"/nick NAME\" first")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/iomux/iomux/internal/safetext"
 )
 
 // chat-client on a terminal: the terminal's own line editing and echo are
@@ -92,7 +94,7 @@ func (c *chatClient) redraw(wipe string) {
 // does not end its line (cut at chatClientHoldMax, or the server's last
 // words) is ended, so the prompt never sits after it.
 func (c *chatClient) show(text []byte) {
-	out := terminalSafe(text)
+	out := safetext.ForTerminal(text)
 	if !bytes.HasSuffix(out, []byte("\n")) {
 		out = append(out, '\n')
 	}

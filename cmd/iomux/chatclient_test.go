@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/iomux/iomux/internal/chat"
 )
 
 // chatRun is a chat-client running in a goroutine with a pipe for stdin.
@@ -295,9 +297,9 @@ func TestChatClientStdinFromFile(t *testing.T) {
 // does not refuse): one more key rings the bell.
 func TestChatClientTerminalLineLimit(t *testing.T) {
 	p := startPTYChat(t, "auto")
-	p.typeKeys(t, strings.Repeat("x", chatServerMaxLine+1), "x\a")
+	p.typeKeys(t, strings.Repeat("x", chat.MaxLine+1), "x\a")
 	p.typeKeys(t, "\r", "\r\n<You> ")
-	p.expectSent(t, strings.Repeat("x", chatServerMaxLine))
+	p.expectSent(t, strings.Repeat("x", chat.MaxLine))
 	p.serverLeaves(t, "Disconnected from chat server\r\n")
 }
 

@@ -1,21 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"slices"
-	"strings"
-	"time"
-	"unicode"
 
-	"github.com/iomux/iomux/codec"
-	"github.com/iomux/iomux/loop"
+	"github.com/iomux/iomux/internal/chat"
 )
 
-func init() {
-	register(&command{
+// chat-server: the flags, the help and the wiring; the room itself, and
+// its nodes over NATS, are internal/chat.
+
+// chatServerProgram is iomux chat-server.
+func chatServerProgram() *command {
+	return &command{
 		name:    "chat-server",
 		summary: "a chat room: every line a member sends goes to every other member (the tutorials' chat server)",
 		usage: `Usage: iomux chat-server [--addr 127.0.0.1:8002] [--write-timeout 10s] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
@@ -98,86 +94,20 @@ Example:
   $ iomux chat-server --nats nats://127.0.0.1:4222 --node n2 --addr :8003
 `,
 		run: runChatServer,
-	})
-}
-
-// Limits and defaults of the chat server.
-const (
-	chatServerMaxLine = 4096 // longest line a member may send
-	chatServerMaxNick = 32
-	// chatServerBatch bounds the output of one turn (what one read of a
-	// member brought): each member gets the turn's lines in one write.
-	chatServerBatch = 256 << 10
-	// chatServerHigh is the queue for a member past which senders are
-	// held (not read) until every queue is below chatServerLow.
-	chatServerHigh = 256 << 10
-	chatServerLow  = 64 << 10
-	// chatServerDrainCheck is how often the queues are looked at while
-	// senders are held.
-	chatServerDrainCheck = 10 * time.Millisecond
-	// chatServerWriteTimeout is --write-timeout's default: a member who
-	// takes nothing of what is queued for them for this long is dropped.
-	chatServerWriteTimeout = 10 * time.Second
-)
-
-var chatServerLines = codec.Lines(chatServerMaxLine)
-
-// chatMember is one connection in the room.
-type chatMember struct {
-	c        *loop.Conn
-	id       uint64 // unique on this node, for the other nodes (--nats)
-	name     string
-	skipping bool   // discarding the rest of an oversize line
-	quit     bool   // sent /quit: the rest of their input is ignored
-	leaving  string // how the others are told this member left
-}
-
-// chatRoom is the chat server's handler. The room runs on a single loop
-// (the server has no --loops): membership, names and the order of
-// messages are one piece of state that every line touches, and one loop
-// owns it without locks and gives every member the same order of
-// messages. Chat is light work (a broadcast is one non-blocking write per
-// member, never a wait), so one core serves a large room; spreading it
-// over loops would buy nothing but cross-loop posts and per-member copies.
-//
-// What a turn (an event: a member's read, a join, a leave) sends is
-// gathered in pending and written at its end, one write per member: a
-// member who sends a read's worth of short lines costs each of the others
-// one write, not one per line, so the room's other events are not kept
-// waiting behind them.
-type chatRoom struct {
-	loop.BaseHandler
-	members      []*chatMember // in order of arrival; replaced, never edited, on leave
-	closing      bool          // the server is stopping: departures are not announced
-	log          io.Writer     // the server's own notes (stdout)
-	writeTimeout time.Duration // --write-timeout
-
-	pending []chatPiece   // the turn's output, not yet written
-	turn    int           // bytes added to pending this turn (a broadcast counts once)
-	held    []*chatMember // senders not read until the queues drain
-	drain   *loop.Timer   // while senders are held: looks at the queues
-
-	cluster *chatCluster // --nats: the other nodes of the room (chatcluster.go); nil without
-	joined  uint64       // members who joined so far: the next one's id
-}
-
-// chatPiece is output for one member (to), or for all but from (to nil).
-type chatPiece struct {
-	to, from *chatMember
-	text     []byte
+	}
 }
 
 func runChatServer(e *env, args []string) error {
-	fs := newFlags(commands["chat-server"])
+	fs := newFlags(chatServerProgram())
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:8002", false)
-	writeTimeout := fs.Duration("write-timeout", chatServerWriteTimeout,
+	var cfg chat.Config
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", chat.DefaultWriteTimeout,
 		"drop a member who takes nothing of what is queued for them for this long")
-	var cfg chatClusterConfig
-	fs.StringVar(&cfg.urls, "nats", "", "join the room to the other nodes through the NATS server(s) at `url[,url...]` (nats://host:4222)")
-	fs.StringVar(&cfg.room, "room", "chat", "with --nats: the room's `name`; nodes with the same one form one room")
-	fs.StringVar(&cfg.node, "node", "", "with --nats: this node's `name`, unique in the room (default HOST-PID)")
-	fs.DurationVar(&cfg.timeout, "node-timeout", chatClusterNodeTimeout,
+	fs.StringVar(&cfg.Cluster.URLs, "nats", "", "join the room to the other nodes through the NATS server(s) at `url[,url...]` (nats://host:4222)")
+	fs.StringVar(&cfg.Cluster.Room, "room", chat.DefaultRoom, "with --nats: the room's `name`; nodes with the same one form one room")
+	fs.StringVar(&cfg.Cluster.Node, "node", "", "with --nats: this node's `name`, unique in the room (default HOST-PID)")
+	fs.DurationVar(&cfg.Cluster.NodeTimeout, "node-timeout", chat.DefaultNodeTimeout,
 		"with --nats: a node not heard from for this long is lost, its members announced offline")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -185,264 +115,25 @@ func runChatServer(e *env, args []string) error {
 	if err := opt.check(fs); err != nil {
 		return err
 	}
-	if *writeTimeout <= 0 {
+	if cfg.WriteTimeout <= 0 {
 		return fmt.Errorf("%w: --write-timeout must be positive", errUsage)
 	}
-	if cfg.timeout <= 0 {
+	if cfg.Cluster.NodeTimeout <= 0 {
 		return fmt.Errorf("%w: --node-timeout must be positive", errUsage)
 	}
-	room := &chatRoom{log: opt.openOutputs(e), writeTimeout: *writeTimeout}
-	opt.beforeStop = func(srv *loop.Server) {
-		l := srv.Loops()[0]
-		l.Post(room.shutdown) // runs before the loop closes the connections
-	}
-	if cfg.urls != "" {
-		if cfg.node == "" {
-			cfg.node = chatClusterDefaultNode()
+	if cfg.Cluster.URLs != "" {
+		if err := chat.CheckName(cfg.Cluster.Room); err != nil {
+			return fmt.Errorf("%w: --room: %v", errUsage, err)
 		}
-		cluster, err := newChatCluster(cfg, room.log)
-		if err != nil {
-			return err
-		}
-		defer cluster.close()
-		opt.afterStart = func(srv *loop.Server) {
-			l := srv.Loops()[0]
-			l.Post(func() { cluster.start(room, l) })
+		if err := chat.CheckName(cfg.Cluster.Node); cfg.Cluster.Node != "" && err != nil {
+			return fmt.Errorf("%w: --node: %v", errUsage, err)
 		}
 	}
-	opts := opt.loopOptions()
-	opts.WriteTimeout = *writeTimeout
-	return opt.serve(e, loop.NewServer(room, opts))
-}
-
-func (r *chatRoom) OnOpen(c *loop.Conn) {
-	r.joined++
-	m := &chatMember{c: c, id: r.joined, name: c.RemoteAddr().String(), leaving: "is offline"}
-	c.SetContext(m)
-	r.members = append(r.members, m)
-	fmt.Fprintf(r.log, "Client %s connected\n", m.name)
-	r.tell(m, fmt.Sprintf("* welcome, %s; %d in the room; /nick NAME, /who, /quit", m.name, r.count()))
-	r.notice(m, "* ["+m.name+"] entered room")
-	if r.cluster != nil {
-		if r.cluster.state.split {
-			r.tell(m, "* the room is split: the other nodes are out of reach; until they are back, only the members on node "+
-				r.cluster.cfg.node+" hear you")
-		}
-		r.cluster.joined(m)
+	cfg.Log = opt.openOutputs(e)
+	srv, err := chat.NewServer(cfg, opt.loopOptions())
+	if err != nil {
+		return err
 	}
-	r.flush()
-}
-
-func (r *chatRoom) OnClose(c *loop.Conn, err error) {
-	m, ok := c.Context().(*chatMember)
-	if !ok {
-		return
-	}
-	if errors.Is(err, loop.ErrTimeout) {
-		m.leaving = fmt.Sprintf("was disconnected: took nothing for %v", r.writeTimeout)
-	}
-	// In place: no callback runs while another iterates over the members
-	// (the loop holds OnClose until the current callback returns).
-	r.members = slices.DeleteFunc(r.members, func(x *chatMember) bool { return x == m })
-	fmt.Fprintf(r.log, "Client %s %s\n", m.name, m.leaving)
-	if r.closing {
-		return
-	}
-	if r.cluster != nil {
-		r.cluster.left(m)
-	}
-	r.notice(m, "* ["+m.name+"] "+m.leaving)
-	r.flush()
-}
-
-func (r *chatRoom) OnData(c *loop.Conn) {
-	m := c.Context().(*chatMember)
-	r.read(m)
-	r.flush()
-	if !c.Closed() && r.backlog() {
-		r.hold(m) // slow the sender, not the room: see hold
-	}
-}
-
-// read handles m's buffered lines a turn at a time: lines until their
-// output reaches chatServerBatch (or one line, when a queue is past
-// chatServerHigh already), written out before the next turn. Once a
-// queue is past chatServerHigh, m is held and the rest of its input
-// waits.
-func (r *chatRoom) read(m *chatMember) {
-	c := m.c
-	limit := chatServerBatch
-	if r.backlog() {
-		limit = 1
-	}
-	for c.Inbound() > 0 && !c.Closed() && !m.quit {
-		if m.skipping && !r.skipOversize(m) {
-			return
-		}
-		n, err := codec.Each(chatServerLines, c.Peek(-1), func(line []byte) error {
-			r.line(m, line)
-			if c.Closed() || m.quit || r.turn >= limit {
-				return codec.ErrStop
-			}
-			return nil
-		})
-		c.Discard(n)
-		switch {
-		case m.quit:
-			c.Discard(-1)
-			return
-		case errors.Is(err, codec.ErrFrameTooLarge):
-			r.tell(m, fmt.Sprintf("* line refused: longer than %d bytes", chatServerMaxLine))
-			m.skipping = true
-			continue
-		case r.turn < limit:
-			return // what is left is the start of a line
-		}
-		r.flush()
-		if r.backlog() {
-			return
-		}
-		limit = chatServerBatch
-	}
-}
-
-// skipOversize discards the rest of a refused line; it reports whether the
-// line's end was found (what follows it is read as usual).
-func (r *chatRoom) skipOversize(m *chatMember) bool {
-	buf := m.c.Peek(-1)
-	i := slices.Index(buf, '\n')
-	if i < 0 {
-		m.c.Discard(-1)
-		return false
-	}
-	m.c.Discard(i + 1)
-	m.skipping = false
-	return true
-}
-
-// shutdown tells everyone the server is going away.
-func (r *chatRoom) shutdown() {
-	r.closing = true
-	if r.cluster != nil {
-		r.cluster.bye() // the others say this node's members are offline
-	}
-	for _, m := range r.members {
-		r.tell(m, "* the server is shutting down")
-	}
-	r.flush()
-}
-
-// line handles one line from m: a command, or a message for the others. A
-// command is the line's first word, wherever the spaces are ("/quit now",
-// " /who"); "//" starts a message with a "/".
-func (r *chatRoom) line(m *chatMember, line []byte) {
-	text := bytes.TrimSpace(line)
-	switch {
-	case len(text) == 0:
-		return
-	case bytes.HasPrefix(text, []byte("//")):
-		r.message(m, text[1:])
-	case text[0] == '/':
-		r.command(m, string(text))
-	default:
-		r.message(m, line)
-	}
-}
-
-// message sends m's text to the others after m's name, its controls
-// escaped (escapeControls): an ESC sequence would reach their terminals,
-// a "\r" or a line separator could put a line of its own (a notice,
-// another member's name) where the others see one, a bidi control could
-// reorder what they see. So every line from a member starts with
-// "[NAME] ", every notice with "* ", and nothing a member types can make
-// one look like the other. (Written straight into the turn's output: a
-// flood of short lines costs no allocation per line.)
-func (r *chatRoom) message(m *chatMember, text []byte) {
-	p := r.piece(nil, m)
-	at := len(p.text)
-	p.text = append(p.text, '[')
-	p.text = append(p.text, m.name...)
-	p.text = append(p.text, "] "...)
-	p.text = append(p.text, escapeControls(text)...)
-	p.text = append(p.text, '\n')
-	r.turn += len(p.text) - at
-}
-
-// command runs one of the members' commands; what follows its name is its
-// argument, trimmed (only /nick takes one; the others ignore it).
-func (r *chatRoom) command(m *chatMember, text string) {
-	name, arg := text, ""
-	if i := strings.IndexFunc(text, unicode.IsSpace); i >= 0 {
-		name, arg = text[:i], strings.TrimSpace(text[i:])
-	}
-	switch name {
-	case "/quit":
-		m.leaving, m.quit = "left the room", true
-		r.tell(m, "* bye")
-		r.flush()
-		m.c.Close()
-	case "/who":
-		if r.cluster != nil {
-			r.tell(m, r.cluster.who())
-			break
-		}
-		names := make([]string, len(r.members))
-		for i, x := range r.members {
-			names[i] = "[" + x.name + "]"
-		}
-		r.tell(m, fmt.Sprintf("* %d in the room: %s", len(names), strings.Join(names, " ")))
-	case "/nick":
-		r.nick(m, arg)
-	default:
-		r.tell(m, "* unknown command; try /nick NAME, /who or /quit (start a message with // to send a /)")
-	}
-}
-
-// nick renames m. Names are unique without regard to case: "Alice" is
-// taken while "alice" is in the room (a member may change the case of
-// their own).
-func (r *chatRoom) nick(m *chatMember, name string) {
-	if err := chatServerCheckNick(name); err != nil {
-		r.tell(m, "* "+err.Error())
-		return
-	}
-	for _, x := range r.members {
-		if x != m && strings.EqualFold(x.name, name) {
-			r.tell(m, "* the name "+name+" is taken")
-			return
-		}
-	}
-	if r.cluster != nil && r.cluster.nameTaken(name) {
-		r.tell(m, "* the name "+name+" is taken (on another node)")
-		return
-	}
-	old := m.name
-	m.name = name
-	r.tell(m, "* you are now "+name)
-	r.notice(m, "* ["+old+"] is now known as ["+name+"]")
-	if r.cluster != nil {
-		r.cluster.renamed(m)
-	}
-}
-
-// count is how many are in the room, on every node.
-func (r *chatRoom) count() int {
-	if r.cluster != nil {
-		return len(r.members) + r.cluster.count()
-	}
-	return len(r.members)
-}
-
-func chatServerCheckNick(name string) error {
-	if name == "" || len(name) > chatServerMaxNick {
-		return fmt.Errorf("usage: /nick NAME (1 to %d letters, digits, - _ .)", chatServerMaxNick)
-	}
-	for _, ch := range name {
-		ok := ch == '-' || ch == '_' || ch == '.' ||
-			'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9'
-		if !ok {
-			return fmt.Errorf("a name may hold letters, digits, - _ and . only")
-		}
-	}
-	return nil
+	defer srv.Close()
+	return opt.serve(e, srv.Server)
 }

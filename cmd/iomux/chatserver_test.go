@@ -1,13 +1,25 @@
 package main
 
+// chat-server the program: its -v trace, its flags, and rooms of
+// chat-server processes (one SIGKILLed; over Debian's nats-server). The
+// room's own rules (lines, commands, floods, nodes over NATS) are tested
+// in internal/chat; so are this file's helpers' twins there (join, nick,
+// who, natsStart): test helpers cannot be imported across packages.
+
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
 )
 
 // srvChatter is one member of a chat room under test.
@@ -60,184 +72,6 @@ func (m *srvChatter) say(t *testing.T, text string) {
 	}
 }
 
-// expectAll checks that each member's next line is want.
-func srvExpectAll(t *testing.T, want string, members ...*srvChatter) {
-	t.Helper()
-	for _, m := range members {
-		m.lines.expect(t, want)
-	}
-}
-
-// chatTestWriteTimeout is the --write-timeout of TestChatServer's room:
-// short, so that the silent member is not waited for long; the readers'
-// goroutines never leave their queues stalled that long.
-const chatTestWriteTimeout = "500ms"
-
-func TestChatServer(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
-		s, a, b := srvRoom(t, "--backend", backend, "--write-timeout", chatTestWriteTimeout)
-		c := srvJoin(t, s.addr)
-		srvExpectAll(t, "* ["+c.name+"] entered room", a, b)
-
-		// A message goes to the others, not back to its sender: A's next
-		// line is the answer to /who.
-		a.say(t, "hello\n/who\n")
-		srvExpectAll(t, "["+a.name+"] hello", b, c)
-		a.lines.expect(t, fmt.Sprintf("* 3 in the room: [%s] [%s] [%s]", a.name, b.name, c.name))
-
-		b.say(t, "/nick bob\r\nhi all\n")
-		b.lines.expect(t, "* you are now bob")
-		srvExpectAll(t, "* ["+b.name+"] is now known as [bob]", a, c)
-		b.name = "bob"
-		srvExpectAll(t, "[bob] hi all", a, c)
-		c.say(t, "/nick bob\n/nick no spaces\n/frobnicate\n//slash\n")
-		c.lines.expect(t, "* the name bob is taken")
-		c.lines.expect(t, "* a name may hold letters, digits, - _ and . only")
-		c.lines.expect(t, "* unknown command; try /nick NAME, /who or /quit (start a message with // to send a /)")
-		srvExpectAll(t, "["+c.name+"] /slash", a, b)
-
-		// Lines over 4 KiB are refused, whole or in pieces; 4096 bytes pass.
-		c.say(t, strings.Repeat("x", 5000)+"\nok\n")
-		c.lines.expect(t, "* line refused: longer than 4096 bytes")
-		srvExpectAll(t, "["+c.name+"] ok", a, b)
-		for range 3 {
-			c.say(t, strings.Repeat("z", 3000))
-		}
-		c.say(t, "\nfine\n")
-		c.lines.expect(t, "* line refused: longer than 4096 bytes")
-		srvExpectAll(t, "["+c.name+"] fine", a, b)
-		longest := strings.Repeat("y", 4096)
-		c.say(t, longest+"\n")
-		srvExpectAll(t, "["+c.name+"] "+longest, a, b)
-
-		srvChatSlowMember(t, s.addr, a, b, c)
-
-		c.conn.Close()
-		srvExpectAll(t, "* ["+c.name+"] is offline", a, b)
-		b.quit(t, "/quit\nnot sent\n", a)
-		a.say(t, "/who\n")
-		a.lines.expect(t, fmt.Sprintf("* 1 in the room: [%s]", a.name))
-		s.out.waitFor(t, "Client "+a.name+" connected", 1)
-	})
-}
-
-// srvChatSlowMember adds a member that never reads while a floods the
-// room: once the member's queue is full, a is held (its lines are not
-// read) until the member, who takes nothing for --write-timeout (the
-// room's is chatTestWriteTimeout), is disconnected with a notice; b and
-// c, who read, get every line and keep chatting.
-func srvChatSlowMember(t *testing.T, addr string, a, b, c *srvChatter) {
-	t.Helper()
-	d := net.Dialer{Timeout: srvWait, Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { // a small window: the server's queue fills sooner
-			smallReceiveBuffer(fd)
-		})
-	}}
-	slow, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
-	name := slow.LocalAddr().String()
-	srvExpectAll(t, "* ["+name+"] entered room", a, b, c)
-
-	// a floods in lockstep with the readers, b and c: each line is read by
-	// both before the next is sent, so only the silent member falls behind.
-	notice := "* [" + name + "] was disconnected: took nothing for " + chatTestWriteTimeout
-	flood := "[" + a.name + "] " + strings.Repeat("f", 4000)
-	line := []byte(strings.Repeat("f", 4000) + "\n")
-	seen := map[*srvChatter]bool{}
-	sent := 0
-	var waited time.Duration // the longest a line took to reach b and c
-	for len(seen) < 2 {
-		if sent == 20000 {
-			t.Fatalf("the silent member was not dropped after %d lines of 4000 bytes", sent)
-		}
-		a.conn.SetWriteDeadline(time.Now().Add(srvWait))
-		if _, err := a.conn.Write(line); err != nil {
-			t.Fatalf("flood: %v", err)
-		}
-		sent++
-		start := time.Now()
-		for _, m := range []*srvChatter{b, c} {
-			got := m.lines.next(t)
-			if got == notice && !seen[m] {
-				seen[m] = true
-				got = m.lines.next(t)
-			}
-			if got != flood {
-				t.Fatalf("%s got %.60q during the flood", m.name, got)
-			}
-		}
-		waited = max(waited, time.Since(start))
-	}
-	t.Logf("the silent member was dropped after %d lines of 4000 bytes; the room waited %v for it at most", sent, waited.Round(time.Millisecond))
-	a.lines.skipTo(t, notice)
-
-	a.say(t, "still here\n")
-	for _, m := range []*srvChatter{b, c} {
-		m.lines.skipTo(t, "["+a.name+"] still here") // the rest of the flood first
-	}
-}
-
-// A command is the line's first word: spaces around it, or words after
-// it, do not make it unknown.
-func TestChatServerCommandsIgnoreSpacesAndExtraWords(t *testing.T) {
-	s, a, b := srvRoom(t)
-	a.say(t, "/who extra words\n  /who\t\n")
-	for range 2 {
-		a.lines.expect(t, fmt.Sprintf("* 2 in the room: [%s] [%s]", a.name, b.name))
-	}
-	a.say(t, " /nick \t alice  \n/frob now\n   //  x\n")
-	a.lines.expect(t, "* you are now alice")
-	b.lines.expect(t, "* ["+a.name+"] is now known as [alice]")
-	a.lines.expect(t, "* unknown command; try /nick NAME, /who or /quit (start a message with // to send a /)")
-	b.lines.expect(t, "[alice] /  x")
-	a.name = "alice"
-	a.quit(t, "/quit now\n", b)
-
-	c := srvJoin(t, s.addr)
-	b.lines.expect(t, "* ["+c.name+"] entered room")
-	c.quit(t, "/quit \n", b)
-}
-
-// A message's control bytes reach the others escaped; its UTF-8 text as
-// it is.
-func TestChatServerEscapesControlBytes(t *testing.T) {
-	_, a, b := srvRoom(t)
-	b.say(t, "hi \x1b[2J\x1b]0;owned\a ünïcödé ✓\r[someone] else\n//\x1b[1m\n")
-	a.lines.expect(t, "["+b.name+`] hi \x1b[2J\x1b]0;owned\x07 ünïcödé ✓\r[someone] else`)
-	a.lines.expect(t, "["+b.name+`] /\x1b[1m`)
-}
-
-// A member cannot fake a notice: every line from a member starts with
-// "[NAME] ", every notice with "* ", and what would start a line of its
-// own on a screen (a line separator) or reorder it (a bidi control) is
-// escaped. Names are unique without regard to case.
-func TestChatServerNoticesCannotBeFaked(t *testing.T) {
-	s, a, b := srvRoom(t)
-	b.say(t, "left the room\n* ["+a.name+"] is now known as [admin]\nok\u2028* [server] restarting\u202e.nimda\u2066x\u2069\n")
-	a.lines.expect(t, "["+b.name+"] left the room")
-	a.lines.expect(t, "["+b.name+"] * ["+a.name+"] is now known as [admin]")
-	a.lines.expect(t, "["+b.name+`] ok\u2028* [server] restarting\u202e.nimda\u2066x\u2069`)
-
-	a.say(t, "/nick alice\n")
-	a.lines.expect(t, "* you are now alice")
-	b.lines.expect(t, "* ["+a.name+"] is now known as [alice]")
-	c := srvJoin(t, s.addr)
-	srvExpectAll(t, "* ["+c.name+"] entered room", a, b)
-	c.say(t, "/nick Alice\n/nick ALICE\n/nick alice2\n")
-	c.lines.expect(t, "* the name Alice is taken")
-	c.lines.expect(t, "* the name ALICE is taken")
-	c.lines.expect(t, "* you are now alice2")
-	srvExpectAll(t, "* ["+c.name+"] is now known as [alice2]", a, b)
-	a.say(t, "/nick Alice\n") // one's own name, in another case
-	a.lines.expect(t, "* you are now Alice")
-	srvExpectAll(t, "* [alice] is now known as [Alice]", b, c)
-
-	b.quit(t, "/quit\n", a) // the notice, "* [b] left the room", is not b's line above
-}
-
 // -v traces the loop in the tutorials' words.
 func TestChatServerVerbose(t *testing.T) {
 	s, a, b := srvRoom(t, "-v")
@@ -260,4 +94,212 @@ func srvExpectTrace(t *testing.T, trace string, want ...string) {
 			t.Errorf("-v trace lacks %q:\n%s", w, trace)
 		}
 	}
+}
+
+// natsStart runs a NATS server in this process on a random port; cleanup
+// shuts it down.
+func natsStart(t *testing.T) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(srvWait) {
+		t.Fatal("the NATS server did not start")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
+}
+
+// chatNodeStart runs chat-server as node name of the room at url.
+func chatNodeStart(t *testing.T, url, name string, args ...string) *srvRunning {
+	t.Helper()
+	return srvStart(t, runChatServer, append([]string{"--nats", url, "--node", name}, args...)...)
+}
+
+// nick renames m and waits for the server's answer (skipping the lines
+// that come before it).
+func (m *srvChatter) nick(t *testing.T, name string) {
+	t.Helper()
+	m.say(t, "/nick "+name+"\n")
+	m.lines.skipTo(t, "* you are now "+name)
+	m.name = name
+}
+
+// who asks /who until the answer starts with want and has each of also
+// in it (what the other nodes said may not have come yet), and returns it.
+func (m *srvChatter) who(t *testing.T, want string, also ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(srvWait)
+	for {
+		m.say(t, "/who\n")
+		var got string
+		for !whoAnswer.MatchString(got) { // not "* node N is in the room with K members"
+			got = m.lines.next(t)
+		}
+		if strings.HasPrefix(got, want) && !slices.ContainsFunc(also, func(s string) bool { return !strings.Contains(got, s) }) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/who: %q, want it to start with %q", got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var whoAnswer = regexp.MustCompile(`^\* \d+ in the room`)
+
+// waitLine takes lines until one has text in it, and returns it.
+func (m *srvChatter) waitLine(t *testing.T, text string) string {
+	t.Helper()
+	for {
+		if line := m.lines.next(t); strings.Contains(line, text) {
+			return line
+		}
+	}
+}
+
+// A node that dies (SIGKILL) is noticed by the others within 5 s (the
+// default --node-timeout is 3 s), its members announced offline; started
+// again under the same name, it rejoins.
+func TestChatClusterNodeKilled(t *testing.T) {
+	ns := natsStart(t)
+	a := chatNodeStart(t, ns.ClientURL(), "a")
+	watcher := srvJoin(t, a.addr)
+	p := startProc(t, nil, nil, "chat-server", "--nats", ns.ClientURL(), "--node", "c")
+	doomed := srvJoin(t, p.addr)
+	doomed.nick(t, "doomed")
+	watcher.waitLine(t, "is now known as [doomed]")
+	watcher.who(t, "* 2 in the room, 2 nodes: a:")
+
+	killed := time.Now()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	watcher.waitLine(t, "* [doomed] is offline (node c is out of reach)")
+	if took := time.Since(killed); took > 5*time.Second {
+		t.Fatalf("the node's members were announced offline %v after the kill, want at most 5s", took)
+	} else {
+		t.Logf("announced offline %v after SIGKILL", took.Round(time.Millisecond))
+	}
+	watcher.who(t, "* 1 in the room, 1 nodes: a: ["+watcher.name+"]")
+
+	p = startProc(t, nil, nil, "chat-server", "--nats", ns.ClientURL(), "--node", "c")
+	watcher.waitLine(t, "* node c is in the room")
+	back := srvJoin(t, p.addr)
+	back.nick(t, "back")
+	watcher.waitLine(t, "is now known as [back]")
+	back.say(t, "hello again\n")
+	watcher.waitLine(t, "[back] hello again")
+	back.say(t, "/quit\n")
+	watcher.waitLine(t, "* [back] left the room")
+	watcher.who(t, "* 1 in the room, 2 nodes: a: ["+watcher.name+"]; c:")
+}
+
+// The cluster's flags are checked before anything starts.
+func TestChatClusterUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--nats", "nats://127.0.0.1:1", "--room", "a b"},
+		{"--nats", "nats://127.0.0.1:1", "--node", "n/1"},
+		{"--nats", "nats://127.0.0.1:1", "--node-timeout", "0s"},
+	} {
+		code, _, errs := runIomux(append([]string{"chat-server"}, args...)...)
+		if code != 2 || !strings.Contains(errs, "--") {
+			t.Errorf("chat-server %v: exit %d, stderr %q; want a usage error (2)", args, code, errs)
+		}
+	}
+}
+
+// natsProc is Debian's nats-server (or any on PATH), run as a process.
+type natsProc struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan struct{}
+}
+
+var natsListening = regexp.MustCompile(`Listening for client connections on (\S+)`)
+
+// natsProcStart runs nats-server on 127.0.0.1 and port (-1: a random
+// one); cleanup kills it. Without a nats-server on PATH, the test skips.
+func natsProcStart(t testing.TB, port int) *natsProc {
+	t.Helper()
+	exe, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Skip("nats-server not installed (apt-get install nats-server): skipping the test with a real NATS server")
+	}
+	cmd := exec.Command(exe, "-a", "127.0.0.1", "-p", strconv.Itoa(port))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &natsProc{cmd: cmd, done: make(chan struct{})}
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := natsListening.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- "nats://" + m[1]
+			}
+		}
+		cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.kill() })
+	select {
+	case p.url = <-urls:
+	case <-p.done:
+		t.Fatal("nats-server exited before listening")
+	case <-time.After(srvWait):
+		t.Fatal("nats-server did not start")
+	}
+	return p
+}
+
+func (p *natsProc) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// As a user runs it: Debian's nats-server and three chat-server
+// processes. A line crosses to every node, /who lists all three, a
+// SIGKILLed node's member is announced offline within 5 s, and a
+// nats-server killed and started again splits and merges the room.
+func TestChatClusterWithNATSServerProcess(t *testing.T) {
+	ns := natsProcStart(t, -1)
+	var members []*srvChatter
+	var nodes []*procServer
+	for i := range 3 {
+		p := startProc(t, nil, nil, "chat-server", "--nats", ns.url, "--node", fmt.Sprintf("p%d", i))
+		nodes = append(nodes, p)
+		m := srvJoin(t, p.addr)
+		m.nick(t, fmt.Sprintf("m%d", i))
+		members = append(members, m)
+	}
+	members[0].who(t, "* 3 in the room, 3 nodes: p0: [m0]; p1: [m1]; p2: [m2]")
+	members[2].who(t, "* 3 in the room, 3 nodes: p2: [m2]; p0: [m0]; p1: [m1]")
+	members[1].say(t, "hello from p1\n")
+	members[0].waitLine(t, "[m1] hello from p1")
+	members[2].waitLine(t, "[m1] hello from p1")
+
+	killed := time.Now()
+	nodes[2].cmd.Process.Kill()
+	members[0].waitLine(t, "* [m2] is offline (node p2 is out of reach)")
+	if took := time.Since(killed); took > 5*time.Second {
+		t.Fatalf("announced offline %v after SIGKILL, want at most 5s", took)
+	}
+
+	port := ns.url[strings.LastIndex(ns.url, ":")+1:]
+	ns.kill()
+	members[0].waitLine(t, "* the room is split")
+	members[1].waitLine(t, "* the room is split")
+	n, _ := strconv.Atoi(port)
+	natsProcStart(t, n)
+	members[0].waitLine(t, "* the room is whole again")
+	members[1].waitLine(t, "* the room is whole again")
+	members[0].say(t, "after the merge\n")
+	members[1].waitLine(t, "[m0] after the merge")
 }

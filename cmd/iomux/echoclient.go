@@ -12,8 +12,9 @@ import (
 // The Python select tutorials' multiclient (two sockets, one message in
 // parts), on a Selector.
 
-func init() {
-	register(&command{
+// echoClientProgram is iomux echo-client.
+func echoClientProgram() *command {
+	return &command{
 		name:    "echo-client",
 		summary: "send a message in parts over several sockets and check the echoes (the tutorials' multiclient)",
 		usage: `Usage: iomux echo-client [--addr 127.0.0.1:10000] [--conns 2] [--tls [--tls-ca FILE]] [--backend auto] [--timeout 10s] [-v] [MESSAGE...]
@@ -43,7 +44,7 @@ Example:
   ...
 `,
 		run: runEchoClient,
-	})
+	}
 }
 
 // multiclientMessages are the parts the tutorials' multiclient sends.
@@ -59,7 +60,7 @@ type echoConn struct {
 }
 
 func runEchoClient(e *env, args []string) error {
-	fs := newFlags(commands["echo-client"])
+	fs := newFlags(echoClientProgram())
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:10000")
 	conns := fs.Int("conns", 2, "number of sockets to send on")

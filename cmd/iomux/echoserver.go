@@ -6,8 +6,9 @@ import (
 	"github.com/iomux/iomux/loop"
 )
 
-func init() {
-	register(&command{
+// echoServerProgram is iomux echo-server.
+func echoServerProgram() *command {
+	return &command{
 		name:    "echo-server",
 		summary: "echo back whatever each client sends (the tutorials' select/poll echo server)",
 		usage: `Usage: iomux echo-server [--addr 127.0.0.1:10000] [--timeout 1s] [--loops N] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
@@ -40,7 +41,7 @@ Example:
   $ iomux echo-client            # in another terminal
 `,
 		run: runEchoServer,
-	})
+	}
 }
 
 // echoHandler echoes what arrives. OnData is the benchmark suite's hot
@@ -52,7 +53,7 @@ type echoHandler struct{ loop.BaseHandler }
 func (echoHandler) OnData(c *loop.Conn) { c.Write(c.Next(-1)) }
 
 func runEchoServer(e *env, args []string) error {
-	fs := newFlags(commands["echo-server"])
+	fs := newFlags(echoServerProgram())
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:10000", true)
 	timeout := fs.Duration("timeout", 0, "report an idle loop after this long without events (0: never)")

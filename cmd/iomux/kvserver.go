@@ -12,8 +12,9 @@ import (
 	"github.com/iomux/iomux/loop"
 )
 
-func init() {
-	register(&command{
+// kvServerProgram is iomux kv-server.
+func kvServerProgram() *command {
+	return &command{
 		name:    "kv-server",
 		summary: "an in-memory key-value server speaking Redis's protocol (redis-cli, redis-benchmark)",
 		usage: `Usage: iomux kv-server [--addr 127.0.0.1:6380 | --addr unix:PATH] [--loops N] [--backend auto] [-v] [limits]
@@ -57,7 +58,7 @@ Example:
   $ iomux kv-server --addr unix:/tmp/kv.sock &   # a Unix socket: redis-cli -s /tmp/kv.sock
 `,
 		run: runKVServer,
-	})
+	}
 }
 
 // kvFlushAt is how much reply a batch collects before it is written: a
@@ -208,7 +209,7 @@ func (h *kvHandler) flush(c *loop.Conn, out []byte) bool {
 }
 
 func runKVServer(e *env, args []string) error {
-	fs := newFlags(commands["kv-server"])
+	fs := newFlags(kvServerProgram())
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:6380", true)
 	opt.unixOK = true

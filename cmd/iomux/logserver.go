@@ -7,11 +7,13 @@ import (
 	"os"
 	"time"
 
+	"github.com/iomux/iomux/internal/safetext"
 	"github.com/iomux/iomux/loop"
 )
 
-func init() {
-	register(&command{
+// logServerProgram is iomux log-server.
+func logServerProgram() *command {
+	return &command{
 		name:    "log-server",
 		summary: "print what every client sends, line by line, with time and address (the tutorials' logger)",
 		usage: `Usage: iomux log-server [--addr 127.0.0.1:1234] [--out FILE] [--loops N] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
@@ -54,7 +56,7 @@ Example:
   $ cat /tmp/clients.log
 `,
 		run: runLogServer,
-	})
+	}
 }
 
 // logMaxLine bounds how much of one line is held before it is printed.
@@ -108,7 +110,7 @@ type logHandler struct {
 }
 
 func runLogServer(e *env, args []string) error {
-	fs := newFlags(commands["log-server"])
+	fs := newFlags(logServerProgram())
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:1234", true)
 	outPath := fs.String("out", "", "append the log to this `file` (mode 0600) instead of stdout")
@@ -192,7 +194,7 @@ func (h *logHandler) OnData(c *loop.Conn) {
 			lc.partial = append(lc.partial, line[cut:]...)
 			line = line[:cut]
 		}
-		lines = append(lines, escapeControls(line))
+		lines = append(lines, safetext.Escape(line))
 		data = data[i:]
 	}
 	if len(lines) > 0 {
@@ -204,7 +206,7 @@ func (h *logHandler) OnData(c *loop.Conn) {
 func (h *logHandler) OnClose(c *loop.Conn, err error) {
 	lc := c.Context().(*logClient)
 	if len(lc.partial) > 0 {
-		h.sink.write(true, lc.addr+": ", escapeControls(lc.partial))
+		h.sink.write(true, lc.addr+": ", safetext.Escape(lc.partial))
 	}
 	status := " disconnected"
 	if err != nil {

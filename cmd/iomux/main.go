@@ -14,12 +14,12 @@ import (
 	"io"
 	"net"
 	"os"
-	"sort"
 	"strings"
 )
 
-// command is one subcommand. Each program registers itself from its own
-// file with register, so adding a program touches no other file.
+// command is one program of the binary. Each program makes its own, in its
+// own file (chatServerProgram in chatserver.go, say), and programs lists
+// them all.
 type command struct {
 	name    string
 	summary string                            // one line for "iomux help"
@@ -37,13 +37,32 @@ type env struct {
 	ready          func(net.Addr)  // servers: if set, called once the server listens
 }
 
-var commands = map[string]*command{}
-
-func register(c *command) {
-	if _, dup := commands[c.name]; dup {
-		panic("iomux: program registered twice: " + c.name)
+// programs returns every program, in the order iomux help lists them.
+func programs() []*command {
+	return []*command{
+		backendsProgram(),
+		certProgram(),
+		chatClientProgram(),
+		chatServerProgram(),
+		echoClientProgram(),
+		echoServerProgram(),
+		kvServerProgram(),
+		logServerProgram(),
+		slowClientProgram(),
+		timeServerProgram(),
+		versionProgram(),
+		watchProgram(),
 	}
-	commands[c.name] = c
+}
+
+// program returns the program called name, nil if there is none.
+func program(name string) *command {
+	for _, c := range programs() {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
 }
 
 // errUsage reports bad command-line input; run prints it briefly, with a
@@ -78,8 +97,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		name, rest = rest[0], []string{"--help"}
 	}
-	c, ok := commands[name]
-	if !ok {
+	c := program(name)
+	if c == nil {
 		fmt.Fprintf(stderr, "iomux: unknown program %q; run 'iomux help' for the list\n", name)
 		return 2
 	}
@@ -107,13 +126,8 @@ func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "-
 func help(w io.Writer) {
 	fmt.Fprint(w, "iomux: wait on many file descriptors at once; the Python select tutorials'\nprograms on an event loop.\n\n")
 	fmt.Fprint(w, "Usage: iomux PROGRAM [flags] [args]\n\nPrograms:\n")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].summary)
+	for _, c := range programs() {
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nRun 'iomux help PROGRAM' or 'iomux PROGRAM --help' for a program's flags and an example.\n")
 }
@@ -166,7 +180,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 // helpText is the --help of the program that fs belongs to.
 func helpText(fs *flag.FlagSet) string {
 	var b strings.Builder
-	if c := commands[fs.Name()]; c != nil {
+	if c := program(fs.Name()); c != nil {
 		b.WriteString(strings.TrimRight(c.usage, "\n") + "\n")
 	}
 	flags := 0

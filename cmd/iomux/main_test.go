@@ -2,7 +2,6 @@ package main
 
 import (
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -24,12 +23,8 @@ var verbosePrograms = []string{"echo-server", "chat-server", "log-server", "time
 // Every way of asking for a program's help prints the same text, with its
 // flags and their defaults, to stdout, and exits 0.
 func TestHelpIsTheSameEveryWay(t *testing.T) {
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, c := range programs() {
+		name := c.name
 		t.Run(name, func(t *testing.T) {
 			ways := [][]string{{name, "--help"}, {name, "-h"}, {"help", name}}
 			if slices.Contains(verbosePrograms, name) {
@@ -83,14 +78,32 @@ func TestUsageErrorsAreShort(t *testing.T) {
 	}
 }
 
+// Every program has a name of its own, a summary, a usage text and a run
+// function, and the list is in the help's order: by name.
+func TestProgramsList(t *testing.T) {
+	var names []string
+	for _, c := range programs() {
+		if c.summary == "" || !strings.HasPrefix(c.usage, "Usage: iomux "+c.name) || c.run == nil {
+			t.Errorf("program %q: summary %q, usage %.40q, run set %v", c.name, c.summary, c.usage, c.run != nil)
+		}
+		if slices.Contains(names, c.name) {
+			t.Errorf("two programs are called %s", c.name)
+		}
+		names = append(names, c.name)
+	}
+	if !slices.IsSorted(names) {
+		t.Errorf("programs() lists %v, want them by name", names)
+	}
+}
+
 func TestHelpListsPrograms(t *testing.T) {
 	code, out, errs := runIomux("help")
 	if code != 0 || errs != "" {
 		t.Fatalf("iomux help: exit %d, stderr %q", code, errs)
 	}
-	for name := range commands {
-		if !strings.Contains(out, "\n  "+name+" ") {
-			t.Errorf("iomux help does not list %s:\n%s", name, out)
+	for _, c := range programs() {
+		if !strings.Contains(out, "\n  "+c.name+" ") {
+			t.Errorf("iomux help does not list %s:\n%s", c.name, out)
 		}
 	}
 	if code, _, errs := runIomux(); code != 2 || !strings.Contains(errs, "Programs:") {

@@ -38,14 +38,8 @@ type serverOptions struct {
 	tlsCert string // --tls-cert and --tls-key: serve TLS
 	tlsKey  string
 	tlsMin  tlsVersion
-	// beforeStop, if set, runs when the stop begins, before the server
-	// closes connections (to say goodbye, say).
-	beforeStop func(*loop.Server)
 	// unixOK lets --addr be unix:PATH, a Unix socket (kv-server).
 	unixOK bool
-	// afterStart, if set, runs once the server has started, before serve
-	// says so.
-	afterStart func(*loop.Server)
 
 	name     string     // the program's, for messages
 	stdout   *console   // made by openOutputs: what the loops print through
@@ -329,9 +323,6 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	if o.afterStart != nil {
-		o.afterStart(srv)
-	}
 	addr := srv.Addrs()[0]
 	fmt.Fprintf(stderr, "starting up on %s%s\n", hostAndPort(addr.String()), mode)
 	if e.ready != nil {
@@ -344,9 +335,6 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 	case stopped = <-o.abort:
 	}
 	fmt.Fprintln(stderr, "shutting down")
-	if o.beforeStop != nil {
-		o.beforeStop(srv)
-	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), serverStopTimeout)
 	defer cancel()
 	if signals != nil {

@@ -12,8 +12,9 @@ import (
 // The Python select tutorials' slow client: the echo server must keep its
 // other clients going while this one dawdles.
 
-func init() {
-	register(&command{
+// slowClientProgram is iomux slow-client.
+func slowClientProgram() *command {
+	return &command{
 		name:    "slow-client",
 		summary: "send a message in two parts with pauses, read the echo 16 bytes at a time (the tutorials' slow client)",
 		usage: `Usage: iomux slow-client [--addr 127.0.0.1:10000] [--pause 1.5s] [--tls [--tls-ca FILE]] [--backend auto] [--timeout 10s] [-v] [MESSAGE...]
@@ -43,7 +44,7 @@ Example:
   closing socket
 `,
 		run: runSlowClient,
-	})
+	}
 }
 
 // slowMessages are the parts the tutorials' slow client sends.
@@ -54,7 +55,7 @@ var slowMessages = []string{"Part one of the message.", "Part two of the message
 const slowReadSize = 16
 
 func runSlowClient(e *env, args []string) error {
-	fs := newFlags(commands["slow-client"])
+	fs := newFlags(slowClientProgram())
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:10000")
 	pause := fs.Duration("pause", 1500*time.Millisecond, "how long to wait after connecting and after each part")

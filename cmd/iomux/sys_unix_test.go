@@ -60,12 +60,6 @@ func fillPipe(t *testing.T, w *os.File) {
 	}
 }
 
-// smallReceiveBuffer gives a client socket a 4 KiB receive buffer, so
-// what it does not read waits in the server sooner.
-func smallReceiveBuffer(fd uintptr) {
-	unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
-}
-
 // fdDirs list a process's open descriptors: Linux's /proc, and /dev/fd,
 // which macOS and the BSDs have (FreeBSD's shows them all with fdescfs
 // mounted, only 0-2 without).

@@ -35,12 +35,6 @@ func fillPipe(t *testing.T, w *os.File) {
 	t.Skip("a full pipe needs non-blocking pipe writes, which Windows's anonymous pipes have not")
 }
 
-// smallReceiveBuffer gives a client socket a 4 KiB receive buffer, so
-// what it does not read waits in the server sooner.
-func smallReceiveBuffer(fd uintptr) {
-	windows.SetsockoptInt(windows.Handle(fd), windows.SOL_SOCKET, windows.SO_RCVBUF, 4096)
-}
-
 // fdDirs is empty: Windows has no descriptor table to list (under Wine,
 // /proc/self/fd lists Wine's own host descriptors, which come and go with
 // its caches). The leak checks count descriptors on Unix.

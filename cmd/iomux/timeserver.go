@@ -8,8 +8,9 @@ import (
 	"github.com/iomux/iomux/loop"
 )
 
-func init() {
-	register(&command{
+// timeServerProgram is iomux time-server.
+func timeServerProgram() *command {
+	return &command{
 		name:    "time-server",
 		summary: "send every client the time every few seconds (the tutorials' delay server, for many clients)",
 		usage: `Usage: iomux time-server [--addr 127.0.0.1:51423] [--interval 5s] [--loops N] [--tls-cert FILE --tls-key FILE] [--backend auto] [-v]
@@ -35,7 +36,7 @@ Example:
   Received: Mon Nov 23 18:56:57 2026
 `,
 		run: runTimeServer,
-	})
+	}
 }
 
 // timeMaxQueue is how much unread output a client may have before it is
@@ -59,7 +60,7 @@ type timeHandler struct {
 }
 
 func runTimeServer(e *env, args []string) error {
-	fs := newFlags(commands["time-server"])
+	fs := newFlags(timeServerProgram())
 	var opt serverOptions
 	opt.bind(fs, "127.0.0.1:51423", true)
 	interval := fs.Duration("interval", 5*time.Second, "time between two ticks to a client")

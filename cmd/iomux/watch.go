@@ -8,14 +8,16 @@ import (
 	"time"
 
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/safetext"
 )
 
 // The Python select tutorials' non-blocking clients (pollclient.py,
 // selectclient.py): a program that stays busy (the spinner) while it waits
 // for the network.
 
-func init() {
-	register(&command{
+// watchProgram is iomux watch.
+func watchProgram() *command {
+	return &command{
 		name:    "watch",
 		summary: "print what a server sends, with a spinner while waiting (the tutorials' poll/select client)",
 		usage: `Usage: iomux watch [--addr 127.0.0.1:51423] [--tls [--tls-ca FILE]] [--backend auto] [--timeout 10s] [-v]
@@ -43,7 +45,7 @@ Example:
   ...|......
 `,
 		run: runWatch,
-	})
+	}
 }
 
 // watchTick is the tutorials' poll(50) / select(..., 0.05): how often the
@@ -51,7 +53,7 @@ Example:
 const watchTick = 50 * time.Millisecond
 
 func runWatch(e *env, args []string) error {
-	fs := newFlags(commands["watch"])
+	fs := newFlags(watchProgram())
 	var opt clientOptions
 	opt.bind(fs, "127.0.0.1:51423")
 	if err := parseFlags(fs, args); err != nil {
@@ -162,12 +164,12 @@ func (w *watcher) flush() {
 }
 
 // show prints a line from the server as chat-client shows the others'
-// lines (terminalSafe): the server's bytes may not drive the terminal
-// (set its title or clipboard with OSC 0 or 52, clear it with CSI 2J),
-// so its controls are printed as escapes, on a terminal or not (what is
-// piped is read on a terminal later).
+// lines (safetext.ForTerminal): the server's bytes may not drive the
+// terminal (set its title or clipboard with OSC 0 or 52, clear it with
+// CSI 2J), so its controls are printed as escapes, on a terminal or not
+// (what is piped is read on a terminal later).
 func (w *watcher) show(line []byte) {
-	w.line("Received: " + string(terminalSafe(line)))
+	w.line("Received: " + string(safetext.ForTerminal(line)))
 }
 
 // line prints one line; on a terminal it first clears the spinner.

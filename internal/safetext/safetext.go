@@ -1,27 +1,27 @@
-package main
+// Package safetext makes text from the network safe to show on a terminal
+// or to write to a log: nobody else's bytes may move the cursor, clear the
+// screen, set the title or the clipboard, or fake a line
+// ("\r[127.0.0.1:5555] ..." over another client's prefix). chat-server
+// escapes what members say with it, log-server what clients log, and
+// chat-client and watch what a server sends.
+package safetext
 
 import (
 	"bytes"
 	"unicode/utf8"
 )
 
-// What the programs do to text from the network before it reaches a
-// terminal or a log: nobody else's bytes may move the cursor, clear the
-// screen, set the title or the clipboard, or fake a line
-// ("\r[127.0.0.1:5555] ..." over another client's prefix).
-
-// escapeControls returns p with every byte that could drive a terminal
-// written as a visible escape: the C0 controls but tab and newline (`\r`,
-// `\x1b`), DEL (`\x7f`), the C1 controls U+0080 to U+009F (`\u009b`, which
-// some terminals take for ESC [) and bytes that are not UTF-8 (`\xff`: a
-// terminal in a legacy charset reads 0x9b as that same C1 control). So
-// are the characters that make text look other than it is (unicodeHidden):
-// the line and paragraph separators U+2028 and U+2029, which some
-// programs show as a new line, and the bidi controls, which reorder what
-// follows them on screen (`\u202e`). Printable UTF-8 passes untouched, and
-// p itself is returned when nothing needs escaping, which is the common
-// case (no copy).
-func escapeControls(p []byte) []byte {
+// Escape returns p with every byte that could drive a terminal written as a
+// visible escape: the C0 controls but tab and newline (`\r`, `\x1b`), DEL
+// (`\x7f`), the C1 controls U+0080 to U+009F (`\u009b`, which some
+// terminals take for ESC [) and bytes that are not UTF-8 (`\xff`: a
+// terminal in a legacy charset reads 0x9b as that same C1 control). So are
+// the characters that make text look other than it is (unicodeHidden): the
+// line and paragraph separators U+2028 and U+2029, which some programs show
+// as a new line, and the bidi controls, which reorder what follows them on
+// screen (`\u202e`). Printable UTF-8 passes untouched, and p itself is
+// returned when nothing needs escaping, which is the common case (no copy).
+func Escape(p []byte) []byte {
 	i := 0
 	for i < len(p) && safeASCII(p[i]) {
 		i++
@@ -58,7 +58,7 @@ func escapeControls(p []byte) []byte {
 	return out
 }
 
-// needsEscape reports whether escapeControls would change p.
+// needsEscape reports whether Escape would change p.
 func needsEscape(p []byte) bool {
 	for i := 0; i < len(p); {
 		if safeASCII(p[i]) {
@@ -99,9 +99,10 @@ func appendHexEscape(out []byte, prefix string, v uint32, digits int) []byte {
 	return out
 }
 
-// terminalSafe is what chat-client shows of a message: carriage returns
-// dropped (the tutorial's chat server's "\r" + prompt trick, which only makes sense
-// on its own client) and every other control escaped.
-func terminalSafe(p []byte) []byte {
-	return escapeControls(bytes.ReplaceAll(p, []byte("\r"), nil))
+// ForTerminal is what a client shows of a server's line (chat-client,
+// watch): carriage returns dropped (the tutorial's chat server's "\r" +
+// prompt trick, which only makes sense on its own client) and every other
+// control escaped, as Escape does.
+func ForTerminal(p []byte) []byte {
+	return Escape(bytes.ReplaceAll(p, []byte("\r"), nil))
 }

@@ -1,4 +1,4 @@
-package main
+package chat
 
 // How the chat room's output flows: what a turn sends is gathered in
 // pieces and written at its end, one write per member (flush); a sender
@@ -6,38 +6,38 @@ package main
 // (hold, release).
 
 // tell sends a notice to one member.
-func (r *chatRoom) tell(m *chatMember, notice string) { r.add(m, nil, []byte(notice+"\n")) }
+func (r *room) tell(m *member, notice string) { r.add(m, nil, []byte(notice+"\n")) }
 
 // notice tells the members what happened to about, who is not told.
-func (r *chatRoom) notice(about *chatMember, notice string) {
+func (r *room) notice(about *member, notice string) {
 	r.broadcast(about, []byte(notice+"\n"))
 }
 
 // broadcast sends msg to every member but from.
-func (r *chatRoom) broadcast(from *chatMember, msg []byte) { r.add(nil, from, msg) }
+func (r *room) broadcast(from *member, msg []byte) { r.add(nil, from, msg) }
 
 // add puts msg in the turn's output, after what came before it.
-func (r *chatRoom) add(to, from *chatMember, msg []byte) {
-	p := r.piece(to, from)
+func (r *room) add(to, from *member, msg []byte) {
+	p := r.pieceFor(to, from)
 	p.text = append(p.text, msg...)
 	r.turn += len(msg)
 }
 
-// piece is the piece of the turn's output that what goes next to these
+// pieceFor is the piece of the turn's output that what goes next to these
 // members is appended to: the last one, when it goes to the same members.
-func (r *chatRoom) piece(to, from *chatMember) *chatPiece {
+func (r *room) pieceFor(to, from *member) *piece {
 	if n := len(r.pending); n > 0 && r.pending[n-1].to == to && r.pending[n-1].from == from {
 		return &r.pending[n-1]
 	}
-	r.pending = append(r.pending, chatPiece{to: to, from: from})
+	r.pending = append(r.pending, piece{to: to, from: from})
 	return &r.pending[len(r.pending)-1]
 }
 
 // flush writes the turn's output: to each member, the pieces for them,
-// in one write(v), and with --nats, what is for the whole room to the
+// in one write(v), and in a cluster, what is for the whole room to the
 // other nodes. A write that fails closes that connection; its OnClose,
 // which the loop runs once the current callback returns, tells the others.
-func (r *chatRoom) flush() {
+func (r *room) flush() {
 	var bufs [][]byte
 	pieces := r.pending
 	r.pending = nil
@@ -61,7 +61,7 @@ func (r *chatRoom) flush() {
 // sayToCluster sends the other nodes what pieces hold for the whole room
 // (a member's lines, their notices; what goes to all but its sender),
 // as one message.
-func (r *chatRoom) sayToCluster(pieces []chatPiece) {
+func (r *room) sayToCluster(pieces []piece) {
 	var text []byte
 	for _, p := range pieces {
 		if p.to == nil && p.from != nil {
@@ -73,14 +73,14 @@ func (r *chatRoom) sayToCluster(pieces []chatPiece) {
 	}
 }
 
-// backlog reports whether some member's queue is past chatServerHigh, or
-// (--nats) the other nodes cannot keep up.
-func (r *chatRoom) backlog() bool {
-	return r.queuesAbove(chatServerHigh) || r.cluster != nil && r.cluster.held(chatClusterOutHigh)
+// backlog reports whether some member's queue is past queueHigh, or
+// (in a cluster) the other nodes cannot keep up.
+func (r *room) backlog() bool {
+	return r.queuesAbove(queueHigh) || r.cluster != nil && r.cluster.held(outHigh)
 }
 
 // queuesAbove reports whether some member's queue is past limit.
-func (r *chatRoom) queuesAbove(limit int) bool {
+func (r *room) queuesAbove(limit int) bool {
 	for _, m := range r.members {
 		if m.c.Outbound() > limit {
 			return true
@@ -89,12 +89,12 @@ func (r *chatRoom) queuesAbove(limit int) bool {
 	return false
 }
 
-// hold stops reading m, a sender whose lines found a queue past
-// chatServerHigh, until every queue is below chatServerLow: the room then
-// goes at the pace of its slowest reader, and a member who reads slowly is
-// never dropped for it. Only a member who takes nothing for
-// --write-timeout is (the loop's write timeout), which ends the wait.
-func (r *chatRoom) hold(m *chatMember) {
+// hold stops reading m, a sender whose lines found a queue past queueHigh,
+// until every queue is below queueLow: the room then goes at the pace of
+// its slowest reader, and a member who reads slowly is never dropped for
+// it. Only a member who takes nothing for Config.WriteTimeout is (the
+// loop's write timeout), which ends the wait.
+func (r *room) hold(m *member) {
 	if m.c.ReadPaused() {
 		return
 	}
@@ -104,15 +104,14 @@ func (r *chatRoom) hold(m *chatMember) {
 		r.cluster.checkBusy()
 	}
 	if r.drain == nil {
-		r.drain = m.c.Loop().Every(chatServerDrainCheck, r.release)
+		r.drain = m.c.Loop().Every(drainCheck, r.release)
 	}
 }
 
-// release reads the held senders again, in the order they were held,
-// once every queue is below chatServerLow; each handles what it has
-// buffered first.
-func (r *chatRoom) release() {
-	if r.queuesAbove(chatServerLow) || r.cluster != nil && r.cluster.held(chatServerLow) {
+// release reads the held senders again, in the order they were held, once
+// every queue is below queueLow; each handles what it has buffered first.
+func (r *room) release() {
+	if r.queuesAbove(queueLow) || r.cluster != nil && r.cluster.held(queueLow) {
 		return
 	}
 	r.drain.Stop()

@@ -1,9 +1,9 @@
-package main
+package chat
 
-// Names across the nodes of a room (chat-server --nats): unique without
-// regard to case in the whole room. /nick refuses a name any node has;
-// when two nodes granted one at once, the member on the node whose --node
-// sorts first keeps it and the other becomes NAME@NODE.
+// Names across the nodes of a room: unique without regard to case in the
+// whole room. /nick refuses a name any node has; when two nodes granted one
+// at once, the member on the node whose name sorts first keeps it and the
+// other becomes NAME@NODE.
 
 import (
 	"cmp"
@@ -14,7 +14,7 @@ import (
 // addNames records members of n (a slice of n.members, or to become it),
 // renaming any member here who must yield a name to them; it returns
 // members.
-func (c *chatCluster) addNames(n *chatNode, members []chatRemote) []chatRemote {
+func (c *cluster) addNames(n *node, members []remote) []remote {
 	for _, x := range members {
 		key := strings.ToLower(x.Name)
 		c.state.taken[key]++
@@ -30,7 +30,7 @@ func (c *chatCluster) addNames(n *chatNode, members []chatRemote) []chatRemote {
 	return members
 }
 
-func (c *chatCluster) untake(name string) {
+func (c *cluster) untake(name string) {
 	key := strings.ToLower(name)
 	if c.state.taken[key]--; c.state.taken[key] <= 0 {
 		delete(c.state.taken, key)
@@ -39,23 +39,23 @@ func (c *chatCluster) untake(name string) {
 
 // nameTaken reports whether a member of another node is called name
 // (without regard to case).
-func (c *chatCluster) nameTaken(name string) bool { return c.state.taken[strings.ToLower(name)] > 0 }
+func (c *cluster) nameTaken(name string) bool { return c.state.taken[strings.ToLower(name)] > 0 }
 
 // precedes reports whether n keeps a name that a member of n and one of
-// this node both have: the node whose --node sorts first (the instance,
+// this node both have: the node whose name sorts first (the instance,
 // if two nodes share a name).
-func (c *chatCluster) precedes(n *chatNode) bool {
-	return cmp.Or(strings.Compare(n.name, c.cfg.node), cmp.Compare(n.inst, c.inst)) < 0
+func (c *cluster) precedes(n *node) bool {
+	return cmp.Or(strings.Compare(n.name, c.cfg.Node), cmp.Compare(n.inst, c.inst)) < 0
 }
 
 // yieldName renames m, just named, if a node that precedes this one has
 // a member of that name.
-func (c *chatCluster) yieldName(m *chatMember) {
+func (c *cluster) yieldName(m *member) {
 	if !c.nameTaken(m.name) {
 		return
 	}
 	for _, n := range c.sortedNodes() {
-		if c.precedes(n) && slices.ContainsFunc(n.members, func(x chatRemote) bool { return strings.EqualFold(x.Name, m.name) }) {
+		if c.precedes(n) && slices.ContainsFunc(n.members, func(x remote) bool { return strings.EqualFold(x.Name, m.name) }) {
 			c.rename(m, n)
 			return
 		}
@@ -63,9 +63,9 @@ func (c *chatCluster) yieldName(m *chatMember) {
 }
 
 // rename gives m, whose name n's member has too, the name NAME@NODE.
-func (c *chatCluster) rename(m *chatMember, n *chatNode) {
+func (c *cluster) rename(m *member, n *node) {
 	old := m.name
-	m.name = old + "@" + c.cfg.node
+	m.name = old + "@" + c.cfg.Node
 	r := c.room
 	r.tell(m, "* the name "+old+" is taken on node "+n.name+"; you are now "+m.name)
 	r.notice(m, "* ["+old+"] is now known as ["+m.name+"]")

@@ -1,4 +1,4 @@
-package main
+package safetext
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-func TestEscapeControls(t *testing.T) {
+func TestEscape(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"plain text, tab\tand newline\n", "plain text, tab\tand newline\n"},
 		{"héllo wörld ✓ 日本語 \U0001F600", "héllo wörld ✓ 日本語 \U0001F600"},
@@ -22,30 +22,30 @@ func TestEscapeControls(t *testing.T) {
 		{"line\u2028separator\u2029paragraph", `line\u2028separator\u2029paragraph`},
 		{"near them \u2027\u202f\u2065\u206a\u200d", "near them \u2027\u202f\u2065\u206a\u200d"},
 	} {
-		if got := string(escapeControls([]byte(tc.in))); got != tc.want {
-			t.Errorf("escapeControls(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := string(Escape([]byte(tc.in))); got != tc.want {
+			t.Errorf("Escape(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 	for _, plain := range [][]byte{[]byte("nothing to escape"), []byte("ünïcödé ✓ too")} {
-		if got := escapeControls(plain); &got[0] != &plain[0] {
-			t.Errorf("escapeControls copied %q, which needed no escape", plain)
+		if got := Escape(plain); &got[0] != &plain[0] {
+			t.Errorf("Escape copied %q, which needed no escape", plain)
 		}
 	}
-	if got := string(terminalSafe([]byte("\r<bob> hi \x1b[2Jthere\n"))); got != `<bob> hi \x1b[2Jthere`+"\n" {
-		t.Errorf("terminalSafe = %q", got)
+	if got := string(ForTerminal([]byte("\r<bob> hi \x1b[2Jthere\n"))); got != `<bob> hi \x1b[2Jthere`+"\n" {
+		t.Errorf("ForTerminal = %q", got)
 	}
 }
 
 // Whatever comes in, what goes out is UTF-8 without a control byte a
 // terminal would act on, and text that had none is unchanged.
-func FuzzEscapeControls(f *testing.F) {
+func FuzzEscape(f *testing.F) {
 	for _, s := range []string{"hello", "a\x1b[2J\rb", "\u009b\xff\xe6\x97", "日本\t\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out := escapeControls(in)
+		out := Escape(in)
 		if !utf8.Valid(out) {
-			t.Fatalf("escapeControls(%q) = %q, not UTF-8", in, out)
+			t.Fatalf("Escape(%q) = %q, not UTF-8", in, out)
 		}
 		clean := utf8.Valid(in)
 		escaped := func(r rune) bool {
@@ -54,7 +54,7 @@ func FuzzEscapeControls(f *testing.F) {
 		}
 		for _, r := range string(out) {
 			if escaped(r) {
-				t.Fatalf("escapeControls(%q) = %q holds %U", in, out, r)
+				t.Fatalf("Escape(%q) = %q holds %U", in, out, r)
 			}
 		}
 		for _, r := range string(in) {
@@ -63,7 +63,7 @@ func FuzzEscapeControls(f *testing.F) {
 			}
 		}
 		if clean && !bytes.Equal(out, in) {
-			t.Fatalf("escapeControls(%q) = %q, want it unchanged", in, out)
+			t.Fatalf("Escape(%q) = %q, want it unchanged", in, out)
 		}
 	})
 }

@@ -1,6 +1,6 @@
-package main
+package chat
 
-// What a node's room does with the other nodes (chatcluster.go is the
+// What a node's room does with the other nodes (cluster.go is the
 // link): it keeps their members (joins, nicks and leaves as they come, the
 // whole list in every heartbeat to mend what a split lost), hands their
 // lines to its own members, notices a node that went quiet, a split and a
@@ -18,19 +18,19 @@ import (
 	"github.com/iomux/iomux/loop"
 )
 
-// chatNode is another node of the room, as this one knows it.
-type chatNode struct {
+// node is another node of the room, as this one knows it.
+type node struct {
 	name    string
 	inst    uint64
-	members []chatRemote // in order of arrival
+	members []remote // in order of arrival
 	heard   time.Time
 	busy    bool // a member of theirs reads slower than the room talks
 }
 
-// chatClusterState is the loop's part of the link.
-type chatClusterState struct {
-	nodes map[uint64]*chatNode
-	seen  map[uint64]chatSeen // per instance ever heard (a lost node's too: its gap is counted when it is back)
+// clusterState is the loop's part of the link.
+type clusterState struct {
+	nodes map[uint64]*node
+	seen  map[uint64]lastSeen // per instance ever heard (a lost node's too: its gap is counted when it is back)
 	taken map[string]int      // the other nodes' names, lowercased
 	seq   uint64              // this node's events
 	said  uint64              // this node's lines
@@ -41,76 +41,76 @@ type chatClusterState struct {
 	watch *loop.Timer // while busy: looks at the queues
 }
 
-// chatSeen is the last event heard from an instance.
-type chatSeen struct{ seq, said uint64 }
+// lastSeen is the last event heard from an instance.
+type lastSeen struct{ seq, said uint64 }
 
-func (s *chatClusterState) init() {
-	s.nodes = map[uint64]*chatNode{}
-	s.seen = map[uint64]chatSeen{}
+func (s *clusterState) init() {
+	s.nodes = map[uint64]*node{}
+	s.seen = map[uint64]lastSeen{}
 	s.taken = map[string]int{}
 	s.split = true
 }
 
 // begin starts the heartbeat and says hello.
-func (c *chatCluster) begin() {
+func (c *cluster) begin() {
 	s := &c.state
 	s.split = !c.connected.Load()
 	if s.split {
-		fmt.Fprintf(c.room.log, "NATS %s is out of reach; serving this node's members until it is back\n", c.cfg.urls)
+		fmt.Fprintf(c.room.log, "NATS %s is out of reach; serving this node's members until it is back\n", c.cfg.URLs)
 	}
-	s.beat = c.l.Every(c.cfg.timeout/3, c.tick)
+	s.beat = c.l.Every(c.cfg.NodeTimeout/3, c.tick)
 	c.send(c.rosterEvent("hello"))
 }
 
 // event makes this node's next event of kind.
-func (c *chatCluster) event(kind string) *chatEvent {
+func (c *cluster) event(kind string) *event {
 	c.state.seq++
-	return &chatEvent{Kind: kind, Node: c.cfg.node, Inst: c.inst, Seq: c.state.seq, Said: c.state.said}
+	return &event{Kind: kind, Node: c.cfg.Node, Inst: c.inst, Seq: c.state.seq, Said: c.state.said}
 }
 
 // rosterEvent is a hello or beat: every member of this node.
-func (c *chatCluster) rosterEvent(kind string) *chatEvent {
+func (c *cluster) rosterEvent(kind string) *event {
 	ev := c.event(kind)
 	ev.Busy = c.state.busy
-	ev.Members = make([]chatRemote, len(c.room.members))
+	ev.Members = make([]remote, len(c.room.members))
 	for i, m := range c.room.members {
-		ev.Members[i] = chatRemote{ID: m.id, Name: m.name}
+		ev.Members[i] = remote{ID: m.id, Name: m.name}
 	}
 	return ev
 }
 
 // What this node's room tells the others.
 
-func (c *chatCluster) joined(m *chatMember) {
+func (c *cluster) joined(m *member) {
 	ev := c.event("join")
 	ev.ID, ev.Name = m.id, m.name
 	c.send(ev)
 	c.yieldName(m)
 }
 
-func (c *chatCluster) renamed(m *chatMember) {
+func (c *cluster) renamed(m *member) {
 	ev := c.event("nick")
 	ev.ID, ev.Name = m.id, m.name
 	c.send(ev)
 	c.yieldName(m)
 }
 
-func (c *chatCluster) left(m *chatMember) {
+func (c *cluster) left(m *member) {
 	ev := c.event("leave")
 	ev.ID = m.id
 	c.send(ev)
 }
 
 // say sends the turn's lines and notices for the whole room, in
-// messages of at most chatClusterSayMax (cut after a line), well below
+// messages of at most sayMax (cut after a line), well below
 // what a NATS server takes in one (1 MiB by default).
-func (c *chatCluster) say(text []byte) {
+func (c *cluster) say(text []byte) {
 	for len(text) > 0 {
 		part := text
-		if len(part) > chatClusterSayMax {
-			cut := bytes.LastIndexByte(part[:chatClusterSayMax], '\n')
-			if cut < 0 { // one line longer than that (chatServerMaxLine, escaped, is not)
-				cut = chatClusterSayMax - 1
+		if len(part) > sayMax {
+			cut := bytes.LastIndexByte(part[:sayMax], '\n')
+			if cut < 0 { // one line longer than that (MaxLine, escaped, is not)
+				cut = sayMax - 1
 			}
 			part = part[:cut+1]
 		}
@@ -123,7 +123,7 @@ func (c *chatCluster) say(text []byte) {
 	}
 }
 
-func (c *chatCluster) bye() {
+func (c *cluster) bye() {
 	c.state.beat.Stop()
 	if c.state.watch != nil {
 		c.state.watch.Stop()
@@ -132,14 +132,14 @@ func (c *chatCluster) bye() {
 }
 
 // tick beats and looks for nodes gone quiet.
-func (c *chatCluster) tick() {
+func (c *cluster) tick() {
 	c.send(c.rosterEvent("beat"))
 	if c.state.split { // nobody is heard: that says nothing of them
 		return
 	}
 	now := time.Now()
 	for _, n := range c.sortedNodes() {
-		if now.Sub(n.heard) > c.cfg.timeout {
+		if now.Sub(n.heard) > c.cfg.NodeTimeout {
 			c.lose(n, fmt.Sprintf("node %s is out of reach", n.name))
 		}
 	}
@@ -147,18 +147,18 @@ func (c *chatCluster) tick() {
 }
 
 // drain hands what came from the other nodes to the room, a turn's worth
-// (chatServerBatch of output) at a time; then it gives the loop back (and
+// (turnMax of output) at a time; then it gives the loop back (and
 // posts itself again if more waits), so a flood on another node cannot
 // keep this one from its own members.
-func (c *chatCluster) drain() {
+func (c *cluster) drain() {
 	r := c.room
-	var one []chatEvent
-	for r.turn < chatServerBatch {
+	var one []event
+	for r.turn < turnMax {
 		var dropped uint64
 		one, dropped = c.take(one, 1)
 		if dropped > 0 {
 			r.add(nil, nil, fmt.Appendf(nil, "* %d messages from the other nodes were dropped: this node fell behind by %d MiB\n",
-				dropped, chatClusterInMax>>20))
+				dropped, inMax>>20))
 		}
 		if len(one) == 0 {
 			break
@@ -173,7 +173,7 @@ func (c *chatCluster) drain() {
 }
 
 // apply takes one event from another node.
-func (c *chatCluster) apply(ev *chatEvent) {
+func (c *cluster) apply(ev *event) {
 	s, r := &c.state, c.room
 	if ev.Inst == c.inst {
 		return
@@ -187,7 +187,7 @@ func (c *chatCluster) apply(ev *chatEvent) {
 			r.add(nil, nil, fmt.Appendf(nil, "* %d lines from node %s were lost while the room was split\n", lost, ev.Node))
 		}
 	}
-	s.seen[ev.Inst] = chatSeen{seq: ev.Seq, said: ev.Said}
+	s.seen[ev.Inst] = lastSeen{seq: ev.Seq, said: ev.Said}
 	n := s.nodes[ev.Inst]
 	if n == nil {
 		if ev.Kind == "bye" {
@@ -198,7 +198,7 @@ func (c *chatCluster) apply(ev *chatEvent) {
 				c.lose(old, fmt.Sprintf("node %s restarted", old.name))
 			}
 		}
-		n = &chatNode{name: ev.Node, inst: ev.Inst}
+		n = &node{name: ev.Node, inst: ev.Inst}
 		s.nodes[ev.Inst] = n
 		if ev.Kind == "hello" || ev.Kind == "beat" {
 			r.add(nil, nil, fmt.Appendf(nil, "* node %s is in the room with %d members (/who lists them)\n", n.name, len(ev.Members)))
@@ -221,16 +221,16 @@ func (c *chatCluster) apply(ev *chatEvent) {
 			c.send(c.rosterEvent("beat"))
 		}
 	case "join":
-		n.members = append(n.members, chatRemote{ID: ev.ID, Name: ev.Name})
+		n.members = append(n.members, remote{ID: ev.ID, Name: ev.Name})
 		c.addNames(n, n.members[len(n.members)-1:])
 	case "nick":
-		if i := slices.IndexFunc(n.members, func(x chatRemote) bool { return x.ID == ev.ID }); i >= 0 {
+		if i := slices.IndexFunc(n.members, func(x remote) bool { return x.ID == ev.ID }); i >= 0 {
 			c.untake(n.members[i].Name)
 			n.members[i].Name = ev.Name
 			c.addNames(n, n.members[i:i+1])
 		}
 	case "leave":
-		n.members = slices.DeleteFunc(n.members, func(x chatRemote) bool {
+		n.members = slices.DeleteFunc(n.members, func(x remote) bool {
 			if x.ID == ev.ID {
 				c.untake(x.Name)
 				return true
@@ -246,11 +246,11 @@ func (c *chatCluster) apply(ev *chatEvent) {
 
 // reconcile makes n's members what its heartbeat says, telling this
 // node's members what changed that no event said (lost in a split).
-func (c *chatCluster) reconcile(n *chatNode, roster []chatRemote) {
+func (c *cluster) reconcile(n *node, roster []remote) {
 	r := c.room
 	was := n.members
 	for _, old := range was {
-		i := slices.IndexFunc(roster, func(x chatRemote) bool { return x.ID == old.ID })
+		i := slices.IndexFunc(roster, func(x remote) bool { return x.ID == old.ID })
 		switch {
 		case i < 0:
 			r.add(nil, nil, []byte("* ["+old.Name+"] is offline\n"))
@@ -259,7 +259,7 @@ func (c *chatCluster) reconcile(n *chatNode, roster []chatRemote) {
 		}
 	}
 	for _, x := range roster {
-		if !slices.ContainsFunc(was, func(old chatRemote) bool { return old.ID == x.ID }) {
+		if !slices.ContainsFunc(was, func(old remote) bool { return old.ID == x.ID }) {
 			r.add(nil, nil, []byte("* ["+x.Name+"] entered room\n"))
 		}
 	}
@@ -270,7 +270,7 @@ func (c *chatCluster) reconcile(n *chatNode, roster []chatRemote) {
 }
 
 // lose forgets n, its members announced offline (why says why).
-func (c *chatCluster) lose(n *chatNode, why string) {
+func (c *cluster) lose(n *node, why string) {
 	delete(c.state.nodes, n.inst)
 	for _, x := range n.members {
 		c.untake(x.Name)
@@ -280,7 +280,7 @@ func (c *chatCluster) lose(n *chatNode, why string) {
 }
 
 // splitNow: NATS went out of reach.
-func (c *chatCluster) splitNow(err error) {
+func (c *cluster) splitNow(err error) {
 	s := &c.state
 	if s.split {
 		return
@@ -295,12 +295,12 @@ func (c *chatCluster) splitNow(err error) {
 	}
 	fmt.Fprintf(c.room.log, "NATS out of reach (%s): the room is split\n", why)
 	c.room.add(nil, nil, []byte("* the room is split: the other nodes are out of reach; until they are back, only the members on node "+
-		c.cfg.node+" hear you\n"))
+		c.cfg.Node+" hear you\n"))
 	c.room.flush()
 }
 
 // merged: NATS is back at url (or reached for the first time).
-func (c *chatCluster) merged(url string) {
+func (c *cluster) merged(url string) {
 	s := &c.state
 	if !s.split {
 		return
@@ -315,7 +315,7 @@ func (c *chatCluster) merged(url string) {
 	if lost := c.lost.Load() - s.told; lost > 0 {
 		s.told += lost
 		c.room.add(nil, nil, fmt.Appendf(nil, "* %d lines said here while the room was split did not reach the other nodes (more than %d KiB)\n",
-			lost, chatClusterSplitBuffer>>10))
+			lost, splitBuffer>>10))
 	}
 	c.send(c.rosterEvent("hello"))
 	c.room.flush()
@@ -324,7 +324,7 @@ func (c *chatCluster) merged(url string) {
 // held reports whether the room's senders must wait for the other nodes:
 // NATS takes this node's output slower than it comes, or a node's member
 // reads slower than the room talks.
-func (c *chatCluster) held(limit int64) bool {
+func (c *cluster) held(limit int64) bool {
 	if c.outBytes.Load() > limit {
 		return true
 	}
@@ -336,18 +336,18 @@ func (c *chatCluster) held(limit int64) bool {
 	return false
 }
 
-// checkBusy tells the other nodes when a queue here passes chatServerHigh
-// (they hold their senders) and when every queue is below chatServerLow
+// checkBusy tells the other nodes when a queue here passes queueHigh
+// (they hold their senders) and when every queue is below queueLow
 // again.
-func (c *chatCluster) checkBusy() {
+func (c *cluster) checkBusy() {
 	s := &c.state
-	if s.busy || !c.room.queuesAbove(chatServerHigh) {
+	if s.busy || !c.room.queuesAbove(queueHigh) {
 		return
 	}
 	s.busy = true
 	c.send(c.rosterEvent("beat"))
-	s.watch = c.l.Every(chatServerDrainCheck, func() {
-		if c.room.queuesAbove(chatServerLow) {
+	s.watch = c.l.Every(drainCheck, func() {
+		if c.room.queuesAbove(queueLow) {
 			return
 		}
 		s.watch.Stop()
@@ -358,7 +358,7 @@ func (c *chatCluster) checkBusy() {
 }
 
 // who is /who's answer: every member, by node, this one first.
-func (c *chatCluster) who() string {
+func (c *cluster) who() string {
 	var b strings.Builder
 	total := len(c.room.members)
 	nodes := c.sortedNodes()
@@ -368,7 +368,7 @@ func (c *chatCluster) who() string {
 	for _, n := range nodes {
 		total += len(n.members)
 	}
-	fmt.Fprintf(&b, "* %d in the room, %d nodes: %s:", total, len(nodes)+1, c.cfg.node)
+	fmt.Fprintf(&b, "* %d in the room, %d nodes: %s:", total, len(nodes)+1, c.cfg.Node)
 	for _, m := range c.room.members {
 		b.WriteString(" [" + m.name + "]")
 	}
@@ -385,7 +385,7 @@ func (c *chatCluster) who() string {
 }
 
 // count is the room's size, every node's members.
-func (c *chatCluster) count() int {
+func (c *cluster) count() int {
 	total := 0
 	for _, n := range c.state.nodes {
 		total += len(n.members)
@@ -394,12 +394,12 @@ func (c *chatCluster) count() int {
 }
 
 // sortedNodes is the other nodes by name (then instance).
-func (c *chatCluster) sortedNodes() []*chatNode {
-	nodes := make([]*chatNode, 0, len(c.state.nodes))
+func (c *cluster) sortedNodes() []*node {
+	nodes := make([]*node, 0, len(c.state.nodes))
 	for _, n := range c.state.nodes {
 		nodes = append(nodes, n)
 	}
-	slices.SortFunc(nodes, func(a, b *chatNode) int {
+	slices.SortFunc(nodes, func(a, b *node) int {
 		return cmp.Or(strings.Compare(a.name, b.name), cmp.Compare(a.inst, b.inst))
 	})
 	return nodes

@@ -1,7 +1,7 @@
-package main
+package chat
 
-// chat-server under a flood: the others are not kept waiting, and back-
-// pressure holds the flooder, not a member who reads slowly.
+// A room under a flood: the others are not kept waiting, and back-pressure
+// holds the flooder, not a member who reads slowly.
 
 import (
 	"bufio"
@@ -15,16 +15,16 @@ import (
 	"time"
 )
 
-// chatReader reads a member's connection as fast as it comes, from a
+// reader reads a member's connection as fast as it comes, from a
 // goroutine, and notes when each of its needles first arrives (a needle
 // may span reads).
-type chatReader struct {
+type reader struct {
 	conn  net.Conn
 	found map[string]chan time.Time // each receives one time
 }
 
-func chatRead(t *testing.T, c net.Conn, needles ...string) *chatReader {
-	r := &chatReader{conn: c, found: map[string]chan time.Time{}}
+func startReader(t *testing.T, c net.Conn, needles ...string) *reader {
+	r := &reader{conn: c, found: map[string]chan time.Time{}}
 	longest := 0
 	for _, n := range needles {
 		r.found[n] = make(chan time.Time, 1)
@@ -63,14 +63,14 @@ func chatRead(t *testing.T, c net.Conn, needles ...string) *chatReader {
 }
 
 // wait returns when needle arrived, failing the test if it does not
-// within srvWait.
-func (r *chatReader) wait(t *testing.T, needle string) time.Time {
+// within testWait.
+func (r *reader) wait(t *testing.T, needle string) time.Time {
 	t.Helper()
 	select {
 	case at := <-r.found[needle]:
 		r.found[needle] <- at // for the next wait
 		return at
-	case <-time.After(srvWait):
+	case <-time.After(testWait):
 		t.Fatalf("%s: %q did not arrive", r.conn.LocalAddr(), needle)
 	}
 	return time.Time{}
@@ -83,16 +83,16 @@ func (r *chatReader) wait(t *testing.T, needle string) time.Time {
 // kept the probe waiting 7 to 9 s behind the flood with 53 members.)
 func TestChatServerFloodDoesNotDelayOthers(t *testing.T) {
 	const members = 53
-	s := srvStart(t, runChatServer)
+	s := start(t, Config{})
 	const probe = "] probe\n"
-	flooder := chatRead(t, srvDial(t, s.addr))
-	prober := chatRead(t, srvDial(t, s.addr), fmt.Sprintf("* %d in the room: ", members))
-	var others []*chatReader
+	flooder := startReader(t, dial(t, s.addr))
+	prober := startReader(t, dial(t, s.addr), fmt.Sprintf("* %d in the room: ", members))
+	var others []*reader
 	for range members - 2 {
-		others = append(others, chatRead(t, srvDial(t, s.addr), probe))
+		others = append(others, startReader(t, dial(t, s.addr), probe))
 	}
 	all := fmt.Sprintf("* %d in the room: ", members)
-	for deadline := time.Now().Add(srvWait); ; { // until every member has joined
+	for deadline := time.Now().Add(testWait); ; { // until every member has joined
 		io.WriteString(prober.conn, "/who\n")
 		select {
 		case at := <-prober.found[all]:
@@ -125,16 +125,16 @@ func TestChatServerFloodDoesNotDelayOthers(t *testing.T) {
 	}
 }
 
-// chatPacedReader is io.Reader over c at most rate bytes a second on
+// pacedReader is io.Reader over c at most rate bytes a second on
 // average: a member who reads steadily, but slower than a flood comes.
-type chatPacedReader struct {
+type pacedReader struct {
 	c     net.Conn
 	rate  float64
 	start time.Time
 	total int
 }
 
-func (p *chatPacedReader) Read(b []byte) (int, error) {
+func (p *pacedReader) Read(b []byte) (int, error) {
 	if p.start.IsZero() {
 		p.start = time.Now()
 	}
@@ -152,8 +152,8 @@ func (p *chatPacedReader) Read(b []byte) (int, error) {
 // tutorial's way dropped the reader as "not reading" once 256 KiB were
 // queued for it, and never slowed the flooder.)
 func TestChatServerHoldsTheFlooderNotASlowReader(t *testing.T) {
-	s := srvStart(t, runChatServer)
-	d := net.Dialer{Timeout: srvWait, Control: func(_, _ string, rc syscall.RawConn) error {
+	s := start(t, Config{})
+	d := net.Dialer{Timeout: testWait, Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) { // a small window: what the reader has not read waits in the server
 			smallReceiveBuffer(fd)
 		})
@@ -163,13 +163,13 @@ func TestChatServerHoldsTheFlooderNotASlowReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	rc.SetReadDeadline(time.Now().Add(srvWait))
+	rc.SetReadDeadline(time.Now().Add(testWait))
 	const rate = 16 << 20 // bytes a second: 8 MiB take half a second
-	reader := bufio.NewReaderSize(&chatPacedReader{c: rc, rate: rate}, 64<<10)
+	reader := bufio.NewReaderSize(&pacedReader{c: rc, rate: rate}, 64<<10)
 	if l, err := reader.ReadString('\n'); err != nil || !strings.HasPrefix(l, "* welcome") {
 		t.Fatalf("first line %q, %v", l, err)
 	}
-	flooder := srvJoin(t, s.addr)
+	flooder := join(t, s.addr)
 	if l, err := reader.ReadString('\n'); err != nil || l != "* ["+flooder.name+"] entered room\n" {
 		t.Fatalf("got %q, %v; want the flooder's entry", l, err)
 	}
@@ -177,7 +177,7 @@ func TestChatServerHoldsTheFlooderNotASlowReader(t *testing.T) {
 	const lines = 2048 // of 4 KiB with the name: 8 MiB and more
 	line := strings.Repeat("f", 4000) + "\n"
 	go func() {
-		flooder.conn.SetWriteDeadline(time.Now().Add(srvWait))
+		flooder.conn.SetWriteDeadline(time.Now().Add(testWait))
 		for range lines {
 			if _, err := io.WriteString(flooder.conn, line); err != nil {
 				return // the test failed, or is over

@@ -1,7 +1,7 @@
-package main
+package chat
 
-// chat-server --nats under a flood: the flood rules of one node hold
-// across nodes (chatserver_flood_test.go has them on one node).
+// A room of several nodes under a flood: the flood rules of one node hold
+// across nodes (flood_test.go has them on one node).
 
 import (
 	"bufio"
@@ -20,16 +20,16 @@ import (
 // other members and a's at once.
 func TestChatClusterFloodDoesNotFreezeOtherNodes(t *testing.T) {
 	ns := natsStart(t, -1)
-	a := chatNodeStart(t, ns.ClientURL(), "a")
-	b := chatNodeStart(t, ns.ClientURL(), "b")
+	a := startNode(t, ns.ClientURL(), "a", Config{})
+	b := startNode(t, ns.ClientURL(), "b", Config{})
 	const perNode = 10
 	const probe = "] probe\n"
-	flooder := chatRead(t, srvDial(t, a.addr))
-	var others []*chatReader
+	flooder := startReader(t, dial(t, a.addr))
+	var others []*reader
 	for range perNode {
-		others = append(others, chatRead(t, srvDial(t, a.addr), probe), chatRead(t, srvDial(t, b.addr), probe))
+		others = append(others, startReader(t, dial(t, a.addr), probe), startReader(t, dial(t, b.addr), probe))
 	}
-	prober := srvJoin(t, b.addr)
+	prober := join(t, b.addr)
 	prober.who(t, fmt.Sprintf("* %d in the room, 2 nodes", 2*perNode+2))
 
 	flood := []byte(strings.Repeat("x\n", 128<<10))
@@ -57,9 +57,9 @@ func TestChatClusterFloodDoesNotFreezeOtherNodes(t *testing.T) {
 func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
 	skipUnderWine(t, "the test needs node a to flood faster than the reader's 4 MiB/s; under Wine, on a loaded machine, it may not, and then there is nothing to hold")
 	ns := natsStart(t, -1)
-	a := chatNodeStart(t, ns.ClientURL(), "a")
-	b := chatNodeStart(t, ns.ClientURL(), "b")
-	d := net.Dialer{Timeout: srvWait, Control: func(_, _ string, rc syscall.RawConn) error {
+	a := startNode(t, ns.ClientURL(), "a", Config{})
+	b := startNode(t, ns.ClientURL(), "b", Config{})
+	d := net.Dialer{Timeout: testWait, Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) { // a small window: what the reader has not read waits in the server
 			smallReceiveBuffer(fd)
 		})
@@ -69,9 +69,9 @@ func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	rc.SetReadDeadline(time.Now().Add(4 * srvWait))
+	rc.SetReadDeadline(time.Now().Add(4 * testWait))
 	const rate = 4 << 20 // bytes a second: slower than node a under -race
-	reader := bufio.NewReaderSize(&chatPacedReader{c: rc, rate: rate}, 64<<10)
+	reader := bufio.NewReaderSize(&pacedReader{c: rc, rate: rate}, 64<<10)
 	if l, err := reader.ReadString('\n'); err != nil || !strings.HasPrefix(l, "* welcome") {
 		t.Fatalf("first line %q, %v", l, err)
 	}
@@ -79,7 +79,7 @@ func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flooder := srvJoinOver(t, fc)
+	flooder := joinOver(t, fc)
 	flooder.nick(t, "flooder")
 	for {
 		l, err := reader.ReadString('\n')
@@ -95,7 +95,7 @@ func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
 	line := strings.Repeat("f", 4000) + "\n"
 	written := make(chan struct{})
 	go func() {
-		flooder.conn.SetWriteDeadline(time.Now().Add(4 * srvWait))
+		flooder.conn.SetWriteDeadline(time.Now().Add(4 * testWait))
 		for range lines {
 			if _, err := io.WriteString(flooder.conn, line); err != nil {
 				return // the test failed, or is over
@@ -232,18 +232,18 @@ func natsStallStart(t *testing.T, target string) *natsStall {
 // the loop never waits on it, so other members' /who is answered at once.
 // The room is held meanwhile, NATS being its slowest reader (each
 // member's turn is one line until the queues drain), until nats.go finds
-// the link broken (--node-timeout, here 3 s) and the room says it is
+// the link broken (the node timeout, here 3 s) and the room says it is
 // split and goes on.
 func TestChatClusterStalledNATSDoesNotBlockTheLoop(t *testing.T) {
 	checkLeaks(t)
 	ns := natsStart(t, -1)
 	proxy := natsStallStart(t, ns.Addr().String())
-	a := chatNodeStart(t, "nats://"+proxy.ln.Addr().String(), "a")
-	flooder := srvJoin(t, a.addr)
+	a := startNode(t, "nats://"+proxy.ln.Addr().String(), "a", Config{})
+	flooder := join(t, a.addr)
 	flooder.nick(t, "flooder")
-	var askers []*srvChatter
+	var askers []*chatter
 	for range 3 {
-		askers = append(askers, srvJoin(t, a.addr))
+		askers = append(askers, join(t, a.addr))
 	}
 	askers[0].who(t, "* 4 in the room, 1 nodes")
 	close(proxy.stalled)
@@ -274,9 +274,9 @@ func TestChatClusterStalledNATSDoesNotBlockTheLoop(t *testing.T) {
 func TestChatClusterCutNodeIsToldWhatItMissed(t *testing.T) {
 	ns := natsStart(t, -1)
 	proxy := natsStallStart(t, ns.Addr().String())
-	a := chatNodeStart(t, "nats://"+proxy.ln.Addr().String(), "a")
-	b := chatNodeStart(t, ns.ClientURL(), "b")
-	am, bm := srvJoin(t, a.addr), srvJoin(t, b.addr)
+	a := startNode(t, "nats://"+proxy.ln.Addr().String(), "a", Config{})
+	b := startNode(t, ns.ClientURL(), "b", Config{})
+	am, bm := join(t, a.addr), join(t, b.addr)
 	bm.nick(t, "bm")
 	am.who(t, "* 2 in the room, 2 nodes: a: ["+am.name+"]; b: [bm]")
 	proxy.cutOff()
@@ -305,9 +305,9 @@ func TestChatClusterSplitBufferOverflowIsCounted(t *testing.T) {
 	ns := natsStart(t, -1)
 	proxy := natsStallStart(t, ns.Addr().String())
 	// A long node timeout: neither node gives the other up while it is cut.
-	a := chatNodeStart(t, "nats://"+proxy.ln.Addr().String(), "a", "--node-timeout", "60s")
-	b := chatNodeStart(t, ns.ClientURL(), "b", "--node-timeout", "60s")
-	am, bm := srvJoin(t, a.addr), srvJoin(t, b.addr)
+	a := startNode(t, "nats://"+proxy.ln.Addr().String(), "a", Config{Cluster: ClusterConfig{NodeTimeout: 60 * time.Second}})
+	b := startNode(t, ns.ClientURL(), "b", Config{Cluster: ClusterConfig{NodeTimeout: 60 * time.Second}})
+	am, bm := join(t, a.addr), join(t, b.addr)
 	am.nick(t, "am")
 	bm.who(t, "* 2 in the room, 2 nodes: b: ["+bm.name+"]; a: [am]")
 	proxy.cutOff()
