@@ -112,7 +112,7 @@ func TestAsyncOnData(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for buffered := 0; buffered != len("half a li"); {
 		if time.Now().After(deadline) {
-			t.Fatalf("Buffered() = %d outside OnData, want %d", buffered, len("half a li"))
+			t.Fatalf("Inbound() = %d outside OnData, want %d", buffered, len("half a li"))
 		}
 		onLoop(t, sc.Loop(), func() { buffered = sc.Inbound() })
 	}

@@ -550,7 +550,7 @@ func testMaxInput(t *testing.T, overTLS bool) {
 	deadline := time.Now().Add(20 * time.Second)
 	for buffered := 0; buffered < maxInput; {
 		if time.Now().After(deadline) {
-			t.Fatalf("Buffered() = %d, want it to reach MaxInput %d", buffered, maxInput)
+			t.Fatalf("Inbound() = %d, want it to reach MaxInput %d", buffered, maxInput)
 		}
 		onLoop(t, sc.Loop(), func() { buffered = sc.Inbound() })
 	}

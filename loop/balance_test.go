@@ -27,7 +27,7 @@ func (r loopRecorder) loopOf(t *testing.T, c net.Conn) string {
 	return ev[1]
 }
 
-func TestSharedAcceptorRoundRobin(t *testing.T) {
+func TestBalanceRoundRobin(t *testing.T) {
 	const loops = 4
 	rec := make(loopRecorder, 16)
 	s := startServer(t, rec.handler(), Options{Loops: loops, Balance: RoundRobin}, "tcp", "127.0.0.1:0")
@@ -47,7 +47,7 @@ func TestSharedAcceptorRoundRobin(t *testing.T) {
 	}
 }
 
-func TestSharedAcceptorLeastConnections(t *testing.T) {
+func TestBalanceLeastConnections(t *testing.T) {
 	const loops = 4
 	rec := make(loopRecorder, 64)
 	s := startServer(t, rec.handler(), Options{Loops: loops, Balance: LeastConnections}, "tcp", "127.0.0.1:0")

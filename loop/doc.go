@@ -95,8 +95,11 @@
 // # Clients
 //
 // Server.Dial and DialAsync connect from a loop (a Server with no Listen
-// address serves only those); the same Handler gets their events.
-// DialAsync's callback runs on the connection's loop after OnOpen and
-// before the first OnData, so per-connection state set there (SetContext)
-// is in place for the first reply (ExampleServer_DialAsync).
+// address serves only those), within a context, plain or through a
+// Transport (DialOptions.Transport: TLSClient for TLS), on a loop the
+// Server picks or the one asked for (DialOptions.Loop); the same Handler
+// gets their events. DialAsync's callback runs on the connection's loop
+// after OnOpen and before the first OnData, so per-connection state set
+// there (SetContext) is in place for the first reply
+// (ExampleServer_DialAsync).
 package loop

@@ -70,10 +70,20 @@ type Wire struct{ c *Conn }
 func (w Wire) Conn() *Conn { return w.c }
 
 // Write sends p on the socket, straight away or queued, as Conn.Write
-// does on a plain connection.
+// does on a plain connection. During a handshake it comes after what Send
+// wrote before it, and every later Send goes through the loop, after it.
 func (w Wire) Write(p []byte) (int, error) {
+	c := w.c
 	one := [1][]byte{p}
-	return w.c.writeSocketOrQueue(one[:])
+	if c.state == stateHandshaking {
+		// A Send may be writing from another goroutine: wait for it to
+		// finish, and send the later ones through the loop.
+		x := c.extra
+		x.sendMu.Lock()
+		x.sendPosted = true
+		x.sendMu.Unlock()
+	}
+	return c.writeSocketOrQueue(one[:])
 }
 
 // Open says a Handshaker's handshake is done: the connection opens once
@@ -131,7 +141,8 @@ func (w Wire) Send(p []byte) error {
 	rest := append([]byte(nil), p...)
 	return w.Post(func() {
 		if !c.Closed() {
-			Wire{c}.Write(rest)
+			one := [1][]byte{rest}
+			c.writeSocketOrQueue(one[:])
 		}
 	})
 }
