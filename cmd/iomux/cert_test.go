@@ -11,13 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
 )
 
 // iomux cert writes a pair for --hosts, the key 0600, says how to use it,
 // and the two commands it prints work as printed (with another --addr);
 // it refuses to overwrite unless --force.
 func TestCertWritesAPairTheProgramsUse(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	dir := filepath.Join(tempDir(t), "tls")
 	code, out, errs := runIomux("cert", "--out", dir)
 	if code != 0 || errs != "" {

@@ -12,12 +12,14 @@ import (
 	"testing"
 
 	"github.com/iomux/iomux/internal/chat"
+	"github.com/iomux/iomux/internal/iomuxtest"
+	"github.com/iomux/iomux/internal/linetest"
 )
 
 // chatRun is a chat-client running in a goroutine with a pipe for stdin.
 type chatRun struct {
-	stdin *os.File      // write end of its stdin; close it for EOF
-	out   *clientOutput // its stdout
+	stdin *os.File         // write end of its stdin; close it for EOF
+	out   *linetest.Output // its stdout
 	done  chan error
 }
 
@@ -27,7 +29,7 @@ func startChatClient(t *testing.T, args ...string) *chatRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := &chatRun{stdin: w, out: newClientOutput(), done: make(chan error, 1)}
+	run := &chatRun{stdin: w, out: new(linetest.Output), done: make(chan error, 1)}
 	go func() {
 		defer r.Close()
 		run.done <- runChatClient(&env{stdin: r, stdout: run.out, stderr: io.Discard}, args)
@@ -48,19 +50,19 @@ func (r *chatRun) wait(t *testing.T) {
 }
 
 func TestChatClientPipedWithPythonServer(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		py := startPyPeer(t, "chat_server.py")
 		bob := startChatClient(t, "--addr", py.addr, "--backend", backend)
-		py.out.waitFor(t, ") connected", 1)
+		py.out.WaitFor(t, ") connected", 1)
 		alice := startChatClient(t, "--addr", py.addr, "--backend", backend)
-		bob.out.waitFor(t, "] entered room\n", 1) // alice is in the room
+		bob.out.WaitFor(t, "] entered room\n", 1) // alice is in the room
 
 		io.WriteString(alice.stdin, "hello from alice\n")
-		bob.out.waitFor(t, "> hello from alice\n", 1)
+		bob.out.WaitFor(t, "> hello from alice\n", 1)
 
 		alice.stdin.Close() // alice leaves: EOF, half-close, the server closes her
 		alice.wait(t)
-		bob.out.waitFor(t, ") is offline", 1)
+		bob.out.WaitFor(t, ") is offline", 1)
 		if strings.Contains(alice.out.String(), "<You>") {
 			t.Errorf("prompt printed with stdin not a terminal:\n%s", alice.out)
 		}
@@ -82,7 +84,7 @@ func startLineServer(t *testing.T) *peerServer {
 func quoteLines(b []byte) string { return strings.ReplaceAll(string(b), "\n", "|") }
 
 func TestChatClientHalfClosesAtEndOfInput(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		srv := startLineServer(t)
 		chat := startChatClient(t, "--addr", srv.addr(), "--backend", backend, "--name", "alice")
 		big := strings.Repeat("x", 3000)
@@ -103,9 +105,9 @@ func TestChatClientHalfClosesAtEndOfInput(t *testing.T) {
 // one connection the test drives.
 type ptyChat struct {
 	master, slave *os.File
-	screen        *clientOutput // what chat-client shows on the terminal
-	server        net.Conn      // the server's side of chat-client's socket
-	lines         *bufio.Reader // lines chat-client sent
+	screen        *linetest.Output // what chat-client shows on the terminal
+	server        net.Conn         // the server's side of chat-client's socket
+	lines         *bufio.Reader    // lines chat-client sent
 	done          chan error
 }
 
@@ -119,7 +121,7 @@ func startPTYChat(t *testing.T, backend string) *ptyChat {
 func (p *ptyChat) serverLeaves(t *testing.T, goodbye string) {
 	t.Helper()
 	p.server.Close()
-	p.screen.waitFor(t, goodbye, 1)
+	p.screen.WaitFor(t, goodbye, 1)
 	p.finish(t)
 }
 
@@ -134,7 +136,7 @@ type ptyChatOptions struct {
 
 func startPTYChatWith(t *testing.T, o ptyChatOptions) *ptyChat {
 	t.Helper()
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	master, slave := openClientPTY(t)
 	if o.width > 0 {
 		setTermWidth(t, master, o.width)
@@ -158,7 +160,7 @@ func startPTYChatWith(t *testing.T, o ptyChatOptions) *ptyChat {
 	go func() { p.done <- runChatClient(&env{stdin: slave, stdout: slave, stderr: stderr}, args) }()
 	p.server = <-conns
 	p.lines = bufio.NewReader(p.server)
-	p.screen.waitFor(t, "Connected to remote host. Start sending messages\r\n<You> ", 1)
+	p.screen.WaitFor(t, "Connected to remote host. Start sending messages\r\n<You> ", 1)
 	return p
 }
 
@@ -168,7 +170,7 @@ func (p *ptyChat) typeKeys(t *testing.T, keys, want string) {
 	if _, err := p.master.WriteString(keys); err != nil {
 		t.Fatal(err)
 	}
-	p.screen.waitFor(t, want, 1)
+	p.screen.WaitFor(t, want, 1)
 }
 
 // expectSent reads the next line chat-client sent to the server.
@@ -191,14 +193,14 @@ func (p *ptyChat) finish(t *testing.T) {
 }
 
 func TestChatClientTerminalKeepsTypedLine(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		p := startPTYChat(t, backend)
 		p.typeKeys(t, "hel", "<You> hel")
 
 		// A message arrives mid-line: it is printed on its own line (its
 		// escape sequence defused), and the half-typed text comes back.
 		p.server.Write([]byte("\r<bob> hi \x1b[2Jthere\n"))
-		p.screen.waitFor(t, "hel\r\x1b[J<bob> hi \\x1b[2Jthere\r\n<You> hel", 1)
+		p.screen.WaitFor(t, "hel\r\x1b[J<bob> hi \\x1b[2Jthere\r\n<You> hel", 1)
 
 		p.typeKeys(t, "lo\r", "<You> hello\r\n<You> ")
 		p.expectSent(t, "hello")
@@ -223,7 +225,7 @@ func TestChatClientTerminalCtrlD(t *testing.T) {
 		t.Fatalf("after Ctrl-D the server read %q, %v; want EOF", rest, err)
 	}
 	p.server.Write([]byte("goodbye\n")) // still printed after the half-close
-	p.screen.waitFor(t, "goodbye\r\n", 1)
+	p.screen.WaitFor(t, "goodbye\r\n", 1)
 	p.serverLeaves(t, "Disconnected from chat server\r\n")
 }
 
@@ -238,19 +240,19 @@ func TestChatClientTerminalCtrlC(t *testing.T) {
 
 // Our chat-server, plain and over TLS.
 func TestChatClientOurChatServer(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		plainAndTLS(t, func(t *testing.T, server, client []string) {
 			srv := srvStart(t, runChatServer, append(server, "--backend", backend)...)
 			bob := startChatClient(t, append(client, "--addr", srv.addr, "--backend", backend, "--name", "bob")...)
-			bob.out.waitFor(t, "you are now bob", 1)
+			bob.out.WaitFor(t, "you are now bob", 1)
 			alice := startChatClient(t, append(client, "--addr", srv.addr, "--backend", backend, "--name", "alice")...)
-			bob.out.waitFor(t, "is now known as [alice]\n", 1)
+			bob.out.WaitFor(t, "is now known as [alice]\n", 1)
 
 			io.WriteString(alice.stdin, "hello bob\n")
-			bob.out.waitFor(t, "[alice] hello bob\n", 1)
+			bob.out.WaitFor(t, "[alice] hello bob\n", 1)
 			io.WriteString(alice.stdin, "/quit\n")
 			alice.wait(t)
-			bob.out.waitFor(t, "* [alice] left the room\n", 1)
+			bob.out.WaitFor(t, "* [alice] left the room\n", 1)
 
 			if err := srv.stop(); err != nil {
 				t.Fatalf("chat-server: %v", err)
@@ -263,7 +265,7 @@ func TestChatClientOurChatServer(t *testing.T) {
 // TestChatClientStdinFromFile covers `iomux chat-client < file`: epoll
 // refuses regular files, so stdin is read without waiting on it.
 func TestChatClientStdinFromFile(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		path := filepath.Join(tempDir(t), "lines")
 		big := strings.Repeat("y", 2000)
 		content := "first\n" + strings.Repeat(big+"\n", 100) + "last\n" // more than the outbox holds
@@ -276,7 +278,7 @@ func TestChatClientStdinFromFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv := startLineServer(t)
-			out := newClientOutput()
+			out := new(linetest.Output)
 			err = runChatClient(&env{stdin: stdin, stdout: out, stderr: io.Discard}, []string{"--addr", srv.addr(), "--backend", backend})
 			stdin.Close()
 			if err != nil {
@@ -311,7 +313,7 @@ func TestChatClientTerminalWrappedLine(t *testing.T) {
 	typed := "abcdefghijklmnopqrstuvwxyz0123" // with "<You> ", 36 columns: two rows
 	p.typeKeys(t, typed, "<You> "+typed)
 	p.server.Write([]byte("<bob> hi\n"))
-	p.screen.waitFor(t, typed+"\r\x1b[1A\x1b[J<bob> hi\r\n<You> "+typed, 1)
+	p.screen.WaitFor(t, typed+"\r\x1b[1A\x1b[J<bob> hi\r\n<You> "+typed, 1)
 	p.typeKeys(t, "4567\x7f", "\r\x1b[1A\x1b[J<You> "+typed+"456") // from 40 columns: the cursor still on row 2
 	p.typeKeys(t, "78\x7f", "\r\x1b[2A\x1b[J<You> "+typed+"4567")  // from 41: on row 3
 	p.typeKeys(t, "\x15", "\r\x1b[1A\x1b[J<You> ")                 // from 40
@@ -327,20 +329,20 @@ func TestChatClientTerminalWrappedLine(t *testing.T) {
 var receivedYs = regexp.MustCompile(`received "(y+)" from`)
 
 func TestChatClientTerminalHoldsPartialLines(t *testing.T) {
-	trace := newClientOutput()
+	trace := new(linetest.Output)
 	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", args: []string{"-v"}, stderr: trace})
 	p.typeKeys(t, "hey", "<You> hey")
 	p.server.Write([]byte("<bob> hel"))
-	trace.waitFor(t, `received "<bob> hel" from`, 1) // chat-client has read it alone
+	trace.WaitFor(t, `received "<bob> hel" from`, 1) // chat-client has read it alone
 	p.server.Write([]byte("lo wörld\n<bob> next\n"))
-	p.screen.waitFor(t, "\r\x1b[J<bob> hello wörld\r\n<bob> next\r\n<You> hey", 1)
+	p.screen.WaitFor(t, "\r\x1b[J<bob> hello wörld\r\n<bob> next\r\n<You> hey", 1)
 
 	long := strings.Repeat("y", 5000) // no newline: shown at 4 KiB, not held without bound
 	p.server.Write([]byte(long))
-	p.screen.waitFor(t, "\r\x1b[J"+long[:chatClientHoldMax]+"\r\n<You> hey", 1)
+	p.screen.WaitFor(t, "\r\x1b[J"+long[:chatClientHoldMax]+"\r\n<You> hey", 1)
 	// All of it read before the z is sent, or the z could come in the
 	// same read as the last y's.
-	trace.waitUntil(t, "5000 y's received", func(text string) bool {
+	trace.WaitUntil(t, "5000 y's received", func(text string) bool {
 		n := 0
 		for _, m := range receivedYs.FindAllStringSubmatch(text, -1) {
 			n += len(m[1])
@@ -348,7 +350,7 @@ func TestChatClientTerminalHoldsPartialLines(t *testing.T) {
 		return n == len(long)
 	})
 	p.server.Write([]byte("z"))
-	trace.waitFor(t, `received "z" from`, 1)
+	trace.WaitFor(t, `received "z" from`, 1)
 	// The rest, unfinished, is shown before the goodbye.
 	p.serverLeaves(t, "\r\x1b[J"+long[chatClientHoldMax:]+"z\r\n<You> hey\r\x1b[JDisconnected from chat server\r\n")
 	if s := p.screen.String(); strings.Contains(s, "<bob> hel\r\n") {
@@ -365,13 +367,13 @@ func TestChatClientTerminalVerbose(t *testing.T) {
 	p := startPTYChatWith(t, ptyChatOptions{backend: "auto", args: []string{"-v"}, stderrOnTTY: true})
 	p.typeKeys(t, "hel", "<You> hel")
 	p.server.Write([]byte("<bob> hi\n"))
-	p.screen.waitFor(t, "\r\x1b[Jreceived \"<bob> hi\\n\" from 127.0.0.1:", 1)
-	p.screen.waitFor(t, "\r\x1b[J<bob> hi\r\n<You> hel", 1)
+	p.screen.WaitFor(t, "\r\x1b[Jreceived \"<bob> hi\\n\" from 127.0.0.1:", 1)
+	p.screen.WaitFor(t, "\r\x1b[J<bob> hi\r\n<You> hel", 1)
 	p.typeKeys(t, "lo\r", "\r\x1b[Jsending \"hello\\n\" to ")
 	p.expectSent(t, "hello")
 	p.server.Close()
-	p.screen.waitFor(t, "\r\x1b[Jclosing socket after reading no data\r\n", 1)
-	p.screen.waitFor(t, "Disconnected from chat server\r\n", 1)
+	p.screen.WaitFor(t, "\r\x1b[Jclosing socket after reading no data\r\n", 1)
+	p.screen.WaitFor(t, "Disconnected from chat server\r\n", 1)
 	p.finish(t)
 	s := p.screen.String()
 	if n, erased := strings.Count(s, "waiting for the next event"), strings.Count(s, "\r\x1b[Jwaiting for the next event\r\n"); n == 0 || n != erased {

@@ -1,26 +1,22 @@
 package main
 
 // Test helpers for the client programs (echo-client, slow-client,
-// chat-client, watch): servers to run them against, an output buffer that
-// can be waited on, and a pseudo-terminal.
+// chat-client, watch): servers to run them against, and a pseudo-terminal.
+// Output to wait on is linetest's; the backends and the leak check are
+// iomuxtest's.
 
 import (
 	"bufio"
-	"bytes"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
-	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/linetest"
 	"github.com/iomux/iomux/internal/python"
 )
 
@@ -28,115 +24,19 @@ import (
 // share the two cores.
 const clientWait = 20 * time.Second
 
-// forEachBackend runs f as a subtest on every backend this OS has, each
-// checked for leaked goroutines and descriptors.
-func forEachBackend(t *testing.T, f func(t *testing.T, backend string)) {
-	for _, b := range iomux.Backends() {
-		t.Run(b, func(t *testing.T) {
-			checkLeaks(t)
-			f(t, b)
-		})
-	}
-}
-
-// checkLeaks fails the test if, once its cleanups have run, it has
-// left goroutines or open descriptors behind. Call it first, so that its
-// cleanup runs last.
-func checkLeaks(t *testing.T) {
-	fds, countable := openFDs(fdDirs)
-	if !countable {
-		t.Logf("cannot list open descriptors (none of %v): not checking them for leaks", fdDirs)
-	}
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() {
-		if t.Failed() {
-			return
-		}
-		goleak.VerifyNone(t, ignore)
-		// Fewer is no leak: an earlier test's descriptor (a child's pipe,
-		// say) may close meanwhile.
-		if now, _ := openFDs(fdDirs); countable && now > fds {
-			t.Errorf("%d descriptors open after the test, %d before", now, fds)
-		}
-	})
-}
-
-// openFDs counts the entries of the first of dirs that can be listed; ok
-// is false when none can.
-func openFDs(dirs []string) (n int, ok bool) {
-	for _, dir := range dirs {
-		if entries, err := os.ReadDir(dir); err == nil {
-			return len(entries), true
-		}
-	}
-	return 0, false
-}
-
 // testEnv is the environment of a program run by a test: stdin is the
 // process's (unused by most), stdout and stderr the test's writers.
 func testEnv(stdout, stderr io.Writer) *env {
 	return &env{stdin: os.Stdin, stdout: stdout, stderr: stderr}
 }
 
-// clientOutput is an io.Writer that tests can wait on: waitFor returns
-// once the text written so far contains a string.
-type clientOutput struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced on every write
-}
-
-func newClientOutput() *clientOutput { return &clientOutput{changed: make(chan struct{})} }
-
-func (w *clientOutput) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	close(w.changed)
-	w.changed = make(chan struct{})
-	return len(p), nil
-}
-
-func (w *clientOutput) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-// waitFor waits until the output contains want at least count times, and
-// fails the test if it does not within clientWait.
-func (w *clientOutput) waitFor(t *testing.T, want string, count int) {
-	t.Helper()
-	w.waitUntil(t, fmt.Sprintf("%d× %q", count, want), func(text string) bool { return strings.Count(text, want) >= count })
-}
-
-// waitUntil waits until done(the output so far) is true, and fails the
-// test, naming what, if it is not within clientWait.
-func (w *clientOutput) waitUntil(t *testing.T, what string, done func(string) bool) {
-	t.Helper()
-	deadline := time.After(clientWait)
-	for {
-		w.mu.Lock()
-		text, changed := w.buf.String(), w.changed
-		w.mu.Unlock()
-		if done(text) {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s in output:\n%s", what, text)
-		}
-	}
-}
-
 var peerPortLine = regexp.MustCompile(`port (\d+)`)
 
 // pyPeer is one of the tutorials' Python servers, running.
 type pyPeer struct {
-	addr string        // where it listens
-	out  *clientOutput // its stdout and stderr
-	kill func()        // stops it now (also done at cleanup)
+	addr string           // where it listens
+	out  *linetest.Output // its stdout and stderr
+	kill func()           // stops it now (also done at cleanup)
 }
 
 // startPyPeer runs one of the tutorials' Python servers from testdata/python
@@ -152,7 +52,7 @@ func startPyPeer(t *testing.T, script string, extra ...string) *pyPeer {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	out := newClientOutput()
+	out := new(linetest.Output)
 	copied := make(chan struct{})
 	var once sync.Once
 	kill := func() {
@@ -263,10 +163,10 @@ func startPeerEcho(t *testing.T, corrupt func([]byte)) *peerServer {
 }
 
 // readClientPTY copies what the program writes to the terminal (read from the
-// master side) into a clientOutput; the copy ends at cleanup, when the
+// master side) into a linetest.Output; the copy ends at cleanup, when the
 // slave side is closed and the master's read fails with EIO.
-func readClientPTY(t *testing.T, master, slave *os.File) *clientOutput {
-	out := newClientOutput()
+func readClientPTY(t *testing.T, master, slave *os.File) *linetest.Output {
+	out := new(linetest.Output)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -277,36 +177,4 @@ func readClientPTY(t *testing.T, master, slave *os.File) *clientOutput {
 		<-done
 	})
 	return out
-}
-
-// The leak check counts descriptors wherever the OS lists them: each of
-// fdDirs this OS has sees one more after an open, and a missing /proc
-// falls back to /dev/fd instead of skipping the test.
-func TestOpenFDsCountsDescriptors(t *testing.T) {
-	if _, ok := openFDs([]string{"/nonexistent/fd", "/also/missing"}); ok {
-		t.Fatal("openFDs listed a directory that does not exist")
-	}
-	listed := 0
-	for _, dir := range fdDirs {
-		dirs := []string{"/nonexistent/fd", dir} // as on macOS: no /proc, /dev/fd
-		before, ok := openFDs(dirs)
-		if !ok {
-			continue
-		}
-		listed++
-		f, err := os.Open(os.DevNull)
-		if err != nil {
-			t.Fatal(err)
-		}
-		during, _ := openFDs(dirs)
-		f.Close()
-		after, _ := openFDs(dirs)
-		if during != before+1 || after != before {
-			t.Errorf("%s: %d descriptors, %d with one more open, %d once closed; want %d, %d, %d",
-				dir, before, during, after, before, before+1, before)
-		}
-	}
-	if listed == 0 {
-		t.Skipf("none of %v can be listed here", fdDirs)
-	}
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
+	"github.com/iomux/iomux/internal/linetest"
 )
 
 // A console never waits for its reader: on a pipe nobody reads, Write
@@ -15,9 +18,9 @@ import (
 // warning a second; once the reader reads, what was kept comes out whole,
 // in order.
 func TestConsoleDropsWhatAStuckReaderCannotTake(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	r, w := fullPipe(t)
-	warnings := newClientOutput()
+	warnings := new(linetest.Output)
 	c := newConsole(w, consoleSpec{prog: "iomux test", name: "stdout", limit: 1 << 10, warn: warnings})
 	const notes = 1000
 	start := time.Now()
@@ -29,7 +32,7 @@ func TestConsoleDropsWhatAStuckReaderCannotTake(t *testing.T) {
 	if took > 2*time.Second { // they never wait for the pipe: this is only the machine's noise
 		t.Errorf("%d writes to a stuck console took %v", notes, took)
 	}
-	warnings.waitFor(t, "iomux test: stdout is not keeping up: ", 1)
+	warnings.WaitFor(t, "iomux test: stdout is not keeping up: ", 1)
 	if n, most := strings.Count(warnings.String(), "\n"), 1+int(took/time.Second); n > most {
 		t.Errorf("%d warnings in %v, want at most %d (one a second):\n%s", n, took, most, warnings)
 	}

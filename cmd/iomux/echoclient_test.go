@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
 )
 
 // checkEchoOutput checks the sending/received lines: one pair per socket
@@ -26,7 +28,7 @@ func checkEchoOutput(t *testing.T, out string, conns int, parts []string) {
 }
 
 func TestEchoClientGoServer(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		srv := startPeerEcho(t, nil)
 		var out, errs bytes.Buffer
 		err := runEchoClient(testEnv(&out, &errs), []string{"--addr", srv.addr(), "--backend", backend, "--conns", "3", "-v"})
@@ -58,7 +60,7 @@ func TestEchoClientMessagesAndLargeParts(t *testing.T) {
 func TestEchoClientPythonServers(t *testing.T) {
 	for _, script := range []string{"select_echo_server.py", "poll_echo_server.py"} {
 		t.Run(script, func(t *testing.T) {
-			forEachBackend(t, func(t *testing.T, backend string) {
+			iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 				py := startPyPeer(t, script)
 				var out, errs bytes.Buffer
 				err := runEchoClient(testEnv(&out, &errs), []string{"--addr", py.addr, "--backend", backend})
@@ -66,14 +68,14 @@ func TestEchoClientPythonServers(t *testing.T) {
 					t.Fatalf("echo-client: %v\nserver said:\n%s", err, py.out)
 				}
 				checkEchoOutput(t, out.String(), 2, multiclientMessages)
-				py.out.waitFor(t, "received b'in parts.'", 2)
+				py.out.WaitFor(t, "received b'in parts.'", 2)
 			})
 		})
 	}
 }
 
 func TestEchoClientDetectsCorruptEcho(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		srv := startPeerEcho(t, func(b []byte) {
 			if i := bytes.IndexByte(b, 'w'); i >= 0 { // "It will be sent "
 				b[i] ^= 0x20
@@ -132,7 +134,7 @@ func TestEchoClientConnectRefused(t *testing.T) {
 }
 
 func TestEchoClientOurEchoServer(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		srv := srvStart(t, runEchoServer, "--backend", backend)
 		var out, errs bytes.Buffer
 		if err := runEchoClient(testEnv(&out, &errs), []string{"--addr", srv.addr, "--backend", backend, "--conns", "5"}); err != nil {

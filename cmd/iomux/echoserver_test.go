@@ -15,12 +15,13 @@ import (
 	"time"
 
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/iomuxtest"
 )
 
 // The Python select tutorials' multiclient pattern, by hand: two sockets, each part sent on
 // both, then each echo read back in full before the next part.
 func TestEchoServerMulticlient(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--loops", "2", "-v")
 		socks := []net.Conn{srvDial(t, s.addr), srvDial(t, s.addr)}
 		for _, part := range multiclientMessages {
@@ -43,7 +44,7 @@ func TestEchoServerMulticlient(t *testing.T) {
 		for _, c := range socks {
 			c.Close()
 		}
-		s.errs.waitFor(t, "after reading no data", 2)
+		s.errs.WaitFor(t, "after reading no data", 2)
 		for _, words := range []string{"starting up on 127.0.0.1 port ", "waiting for the next event",
 			"new connection from 127.0.0.1:", `received "This is the message. " from 127.0.0.1:`,
 			`sending "in parts." to 127.0.0.1:`, "output queue for 127.0.0.1:"} {
@@ -57,7 +58,7 @@ func TestEchoServerMulticlient(t *testing.T) {
 // Our echo-client and slow-client (the tutorials' clients on a Selector)
 // against our echo-server.
 func TestEchoServerWithOurClients(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--timeout", "20ms", "-v")
 		var out, errs bytes.Buffer
 		if err := runEchoClient(testEnv(&out, &errs), []string{"--addr", s.addr, "--conns", "3"}); err != nil {
@@ -67,22 +68,22 @@ func TestEchoServerWithOurClients(t *testing.T) {
 		if err := runSlowClient(testEnv(&out, &errs), []string{"--addr", s.addr, "--pause", "50ms"}); err != nil {
 			t.Fatalf("slow-client: %v\n%s%s", err, out.String(), errs.String())
 		}
-		s.errs.waitFor(t, "  timed out, do some other work here", 2)
+		s.errs.WaitFor(t, "  timed out, do some other work here", 2)
 	})
 }
 
 // The Python select tutorials' slow client pattern: parts sent with pauses, the echo read
 // back 16 bytes at a time; with --timeout the idle loop reports itself.
 func TestEchoServerSlowClient(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--timeout", "10ms", "-v")
 		c := srvDial(t, s.addr)
-		s.errs.waitFor(t, "timed out, do some other work here", 1)
+		s.errs.WaitFor(t, "timed out, do some other work here", 1)
 		for _, part := range slowMessages {
 			if _, err := io.WriteString(c, part); err != nil {
 				t.Fatal(err)
 			}
-			s.errs.waitFor(t, fmt.Sprintf("sending %q", part), 1) // the server echoed it while we dawdle
+			s.errs.WaitFor(t, fmt.Sprintf("sending %q", part), 1) // the server echoed it while we dawdle
 		}
 		want := strings.Join(slowMessages, "")
 		var got []byte
@@ -99,7 +100,7 @@ func TestEchoServerSlowClient(t *testing.T) {
 			t.Fatalf("echo %q, want %q", got, want)
 		}
 		count := strings.Count(s.errs.String(), "timed out, do some other work here")
-		s.errs.waitFor(t, "timed out, do some other work here", count+1) // idle again after the echo
+		s.errs.WaitFor(t, "timed out, do some other work here", count+1) // idle again after the echo
 	})
 }
 
@@ -107,7 +108,7 @@ func TestEchoServerSlowClient(t *testing.T) {
 // half-closing: each must get back exactly its stream, then EOF, so
 // nothing queued is dropped at EOF even when the client reads late.
 func TestEchoServerExactUnderLoad(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--loops", "2")
 		const clients, size = 12, 512 << 10
 		var wg sync.WaitGroup
@@ -213,7 +214,7 @@ func TestServersWarnWhenSelectCannotWatchFD(t *testing.T) {
 				}
 			}
 			const warning = "loop: connection dropped: the Selector cannot watch it"
-			s.errs.waitFor(t, warning, 1)
+			s.errs.WaitFor(t, warning, 1)
 			if !strings.Contains(s.errs.String(), "use the poll or epoll backend") {
 				t.Errorf("the warning does not say what to use instead:\n%s", s.errs)
 			}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
 )
 
 // goRedis is a go-redis client of s, closed at cleanup.
@@ -23,7 +25,7 @@ func goRedis(t *testing.T, addr string) *redis.Client {
 // negotiates down to RESP2 (HELLO 3 is refused), and every kind of value,
 // expiry, pipelines and SCAN's iterator work through it.
 func TestKVServerGoRedis(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	s := srvStart(t, runKVServer, "--loops", "2")
 	c := goRedis(t, s.addr)
 	ctx := context.Background()
@@ -104,7 +106,7 @@ func TestKVServerGoRedis(t *testing.T) {
 // Several loops share one keyspace: concurrent INCRs from connections on
 // both loops lose no update, and MSET is atomic for MGET on another loop.
 func TestKVServerLoopsShareKeyspace(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	s := srvStart(t, runKVServer, "--loops", "2")
 	ctx := context.Background()
 	const clients, incrs = 8, 300

@@ -11,13 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
 )
 
 // Each limit: past it, Redis's protocol error (or, for a command that is
 // still incomplete, nothing), then the connection closes; the server
 // serves the next client.
 func TestKVServerLimits(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	s := srvStart(t, runKVServer, "--loops", "1", "--max-bulk", "1024", "--max-args", "8",
 		"--max-inline", "256", "--max-query", "4096")
 	for _, tc := range []struct {
@@ -51,7 +53,7 @@ func TestKVServerLimits(t *testing.T) {
 // others meanwhile), then drops it when its queue makes no progress for
 // --write-timeout. What reaches it is bounded, far below what it asked for.
 func TestKVServerNeverReadingClientIsDropped(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	s := srvStart(t, runKVServer, "--loops", "1", "--write-timeout", "1s")
 	c := dialRESP(t, "tcp", s.addr)
 	if got := c.do("SET", "big", strings.Repeat("x", 1<<20)); got != "+OK" {
@@ -101,7 +103,7 @@ func waitClients(t *testing.T, c *respConn, n int) {
 // exceed it (here: one reply larger than the limit, once the socket's
 // buffers are full), without waiting for --write-timeout.
 func TestKVServerMaxOutput(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	s := srvStart(t, runKVServer, "--loops", "1", "--max-output", "500000")
 	c := dialRESP(t, "tcp", s.addr)
 	args := []string{"RPUSH", "l"}
@@ -128,7 +130,7 @@ func TestKVServerMaxOutput(t *testing.T) {
 // Garbage, byte-at-a-time commands and resets never crash the server or
 // hold it up: after each, a new client is served.
 func TestKVServerHostileInput(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	s := srvStart(t, runKVServer, "--loops", "2")
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 50 {
@@ -159,7 +161,7 @@ func TestKVServerHostileInput(t *testing.T) {
 // loops' expiry timer: DBSIZE, which counts keys not yet removed, falls
 // to zero.
 func TestKVServerActiveExpiry(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	s := srvStart(t, runKVServer, "--loops", "2")
 	c := dialRESP(t, "tcp", s.addr)
 	var batch []byte
@@ -192,14 +194,14 @@ func TestKVServerActiveExpiry(t *testing.T) {
 // -v traces kv-server's loop in the Python select tutorials' words, as
 // every server's does.
 func TestKVServerTrace(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	s := srvStart(t, runKVServer, "--loops", "1", "-v")
 	c := dialRESP(t, "tcp", s.addr)
 	if got := c.do("PING"); got != "+PONG" {
 		t.Fatal(got)
 	}
 	c.conn.Close()
-	s.errs.waitFor(t, "after reading no data", 1)
+	s.errs.WaitFor(t, "after reading no data", 1)
 	for _, words := range []string{"starting up on 127.0.0.1 port ", "new connection from 127.0.0.1:",
 		`received "*1\r\n$4\r\nPING\r\n" from 127.0.0.1:`, `sending "+PONG\r\n" to 127.0.0.1:`} {
 		if !strings.Contains(s.errs.String(), words) {
@@ -212,7 +214,7 @@ func TestKVServerTrace(t *testing.T) {
 // at once come back in as many writes as the server made reads (one, or a
 // few if TCP split them), never one per command.
 func TestKVServerPipelineOneWritePerRead(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	s := srvStart(t, runKVServer, "--loops", "1", "-v")
 	c := dialRESP(t, "tcp", s.addr)
 	c.send(bytes.Repeat(encodeCommand("PING"), 200))
@@ -222,7 +224,7 @@ func TestKVServerPipelineOneWritePerRead(t *testing.T) {
 		}
 	}
 	c.conn.Close()
-	s.errs.waitFor(t, "after reading no data", 1)
+	s.errs.WaitFor(t, "after reading no data", 1)
 	trace := s.errs.String()
 	reads, writes := strings.Count(trace, "\nreceived "), strings.Count(trace, "\nsending ")
 	if writes != reads || reads > 10 {
@@ -232,8 +234,8 @@ func TestKVServerPipelineOneWritePerRead(t *testing.T) {
 
 // --addr unix:PATH serves on a Unix socket, removed at exit.
 func TestKVServerUnixSocket(t *testing.T) {
-	skipUnderWine(t, "Wine 8's Winsock has no AF_UNIX (internal/sock's TestUnixWithoutAFUnix checks the error it gives)")
-	checkLeaks(t)
+	iomuxtest.SkipUnderWine(t, "Wine 8's Winsock has no AF_UNIX (internal/sock's TestUnixWithoutAFUnix checks the error it gives)")
+	iomuxtest.CheckLeaks(t)
 	path := filepath.Join(tempDir(t), "kv.sock")
 	s := srvStart(t, runKVServer, "--loops", "1", "--addr", "unix:"+path)
 	if s.addr != path {

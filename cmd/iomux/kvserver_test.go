@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
 )
 
 // kvStep is one step of the differential test: a command (args), or raw
@@ -181,7 +183,7 @@ func (s kvStep) String() string {
 // kv-server: the same replies (errors by their first word).
 func TestKVServerMatchesRedis(t *testing.T) {
 	redisSock := startRedis(t)
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	kvs := srvStart(t, runKVServer, "--loops", "2")
 	redis := dialRESP(t, "unix", redisSock)
 	ours := dialRESP(t, "tcp", kvs.addr)
@@ -259,7 +261,7 @@ var kvBenchmarkTests = []string{"PING_INLINE", "PING_MBULK", "SET", "GET", "INCR
 // and without pipelining, with no error.
 func TestKVServerRedisBenchmark(t *testing.T) {
 	bin := needTool(t, "redis-benchmark", "redis-tools")
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	s := srvStart(t, runKVServer, "--loops", "2")
 	host, port, _ := net.SplitHostPort(s.addr)
 	for _, pipeline := range []string{"1", "16"} {
@@ -287,7 +289,7 @@ func TestKVServerRedisBenchmark(t *testing.T) {
 func TestKVServerRedisCLI(t *testing.T) {
 	bin := needTool(t, "redis-cli", "redis-tools")
 	redisSock := startRedis(t)
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	s := srvStart(t, runKVServer, "--loops", "1")
 	host, port, _ := net.SplitHostPort(s.addr)
 	cli := func(server []string, stdin string, args ...string) string {

@@ -30,7 +30,7 @@ func TestLogServerReportsWriteErrors(t *testing.T) {
 	s := srvStart(t, runLogServer, "--out", "/dev/full")
 	c := srvDial(t, s.addr)
 	io.WriteString(c, "one\ntwo\n")
-	s.errs.waitFor(t, "iomux log-server: writing the log (/dev/full): write /dev/full: no space left on device: ", 1)
+	s.errs.WaitFor(t, "iomux log-server: writing the log (/dev/full): write /dev/full: no space left on device: ", 1)
 	c.Close()
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
@@ -89,11 +89,11 @@ func TestLogServerDiskFull(t *testing.T) {
 	for i := range 100 { // more than the page the log may still have room in
 		fmt.Fprintf(c, "lost %03d %s\n", i, strings.Repeat("=", 100))
 	}
-	s.errs.waitFor(t, "no space left on device: ", 1)
+	s.errs.WaitFor(t, "no space left on device: ", 1)
 	os.Remove(filler.Name())
 	io.WriteString(c, "after the disk has room\n")
 	logHas(": after the disk has room\n")
-	s.errs.waitFor(t, "iomux log-server: the log ("+path+") is written again; ", 1)
+	s.errs.WaitFor(t, "iomux log-server: the log ("+path+") is written again; ", 1)
 	c.Close()
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
@@ -185,7 +185,7 @@ func TestLogServerHoldsClientsWhileTheLogWaits(t *testing.T) {
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
-	s.out.waitFor(t, addr+" disconnected\n", 1)
+	s.out.WaitFor(t, addr+" disconnected\n", 1)
 	var got []string // what logged does, without its regexp: under -race it takes most of the test's time
 	for _, l := range strings.Split(s.out.String(), "\n") {
 		if _, text, ok := strings.Cut(l, " "+addr+": "); ok {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
 )
 
 // srvLogLine is one line of the log-server's output.
@@ -115,11 +117,11 @@ func srvLogClients(t *testing.T, addr string, clients, lines int) map[string][]s
 }
 
 func TestLogServerManyClients(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runLogServer, "--backend", backend, "--loops", "2")
 		const clients = 50
 		sent := srvLogClients(t, s.addr, clients, 40)
-		s.out.waitFor(t, " disconnected\n", clients)
+		s.out.WaitFor(t, " disconnected\n", clients)
 		srvCheckLog(t, s.out.String(), sent)
 	})
 }
@@ -185,7 +187,7 @@ func TestLogServerLongLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	s.out.waitFor(t, " disconnected\n", 1)
+	s.out.WaitFor(t, " disconnected\n", 1)
 	pieces := logged(s.out.String())
 	want := []string{long[:logMaxLine], long[logMaxLine : 2*logMaxLine], long[2*logMaxLine:], "short"}
 	if strings.Join(pieces, "|") != strings.Join(want, "|") {
@@ -211,7 +213,7 @@ func TestLogServerEscapesControlBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	s.out.waitFor(t, " disconnected\n", 1)
+	s.out.WaitFor(t, " disconnected\n", 1)
 	var logged []string
 	for _, line := range strings.Split(strings.TrimSuffix(s.out.String(), "\n"), "\n") {
 		m := srvLogLine.FindStringSubmatch(line)
@@ -239,7 +241,7 @@ func TestLogServerLongLineAcrossReads(t *testing.T) {
 	if _, err := io.WriteString(c, strings.Repeat("a", logMaxLine-10)); err != nil {
 		t.Fatal(err)
 	}
-	s.out.waitFor(t, "Got connection", 1)
+	s.out.WaitFor(t, "Got connection", 1)
 	// Not synchronisation: a pause makes it likely that the server reads
 	// the first write alone and holds it; the check holds either way.
 	time.Sleep(50 * time.Millisecond)
@@ -247,7 +249,7 @@ func TestLogServerLongLineAcrossReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	s.out.waitFor(t, " disconnected\n", 1)
+	s.out.WaitFor(t, " disconnected\n", 1)
 	pieces := logged(s.out.String())
 	long := strings.Repeat("a", logMaxLine-10) + strings.Repeat("b", 20)
 	want := []string{long[:logMaxLine], long[logMaxLine:], strings.Repeat("c", logMaxLine), "end"}
@@ -262,10 +264,10 @@ func TestLogServerVerbose(t *testing.T) {
 	c := srvDial(t, s.addr)
 	name := c.LocalAddr().String()
 	io.WriteString(c, "one line\n")
-	s.out.waitFor(t, name+": one line\n", 1)
+	s.out.WaitFor(t, name+": one line\n", 1)
 	c.Close()
-	s.out.waitFor(t, name+" disconnected\n", 1)
-	s.errs.waitFor(t, "closing "+name+" after reading no data", 1) // stderr is written apart from the log
+	s.out.WaitFor(t, name+" disconnected\n", 1)
+	s.errs.WaitFor(t, "closing "+name+" after reading no data", 1) // stderr is written apart from the log
 	srvExpectTrace(t, s.errs.String(), "starting up on 127.0.0.1 port ", "\nwaiting for the next event\n",
 		"new connection from "+name, `received "one line\n" from `+name, "closing "+name+" after reading no data")
 	if strings.Contains(s.out.String(), "waiting for the next event") {
@@ -283,7 +285,7 @@ func TestLogServerKeepsUTF8Whole(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	s.out.waitFor(t, " disconnected\n", 1)
+	s.out.WaitFor(t, " disconnected\n", 1)
 	got := logged(s.out.String())
 	want := []string{strings.Repeat("a", logMaxLine-1), "é" + strings.Repeat("b", 10)}
 	if strings.Join(got, "|") != strings.Join(want, "|") {

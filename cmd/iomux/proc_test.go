@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/linetest"
 )
 
 const (
@@ -45,9 +47,9 @@ func TestMain(m *testing.M) {
 type procServer struct {
 	cmd  *exec.Cmd
 	addr string
-	errs *clientOutput // its stderr, as it comes
-	done chan struct{} // closed when it has exited
-	err  error         // how it exited, once done is closed
+	errs *linetest.Output // its stderr, as it comes
+	done chan struct{}    // closed when it has exited
+	err  error            // how it exited, once done is closed
 }
 
 var procStartLine = regexp.MustCompile(`starting up on (\S+) port (\d+)`)
@@ -70,7 +72,7 @@ func startProc(t testing.TB, stdout *os.File, env []string, args ...string) *pro
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &procServer{cmd: cmd, errs: newClientOutput(), done: make(chan struct{})}
+	p := &procServer{cmd: cmd, errs: new(linetest.Output), done: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

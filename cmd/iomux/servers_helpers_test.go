@@ -1,33 +1,32 @@
 package main
 
 // Test helpers for the server programs (echo-server, chat-server,
-// log-server, time-server): run one in-process on an ephemeral port, read
-// a connection's lines as they come, run a Python client against it.
+// log-server, time-server): run one in-process on an ephemeral port, run
+// a Python client against it. A connection's lines, taken as they come,
+// are linetest's.
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/iomux/iomux/internal/linetest"
 	"github.com/iomux/iomux/internal/python"
 )
 
-// srvWait bounds every wait in the server tests; generous, since other
-// tests share the two cores.
-const srvWait = 30 * time.Second
+// srvWait bounds every wait in the server tests, as it does linetest's.
+const srvWait = linetest.Timeout
 
 // srvRunning is a server program running in this process.
 type srvRunning struct {
 	addr      string
-	out, errs *clientOutput // its stdout and stderr
-	stop      func() error  // graceful stop (also done at cleanup); returns run's error
+	out, errs *linetest.Output // its stdout and stderr
+	stop      func() error     // graceful stop (also done at cleanup); returns run's error
 }
 
 // srvStart runs a server program (its run function) with args plus
@@ -43,7 +42,7 @@ func srvStart(t *testing.T, run func(*env, []string) error, args ...string) *srv
 func srvStartOut(t *testing.T, stdout func(io.Writer) io.Writer, run func(*env, []string) error, args ...string) *srvRunning {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &srvRunning{out: newClientOutput(), errs: newClientOutput()}
+	s := &srvRunning{out: new(linetest.Output), errs: new(linetest.Output)}
 	addrs := make(chan net.Addr, 1)
 	var out io.Writer = s.out
 	if stdout != nil {
@@ -92,116 +91,10 @@ func srvDial(t *testing.T, addr string) net.Conn {
 	return c
 }
 
-// srvLines collects the lines a connection receives, from a goroutine
-// that keeps reading (so the peer is never a slow reader), for the test
-// to take in order.
-type srvLines struct {
-	conn    net.Conn
-	mu      sync.Mutex
-	lines   []string
-	eof     error // set when reading ended
-	changed chan struct{}
-	taken   int
-}
-
-// srvReadLines starts collecting c's lines; the goroutine ends when c is
-// closed (at cleanup at the latest).
-func srvReadLines(t *testing.T, c net.Conn) *srvLines {
-	l := &srvLines{conn: c, changed: make(chan struct{})}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			l.mu.Lock()
-			if err != nil {
-				l.eof = err
-			} else {
-				l.lines = append(l.lines, strings.TrimSuffix(line, "\n"))
-			}
-			close(l.changed)
-			l.changed = make(chan struct{})
-			l.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		c.Close()
-		<-done
-	})
-	return l
-}
-
-// next returns the next line not yet taken, waiting for it; at the end of
-// the stream it fails the test.
-func (l *srvLines) next(t *testing.T) string {
-	t.Helper()
-	deadline := time.After(srvWait)
-	for {
-		l.mu.Lock()
-		if l.taken < len(l.lines) {
-			line := l.lines[l.taken]
-			l.taken++
-			l.mu.Unlock()
-			return line
-		}
-		eof, changed := l.eof, l.changed
-		l.mu.Unlock()
-		if eof != nil {
-			t.Fatalf("%s: stream ended (%v), no more lines", l.conn.LocalAddr(), eof)
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("%s: timed out waiting for a line", l.conn.LocalAddr())
-		}
-	}
-}
-
-// expect takes the next line and checks it is want.
-func (l *srvLines) expect(t *testing.T, want string) {
-	t.Helper()
-	if got := l.next(t); got != want {
-		t.Fatalf("%s: got line %q, want %q", l.conn.LocalAddr(), got, want)
-	}
-}
-
-// skipTo takes lines until one equals want.
-func (l *srvLines) skipTo(t *testing.T, want string) {
-	t.Helper()
-	for l.next(t) != want {
-	}
-}
-
-// expectEOF waits for the end of the stream, with no line left untaken.
-func (l *srvLines) expectEOF(t *testing.T) {
-	t.Helper()
-	deadline := time.After(srvWait)
-	for {
-		l.mu.Lock()
-		eof, changed, rest := l.eof, l.changed, l.lines[l.taken:]
-		l.mu.Unlock()
-		if len(rest) > 0 {
-			t.Fatalf("%s: lines %q before the end, want none", l.conn.LocalAddr(), rest)
-		}
-		if eof != nil {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("%s: timed out waiting for the end of the stream", l.conn.LocalAddr())
-		}
-	}
-}
-
 // srvPy is a Python client from testdata/python, running.
 type srvPy struct {
-	out  *clientOutput // its stdout and stderr
-	done chan error    // receives its exit status
+	out  *linetest.Output // its stdout and stderr
+	done chan error       // receives its exit status
 }
 
 // srvPython starts a script from testdata/python with the given arguments
@@ -209,7 +102,7 @@ type srvPy struct {
 // kills it if it is still running.
 func srvPython(t *testing.T, stdin io.Reader, script string, args ...string) *srvPy {
 	t.Helper()
-	p := &srvPy{out: newClientOutput(), done: make(chan error, 1)}
+	p := &srvPy{out: new(linetest.Output), done: make(chan error, 1)}
 	cmd := exec.Command(python.Need(t), append([]string{"-u", python.Script(script)}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, p.out, p.out
 	if err := cmd.Start(); err != nil {

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/chat/chattest"
+	"github.com/iomux/iomux/internal/iomuxtest"
+	"github.com/iomux/iomux/internal/linetest"
 )
 
 // The Python select tutorials' own clients (Python 3 ports in testdata/python) against our
@@ -15,7 +19,7 @@ import (
 var srvPyReceived = regexp.MustCompile(`received b'([^']*)'`)
 
 func TestServerInteropPythonEchoClients(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runEchoServer, "--backend", backend, "--loops", "2")
 		pythonEchoClients(t, s.addr)
 	})
@@ -44,7 +48,7 @@ func pythonEchoClients(t *testing.T, addr string) {
 }
 
 func TestServerInteropPythonChatClient(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runChatServer, "--backend", backend)
 		pythonChatClient(t, s.addr, s.stop)
 	})
@@ -56,37 +60,37 @@ func TestServerInteropPythonChatClient(t *testing.T) {
 func pythonChatClient(t *testing.T, addr string, stop func() error) {
 	t.Helper()
 	host, port := srvHostPort(t, addr)
-	us := srvJoin(t, addr)
+	us := chattest.Join(t, addr)
 	stdin, typing := io.Pipe()
 	defer typing.Close()
 	py := srvPython(t, stdin, "chat_client.py", host, port)
 
-	joined := us.lines.next(t)
+	joined := us.Lines.Next(t)
 	name, ok := strings.CutSuffix(strings.TrimPrefix(joined, "* ["), "] entered room")
 	if !ok {
 		t.Fatalf("got %q, want the Python client's entry", joined)
 	}
 	io.WriteString(typing, "hello from python\n")
 	typing.Close() // the client stops reading stdin and keeps listening
-	us.lines.expect(t, "["+name+"] hello from python")
-	us.say(t, "hello from go\n")
-	py.out.waitFor(t, "["+us.name+"] hello from go", 1)
+	us.Lines.Expect(t, "["+name+"] hello from python")
+	us.Say(t, "hello from go\n")
+	py.out.WaitFor(t, "["+us.Name+"] hello from go", 1)
 
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	py.wait(t)
-	py.out.waitFor(t, "Disconnected from chat server", 1)
+	py.out.WaitFor(t, "Disconnected from chat server", 1)
 }
 
 func TestServerInteropPythonTimeClients(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		for _, script := range []string{"poll_client.py", "select_client.py"} {
 			t.Run(script, func(t *testing.T) {
 				s := srvStart(t, runTimeServer, "--backend", backend, "--interval", "50ms")
 				host, port := srvHostPort(t, s.addr)
 				py := srvPython(t, nil, script, host, port)
-				py.out.waitFor(t, "Received: ", 2)
+				py.out.WaitFor(t, "Received: ", 2)
 				if err := s.stop(); err != nil {
 					t.Fatal(err)
 				}
@@ -113,7 +117,7 @@ func TestLogServerInteropPythonLogServer(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want.events, "\n") {
 		t.Fatalf("log_server.py showed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want.events, "\n"))
 	}
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runLogServer, "--backend", backend)
 		ours := logSession(t, s.addr, s.out, func(addr string) string { return addr })
 		if got := ourLogTranscript(t, s.out.String(), ours.clients); strings.Join(got, "\n") != strings.Join(want.events, "\n") {
@@ -134,7 +138,7 @@ type logSessionResult struct {
 // logSession plays the session against a logging server at addr, waiting
 // after each step until the server has shown it (in out, naming a client
 // address with name), so that both servers see the same order of events.
-func logSession(t *testing.T, addr string, out *clientOutput, name func(string) string) logSessionResult {
+func logSession(t *testing.T, addr string, out *linetest.Output, name func(string) string) logSessionResult {
 	t.Helper()
 	r := logSessionResult{clients: map[string]string{}}
 	conns := map[string]net.Conn{}
@@ -142,20 +146,20 @@ func logSession(t *testing.T, addr string, out *clientOutput, name func(string) 
 		c := srvDial(t, addr)
 		conns[letter] = c
 		r.clients[c.LocalAddr().String()] = letter
-		out.waitFor(t, "Got connection from "+name(c.LocalAddr().String()), 1)
+		out.WaitFor(t, "Got connection from "+name(c.LocalAddr().String()), 1)
 		r.events = append(r.events, "connect "+letter)
 	}
 	say := func(letter, line string) {
 		if _, err := io.WriteString(conns[letter], line+"\n"); err != nil {
 			t.Fatal(err)
 		}
-		out.waitFor(t, line, 1)
+		out.WaitFor(t, line, 1)
 		r.events = append(r.events, "line "+line)
 	}
 	leave := func(letter string) {
 		c := conns[letter]
 		c.Close()
-		out.waitFor(t, name(c.LocalAddr().String())+" disconnected", 1)
+		out.WaitFor(t, name(c.LocalAddr().String())+" disconnected", 1)
 		r.events = append(r.events, "disconnect "+letter)
 	}
 	connect("A")
@@ -211,7 +215,7 @@ func ourLogTranscript(t *testing.T, out string, clients map[string]string) []str
 // Without a test context, a server stops gracefully on SIGTERM: clients
 // see the end of the stream, and the run returns nil.
 func TestServerStopsOnSIGTERM(t *testing.T) {
-	errs := newClientOutput()
+	errs := new(linetest.Output)
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -244,5 +248,5 @@ func TestServerStopsOnSIGTERM(t *testing.T) {
 	if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 		t.Errorf("client read %d, %v after the stop; want EOF", n, err)
 	}
-	errs.waitFor(t, "shutting down", 1)
+	errs.WaitFor(t, "shutting down", 1)
 }

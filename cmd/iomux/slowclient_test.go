@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
 )
 
 var receivedLine = regexp.MustCompile(`(?m)^received (".*")$`)
@@ -40,7 +42,7 @@ func checkSlowOutput(t *testing.T, out string, parts []string, maxRead int) {
 }
 
 func TestSlowClientGoServer(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		srv := startPeerEcho(t, nil)
 		var out, errs bytes.Buffer
 		err := runSlowClient(testEnv(&out, &errs), []string{"--addr", srv.addr(), "--backend", backend, "--pause", "10ms", "-v"})
@@ -57,7 +59,7 @@ func TestSlowClientGoServer(t *testing.T) {
 }
 
 func TestSlowClientPythonTimeoutServer(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		py := startPyPeer(t, "select_echo_server.py", "0.05") // with a timeout, as select_echo_server_timeout.py
 		var out, errs bytes.Buffer
 		err := runSlowClient(testEnv(&out, &errs), []string{"--addr", py.addr, "--backend", backend, "--pause", "30ms"})
@@ -65,8 +67,8 @@ func TestSlowClientPythonTimeoutServer(t *testing.T) {
 			t.Fatalf("slow-client: %v\nserver said:\n%s", err, py.out)
 		}
 		checkSlowOutput(t, out.String(), slowMessages, slowReadSize)
-		py.out.waitFor(t, "received b'Part two of the message.'", 1)
-		py.out.waitFor(t, "timed out, do some other work here", 1)
+		py.out.WaitFor(t, "received b'Part two of the message.'", 1)
+		py.out.WaitFor(t, "timed out, do some other work here", 1)
 	})
 }
 
@@ -80,7 +82,7 @@ func TestSlowClientDetectsCorruptEcho(t *testing.T) {
 }
 
 func TestSlowClientOurEchoServer(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		srv := srvStart(t, runEchoServer, "--backend", backend, "--timeout", "10ms")
 		var out, errs bytes.Buffer
 		err := runSlowClient(testEnv(&out, &errs), []string{"--addr", srv.addr, "--backend", backend, "--pause", "20ms"})

@@ -60,11 +60,6 @@ func fillPipe(t *testing.T, w *os.File) {
 	}
 }
 
-// fdDirs list a process's open descriptors: Linux's /proc, and /dev/fd,
-// which macOS and the BSDs have (FreeBSD's shows them all with fdescfs
-// mounted, only 0-2 without).
-var fdDirs = []string{"/proc/self/fd", "/dev/fd"}
-
 // tempDir is t.TempDir (see sys_windows_test.go for why not everywhere).
 func tempDir(t testing.TB) string { return t.TempDir() }
 
@@ -72,9 +67,8 @@ func tempDir(t testing.TB) string { return t.TempDir() }
 // iomux cert's private key, log-server's --out file.
 const privateFileMode = 0o600
 
-// skipOnWindows and skipUnderWine do nothing on Unix.
+// skipOnWindows does nothing on Unix.
 func skipOnWindows(t *testing.T, why string) {}
-func skipUnderWine(t *testing.T, why string) {}
 
 // connResetText is how the OS words ECONNRESET.
 const connResetText = "connection reset"

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"golang.org/x/sys/windows"
 )
 
 // What the program tests do on Windows, where it differs from Unix (see
@@ -34,11 +32,6 @@ func sigtermSelf(t *testing.T) {
 func fillPipe(t *testing.T, w *os.File) {
 	t.Skip("a full pipe needs non-blocking pipe writes, which Windows's anonymous pipes have not")
 }
-
-// fdDirs is empty: Windows has no descriptor table to list (under Wine,
-// /proc/self/fd lists Wine's own host descriptors, which come and go with
-// its caches). The leak checks count descriptors on Unix.
-var fdDirs []string
 
 // tempDir is a directory for the test, removed at cleanup. It is not
 // t.TempDir: under Wine 8, Go 1.26's os.RemoveAll fails on a directory's
@@ -71,19 +64,6 @@ func tempDir(t testing.TB) string {
 // 0666 for any file without the read-only attribute (who may read it is
 // the ACL its directory passes on, which Go does not show).
 const privateFileMode = 0o666
-
-// underWine reports whether the tests run under Wine, not Windows:
-// Wine's ntdll exports wine_get_version.
-var underWine = windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
-
-// skipUnderWine skips a test that cannot pass under Wine, saying why; on
-// Windows itself it runs.
-func skipUnderWine(t *testing.T, why string) {
-	t.Helper()
-	if underWine {
-		t.Skip("under Wine: " + why)
-	}
-}
 
 // connResetText is how Windows words WSAECONNRESET.
 const connResetText = "forcibly closed"

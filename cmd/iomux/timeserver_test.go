@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
+	"github.com/iomux/iomux/internal/linetest"
 )
 
 // srvTicks connects to a time-server and reads count lines, each of which
@@ -69,7 +72,7 @@ const srvTickSlack = 10 * time.Second
 // 200 clients at once, each getting the time on arrival and then at every
 // interval.
 func TestTimeServerManyClients(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		const interval = 100 * time.Millisecond
 		s := srvStart(t, runTimeServer, "--backend", backend, "--loops", "2", "--interval", interval.String())
 		const clients = 200
@@ -89,8 +92,8 @@ func TestTimeServerManyClients(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		s.out.waitFor(t, "Got Connection from 127.0.0.1:", clients)
-		s.out.waitFor(t, " disconnected", clients) // each timer stopped with its connection
+		s.out.WaitFor(t, "Got Connection from 127.0.0.1:", clients)
+		s.out.WaitFor(t, " disconnected", clients) // each timer stopped with its connection
 	})
 }
 
@@ -150,11 +153,11 @@ func TestTimeServerVerbose(t *testing.T) {
 	s := srvStart(t, runTimeServer, "-v", "--interval", "1h")
 	c := srvDial(t, s.addr)
 	name := c.LocalAddr().String()
-	lines := srvReadLines(t, c)
-	lines.next(t)                 // the tick on arrival
+	lines := linetest.ReadLines(t, c)
+	lines.Next(t)                 // the tick on arrival
 	c.(*net.TCPConn).CloseWrite() // taken as gone
-	s.errs.waitFor(t, "closing "+name+" after reading no data", 1)
-	lines.expectEOF(t)
+	s.errs.WaitFor(t, "closing "+name+" after reading no data", 1)
+	lines.ExpectEOF(t)
 	srvExpectTrace(t, s.errs.String(), "starting up on 127.0.0.1 port ", "\nwaiting for the next event\n",
 		"new connection from "+name, `sending "`, `\n" to `+name)
 }
@@ -162,7 +165,7 @@ func TestTimeServerVerbose(t *testing.T) {
 // A client that shuts down its sending half, or closes, is taken as gone
 // at once: the server closes its side then, not ticks later.
 func TestTimeServerClosesOnEOF(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStart(t, runTimeServer, "--backend", backend, "--interval", "1h")
 		c := srvDial(t, s.addr)
 		c.SetReadDeadline(time.Now().Add(5 * time.Second)) // the next tick is an hour away

@@ -19,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iomux/iomux/internal/chat/chattest"
 	"github.com/iomux/iomux/internal/devcert"
+	"github.com/iomux/iomux/internal/iomuxtest"
+	"github.com/iomux/iomux/internal/linetest"
 	"github.com/iomux/iomux/internal/python"
 )
 
@@ -103,7 +106,7 @@ func srvDialTLS(t *testing.T, addr string, p tlsPair, version uint16) *tls.Conn 
 func srvStartTLS(t *testing.T, run func(*env, []string) error, p tlsPair, args ...string) *srvRunning {
 	t.Helper()
 	s := srvStart(t, run, p.serving(args...)...)
-	s.errs.waitFor(t, "starting up on "+hostAndPort(s.addr)+" (TLS)\n", 1) // stderr is written by a goroutine of its own
+	s.errs.WaitFor(t, "starting up on "+hostAndPort(s.addr)+" (TLS)\n", 1) // stderr is written by a goroutine of its own
 	return s
 }
 
@@ -111,13 +114,13 @@ func srvStartTLS(t *testing.T, run func(*env, []string) error, p tlsPair, args .
 // for byte, then close_notify both ways: 16 MiB once, 1 MiB on every
 // backend with each version (under -race, crypto/tls is the slow part).
 func TestEchoServerTLSExact(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	pair := newTLSPair(t)
 	s := srvStartTLS(t, runEchoServer, pair, "--loops", "2")
 	if err := srvEchoOver(srvDialTLS(t, s.addr, pair, tls.VersionTLS13), 16, 16<<20, false); err != nil {
 		t.Error(err)
 	}
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		s := srvStartTLS(t, runEchoServer, pair, "--backend", backend, "--loops", "2")
 		for i, v := range tlsVersions {
 			if err := srvEchoOver(srvDialTLS(t, s.addr, pair, v), uint64(i), 1<<20, i == 0); err != nil {
@@ -130,31 +133,31 @@ func TestEchoServerTLSExact(t *testing.T) {
 // chat-server, log-server and time-server: a basic session each, over TLS.
 func TestServersTLSSessions(t *testing.T) {
 	pair := newTLSPair(t)
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		chat := srvStartTLS(t, runChatServer, pair, "--backend", backend)
 		logs := srvStartTLS(t, runLogServer, pair, "--backend", backend)
 		ticks := srvStartTLS(t, runTimeServer, pair, "--backend", backend, "--interval", "20ms")
 		for _, v := range tlsVersions {
 			t.Run(tls.VersionName(v), func(t *testing.T) {
-				a := srvJoinOver(t, srvDialTLS(t, chat.addr, pair, v))
-				b := srvJoinOver(t, srvDialTLS(t, chat.addr, pair, v))
-				a.lines.expect(t, "* ["+b.name+"] entered room")
-				a.say(t, "hello over tls\n")
-				b.lines.expect(t, "["+a.name+"] hello over tls")
-				a.quit(t, "/quit\n", b)
+				a := chattest.JoinOver(t, srvDialTLS(t, chat.addr, pair, v))
+				b := chattest.JoinOver(t, srvDialTLS(t, chat.addr, pair, v))
+				a.Lines.Expect(t, "* ["+b.Name+"] entered room")
+				a.Say(t, "hello over tls\n")
+				b.Lines.Expect(t, "["+a.Name+"] hello over tls")
+				a.Quit(t, "/quit\n", b)
 
 				c := srvDialTLS(t, logs.addr, pair, v)
 				name := c.LocalAddr().String()
 				io.WriteString(c, "a logged line\nand a partial one")
-				logs.out.waitFor(t, name+": a logged line\n", 1)
+				logs.out.WaitFor(t, name+": a logged line\n", 1)
 				c.Close() // close_notify: the partial line is logged, then the disconnect
-				logs.out.waitFor(t, name+": and a partial one\n", 1)
-				logs.out.waitFor(t, name+" disconnected\n", 1)
+				logs.out.WaitFor(t, name+": and a partial one\n", 1)
+				logs.out.WaitFor(t, name+" disconnected\n", 1)
 
 				tc := srvDialTLS(t, ticks.addr, pair, v)
-				lines := srvReadLines(t, tc)
+				lines := linetest.ReadLines(t, tc)
 				for range 2 {
-					if line := lines.next(t); !isAsctime(line) {
+					if line := lines.Next(t); !isAsctime(line) {
 						t.Fatalf("tick %q is not asctime", line)
 					}
 				}
@@ -172,7 +175,7 @@ func isAsctime(line string) bool {
 // the plaintext), the EOF and the close; a handshake that fails (plain
 // text to the TLS port) is traced too.
 func TestServerTLSVerbose(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	pair := newTLSPair(t)
 	s := srvStartTLS(t, runEchoServer, pair, "-v")
 	c := srvDialTLS(t, s.addr, pair, tls.VersionTLS13)
@@ -180,11 +183,11 @@ func TestServerTLSVerbose(t *testing.T) {
 	io.WriteString(c, "secret words")
 	io.ReadFull(c, make([]byte, len("secret words")))
 	c.Close()
-	s.errs.waitFor(t, "closed connection from "+name, 1)
+	s.errs.WaitFor(t, "closed connection from "+name, 1)
 
 	plain := srvDial(t, s.addr)
 	io.WriteString(plain, "GET / HTTP/1.0\r\n\r\n")
-	s.errs.waitFor(t, "TLS handshake with "+plain.LocalAddr().String()+" failed: ", 1)
+	s.errs.WaitFor(t, "TLS handshake with "+plain.LocalAddr().String()+" failed: ", 1)
 
 	srvExpectTrace(t, s.errs.String(), "\nwaiting for the next event\n",
 		"new connection from "+name+" (TLS 1.3, TLS_", " bytes (TLS) from "+name,
@@ -239,13 +242,13 @@ func TestEchoServerTLSOpenSSLClient(t *testing.T) {
 	s := srvStartTLS(t, runEchoServer, pair)
 	for _, version := range []string{"-tls1_2", "-tls1_3"} {
 		t.Run(version, func(t *testing.T) {
-			checkLeaks(t)
+			iomuxtest.CheckLeaks(t)
 			cmd := exec.Command(openssl, "s_client", "-connect", s.addr, version, "-CAfile", pair.cert,
 				"-verify_ip", "127.0.0.1", "-verify_return_error", "-brief", "-no_ign_eof")
-			out, errs := newClientOutput(), newClientOutput()
+			out, errs := new(linetest.Output), new(linetest.Output)
 			stdin := startTool(t, cmd, out, errs)
 			io.WriteString(stdin, "hello from openssl\n")
-			out.waitFor(t, "hello from openssl\n", 1)
+			out.WaitFor(t, "hello from openssl\n", 1)
 			stdin.Close()
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("openssl s_client: %v\n%s", err, errs)
@@ -296,7 +299,7 @@ func startTool(t *testing.T, cmd *exec.Cmd, out, errs io.Writer) io.WriteCloser 
 // The tutorials' Python clients, unchanged, over TLS: tls_wrap.py wraps
 // every socket they make in Python's ssl module, trusting our certificate.
 func TestServerInteropPythonTLSClients(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	needPythonSSL(t)
 	pair := newTLSPair(t)
 	echo := srvStartTLS(t, runEchoServer, pair)
@@ -321,7 +324,7 @@ func TestServerInteropPythonTLSClients(t *testing.T) {
 			s := srvStartTLS(t, runTimeServer, pair, "--interval", "20ms")
 			host, port := srvHostPort(t, s.addr)
 			py := srvPython(t, nil, "tls_wrap.py", pair.cert, python.Script(script), host, port)
-			py.out.waitFor(t, "Received: ", 2)
+			py.out.WaitFor(t, "Received: ", 2)
 			if err := s.stop(); err != nil {
 				t.Fatal(err)
 			}

@@ -19,11 +19,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
+	"github.com/iomux/iomux/internal/linetest"
 )
 
 func TestClientsTLSOurEchoServer(t *testing.T) {
 	pair := newTLSPair(t)
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		echo := srvStartTLS(t, runEchoServer, pair, "--backend", backend)
 		var out, errs bytes.Buffer
 		if err := runEchoClient(testEnv(&out, &errs), pair.trusting("--addr", echo.addr, "--backend", backend, "--conns", "3", "-v")); err != nil {
@@ -53,7 +56,7 @@ func TestClientsTLSOpenSSLServer(t *testing.T) {
 	openssl := needOpenSSL(t)
 	pair := newTLSPair(t)
 	t.Run("echo-client", func(t *testing.T) {
-		checkLeaks(t)
+		iomuxtest.CheckLeaks(t)
 		srv := startSServer(t, openssl, pair, "-rev", "-tls1_3")
 		parts := []string{"level\n", "racecar\n"}
 		var out, errs bytes.Buffer
@@ -63,7 +66,7 @@ func TestClientsTLSOpenSSLServer(t *testing.T) {
 		checkEchoOutput(t, out.String(), 1, parts)
 	})
 	t.Run("slow-client", func(t *testing.T) {
-		checkLeaks(t)
+		iomuxtest.CheckLeaks(t)
 		srv := startSServer(t, openssl, pair, "-rev", "-tls1_2")
 		parts := []string{"abba\n", "noon\n"}
 		var out bytes.Buffer
@@ -73,16 +76,16 @@ func TestClientsTLSOpenSSLServer(t *testing.T) {
 		checkSlowOutput(t, out.String(), parts, 16<<10)
 	})
 	t.Run("watch", func(t *testing.T) {
-		checkLeaks(t)
+		iomuxtest.CheckLeaks(t)
 		srv := startSServer(t, openssl, pair, "-tls1_2")
-		out := newClientOutput()
+		out := new(linetest.Output)
 		done := make(chan error, 1)
 		go func() { done <- runWatch(testEnv(out, io.Discard), pair.trusting("--addr", srv.addr)) }()
 		// s_server takes no command from a stdin read before its
 		// handshake is done, so the test waits for its report of it.
-		srv.out.waitFor(t, "CIPHER is ", 1)
+		srv.out.WaitFor(t, "CIPHER is ", 1)
 		io.WriteString(srv.stdin, "from openssl\n")
-		out.waitFor(t, "Received: from openssl\n", 1)
+		out.WaitFor(t, "Received: from openssl\n", 1)
 		io.WriteString(srv.stdin, "Q\n") // s_server's command: end the connection and exit
 		if err := <-done; err != nil {
 			t.Fatalf("watch: %v\n%s", err, out)
@@ -92,13 +95,13 @@ func TestClientsTLSOpenSSLServer(t *testing.T) {
 		}
 	})
 	t.Run("chat-client", func(t *testing.T) {
-		checkLeaks(t)
+		iomuxtest.CheckLeaks(t)
 		srv := startSServer(t, openssl, pair)
 		chat := startChatClient(t, pair.trusting("--addr", srv.addr)...)
 		io.WriteString(chat.stdin, "hello from iomux\n")
-		srv.out.waitFor(t, "hello from iomux\n", 1)
+		srv.out.WaitFor(t, "hello from iomux\n", 1)
 		io.WriteString(srv.stdin, "hello from openssl\n")
-		chat.out.waitFor(t, "hello from openssl\n", 1)
+		chat.out.WaitFor(t, "hello from openssl\n", 1)
 		chat.stdin.Close() // close_notify: s_server ends the connection
 		chat.wait(t)
 	})
@@ -107,8 +110,8 @@ func TestClientsTLSOpenSSLServer(t *testing.T) {
 // sServer is openssl s_server, running.
 type sServer struct {
 	addr  string
-	stdin io.WriteCloser // what it sends to its client (and its commands)
-	out   *clientOutput  // its stdout and stderr: what the client sent, its notes
+	stdin io.WriteCloser   // what it sends to its client (and its commands)
+	out   *linetest.Output // its stdout and stderr: what the client sent, its notes
 }
 
 var sServerAccept = regexp.MustCompile(`ACCEPT (127\.0\.0\.1:\d+)`)
@@ -118,9 +121,9 @@ var sServerAccept = regexp.MustCompile(`ACCEPT (127\.0\.0\.1:\d+)`)
 func startSServer(t *testing.T, openssl string, p tlsPair, extra ...string) *sServer {
 	t.Helper()
 	args := append([]string{"s_server", "-accept", "127.0.0.1:0", "-cert", p.cert, "-key", p.key, "-naccept", "1"}, extra...)
-	s := &sServer{out: newClientOutput()}
+	s := &sServer{out: new(linetest.Output)}
 	s.stdin = startTool(t, exec.Command(openssl, args...), s.out, s.out)
-	s.out.waitFor(t, "ACCEPT ", 1)
+	s.out.WaitFor(t, "ACCEPT ", 1)
 	m := sServerAccept.FindStringSubmatch(s.out.String())
 	if m == nil {
 		t.Fatalf("no address in s_server's output:\n%s", s.out)
@@ -136,7 +139,7 @@ func startSServer(t *testing.T, openssl string, p tlsPair, extra ...string) *sSe
 func TestClientsTLSDataWithHandshake(t *testing.T) {
 	pair := newTLSPair(t)
 	config := pair.config(t, tls.VersionTLS12)
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		srv := startPeerServer(t, func(c net.Conn) {
 			bc := &batchConn{Conn: c}
 			tc := tls.Server(bc, config)
@@ -198,7 +201,7 @@ func (c *batchConn) flush() error {
 // verification failed.
 func TestClientsTLSFailures(t *testing.T) {
 	pair := newTLSPair(t)
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		// Started here, so that the leak check counts their connections
 		// closed: the servers close theirs after the client gives up.
 		echo := srvStartTLS(t, runEchoServer, pair)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/internal/linetest"
 )
 
 // runCaptured runs "iomux args..." in-process and returns its exit status
@@ -20,7 +21,7 @@ func runCaptured(t *testing.T, args ...string) (int, string) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	out := newClientOutput()
+	out := new(linetest.Output)
 	copied := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(out, r)

@@ -5,10 +5,13 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
+	"github.com/iomux/iomux/internal/linetest"
 )
 
 func TestWatchPrintsLinesUntilServerCloses(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		srv := startPeerServer(t, func(c net.Conn) {
 			for _, chunk := range []string{"one\ntwo\nthr", "ee\n", "no newline"} {
 				c.Write([]byte(chunk))
@@ -27,20 +30,20 @@ func TestWatchPrintsLinesUntilServerCloses(t *testing.T) {
 }
 
 func TestWatchReportsProblemOnReset(t *testing.T) {
-	skipUnderWine(t, "Wine's closesocket does not reset a connection with SO_LINGER 0: the client reads EOF")
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.SkipUnderWine(t, "Wine's closesocket does not reset a connection with SO_LINGER 0: the client reads EOF")
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		reset := make(chan struct{})
 		srv := startPeerServer(t, func(c net.Conn) {
 			c.Write([]byte("hi\n"))
 			<-reset                       // the client is connected and reading
 			c.(*net.TCPConn).SetLinger(0) // close with RST
 		})
-		out := newClientOutput()
+		out := new(linetest.Output)
 		done := make(chan error, 1)
 		go func() {
 			done <- runWatch(testEnv(out, &bytes.Buffer{}), []string{"--addr", srv.addr(), "--backend", backend})
 		}()
-		out.waitFor(t, "Received: hi\n", 1)
+		out.WaitFor(t, "Received: hi\n", 1)
 		close(reset)
 		err := <-done
 		if err == nil || !strings.Contains(err.Error(), connResetText) {
@@ -53,14 +56,14 @@ func TestWatchReportsProblemOnReset(t *testing.T) {
 }
 
 func TestWatchPythonDelayServer(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		py := startPyPeer(t, "delay_server.py", "0.05")
-		out := newClientOutput()
+		out := new(linetest.Output)
 		done := make(chan error, 1)
 		go func() {
 			done <- runWatch(testEnv(out, &bytes.Buffer{}), []string{"--addr", py.addr, "--backend", backend})
 		}()
-		out.waitFor(t, "Received: ", 2)
+		out.WaitFor(t, "Received: ", 2)
 		py.kill()
 		if err := <-done; err != nil {
 			t.Fatalf("watch: %v\noutput:\n%s", err, out)
@@ -72,7 +75,7 @@ func TestWatchPythonDelayServer(t *testing.T) {
 }
 
 func TestWatchSpinnerOnTerminal(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	master, slave := openClientPTY(t)
 	screen := readClientPTY(t, master, slave)
 	release := make(chan struct{})
@@ -82,13 +85,13 @@ func TestWatchSpinnerOnTerminal(t *testing.T) {
 	})
 	done := make(chan error, 1)
 	go func() { done <- runWatch(testEnv(slave, &bytes.Buffer{}), []string{"--addr", srv.addr()}) }()
-	screen.waitFor(t, "\r\x1b[KReceived: hello\r\n", 1)
-	screen.waitFor(t, "\r.........| ", 1) // the bar reached the right end
+	screen.WaitFor(t, "\r\x1b[KReceived: hello\r\n", 1)
+	screen.WaitFor(t, "\r.........| ", 1) // the bar reached the right end
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatalf("watch: %v", err)
 	}
-	screen.waitFor(t, "\r\x1b[KRemote end closed connection; exiting.\r\n", 1)
+	screen.WaitFor(t, "\r\x1b[KRemote end closed connection; exiting.\r\n", 1)
 }
 
 func TestSpinnerBouncesLikeTheTutorials(t *testing.T) {
@@ -107,15 +110,15 @@ func TestSpinnerBouncesLikeTheTutorials(t *testing.T) {
 
 // Our time-server, plain and over TLS.
 func TestWatchOurTimeServer(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, backend string) {
+	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
 		plainAndTLS(t, func(t *testing.T, server, client []string) {
 			srv := srvStart(t, runTimeServer, append(server, "--interval", "20ms", "--backend", backend)...)
-			out := newClientOutput()
+			out := new(linetest.Output)
 			done := make(chan error, 1)
 			go func() {
 				done <- runWatch(testEnv(out, &bytes.Buffer{}), append(client, "--addr", srv.addr, "--backend", backend))
 			}()
-			out.waitFor(t, "Received: ", 3)
+			out.WaitFor(t, "Received: ", 3)
 			if err := srv.stop(); err != nil {
 				t.Fatalf("time-server: %v", err)
 			}
@@ -150,7 +153,7 @@ func TestWatchVerbose(t *testing.T) {
 // clipboard, clear it, reorder the text): it is shown escaped, as
 // chat-client shows the others' lines.
 func TestWatchEscapesServerBytes(t *testing.T) {
-	checkLeaks(t)
+	iomuxtest.CheckLeaks(t)
 	master, slave := openClientPTY(t)
 	screen := readClientPTY(t, master, slave)
 	hostile := "title \x1b]0;owned\a clip \x1b]52;c;aGk=\a clear \x1b[2J\x9b bidi \u202e ok \xff\r\n"
@@ -161,7 +164,7 @@ func TestWatchEscapesServerBytes(t *testing.T) {
 		t.Fatalf("watch: %v", err)
 	}
 	want := `Received: title \x1b]0;owned\x07 clip \x1b]52;c;aGk=\x07 clear \x1b[2J\x9b bidi \u202e ok \xff` + "\r\n"
-	screen.waitFor(t, "\r\x1b[K"+want, 1)
+	screen.WaitFor(t, "\r\x1b[K"+want, 1)
 	for _, raw := range []string{"\x1b]", "\x1b[2J", "\a", "\u202e"} {
 		if strings.Contains(screen.String(), raw) {
 			t.Errorf("the terminal got %q raw:\n%q", raw, screen.String())

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/linetest"
 )
 
 // The programs as Windows binaries, under Wine, against the Python select
@@ -81,7 +83,7 @@ func startUnderWine(t *testing.T, exe string, args ...string) *wineProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errs := newClientOutput()
+	errs := new(linetest.Output)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

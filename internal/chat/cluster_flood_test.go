@@ -10,16 +10,21 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/iomux/iomux/internal/chat/chattest"
+	"github.com/iomux/iomux/internal/iomuxtest"
+	"github.com/iomux/iomux/internal/natstest"
 )
 
 // A member of node a who floods the room with short lines (256 KiB of
 // 2-byte lines) does not freeze node b: a probe said on b reaches b's
 // other members and a's at once.
 func TestChatClusterFloodDoesNotFreezeOtherNodes(t *testing.T) {
-	ns := natsStart(t, -1)
+	ns := natstest.Start(t, server.Options{})
 	a := startNode(t, ns.ClientURL(), "a", Config{})
 	b := startNode(t, ns.ClientURL(), "b", Config{})
 	const perNode = 10
@@ -29,14 +34,14 @@ func TestChatClusterFloodDoesNotFreezeOtherNodes(t *testing.T) {
 	for range perNode {
 		others = append(others, startReader(t, dial(t, a.addr), probe), startReader(t, dial(t, b.addr), probe))
 	}
-	prober := join(t, b.addr)
-	prober.who(t, fmt.Sprintf("* %d in the room, 2 nodes", 2*perNode+2))
+	prober := chattest.Join(t, b.addr)
+	prober.Who(t, fmt.Sprintf("* %d in the room, 2 nodes", 2*perNode+2))
 
 	flood := []byte(strings.Repeat("x\n", 128<<10))
 	go flooder.conn.Write(flood) // ends at cleanup, when the connection closes
 	time.Sleep(20 * time.Millisecond)
 	sent := time.Now()
-	prober.say(t, "probe\n")
+	prober.Say(t, "probe\n")
 	var slowest time.Duration
 	for _, o := range others {
 		slowest = max(slowest, o.wait(t, probe).Sub(sent))
@@ -55,32 +60,19 @@ func TestChatClusterFloodDoesNotFreezeOtherNodes(t *testing.T) {
 // the sockets, and what crosses while the news of a full queue does) is
 // logged.
 func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
-	skipUnderWine(t, "the test needs node a to flood faster than the reader's 4 MiB/s; under Wine, on a loaded machine, it may not, and then there is nothing to hold")
-	ns := natsStart(t, -1)
+	iomuxtest.SkipUnderWine(t, "the test needs node a to flood faster than the reader's 4 MiB/s; under Wine, on a loaded machine, it may not, and then there is nothing to hold")
+	ns := natstest.Start(t, server.Options{})
 	a := startNode(t, ns.ClientURL(), "a", Config{})
 	b := startNode(t, ns.ClientURL(), "b", Config{})
-	d := net.Dialer{Timeout: testWait, Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { // a small window: what the reader has not read waits in the server
-			smallReceiveBuffer(fd)
-		})
-	}}
-	rc, err := d.Dial("tcp", b.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
+	rc := dialSmallWindow(t, b.addr) // what the reader has not read waits in the server
 	rc.SetReadDeadline(time.Now().Add(4 * testWait))
 	const rate = 4 << 20 // bytes a second: slower than node a under -race
 	reader := bufio.NewReaderSize(&pacedReader{c: rc, rate: rate}, 64<<10)
 	if l, err := reader.ReadString('\n'); err != nil || !strings.HasPrefix(l, "* welcome") {
 		t.Fatalf("first line %q, %v", l, err)
 	}
-	fc, err := d.Dial("tcp", a.addr) // the same small window: what node a has not read waits in the flooder
-	if err != nil {
-		t.Fatal(err)
-	}
-	flooder := joinOver(t, fc)
-	flooder.nick(t, "flooder")
+	flooder := chattest.JoinOver(t, dialSmallWindow(t, a.addr)) // what node a has not read waits in the flooder
+	flooder.Nick(t, "flooder")
 	for {
 		l, err := reader.ReadString('\n')
 		if err != nil {
@@ -95,9 +87,9 @@ func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
 	line := strings.Repeat("f", 4000) + "\n"
 	written := make(chan struct{})
 	go func() {
-		flooder.conn.SetWriteDeadline(time.Now().Add(4 * testWait))
+		flooder.Conn.SetWriteDeadline(time.Now().Add(4 * testWait))
 		for range lines {
-			if _, err := io.WriteString(flooder.conn, line); err != nil {
+			if _, err := io.WriteString(flooder.Conn, line); err != nil {
 				return // the test failed, or is over
 			}
 		}
@@ -122,8 +114,8 @@ func TestChatClusterHoldsARemoteFlooder(t *testing.T) {
 			}
 		}
 	}
-	a.out.waitFor(t, "node b is behind (a member's queue is full): holding the senders here", 1)
-	a.out.waitFor(t, "node b caught up", 1)
+	a.out.WaitFor(t, "node b is behind (a member's queue is full): holding the senders here", 1)
+	a.out.WaitFor(t, "node b caught up", 1)
 	behindMiB := float64(behind*len(want)) / (1 << 20)
 	t.Logf("when the flooder had written its last line, the reader was %.1f MiB behind", behindMiB)
 	t.Logf("a member of node b reading at %d MiB/s got all %d lines of a %.1f MiB flood from node a in %v",
@@ -183,11 +175,7 @@ func (p *natsStall) copy(dst, src net.Conn, stop chan struct{}) {
 
 func natsStallStart(t *testing.T, target string) *natsStall {
 	t.Helper()
-	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { // small windows: a stall is felt at once
-			smallReceiveBuffer(fd)
-		})
-	}}
+	lc := net.ListenConfig{Control: smallWindow} // a stall is felt at once
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -235,22 +223,22 @@ func natsStallStart(t *testing.T, target string) *natsStall {
 // the link broken (the node timeout, here 3 s) and the room says it is
 // split and goes on.
 func TestChatClusterStalledNATSDoesNotBlockTheLoop(t *testing.T) {
-	checkLeaks(t)
-	ns := natsStart(t, -1)
+	iomuxtest.CheckLeaks(t)
+	ns := natstest.Start(t, server.Options{})
 	proxy := natsStallStart(t, ns.Addr().String())
 	a := startNode(t, "nats://"+proxy.ln.Addr().String(), "a", Config{})
-	flooder := join(t, a.addr)
-	flooder.nick(t, "flooder")
-	var askers []*chatter
+	flooder := chattest.Join(t, a.addr)
+	flooder.Nick(t, "flooder")
+	var askers []*chattest.Member
 	for range 3 {
-		askers = append(askers, join(t, a.addr))
+		askers = append(askers, chattest.Join(t, a.addr))
 	}
-	askers[0].who(t, "* 4 in the room, 1 nodes")
+	askers[0].Who(t, "* 4 in the room, 1 nodes")
 	close(proxy.stalled)
 	line := strings.Repeat("f", 1000) + "\n"
 	go func() {
 		for range 8192 { // 8 MiB: more than nats.go and the sockets take
-			if _, err := io.WriteString(flooder.conn, line); err != nil {
+			if _, err := io.WriteString(flooder.Conn, line); err != nil {
 				return
 			}
 		}
@@ -258,39 +246,39 @@ func TestChatClusterStalledNATSDoesNotBlockTheLoop(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // the flood is on, and stuck at NATS
 	for _, m := range askers {
 		asked := time.Now()
-		m.who(t, "* 4 in the room")
+		m.Who(t, "* 4 in the room")
 		if took := time.Since(asked); took > time.Second {
 			t.Fatalf("/who took %v while NATS took nothing", took)
 		}
 	}
-	askers[1].waitLine(t, "* the room is split")
-	askers[2].waitLine(t, "* the room is split")
-	askers[2].waitLine(t, "[flooder] ") // the room goes on
+	askers[1].WaitLine(t, "* the room is split")
+	askers[2].WaitLine(t, "* the room is split")
+	askers[2].WaitLine(t, "[flooder] ") // the room goes on
 }
 
 // A node cut off from NATS while the others talk: when it is back, its
 // members are told how many lines they missed (NATS core keeps nothing
 // for a node away), and the room goes on.
 func TestChatClusterCutNodeIsToldWhatItMissed(t *testing.T) {
-	ns := natsStart(t, -1)
+	ns := natstest.Start(t, server.Options{})
 	proxy := natsStallStart(t, ns.Addr().String())
 	a := startNode(t, "nats://"+proxy.ln.Addr().String(), "a", Config{})
 	b := startNode(t, ns.ClientURL(), "b", Config{})
-	am, bm := join(t, a.addr), join(t, b.addr)
-	bm.nick(t, "bm")
-	am.who(t, "* 2 in the room, 2 nodes: a: ["+am.name+"]; b: [bm]")
+	am, bm := chattest.Join(t, a.addr), chattest.Join(t, b.addr)
+	bm.Nick(t, "bm")
+	am.Who(t, "* 2 in the room, 2 nodes: a: ["+am.Name+"]; b: [bm]")
 	proxy.cutOff()
-	am.waitLine(t, "* the room is split")
+	am.WaitLine(t, "* the room is split")
 	for i := range 3 {
-		bm.say(t, fmt.Sprintf("unheard %d\n", i))
+		bm.Say(t, fmt.Sprintf("unheard %d\n", i))
 	}
-	bm.who(t, "* 2 in the room") // b has sent them
+	bm.Who(t, "* 2 in the room") // b has sent them
 	proxy.mend()
-	am.waitLine(t, "* the room is whole again")
-	bm.say(t, "heard\n")
-	am.waitLine(t, "* 3 lines from node b were lost while the room was split")
-	am.waitLine(t, "[bm] heard")
-	for _, line := range am.lines.chatters() {
+	am.WaitLine(t, "* the room is whole again")
+	bm.Say(t, "heard\n")
+	am.WaitLine(t, "* 3 lines from node b were lost while the room was split")
+	am.WaitLine(t, "[bm] heard")
+	for _, line := range chatters(am.Lines) {
 		if strings.Contains(line, "unheard") {
 			t.Errorf("a line said while node a was cut off arrived: %q", line)
 		}
@@ -302,36 +290,36 @@ func TestChatClusterCutNodeIsToldWhatItMissed(t *testing.T) {
 // nodes, first line first, and the rest is counted on both sides, the
 // same count: every line said either arrives or is accounted for.
 func TestChatClusterSplitBufferOverflowIsCounted(t *testing.T) {
-	ns := natsStart(t, -1)
+	ns := natstest.Start(t, server.Options{})
 	proxy := natsStallStart(t, ns.Addr().String())
 	// A long node timeout: neither node gives the other up while it is cut.
 	a := startNode(t, "nats://"+proxy.ln.Addr().String(), "a", Config{Cluster: ClusterConfig{NodeTimeout: 60 * time.Second}})
 	b := startNode(t, ns.ClientURL(), "b", Config{Cluster: ClusterConfig{NodeTimeout: 60 * time.Second}})
-	am, bm := join(t, a.addr), join(t, b.addr)
-	am.nick(t, "am")
-	bm.who(t, "* 2 in the room, 2 nodes: b: ["+bm.name+"]; a: [am]")
+	am, bm := chattest.Join(t, a.addr), chattest.Join(t, b.addr)
+	am.Nick(t, "am")
+	bm.Who(t, "* 2 in the room, 2 nodes: b: ["+bm.Name+"]; a: [am]")
 	proxy.cutOff()
-	am.waitLine(t, "* the room is split")
+	am.WaitLine(t, "* the room is split")
 	const lines = 1600 // of 1 KiB: half as much again as the split buffer
 	pad := strings.Repeat("x", 1000)
 	var flood strings.Builder
 	for i := range lines {
 		fmt.Fprintf(&flood, "%04d %s\n", i, pad)
 	}
-	am.say(t, flood.String())
-	am.who(t, "* 1 in the room") // node a has taken every line (b is out of its sight)
+	am.Say(t, flood.String())
+	am.Who(t, "* 1 in the room") // node a has taken every line (b is out of its sight)
 	time.Sleep(time.Second)      // and its publisher has offered them all to nats.go
 	proxy.mend()
-	am.waitLine(t, "* the room is whole again")
+	am.WaitLine(t, "* the room is whole again")
 	var toldA int
-	line := am.waitLine(t, "lines said here while the room was split did not reach the other nodes")
+	line := am.WaitLine(t, "lines said here while the room was split did not reach the other nodes")
 	if _, err := fmt.Sscanf(line, "* %d lines", &toldA); err != nil {
 		t.Fatalf("%q: %v", line, err)
 	}
 	arrived := 0
 	var toldB int
 	for {
-		line := bm.lines.next(t)
+		line := bm.Lines.Next(t)
 		if strings.HasPrefix(line, "[am] ") {
 			if want := fmt.Sprintf("[am] %04d %s", arrived, pad); line != want {
 				t.Fatalf("line %d at node b: %.20q…, want %.20q…", arrived, line, want)

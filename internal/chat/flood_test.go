@@ -10,9 +10,10 @@ import (
 	"io"
 	"net"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/chat/chattest"
 )
 
 // reader reads a member's connection as fast as it comes, from a
@@ -153,39 +154,30 @@ func (p *pacedReader) Read(b []byte) (int, error) {
 // queued for it, and never slowed the flooder.)
 func TestChatServerHoldsTheFlooderNotASlowReader(t *testing.T) {
 	s := start(t, Config{})
-	d := net.Dialer{Timeout: testWait, Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { // a small window: what the reader has not read waits in the server
-			smallReceiveBuffer(fd)
-		})
-	}}
-	rc, err := d.Dial("tcp", s.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
+	rc := dialSmallWindow(t, s.addr) // what the reader has not read waits in the server
 	rc.SetReadDeadline(time.Now().Add(testWait))
 	const rate = 16 << 20 // bytes a second: 8 MiB take half a second
 	reader := bufio.NewReaderSize(&pacedReader{c: rc, rate: rate}, 64<<10)
 	if l, err := reader.ReadString('\n'); err != nil || !strings.HasPrefix(l, "* welcome") {
 		t.Fatalf("first line %q, %v", l, err)
 	}
-	flooder := join(t, s.addr)
-	if l, err := reader.ReadString('\n'); err != nil || l != "* ["+flooder.name+"] entered room\n" {
+	flooder := chattest.Join(t, s.addr)
+	if l, err := reader.ReadString('\n'); err != nil || l != "* ["+flooder.Name+"] entered room\n" {
 		t.Fatalf("got %q, %v; want the flooder's entry", l, err)
 	}
 
 	const lines = 2048 // of 4 KiB with the name: 8 MiB and more
 	line := strings.Repeat("f", 4000) + "\n"
 	go func() {
-		flooder.conn.SetWriteDeadline(time.Now().Add(testWait))
+		flooder.Conn.SetWriteDeadline(time.Now().Add(testWait))
 		for range lines {
-			if _, err := io.WriteString(flooder.conn, line); err != nil {
+			if _, err := io.WriteString(flooder.Conn, line); err != nil {
 				return // the test failed, or is over
 			}
 		}
 	}()
 	start := time.Now()
-	want := "[" + flooder.name + "] " + line
+	want := "[" + flooder.Name + "] " + line
 	for i := range lines {
 		got, err := reader.ReadString('\n')
 		if err != nil {

@@ -1,0 +1,14 @@
+//go:build !windows
+
+package iomuxtest
+
+import "testing"
+
+// fdDirs list a process's open descriptors: Linux's /proc, and /dev/fd,
+// which macOS and the BSDs have (FreeBSD's shows them all with fdescfs
+// mounted, only 0-2 without).
+var fdDirs = []string{"/proc/self/fd", "/dev/fd"}
+
+// SkipUnderWine skips a test that cannot pass under Wine, saying why; off
+// Windows it does nothing.
+func SkipUnderWine(t testing.TB, why string) {}
