@@ -21,14 +21,22 @@ import (
 // may span reads).
 type reader struct {
 	conn  net.Conn
-	found map[string]chan time.Time // each receives one time
+	found map[string]*arrival
+}
+
+// arrival is when a needle first arrived: the reading goroutine sets at,
+// once, then closes arrived. (Times kept in a channel, taken and put
+// back, hung a test: a later match filled the channel in between.)
+type arrival struct {
+	arrived chan struct{}
+	at      time.Time
 }
 
 func startReader(t *testing.T, c net.Conn, needles ...string) *reader {
-	r := &reader{conn: c, found: map[string]chan time.Time{}}
+	r := &reader{conn: c, found: map[string]*arrival{}}
 	longest := 0
 	for _, n := range needles {
-		r.found[n] = make(chan time.Time, 1)
+		r.found[n] = &arrival{arrived: make(chan struct{})}
 		longest = max(longest, len(n))
 	}
 	done := make(chan struct{})
@@ -41,12 +49,10 @@ func startReader(t *testing.T, c net.Conn, needles ...string) *reader {
 			if n > 0 {
 				now := time.Now()
 				edge = append(edge, buf[:min(n, longest)]...)
-				for needle, ch := range r.found {
-					if bytes.Contains(buf[:n], []byte(needle)) || bytes.Contains(edge, []byte(needle)) {
-						select {
-						case ch <- now:
-						default:
-						}
+				for needle, a := range r.found {
+					if a.at.IsZero() && (bytes.Contains(buf[:n], []byte(needle)) || bytes.Contains(edge, []byte(needle))) {
+						a.at = now
+						close(a.arrived)
 					}
 				}
 				edge = append(edge[:0], buf[max(0, n-longest):n]...)
@@ -63,14 +69,14 @@ func startReader(t *testing.T, c net.Conn, needles ...string) *reader {
 	return r
 }
 
-// wait returns when needle arrived, failing the test if it does not
-// within testWait.
+// wait returns when needle first arrived, waiting for it; it fails the
+// test if it does not arrive within testWait.
 func (r *reader) wait(t *testing.T, needle string) time.Time {
 	t.Helper()
+	a := r.found[needle]
 	select {
-	case at := <-r.found[needle]:
-		r.found[needle] <- at // for the next wait
-		return at
+	case <-a.arrived:
+		return a.at
 	case <-time.After(testWait):
 		t.Fatalf("%s: %q did not arrive", r.conn.LocalAddr(), needle)
 	}
@@ -96,11 +102,7 @@ func TestChatServerFloodDoesNotDelayOthers(t *testing.T) {
 	for deadline := time.Now().Add(testWait); ; { // until every member has joined
 		io.WriteString(prober.conn, "/who\n")
 		select {
-		case at := <-prober.found[all]:
-			select { // put back, unless a later /who's answer already was
-			case prober.found[all] <- at:
-			default:
-			}
+		case <-prober.found[all].arrived:
 		case <-time.After(20 * time.Millisecond):
 			if time.Now().After(deadline) {
 				t.Fatalf("the %d members did not all join", members)
