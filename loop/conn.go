@@ -213,9 +213,15 @@ func (c *Conn) RemoteAddr() net.Addr {
 }
 
 // Close sends what is queued (after the Transport's Shutdown, if there is
-// one), then closes the connection. Further input is ignored. A
-// connection not yet open (a Dial's, or one whose handshake runs) closes
-// at once. Safe to call more than once.
+// one), then closes the connection; OnClose runs then. Further input is
+// ignored. If the peer has not ended its side, the socket lingers after
+// that, out of the Handler's sight: the FIN follows the data, and what the
+// peer still sends is read and dropped until its EOF or
+// Options.LingerTimeout, because closing a socket with unread input makes
+// the kernel send a reset, which can destroy what is still on its way to
+// the peer (a reply to a request it pipelined, an error before the rest of
+// its input). A connection not yet open (a Dial's, or one whose handshake
+// runs) closes at once. Safe to call more than once.
 func (c *Conn) Close() error {
 	switch c.state {
 	case stateClosing, stateClosed:
@@ -230,7 +236,7 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	if c.Outbound() == 0 {
-		c.closeWith(nil)
+		c.closeAfterSend()
 		return nil
 	}
 	c.state = stateClosing
@@ -238,7 +244,8 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// CloseNow closes the connection at once, dropping queued output.
+// CloseNow closes the connection at once, dropping queued output, with no
+// lingering (see Close).
 func (c *Conn) CloseNow() error {
 	c.closeWith(nil)
 	return nil

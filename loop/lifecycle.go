@@ -159,7 +159,17 @@ func (c *Conn) handshakeFailed(err error) {
 
 // closeWith closes the connection and reports err to OnClose, once; a
 // connection that never opened gets no OnClose (see Handler.OnClose).
-func (c *Conn) closeWith(err error) {
+func (c *Conn) closeWith(err error) { c.end(err, false) }
+
+// closeAfterSend ends a Close once everything queued is sent: the socket
+// lingers if the peer may still send (see Close).
+func (c *Conn) closeAfterSend() {
+	c.end(nil, c.flags&flagEOF == 0 && c.loop.srv.opts.LingerTimeout > 0)
+}
+
+// end is closeWith; linger hands the socket to a lingerer instead of
+// closing it.
+func (c *Conn) end(err error, linger bool) {
 	was := c.state
 	if was == stateClosed {
 		return
@@ -193,7 +203,11 @@ func (c *Conn) closeWith(err error) {
 		c.handshakeFailed(err)
 	}
 	l.forget(c)
-	sock.Close(int(c.fd))
+	if linger {
+		l.linger(int(c.fd))
+	} else {
+		sock.Close(int(c.fd))
+	}
 	c.fd = -1
 	c.view, c.in, c.out, c.head = nil, nil, nil, 0
 	if x != nil && x.dialStop != nil {

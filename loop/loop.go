@@ -33,6 +33,7 @@ type Loop struct {
 	incoming  atomic.Int64 // connections Posted to this loop, not yet adopted
 	listeners []*listener
 	packets   []*PacketConn // UDP sockets
+	lingering map[*lingerer]struct{}
 	timers    timerHeap
 	cached    time.Time // the time after the last Wait (see now)
 	stopping  bool
@@ -213,6 +214,8 @@ func (l *Loop) run() {
 				x.acceptSome(l)
 			case *PacketConn:
 				x.readPackets()
+			case *lingerer:
+				x.drain(l)
 			}
 			l.runHeld()
 			r.Data = nil // let closed connections be collected
@@ -350,6 +353,7 @@ func (l *Loop) shutdown() {
 	}
 	l.runHeld()
 	l.closeListeners()
+	l.endLingering()
 	// A Post that returned nil must run (a DialAsync's callback, a
 	// connection handed over by the acceptor); run what came in since the
 	// last batch until none is left, then refuse more. Only then close

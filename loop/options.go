@@ -96,6 +96,11 @@ type Options struct {
 	// IdleTimeout closes a connection with no reads or writes for this
 	// long. Default none. Per-connection timeouts are set on Conn.
 	IdleTimeout time.Duration
+	// LingerTimeout bounds how long a socket that Close ended waits for
+	// the peer's EOF, reading and dropping what it still sends, so that
+	// the kernel does not reset what was sent (see Conn.Close). Default 2
+	// s; negative: none (Close closes the socket at once).
+	LingerTimeout time.Duration
 	// TCPDelay leaves Nagle's algorithm on (TCP_NODELAY is set by default).
 	TCPDelay bool
 	// KeepAlive enables TCP keep-alive probes at this period: the idle
@@ -202,6 +207,7 @@ func (o Options) withDefaults() Options {
 	orDefault(&o.MaxHandshakes, 64)
 	orDefaultTime(&o.WriteTimeout, 2*time.Minute)
 	orDefaultTime(&o.HandshakeTimeout, 10*time.Second)
+	orDefaultTime(&o.LingerTimeout, 2*time.Second)
 	if o.Backend == "" {
 		o.Backend = "auto"
 	}

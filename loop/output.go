@@ -239,7 +239,7 @@ func (c *Conn) flush() {
 func (c *Conn) finishClose() {
 	switch {
 	case c.state == stateClosing:
-		c.closeWith(nil)
+		c.closeAfterSend()
 	case c.flags&flagFINPending != 0:
 		c.flags = c.flags&^flagFINPending | flagFINSent
 		if err := sock.CloseWrite(int(c.fd)); err != nil {

@@ -22,6 +22,7 @@ type Stats struct {
 	Posted       int64 // functions posted and waiting for their loop now (Post, AsyncWrite; see Options.MaxPosts)
 	Refused      int64 // Posts and AsyncWrites refused with ErrQueueFull
 	AcceptErrors int64 // failed accepts (EMFILE and others), and accepted connections the Selector refused
+	Lingering    int64 // sockets of connections Close ended, waiting for the peer's EOF now (see Conn.Close)
 
 	Handshakes      int64 // Transport handshakes (TLS's) done
 	HandshakeErrors int64 // handshakes failed, timed out or cut short
@@ -36,7 +37,7 @@ type Stats struct {
 // is not in Stats.
 type loopStats struct {
 	Open, Total, BytesIn, BytesOut, Waits, Wakeups, Congested, Queued atomic.Int64
-	Posted, Refused, AcceptErrors                                     atomic.Int64
+	Posted, Refused, AcceptErrors, Lingering                          atomic.Int64
 	Handshakes, HandshakeErrors, Handshaking, Panics                  atomic.Int64
 	interest                                                          atomic.Int64
 }
