@@ -18,7 +18,27 @@ var (
 	// ErrQueueFull: AsyncWrite or Post found the queue at its bound
 	// (Options.HighWater, Options.MaxPosts); nothing was queued.
 	ErrQueueFull = errors.New("loop: queue full")
+	// ErrReset is what the error of a connection the peer reset matches
+	// (errors.Is; OnClose's, a Write's): ECONNRESET, or EPIPE for a write
+	// after the reset. A proxy passes it on to the other end with Abort.
+	ErrReset = errors.New("loop: connection reset by peer")
 )
+
+// resetError is the OS's error for a reset, matching ErrReset.
+type resetError struct{ err error }
+
+func (e resetError) Error() string        { return e.err.Error() }
+func (e resetError) Unwrap() error        { return e.err }
+func (e resetError) Is(target error) bool { return target == ErrReset }
+
+// ioError is the error a failed read or write closes a connection with:
+// err, matching ErrReset if it is a reset.
+func ioError(err error) error {
+	if sock.Reset(err) {
+		return resetError{err}
+	}
+	return err
+}
 
 // connFlags are what a connection's state does not say: why the loop does
 // not read it, whether its writing half is shut, and a mirror of what the
@@ -111,6 +131,11 @@ type connExtra struct {
 	dialDone      func(*Conn, error)
 	dialTransport func(Wire) Transport
 	dialStop      func() bool
+	dialed        bool // for Dialed
+	// source is what SetSource set; holds counts the congested sinks whose
+	// source this connection is (while above 0 it is not read).
+	source *Conn
+	holds  int
 	// handshakeTimer is Options.HandshakeTimeout's, while a handshake runs.
 	handshakeTimer *Timer
 	// Wire.Send from other goroutines writes to the socket under sendMu,
@@ -180,10 +205,15 @@ func (c *Conn) PauseRead() {
 	c.updateInterest()
 }
 
-// ResumeRead undoes PauseRead.
+// ResumeRead undoes PauseRead. Input buffered meanwhile is delivered: OnData runs for it after the
+// running callback.
 func (c *Conn) ResumeRead() {
+	if c.flags&flagReadPaused == 0 {
+		return
+	}
 	c.flags &^= flagReadPaused
 	c.updateInterest()
+	c.readResumed()
 }
 
 // ReadPaused reports whether PauseRead holds the connection.
@@ -250,6 +280,25 @@ func (c *Conn) CloseNow() error {
 	c.closeWith(nil)
 	return nil
 }
+
+// Abort closes the connection at once with a reset (RST), not a FIN:
+// queued output is dropped, and the peer's next read or write fails
+// (ECONNRESET). It is for passing on a reset (a proxy whose other end was
+// reset) or dropping a peer that misbehaves; Close is the orderly end,
+// CloseNow the abrupt one that still ends with a FIN when nothing is left
+// unread. OnClose runs with nil.
+func (c *Conn) Abort() error {
+	if c.Closed() {
+		return nil
+	}
+	_ = sock.SetResetOnClose(int(c.fd)) // if it fails, the close is CloseNow's
+	c.closeWith(nil)
+	return nil
+}
+
+// Dialed reports whether the connection was dialed (Dial, DialAsync), not
+// accepted.
+func (c *Conn) Dialed() bool { return c.extra != nil && c.extra.dialed }
 
 // CloseWrite half-closes: once queued output is sent (after the
 // Transport's Shutdown, if there is one), the peer reads EOF, while the

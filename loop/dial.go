@@ -3,6 +3,8 @@ package loop
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 
 	"github.com/iomux/iomux/internal/sock"
 )
@@ -44,9 +46,10 @@ func (s *Server) Dial(ctx context.Context, network, address string, opts *DialOp
 // it completes: with the Conn (after OnOpen, before the first OnData, so
 // per-connection state set there is in place for the first reply) or with
 // the error (then the connection never opened: no OnOpen, no OnClose). ctx
-// bounds the connect and the handshake, as for Dial. The connect is
-// non-blocking (EINPROGRESS, then writability, then SO_ERROR); name
-// resolution, if the address needs it, happens in the caller.
+// bounds the name's resolution, the connect and the handshake, as for
+// Dial. The connect is non-blocking (EINPROGRESS, then writability, then
+// SO_ERROR); a host name is resolved on a goroutine of its own, never on a
+// loop, so DialAsync may be called from a handler.
 func (s *Server) DialAsync(ctx context.Context, network, address string, opts *DialOptions, done func(*Conn, error)) error {
 	if opts == nil {
 		opts = &DialOptions{}
@@ -63,24 +66,6 @@ func (s *Server) DialAsync(ctx context.Context, network, address string, opts *D
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("dial %s %s: %w", network, address, err)
 	}
-	e, err := sock.Resolve(network, address)
-	if err != nil {
-		return fmt.Errorf("dial %s %s: %w", network, address, err)
-	}
-	fd, err := sock.Open(e)
-	if err != nil {
-		return fmt.Errorf("dial %s %s: %w", network, address, err)
-	}
-	s.tune(fd, !e.IsUnix())
-	// Buffer sizes before connect: the SYN carries the window scale.
-	err = sock.SetBuffers(fd, s.opts.SocketReadBuffer, s.opts.SocketWriteBuffer)
-	if err == nil {
-		_, err = sock.Connect(fd, e) // pending or connected: writability says which
-	}
-	if err != nil {
-		sock.Close(fd)
-		return fmt.Errorf("dial %s %s: %w", network, address, err)
-	}
 	l := opts.Loop
 	if l == nil {
 		l = s.pick()
@@ -91,9 +76,82 @@ func (s *Server) DialAsync(ctx context.Context, network, address string, opts *D
 		}
 		done(c, err)
 	}
-	newTransport := opts.Transport
+	if !needsLookup(network, address) {
+		if err := s.connect(ctx, l, network, address, opts.Transport, wrapped); err != nil {
+			return fmt.Errorf("dial %s %s: %w", network, address, err)
+		}
+		return nil
+	}
+	go func() { // a name: looked up here, so that no loop waits for DNS
+		resolved, err := resolveName(ctx, network, address)
+		if err == nil {
+			err = s.connect(ctx, l, network, resolved, opts.Transport, wrapped)
+		}
+		if err != nil {
+			_ = l.post(func() { wrapped(nil, err) }, false) // an ended loop: the Server stopped, nobody waits
+		}
+	}()
+	return nil
+}
+
+// needsLookup reports whether address names its host (not an IP address,
+// nor a Unix socket's path).
+func needsLookup(network, address string) bool {
+	host, _, err := net.SplitHostPort(address)
+	if network == "unix" || err != nil || host == "" {
+		return false
+	}
+	_, err = netip.ParseAddr(host)
+	return err != nil
+}
+
+// lookupIP resolves host names for DialAsync (the tests replace it).
+var lookupIP = defaultLookupIP
+
+var defaultLookupIP = net.DefaultResolver.LookupNetIP
+
+// resolveName returns address with its host name replaced by the first of
+// its addresses of network's family.
+func resolveName(ctx context.Context, network, address string) (string, error) {
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return "", err
+	}
+	family := map[string]string{"tcp": "ip", "tcp4": "ip4", "tcp6": "ip6"}[network]
+	ips, err := lookupIP(ctx, family, host)
+	if err != nil {
+		return "", err
+	}
+	if len(ips) == 0 {
+		return "", fmt.Errorf("lookup %s: no %s address", host, family)
+	}
+	return net.JoinHostPort(ips[0].Unmap().String(), port), nil
+}
+
+// connect opens a socket, starts its non-blocking connect to address (an
+// IP address, or a Unix socket's path) and hands it to l; its error is
+// not wrapped.
+func (s *Server) connect(ctx context.Context, l *Loop, network, address string, newTransport func(Wire) Transport, done func(*Conn, error)) error {
+	e, err := sock.Resolve(network, address)
+	if err != nil {
+		return err
+	}
+	fd, err := sock.Open(e)
+	if err != nil {
+		return err
+	}
+	s.tune(fd, !e.IsUnix())
+	// Buffer sizes before connect: the SYN carries the window scale.
+	err = sock.SetBuffers(fd, s.opts.SocketReadBuffer, s.opts.SocketWriteBuffer)
+	if err == nil {
+		_, err = sock.Connect(fd, e) // pending or connected: writability says which
+	}
+	if err != nil {
+		sock.Close(fd)
+		return err
+	}
 	l.incoming.Add(1)
-	if perr := l.post(func() { l.startDial(ctx, fd, e.Peer(), newTransport, wrapped); l.incoming.Add(-1) }, false); perr != nil {
+	if perr := l.post(func() { l.startDial(ctx, fd, e.Peer(), newTransport, done); l.incoming.Add(-1) }, false); perr != nil {
 		l.incoming.Add(-1)
 		sock.Close(fd)
 		return perr
@@ -119,7 +177,7 @@ func (l *Loop) startDial(ctx context.Context, fd int, peer sock.Peer, newTranspo
 		return
 	}
 	x := c.extraState()
-	x.dialDone, x.dialTransport = done, newTransport
+	x.dialDone, x.dialTransport, x.dialed = done, newTransport, true
 	c.updateInterest()
 	if c.Closed() {
 		return

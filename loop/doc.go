@@ -54,15 +54,17 @@
 // Every queue has a bound with a default (Options states the one rule for
 // them all), and each says what happens past it:
 //   - Output: once a connection's queue passes Options.HighWater (1 MiB)
-//     the loop stops reading it (Congested, OnPause) until it drains below
-//     LowWater (OnResume): a client that sends faster than it reads is
-//     slowed. HighWater pauses reads; it does not refuse writes. A Write
-//     from a handler is always queued, so a producer writing to other
-//     connections (a broadcast) checks Congested or Outbound, or waits for
-//     OnResume.
-//     Options.MaxQueued (64 MiB) bounds what the whole Server queues the
-//     same way, and Options.WriteTimeout (2 min) closes a connection
-//     whose queue makes no progress.
+//     it is Congested (OnPause) until it drains below LowWater (OnResume),
+//     and its producer is not read meanwhile: the connection itself (a
+//     client that sends faster than it reads is slowed), or, in a relay,
+//     the connection SetSource names, while the congested one is read on
+//     (ExampleConn_SetSource). HighWater pauses reads; it does not refuse
+//     writes. A Write from a handler is always queued, so a producer
+//     writing to other connections (a broadcast) checks Congested or
+//     Outbound, or waits for OnResume. Options.MaxQueued (64 MiB) bounds
+//     what the whole Server queues the same way, and Options.WriteTimeout
+//     (2 min) closes a connection whose queue makes no progress. When the
+//     loop reads a connection again, OnData runs for what it had buffered.
 //   - Input: once Options.MaxInput (1 MiB) is buffered unconsumed, the
 //     loop stops reading the connection until the handler consumes; a
 //     frame must fit in it. Conn.PauseRead stops reading by hand.

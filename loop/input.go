@@ -38,6 +38,9 @@ func (c *Conn) checkInput() {
 	}
 	c.flags ^= flagInputFull
 	c.updateInterest()
+	if !full {
+		c.readResumed()
+	}
 }
 
 // Discard consumes n bytes (all if n < 0) and returns how many it consumed.
@@ -70,7 +73,7 @@ func (c *Conn) read() {
 	case sock.WouldBlock(err):
 		return
 	case err != nil:
-		c.closeWith(err)
+		c.closeWith(ioError(err))
 		return
 	case n == 0 && c.state == stateHandshaking:
 		// The handshake, not the Handler, is told: it fails, or ends with

@@ -194,6 +194,7 @@ func (c *Conn) end(err error, linger bool) {
 	}
 	if c.flags&flagCongested != 0 {
 		l.stats.Congested.Add(-1)
+		c.Source().hold(l, -1)
 	}
 	l.stats.Queued.Add(-int64(c.Outbound()))
 	if t := c.limitsIfSet(); t != nil && t.timer != nil {

@@ -427,7 +427,8 @@ func (l *Loop) callGuarded(fn func()) {
 // heldCall is a handler callback held until the one running returns, so
 // that no callback runs inside another's Conn call (as libuv never
 // re-enters): OnPause, OnResume and OnClose, a Dial's or AsyncWriteFunc's
-// done, and the opening a Transport's Wire.Open asks for (OnOpen).
+// done, the opening a Transport's Wire.Open asks for (OnOpen), and OnData
+// for input buffered while reading was stopped (readResumed).
 type heldCall struct {
 	kind heldKind
 	c    *Conn
@@ -443,6 +444,7 @@ const (
 	heldClose
 	heldDone
 	heldOpen
+	heldData
 )
 
 // hold queues a callback for runHeld.
@@ -480,6 +482,11 @@ func (l *Loop) runHeldCall(h heldCall) {
 	case heldOpen:
 		if h.c.state == stateHandshaking {
 			h.c.open()
+		}
+	case heldData:
+		if c := h.c; c.state == stateOpen && len(c.view) > 0 {
+			l.srv.handler.OnData(c)
+			c.keepUnread(false)
 		}
 	}
 }

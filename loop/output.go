@@ -71,6 +71,7 @@ func (c *Conn) writeSocketOrQueue(bufs [][]byte) (int, error) {
 			n, err = c.loop.iov.Writev(int(c.fd), bufs)
 		}
 		if n, err = ignoreWouldBlock(n, err); err != nil {
+			err = ioError(err)
 			c.closeWith(err)
 			return 0, err
 		}
@@ -154,6 +155,7 @@ func (c *Conn) queue(p []byte) {
 	if (hw > 0 && c.Outbound() > hw || l.overBudget()) && c.flags&flagCongested == 0 {
 		c.flags |= flagCongested
 		c.loop.stats.Congested.Add(1)
+		c.Source().hold(l, 1) // a relay's sink: its source waits, not c
 		if c.loop.srv.debugOn() {
 			c.loop.debug("loop: connection paused", slog.Any("addr", c.RemoteAddr()), slog.Int("queued", c.Outbound()))
 		}
@@ -195,7 +197,7 @@ func (c *Conn) flush() {
 	pending := c.out[c.head:]
 	n, err := ignoreWouldBlock(sock.Write(int(c.fd), pending))
 	if err != nil {
-		c.closeWith(err)
+		c.closeWith(ioError(err))
 		return
 	}
 	c.wrote(n, pending)
@@ -224,10 +226,13 @@ func (c *Conn) flush() {
 	if c.flags&flagCongested != 0 && left <= c.loop.srv.opts.LowWater && (left == 0 || !c.loop.overBudget()) {
 		c.flags &^= flagCongested
 		c.loop.stats.Congested.Add(-1)
+		c.Source().hold(c.loop, -1)
 		if c.loop.srv.debugOn() {
 			c.loop.debug("loop: connection resumed", slog.Any("addr", c.RemoteAddr()), slog.Int("queued", left))
 		}
 		c.loop.hold(heldResume, c, nil, nil)
+		c.updateInterest()
+		c.readResumed()
 	}
 	if left == 0 {
 		c.finishClose()
@@ -283,9 +288,19 @@ func (c *Conn) updateInterest() {
 
 // wantsInput reports whether the loop reads the connection now: it is
 // accepted, open or handshaking (with room for more), and nothing stopped
-// reading it.
+// reading it (see connFlags; and a source is not read while a sink of its
+// is congested).
 func (c *Conn) wantsInput() bool {
-	if c.flags&readStopped != 0 {
+	stopped := c.flags & readStopped
+	if x := c.extra; x != nil {
+		if x.source != nil {
+			stopped &^= flagCongested // a relay's sink: its source waits instead
+		}
+		if x.holds > 0 {
+			return false // a source whose sink is congested
+		}
+	}
+	if stopped != 0 {
 		return false
 	}
 	switch c.state {

@@ -13,6 +13,7 @@ import (
 // sys_windows_test.go).
 var (
 	errRefused     error = unix.ECONNREFUSED
+	errReset       error = unix.ECONNRESET // what a client reads after the server's reset
 	errAddrInUse   error = unix.EADDRINUSE
 	errPipe        error = unix.EPIPE  // a write to a peer that closed both halves
 	errBacklogFull error = unix.EAGAIN // a Unix-domain connect to a full backlog

@@ -12,6 +12,7 @@ import (
 // sys_unix_test.go).
 var (
 	errRefused     error = windows.WSAECONNREFUSED
+	errReset       error = windows.WSAECONNRESET // what a client reads after the server's reset
 	errAddrInUse   error = windows.WSAEADDRINUSE
 	errPipe        error = windows.WSAECONNRESET // Windows has no EPIPE (nor SIGPIPE): the peer's close resets
 	errBacklogFull error = windows.WSAECONNREFUSED

@@ -81,11 +81,8 @@ type kvLimits struct {
 	maxOutput int // bytes queued for a client, before it is dropped
 }
 
-// kvHandler's optional loop.Handler methods.
-var (
-	_ loop.LoopStartHandler = (*kvHandler)(nil)
-	_ loop.ResumeHandler    = (*kvHandler)(nil)
-)
+// kvHandler's optional loop.Handler method.
+var _ loop.LoopStartHandler = (*kvHandler)(nil)
 
 // kvHandler runs clients' commands on the shared Store. Each connection
 // has its kvConn (its Session, its Parser and its reply buffer), used only
@@ -124,13 +121,6 @@ func (h *kvHandler) OnLoopStart(l *loop.Loop) {
 func (h *kvHandler) OnClose(c *loop.Conn, err error) {
 	if kc, ok := c.Context().(*kvConn); ok {
 		kc.sess.Close()
-	}
-}
-
-// OnResume continues a batch that stopped when the client fell behind.
-func (h *kvHandler) OnResume(c *loop.Conn) {
-	if c.Inbound() > 0 {
-		c.AsyncOnData()
 	}
 }
 
@@ -186,7 +176,7 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 			}
 			out = out[:0]
 			if c.Congested() {
-				return // OnResume carries on
+				return // OnData runs again for the rest once the client has read (the loop's readResumed)
 			}
 		}
 	}

@@ -232,6 +232,40 @@ func TestKVServerPipelineOneWritePerRead(t *testing.T) {
 	}
 }
 
+// A pipeline whose replies pass the loop's HighWater (1 MiB) while the
+// client does not read: the server stops mid-batch, and carries on once
+// the client reads (the loop runs OnData again for the rest): every reply
+// comes, in order.
+func TestKVServerPipelinePastHighWater(t *testing.T) {
+	iomuxtest.CheckLeaks(t)
+	s := srvStart(t, runKVServer, "--loops", "1")
+	c := dialRESP(t, "tcp", s.addr)
+	value := strings.Repeat("v", 4096)
+	if got := c.do("SET", "k", value); got != "+OK" {
+		t.Fatal(got)
+	}
+	const n = 2000 // 8 MiB of replies
+	var batch []byte
+	for i := range n {
+		batch = append(batch, encodeCommand("GET", "k")...)
+		if i%100 == 99 {
+			batch = append(batch, encodeCommand("ECHO", strconv.Itoa(i))...)
+		}
+	}
+	c.send(batch)
+	time.Sleep(200 * time.Millisecond) // the replies fill the queue past HighWater
+	for i := range n {
+		if got := c.reply(); got != strconv.Quote(value) {
+			t.Fatalf("reply %d: %.40q", i, got)
+		}
+		if i%100 == 99 {
+			if got := c.reply(); got != strconv.Quote(strconv.Itoa(i)) {
+				t.Fatalf("after reply %d: %q", i, got)
+			}
+		}
+	}
+}
+
 // --addr unix:PATH serves on a Unix socket, removed at exit.
 func TestKVServerUnixSocket(t *testing.T) {
 	iomuxtest.SkipUnderWine(t, "Wine 8's Winsock has no AF_UNIX (internal/sock's TestUnixWithoutAFUnix checks the error it gives)")

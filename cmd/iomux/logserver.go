@@ -145,10 +145,9 @@ func (h *logHandler) OnOpen(c *loop.Conn) {
 	lc.resume = func() {
 		c.Loop().Post(func() {
 			if !c.Closed() {
-				c.ResumeRead()
+				c.ResumeRead() // and OnData for what came before the pause
 			}
 		})
-		c.AsyncOnData() // what came before the pause
 	}
 	c.SetContext(lc)
 	h.sink.write(false, "", []byte("Got connection from "+lc.addr))

@@ -120,8 +120,7 @@ func (r *room) release() {
 	r.held = nil
 	for _, m := range held {
 		if !m.c.Closed() {
-			m.c.ResumeRead()
-			m.c.AsyncOnData()
+			m.c.ResumeRead() // and OnData for the lines that came meanwhile
 		}
 	}
 }

@@ -250,6 +250,10 @@ func WouldBlock(err error) bool { return err == unix.EAGAIN || err == unix.EINTR
 // peer reset it before it was accepted): the next may succeed at once.
 func Aborted(err error) bool { return err == unix.ECONNABORTED }
 
+// Reset reports whether a read or write failed because the peer reset
+// the connection (ECONNRESET; EPIPE, a write after the reset).
+func Reset(err error) bool { return err == unix.ECONNRESET || err == unix.EPIPE }
+
 // OutOfFiles reports whether a call failed because the process or the
 // system has no descriptor left (EMFILE, ENFILE).
 func OutOfFiles(err error) bool { return err == unix.EMFILE || err == unix.ENFILE }
@@ -284,6 +288,12 @@ func SetKeepAlive(fd int, period time.Duration) error {
 		return os.NewSyscallError("setsockopt SO_KEEPALIVE", err)
 	}
 	return setKeepAlivePeriod(fd, max(int(period/time.Second), 1))
+}
+
+// SetResetOnClose makes closing the socket send a reset (RST), not a FIN,
+// and drop what is unsent: SO_LINGER on, with a zero timeout.
+func SetResetOnClose(fd int) error {
+	return os.NewSyscallError("setsockopt SO_LINGER", unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}))
 }
 
 // SetBuffers sets the socket's receive and send buffer sizes (SO_RCVBUF,

@@ -417,6 +417,11 @@ func Aborted(err error) bool {
 	return err == windows.WSAECONNRESET || err == windows.WSAECONNABORTED || err == windows.WSAENOTCONN
 }
 
+// Reset reports whether a read or write failed because the peer reset
+// the connection (WSAECONNRESET; WSAECONNABORTED, the reset of a
+// connection this end was writing to).
+func Reset(err error) bool { return err == windows.WSAECONNRESET || err == windows.WSAECONNABORTED }
+
 // OutOfFiles reports whether a call failed because the process or the
 // system has no socket left: WSAEMFILE, or WSAENOBUFS, Windows's way of
 // saying it has no memory for another socket. WSAEINVAL counts too, for
@@ -456,6 +461,12 @@ func SetKeepAlive(fd int, period time.Duration) error {
 	var n uint32
 	return os.NewSyscallError("wsaioctl SIO_KEEPALIVE_VALS", windows.WSAIoctl(handle(fd), windows.SIO_KEEPALIVE_VALS,
 		(*byte)(unsafe.Pointer(&ka)), uint32(unsafe.Sizeof(ka)), nil, 0, &n, nil, 0))
+}
+
+// SetResetOnClose makes closing the socket send a reset (RST), not a FIN,
+// and drop what is unsent: SO_LINGER on, with a zero timeout.
+func SetResetOnClose(fd int) error {
+	return os.NewSyscallError("setsockopt SO_LINGER", windows.SetsockoptLinger(handle(fd), windows.SOL_SOCKET, windows.SO_LINGER, &windows.Linger{Onoff: 1, Linger: 0}))
 }
 
 // SetBuffers sets the socket's receive and send buffer sizes (SO_RCVBUF,
