@@ -48,6 +48,7 @@ func programs() []*command {
 		echoServerProgram(),
 		kvServerProgram(),
 		logServerProgram(),
+		proxyProgram(),
 		slowClientProgram(),
 		timeServerProgram(),
 		versionProgram(),

@@ -51,9 +51,15 @@ type serverOptions struct {
 // bind adds --addr, --backend, -v, the TLS flags and, if withLoops,
 // --loops to fs.
 func (o *serverOptions) bind(fs *flag.FlagSet, defaultAddr string, withLoops bool) {
+	o.bindListening(fs, "addr", defaultAddr, withLoops)
+}
+
+// bindListening is bind with the listening address's flag named addrFlag
+// (proxy's is --listen: its other addresses are upstreams).
+func (o *serverOptions) bindListening(fs *flag.FlagSet, addrFlag, defaultAddr string, withLoops bool) {
 	o.name = fs.Name()
 	o.abort = make(chan error, 1)
-	fs.StringVar(&o.addr, "addr", defaultAddr, "`host:port` to listen on (port 0 picks a free one)")
+	fs.StringVar(&o.addr, addrFlag, defaultAddr, "`host:port` to listen on (port 0 picks a free one)")
 	fs.StringVar(&o.backend, "backend", "auto", "readiness backend: auto, "+strings.Join(iomux.Backends(), ", "))
 	fs.BoolVar(&o.verbose, "v", false, "trace the event loop on stderr, in the Python select tutorials' words; with TLS, what crosses the\n"+
 		"socket is encrypted, so the trace shows how many bytes are read and written instead of the bytes,\n"+
