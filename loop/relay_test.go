@@ -145,7 +145,11 @@ func TestRelayFullDuplex(t *testing.T) {
 		s, _ := startRelay(t, upstream.Addrs()[0].String(), loops, across, small)
 		c := dial(t, s)
 		c.SetDeadline(time.Now().Add(60 * time.Second))
-		data := payload(16 << 20)
+		size := 16 << 20
+		if underWine {
+			size = 4 << 20 // every socket call is a round trip to the wineserver
+		}
+		data := payload(size)
 		sent := make(chan error, 1)
 		go func() { _, err := c.Write(data); sent <- err }()
 		got := make([]byte, len(data))
@@ -180,7 +184,11 @@ func TestRelayBoundsANonReader(t *testing.T) {
 			{"MaxQueued", Options{HighWater: -1, MaxQueued: 2 << 20 * loops}, 2 << 20},
 		} {
 			t.Run(o.name, func(t *testing.T) {
-				upstream := startServer(t, flooder(64<<20), Options{Loops: 1}, "tcp", "127.0.0.1:0")
+				flood := 64 << 20
+				if underWine {
+					flood = 16 << 20
+				}
+				upstream := startServer(t, flooder(flood), Options{Loops: 1}, "tcp", "127.0.0.1:0")
 				o.opts.SocketReadBuffer, o.opts.SocketWriteBuffer = 64<<10, 64<<10
 				s, _ := startRelay(t, upstream.Addrs()[0].String(), loops, across, o.opts)
 				c := dial(t, s)
@@ -202,8 +210,8 @@ func TestRelayBoundsANonReader(t *testing.T) {
 				// The client reads now: everything arrives.
 				c.SetDeadline(time.Now().Add(60 * time.Second))
 				got, err := io.ReadAll(c)
-				if err != nil || !bytes.Equal(got, payload(64<<20)) {
-					t.Fatalf("read %d of %d bytes (%v)", len(got), 64<<20, err)
+				if err != nil || !bytes.Equal(got, payload(flood)) {
+					t.Fatalf("read %d of %d bytes (%v)", len(got), flood, err)
 				}
 				t.Logf("peak queued %d KiB (bound %d KiB)", peak>>10, o.bound>>10)
 			})
@@ -240,6 +248,10 @@ func TestRelayHalfCloseAndReset(t *testing.T) {
 			t.Fatalf("%d connections open after both halves closed", st.Open)
 		}
 
+		if underWine {
+			t.Log("under Wine, SO_LINGER 0 sends a FIN, not a reset: the reset is not checked")
+			return
+		}
 		c = dial(t, s).(*net.TCPConn)
 		c.Write([]byte("reset"))
 		c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -260,13 +272,16 @@ func TestRelayManyClients(t *testing.T) {
 	forEachPairing(t, func(t *testing.T, loops int, across bool) {
 		upstream := startServer(t, echoHandler{}, Options{Loops: 1}, "tcp", "127.0.0.1:0")
 		s, _ := startRelay(t, upstream.Addrs()[0].String(), loops, across, Options{})
-		const clients = 1000
+		clients := 1000
+		if underWine {
+			clients = 200 // every socket call is a round trip to the wineserver
+		}
 		goroutines := runtime.NumGoroutine()
 		conns := make([]net.Conn, clients)
 		for i := range conns {
 			conns[i] = dial(t, s)
 		}
-		if st := settledWhen(t, s, func(st Stats) bool { return st.Open == 2*clients }); st.Open != 2*clients {
+		if st := settledWhen(t, s, func(st Stats) bool { return st.Open == int64(2*clients) }); st.Open != int64(2*clients) {
 			t.Fatalf("%d connections open, want %d", st.Open, 2*clients)
 		}
 		if n := runtime.NumGoroutine(); n > goroutines+10 {
@@ -393,6 +408,9 @@ func TestDialedAndAbort(t *testing.T) {
 	}
 	recv(t, dialed, 5*time.Second, "OnOpen") // the server's side of it
 	d.AsyncClose()
+	if underWine {
+		t.Skip("under Wine, SO_LINGER 0 sends a FIN, not a reset")
+	}
 	c.Write([]byte("x"))
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadAll(c); !errors.Is(err, errReset) {

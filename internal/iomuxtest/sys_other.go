@@ -12,3 +12,6 @@ var fdDirs = []string{"/proc/self/fd", "/dev/fd"}
 // SkipUnderWine skips a test that cannot pass under Wine, saying why; off
 // Windows it does nothing.
 func SkipUnderWine(t testing.TB, why string) {}
+
+// UnderWine reports whether the tests run under Wine: never off Windows.
+func UnderWine() bool { return false }

@@ -23,3 +23,7 @@ func SkipUnderWine(t testing.TB, why string) {
 		t.Skip("under Wine: " + why)
 	}
 }
+
+// UnderWine reports whether the tests run under Wine, where every socket
+// call is a round trip to the wineserver: a test may scale its load down.
+func UnderWine() bool { return underWine }
