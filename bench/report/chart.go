@@ -5,28 +5,32 @@ import (
 	"math"
 )
 
-// panel is one bar chart of writeChart: a column of a table.
+// panel is one bar chart of writeChart: a column of a table, and the
+// peer whose bar is highlighted.
 type panel struct {
 	t     *table
 	title string
+	ref   string
 }
 
 // writeChart draws one panel per headline figure, two to a row: a
 // horizontal bar per peer that ran it, the reference peer's bar
-// highlighted. The TLS panels follow the plain ones, if TLS ran.
+// highlighted (ref, or for the proxy panels iomux-proxy). The TLS panels
+// follow the plain ones, if TLS ran, and the proxy panels come last.
 func writeChart(w io.Writer, rep *report, ref string) error {
 	var panels []panel
-	if len(rep.plain.peers) > 0 {
-		for _, title := range []string{"64 B C=1 rt/s", "64 B C=50 server CPU µs/rt", "64 B C=50 syscalls/rt",
-			"pipelined P=16 C=50 msg/s", "16 KiB C=50 MB/s", "idle KiB/conn"} {
-			panels = append(panels, panel{rep.plain, title})
+	add := func(t *table, ref string, titles ...string) {
+		if len(t.peers) == 0 {
+			return
+		}
+		for _, title := range titles {
+			panels = append(panels, panel{t, title, ref})
 		}
 	}
-	if len(rep.tls.peers) > 0 {
-		for _, title := range tlsChartPanels {
-			panels = append(panels, panel{rep.tls, title})
-		}
-	}
+	add(rep.plain, ref, "64 B C=1 rt/s", "64 B C=50 server CPU µs/rt", "64 B C=50 syscalls/rt",
+		"pipelined P=16 C=50 msg/s", "16 KiB C=50 MB/s", "idle KiB/conn")
+	add(rep.tls, ref, tlsChartPanels...)
+	add(rep.proxy, proxyRef, proxyChartPanels...)
 	const panelW, barH, gap, labelW, cols = 430.0, 16.0, 4.0, 100.0, 2
 	rowH := make([]float64, (len(panels)+cols-1)/cols)
 	for k, p := range panels {
@@ -71,7 +75,7 @@ func writeChart(w io.Writer, rep *report, ref string) error {
 				bw = math.Max(v/maxV*barMax, 1)
 			}
 			color := "#9bb7d4"
-			if peer == ref {
+			if peer == p.ref {
 				color = "#d62728"
 			}
 			s.rect(x0+labelW, y, bw, barH, color)

@@ -1,8 +1,8 @@
 // Command report turns what bench/run measured into markdown tables and
-// SVG charts: the JSON lines of the echo runs into tables of medians, plain
-// and TLS (with ratios against a reference peer, and the TLS goals), and a
-// bar chart, and the output of the root package's Wait benchmark into a
-// table and a log-log line chart.
+// SVG charts: the JSON lines of the echo runs into tables of medians,
+// plain, TLS and through a proxy (with ratios against a reference peer,
+// and the TLS and proxy goals), and a bar chart, and the output of the
+// root package's Wait benchmark into a table and a log-log line chart.
 //
 //	report --in raw.jsonl --md RESULTS.md --svg results.svg --ref iomux-epoll --machine machine.txt
 //	go test -run '^$' -bench Wait . | report --wait - --wait-md wait.md --wait-svg wait.svg
@@ -27,6 +27,7 @@ import (
 
 // result holds the fields of bench/loadgen's JSON line that we report.
 type result struct {
+	Size          int     `json:"size"` // message size in bytes
 	RTPerSec      float64 `json:"rt_per_s"`
 	MBPerSec      float64 `json:"mb_per_s"`
 	P50us         float64 `json:"p50_us"`
@@ -203,16 +204,17 @@ type table struct {
 	rounds map[string][]int     // runs per column
 }
 
-// report is everything RESULTS.md shows: the plain and the TLS tables,
+// report is everything RESULTS.md shows: the plain, TLS and proxy tables,
 // the failed runs, and what each peer's TLS runs negotiated.
 type report struct {
-	plain, tls *table
-	fails      []string
-	tlsParams  map[string]string // peer → "TLS 1.3, TLS_AES_128_GCM_SHA256, X25519MLKEM768"
+	plain, tls, proxy *table
+	fails             []string
+	tlsParams         map[string]string // peer → "TLS 1.3, TLS_AES_128_GCM_SHA256, X25519MLKEM768"
 }
 
 func tabulate(recs []record) *report {
-	rep := &report{plain: newTable(recs, columns), tls: newTable(recs, tlsColumns), tlsParams: map[string]string{}}
+	rep := &report{plain: newTable(recs, columns), tls: newTable(recs, tlsColumns), proxy: newTable(recs, proxyColumns),
+		tlsParams: map[string]string{}}
 	for _, r := range recs {
 		if r.Result == nil || r.Error != "" {
 			rep.fails = append(rep.fails, fmt.Sprintf("%s %s round %d: %s", r.Peer, r.Scenario, r.Round, r.Error))
@@ -323,6 +325,12 @@ func writeMarkdown(w io.Writer, rep *report, ref, machine string, chart bool, ch
 		writeTables(w, rep.tls, ref, "TLS ")
 		writeTLSParams(w, rep)
 		writeTLSGoals(w, rep.tls, ref)
+	}
+	if len(rep.proxy.peers) > 0 {
+		fmt.Fprint(w, "\n## Proxy\n\n")
+		fmt.Fprint(w, proxyIntro)
+		writeTables(w, rep.proxy, proxyRef, "Proxy ")
+		writeProxyGoals(w, rep.proxy)
 	}
 	if chart {
 		fmt.Fprintf(w, "\n![results](%s)\n", chartName)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 	"strings"
 )
 
@@ -57,27 +56,13 @@ func writeTLSGoals(w io.Writer, t *table, ref string) {
 		return
 	}
 	fmt.Fprintf(w, "\n### TLS against the issue's goals: %s against %s (Go net + crypto/tls)\n\n", ref, goalPeer)
-	// cmp holds ref's median of one column against goalPeer's: met when
-	// their ratio is at most limit (atMost) or at least limit. A verdict
-	// closer to the limit than the larger spread says so.
+	// cmp holds ref's median of one column against goalPeer's.
 	cmp := func(title, unit string, limit float64, atMost bool) string {
-		a, b := t.at(ref, title), t.at(goalPeer, title)
-		if math.IsNaN(a) || math.IsNaN(b) || b == 0 {
+		text, ok := goal{title, unit, limit, atMost}.check(t, ref, goalPeer, false)
+		if !ok {
 			return title + ": not measured"
 		}
-		c := t.cols[columnIndex(t.cols, title)]
-		r := a / b
-		verdict := "not met"
-		if atMost && r <= limit || !atMost && r >= limit {
-			verdict = "met"
-		}
-		sa, sb := t.spreadAt(ref, title), t.spreadAt(goalPeer, title)
-		if close := math.Abs(r/limit - 1); close < sa || close < sb {
-			verdict += ", within the spreads"
-		}
-		return fmt.Sprintf("%s %s against %s%s (×%.3f; spreads %s and %s): %s", title,
-			cell(a, c.format), cell(b, c.format), unit, r,
-			cell(100*sa, "%.0f %%"), cell(100*sb, "%.0f %%"), verdict)
+		return title + " " + text
 	}
 	fmt.Fprintf(w, "- CPU per round trip no worse than Go net's: %s; %s\n",
 		cmp("TLS 64 B C=50 server CPU µs/rt", " µs", 1, true), cmp("TLS 16 KiB C=50 server CPU µs/rt", " µs", 1, true))
