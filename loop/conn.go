@@ -120,22 +120,29 @@ type Conn struct {
 // many AsyncWrites still add to it.
 const closedBacklog = -1 << 62
 
-// connExtra holds a connection's rarely used state, so an idle connection
-// costs one 144-byte Conn.
+// connExtra holds what some connections need, allocated on first use,
+// so an idle connection costs one 144-byte Conn: timeouts, a relay's
+// link, and (behind rare, allocated apart) what fewer still need.
 type connExtra struct {
+	limits *limits // nil until a timeout or deadline is set
+	// source is what SetSource set; holds counts the congested sinks whose
+	// source this connection is (while above 0 it is not read).
+	source *Conn
+	holds  int32
+	dialed bool      // for Dialed
+	rare   *connRare // nil until needed
+}
+
+// connRare is what few connections need: cached addresses, a Dial in
+// progress, a Transport, AsyncWriteFunc's waiters.
+type connRare struct {
 	local, remote net.Addr
-	limits        *limits // nil until a timeout or deadline is set
 	transport     Transport
 	// A Dial in progress: its callback (until OnOpen), the Transport to
 	// make once connected, and the stop of its context's watch.
 	dialDone      func(*Conn, error)
 	dialTransport func(Wire) Transport
 	dialStop      func() bool
-	dialed        bool // for Dialed
-	// source is what SetSource set; holds counts the congested sinks whose
-	// source this connection is (while above 0 it is not read).
-	source *Conn
-	holds  int
 	// handshakeTimer is Options.HandshakeTimeout's, while a handshake runs.
 	handshakeTimer *Timer
 	// Wire.Send from other goroutines writes to the socket under sendMu,
@@ -161,6 +168,24 @@ func (c *Conn) extraState() *connExtra {
 		c.extra = &connExtra{}
 	}
 	return c.extra
+}
+
+// rareState returns the connection's connRare, allocating it (and its
+// connExtra) on first use.
+func (c *Conn) rareState() *connRare {
+	x := c.extraState()
+	if x.rare == nil {
+		x.rare = &connRare{}
+	}
+	return x.rare
+}
+
+// rareIfSet returns the connection's connRare, nil if none was made.
+func (c *Conn) rareIfSet() *connRare {
+	if c.extra == nil {
+		return nil
+	}
+	return c.extra.rare
 }
 
 // limitsIfSet returns the connection's limits, nil if none was ever set.
@@ -223,7 +248,7 @@ func (c *Conn) ReadPaused() bool { return c.flags&flagReadPaused != 0 }
 // looked up (getsockname) on first use, so in OnClose, after the socket is
 // closed, it is nil unless it was asked for before: ask in OnOpen to keep it.
 func (c *Conn) LocalAddr() net.Addr {
-	x := c.extraState()
+	x := c.rareState()
 	if x.local == nil && c.fd >= 0 {
 		x.local = sock.LocalAddr(int(c.fd), false)
 	}
@@ -235,7 +260,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 	if a := c.peer.Addr(); a != nil {
 		return a
 	}
-	x := c.extraState()
+	x := c.rareState()
 	if x.remote == nil && c.fd >= 0 {
 		x.remote = sock.RemoteAddr(int(c.fd))
 	}
@@ -441,14 +466,14 @@ func (c *Conn) whenSent(done func(*Conn, error)) {
 		c.loop.hold(heldDone, c, nil, done)
 		return
 	}
-	x := c.extraState()
+	x := c.rareState()
 	x.written = append(x.written, sentWaiter{mark: x.sentFromQueue + int64(c.Outbound()), done: done})
 }
 
 // sentQueued is called when n queued bytes were sent: it runs the
 // waiters whose bytes are all out.
 func (c *Conn) sentQueued(n int) {
-	x := c.extra
+	x := c.extra.rare
 	x.sentFromQueue += int64(n)
 	i := 0
 	for i < len(x.written) && x.written[i].mark <= x.sentFromQueue {

@@ -176,8 +176,9 @@ func (l *Loop) startDial(ctx context.Context, fd int, peer sock.Peer, newTranspo
 		done(nil, ErrServerClosed)
 		return
 	}
-	x := c.extraState()
-	x.dialDone, x.dialTransport, x.dialed = done, newTransport, true
+	c.extraState().dialed = true
+	x := c.rareState()
+	x.dialDone, x.dialTransport = done, newTransport
 	c.updateInterest()
 	if c.Closed() {
 		return
@@ -202,7 +203,7 @@ func (c *Conn) finishDial() {
 		return
 	}
 	c.loop.stats.Total.Add(1)
-	newTransport := c.extra.dialTransport
-	c.extra.dialTransport = nil
+	newTransport := c.extra.rare.dialTransport
+	c.extra.rare.dialTransport = nil
 	c.connected(newTransport)
 }

@@ -58,7 +58,7 @@ func (c *Conn) read() {
 		// A handshake holds what comes until it is done (a TLS 1.3 client
 		// may send data the moment its own side is done): read no more
 		// than it can take.
-		room := c.extra.transport.(Handshaker).HandshakeRoom()
+		room := c.extra.rare.transport.(Handshaker).HandshakeRoom()
 		if room <= 0 {
 			c.updateInterest()
 			return
@@ -80,7 +80,7 @@ func (c *Conn) read() {
 		// what came before the EOF, and OnEOF runs after OnOpen.
 		c.flags |= flagEOF
 		c.updateInterest()
-		c.extra.transport.(Handshaker).HandshakeEOF()
+		c.extra.rare.transport.(Handshaker).HandshakeEOF()
 		return
 	case n == 0:
 		c.peerEOF()

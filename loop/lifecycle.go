@@ -42,7 +42,7 @@ func (c *Conn) connected(newTransport func(Wire) Transport) {
 		newTransport = l.srv.opts.Transport
 	}
 	if newTransport != nil {
-		x := c.extraState() // before the Wire is made: Wire.Send reads it from other goroutines
+		x := c.rareState() // before the Wire is made: Wire.Send reads it from other goroutines
 		x.transport = newTransport(Wire{c})
 	}
 	h, ok := c.transport().(Handshaker)
@@ -53,7 +53,7 @@ func (c *Conn) connected(newTransport func(Wire) Transport) {
 	c.state = stateHandshaking
 	l.stats.Handshaking.Add(1)
 	if d := l.srv.opts.HandshakeTimeout; d > 0 {
-		c.extra.handshakeTimer = l.AfterFunc(d, func() {
+		c.extra.rare.handshakeTimer = l.AfterFunc(d, func() {
 			if c.state == stateHandshaking {
 				c.closeWith(fmt.Errorf("after %v: %w", d, ErrHandshakeTimeout))
 			}
@@ -78,7 +78,7 @@ func (c *Conn) open() {
 	}
 	c.state = stateOpen
 	var done func(*Conn, error)
-	if x := c.extra; x != nil {
+	if x := c.rareIfSet(); x != nil {
 		done, x.dialDone = x.dialDone, nil
 		if x.dialStop != nil {
 			x.dialStop()
@@ -88,6 +88,8 @@ func (c *Conn) open() {
 			x.sendMu.Lock()
 			x.sendPosted = true // the loop writes now: Wire.Send goes through it
 			x.sendMu.Unlock()
+		} else if x.local == nil && x.remote == nil && len(x.written) == 0 {
+			c.extra.rare = nil // a Dial's state, no longer needed: an idle connection keeps none
 		}
 	}
 	c.updateInterest() // reading may have stopped while a handshake held input
@@ -136,9 +138,9 @@ func (c *Conn) runOnOpen() {
 func (c *Conn) endHandshake() {
 	l := c.loop
 	l.stats.Handshaking.Add(-1)
-	if t := c.extra.handshakeTimer; t != nil {
+	if t := c.extra.rare.handshakeTimer; t != nil {
 		t.Stop()
-		c.extra.handshakeTimer = nil // an idle connection keeps no timer
+		c.extra.rare.handshakeTimer = nil // an idle connection keeps no timer
 	}
 }
 
@@ -148,7 +150,7 @@ func (c *Conn) handshakeFailed(err error) {
 	l := c.loop
 	c.endHandshake()
 	l.stats.HandshakeErrors.Add(1)
-	c.extra.transport.(Handshaker).AbortHandshake(err)
+	c.extra.rare.transport.(Handshaker).AbortHandshake(err)
 	if l.srv.debugOn() {
 		l.debug("loop: handshake failed", slog.Any("addr", c.RemoteAddr()), slog.Any("err", err))
 	}
@@ -180,7 +182,7 @@ func (c *Conn) end(err error, linger bool) {
 	if debug {
 		addr = c.RemoteAddr()
 	}
-	x := c.extra
+	x := c.rareIfSet()
 	if x != nil && x.transport != nil {
 		x.sendMu.Lock()
 		x.sendGone = true // Wire.Send must not write to the socket closed next

@@ -35,7 +35,7 @@ type Loop struct {
 	packets   []*PacketConn // UDP sockets
 	lingering map[*lingerer]struct{}
 	timers    timerHeap
-	cached    time.Time // the time after the last Wait (see now)
+	cached    instant // the time after the last Wait (see now)
 	stopping  bool
 	// yieldBeforeWait: a goroutine was given work from the loop since
 	// the last Wait, and must get to run before the loop sleeps (see run).
@@ -69,7 +69,7 @@ func newLoop(s *Server, index int) (*Loop, error) {
 		buf:     make([]byte, s.opts.ReadBufferSize),
 		observe: s.opts.Observe,
 		budget:  int64(max(s.opts.MaxQueued/s.opts.Loops, 0)),
-		cached:  time.Now(),
+		cached:  instantOf(time.Now()),
 		done:    make(chan struct{}),
 	}, nil
 }
@@ -85,11 +85,11 @@ func (l *Loop) Backend() string { return l.sel.Backend() }
 
 // now is the time of the last Wait return: cheap, and good enough for
 // timeouts (one time.Now per loop iteration, not per event).
-func (l *Loop) now() time.Time { return l.cached }
+func (l *Loop) now() instant { return l.cached }
 
 // refreshNow reads the clock into what now returns, and returns it.
-func (l *Loop) refreshNow() time.Time {
-	l.cached = time.Now()
+func (l *Loop) refreshNow() instant {
+	l.cached = instantOf(time.Now())
 	return l.cached
 }
 
@@ -184,7 +184,7 @@ func (l *Loop) run() {
 			runtime.Gosched()
 			yielded = l.cached
 		}
-		if l.cached.Sub(yielded) >= yieldEvery {
+		if l.cached.sub(yielded) >= yieldEvery {
 			// A loop that never passes through the scheduler has its P
 			// retaken by sysmon in its system calls after 10 ms, which
 			// wakes other threads on the loop's core (bench/README.md).

@@ -204,7 +204,7 @@ func (c *Conn) flush() {
 	c.head += n
 	c.loop.stats.Queued.Add(-int64(n))
 	c.backlog.Add(-int64(n))
-	if x := c.extra; x != nil && len(x.written) > 0 {
+	if x := c.rareIfSet(); x != nil && len(x.written) > 0 {
 		c.sentQueued(n)
 	}
 	if c.head > 0 && c.head >= len(c.out)/2 { // reclaim the sent half
@@ -307,7 +307,7 @@ func (c *Conn) wantsInput() bool {
 	case stateNew, stateOpen:
 		return true
 	case stateHandshaking:
-		return c.extra.transport.(Handshaker).HandshakeRoom() > 0
+		return c.extra.rare.transport.(Handshaker).HandshakeRoom() > 0
 	}
 	return false
 }
@@ -334,7 +334,7 @@ func (c *Conn) startWriteClock() {
 		t.write, t.writeSet = d, true
 		if t.timer == nil {
 			t.timer = c.loop.AfterFunc(d, c.armTimeouts)
-		} else if t.timer.index < 0 || t.timer.when.After(c.loop.now().Add(d)) {
+		} else if t.timer.index < 0 || t.timer.when > c.loop.now().add(d) {
 			t.timer.Reset(d)
 		}
 	}

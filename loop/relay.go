@@ -38,7 +38,7 @@ func (c *Conn) Source() *Conn {
 // hold changes, by delta, how many congested sinks hold src (nil: none),
 // on src's loop: from is the loop that asks, and the change is posted to
 // src's loop if that is another. A source no longer held is read again.
-func (src *Conn) hold(from *Loop, delta int) {
+func (src *Conn) hold(from *Loop, delta int32) {
 	if src == nil {
 		return
 	}

@@ -195,10 +195,18 @@ func TestRelayBoundsANonReader(t *testing.T) {
 				// A relay's read of one loop iteration may land after the
 				// hold: a few reads more than the bound.
 				limit := o.bound + 4*int64(s.Options().ReadBufferSize)
+				// Sample until the queue has filled (half the bound at least),
+				// then half a second more.
 				var peak int64
-				deadline := time.Now().Add(time.Second)
-				for time.Now().Before(deadline) {
+				var full time.Time
+				for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
 					peak = max(peak, s.Stats().Queued)
+					if full.IsZero() && peak >= o.bound/2 {
+						full = time.Now()
+					}
+					if !full.IsZero() && time.Since(full) > 500*time.Millisecond {
+						break
+					}
 					time.Sleep(5 * time.Millisecond)
 				}
 				if peak < o.bound/2 {

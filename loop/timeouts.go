@@ -12,13 +12,13 @@ import (
 // message.
 type limits struct {
 	idle, read, write   time.Duration
-	deadline            time.Time
-	lastRead, lastWrite time.Time // lastWrite: last progress, or when output was queued
-	writeSet            bool      // write came from SetWriteTimeout or Options.WriteTimeout
+	deadline            instant // 0: none
+	lastRead, lastWrite instant // lastWrite: last progress, or when output was queued
+	writeSet            bool    // write came from SetWriteTimeout or Options.WriteTimeout
 	timer               *Timer
 }
 
-func (t *limits) wrote(now time.Time) { t.lastWrite = now }
+func (t *limits) wrote(now instant) { t.lastWrite = now }
 
 func (c *Conn) limits() *limits {
 	x := c.extraState()
@@ -45,7 +45,14 @@ func (c *Conn) SetWriteTimeout(d time.Duration) {
 }
 
 // SetDeadline closes the connection at t (the zero Time removes it).
-func (c *Conn) SetDeadline(t time.Time) { c.limits().deadline = t; c.armTimeouts() }
+func (c *Conn) SetDeadline(t time.Time) {
+	d := instant(0)
+	if !t.IsZero() {
+		d = max(instantOf(t), 1) // 0 is none
+	}
+	c.limits().deadline = d
+	c.armTimeouts()
+}
 
 // armTimeouts checks the limits now and schedules the next check.
 func (c *Conn) armTimeouts() {
@@ -74,10 +81,10 @@ func (c *Conn) armTimeouts() {
 
 // check returns the error of a limit passed, or how long until the next
 // limit could pass (-1: no limit set).
-func (t *limits) check(now time.Time, pending bool) (time.Duration, error) {
+func (t *limits) check(now instant, pending bool) (time.Duration, error) {
 	next := time.Duration(-1)
-	consider := func(at time.Time) bool {
-		left := at.Sub(now)
+	consider := func(at instant) bool {
+		left := at.sub(now)
 		if left <= 0 {
 			return true
 		}
@@ -86,16 +93,17 @@ func (t *limits) check(now time.Time, pending bool) (time.Duration, error) {
 		}
 		return false
 	}
-	if !t.deadline.IsZero() && consider(t.deadline) {
-		return 0, fmt.Errorf("deadline %s passed: %w", t.deadline.Format(time.RFC3339Nano), ErrTimeout)
+	if t.deadline != 0 && consider(t.deadline) {
+		at := epoch.Add(time.Duration(t.deadline))
+		return 0, fmt.Errorf("deadline %s passed: %w", at.Format(time.RFC3339Nano), ErrTimeout)
 	}
-	if t.idle > 0 && consider(latest(t.lastRead, t.lastWrite).Add(t.idle)) {
+	if t.idle > 0 && consider(max(t.lastRead, t.lastWrite).add(t.idle)) {
 		return 0, fmt.Errorf("idle for %v: %w", t.idle, ErrTimeout)
 	}
-	if t.read > 0 && consider(t.lastRead.Add(t.read)) {
+	if t.read > 0 && consider(t.lastRead.add(t.read)) {
 		return 0, fmt.Errorf("nothing read for %v: %w", t.read, ErrTimeout)
 	}
-	if t.write > 0 && pending && consider(t.lastWrite.Add(t.write)) {
+	if t.write > 0 && pending && consider(t.lastWrite.add(t.write)) {
 		return 0, fmt.Errorf("output stalled for %v: %w", t.write, ErrTimeout)
 	}
 	if t.write > 0 && !pending && (next < 0 || t.write < next) {
@@ -105,11 +113,4 @@ func (t *limits) check(now time.Time, pending bool) (time.Duration, error) {
 		next = t.write
 	}
 	return next, nil
-}
-
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

@@ -5,11 +5,25 @@ import (
 	"time"
 )
 
+// instant is a time on the loops' clock: nanoseconds since the package's
+// epoch, on the monotonic clock. It takes 8 bytes where a time.Time takes
+// 24: per-connection timeouts keep several (an idle connection's memory
+// is a headline figure).
+type instant int64
+
+var epoch = time.Now()
+
+func instantOf(t time.Time) instant { return instant(t.Sub(epoch)) }
+
+func (i instant) add(d time.Duration) instant { return i + instant(d) }
+
+func (i instant) sub(j instant) time.Duration { return time.Duration(i - j) }
+
 // Timer is a callback owned by one loop: it runs on that loop's goroutine,
 // between event batches. Create it with Loop.AfterFunc or Loop.Every.
 type Timer struct {
 	loop   *Loop
-	when   time.Time
+	when   instant
 	period time.Duration // > 0 for Every
 	fn     func()
 	index  int // position in the heap, -1 when not scheduled
@@ -31,7 +45,7 @@ func (t *Timer) Reset(d time.Duration) {
 	// From the time of the call, not the cached time of the last Wait:
 	// late in a long batch that would fire the timer early (a 20ms timer
 	// set after a 50ms handler fired at once).
-	t.when = t.loop.refreshNow().Add(d)
+	t.when = t.loop.refreshNow().add(d)
 	if t.index >= 0 {
 		heap.Fix(&t.loop.timers, t.index)
 		return
@@ -44,7 +58,7 @@ func (t *Timer) Reset(d time.Duration) {
 type timerHeap []*Timer
 
 func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].when.Before(h[j].when) }
+func (h timerHeap) Less(i, j int) bool { return h[i].when < h[j].when }
 func (h timerHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].index, h[j].index = i, j
@@ -91,14 +105,14 @@ func (l *Loop) runTimers() time.Duration {
 	start := l.refreshNow()
 	for len(l.timers) > 0 {
 		t := l.timers[0]
-		if t.when.After(start) {
-			return max(t.when.Sub(l.refreshNow()), 0)
+		if t.when > start {
+			return max(t.when.sub(l.refreshNow()), 0)
 		}
 		now := l.refreshNow()
 		if t.period > 0 {
-			t.when = t.when.Add(t.period)
-			if !t.when.After(now) { // fell behind: skip the missed ticks
-				t.when = now.Add(t.period)
+			t.when = t.when.add(t.period)
+			if t.when <= now { // fell behind: skip the missed ticks
+				t.when = now.add(t.period)
 			}
 			heap.Fix(&l.timers, 0)
 		} else {

@@ -32,7 +32,7 @@ func TestAfterFuncOrder(t *testing.T) {
 		for _, ms := range delays {
 			var tm *Timer
 			tm = l.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
-				notify(fired, firing{ms, tm.when, time.Now()})
+				notify(fired, firing{ms, epoch.Add(time.Duration(tm.when)), time.Now()})
 			})
 		}
 	})
@@ -414,7 +414,7 @@ func TestTimerHeap(t *testing.T) {
 		for i := range timers {
 			d := time.Duration(rng.IntN(200)) * time.Millisecond
 			timers[i] = l.AfterFunc(d, func() { fired = append(fired, fire{i, want[i], time.Now()}) })
-			want[i] = timers[i].when
+			want[i] = epoch.Add(time.Duration(timers[i].when))
 		}
 		for i := range timers {
 			switch rng.IntN(4) {
@@ -425,7 +425,7 @@ func TestTimerHeap(t *testing.T) {
 				delete(want, i)
 			case 1:
 				timers[i].Reset(time.Duration(rng.IntN(200)) * time.Millisecond)
-				want[i] = timers[i].when
+				want[i] = epoch.Add(time.Duration(timers[i].when))
 			}
 		}
 		l.AfterFunc(300*time.Millisecond, func() { close(done) })

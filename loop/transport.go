@@ -78,7 +78,7 @@ func (w Wire) Write(p []byte) (int, error) {
 	if c.state == stateHandshaking {
 		// A Send may be writing from another goroutine: wait for it to
 		// finish, and send the later ones through the loop.
-		x := c.extra
+		x := c.extra.rare
 		x.sendMu.Lock()
 		x.sendPosted = true
 		x.sendMu.Unlock()
@@ -112,7 +112,7 @@ func (w Wire) Post(fn func()) error { return w.c.loop.post(fn, false) }
 // reused when Send returns.
 func (w Wire) Send(p []byte) error {
 	c := w.c
-	x := c.extra // set before the Wire was made, never replaced
+	x := c.extra.rare // set before the Wire was made, never replaced
 	x.sendMu.Lock()
 	if x.sendGone {
 		x.sendMu.Unlock()
@@ -162,10 +162,10 @@ func (c *Conn) reportSent(p []byte) {
 func (c *Conn) Transport() Transport { return c.transport() }
 
 func (c *Conn) transport() Transport {
-	if c.extra == nil {
+	if c.extra == nil || c.extra.rare == nil {
 		return nil
 	}
-	return c.extra.transport
+	return c.extra.rare.transport
 }
 
 // decode runs the connection's Transport on bytes read from the socket
@@ -193,7 +193,7 @@ func (c *Conn) decode(data []byte, deliverHeld bool) {
 		held = copy(c.in[:cap(c.in)], c.view)
 		base = c.in[:held]
 	}
-	plain, err := c.extra.transport.Decode(data, base)
+	plain, err := c.extra.rare.transport.Decode(data, base)
 	if c.Closed() { // a reply's write failed, or the Transport failed the connection
 		return
 	}

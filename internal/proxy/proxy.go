@@ -134,16 +134,29 @@ func New(cfg Config) (*Proxy, error) {
 	return p, nil
 }
 
-// end is one connection of a pair: its peer (nil until the upstream is
-// there) and the upstream the pair goes to.
-type end struct {
+// pair is a client's context: its upstream connection (nil until it is
+// there) and the upstream it goes to. An upstream connection's context is
+// its client: an idle pair costs two loop.Conns, their links and this.
+type pair struct {
 	peer *loop.Conn
 	up   *upstream
 }
 
-func endOf(c *loop.Conn) *end {
-	e, _ := c.Context().(*end)
-	return e
+func pairOf(client *loop.Conn) *pair {
+	p, _ := client.Context().(*pair)
+	return p
+}
+
+// peerOf is the other end of c's pair, nil if there is none yet.
+func peerOf(c *loop.Conn) *loop.Conn {
+	if c.Dialed() {
+		client, _ := c.Context().(*loop.Conn)
+		return client
+	}
+	if p := pairOf(c); p != nil {
+		return p.peer
+	}
+	return nil
 }
 
 // The Proxy's optional loop.Handler methods.
@@ -156,8 +169,10 @@ func (p *Proxy) OnOpen(c *loop.Conn) {
 		return
 	}
 	c.PauseRead() // until the upstream is there: what comes meanwhile waits
-	c.SetContext(&end{})
+	c.SetContext(&pair{})
 	if p.cfg.IdleTimeout > 0 {
+		// On the client only: its reads and writes are the pair's traffic
+		// both ways, so one timer serves the pair.
 		c.SetIdleTimeout(p.cfg.IdleTimeout)
 	}
 	p.connect(c, 0)
@@ -192,19 +207,16 @@ func (p *Proxy) connect(c *loop.Conn, tried int) {
 			return
 		}
 		p.recovered(up)
-		u.SetContext(&end{peer: c, up: up})
+		u.SetContext(c)
 		u.SetSource(c)
-		if p.cfg.IdleTimeout > 0 {
-			u.SetIdleTimeout(p.cfg.IdleTimeout)
-		}
 		onLoopOf(l, c, func() {
 			if c.Closed() { // the client left meanwhile
 				up.open.Add(-1)
 				onLoopOf(c.Loop(), u, func() { u.Close() })
 				return
 			}
-			e := endOf(c)
-			e.peer, e.up = u, up
+			pr := pairOf(c)
+			pr.peer, pr.up = u, up
 			c.SetSource(u)
 			p.pairs.Add(1)
 			p.total.Add(1)
@@ -281,20 +293,19 @@ func (p *Proxy) recovered(up *upstream) {
 
 // OnData relays what came to the other end.
 func (p *Proxy) OnData(c *loop.Conn) {
-	if e := endOf(c); e != nil && e.peer != nil {
-		e.peer.WriteFrom(c, c.Next(-1))
+	if to := peerOf(c); to != nil {
+		to.WriteFrom(c, c.Next(-1))
 	}
 }
 
 // OnEOF passes a half-close on; once both halves are closed, so is the
 // pair.
 func (p *Proxy) OnEOF(c *loop.Conn) {
-	e := endOf(c)
-	if e == nil || e.peer == nil {
+	to := peerOf(c)
+	if to == nil {
 		c.Close()
 		return
 	}
-	to := e.peer
 	onLoopOf(c.Loop(), to, func() {
 		to.CloseWrite()
 		if to.EOF() {
@@ -306,18 +317,17 @@ func (p *Proxy) OnEOF(c *loop.Conn) {
 
 // OnClose closes the other end: with a reset if this end was reset.
 func (p *Proxy) OnClose(c *loop.Conn, err error) {
-	e := endOf(c)
-	if e == nil || e.peer == nil {
+	to := peerOf(c)
+	if to == nil {
 		return
 	}
-	if !c.Dialed() {
+	if pr := pairOf(c); pr != nil {
 		p.pairs.Add(-1)
-		e.up.open.Add(-1)
+		pr.up.open.Add(-1)
 		if p.cfg.Verbose {
-			fmt.Fprintf(p.cfg.Log, "proxy: %s ↔ %s closed (%v)\n", c.RemoteAddr(), e.up.addr, errOrNone(err))
+			fmt.Fprintf(p.cfg.Log, "proxy: %s ↔ %s closed (%v)\n", c.RemoteAddr(), pr.up.addr, errOrNone(err))
 		}
 	}
-	to := e.peer
 	reset := errors.Is(err, loop.ErrReset)
 	onLoopOf(c.Loop(), to, func() {
 		if reset {
