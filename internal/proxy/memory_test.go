@@ -37,6 +37,7 @@ func BenchmarkIdlePairMemory(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/pairs, "live-B/pair")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/pairs, "alloc-B/pair")
 	for _, fd := range clients {
 		sock.Close(fd)
 	}

@@ -33,6 +33,18 @@ type Endpoint struct {
 // binds a free port) into an Endpoint. Host names are looked up with the
 // net package's resolver, which may block: resolve before entering a loop.
 func Resolve(network, address string) (Endpoint, error) {
+	switch network {
+	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":
+		// An IP address and a numeric port, the common case (a Dial's
+		// upstream): parsed here, with no resolver and no garbage; the
+		// rest (names, zones, mapped addresses, errors) below.
+		if ap, err := netip.ParseAddrPort(address); err == nil && ap.Addr().Zone() == "" && !ap.Addr().Is4In6() {
+			a, last := ap.Addr(), network[len(network)-1]
+			if a.Is4() && last != '6' || a.Is6() && last != '4' {
+				return ipEndpoint(network, ap, ""), nil
+			}
+		}
+	}
 	var ip net.IP
 	var port int
 	var zone string
