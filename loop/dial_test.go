@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/iomux/iomux/internal/sock"
 	"net"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
+	"github.com/iomux/iomux/internal/sock"
 )
 
 // within returns a context that ends after d (or at the test's end).
@@ -130,25 +132,7 @@ func TestDialEcho(t *testing.T) {
 // TestDialTimeout fills a listener's accept queue (listen backlog 0, never
 // accepted) so that the kernel drops the next SYN and the connect hangs.
 func TestDialTimeout(t *testing.T) {
-	fd, e := listenBacklog0(t, "tcp", "127.0.0.1:0")
-	bound, err := sock.Bound(fd, e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := bound.Addr().String()
-	// Connect until one hangs: the queue then holds what it can.
-	full := false
-	for range 8 {
-		c, err := net.DialTimeout("tcp", target, 200*time.Millisecond)
-		if err != nil {
-			full = true
-			break
-		}
-		t.Cleanup(func() { c.Close() })
-	}
-	if !full {
-		t.Skip("cannot fill a loopback accept queue here: no connect hangs")
-	}
+	target := iomuxtest.HangingAddr(t)
 	d := startDialer(t, 1)
 	const timeout = 200 * time.Millisecond
 	start := time.Now()
@@ -199,7 +183,7 @@ func TestDialTimeout(t *testing.T) {
 func TestDialUnixBacklogFull(t *testing.T) {
 	skipNoUnix(t)
 	path := filepath.Join(t.TempDir(), "full.sock")
-	_, e := listenBacklog0(t, "unix", path)
+	_, e := iomuxtest.ListenBacklog0(t, "unix", path)
 	full := false
 	for range 8 { // fill the backlog until a connect is refused
 		c, err := sock.Open(e)
@@ -225,26 +209,4 @@ func TestDialUnixBacklogFull(t *testing.T) {
 		t.Fatalf("Dial: %v, want EAGAIN", err)
 	}
 	t.Logf("Dial: %v", err)
-}
-
-// listenBacklog0 opens a socket listening on address with a backlog of 0
-// (never accepted), closed at cleanup.
-func listenBacklog0(t *testing.T, network, address string) (int, sock.Endpoint) {
-	t.Helper()
-	e, err := sock.Resolve(network, address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fd, err := sock.Open(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sock.Close(fd) })
-	if err := sock.Bind(fd, e); err != nil {
-		t.Fatal(err)
-	}
-	if err := sock.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	return fd, e
 }

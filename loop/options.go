@@ -98,8 +98,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// LingerTimeout bounds how long a socket that Close ended waits for
 	// the peer's EOF, reading and dropping what it still sends, so that
-	// the kernel does not reset what was sent (see Conn.Close). Default 2
-	// s; negative: none (Close closes the socket at once).
+	// the kernel does not reset what was sent (see Conn.Close); the socket
+	// keeps its descriptor meanwhile. Default 2 s; negative: none (Close
+	// closes the socket at once).
 	LingerTimeout time.Duration
 	// TCPDelay leaves Nagle's algorithm on (TCP_NODELAY is set by default).
 	TCPDelay bool

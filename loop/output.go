@@ -231,8 +231,7 @@ func (c *Conn) flush() {
 			c.loop.debug("loop: connection resumed", slog.Any("addr", c.RemoteAddr()), slog.Int("queued", left))
 		}
 		c.loop.hold(heldResume, c, nil, nil)
-		c.updateInterest()
-		c.readResumed()
+		c.readResumed() // its OnData runs after this callback, once interest is updated below
 	}
 	if left == 0 {
 		c.finishClose()

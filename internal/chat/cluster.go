@@ -258,7 +258,6 @@ func newCluster(cfg ClusterConfig, log io.Writer) (*cluster, error) {
 // start joins the room on l; called on the loop as it starts.
 func (c *cluster) start(r *room, l *loop.Loop) {
 	c.room, c.l = r, l
-	r.cluster = c
 	c.inMu.Lock()
 	c.started = true
 	pending := len(c.inbox) > 0

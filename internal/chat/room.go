@@ -64,10 +64,8 @@ type room struct {
 	held    []*member   // senders not read until the queues drain
 	drain   *loop.Timer // while senders are held: looks at the queues
 
-	cluster *cluster // the other nodes of the room (cluster.go), once the loop started; nil without
+	cluster *cluster // the other nodes of the room (cluster.go), started with the loop; nil without
 	joined  uint64   // members who joined so far: the next one's id
-	// link is the cluster to start when the loop starts (OnLoopStart); nil without.
-	link *cluster
 }
 
 // The room's optional loop.Handler methods.
@@ -79,8 +77,8 @@ var (
 // OnLoopStart joins the node to the room's cluster, if there is one, as
 // the room's loop starts.
 func (r *room) OnLoopStart(l *loop.Loop) {
-	if r.link != nil {
-		r.link.start(r, l)
+	if r.cluster != nil {
+		r.cluster.start(r, l)
 	}
 }
 

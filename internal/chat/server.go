@@ -113,7 +113,7 @@ func NewServer(cfg Config, opts loop.Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.cluster, r.link = c, c
+		s.cluster, r.cluster = c, c
 	}
 	opts.Loops = 1
 	opts.WriteTimeout = cfg.WriteTimeout
