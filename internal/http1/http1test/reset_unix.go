@@ -1,0 +1,7 @@
+//go:build unix
+
+package http1test
+
+import "syscall"
+
+func errReset() error { return syscall.ECONNRESET }
