@@ -195,3 +195,26 @@ func (s *Server) pick() *Loop {
 	}
 	return s.loops[s.turn.Add(1)%uint32(len(s.loops))]
 }
+
+// StopAccepting closes the Server's listeners (TCP, Unix and UDP) and
+// leaves its connections open: the first step of a graceful shutdown that
+// lets requests in flight finish before Stop (loophttp's Shutdown). It
+// returns once every loop has closed its listeners; ErrServerClosed if the
+// Server was not started or is stopping. Do not call it on a loop.
+func (s *Server) StopAccepting() error {
+	s.startMu.Lock()
+	loops, closed := s.loops, s.closed
+	s.startMu.Unlock()
+	if loops == nil || closed {
+		return ErrServerClosed
+	}
+	var wg sync.WaitGroup
+	for _, l := range loops {
+		wg.Add(1)
+		if err := l.post(func() { l.closeListeners(); wg.Done() }, false); err != nil {
+			wg.Done()
+		}
+	}
+	wg.Wait()
+	return nil
+}

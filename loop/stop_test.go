@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -315,5 +316,34 @@ func TestOnStop(t *testing.T) {
 	}
 	if err := recv(t, done, 10*time.Second, "Stop"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStopAccepting: the listeners close, the connections stay and are
+// served; Stop ends them later.
+func TestStopAccepting(t *testing.T) {
+	h := &funcHandler{data: func(c *Conn) { c.Write(c.Next(-1)) }}
+	s := startServer(t, h, Options{Loops: 2}, "tcp", "127.0.0.1:0")
+	c := dial(t, s)
+	if err := s.StopAccepting(); err != nil {
+		t.Fatal(err)
+	}
+	if nc, err := net.DialTimeout("tcp", s.Addrs()[0].String(), time.Second); err == nil {
+		nc.Close()
+		t.Fatal("a connection was accepted after StopAccepting")
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("still served")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 12)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "still served" {
+		t.Fatalf("%q, %v", buf, err)
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StopAccepting(); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("StopAccepting after Stop: %v", err)
 	}
 }
