@@ -1,0 +1,507 @@
+package loophttp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/iomux/iomux/internal/http1"
+	"github.com/iomux/iomux/loop"
+)
+
+// headSlack is what net/http reads past MaxHeaderBytes before it answers
+// 431 (its bufio reader's slack); we refuse at the same point.
+const headSlack = 4096
+
+// handler is the loop.Handler of a Server: it parses requests on the loop
+// and hands them to a goroutine per busy connection (conn.serve).
+type handler struct {
+	srv *Server
+}
+
+var (
+	_ loop.EOFHandler       = (*handler)(nil)
+	_ loop.LoopStartHandler = (*handler)(nil)
+)
+
+// loopConns is a loop's list of connections, for Shutdown's closing of
+// idle ones.
+type loopConns struct{ head *conn }
+
+func (h *handler) OnLoopStart(l *loop.Loop) { l.SetContext(&loopConns{}) }
+
+// conn is one HTTP connection. Fields above mu belong to the loop; those
+// below it are shared with the connection's serving goroutine.
+type conn struct {
+	srv        *Server
+	c          *loop.Conn
+	prev, next *conn // the loop's list
+
+	scan       int      // how much of the buffered head HeadEnd has seen
+	reading    *request // the request whose body is arriving
+	dec        *http1.BodyDecoder
+	pending    int       // requests parsed whose responses are not yet written
+	afterPOST  bool      // the last request was a POST (see http1.SkipCRLFAfterPOST)
+	headBegun  bool      // part of a head has arrived
+	headAt     time.Time // when it began (ReadTimeout counts from there)
+	writeBy    time.Time // WriteTimeout's deadline of the request being answered
+	bodyPaused bool      // PauseRead because a body buffer or the pipeline is full
+	ending     bool      // no more requests are read: the connection closes when pending ones are done
+	eof        bool      // the client ended its side
+	state      http.ConnState
+	netc       *netConn // made when ConnState, ConnContext or Hijack need one
+	ctx        context.Context
+
+	mu      sync.Mutex
+	queue   []*request // parsed, waiting for the serving goroutine
+	current *request   // the one being served
+	serving bool       // a goroutine serves the queue
+	stopped bool       // a response said close: no more requests are served
+	closed  bool       // the loop connection is gone
+	out     []byte     // the serving goroutine's output not yet sent
+	owed    int        // its finished requests Server.active still counts
+}
+
+// request is one parsed request on its way through a handler.
+type request struct {
+	cn      *conn
+	req     *http.Request
+	framing http1.Framing
+	body    *body // nil when there is none
+	cancel  context.CancelFunc
+	refusal []byte // not a request: net/http's answer to a bad one
+}
+
+func (h *handler) OnOpen(c *loop.Conn) {
+	cn := &conn{srv: h.srv, c: c, ctx: h.srv.base()}
+	c.SetContext(cn)
+	if lc, ok := c.Loop().Context().(*loopConns); ok {
+		cn.next = lc.head
+		if lc.head != nil {
+			lc.head.prev = cn
+		}
+		lc.head = cn
+	}
+	if h.srv.ConnContext != nil {
+		cn.ctx = h.srv.ConnContext(cn.ctx, cn.netConn())
+		if cn.ctx == nil {
+			panic("loophttp: ConnContext returned nil")
+		}
+	}
+	if h.srv.shutting.Load() {
+		c.Close()
+		return
+	}
+	cn.setState(http.StateNew)
+	cn.armIdle()
+}
+
+func (h *handler) OnClose(c *loop.Conn, err error) {
+	cn, _ := c.Context().(*conn)
+	if cn == nil {
+		return
+	}
+	if lc, ok := c.Loop().Context().(*loopConns); ok {
+		if cn.prev != nil {
+			cn.prev.next = cn.next
+		} else if lc.head == cn {
+			lc.head = cn.next
+		}
+		if cn.next != nil {
+			cn.next.prev = cn.prev
+		}
+		cn.prev, cn.next = nil, nil
+	}
+	if cn.reading != nil && cn.reading.body != nil {
+		cn.reading.body.fail(io.ErrUnexpectedEOF)
+	}
+	cn.reading = nil
+	cn.mu.Lock()
+	cn.closed = true
+	dropped := cn.queue
+	cn.queue = nil
+	cur := cn.current
+	cn.mu.Unlock()
+	for _, r := range dropped {
+		r.cancel()
+		if r.body != nil {
+			r.body.fail(io.ErrUnexpectedEOF)
+		}
+		cn.srv.active.Done()
+	}
+	if cur != nil {
+		cur.cancel()
+	}
+	if cn.state != http.StateHijacked {
+		cn.setState(http.StateClosed)
+	}
+}
+
+// OnEOF: the client ended its side. Requests already in are answered
+// (their contexts are cancelled, as net/http cancels on a read error);
+// then the connection closes.
+func (h *handler) OnEOF(c *loop.Conn) {
+	cn := c.Context().(*conn)
+	cn.eof = true
+	if cn.reading != nil && cn.reading.body != nil {
+		cn.reading.body.fail(io.ErrUnexpectedEOF)
+		cn.ending = true
+	}
+	cn.mu.Lock()
+	if cn.current != nil {
+		cn.current.cancel()
+	}
+	for _, r := range cn.queue {
+		r.cancel()
+	}
+	cn.mu.Unlock()
+	h.OnData(c) // what is buffered may hold complete requests
+	if cn.pending == 0 {
+		c.Close()
+	}
+}
+
+func (h *handler) OnData(c *loop.Conn) {
+	cn := c.Context().(*conn)
+	for !c.Closed() {
+		if cn.ending {
+			c.Discard(-1)
+			return
+		}
+		if cn.reading != nil {
+			if !cn.feedBody() {
+				return
+			}
+			continue
+		}
+		if cn.pending >= cn.srv.maxPipelined() {
+			cn.pauseRead()
+			return
+		}
+		if !cn.readHead() {
+			return
+		}
+	}
+}
+
+// readHead parses the next request head if it is all in; it reports
+// whether it did.
+func (cn *conn) readHead() bool {
+	c := cn.c
+	in := c.Peek(-1)
+	if len(in) == 0 {
+		return false
+	}
+	if cn.afterPOST {
+		n, ok := http1.SkipCRLFAfterPOST(in)
+		if !ok {
+			return false
+		}
+		cn.afterPOST = false
+		c.Discard(n)
+		if in = c.Peek(-1); len(in) == 0 {
+			return false
+		}
+	}
+	if !cn.headBegun {
+		cn.headBegun = true
+		cn.setState(http.StateActive)
+		cn.headAt = time.Now()
+		if d := cn.srv.readHeaderTimeout(); d > 0 {
+			c.SetDeadline(cn.headAt.Add(d))
+		} else {
+			c.SetDeadline(time.Time{})
+		}
+	}
+	end, next := http1.HeadEnd(in, cn.scan)
+	limit := cn.srv.maxHeaderBytes() + headSlack
+	if end < 0 {
+		cn.scan = next
+		if len(in) > limit {
+			cn.refuse(&http1.Error{Status: http.StatusRequestHeaderFieldsTooLarge, Reason: "Request Header Fields Too Large"})
+		}
+		cn.resumeIfPaused()
+		return false
+	}
+	cn.scan = 0
+	cn.headBegun = false
+	req, framing, err := http1.ParseRequest(in[:end], http1.Limits{MaxHeaderBytes: cn.srv.maxHeaderBytes()})
+	c.Discard(end)
+	if err != nil {
+		cn.refuse(err)
+		return false
+	}
+	cn.accept(req, framing)
+	return true
+}
+
+// accept starts a parsed request: its body (if any) is read next, and the
+// serving goroutine gets it.
+func (cn *conn) accept(req *http.Request, framing http1.Framing) {
+	c := cn.c
+	srv := cn.srv
+	r := &request{cn: cn, framing: framing}
+	ctx, cancel := context.WithCancel(cn.ctx)
+	ctx = context.WithValue(ctx, http.LocalAddrContextKey, c.LocalAddr())
+	r.cancel = cancel
+	req.RemoteAddr = c.RemoteAddr().String()
+	if st, ok := c.TLS(); ok {
+		req.TLS = &st
+	}
+	if framing.Chunked || framing.ContentLength > 0 {
+		r.body = newBody(r)
+		req.Body = r.body
+		if cn.dec == nil {
+			cn.dec = new(http1.BodyDecoder)
+		}
+		cn.dec.Reset(framing, http1.Limits{MaxHeaderBytes: srv.maxHeaderBytes()})
+		cn.reading = r
+	} else {
+		req.Body = http.NoBody
+	}
+	r.req = req.WithContext(ctx)
+	if cn.eof {
+		cancel()
+	}
+	cn.afterPOST = req.Method == http.MethodPost
+	if (framing.Close && !framing.KeepAlive10) || srv.shutting.Load() {
+		// No request after this one is read (the response decides for an
+		// HTTP/1.0 keep-alive).
+		cn.ending = cn.reading == nil // after the body, if there is one
+		r.framing.Close = true
+	}
+	cn.writeBy = time.Time{}
+	if srv.WriteTimeout > 0 {
+		cn.writeBy = time.Now().Add(srv.WriteTimeout)
+	}
+	cn.armBusy()
+	cn.mu.Lock()
+	if cn.stopped {
+		cn.mu.Unlock()
+		cancel()
+		cn.ending = true
+		if r.body != nil {
+			r.body.Close()
+		}
+		return
+	}
+	cn.pending++
+	srv.active.Add(1)
+	cn.queue = append(cn.queue, r)
+	start := !cn.serving
+	cn.serving = true
+	cn.mu.Unlock()
+	if start {
+		go cn.serve()
+		c.Loop().YieldBeforeWait()
+	}
+}
+
+// feedBody moves the arriving body into its buffer; it reports whether it
+// made progress and the body is done (the next head may follow).
+func (cn *conn) feedBody() bool {
+	c := cn.c
+	r := cn.reading
+	b := r.body
+	for {
+		in := c.Peek(-1)
+		if len(in) == 0 {
+			return false
+		}
+		room := b.room()
+		if room <= 0 {
+			cn.pauseRead()
+			return false
+		}
+		cn.resumeIfPaused()
+		part := in
+		if len(part) > room+512 {
+			part = part[:room+512] // chunk framing may take a little more
+		}
+		n, data, done, err := cn.dec.Decode(part)
+		if n == 0 && err == nil && !done && len(part) < len(in) {
+			n, data, done, err = cn.dec.Decode(in)
+		}
+		if err != nil {
+			b.fail(err)
+			cn.reading = nil
+			cn.ending = true
+			c.Discard(-1)
+			return false
+		}
+		if len(data) > 0 {
+			b.put(data)
+		}
+		c.Discard(n)
+		if done {
+			if t := cn.dec.Trailer(); t != nil {
+				b.setTrailer(t)
+			}
+			b.finish()
+			cn.reading = nil
+			if r.framing.Close {
+				cn.ending = true
+			}
+			cn.armBusy()
+			cn.resumeIfPaused()
+			return true
+		}
+		if n == 0 {
+			return false
+		}
+	}
+}
+
+func (cn *conn) pauseRead() {
+	if !cn.bodyPaused {
+		cn.bodyPaused = true
+		cn.c.PauseRead()
+	}
+}
+
+func (cn *conn) resumeIfPaused() {
+	if cn.bodyPaused {
+		cn.bodyPaused = false
+		cn.c.ResumeRead()
+	}
+}
+
+// refuse answers a request that cannot be served, as net/http does, and
+// closes the connection after it (and after the responses before it).
+func (cn *conn) refuse(err error) {
+	var he *http1.Error
+	if !errors.As(err, &he) {
+		he = &http1.Error{Status: http.StatusBadRequest}
+	}
+	cn.ending = true
+	cn.c.Discard(-1)
+	msg := he.AppendResponse(nil)
+	cn.mu.Lock()
+	busy := cn.serving
+	if busy {
+		// Answer after the responses in flight, in order.
+		cn.queue = append(cn.queue, &request{cn: cn, refusal: msg, cancel: func() {}})
+	}
+	cn.mu.Unlock()
+	cn.pending++
+	if busy {
+		cn.srv.active.Add(1)
+		return
+	}
+	// Through the loop's queue of goroutine writes, behind the last
+	// response the serving goroutine handed over (whose written must not
+	// close the connection first: pending counts the refusal).
+	if cn.c.AsyncWriteFunc(msg, func(*loop.Conn, error) { cn.written(1, true) }) != nil {
+		cn.c.Close()
+	}
+}
+
+// written runs on the loop when the responses of n requests are sent
+// (close: the last one closes the connection).
+func (cn *conn) written(n int, close bool) {
+	cn.pending -= n
+	if cn.c.Closed() {
+		return
+	}
+	if close || ((cn.eof || cn.ending || cn.srv.shutting.Load()) && cn.pending == 0 && cn.reading == nil) {
+		cn.c.Close()
+		return
+	}
+	if cn.pending == 0 {
+		cn.armIdle()
+	}
+	if cn.pending < cn.srv.maxPipelined() {
+		cn.resumeIfPaused()
+	}
+}
+
+// armBusy sets the deadline while a request is answered: WriteTimeout
+// from the end of its head, and ReadTimeout from its start while its body
+// arrives.
+func (cn *conn) armBusy() {
+	deadline := cn.writeBy
+	if cn.reading != nil && cn.srv.ReadTimeout > 0 {
+		if readBy := cn.headAt.Add(cn.srv.ReadTimeout); deadline.IsZero() || readBy.Before(deadline) {
+			deadline = readBy
+		}
+	}
+	cn.c.SetDeadline(deadline)
+}
+
+// armIdle sets the idle deadline of a connection waiting for a request.
+func (cn *conn) armIdle() {
+	if cn.headBegun {
+		return
+	}
+	if cn.state != http.StateNew {
+		cn.setState(http.StateIdle)
+	}
+	if d := cn.srv.idleTimeout(); d > 0 {
+		cn.c.SetDeadline(time.Now().Add(d))
+	} else {
+		cn.c.SetDeadline(time.Time{})
+	}
+}
+
+func (cn *conn) setState(st http.ConnState) {
+	cn.state = st
+	if f := cn.srv.ConnState; f != nil {
+		f(cn.netConn(), st)
+	}
+}
+
+// closeIdle closes a loop's connections that wait for a request with
+// nothing of one in (Shutdown).
+func closeIdle(l *loop.Loop) {
+	lc, _ := l.Context().(*loopConns)
+	if lc == nil {
+		return
+	}
+	for cn := lc.head; cn != nil; {
+		next := cn.next
+		if cn.pending == 0 && !cn.headBegun && cn.reading == nil {
+			cn.c.Close()
+		} else {
+			cn.ending = cn.reading == nil && !cn.headBegun
+		}
+		cn = next
+	}
+}
+
+// setDeadline closes the connection at t (from a handler's goroutine).
+func (cn *conn) setDeadline(t time.Time) error {
+	c := cn.c
+	return c.Loop().Post(func() {
+		if !c.Closed() {
+			c.SetDeadline(t)
+		}
+	})
+}
+
+func (cn *conn) netConn() *netConn {
+	if cn.netc == nil {
+		cn.netc = &netConn{local: cn.c.LocalAddr(), remote: cn.c.RemoteAddr()}
+	}
+	return cn.netc
+}
+
+// netConn is what ConnState and ConnContext see of a connection: its
+// addresses.
+type netConn struct {
+	local, remote net.Addr
+}
+
+var errNotHijacked = errors.New("loophttp: the connection is served by the loop (not hijacked)")
+
+func (n *netConn) Read([]byte) (int, error)         { return 0, errNotHijacked }
+func (n *netConn) Write([]byte) (int, error)        { return 0, errNotHijacked }
+func (n *netConn) Close() error                     { return errNotHijacked }
+func (n *netConn) LocalAddr() net.Addr              { return n.local }
+func (n *netConn) RemoteAddr() net.Addr             { return n.remote }
+func (n *netConn) SetDeadline(time.Time) error      { return errNotHijacked }
+func (n *netConn) SetReadDeadline(time.Time) error  { return errNotHijacked }
+func (n *netConn) SetWriteDeadline(time.Time) error { return errNotHijacked }

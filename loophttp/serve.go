@@ -1,0 +1,233 @@
+package loophttp
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/iomux/iomux/loop"
+)
+
+// flushAt is how much output the serving goroutine gathers before handing
+// it to the loop: pipelined responses go out in one write.
+const flushAt = 32 << 10
+
+var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func getOut() []byte { return (*outPool.Get().(*[]byte))[:0] }
+
+func putOut(b []byte) {
+	if cap(b) <= 64<<10 {
+		b = b[:0]
+		outPool.Put(&b)
+	}
+}
+
+// serve runs on a goroutine of its own while the connection has requests
+// to answer: it runs their handlers in order, gathers their responses and
+// hands them to the loop. An idle connection has none.
+func (cn *conn) serve() {
+	completed := 0 // responses in cn.out whose handlers are done
+	for {
+		cn.mu.Lock()
+		if cn.closed {
+			cn.serving = false
+			cn.mu.Unlock()
+			putOut(cn.out)
+			cn.out = nil
+			for ; cn.owed > 0; cn.owed-- {
+				cn.srv.active.Done()
+			}
+			return
+		}
+		if len(cn.queue) == 0 {
+			if len(cn.out) > 0 || completed > 0 {
+				cn.mu.Unlock()
+				cn.flush(completed, false)
+				completed = 0
+				continue
+			}
+			cn.serving = false
+			cn.mu.Unlock()
+			return
+		}
+		r := cn.queue[0]
+		cn.queue[0] = nil
+		cn.queue = cn.queue[1:]
+		if len(cn.queue) == 0 {
+			cn.queue = nil
+		}
+		cn.current = r
+		cn.mu.Unlock()
+
+		if r.body != nil && r.body.wantContinue && len(cn.out) > 0 {
+			// 100 Continue goes straight to the loop: what precedes it first.
+			cn.flush(completed, false)
+			completed = 0
+		}
+		closeAfter := cn.run(r)
+		completed++
+		r.cancel()
+		cn.mu.Lock()
+		cn.current = nil
+		cn.mu.Unlock()
+		cn.owed++ // Shutdown waits until the response is handed to the loop
+		if closeAfter {
+			cn.mu.Lock()
+			cn.stopped = true
+			rest := cn.queue
+			cn.queue = nil
+			cn.mu.Unlock()
+			for _, q := range rest {
+				q.cancel()
+				if q.body != nil {
+					_ = q.body.Close()
+				}
+				cn.srv.active.Done()
+			}
+			cn.flush(completed, true)
+			cn.mu.Lock()
+			cn.serving = false
+			cn.mu.Unlock()
+			return
+		}
+		if len(cn.out) >= flushAt {
+			cn.flush(completed, false)
+			completed = 0
+		}
+	}
+}
+
+// run serves one request; it reports whether the connection must close
+// after its response.
+func (cn *conn) run(r *request) (closeAfter bool) {
+	if cn.out == nil {
+		cn.out = getOut()
+	}
+	if r.refusal != nil {
+		cn.out = append(cn.out, r.refusal...)
+		return true
+	}
+	w := &response{cn: cn, r: r, req: r.req, contentLength: -1, start: len(cn.out), bodyStart: len(cn.out)}
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				const size = 64 << 10
+				buf := make([]byte, size)
+				buf = buf[:runtime.Stack(buf, false)]
+				cn.srv.logf("http: panic serving %v: %v\n%s", r.req.RemoteAddr, v, buf)
+			}
+			// What was committed goes out; what was not, does not.
+			if !w.committed {
+				cn.out = cn.out[:w.start]
+			}
+			closeAfter = true
+		}
+		if r.body != nil {
+			_ = r.body.Close()
+		}
+	}()
+	h := cn.srv.serveHandler()
+	if r.req.RequestURI == "*" && r.req.Method == http.MethodOptions {
+		h = globalOptions // as net/http's server answers it
+	}
+	h.ServeHTTP(w, r.req)
+	w.finish()
+	return w.closeAfter
+}
+
+// flush hands the gathered output to the loop; completed responses end in
+// it, and close says the connection closes after it. It blocks while the
+// connection's backlog is at the loop's HighWater.
+func (cn *conn) flush(completed int, close bool) error {
+	p := cn.out
+	cn.out = nil
+	done := func(*loop.Conn, error) {
+		putOut(p)
+		if completed > 0 || close {
+			cn.written(completed, close)
+		}
+	}
+	if len(p) == 0 {
+		p = nil
+	}
+	err := cn.send(p, done)
+	if err != nil {
+		putOut(p)
+	}
+	for ; cn.owed > 0; cn.owed-- {
+		cn.srv.active.Done()
+	}
+	return err
+}
+
+// send is AsyncWriteFunc that waits while the backlog is full.
+func (cn *conn) send(p []byte, done func(*loop.Conn, error)) error {
+	for {
+		err := cn.c.AsyncWriteFunc(p, done)
+		if err == nil || !errors.Is(err, loop.ErrQueueFull) {
+			return err
+		}
+		if err := cn.waitDrained(); err != nil {
+			return err
+		}
+	}
+}
+
+// waitDrained blocks until the connection's queued output is sent.
+func (cn *conn) waitDrained() error {
+	ch := make(chan error, 1)
+	for {
+		err := cn.c.AsyncWriteFunc(nil, func(_ *loop.Conn, err error) { ch <- err })
+		if err == nil {
+			return <-ch
+		}
+		if !errors.Is(err, loop.ErrQueueFull) {
+			return err
+		}
+		time.Sleep(time.Millisecond) // the loop is behind on its posts
+	}
+}
+
+// sendContinue sends "100 Continue" for a body's first Read.
+func (cn *conn) sendContinue() {
+	_ = cn.send(continueLine, nil)
+}
+
+var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
+// wakeLoop makes the loop read again after a body Read made room.
+func (cn *conn) wakeLoop() {
+	for {
+		err := cn.c.AsyncOnData()
+		if err == nil || !errors.Is(err, loop.ErrQueueFull) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// discard reads and drops at most n bytes of a body: what net/http does
+// for a handler that answered without reading the body.
+func discard(b io.Reader, n int64) (tooBig bool, err error) {
+	_, err = io.CopyN(io.Discard, b, n+1)
+	switch err {
+	case nil:
+		return true, nil
+	case io.EOF:
+		return false, nil
+	}
+	return false, err
+}
+
+// globalOptions answers "OPTIONS *" as net/http does: 200 with no body,
+// reading at most 4 KiB of a body the request has.
+var globalOptions = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Length", "0")
+	if r.ContentLength != 0 {
+		_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 4<<10))
+	}
+})
