@@ -46,6 +46,7 @@ func programs() []*command {
 		chatServerProgram(),
 		echoClientProgram(),
 		echoServerProgram(),
+		httpServerProgram(),
 		kvServerProgram(),
 		logServerProgram(),
 		proxyProgram(),

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"slices"
@@ -290,7 +291,38 @@ func (tr *serverTrace) println(line string) {
 // ends, a signal arrives or stopWith is called; then it stops gracefully
 // (queued output drains, at most serverStopTimeout; a second signal cuts
 // that short), and writes out and closes the consoles.
+// runnable is what serve runs: a loop.Server (loopServer) or a
+// loophttp.Server.
+type runnable interface {
+	Start(network, address string, config *tls.Config) error
+	Addrs() []net.Addr
+	Done() <-chan struct{}
+	Stop(ctx context.Context) error
+}
+
+// loopServer is a loop.Server as serve runs it.
+type loopServer struct{ *loop.Server }
+
+func (s loopServer) Start(network, address string, config *tls.Config) error {
+	var err error
+	if config != nil {
+		err = s.Server.ListenTLS(network, address, config)
+	} else {
+		err = s.Server.Listen(network, address)
+	}
+	if err != nil {
+		return err
+	}
+	return s.Server.Start()
+}
+
 func (o *serverOptions) serve(e *env, srv *loop.Server) error {
+	return o.run(e, loopServer{srv})
+}
+
+// run starts srv on the flags' address, waits for a signal (or e.ctx's
+// end, or stopWith), and stops it gracefully.
+func (o *serverOptions) run(e *env, srv runnable) error {
 	defer o.closeOutputs()
 	stderr := o.stderr
 	config, err := o.tlsConfig()
@@ -316,17 +348,11 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 		}()
 	}
 	mode := ""
-	network, address := o.listenAddr()
 	if config != nil {
-		err = srv.ListenTLS(network, address, config)
 		mode = " (TLS)"
-	} else {
-		err = srv.Listen(network, address)
 	}
-	if err != nil {
-		return err
-	}
-	if err := srv.Start(); err != nil {
+	network, address := o.listenAddr()
+	if err := srv.Start(network, address, config); err != nil {
 		return err
 	}
 	addr := srv.Addrs()[0]
@@ -353,7 +379,7 @@ func (o *serverOptions) serve(e *env, srv *loop.Server) error {
 		}()
 	}
 	err = srv.Stop(stopCtx)
-	if errors.Is(err, loop.ErrServerClosed) {
+	if errors.Is(err, loop.ErrServerClosed) || errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
