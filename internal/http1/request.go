@@ -85,36 +85,11 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 	if !ok {
 		return nil, Framing{}, badRequest("http1: head has no end")
 	}
-	r := &http.Request{}
-	// Request line: method SP request-target SP version, cut at the first
-	// two spaces (so "GET /a b HTTP/1.1" has version "b HTTP/1.1").
-	method, rest, ok1 := strings.Cut(line, " ")
-	target, proto, ok2 := strings.Cut(rest, " ")
-	if !ok1 || !ok2 {
-		return nil, Framing{}, badString("malformed HTTP request", line)
+	r, err := parseRequestLine(line)
+	if err != nil {
+		return nil, Framing{}, err
 	}
-	if !isToken(method) {
-		return nil, Framing{}, badString("invalid method", method)
-	}
-	r.Method, r.RequestURI, r.Proto = method, target, proto
-	if r.ProtoMajor, r.ProtoMinor, ok = http.ParseHTTPVersion(proto); !ok {
-		return nil, Framing{}, badString("malformed HTTP version", proto)
-	}
-	// CONNECT's target is an authority (RFC 9112 section 3.2.3), unless it
-	// is a path, as net/rpc sends.
-	rawURL := target
-	justAuthority := method == "CONNECT" && !strings.HasPrefix(target, "/")
-	if justAuthority {
-		rawURL = "http://" + target
-	}
-	var err error
-	if r.URL, err = url.ParseRequestURI(rawURL); err != nil {
-		return nil, Framing{}, badRequest(err.Error())
-	}
-	if justAuthority {
-		r.URL.Scheme = ""
-	}
-
+	method, target, proto := r.Method, r.RequestURI, r.Proto
 	h, err := parseFields(s, pos)
 	if err != nil {
 		return nil, Framing{}, err
@@ -182,6 +157,40 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 			detail: "http1: unsupported Expect", proto10: !r.ProtoAtLeast(1, 1), head: method == "HEAD"}
 	}
 	return r, f, nil
+}
+
+// parseRequestLine reads a request line as net/http does: method SP
+// request-target SP version, cut at the first two spaces (so
+// "GET /a b HTTP/1.1" has version "b HTTP/1.1").
+func parseRequestLine(line string) (*http.Request, error) {
+	method, rest, ok1 := strings.Cut(line, " ")
+	target, proto, ok2 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 {
+		return nil, badString("malformed HTTP request", line)
+	}
+	if !isToken(method) {
+		return nil, badString("invalid method", method)
+	}
+	r := &http.Request{Method: method, RequestURI: target, Proto: proto}
+	var ok bool
+	if r.ProtoMajor, r.ProtoMinor, ok = http.ParseHTTPVersion(proto); !ok {
+		return nil, badString("malformed HTTP version", proto)
+	}
+	// CONNECT's target is an authority (RFC 9112 section 3.2.3), unless it
+	// is a path, as net/rpc sends.
+	rawURL := target
+	justAuthority := method == "CONNECT" && !strings.HasPrefix(target, "/")
+	if justAuthority {
+		rawURL = "http://" + target
+	}
+	var err error
+	if r.URL, err = url.ParseRequestURI(rawURL); err != nil {
+		return nil, badRequest(err.Error())
+	}
+	if justAuthority {
+		r.URL.Scheme = ""
+	}
+	return r, nil
 }
 
 // shouldClose is net/http's r.Close: HTTP/1.0 closes unless a Connection
