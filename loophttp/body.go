@@ -3,73 +3,26 @@ package loophttp
 import (
 	"io"
 	"net/http"
-	"sync"
 )
 
-// body is a request's body between the loop, which puts what arrives, and
-// the handler's goroutine, which reads it. It holds at most
-// Server.MaxBodyBuffer (plus one read's chunk framing): when it is full the
-// loop stops reading the connection, and a Read that makes room wakes it.
+// body is a request's body: an inbox of at most Server.MaxBodyBuffer (plus
+// one read's chunk framing) that the loop fills and the handler's Reads
+// drain, with what HTTP adds: 100 Continue on the first Read, trailers at
+// the end.
 type body struct {
-	r    *request
-	mu   sync.Mutex
-	cond sync.Cond
-	buf  []byte
-	off  int
-	max  int
+	inbox
+	r *request
 
-	done         bool // every byte is in buf
 	sawEOF       bool // the handler read to the end
-	closed       bool // the handler closed it
-	full         bool // the loop found no room and waits for a Read
 	wantContinue bool // 100 Continue is due on the first Read
 	continued    bool // 100 Continue was sent (or is not needed)
-	err          error
 	trailer      http.Header
 }
 
 func newBody(r *request) *body {
-	b := &body{r: r, max: r.cn.srv.maxBodyBuffer(), wantContinue: r.framing.Expect100}
-	b.cond.L = &b.mu
+	b := &body{r: r, wantContinue: r.framing.Expect100}
+	b.init(r.cn.srv.maxBodyBuffer(), r.cn.wakeLoop)
 	return b
-}
-
-// room is how much more the loop may put.
-func (b *body) room() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return 1 << 30 // dropped as it comes
-	}
-	n := b.max - (len(b.buf) - b.off)
-	if n <= 0 {
-		b.full = true
-	}
-	return n
-}
-
-// put appends what arrived (on the loop; data is the loop's buffer).
-func (b *body) put(data []byte) {
-	b.mu.Lock()
-	if !b.closed {
-		if b.off > 0 && b.off == len(b.buf) {
-			b.buf, b.off = b.buf[:0], 0
-		} else if b.off > 0 && len(b.buf)+len(data) > cap(b.buf) {
-			n := copy(b.buf, b.buf[b.off:])
-			b.buf, b.off = b.buf[:n], 0
-		}
-		b.buf = append(b.buf, data...)
-		b.cond.Broadcast()
-	}
-	b.mu.Unlock()
-}
-
-// finish says the body is all in.
-func (b *body) finish() {
-	b.mu.Lock()
-	b.done = true
-	b.cond.Broadcast()
-	b.mu.Unlock()
 }
 
 func (b *body) setTrailer(t http.Header) {
@@ -78,60 +31,21 @@ func (b *body) setTrailer(t http.Header) {
 	b.mu.Unlock()
 }
 
-// fail ends the body with err (a malformed chunk, a connection gone).
-func (b *body) fail(err error) {
-	b.mu.Lock()
-	if !b.done && b.err == nil {
-		b.err = err
-	}
-	b.cond.Broadcast()
-	b.mu.Unlock()
-}
-
 // Read reads the body; it blocks the handler's goroutine, never the loop.
 func (b *body) Read(p []byte) (int, error) {
 	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return 0, http.ErrBodyReadAfterClose
-	}
-	if b.wantContinue && !b.continued {
+	if b.wantContinue && !b.continued && !b.closed {
 		b.continued = true
 		b.mu.Unlock()
 		b.r.cn.sendContinue()
 		b.mu.Lock()
 	}
-	for b.off == len(b.buf) && !b.done && b.err == nil && !b.closed {
-		b.cond.Wait()
+	n, err := b.readLocked(p, http.ErrBodyReadAfterClose)
+	var t http.Header
+	if err == io.EOF {
+		b.sawEOF = true
+		t, b.trailer = b.trailer, nil
 	}
-	if b.closed {
-		b.mu.Unlock()
-		return 0, http.ErrBodyReadAfterClose
-	}
-	if b.off < len(b.buf) {
-		n := copy(p, b.buf[b.off:])
-		b.off += n
-		if b.off == len(b.buf) {
-			b.buf, b.off = b.buf[:0], 0
-		}
-		wake := b.full && b.max-(len(b.buf)-b.off) >= b.max/2
-		if wake {
-			b.full = false
-		}
-		b.mu.Unlock()
-		if wake {
-			b.r.cn.wakeLoop()
-		}
-		return n, nil
-	}
-	if b.err != nil {
-		err := b.err
-		b.mu.Unlock()
-		return 0, err
-	}
-	b.sawEOF = true
-	t := b.trailer
-	b.trailer = nil
 	b.mu.Unlock()
 	if t != nil {
 		req := b.r.req
@@ -142,26 +56,18 @@ func (b *body) Read(p []byte) (int, error) {
 			req.Trailer[k] = v
 		}
 	}
-	return 0, io.EOF
+	return n, err
 }
 
 // Close stops the handler's reading; the rest of the body is dropped as it
 // arrives.
 func (b *body) Close() error {
-	b.mu.Lock()
-	wake := b.full
-	b.closed, b.full = true, false
-	b.buf, b.off = nil, 0
-	b.cond.Broadcast()
-	b.mu.Unlock()
-	if wake {
-		b.r.cn.wakeLoop()
-	}
+	b.close()
 	return nil
 }
 
-// state says, for the response's decisions, whether the body was read to
-// its end, closed early, or how much of it is buffered unread.
+// state says whether the handler read the body to its end (or it is all
+// in and read), closed it, and whether all of it arrived.
 func (b *body) state() (sawEOF, closed, complete bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -44,14 +44,16 @@ type conn struct {
 	scan       int      // how much of the buffered head HeadEnd has seen
 	reading    *request // the request whose body is arriving
 	dec        *http1.BodyDecoder
-	pending    int       // requests parsed whose responses are not yet written
-	afterPOST  bool      // the last request was a POST (see http1.SkipCRLFAfterPOST)
-	headBegun  bool      // part of a head has arrived
-	headAt     time.Time // when it began (ReadTimeout counts from there)
-	writeBy    time.Time // WriteTimeout's deadline of the request being answered
-	bodyPaused bool      // PauseRead because a body buffer or the pipeline is full
-	ending     bool      // no more requests are read: the connection closes when pending ones are done
-	eof        bool      // the client ended its side
+	pending    int          // requests parsed whose responses are not yet written
+	afterPOST  bool         // the last request was a POST (see http1.SkipCRLFAfterPOST)
+	headBegun  bool         // part of a head has arrived
+	headAt     time.Time    // when it began (ReadTimeout counts from there)
+	writeBy    time.Time    // WriteTimeout's deadline of the request being answered
+	bodyPaused bool         // PauseRead because a body buffer or the pipeline is full
+	ending     bool         // no more requests are read: the connection closes when pending ones are done
+	eof        bool         // the client ended its side
+	barrier    bool         // an upgrade was asked: no request is parsed until it is answered
+	takeover   loop.Handler // Upgrade's or Hijack's: the connection is no longer HTTP
 	state      http.ConnState
 	netc       *netConn // made when ConnState, ConnContext or Hijack need one
 	ctx        context.Context
@@ -74,6 +76,8 @@ type request struct {
 	body    *body // nil when there is none
 	cancel  context.CancelFunc
 	refusal []byte // not a request: net/http's answer to a bad one
+
+	upgradeTo loop.Handler // set by the serving goroutine for handOver
 }
 
 func (h *handler) OnOpen(c *loop.Conn) {
@@ -105,17 +109,12 @@ func (h *handler) OnClose(c *loop.Conn, err error) {
 	if cn == nil {
 		return
 	}
-	if lc, ok := c.Loop().Context().(*loopConns); ok {
-		if cn.prev != nil {
-			cn.prev.next = cn.next
-		} else if lc.head == cn {
-			lc.head = cn.next
-		}
-		if cn.next != nil {
-			cn.next.prev = cn.prev
-		}
-		cn.prev, cn.next = nil, nil
+	if cn.takeover != nil {
+		cn.unlist()
+		cn.takeover.OnClose(c, err)
+		return
 	}
+	cn.unlist()
 	if cn.reading != nil && cn.reading.body != nil {
 		cn.reading.body.fail(io.ErrUnexpectedEOF)
 	}
@@ -141,11 +140,51 @@ func (h *handler) OnClose(c *loop.Conn, err error) {
 	}
 }
 
+// unlist takes the connection off its loop's list.
+func (cn *conn) unlist() {
+	if lc, ok := cn.c.Loop().Context().(*loopConns); ok {
+		if cn.prev != nil {
+			cn.prev.next = cn.next
+		} else if lc.head == cn {
+			lc.head = cn.next
+		}
+		if cn.next != nil {
+			cn.next.prev = cn.prev
+		}
+		cn.prev, cn.next = nil, nil
+	}
+}
+
+// OnPause and OnResume are for a connection Upgrade handed over.
+func (h *handler) OnPause(c *loop.Conn) {
+	if cn, _ := c.Context().(*conn); cn != nil && cn.takeover != nil {
+		if p, ok := cn.takeover.(loop.PauseHandler); ok {
+			p.OnPause(c)
+		}
+	}
+}
+
+func (h *handler) OnResume(c *loop.Conn) {
+	if cn, _ := c.Context().(*conn); cn != nil && cn.takeover != nil {
+		if r, ok := cn.takeover.(loop.ResumeHandler); ok {
+			r.OnResume(c)
+		}
+	}
+}
+
 // OnEOF: the client ended its side. Requests already in are answered
 // (their contexts are cancelled, as net/http cancels on a read error);
 // then the connection closes.
 func (h *handler) OnEOF(c *loop.Conn) {
 	cn := c.Context().(*conn)
+	if cn.takeover != nil {
+		if e, ok := cn.takeover.(loop.EOFHandler); ok {
+			e.OnEOF(c)
+		} else {
+			c.Close()
+		}
+		return
+	}
 	cn.eof = true
 	if cn.reading != nil && cn.reading.body != nil {
 		cn.reading.body.fail(io.ErrUnexpectedEOF)
@@ -159,7 +198,7 @@ func (h *handler) OnEOF(c *loop.Conn) {
 		r.cancel()
 	}
 	cn.mu.Unlock()
-	h.OnData(c) // what is buffered may hold complete requests
+	cn.process() // what is buffered may hold complete requests
 	if cn.pending == 0 {
 		c.Close()
 	}
@@ -167,6 +206,16 @@ func (h *handler) OnEOF(c *loop.Conn) {
 
 func (h *handler) OnData(c *loop.Conn) {
 	cn := c.Context().(*conn)
+	if cn.takeover != nil {
+		cn.takeover.OnData(c)
+		return
+	}
+	cn.process()
+}
+
+// process reads what arrived: a body, then request heads.
+func (cn *conn) process() {
+	c := cn.c
 	for !c.Closed() {
 		if cn.ending {
 			c.Discard(-1)
@@ -177,6 +226,9 @@ func (h *handler) OnData(c *loop.Conn) {
 				return
 			}
 			continue
+		}
+		if cn.barrier {
+			return // what follows an upgrade request is not HTTP, if it is accepted
 		}
 		if cn.pending >= cn.srv.maxPipelined() {
 			cn.pauseRead()
@@ -268,6 +320,7 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 		cancel()
 	}
 	cn.afterPOST = req.Method == http.MethodPost
+	cn.barrier = wantsUpgrade(req)
 	if (framing.Close && !framing.KeepAlive10) || srv.shutting.Load() {
 		// No request after this one is read (the response decides for an
 		// HTTP/1.0 keep-alive).
@@ -413,6 +466,12 @@ func (cn *conn) written(n int, close bool) {
 	}
 	if cn.pending == 0 {
 		cn.armIdle()
+		if cn.barrier && cn.takeover == nil {
+			// The upgrade was refused: what follows is HTTP after all.
+			cn.barrier = false
+			cn.process()
+			return
+		}
 	}
 	if cn.pending < cn.srv.maxPipelined() {
 		cn.resumeIfPaused()

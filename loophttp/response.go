@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/iomux/iomux/loop"
 )
 
 // stageSize is how much body a response holds before it commits to a
@@ -45,6 +47,8 @@ type response struct {
 	handlerDone bool
 	closeAfter  bool
 	fullDuplex  bool
+	hijacked    bool         // Hijack took the connection
+	upgrade     loop.Handler // Upgrade's handler, taking over after a 101
 	werr        error
 }
 
@@ -70,6 +74,10 @@ func (w *response) header() http.Header {
 }
 
 func (w *response) WriteHeader(code int) {
+	if w.hijacked {
+		w.cn.srv.logf("http: response.WriteHeader on hijacked connection")
+		return
+	}
 	if w.wroteHeader {
 		w.cn.srv.logf("http: superfluous response.WriteHeader call with %d", code)
 		return
@@ -123,6 +131,9 @@ func (w *response) Write(p []byte) (int, error) { return w.write(p, "") }
 func (w *response) WriteString(s string) (int, error) { return w.write(nil, s) }
 
 func (w *response) write(p []byte, s string) (int, error) {
+	if w.hijacked {
+		return 0, http.ErrHijacked
+	}
 	n := len(p) + len(s)
 	w.noContinue()
 	if !w.wroteHeader {
@@ -180,6 +191,9 @@ func (w *response) Flush() { _ = w.FlushError() }
 
 // FlushError is Flush that says why it failed (http.ResponseController).
 func (w *response) FlushError() error {
+	if w.hijacked {
+		return http.ErrHijacked
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}

@@ -38,9 +38,7 @@ func (cn *conn) serve() {
 			cn.mu.Unlock()
 			putOut(cn.out)
 			cn.out = nil
-			for ; cn.owed > 0; cn.owed-- {
-				cn.srv.active.Done()
-			}
+			cn.payOwed()
 			return
 		}
 		if len(cn.queue) == 0 {
@@ -68,14 +66,14 @@ func (cn *conn) serve() {
 			cn.flush(completed, false)
 			completed = 0
 		}
-		closeAfter := cn.run(r)
+		end := cn.run(r)
 		completed++
 		r.cancel()
 		cn.mu.Lock()
 		cn.current = nil
 		cn.mu.Unlock()
 		cn.owed++ // Shutdown waits until the response is handed to the loop
-		if closeAfter {
+		if end != keepServing {
 			cn.mu.Lock()
 			cn.stopped = true
 			rest := cn.queue
@@ -88,7 +86,15 @@ func (cn *conn) serve() {
 				}
 				cn.srv.active.Done()
 			}
-			cn.flush(completed, true)
+			switch end {
+			case closeConn:
+				cn.flushThen(completed, true, nil)
+			case upgraded:
+				h := r.upgradeTo
+				cn.flushThen(completed, false, func() { cn.handOver(h) })
+			case hijacked:
+				cn.payOwed()
+			}
 			cn.mu.Lock()
 			cn.serving = false
 			cn.mu.Unlock()
@@ -101,15 +107,24 @@ func (cn *conn) serve() {
 	}
 }
 
-// run serves one request; it reports whether the connection must close
-// after its response.
-func (cn *conn) run(r *request) (closeAfter bool) {
+// ending is what becomes of a connection after a response.
+type ending int
+
+const (
+	keepServing ending = iota
+	closeConn          // the response said close
+	upgraded           // Upgrade: the connection goes to r.upgradeTo
+	hijacked           // Hijack: the handler has the connection
+)
+
+// run serves one request and says what becomes of the connection.
+func (cn *conn) run(r *request) (end ending) {
 	if cn.out == nil {
 		cn.out = getOut()
 	}
 	if r.refusal != nil {
 		cn.out = append(cn.out, r.refusal...)
-		return true
+		return closeConn
 	}
 	w := &response{cn: cn, r: r, req: r.req, contentLength: -1, start: len(cn.out), bodyStart: len(cn.out)}
 	defer func() {
@@ -120,11 +135,15 @@ func (cn *conn) run(r *request) (closeAfter bool) {
 				buf = buf[:runtime.Stack(buf, false)]
 				cn.srv.logf("http: panic serving %v: %v\n%s", r.req.RemoteAddr, v, buf)
 			}
+			if w.hijacked {
+				end = hijacked
+				return
+			}
 			// What was committed goes out; what was not, does not.
 			if !w.committed {
 				cn.out = cn.out[:w.start]
 			}
-			closeAfter = true
+			end = closeConn
 		}
 		if r.body != nil {
 			_ = r.body.Close()
@@ -135,20 +154,43 @@ func (cn *conn) run(r *request) (closeAfter bool) {
 		h = globalOptions // as net/http's server answers it
 	}
 	h.ServeHTTP(w, r.req)
-	w.finish()
-	return w.closeAfter
+	switch {
+	case w.hijacked:
+		return hijacked
+	case w.upgrade != nil:
+		w.finish()
+		if w.status == http.StatusSwitchingProtocols && !w.closeAfter {
+			r.upgradeTo = w.upgrade
+			return upgraded
+		}
+	default:
+		w.finish()
+	}
+	if w.closeAfter {
+		return closeConn
+	}
+	return keepServing
 }
 
 // flush hands the gathered output to the loop; completed responses end in
 // it, and close says the connection closes after it. It blocks while the
 // connection's backlog is at the loop's HighWater.
 func (cn *conn) flush(completed int, close bool) error {
+	return cn.flushThen(completed, close, nil)
+}
+
+// flushThen is flush with then to run on the loop once the output is
+// written.
+func (cn *conn) flushThen(completed int, close bool, then func()) error {
 	p := cn.out
 	cn.out = nil
 	done := func(*loop.Conn, error) {
 		putOut(p)
 		if completed > 0 || close {
 			cn.written(completed, close)
+		}
+		if then != nil {
+			then()
 		}
 	}
 	if len(p) == 0 {
@@ -158,10 +200,15 @@ func (cn *conn) flush(completed int, close bool) error {
 	if err != nil {
 		putOut(p)
 	}
+	cn.payOwed()
+	return err
+}
+
+// payOwed tells Shutdown that the finished requests are handed over.
+func (cn *conn) payOwed() {
 	for ; cn.owed > 0; cn.owed-- {
 		cn.srv.active.Done()
 	}
-	return err
 }
 
 // send is AsyncWriteFunc that waits while the backlog is full.
