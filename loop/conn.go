@@ -127,10 +127,11 @@ type connExtra struct {
 	limits *limits // nil until a timeout or deadline is set
 	// source is what SetSource set; holds counts the congested sinks whose
 	// source this connection is (while above 0 it is not read).
-	source *Conn
-	holds  int32
-	dialed bool      // for Dialed
-	rare   *connRare // nil until needed
+	source  *Conn
+	holds   int32
+	dialed  bool      // for Dialed
+	spliced bool      // Splice: the loop may splice its input to source, whose source it is
+	rare    *connRare // nil until needed
 }
 
 // connRare is what few connections need: cached addresses, a Dial in

@@ -213,6 +213,7 @@ func (c *Conn) end(err error, linger bool) {
 	}
 	c.fd = -1
 	c.view, c.in, c.out, c.head = nil, nil, nil, 0
+	c.spliceQueued()
 	if x != nil && x.dialStop != nil {
 		x.dialStop()
 		x.dialStop = nil
