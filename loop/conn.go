@@ -140,10 +140,12 @@ type connRare struct {
 	local, remote net.Addr
 	transport     Transport
 	// A Dial in progress: its callback (until OnOpen), the Transport to
-	// make once connected, and the stop of its context's watch.
+	// make once connected, the stop of its context's watch, and the
+	// timer of its DialOptions.Timeout.
 	dialDone      func(*Conn, error)
 	dialTransport func(Wire) Transport
 	dialStop      func() bool
+	dialTimer     *Timer
 	// handshakeTimer is Options.HandshakeTimeout's, while a handshake runs.
 	handshakeTimer *Timer
 	// Wire.Send from other goroutines writes to the socket under sendMu,

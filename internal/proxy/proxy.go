@@ -195,11 +195,11 @@ func (p *Proxy) connect(c *loop.Conn, tried int) {
 		loops := l.Server().Loops()
 		l = loops[(l.Index()+1)%len(loops)]
 	}
-	opts := &loop.DialOptions{Loop: l, Transport: up.transport}
+	// The loop's timer bounds the connect: no context and runtime timer
+	// per client.
+	opts := &loop.DialOptions{Loop: l, Transport: up.transport, Timeout: p.cfg.ConnectTimeout}
 	up.open.Add(1) // counted from the start, so LeastConnections sees dials in progress
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ConnectTimeout)
-	err := c.Loop().Server().DialAsync(ctx, "tcp", up.addr, opts, func(u *loop.Conn, err error) {
-		cancel()
+	err := c.Loop().Server().DialAsync(context.Background(), "tcp", up.addr, opts, func(u *loop.Conn, err error) {
 		if err != nil {
 			up.open.Add(-1)
 			p.failed(up, err)
@@ -235,7 +235,6 @@ func (p *Proxy) connect(c *loop.Conn, tried int) {
 		})
 	})
 	if err != nil {
-		cancel()
 		up.open.Add(-1)
 		p.failed(up, err)
 		p.connect(c, tried+1)
