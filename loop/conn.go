@@ -127,10 +127,11 @@ type connExtra struct {
 	limits *limits // nil until a timeout or deadline is set
 	// source is what SetSource set; holds counts the congested sinks whose
 	// source this connection is (while above 0 it is not read).
-	source *Conn
-	holds  int32
-	dialed bool      // for Dialed
-	rare   *connRare // nil until needed
+	source  *Conn
+	holds   int32
+	dialed  bool      // for Dialed
+	spliced bool      // Splice: the loop may splice its input to source, whose source it is
+	rare    *connRare // nil until needed
 }
 
 // connRare is what few connections need: cached addresses, a Dial in
@@ -139,10 +140,12 @@ type connRare struct {
 	local, remote net.Addr
 	transport     Transport
 	// A Dial in progress: its callback (until OnOpen), the Transport to
-	// make once connected, and the stop of its context's watch.
+	// make once connected, the stop of its context's watch, and the
+	// timer of its DialOptions.Timeout.
 	dialDone      func(*Conn, error)
 	dialTransport func(Wire) Transport
 	dialStop      func() bool
+	dialTimer     *Timer
 	// handshakeTimer is Options.HandshakeTimeout's, while a handshake runs.
 	handshakeTimer *Timer
 	// Wire.Send from other goroutines writes to the socket under sendMu,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/iomux/iomux/internal/sock"
 )
@@ -19,6 +20,12 @@ type DialOptions struct {
 	// (c.Loop()), so that the two connections need no Post between them.
 	// Default: the Server picks one, as for accepted connections.
 	Loop *Loop
+	// Timeout bounds the connect and the handshake as a deadline of ctx
+	// would, from the Dial's call, but with the loop's own timer: no
+	// context, goroutine or runtime timer per Dial (a proxy dials one per
+	// client). The Dial then fails with an error matching ErrTimeout.
+	// 0: only ctx bounds it.
+	Timeout time.Duration
 }
 
 // Dial connects to address ("tcp", "tcp4", "tcp6" or "unix") from a loop
@@ -76,16 +83,26 @@ func (s *Server) DialAsync(ctx context.Context, network, address string, opts *D
 		}
 		done(c, err)
 	}
+	b := dialBound{ctx: ctx, timeout: opts.Timeout}
+	if b.timeout > 0 {
+		b.deadline = instantOf(time.Now()).add(b.timeout)
+	}
 	if !needsLookup(network, address) {
-		if err := s.connect(ctx, l, network, address, opts.Transport, wrapped); err != nil {
+		if err := s.connect(b, l, network, address, opts.Transport, wrapped); err != nil {
 			return fmt.Errorf("dial %s %s: %w", network, address, err)
 		}
 		return nil
 	}
 	go func() { // a name: looked up here, so that no loop waits for DNS
-		resolved, err := resolveName(ctx, network, address)
+		lookupCtx := ctx
+		if b.timeout > 0 {
+			var cancel context.CancelFunc
+			lookupCtx, cancel = context.WithTimeout(ctx, b.timeout)
+			defer cancel()
+		}
+		resolved, err := resolveName(lookupCtx, network, address)
 		if err == nil {
-			err = s.connect(ctx, l, network, resolved, opts.Transport, wrapped)
+			err = s.connect(b, l, network, resolved, opts.Transport, wrapped)
 		}
 		if err != nil {
 			_ = l.post(func() { wrapped(nil, err) }, false) // an ended loop: the Server stopped, nobody waits
@@ -128,10 +145,18 @@ func resolveName(ctx context.Context, network, address string) (string, error) {
 	return net.JoinHostPort(ips[0].Unmap().String(), port), nil
 }
 
+// dialBound is what bounds a Dial: its context, and DialOptions.Timeout
+// (deadline 0: none).
+type dialBound struct {
+	ctx      context.Context
+	timeout  time.Duration
+	deadline instant
+}
+
 // connect opens a socket, starts its non-blocking connect to address (an
 // IP address, or a Unix socket's path) and hands it to l; its error is
 // not wrapped.
-func (s *Server) connect(ctx context.Context, l *Loop, network, address string, newTransport func(Wire) Transport, done func(*Conn, error)) error {
+func (s *Server) connect(b dialBound, l *Loop, network, address string, newTransport func(Wire) Transport, done func(*Conn, error)) error {
 	e, err := sock.Resolve(network, address)
 	if err != nil {
 		return err
@@ -151,7 +176,7 @@ func (s *Server) connect(ctx context.Context, l *Loop, network, address string, 
 		return err
 	}
 	l.incoming.Add(1)
-	if perr := l.post(func() { l.startDial(ctx, fd, e.Peer(), newTransport, done); l.incoming.Add(-1) }, false); perr != nil {
+	if perr := l.post(func() { l.startDial(b, fd, e.Peer(), newTransport, done); l.incoming.Add(-1) }, false); perr != nil {
 		l.incoming.Add(-1)
 		sock.Close(fd)
 		return perr
@@ -169,8 +194,8 @@ func checkStreamNetwork(op, network string) error {
 }
 
 // startDial adopts a connecting socket: it waits for writability, and for
-// ctx, whose end closes it until it opens.
-func (l *Loop) startDial(ctx context.Context, fd int, peer sock.Peer, newTransport func(Wire) Transport, done func(*Conn, error)) {
+// b's context and deadline, whose end closes it until it opens.
+func (l *Loop) startDial(b dialBound, fd int, peer sock.Peer, newTransport func(Wire) Transport, done func(*Conn, error)) {
 	c := l.newConn(fd, peer, stateConnecting)
 	if c == nil {
 		done(nil, ErrServerClosed)
@@ -183,7 +208,15 @@ func (l *Loop) startDial(ctx context.Context, fd int, peer sock.Peer, newTranspo
 	if c.Closed() {
 		return
 	}
-	if ctx.Done() != nil {
+	if b.deadline != 0 {
+		d := b.timeout
+		x.dialTimer = l.AfterFunc(max(b.deadline.sub(l.refreshNow()), 0), func() {
+			if c.state < stateOpen {
+				c.closeWith(fmt.Errorf("no connection within %v: %w", d, ErrTimeout))
+			}
+		})
+	}
+	if ctx := b.ctx; ctx.Done() != nil {
 		x.dialStop = context.AfterFunc(ctx, func() {
 			_ = l.post(func() {
 				if c.state < stateOpen {
@@ -191,6 +224,19 @@ func (l *Loop) startDial(ctx context.Context, fd int, peer sock.Peer, newTranspo
 				}
 			}, false)
 		})
+	}
+}
+
+// dialBounded stops what bounds a Dial (its context's watch, its
+// Timeout's timer): it opened, or closed.
+func (x *connRare) dialBounded() {
+	if x.dialStop != nil {
+		x.dialStop()
+		x.dialStop = nil
+	}
+	if x.dialTimer != nil {
+		x.dialTimer.Stop()
+		x.dialTimer = nil
 	}
 }
 

@@ -153,6 +153,22 @@ func TestDialTimeout(t *testing.T) {
 		t.Fatalf("dialer Stats after the timeout: %+v", st)
 	}
 
+	// DialOptions.Timeout bounds it the same, with the loop's timer.
+	start = time.Now()
+	c, err = d.Dial(context.Background(), "tcp", target, &DialOptions{Timeout: timeout})
+	took = time.Since(start)
+	if err == nil {
+		c.AsyncClose()
+		t.Fatalf("Dial to a full accept queue succeeded")
+	}
+	if !errors.Is(err, ErrTimeout) || took < timeout || took > timeout+lateness {
+		t.Fatalf("Dial with DialOptions.Timeout %v: %v after %v, want ErrTimeout", timeout, err, took)
+	}
+	t.Logf("Dial: %v after %v", err, took)
+	if st := d.Stats(); st.Open != 0 {
+		t.Fatalf("dialer Stats after the timeout: %+v", st)
+	}
+
 	// A Dial with no timeout still ends when its Server stops.
 	dialed := make(chan error, 1)
 	go func() {

@@ -30,9 +30,8 @@ func (p *proxy) OnOpen(c *loop.Conn) {
 		return // an upstream end: paired in its DialAsync callback
 	}
 	c.PauseRead() // until the upstream is there: what comes meanwhile waits
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	err := c.Loop().Server().DialAsync(ctx, "tcp", p.upstream, &loop.DialOptions{Loop: c.Loop()}, func(u *loop.Conn, err error) {
-		cancel()
+	opts := &loop.DialOptions{Loop: c.Loop(), Timeout: 5 * time.Second}
+	err := c.Loop().Server().DialAsync(context.Background(), "tcp", p.upstream, opts, func(u *loop.Conn, err error) {
 		if err != nil || c.Closed() {
 			c.Close()
 			if u != nil {
@@ -42,12 +41,13 @@ func (p *proxy) OnOpen(c *loop.Conn) {
 		}
 		c.SetContext(u)
 		u.SetContext(c)
-		c.SetSource(u) // u's input is written to c: while c is congested, u is not read
-		u.SetSource(c)
+		if !c.Splice(u) { // Linux: the loop moves the bytes itself, in the kernel
+			c.SetSource(u) // u's input is written to c: while c is congested, u is not read
+			u.SetSource(c)
+		}
 		c.ResumeRead() // and OnData for what came meanwhile
 	})
 	if err != nil {
-		cancel()
 		c.Close()
 	}
 }

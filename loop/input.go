@@ -52,6 +52,9 @@ func (c *Conn) Discard(n int) int {
 // report again if more is waiting, so draining to EAGAIN would only add a
 // system call per message.
 func (c *Conn) read() {
+	if c.extra != nil && c.extra.spliced && c.spliceRead() {
+		return
+	}
 	l := c.loop
 	buf := l.buf
 	if c.state == stateHandshaking {

@@ -80,10 +80,7 @@ func (c *Conn) open() {
 	var done func(*Conn, error)
 	if x := c.rareIfSet(); x != nil {
 		done, x.dialDone = x.dialDone, nil
-		if x.dialStop != nil {
-			x.dialStop()
-			x.dialStop = nil
-		}
+		x.dialBounded()
 		if x.transport != nil {
 			x.sendMu.Lock()
 			x.sendPosted = true // the loop writes now: Wire.Send goes through it
@@ -213,9 +210,9 @@ func (c *Conn) end(err error, linger bool) {
 	}
 	c.fd = -1
 	c.view, c.in, c.out, c.head = nil, nil, nil, 0
-	if x != nil && x.dialStop != nil {
-		x.dialStop()
-		x.dialStop = nil
+	c.spliceQueued()
+	if x != nil {
+		x.dialBounded()
 	}
 	if x != nil && x.dialDone != nil { // a Dial that never opened: no OnOpen, no OnClose
 		done := x.dialDone

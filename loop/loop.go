@@ -25,6 +25,7 @@ type Loop struct {
 	buf   []byte      // the read buffer shared by every connection of the loop
 	plain []byte      // what Transports decode into, shared likewise (made on first use)
 	iov   sock.Iovecs // room for Writev's buffers
+	pipe  *splicePipe // for spliced relays (Conn.Splice), made on first use
 	// observe is Options.Observe: called on every event when set.
 	observe func(Event)
 
@@ -354,6 +355,7 @@ func (l *Loop) shutdown() {
 	l.runHeld()
 	l.closeListeners()
 	l.endLingering()
+	l.closePipe()
 	// A Post that returned nil must run (a DialAsync's callback, a
 	// connection handed over by the acceptor); run what came in since the
 	// last batch until none is left, then refuse more. Only then close

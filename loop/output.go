@@ -142,13 +142,17 @@ func (c *Conn) queue(p []byte) {
 		c.out, c.head = c.out[:0], 0
 	}
 	l := c.loop
-	if c.Outbound() == 0 {
+	started := c.Outbound() == 0
+	if started {
 		c.startWriteClock()
 	}
 	if len(c.out)+len(p) > cap(c.out) {
 		c.grow(len(p))
 	}
 	c.out = append(c.out, p...)
+	if started {
+		c.spliceQueued()
+	}
 	l.stats.Queued.Add(int64(len(p)))
 	c.backlog.Add(int64(len(p)))
 	hw := l.srv.opts.HighWater
@@ -234,6 +238,7 @@ func (c *Conn) flush() {
 		c.readResumed() // its OnData runs after this callback, once interest is updated below
 	}
 	if left == 0 {
+		c.spliceQueued()
 		c.finishClose()
 	}
 	c.updateInterest()
@@ -297,6 +302,9 @@ func (c *Conn) wantsInput() bool {
 		}
 		if x.holds > 0 {
 			return false // a source whose sink is congested
+		}
+		if x.spliced && x.source.Outbound() > 0 {
+			return false // a spliced source waits for its sink's queue (see Splice)
 		}
 	}
 	if stopped != 0 {

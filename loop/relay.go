@@ -23,6 +23,13 @@ func (c *Conn) SetSource(src *Conn) {
 		x.source.hold(c.loop, -1)
 		src.hold(c.loop, 1)
 	}
+	if x.spliced { // a Splice's relay is undone, both ways
+		x.spliced = false
+		if old := x.source; old != nil && old.extra.spliced {
+			old.extra.spliced = false
+			old.updateInterest()
+		}
+	}
 	x.source = src
 	c.updateInterest() // its own congestion now stops reading it, or no longer does
 }

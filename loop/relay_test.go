@@ -19,12 +19,15 @@ import (
 // each is the other's source (SetSource), so back-pressure holds the
 // producer. With across set, the upstream connection is dialed on another
 // loop than its client's, and everything between them crosses by
-// WriteFrom and Post.
+// WriteFrom and Post. With splice set, a pair on one loop is spliced
+// (Conn.Splice): the loop moves the bytes, OnData only what it does not.
 type relay struct {
 	BaseHandler
 	upstream string
 	across   bool
+	splice   bool
 	resets   atomic.Int64 // resets passed on (Abort)
+	spliced  atomic.Int64 // pairs Splice took
 }
 
 // peerOf is the other end of c's pair, nil until it is connected.
@@ -68,7 +71,11 @@ func (r *relay) OnOpen(c *Conn) {
 				return
 			}
 			c.SetContext(u)
-			c.SetSource(u)
+			if r.splice && c.Splice(u) {
+				r.spliced.Add(1)
+			} else {
+				c.SetSource(u)
+			}
 			c.ResumeRead() // and OnData for what came meanwhile
 		})
 	})
@@ -120,17 +127,37 @@ func (r *relay) OnClose(c *Conn, err error) {
 	})
 }
 
-// startRelay serves a relay to upstream on loops loops.
-func startRelay(t *testing.T, upstream string, loops int, across bool, opts Options) (*Server, *relay) {
-	r := &relay{upstream: upstream, across: across}
-	opts.Loops = loops
-	return startServer(t, r, opts, "tcp", "127.0.0.1:0"), r
+// pairing is how a relay test holds its pairs: on one loop or across two,
+// spliced or copied through OnData.
+type pairing struct {
+	loops          int
+	across, splice bool
 }
 
-// forEachPairing runs test with the pair on one loop, and on two.
-func forEachPairing(t *testing.T, test func(t *testing.T, loops int, across bool)) {
-	t.Run("one loop", func(t *testing.T) { test(t, 1, false) })
-	t.Run("across two loops", func(t *testing.T) { test(t, 2, true) })
+// startRelay serves a relay to upstream, its pairs held as p says. A
+// spliced relay's test checks, at its end, that the loop spliced.
+func startRelay(t *testing.T, upstream string, p pairing, opts Options) (*Server, *relay) {
+	r := &relay{upstream: upstream, across: p.across, splice: p.splice}
+	opts.Loops = p.loops
+	s := startServer(t, r, opts, "tcp", "127.0.0.1:0")
+	if p.splice {
+		t.Cleanup(func() {
+			if r.spliced.Load() == 0 || s.Stats().Spliced == 0 {
+				t.Errorf("%d pairs spliced, %d bytes: the relay did not splice", r.spliced.Load(), s.Stats().Spliced)
+			}
+		})
+	}
+	return s, r
+}
+
+// forEachPairing runs test with the pair on one loop, on one loop spliced
+// (where the OS has splice(2)), and across two loops.
+func forEachPairing(t *testing.T, test func(t *testing.T, p pairing)) {
+	t.Run("one loop", func(t *testing.T) { test(t, pairing{loops: 1}) })
+	if spliceSupported {
+		t.Run("one loop spliced", func(t *testing.T) { test(t, pairing{loops: 1, splice: true}) })
+	}
+	t.Run("across two loops", func(t *testing.T) { test(t, pairing{loops: 2, across: true}) })
 }
 
 // TestRelayFullDuplex: a 16 MiB echo through the relay, sent while it is
@@ -139,10 +166,10 @@ func forEachPairing(t *testing.T, test func(t *testing.T, loops int, across bool
 // connection stops being read) stalls here: each direction's pause stops
 // the other.
 func TestRelayFullDuplex(t *testing.T) {
-	forEachPairing(t, func(t *testing.T, loops int, across bool) {
+	forEachPairing(t, func(t *testing.T, p pairing) {
 		small := Options{Loops: 1, SocketReadBuffer: 32 << 10, SocketWriteBuffer: 32 << 10, HighWater: 256 << 10}
 		upstream := startServer(t, echoHandler{}, small, "tcp", "127.0.0.1:0")
-		s, _ := startRelay(t, upstream.Addrs()[0].String(), loops, across, small)
+		s, _ := startRelay(t, upstream.Addrs()[0].String(), p, small)
 		c := dial(t, s)
 		c.SetDeadline(time.Now().Add(60 * time.Second))
 		size := 16 << 20
@@ -173,15 +200,17 @@ func flooder(size int) *funcHandler {
 // TestRelayBoundsANonReader: an upstream sends 64 MiB to a client that
 // never reads. What the relay queues stays bounded, by HighWater and by
 // MaxQueued with HighWater off: the upstream is what waits, not memory.
+// Spliced, the relay queues one read at most (its source is not read
+// while the sink has anything queued).
 func TestRelayBoundsANonReader(t *testing.T) {
-	forEachPairing(t, func(t *testing.T, loops int, across bool) {
+	forEachPairing(t, func(t *testing.T, p pairing) {
 		for _, o := range []struct {
 			name  string
 			opts  Options
 			bound int64
 		}{
 			{"HighWater", Options{HighWater: 1 << 20}, 1 << 20},
-			{"MaxQueued", Options{HighWater: -1, MaxQueued: 2 << 20 * loops}, 2 << 20},
+			{"MaxQueued", Options{HighWater: -1, MaxQueued: 2 << 20 * p.loops}, 2 << 20},
 		} {
 			t.Run(o.name, func(t *testing.T) {
 				flood := 64 << 20
@@ -190,18 +219,24 @@ func TestRelayBoundsANonReader(t *testing.T) {
 				}
 				upstream := startServer(t, flooder(flood), Options{Loops: 1}, "tcp", "127.0.0.1:0")
 				o.opts.SocketReadBuffer, o.opts.SocketWriteBuffer = 64<<10, 64<<10
-				s, _ := startRelay(t, upstream.Addrs()[0].String(), loops, across, o.opts)
+				s, _ := startRelay(t, upstream.Addrs()[0].String(), p, o.opts)
 				c := dial(t, s)
+				if p.splice {
+					o.bound = int64(s.Options().ReadBufferSize)
+				}
 				// A relay's read of one loop iteration may land after the
 				// hold: a few reads more than the bound.
 				limit := o.bound + 4*int64(s.Options().ReadBufferSize)
+				if p.splice {
+					limit = o.bound
+				}
 				// Sample until the queue has filled (half the bound at least),
 				// then half a second more.
 				var peak int64
 				var full time.Time
 				for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
 					peak = max(peak, s.Stats().Queued)
-					if full.IsZero() && peak >= o.bound/2 {
+					if full.IsZero() && (peak >= o.bound/2 || p.splice && peak > 0) {
 						full = time.Now()
 					}
 					if !full.IsZero() && time.Since(full) > 500*time.Millisecond {
@@ -209,7 +244,7 @@ func TestRelayBoundsANonReader(t *testing.T) {
 					}
 					time.Sleep(5 * time.Millisecond)
 				}
-				if peak < o.bound/2 {
+				if peak == 0 || peak < o.bound/2 && !p.splice {
 					t.Fatalf("peak queued %d: the test's premise (a full queue) does not hold", peak)
 				}
 				if peak > limit {
@@ -231,7 +266,7 @@ func TestRelayBoundsANonReader(t *testing.T) {
 // the pair closes once both halves are; an upstream's reset reaches the
 // client as a reset.
 func TestRelayHalfCloseAndReset(t *testing.T) {
-	forEachPairing(t, func(t *testing.T, loops int, across bool) {
+	forEachPairing(t, func(t *testing.T, p pairing) {
 		// The upstream answers "bye" to the client's half-close, then closes.
 		upstream := startServer(t, &funcHandler{
 			data: func(c *Conn) {
@@ -243,7 +278,7 @@ func TestRelayHalfCloseAndReset(t *testing.T) {
 			},
 			eof: func(c *Conn) { c.Write([]byte("bye")); c.Close() },
 		}, Options{Loops: 1}, "tcp", "127.0.0.1:0")
-		s, r := startRelay(t, upstream.Addrs()[0].String(), loops, across, Options{})
+		s, r := startRelay(t, upstream.Addrs()[0].String(), p, Options{})
 		c := dial(t, s).(*net.TCPConn)
 		roundTrip(t, c, []byte("hello"))
 		c.CloseWrite()
@@ -277,9 +312,9 @@ func TestRelayHalfCloseAndReset(t *testing.T) {
 // echoing its own bytes: every byte comes back to its sender; no
 // goroutine per connection.
 func TestRelayManyClients(t *testing.T) {
-	forEachPairing(t, func(t *testing.T, loops int, across bool) {
+	forEachPairing(t, func(t *testing.T, p pairing) {
 		upstream := startServer(t, echoHandler{}, Options{Loops: 1}, "tcp", "127.0.0.1:0")
-		s, _ := startRelay(t, upstream.Addrs()[0].String(), loops, across, Options{})
+		s, _ := startRelay(t, upstream.Addrs()[0].String(), p, Options{})
 		clients := 1000
 		if underWine {
 			clients = 200 // every socket call is a round trip to the wineserver

@@ -65,10 +65,29 @@ func startProxy(t *testing.T, cfg Config, opts loop.Options) (*loop.Server, *Pro
 	return serve(t, p, opts), p
 }
 
-// forEachPairing runs test with each pair on one loop, and across two.
-func forEachPairing(t *testing.T, test func(t *testing.T, loops int, across bool)) {
-	t.Run("one loop", func(t *testing.T) { test(t, 1, false) })
-	t.Run("across two loops", func(t *testing.T) { test(t, 2, true) })
+// pairing is how a test's proxy holds its pairs: on one loop (spliced
+// where the OS has splice(2)), on one loop copied through OnData, or
+// across two loops.
+type pairing struct {
+	loops        int
+	across, copy bool
+}
+
+// forEachPairing runs test with each pairing.
+func forEachPairing(t *testing.T, test func(t *testing.T, pg pairing)) {
+	t.Run("one loop", func(t *testing.T) { test(t, pairing{loops: 1}) })
+	t.Run("one loop copied", func(t *testing.T) { test(t, pairing{loops: 1, copy: true}) })
+	t.Run("across two loops", func(t *testing.T) { test(t, pairing{loops: 2, across: true}) })
+}
+
+// checkSpliced fails the test unless s spliced if it should have: on one
+// loop, where the OS has splice(2).
+func checkSpliced(t *testing.T, s *loop.Server, pg pairing) {
+	t.Helper()
+	spliced := s.Stats().Spliced
+	if want := spliceSupported && !pg.across && !pg.copy; want != (spliced > 0) {
+		t.Errorf("%d bytes spliced; splice wanted: %v", spliced, want)
+	}
 }
 
 func dial(t *testing.T, address string) *net.TCPConn {
@@ -118,9 +137,9 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // the pairs spread over both upstreams, no goroutine per connection.
 func TestProxyManyClients(t *testing.T) {
 	iomuxtest.CheckLeaks(t)
-	forEachPairing(t, func(t *testing.T, loops int, across bool) {
+	forEachPairing(t, func(t *testing.T, pg pairing) {
 		a, b := serve(t, echo{}, loop.Options{Loops: 1}), serve(t, echo{}, loop.Options{Loops: 1})
-		s, p := startProxy(t, Config{Upstreams: []string{addr(a), addr(b)}, across: across}, loop.Options{Loops: loops})
+		s, p := startProxy(t, Config{Upstreams: []string{addr(a), addr(b)}, across: pg.across, copy: pg.copy}, loop.Options{Loops: pg.loops})
 		clients := 1000
 		if iomuxtest.UnderWine() {
 			clients = 200 // every socket call is a round trip to the wineserver
@@ -156,6 +175,7 @@ func TestProxyManyClients(t *testing.T) {
 		if n := bad.Load(); n > 0 {
 			t.Fatalf("%d of %d clients got a different echo", n, clients)
 		}
+		checkSpliced(t, s, pg)
 		for _, c := range conns {
 			c.Close()
 		}
@@ -167,10 +187,10 @@ func TestProxyManyClients(t *testing.T) {
 // read, with small socket buffers, completes (a relay that pauses the
 // congested end stalls here: each direction holds the other).
 func TestProxyFullDuplex(t *testing.T) {
-	forEachPairing(t, func(t *testing.T, loops int, across bool) {
-		small := loop.Options{Loops: loops, SocketReadBuffer: 32 << 10, SocketWriteBuffer: 32 << 10, HighWater: 256 << 10}
+	forEachPairing(t, func(t *testing.T, pg pairing) {
+		small := loop.Options{Loops: pg.loops, SocketReadBuffer: 32 << 10, SocketWriteBuffer: 32 << 10, HighWater: 256 << 10}
 		up := serve(t, echo{}, loop.Options{Loops: 1, SocketReadBuffer: 32 << 10, SocketWriteBuffer: 32 << 10})
-		s, _ := startProxy(t, Config{Upstreams: []string{addr(up)}, across: across}, small)
+		s, _ := startProxy(t, Config{Upstreams: []string{addr(up)}, across: pg.across, copy: pg.copy}, small)
 		c := dial(t, addr(s))
 		data := payload(16 << 20)
 		go c.Write(data)
@@ -178,6 +198,7 @@ func TestProxyFullDuplex(t *testing.T) {
 		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("the full-duplex echo through the proxy: %v (equal %v)", err, bytes.Equal(got, data))
 		}
+		checkSpliced(t, s, pg)
 	})
 }
 
@@ -307,10 +328,10 @@ func TestProxyLargeTransfers(t *testing.T) {
 // the proxy's write timeout drops it, and its upstream with it.
 func TestProxyNeverReadingClient(t *testing.T) {
 	iomuxtest.CheckLeaks(t)
-	forEachPairing(t, func(t *testing.T, loops int, across bool) {
+	forEachPairing(t, func(t *testing.T, pg pairing) {
 		from := serve(t, source{size: 64 << 20}, loop.Options{Loops: 1})
-		opts := loop.Options{Loops: loops, HighWater: 1 << 20, WriteTimeout: time.Second, SocketReadBuffer: 64 << 10, SocketWriteBuffer: 64 << 10}
-		s, p := startProxy(t, Config{Upstreams: []string{addr(from)}, across: across}, opts)
+		opts := loop.Options{Loops: pg.loops, HighWater: 1 << 20, WriteTimeout: time.Second, SocketReadBuffer: 64 << 10, SocketWriteBuffer: 64 << 10}
+		s, p := startProxy(t, Config{Upstreams: []string{addr(from)}, across: pg.across, copy: pg.copy}, opts)
 		c := dial(t, addr(s))
 		sock.SetBuffers(fdOf(t, c), 16<<10, 0)
 		waitFor(t, "the pair", func() bool { return p.Stats().Pairs == 1 })
@@ -323,6 +344,7 @@ func TestProxyNeverReadingClient(t *testing.T) {
 			t.Errorf("the proxy queued %d bytes for a client that never reads, bound %d", peak, limit)
 		}
 		waitFor(t, "both ends closed", func() bool { return s.Stats().Open == 0 })
+		checkSpliced(t, s, pg)
 		t.Logf("peak queued %d KiB", peak>>10)
 	})
 }
@@ -341,9 +363,9 @@ func fdOf(t *testing.T, c *net.TCPConn) int {
 // reaches the upstream, whose answer and close come back; the upstream's
 // reaches the client, who can still send.
 func TestProxyHalfClose(t *testing.T) {
-	forEachPairing(t, func(t *testing.T, loops int, across bool) {
+	forEachPairing(t, func(t *testing.T, pg pairing) {
 		up := serve(t, echo{}, loop.Options{Loops: 1})
-		s, p := startProxy(t, Config{Upstreams: []string{addr(up)}, across: across}, loop.Options{Loops: loops})
+		s, p := startProxy(t, Config{Upstreams: []string{addr(up)}, across: pg.across, copy: pg.copy}, loop.Options{Loops: pg.loops})
 		c := dial(t, addr(s))
 		roundTrip(t, c, "hello")
 		c.CloseWrite()
@@ -368,7 +390,7 @@ func TestProxyHalfClose(t *testing.T) {
 			close: func(c *loop.Conn, err error) { closed <- err },
 		}
 		up2 := serve(t, halfer, loop.Options{Loops: 1})
-		s2, _ := startProxy(t, Config{Upstreams: []string{addr(up2)}, across: across}, loop.Options{Loops: loops})
+		s2, _ := startProxy(t, Config{Upstreams: []string{addr(up2)}, across: pg.across, copy: pg.copy}, loop.Options{Loops: pg.loops})
 		c = dial(t, addr(s2))
 		c.Write([]byte("half"))
 		if got, err := io.ReadAll(c); string(got) != "closing my side" || err != nil {
@@ -395,9 +417,9 @@ func TestProxyHalfClose(t *testing.T) {
 // a client's the upstream.
 func TestProxyResets(t *testing.T) {
 	iomuxtest.SkipUnderWine(t, "SO_LINGER 0 sends a FIN there, not a reset")
-	forEachPairing(t, func(t *testing.T, loops int, across bool) {
+	forEachPairing(t, func(t *testing.T, pg pairing) {
 		up := serve(t, echo{}, loop.Options{Loops: 1})
-		s, _ := startProxy(t, Config{Upstreams: []string{addr(up)}, across: across}, loop.Options{Loops: loops})
+		s, _ := startProxy(t, Config{Upstreams: []string{addr(up)}, across: pg.across, copy: pg.copy}, loop.Options{Loops: pg.loops})
 		c := dial(t, addr(s))
 		roundTrip(t, c, "hello")
 		c.Write([]byte("reset"))
@@ -408,7 +430,7 @@ func TestProxyResets(t *testing.T) {
 		closed := make(chan error, 1)
 		watcher := &funcHandler{data: func(c *loop.Conn) { c.Discard(-1) }, close: func(c *loop.Conn, err error) { closed <- err }}
 		up2 := serve(t, watcher, loop.Options{Loops: 1})
-		s2, p2 := startProxy(t, Config{Upstreams: []string{addr(up2)}, across: across}, loop.Options{Loops: loops})
+		s2, p2 := startProxy(t, Config{Upstreams: []string{addr(up2)}, across: pg.across, copy: pg.copy}, loop.Options{Loops: pg.loops})
 		c = dial(t, addr(s2))
 		c.Write([]byte("hello"))
 		waitFor(t, "the pair", func() bool { return p2.Stats().Pairs == 1 })
@@ -544,3 +566,6 @@ func closedPort(t *testing.T) string {
 	ln.Close()
 	return a
 }
+
+// spliceSupported: the loop splices a pair's bytes on Linux only.
+const spliceSupported = runtime.GOOS == "linux"
