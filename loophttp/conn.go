@@ -349,7 +349,7 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 	cn.serving = true
 	cn.mu.Unlock()
 	if start {
-		go cn.serve()
+		srv.workers.serve(cn)
 		c.Loop().YieldBeforeWait()
 	}
 }

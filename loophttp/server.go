@@ -71,6 +71,7 @@ type Server struct {
 	active   sync.WaitGroup // connections with a request in flight
 	baseCtx  context.Context
 	ctxOnce  sync.Once
+	workers  workers
 }
 
 // Defaults of the Server's own limits.
@@ -152,6 +153,7 @@ func (s *Server) Start(network, address string, config *tls.Config) error {
 		// A head up to MaxHeaderBytes (and net/http's slack) must fit.
 		opts.MaxInput = max(1<<20, s.maxHeaderBytes()+headSlack+64<<10)
 	}
+	s.workers.init()
 	ls := loop.NewServer(&handler{srv: s}, opts)
 	var err error
 	if config != nil {
@@ -225,9 +227,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-idle:
 	case <-ctx.Done():
 		_ = ls.Stop(canceled())
+		s.workers.stop()
 		return ctx.Err()
 	}
-	return ls.Stop(ctx)
+	err := ls.Stop(ctx)
+	s.workers.stop()
+	return err
 }
 
 // Close closes every connection at once, requests in flight included.
@@ -239,7 +244,9 @@ func (s *Server) Close() error {
 	if ls == nil {
 		return nil
 	}
-	return ls.Stop(canceled())
+	err := ls.Stop(canceled())
+	s.workers.stop()
+	return err
 }
 
 func canceled() context.Context {

@@ -1,0 +1,78 @@
+//go:build unix
+
+package loophttp
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// BenchmarkWrk serves /plaintext to wrk (C=64, keep-alive, 3 s) from
+// loophttp and from net/http.Server, one after the other in this process,
+// and reports requests/s and this process's CPU per request (run it with
+// -cpuprofile to see where a server's time goes). WRK_SCRIPT names a wrk
+// script to run with (../bench/http/pipeline.lua: 16 requests a write).
+func BenchmarkWrk(b *testing.B) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		b.Skip("no wrk")
+	}
+	plaintext := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Content-Type"] = []string{"text/plain"}
+		h["Content-Length"] = []string{"13"}
+		io.WriteString(w, "Hello, World!")
+	})
+	for _, name := range []string{"loophttp", "net-http"} {
+		b.Run(name, func(b *testing.B) {
+			var addr string
+			if name == "loophttp" {
+				s := Server{}
+				s.Loop.Loops = 1
+				addr = serve(b, &s, plaintext)
+			} else {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					b.Fatal(err)
+				}
+				srv := &http.Server{Handler: plaintext}
+				go srv.Serve(ln)
+				b.Cleanup(func() { srv.Close() })
+				addr = ln.Addr().String()
+			}
+			for range b.N {
+			}
+			cpu0 := cpuTime()
+			args := []string{"-t1", "-c64", "-d3s", "http://" + addr + "/"}
+			if script := os.Getenv("WRK_SCRIPT"); script != "" {
+				args = append(args, "-s", script) // a pipelining script, say
+			}
+			out, err := exec.Command("wrk", args...).CombinedOutput()
+			cpu := cpuTime() - cpu0
+			if err != nil {
+				b.Fatalf("wrk: %v\n%s", err, out)
+			}
+			m := regexp.MustCompile(`(\d+) requests in`).FindSubmatch(out)
+			if m == nil {
+				b.Fatalf("wrk: %s", out)
+			}
+			n, _ := strconv.Atoi(string(m[1]))
+			b.ReportMetric(float64(n)/3, "req/s")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/req")
+		})
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
