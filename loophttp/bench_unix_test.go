@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -50,6 +51,8 @@ func BenchmarkWrk(b *testing.B) {
 			}
 			for range b.N {
 			}
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
 			cpu0 := cpuTime()
 			args := []string{"-t1", "-c64", "-d3s", "http://" + addr + "/"}
 			if script := os.Getenv("WRK_SCRIPT"); script != "" {
@@ -57,6 +60,7 @@ func BenchmarkWrk(b *testing.B) {
 			}
 			out, err := exec.Command("wrk", args...).CombinedOutput()
 			cpu := cpuTime() - cpu0
+			runtime.ReadMemStats(&m1)
 			if err != nil {
 				b.Fatalf("wrk: %v\n%s", err, out)
 			}
@@ -67,6 +71,8 @@ func BenchmarkWrk(b *testing.B) {
 			n, _ := strconv.Atoi(string(m[1]))
 			b.ReportMetric(float64(n)/3, "req/s")
 			b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/req")
+			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(n), "allocs/req")
+			b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(n), "B/req")
 		})
 	}
 }

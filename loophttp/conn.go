@@ -55,6 +55,7 @@ type conn struct {
 	barrier    bool         // an upgrade was asked: no request is parsed until it is answered
 	takeover   loop.Handler // Upgrade's or Hijack's: the connection is no longer HTTP
 	state      http.ConnState
+	remote     string   // RemoteAddr's text, made at the first request
 	netc       *netConn // made when ConnState, ConnContext or Hijack need one
 	ctx        context.Context
 
@@ -68,16 +69,27 @@ type conn struct {
 	owed    int        // its finished requests Server.active still counts
 }
 
+// cancel ends the request's context.
+func (r *request) cancel() {
+	if r.stdCancel != nil {
+		r.stdCancel()
+		return
+	}
+	r.ctx.cancel()
+}
+
 // request is one parsed request on its way through a handler.
 type request struct {
-	cn      *conn
-	req     *http.Request
-	framing http1.Framing
-	body    *body // nil when there is none
-	cancel  context.CancelFunc
-	refusal []byte // not a request: net/http's answer to a bad one
+	cn        *conn
+	req       *http.Request
+	framing   http1.Framing
+	body      *body // nil when there is none
+	ctx       reqContext
+	stdCancel context.CancelFunc // with a BaseContext or ConnContext: ctx is not used
+	refusal   []byte             // not a request: net/http's answer to a bad one
 
 	upgradeTo loop.Handler // set by the serving goroutine for handOver
+	w         response     // its ResponseWriter, one allocation with it
 }
 
 func (h *handler) OnOpen(c *loop.Conn) {
@@ -297,10 +309,18 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 	c := cn.c
 	srv := cn.srv
 	r := &request{cn: cn, framing: framing}
-	ctx, cancel := context.WithCancel(cn.ctx)
-	ctx = context.WithValue(ctx, http.LocalAddrContextKey, c.LocalAddr())
-	r.cancel = cancel
-	req.RemoteAddr = c.RemoteAddr().String()
+	var ctx context.Context = &r.ctx
+	r.ctx.parent, r.ctx.local = cn.ctx, c.LocalAddr()
+	if cn.ctx != context.Background() {
+		// A context of the user's (BaseContext, ConnContext) may be a
+		// cancelCtx, which context.Cause would find through reqContext's
+		// Value: derive with the context package's own.
+		ctx, r.stdCancel = context.WithCancel(context.WithValue(cn.ctx, http.LocalAddrContextKey, r.ctx.local))
+	}
+	if cn.remote == "" {
+		cn.remote = c.RemoteAddr().String()
+	}
+	req.RemoteAddr = cn.remote
 	if st, ok := c.TLS(); ok {
 		req.TLS = &st
 	}
@@ -317,7 +337,7 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 	}
 	r.req = req.WithContext(ctx)
 	if cn.eof {
-		cancel()
+		r.cancel()
 	}
 	cn.afterPOST = req.Method == http.MethodPost
 	cn.barrier = wantsUpgrade(req)
@@ -335,7 +355,7 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 	cn.mu.Lock()
 	if cn.stopped {
 		cn.mu.Unlock()
-		cancel()
+		r.cancel()
 		cn.ending = true
 		if r.body != nil {
 			r.body.Close()
@@ -437,7 +457,7 @@ func (cn *conn) refuse(err error) {
 	busy := cn.serving
 	if busy {
 		// Answer after the responses in flight, in order.
-		cn.queue = append(cn.queue, &request{cn: cn, refusal: msg, cancel: func() {}})
+		cn.queue = append(cn.queue, &request{cn: cn, refusal: msg})
 	}
 	cn.mu.Unlock()
 	cn.pending++

@@ -126,7 +126,8 @@ func (cn *conn) run(r *request) (end ending) {
 		cn.out = append(cn.out, r.refusal...)
 		return closeConn
 	}
-	w := &response{cn: cn, r: r, req: r.req, contentLength: -1, start: len(cn.out), bodyStart: len(cn.out)}
+	w := &r.w
+	*w = response{cn: cn, r: r, req: r.req, contentLength: -1, start: len(cn.out), bodyStart: len(cn.out)}
 	defer func() {
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler {

@@ -522,3 +522,40 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestRequestContext(t *testing.T) {
+	iomuxtest.CheckLeaks(t)
+	type key struct{}
+	for _, withBase := range []bool{false, true} {
+		s := Server{}
+		if withBase {
+			s.BaseContext = func(net.Listener) context.Context { return context.WithValue(context.Background(), key{}, "base") }
+		}
+		seen := make(chan string, 1)
+		addr := serve(t, &s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			child, cancel := context.WithTimeout(ctx, time.Hour) // derived: follows ctx without a goroutine
+			defer cancel()
+			fired := make(chan struct{})
+			context.AfterFunc(ctx, func() { close(fired) })
+			go func() {
+				<-child.Done()
+				<-fired
+				seen <- fmt.Sprintf("%v %v %v %v", ctx.Value(http.LocalAddrContextKey) != nil, ctx.Value(key{}), context.Cause(ctx), child.Err())
+			}()
+			io.WriteString(w, "ok")
+		}))
+		resp, err := client(t).Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := "true <nil> context canceled context canceled"
+		if withBase {
+			want = "true base context canceled context canceled"
+		}
+		if got := <-seen; got != want {
+			t.Errorf("base=%v: %q, want %q", withBase, got, want)
+		}
+	}
+}
