@@ -486,7 +486,17 @@ func (c *Conn) sentQueued(n int) {
 	if i > 0 {
 		x.written = x.written[:copy(x.written, x.written[i:])]
 		clear(x.written[len(x.written) : len(x.written)+i])
+		if len(x.written) == 0 && c.state == stateOpen && x.unused() {
+			c.extra.rare = nil // an idle connection keeps none
+		}
 	}
+}
+
+// unused reports whether the record holds nothing but spent waiters (a
+// connection's AsyncWriteFunc was its only use).
+func (x *connRare) unused() bool {
+	return x.local == nil && x.remote == nil && x.transport == nil && x.dialDone == nil &&
+		x.dialTransport == nil && x.dialStop == nil && x.dialTimer == nil && x.handshakeTimer == nil
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }

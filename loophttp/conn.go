@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iomux/iomux/internal/http1"
+	"github.com/iomux/iomux/internal/sock"
 	"github.com/iomux/iomux/loop"
 )
 
@@ -47,8 +48,8 @@ type conn struct {
 	pending    int          // requests parsed whose responses are not yet written
 	afterPOST  bool         // the last request was a POST (see http1.SkipCRLFAfterPOST)
 	headBegun  bool         // part of a head has arrived
-	headAt     time.Time    // when it began (ReadTimeout counts from there)
-	writeBy    time.Time    // WriteTimeout's deadline of the request being answered
+	headAt     instant      // when it began (ReadTimeout counts from there)
+	writeBy    instant      // WriteTimeout's deadline of the request being answered (0: none)
 	bodyPaused bool         // PauseRead because a body buffer or the pipeline is full
 	ending     bool         // no more requests are read: the connection closes when pending ones are done
 	eof        bool         // the client ended its side
@@ -56,6 +57,7 @@ type conn struct {
 	takeover   loop.Handler // Upgrade's or Hijack's: the connection is no longer HTTP
 	state      http.ConnState
 	remote     string   // RemoteAddr's text, made at the first request
+	local      net.Addr // the local address, asked of the socket at the first request
 	netc       *netConn // made when ConnState, ConnContext or Hijack need one
 	ctx        context.Context
 
@@ -274,9 +276,9 @@ func (cn *conn) readHead() bool {
 	if !cn.headBegun {
 		cn.headBegun = true
 		cn.setState(http.StateActive)
-		cn.headAt = time.Now()
+		cn.headAt = now()
 		if d := cn.srv.readHeaderTimeout(); d > 0 {
-			c.SetDeadline(cn.headAt.Add(d))
+			c.SetDeadline(cn.headAt.add(d).time())
 		} else {
 			c.SetDeadline(time.Time{})
 		}
@@ -310,7 +312,7 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 	srv := cn.srv
 	r := &request{cn: cn, framing: framing}
 	var ctx context.Context = &r.ctx
-	r.ctx.parent, r.ctx.local = cn.ctx, c.LocalAddr()
+	r.ctx.parent, r.ctx.local = cn.ctx, cn.localAddr()
 	if cn.ctx != context.Background() {
 		// A context of the user's (BaseContext, ConnContext) may be a
 		// cancelCtx, which context.Cause would find through reqContext's
@@ -347,9 +349,9 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 		cn.ending = cn.reading == nil // after the body, if there is one
 		r.framing.Close = true
 	}
-	cn.writeBy = time.Time{}
+	cn.writeBy = 0
 	if srv.WriteTimeout > 0 {
-		cn.writeBy = time.Now().Add(srv.WriteTimeout)
+		cn.writeBy = now().add(srv.WriteTimeout)
 	}
 	cn.armBusy()
 	cn.mu.Lock()
@@ -504,11 +506,11 @@ func (cn *conn) written(n int, close bool) {
 func (cn *conn) armBusy() {
 	deadline := cn.writeBy
 	if cn.reading != nil && cn.srv.ReadTimeout > 0 {
-		if readBy := cn.headAt.Add(cn.srv.ReadTimeout); deadline.IsZero() || readBy.Before(deadline) {
+		if readBy := cn.headAt.add(cn.srv.ReadTimeout); deadline == 0 || readBy < deadline {
 			deadline = readBy
 		}
 	}
-	cn.c.SetDeadline(deadline)
+	cn.c.SetDeadline(deadline.time())
 }
 
 // armIdle sets the idle deadline of a connection waiting for a request.
@@ -551,6 +553,17 @@ func closeIdle(l *loop.Loop) {
 	}
 }
 
+// localAddr is the connection's local address (on the loop). It is asked
+// of the socket once and kept here rather than by loop.Conn.LocalAddr,
+// whose cache is a larger per-connection record an idle connection would
+// keep.
+func (cn *conn) localAddr() net.Addr {
+	if cn.local == nil {
+		cn.local = sock.LocalAddr(cn.c.Fd(), false)
+	}
+	return cn.local
+}
+
 // setDeadline closes the connection at t (from a handler's goroutine).
 func (cn *conn) setDeadline(t time.Time) error {
 	c := cn.c
@@ -563,7 +576,7 @@ func (cn *conn) setDeadline(t time.Time) error {
 
 func (cn *conn) netConn() *netConn {
 	if cn.netc == nil {
-		cn.netc = &netConn{local: cn.c.LocalAddr(), remote: cn.c.RemoteAddr()}
+		cn.netc = &netConn{local: cn.localAddr(), remote: cn.c.RemoteAddr()}
 	}
 	return cn.netc
 }
@@ -584,3 +597,21 @@ func (n *netConn) RemoteAddr() net.Addr             { return n.remote }
 func (n *netConn) SetDeadline(time.Time) error      { return errNotHijacked }
 func (n *netConn) SetReadDeadline(time.Time) error  { return errNotHijacked }
 func (n *netConn) SetWriteDeadline(time.Time) error { return errNotHijacked }
+
+// instant is a time as nanoseconds of the monotonic clock since the
+// package's epoch: 8 bytes where a time.Time takes 24, in every connection.
+type instant int64
+
+var epoch = time.Now()
+
+func now() instant { return instant(time.Since(epoch)) }
+
+func (t instant) add(d time.Duration) instant { return t + instant(d) }
+
+// time is t as a time.Time; the zero Time for 0.
+func (t instant) time() time.Time {
+	if t == 0 {
+		return time.Time{}
+	}
+	return epoch.Add(time.Duration(t))
+}
