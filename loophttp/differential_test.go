@@ -19,6 +19,10 @@ import (
 // Inspect handler, and requires the same answers: statuses, fields, what
 // the handler saw of each request, and the same closes.
 func TestDifferential(t *testing.T) {
+	// Under Wine, net/http.Server itself answers some cases with nothing
+	// when 16 exchanges run at once; the parser's own differential test
+	// (internal/http1) runs there.
+	iomuxtest.SkipUnderWine(t, "net/http.Server, the reference, misses answers")
 	iomuxtest.CheckLeaks(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
