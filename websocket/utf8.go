@@ -24,6 +24,9 @@ func (v *utf8Stream) write(p []byte) bool {
 			v.n = 0
 		}
 	}
+	if v.n > 0 {
+		return true // p is used up completing the pending code point
+	}
 	tail := incompleteTail(p)
 	if !utf8.Valid(p[:tail]) {
 		return false
