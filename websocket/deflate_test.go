@@ -67,7 +67,7 @@ func TestNegotiateDeflate(t *testing.T) {
 func TestDeflateRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var msgs [][]byte
-	for _, n := range []int{0, 1, 16, 64, 256, 1024, 4096, 32768, 65536, 131072} {
+	for _, n := range []int{0, 1, 16, 64, 256, 1024, 4096, 32768, 40000} {
 		b := make([]byte, n)
 		for i := range b {
 			b[i] = "abcdefgh "[rng.IntN(9)] // compressible, repetitive text
@@ -75,11 +75,11 @@ func TestDeflateRoundTrip(t *testing.T) {
 		msgs = append(msgs, b, b) // twice: context takeover has something to take
 	}
 	cases := 0
-	for _, c := range offerCases {
+	for oi, c := range offerCases {
 		if !c.accept {
 			continue
 		}
-		for _, cfg := range []DeflateConfig{{}, {ClientContextTakeover: true}, {ClientContextTakeover: true, ClientMaxWindowBits: 9, ServerContextTakeover: true}, {ServerContextTakeover: true}} {
+		for ci, cfg := range []DeflateConfig{{}, {ClientContextTakeover: true}, {ClientContextTakeover: true, ClientMaxWindowBits: 9, ServerContextTakeover: true}, {ServerContextTakeover: true}} {
 			h := http.Header{"Sec-Websocket-Extensions": {c.ext}}
 			sd, _ := NegotiateDeflate(ParseDeflateOffers(h), cfg)
 			if sd.Response.ClientMaxWindowBits > 0 || sd.ClientTakeover && sd.ClientWindowBits < 15 {
@@ -90,6 +90,9 @@ func TestDeflateRoundTrip(t *testing.T) {
 				t.Fatalf("%q %+v: client refused %q: %v", c.ext, cfg, sd.Response, err)
 			}
 			for _, s := range splits {
+				if s == byteByByte && (ci > 0 || oi > 1) {
+					continue // byte by byte costs; the reader's cuts do not depend on the parameters
+				}
 				cases++
 				client := FrameWriter{Role: Client, Deflater: cd.ClientDeflater(0)}
 				server := FrameWriter{Deflater: sd.ServerDeflater(0)}
@@ -150,8 +153,8 @@ func TestInflateSmallWindow(t *testing.T) {
 // TestDeflateBomb: a small compressed message that inflates past the
 // limit is refused with 1009, having cost about the limit in memory.
 func TestDeflateBomb(t *testing.T) {
-	bomb := NewDeflater(flate.BestCompression, false).Deflate(nil, make([]byte, 256<<20))
-	t.Logf("256 MiB of zeros compress to %d bytes", len(bomb))
+	bomb := NewDeflater(flate.BestCompression, false).Deflate(nil, make([]byte, 64<<20))
+	t.Logf("64 MiB of zeros compress to %d bytes", len(bomb))
 	f := NewInflater(false, 15)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
