@@ -16,6 +16,12 @@
 //     CheckResponse are the opening handshake; ParseDeflateOffers,
 //     NegotiateDeflate and AcceptDeflateResponse negotiate compression.
 //
+// Text is checked as UTF-8 piece by piece, so an invalid message fails at
+// the first bad byte even if its end never comes; a compressed message is
+// inflated, and its text checked, once all its frames are in
+// (compress/flate inflates whole streams, not pieces pushed to it). A
+// length not in its shortest encoding is accepted.
+//
 // A fault of the peer is a *CloseError: the code to close with (1002 for
 // a protocol error, 1007 for bad UTF-8 or deflate data, 1009 for a message
 // too big) and a reason.
