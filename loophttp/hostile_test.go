@@ -2,8 +2,8 @@ package loophttp
 
 import (
 	"bufio"
-	"errors"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"

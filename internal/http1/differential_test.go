@@ -30,16 +30,16 @@ func startStd(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// TestDifferential plays every case, whole, byte by byte and in random
-// cuts, against net/http.Server and against refServer, built on this
-// package, and requires the same answers: statuses, fields, bodies (the
+// TestDifferential plays every case of Cases and EarlyCases, whole, byte
+// by byte and in random cuts, against net/http.Server and against
+// refServer, built on this package, and requires the same answers: statuses, fields, bodies (the
 // Inspect report of what the handler saw), and the same closes.
 func TestDifferential(t *testing.T) {
 	iomuxtest.CheckLeaks(t)
 	std := startStd(t)
 	ref := startRef(t, Limits{MaxHeaderBytes: http1test.MaxHeaderBytes}, http1test.Inspect)
 
-	cases := http1test.Cases
+	cases := append(http1test.Cases[:len(http1test.Cases):len(http1test.Cases)], http1test.EarlyCases...)
 	results := make([][]error, len(cases))
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup

@@ -112,9 +112,15 @@ func (c *refConn) serve() {
 			}
 		}
 		end, from := HeadEnd(c.buf, 0)
+		early := 0
 		for end < 0 {
 			if len(c.buf) > lim.MaxHead() {
 				c.refuse(errTooLarge)
+				return
+			}
+			var err error
+			if early, err = EarlyError(c.buf, early); err != nil {
+				c.refuse(err.(*Error))
 				return
 			}
 			if !c.fill() {

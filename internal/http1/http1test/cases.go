@@ -249,3 +249,28 @@ var Cases = func() []Case {
 	cs[0].Raw = []byte(get)
 	return cs
 }()
+
+// EarlyCases are heads net/http refuses before their end has arrived: a
+// bad line is answered as soon as it can be judged, not when the empty
+// line comes (http1.EarlyError). They are kept apart from Cases until
+// every server compared on Cases refuses early.
+var EarlyCases = []Case{
+	{"early-garbage", []byte("hello\r\n"), "a bad request line is refused once it has its LF"},
+	{"early-garbage-no-lf", []byte("hello"), "but not before: no answer"},
+	{"early-method", []byte("G@T / HTTP/1.1\r\n"), "a bad method, refused at once"},
+	{"early-version", []byte("GET / HTTP/9\r\nHost: a\r\n"), "a bad version, refused at once"},
+	{"early-target", []byte("GET a/b HTTP/1.1\r\n"), "a relative target, refused at once"},
+	{"early-no-colon", []byte("GET / HTTP/1.1\r\nHost: a\r\nX-A\r\n"), "a field line without a colon, refused once it has its LF"},
+	{"early-bad-name-waits", []byte("GET / HTTP/1.1\r\nHost: a\r\nX(A): b\r\n"), "a bad name waits for the byte that says no continuation follows"},
+	{"early-bad-name", []byte("GET / HTTP/1.1\r\nHost: a\r\nX(A): b\r\nY"), "and is refused once it comes"},
+	{"early-bad-value-folded", []byte("GET / HTTP/1.1\r\nHost: a\r\nX-A: \x01\r\n more\r\n and more\r\n"), "a bad value waits for its continuation lines to end"},
+	{"early-bad-value-folded-end", []byte("GET / HTTP/1.1\r\nHost: a\r\nX-A: \x01\r\n more\r\n and more\r\nZ"), "then is refused"},
+	{"early-bad-continuation", []byte("GET / HTTP/1.1\r\nHost: a\r\nX-A: ok\r\n b\x01d\r\nZ: c\r\n"), "a control in a continuation line, refused when the next field starts"},
+	{"early-bad-cr", []byte("GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb\r\nZ"), "a CR inside a value"},
+	{"early-name-space", []byte("GET / HTTP/1.1\r\nHost: a\r\nX A: b\r\nZ: c\r\n"), "a space in a name is refused only with the whole head: no answer yet"},
+	{"early-initial-space", []byte("GET / HTTP/1.1\r\n Host: a\r\n"), "a first field line that starts with a blank, refused once it has its LF"},
+	{"early-initial-space-long", []byte("GET / HTTP/1.1\r\n " + strings.Repeat("a", 5000)), "or once net/http's 4 KiB buffer is full"},
+	{"early-initial-space-short", []byte("GET / HTTP/1.1\r\n\t" + strings.Repeat("a", 3000)), "not before"},
+	{"early-good-so-far", []byte("GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n"), "a good head still coming: no answer"},
+	{"early-bad-after-good", []byte(get + "GET / HTTP/1.1\r\nX(A): b\r\nY"), "a bad second request, refused early after the first is answered"},
+}
