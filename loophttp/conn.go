@@ -42,7 +42,8 @@ type conn struct {
 	c          *loop.Conn
 	prev, next *conn // the loop's list
 
-	scan       int      // how much of the buffered head HeadEnd has seen
+	scan       int32    // how much of the buffered head HeadEnd has seen
+	early      int32    // and EarlyError
 	reading    *request // the request whose body is arriving
 	dec        *http1.BodyDecoder
 	pending    int          // requests parsed whose responses are not yet written
@@ -283,17 +284,26 @@ func (cn *conn) readHead() bool {
 			c.SetDeadline(time.Time{})
 		}
 	}
-	end, next := http1.HeadEnd(in, cn.scan)
+	end, next := http1.HeadEnd(in, int(cn.scan))
 	limit := cn.srv.maxHeaderBytes() + headSlack
 	if end < 0 {
-		cn.scan = next
+		cn.scan = int32(next)
 		if len(in) > limit {
 			cn.refuse(&http1.Error{Status: http.StatusRequestHeaderFieldsTooLarge, Reason: "Request Header Fields Too Large"})
+			return false
 		}
+		// A bad line is refused as soon as net/http would, not at the
+		// head's end.
+		early, err := http1.EarlyError(in, int(cn.early))
+		if err != nil {
+			cn.refuse(err)
+			return false
+		}
+		cn.early = int32(early)
 		cn.resumeIfPaused()
 		return false
 	}
-	cn.scan = 0
+	cn.scan, cn.early = 0, 0
 	cn.headBegun = false
 	req, framing, err := http1.ParseRequest(in[:end], http1.Limits{MaxHeaderBytes: cn.srv.maxHeaderBytes()})
 	c.Discard(end)

@@ -14,7 +14,7 @@ import (
 )
 
 // TestDifferential plays every case of http1test (RFC 9110/9112 and the
-// request-smuggling literature), whole, byte by byte and in random cuts,
+// request-smuggling literature; EarlyCases: heads refused before their end), whole, byte by byte and in random cuts,
 // against net/http.Server and against a loophttp Server, both running the
 // Inspect handler, and requires the same answers: statuses, fields, what
 // the handler saw of each request, and the same closes.
@@ -45,7 +45,7 @@ func TestDifferential(t *testing.T) {
 	ours := Server{MaxHeaderBytes: http1test.MaxHeaderBytes, ErrorLog: log.New(io.Discard, "", 0)}
 	addr := serve(t, &ours, http1test.Inspect)
 
-	cases := http1test.Cases
+	cases := append(http1test.Cases[:len(http1test.Cases):len(http1test.Cases)], http1test.EarlyCases...)
 	results := make([][]error, len(cases))
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
