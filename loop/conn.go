@@ -158,6 +158,8 @@ type connRare struct {
 	// there are waiters) reaches its mark.
 	written       []sentWaiter
 	sentFromQueue int64
+	// file is an AsyncSendFile's, until all of it is sent.
+	file *fileSend
 }
 
 type sentWaiter struct {
@@ -293,7 +295,7 @@ func (c *Conn) Close() error {
 	if c.Closed() {
 		return nil
 	}
-	if c.Outbound() == 0 {
+	if c.Outbound() == 0 && !c.sendingFile() {
 		c.closeAfterSend()
 		return nil
 	}
@@ -340,7 +342,7 @@ func (c *Conn) CloseWrite() error {
 		return nil
 	}
 	c.flags |= flagFINPending
-	if c.Outbound() == 0 {
+	if c.Outbound() == 0 && !c.sendingFile() {
 		c.finishClose()
 	}
 	return nil
@@ -465,7 +467,7 @@ func (c *Conn) AsyncOnData() error {
 // whenSent calls done (held: after the running callback) once everything
 // queued now is sent, or with the error if the connection closes first.
 func (c *Conn) whenSent(done func(*Conn, error)) {
-	if c.Outbound() == 0 {
+	if c.Outbound() == 0 && !c.sendingFile() {
 		c.loop.hold(heldDone, c, nil, done)
 		return
 	}
@@ -495,7 +497,7 @@ func (c *Conn) sentQueued(n int) {
 // unused reports whether the record holds nothing but spent waiters (a
 // connection's AsyncWriteFunc was its only use).
 func (x *connRare) unused() bool {
-	return x.local == nil && x.remote == nil && x.transport == nil && x.dialDone == nil &&
+	return x.local == nil && x.remote == nil && x.transport == nil && x.dialDone == nil && x.file == nil &&
 		x.dialTransport == nil && x.dialStop == nil && x.dialTimer == nil && x.handshakeTimer == nil
 }
 

@@ -220,6 +220,9 @@ func (c *Conn) end(err error, linger bool) {
 		l.hold(heldDone, nil, errOrClosed(err), done)
 		return
 	}
+	if x != nil {
+		x.endFile(l, c, errOrClosed(err)) // an AsyncSendFile not all sent
+	}
 	if x != nil && len(x.written) > 0 { // AsyncWriteFuncs whose bytes were not all sent
 		for _, w := range x.written {
 			l.hold(heldDone, c, errOrClosed(err), w.done)

@@ -62,7 +62,7 @@ func (c *Conn) writeSocketOrQueue(bufs [][]byte) (int, error) {
 		total += len(b)
 	}
 	sent := 0
-	if c.Outbound() == 0 && c.state != stateConnecting && total > 0 {
+	if c.Outbound() == 0 && c.state != stateConnecting && total > 0 && !c.sendingFile() {
 		var n int
 		var err error
 		if len(bufs) == 1 {
@@ -194,6 +194,10 @@ func (c *Conn) grow(n int) {
 
 // flush sends queued output after the Selector reported writability.
 func (c *Conn) flush() {
+	if c.sendingFile() {
+		c.sendFileNow() // and the queue after it
+		return
+	}
 	if c.Outbound() == 0 {
 		c.updateInterest()
 		return
@@ -267,7 +271,7 @@ func (c *Conn) updateInterest() {
 	if c.wantsInput() {
 		want |= iomux.Readable
 	}
-	if c.Outbound() > 0 || c.state == stateConnecting {
+	if c.Outbound() > 0 || c.state == stateConnecting || c.sendingFile() {
 		want |= iomux.Writable
 	}
 	if want == c.watching() {

@@ -16,6 +16,7 @@ type Stats struct {
 	BytesIn      int64 // bytes read
 	BytesOut     int64 // bytes written
 	Spliced      int64 // bytes a spliced relay moved socket to socket in the kernel (Conn.Splice): counted in BytesIn and BytesOut too
+	SentFile     int64 // bytes sent from files with sendfile(2) (Conn.AsyncSendFile): counted in BytesOut too
 	Waits        int64 // Selector.Wait calls
 	Wakeups      int64 // wake-ups posted from other goroutines
 	Congested    int64 // connections not read because their output is congested, now (see Conn.Congested)
@@ -38,7 +39,7 @@ type Stats struct {
 // is not in Stats.
 type loopStats struct {
 	Open, Total, BytesIn, BytesOut, Waits, Wakeups, Congested, Queued atomic.Int64
-	Spliced, Posted, Refused, AcceptErrors, Lingering                 atomic.Int64
+	Spliced, SentFile, Posted, Refused, AcceptErrors, Lingering       atomic.Int64
 	Handshakes, HandshakeErrors, Handshaking, Panics                  atomic.Int64
 	interest                                                          atomic.Int64
 }

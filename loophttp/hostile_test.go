@@ -2,6 +2,7 @@ package loophttp
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -222,5 +223,44 @@ func writeFile(t *testing.T, name string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(name, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPipelinerThatNeverReads: a client that sends requests and reads no
+// response is paused once its responses fill the loop's HighWater (the
+// server stops reading it), then dropped at the loop's WriteTimeout; the
+// server's memory for it stays bounded meanwhile.
+func TestPipelinerThatNeverReads(t *testing.T) {
+	iomuxtest.CheckLeaks(t)
+	s := Server{}
+	s.Loop.HighWater = 256 << 10
+	s.Loop.WriteTimeout = 500 * time.Millisecond
+	s.Loop.SocketWriteBuffer = 32 << 10
+	body := strings.Repeat("x", 16<<10)
+	addr := serve(t, &s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }))
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.(*net.TCPConn).SetReadBuffer(32 << 10)
+	req := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	var sent int
+	nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	for sent < 64<<20 { // until TCP holds the writer: the server no longer reads
+		n, err := nc.Write(bytes.Repeat(req, 1000))
+		sent += n
+		if err != nil {
+			break
+		}
+	}
+	if sent >= 64<<20 {
+		t.Fatalf("the server read %d bytes of requests while their answers waited", sent)
+	}
+	if q := s.Stats().Queued; q > 2<<20 {
+		t.Errorf("%d bytes queued for a client that reads nothing", q)
+	}
+	if !closedWithin(nc, 10*time.Second) {
+		t.Fatal("the client that never reads was not dropped")
 	}
 }

@@ -2,6 +2,7 @@ package loophttp
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -56,6 +57,9 @@ var (
 	_ http.Flusher                          = (*response)(nil)
 	_ interface{ FlushError() error }       = (*response)(nil)
 	_ interface{ EnableFullDuplex() error } = (*response)(nil)
+	_ http.Hijacker                         = (*response)(nil)
+	_ io.ReaderFrom                         = (*response)(nil)
+	_ io.StringWriter                       = (*response)(nil)
 )
 
 func (w *response) Header() http.Header {

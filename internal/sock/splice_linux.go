@@ -30,3 +30,14 @@ func Splice(from, to, n int) (int, error) {
 // SpliceUnsupported reports whether Splice's error says that the kernel
 // cannot splice these descriptors (then nothing moved).
 func SpliceUnsupported(err error) bool { return err == unix.EINVAL || err == unix.ENOSYS }
+
+// SendFile sends up to n bytes of the file in from, at *off (advanced by
+// what was sent), to the socket to, inside the kernel (sendfile(2)); on a
+// non-blocking socket it returns EAGAIN when the socket is full.
+func SendFile(to, from int, off *int64, n int) (int, error) {
+	m, err := unix.Sendfile(to, from, off, n)
+	if m < 0 {
+		m = 0
+	}
+	return m, err
+}
