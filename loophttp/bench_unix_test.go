@@ -32,11 +32,11 @@ func BenchmarkWrk(b *testing.B) {
 		h["Content-Length"] = []string{"13"}
 		io.WriteString(w, "Hello, World!")
 	})
-	for _, name := range []string{"loophttp", "net-http"} {
+	for _, name := range []string{"loophttp", "loophttp-nonblocking", "net-http"} {
 		b.Run(name, func(b *testing.B) {
 			var addr string
-			if name == "loophttp" {
-				s := Server{}
+			if name != "net-http" {
+				s := Server{NonBlocking: name == "loophttp-nonblocking"}
 				s.Loop.Loops = 1
 				addr = serve(b, &s, plaintext)
 			} else {

@@ -69,7 +69,10 @@ type conn struct {
 	stopped bool       // a response said close: no more requests are served
 	closed  bool       // the loop connection is gone
 	out     []byte     // the serving goroutine's output not yet sent
-	owed    int        // its finished requests Server.active still counts
+	inline  bool       // the loop itself serves (Server.NonBlocking)
+	// inlineDue (the loop's): a request waits for serveInline.
+	inlineDue bool
+	owed      int // its finished requests Server.active still counts
 }
 
 // cancel ends the request's context.
@@ -214,6 +217,7 @@ func (h *handler) OnEOF(c *loop.Conn) {
 	}
 	cn.mu.Unlock()
 	cn.process() // what is buffered may hold complete requests
+	cn.serveInline()
 	if cn.pending == 0 {
 		c.Close()
 	}
@@ -226,6 +230,7 @@ func (h *handler) OnData(c *loop.Conn) {
 		return
 	}
 	cn.process()
+	cn.serveInline()
 }
 
 // process reads what arrived: a body, then request heads.
@@ -381,8 +386,23 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 	cn.serving = true
 	cn.mu.Unlock()
 	if start {
+		// On the loop only when no earlier response is still on its way
+		// from a worker (its write would come after ours).
+		if srv.NonBlocking && r.body == nil && cn.pending == 1 {
+			cn.inlineDue = true // served by OnData once the input is parsed
+			return
+		}
 		srv.workers.serve(cn)
 		c.Loop().YieldBeforeWait()
+	}
+}
+
+// serveInline serves on the loop the requests a NonBlocking handler
+// takes, their responses gathered into one write.
+func (cn *conn) serveInline() {
+	for cn.inlineDue && !cn.c.Closed() {
+		cn.inlineDue = false
+		cn.serveAs(true)
 	}
 }
 

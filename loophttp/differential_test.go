@@ -1,6 +1,7 @@
 package loophttp
 
 import (
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -42,8 +43,17 @@ func TestDifferential(t *testing.T) {
 		}}
 	go std.Serve(ln)
 	defer func() { std.Close(); open.Wait() }()
-	ours := Server{MaxHeaderBytes: http1test.MaxHeaderBytes, ErrorLog: log.New(io.Discard, "", 0)}
-	addr := serve(t, &ours, http1test.Inspect)
+	for _, nonBlocking := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NonBlocking=%v", nonBlocking), func(t *testing.T) {
+			ours := Server{MaxHeaderBytes: http1test.MaxHeaderBytes, ErrorLog: log.New(io.Discard, "", 0), NonBlocking: nonBlocking}
+			differential(t, ln.Addr().String(), serve(t, &ours, http1test.Inspect))
+		})
+	}
+}
+
+// differential plays every case against both servers and reports what
+// differs.
+func differential(t *testing.T, std, addr string) {
 
 	cases := append(http1test.Cases[:len(http1test.Cases):len(http1test.Cases)], http1test.EarlyCases...)
 	results := make([][]error, len(cases))
@@ -59,7 +69,7 @@ func TestDifferential(t *testing.T) {
 				// A mismatch is tried again with a longer settle, to rule
 				// out a server slower than the first one.
 				for _, settle := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond} {
-					results[i][j] = exchangeBoth(ln.Addr().String(), addr, c.Raw, split, settle)
+					results[i][j] = exchangeBoth(std, addr, c.Raw, split, settle)
 					if results[i][j] == nil {
 						return
 					}

@@ -29,7 +29,12 @@ func putOut(b []byte) {
 // serve runs on a goroutine of its own while the connection has requests
 // to answer: it runs their handlers in order, gathers their responses and
 // hands them to the loop. An idle connection has none.
-func (cn *conn) serve() {
+func (cn *conn) serve() { cn.serveAs(false) }
+
+// serveAs is serve on a worker, or with inline on the loop itself
+// (Server.NonBlocking).
+func (cn *conn) serveAs(inline bool) {
+	cn.inline = inline
 	completed := 0 // responses in cn.out whose handlers are done
 	for {
 		cn.mu.Lock()
@@ -53,6 +58,15 @@ func (cn *conn) serve() {
 			return
 		}
 		r := cn.queue[0]
+		if cn.inline && r.body != nil {
+			// A body's Reads would block the loop: a worker serves the
+			// rest, after what is gathered so far.
+			cn.mu.Unlock()
+			cn.flush(completed, false)
+			cn.inline = false // before the worker reads it
+			cn.srv.workers.serve(cn)
+			return
+		}
 		cn.queue[0] = nil
 		cn.queue = cn.queue[1:]
 		if len(cn.queue) == 0 {
@@ -214,6 +228,13 @@ func (cn *conn) payOwed() {
 
 // send is AsyncWriteFunc that waits while the backlog is full.
 func (cn *conn) send(p []byte, done func(*loop.Conn, error)) error {
+	if cn.inline { // on the loop: write, never wait
+		_, err := cn.c.Write(p)
+		if done != nil {
+			done(cn.c, err)
+		}
+		return err
+	}
 	for {
 		err := cn.c.AsyncWriteFunc(p, done)
 		if err == nil || !errors.Is(err, loop.ErrQueueFull) {

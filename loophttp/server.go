@@ -59,6 +59,13 @@ type Server struct {
 	// served on a connection: past it the connection is not read until
 	// responses are done. Default 16.
 	MaxPipelined int
+	// NonBlocking promises that Handler never blocks: no I/O that waits,
+	// no sleep, no lock held for long. A request without a body then runs
+	// on its loop, with no hand-off to a worker goroutine (the way gnet's
+	// and fasthttp's handlers run); one with a body still goes to a worker.
+	// A handler that blocks stalls every connection of its loop. Default
+	// false: every handler runs on a worker.
+	NonBlocking bool
 	// Loop configures the event loops (their number, back-pressure marks,
 	// buffers; see loop.Options). A handler's writes wait once the
 	// connection's queued output passes Loop.HighWater.

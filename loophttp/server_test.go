@@ -559,3 +559,60 @@ func TestRequestContext(t *testing.T) {
 		}
 	}
 }
+
+// TestNonBlocking: with Server.NonBlocking, requests without a body are
+// served on the loop (no worker goroutine), pipelined ones in order, a
+// body among them goes to a worker, and Hijack works there too.
+func TestNonBlocking(t *testing.T) {
+	iomuxtest.CheckLeaks(t)
+	s := Server{NonBlocking: true}
+	addr := serve(t, &s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hijack" {
+			nc, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			nc.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked"))
+			nc.Close()
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %d;", r.URL.Path, len(b))
+	}))
+	var reqs bytes.Buffer
+	var want []string
+	for i := range 30 {
+		if i%10 == 5 {
+			fmt.Fprintf(&reqs, "POST /p%d HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", i)
+			want = append(want, fmt.Sprintf("/p%d 3;", i))
+			continue
+		}
+		fmt.Fprintf(&reqs, "GET /g%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+		want = append(want, fmt.Sprintf("/g%d 0;", i))
+	}
+	reqs.WriteString("GET /hijack HTTP/1.1\r\nHost: x\r\n\r\n")
+	want = append(want, "hijacked")
+	for _, bytewise := range []bool{false, true} {
+		var pieces [][]byte
+		if bytewise {
+			for _, b := range reqs.Bytes() {
+				pieces = append(pieces, []byte{b})
+			}
+		} else {
+			pieces = [][]byte{reqs.Bytes()}
+		}
+		got := rawExchange(t, addr, pieces...)
+		br := bufio.NewReader(strings.NewReader(got))
+		for i, w := range want {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("bytewise=%v: response %d: %v in %q", bytewise, i, err, got)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if string(b) != w {
+				t.Fatalf("bytewise=%v: response %d: %q, want %q", bytewise, i, b, w)
+			}
+		}
+	}
+}

@@ -100,6 +100,15 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err := cn.flush(0, false); err != nil {
 		return nil, nil, err
 	}
+	if cn.inline { // on the loop already
+		if cn.c.Closed() {
+			return nil, nil, net.ErrClosed
+		}
+		nc := cn.netConn()
+		hc.local, hc.remote = nc.local, nc.remote
+		cn.handOver(hc)
+		return hc, bufio.NewReadWriter(bufio.NewReader(hc), bufio.NewWriter(hc)), nil
+	}
 	installed := make(chan error, 1)
 	err := cn.c.Loop().Post(func() {
 		if cn.c.Closed() {
