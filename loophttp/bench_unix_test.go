@@ -36,7 +36,10 @@ func BenchmarkWrk(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			var addr string
 			if name != "net-http" {
-				s := Server{NonBlocking: name == "loophttp-nonblocking"}
+				s := Server{}
+				if name == "loophttp-nonblocking" {
+					s.NonBlocking = func(*http.Request) bool { return true }
+				}
 				s.Loop.Loops = 1
 				addr = serve(b, &s, plaintext)
 			} else {

@@ -96,6 +96,7 @@ type request struct {
 
 	upgradeTo loop.Handler // set by the serving goroutine for handOver
 	w         response     // its ResponseWriter, one allocation with it
+	inline    bool         // Server.NonBlocking says it may be served on the loop
 }
 
 func (h *handler) OnOpen(c *loop.Conn) {
@@ -353,6 +354,7 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 		req.Body = http.NoBody
 	}
 	r.req = req.WithContext(ctx)
+	r.inline = srv.NonBlocking != nil && r.body == nil && srv.NonBlocking(r.req)
 	if cn.eof {
 		r.cancel()
 	}
@@ -388,7 +390,7 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 	if start {
 		// On the loop only when no earlier response is still on its way
 		// from a worker (its write would come after ours).
-		if srv.NonBlocking && r.body == nil && cn.pending == 1 {
+		if r.inline && cn.pending == 1 {
 			cn.inlineDue = true // served by OnData once the input is parsed
 			return
 		}

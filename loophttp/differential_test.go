@@ -45,7 +45,10 @@ func TestDifferential(t *testing.T) {
 	defer func() { std.Close(); open.Wait() }()
 	for _, nonBlocking := range []bool{false, true} {
 		t.Run(fmt.Sprintf("NonBlocking=%v", nonBlocking), func(t *testing.T) {
-			ours := Server{MaxHeaderBytes: http1test.MaxHeaderBytes, ErrorLog: log.New(io.Discard, "", 0), NonBlocking: nonBlocking}
+			ours := Server{MaxHeaderBytes: http1test.MaxHeaderBytes, ErrorLog: log.New(io.Discard, "", 0)}
+			if nonBlocking {
+				ours.NonBlocking = func(*http.Request) bool { return true }
+			}
 			differential(t, ln.Addr().String(), serve(t, &ours, http1test.Inspect))
 		})
 	}

@@ -58,9 +58,9 @@ func (cn *conn) serveAs(inline bool) {
 			return
 		}
 		r := cn.queue[0]
-		if cn.inline && r.body != nil {
-			// A body's Reads would block the loop: a worker serves the
-			// rest, after what is gathered so far.
+		if cn.inline && !r.inline {
+			// One that may block (a body's Reads would): a worker serves
+			// the rest, after what is gathered so far.
 			cn.mu.Unlock()
 			cn.flush(completed, false)
 			cn.inline = false // before the worker reads it

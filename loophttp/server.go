@@ -59,13 +59,14 @@ type Server struct {
 	// served on a connection: past it the connection is not read until
 	// responses are done. Default 16.
 	MaxPipelined int
-	// NonBlocking promises that Handler never blocks: no I/O that waits,
-	// no sleep, no lock held for long. A request without a body then runs
-	// on its loop, with no hand-off to a worker goroutine (the way gnet's
-	// and fasthttp's handlers run); one with a body still goes to a worker.
-	// A handler that blocks stalls every connection of its loop. Default
-	// false: every handler runs on a worker.
-	NonBlocking bool
+	// NonBlocking, if set, says which requests Handler serves without
+	// blocking (no I/O that waits, no sleep, no lock held for long): those
+	// without a body then run on their loop, with no hand-off to a worker
+	// goroutine (the way gnet's and fasthttp's handlers run), a pipelined
+	// batch's responses in one write. The others go to a worker. A handler
+	// that blocks on the loop stalls every connection of that loop.
+	// Default nil: every request goes to a worker.
+	NonBlocking func(r *http.Request) bool
 	// Loop configures the event loops (their number, back-pressure marks,
 	// buffers; see loop.Options). A handler's writes wait once the
 	// connection's queued output passes Loop.HighWater.

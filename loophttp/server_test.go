@@ -562,10 +562,11 @@ func TestRequestContext(t *testing.T) {
 
 // TestNonBlocking: with Server.NonBlocking, requests without a body are
 // served on the loop (no worker goroutine), pipelined ones in order, a
-// body among them goes to a worker, and Hijack works there too.
+// body among them, or one it does not name (/g7), goes to a worker, and
+// Hijack works there too.
 func TestNonBlocking(t *testing.T) {
 	iomuxtest.CheckLeaks(t)
-	s := Server{NonBlocking: true}
+	s := Server{NonBlocking: func(r *http.Request) bool { return r.URL.Path != "/g7" }}
 	addr := serve(t, &s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/hijack" {
 			nc, _, err := w.(http.Hijacker).Hijack()

@@ -18,7 +18,7 @@ func httpServerProgram() *command {
 		summary: "serve HTTP/1.1 with net/http handlers on the event loop (loophttp)",
 		usage: `Usage: iomux http-server [--addr 127.0.0.1:8080] [--dir DIR] [--tls-cert FILE --tls-key FILE]
                         [--read-header-timeout 5s] [--read-timeout 0] [--write-timeout 0] [--idle-timeout 2m]
-                        [--loops N] [--backend auto] [-v]
+                        [--inline=true] [--loops N] [--backend auto] [-v]
 
 HTTP/1.0 and 1.1 from the event loop: plain net/http handlers (the same
 code the tests also run under net/http.Server), served by loophttp, with
@@ -38,7 +38,10 @@ no goroutine for an idle keep-alive connection. Endpoints:
 --tls-cert/--tls-key serve HTTPS (ALPN http/1.1). The timeouts are
 http.Server's: a client that dribbles its head is closed after
 --read-header-timeout, one idle between requests after --idle-timeout
-(0: never). -v prints a line per request on stderr.
+(0: never). The handlers that never block (/plaintext, /status/NNN,
+/inspect without a body) run on the loop itself (--inline, on by
+default), the others on worker goroutines. -v prints a line per request
+on stderr.
 
 ` + stopHelp + ` stops it gracefully: requests in flight finish, idle
 connections close.
@@ -66,6 +69,8 @@ func runHTTPServer(e *env, args []string) error {
 	read := fs.Duration("read-timeout", 0, "close a connection whose request (body included) has not all arrived after this long (0: never)")
 	write := fs.Duration("write-timeout", 0, "close a connection whose response is not done this long after its head arrived (0: never)")
 	idle := fs.Duration("idle-timeout", 2*time.Minute, "close a keep-alive connection idle between requests for this long (0: never)")
+	inline := fs.Bool("inline", true, "serve /plaintext, /status/NNN and /inspect without a body on the loop itself (their handlers never block:\n"+
+		"loophttp.Server.NonBlocking); false: on worker goroutines, as every other request")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -102,6 +107,9 @@ func runHTTPServer(e *env, args []string) error {
 		WriteTimeout:      *write,
 		IdleTimeout:       *idle,
 		Loop:              opts,
+	}
+	if *inline {
+		srv.NonBlocking = httpserver.NonBlocking
 	}
 	if *readHeader == 0 {
 		srv.ReadHeaderTimeout = -1 // never, not ReadTimeout's

@@ -41,6 +41,14 @@ func New(dir string) http.Handler {
 	return mux
 }
 
+// NonBlocking reports whether New's handler serves r without blocking:
+// /plaintext, /status/NNN and /inspect (a request with a body is never
+// served on a loop anyway: see loophttp.Server.NonBlocking).
+func NonBlocking(r *http.Request) bool {
+	p := r.URL.Path
+	return p == "/plaintext" || p == "/inspect" || strings.HasPrefix(p, "/status/")
+}
+
 // Report is what /inspect answers about a request, as JSON.
 type Report struct {
 	Method           string      `json:"method"`
