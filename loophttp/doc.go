@@ -24,8 +24,13 @@
 // Content-Length, a larger one is chunked, as with net/http) and handed to
 // the loop; past the loop's HighWater, Write blocks until the client reads.
 //
-// The ResponseWriter is an http.Flusher and works with
-// http.ResponseController (Flush, EnableFullDuplex, SetReadDeadline and
-// SetWriteDeadline, which close the connection at the deadline). Not yet:
-// http.Hijacker, and sendfile(2) for http.FileServer (it works, by copying).
+// Handlers run on a pool of worker goroutines; Server.NonBlocking names
+// requests whose handler never blocks, which then run on the loop itself.
+//
+// The ResponseWriter is an http.Flusher, an http.Hijacker and an
+// io.ReaderFrom (files go out with sendfile(2) on plain TCP on Linux, as
+// net/http sends them), and works with http.ResponseController (Flush,
+// EnableFullDuplex, SetReadDeadline and SetWriteDeadline, which close the
+// connection at the deadline). Upgrade hands a connection to a
+// loop.Handler after a 101 (a protocol served on the loop, as WebSocket).
 package loophttp
