@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"runtime"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,6 +18,14 @@ import (
 // connection holds after one request, and the goroutines it keeps. The
 // clients are raw sockets, so that only the server's memory counts.
 func BenchmarkIdleKeepAliveMemory(b *testing.B) {
+	b.Run("after-a-request", func(b *testing.B) { idleMemory(b, false) })
+	b.Run("half-a-request", func(b *testing.B) { idleMemory(b, true) })
+}
+
+// idleMemory holds 2,000 connections after one request each, or each with
+// half a request's head sent (what a slowloris holds until
+// ReadHeaderTimeout).
+func idleMemory(b *testing.B, half bool) {
 	const conns = 2000
 	s := Server{}
 	s.Loop.Loops = 1
@@ -44,6 +53,12 @@ func BenchmarkIdleKeepAliveMemory(b *testing.B) {
 		if err := unix.Connect(fd, sa); err != nil {
 			b.Fatal(err)
 		}
+		if half {
+			if _, err := unix.Write(fd, req[:len(req)-6]); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
 		if _, err := unix.Write(fd, req); err != nil {
 			b.Fatal(err)
 		}
@@ -53,6 +68,11 @@ func BenchmarkIdleKeepAliveMemory(b *testing.B) {
 				b.Fatalf("read: %d, %v", n, err)
 			}
 			got = append(got, buf[:n]...)
+		}
+	}
+	if half { // until the server has read them all
+		for deadline := time.Now().Add(10 * time.Second); s.Stats().BytesIn < int64(conns*(len(req)-6)) && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
 		}
 	}
 	runtime.GC()

@@ -617,3 +617,54 @@ func TestNonBlocking(t *testing.T) {
 		}
 	}
 }
+
+// TestConnStateAndConnContext: a connection goes New, Active, Idle,
+// Active, Idle, Closed, as with net/http; ConnContext's value reaches the
+// handler.
+func TestConnStateAndConnContext(t *testing.T) {
+	iomuxtest.CheckLeaks(t)
+	type key struct{}
+	var mu sync.Mutex
+	var states []string
+	closed := make(chan struct{})
+	s := Server{
+		ConnState: func(c net.Conn, st http.ConnState) {
+			mu.Lock()
+			states = append(states, st.String())
+			mu.Unlock()
+			if st == http.StateClosed {
+				close(closed)
+			}
+		},
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, key{}, c.RemoteAddr().String())
+		},
+	}
+	addr := serve(t, &s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(key{}) != r.RemoteAddr {
+			t.Errorf("ConnContext's value %v, RemoteAddr %s", r.Context().Value(key{}), r.RemoteAddr)
+		}
+		io.WriteString(w, "ok")
+	}))
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	for range 2 {
+		fmt.Fprint(nc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+	}
+	time.Sleep(20 * time.Millisecond)
+	nc.Close()
+	<-closed
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(states, " "); got != "new active idle active idle closed" {
+		t.Errorf("states: %s", got)
+	}
+}
