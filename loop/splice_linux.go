@@ -115,3 +115,16 @@ func (l *Loop) emptyPipe(n int) bool {
 	}
 	return true
 }
+
+// spliceSink returns where the loop may splice c's input now (nil: read
+// it as usual): the other end of c's spliced relay, if c has no input
+// buffered (it goes first, through OnData) and the sink is writable with
+// nothing queued (what is queued goes first).
+func (c *Conn) spliceSink() *Conn {
+	sink := c.extra.source
+	if sink == nil || sink.extra.source != c || !sink.extra.spliced || len(c.view) > 0 ||
+		c.state != stateOpen || !sink.writable() || sink.Outbound() > 0 {
+		return nil
+	}
+	return sink
+}
