@@ -230,13 +230,15 @@ func TestRelayBoundsANonReader(t *testing.T) {
 				if p.splice {
 					limit = o.bound
 				}
-				// Sample until the queue has filled (half the bound at least),
-				// then half a second more.
+				// Sample until the queue has filled (a quarter of the bound at
+				// least: across loops, WriteFrom holds the source from the
+				// sink's backlog early, and the queue may settle just under
+				// half), then half a second more.
 				var peak int64
 				var full time.Time
 				for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
 					peak = max(peak, s.Stats().Queued)
-					if full.IsZero() && (peak >= o.bound/2 || p.splice && peak > 0) {
+					if full.IsZero() && (peak >= o.bound/4 || p.splice && peak > 0) {
 						full = time.Now()
 					}
 					if !full.IsZero() && time.Since(full) > 500*time.Millisecond {
@@ -244,7 +246,7 @@ func TestRelayBoundsANonReader(t *testing.T) {
 					}
 					time.Sleep(5 * time.Millisecond)
 				}
-				if peak == 0 || peak < o.bound/2 && !p.splice {
+				if peak == 0 || peak < o.bound/4 && !p.splice {
 					t.Fatalf("peak queued %d: the test's premise (a full queue) does not hold", peak)
 				}
 				if peak > limit {
