@@ -108,7 +108,15 @@ func (h *kvHandler) OnOpen(c *loop.Conn) {
 			h.store.Info.Port = a.Port
 		}
 	})
-	c.SetContext(&kvConn{sess: h.store.NewSession(), parser: resp.Parser{Limits: h.limits.Limits}})
+	info := kv.ConnInfo{FD: c.Fd(), Close: func() { c.AsyncClose() }}
+	if a := c.RemoteAddr(); a != nil {
+		info.Addr = a.String()
+	}
+	if a := c.LocalAddr(); a != nil {
+		info.LocalAddr = a.String()
+		info.Unix = a.Network() == "unix"
+	}
+	c.SetContext(&kvConn{sess: h.store.Connect(info), parser: resp.Parser{Limits: h.limits.Limits}})
 }
 
 // OnLoopStart starts a loop's active-expiry timer, as the loop starts:
@@ -135,6 +143,7 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 	used := 0
 	out := kc.out[:0]
 	defer func() {
+		kc.sess.EndBatch()
 		c.Discard(used)
 		if cap(out) > 4*kvFlushAt {
 			out = nil // a burst's buffer is not kept for an idle client
@@ -159,6 +168,7 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 			}
 			break
 		}
+		kc.sess.SetQueryBuf(len(in) - used)
 		used += n
 		if len(args) == 0 {
 			continue

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,12 +25,15 @@ type kvStep struct {
 	replies   int
 	byteWise  bool // send raw one byte per write
 	unordered int
+	exact     bool // an error reply compared whole, not by its first word
 	sleep     time.Duration
 }
 
 func cmd(args ...string) kvStep { return kvStep{args: args} }
 
 func unordered(n int, args ...string) kvStep { return kvStep{args: args, unordered: n} }
+
+func exact(args ...string) kvStep { return kvStep{args: args, exact: true} }
 
 // kvDifferentialSteps are the commands of the issue's edge cases: binary
 // values, the empty key, a 1 MiB value, wrong types, negative LRANGE
@@ -132,6 +136,22 @@ func kvDifferentialSteps() []kvStep {
 		cmd("CONFIG", "BOGUS"),
 		cmd("DBSIZE"), cmd("FLUSHDB"), cmd("DBSIZE"), cmd("SET", "a", "1"), cmd("FLUSHALL"), cmd("KEYS", "*"),
 		cmd("FLUSHALL", "bogus"),
+		// the arity of the pops, CLIENT's errors, what Redis's test harness sends before its tests
+		cmd("RPUSH", "l", "a", "b"), exact("LPOP", "l", "1", "1"), exact("RPOP", "l", "2", "2"), exact("LPOP", "l", "1", "1", "1"),
+		cmd("SADD", "s", "a"), exact("SPOP", "s", "1", "1"), cmd("ZADD", "z", "1", "a"), exact("ZPOPMIN", "z", "1", "1"),
+		exact("CLIENT", "KILL"), exact("CLIENT", "KILL", "ID", "10", "wrong_arg"), exact("CLIENT", "KILL", "ID", "str"),
+		exact("CLIENT", "KILL", "ID", "0"), exact("CLIENT", "KILL", "ID", "-1"), exact("CLIENT", "KILL", "TYPE", "wrong_type"),
+		exact("CLIENT", "KILL", "USER", "wrong_user"), exact("CLIENT", "KILL", "SKIPME", "yes_or_no"),
+		exact("CLIENT", "KILL", "1.2.3.4:5"), exact("CLIENT", "KILL", "ID", "999999"), exact("CLIENT", "SETNAME", "foo bar"),
+		exact("CLIENT", "LIST", "ID", "abc"), exact("CLIENT", "LIST", "TYPE", "bogus"), exact("CLIENT", "LIST", "ID", "999999"),
+		exact("CLIENT", "GETNAME", "x"), exact("CLIENT", "INFO", "x"),
+		exact("FUNCTION", "FLUSH"), exact("FUNCTION", "FLUSH", "ASYNC"), exact("CONFIG", "SET", "save", ""),
+		exact("CONFIG", "GET", "save"), exact("CONFIG", "SET", "list-max-ziplist-size", "5"),
+		exact("CONFIG", "GET", "list-max-ziplist-size"), exact("CONFIG", "GET", "list-max-listpack-size"),
+		exact("CONFIG", "SET", "zset-max-ziplist-entries", "abc"), exact("CONFIG", "SET", "nosuchoption", "1"),
+		exact("CONFIG", "SET", "hash-max-listpack-entries", "20", "hash-max-ziplist-entries", "21"),
+		exact("CONFIG", "SET", "hash-max-listpack-entries", "20", "zset-max-listpack-value", "x"),
+		exact("CONFIG", "GET", "hash-max-listpack-entries"), exact("CONFIG", "SET", "list-max-listpack-size", "-2"),
 	}
 	// Every command that reads an existing key (kv's Session.existing), on
 	// a missing key and on a key of another kind.
@@ -167,7 +187,12 @@ func (s kvStep) run(c *respConn) []string {
 	}
 	out := make([]string, n)
 	for i := range out {
-		out[i] = canonical(c.reply(), s.unordered)
+		r := c.reply()
+		if s.exact && strings.HasPrefix(r, "-") {
+			out[i] = r
+			continue
+		}
+		out[i] = canonical(r, s.unordered)
 	}
 	return out
 }
@@ -385,4 +410,63 @@ func srvStartBench(b *testing.B, args ...string) string {
 		b.Fatal(err)
 	}
 	return ""
+}
+
+// clientLine is a line of CLIENT LIST, as Redis 7.0 prints it, with the
+// fields Redis's own tests check.
+var clientLine = regexp.MustCompile(`^id=\d+ addr=\S+:\d+ laddr=\S+:\d+ fd=\d+ name=\S* age=\d+ idle=\d+ flags=[NU] db=0 ` +
+	`sub=0 psub=0 ssub=0 multi=-1 qbuf=\d+ qbuf-free=\d+ argv-mem=\d+ multi-mem=0 rbs=\d+ rbp=\d+ obl=0 oll=0 omem=0 ` +
+	`tot-mem=\d+ events=r cmd=\S+ user=default redir=-1 resp=2$`)
+
+// CLIENT LIST, INFO, SETNAME, KILL across connections and loops: the same
+// fields as redis-server's, every client listed, KILL closing the right ones.
+func TestKVServerClients(t *testing.T) {
+	redisSock := startRedis(t)
+	iomuxtest.CheckLeaks(t)
+	kvs := srvStart(t, runKVServer, "--loops", "2")
+	for _, side := range []struct {
+		name    string
+		network string
+		addr    string
+	}{{"redis-server", "unix", redisSock}, {"kv-server", "tcp", kvs.addr}} {
+		t.Run(side.name, func(t *testing.T) {
+			conns := []*respConn{dialRESP(t, side.network, side.addr), dialRESP(t, side.network, side.addr), dialRESP(t, side.network, side.addr)}
+			me, other := conns[0], conns[1]
+			if r := other.do("CLIENT", "SETNAME", "other"); r != "+OK" {
+				t.Fatalf("SETNAME: %s", r)
+			}
+			otherID := strings.TrimPrefix(other.do("CLIENT", "ID"), ":")
+			conns[2].do("PING")
+			info, _ := strconv.Unquote(me.do("CLIENT", "INFO"))
+			if line := strings.TrimSuffix(info, "\n"); !clientLine.MatchString(line) || !strings.Contains(line, " cmd=client|info ") {
+				t.Errorf("CLIENT INFO: %q", info)
+			}
+			list, _ := strconv.Unquote(me.do("CLIENT", "LIST"))
+			lines := strings.Split(strings.TrimSuffix(list, "\n"), "\n")
+			if len(lines) != 3 {
+				t.Fatalf("CLIENT LIST: %d lines: %q", len(lines), list)
+			}
+			for _, l := range lines {
+				if !clientLine.MatchString(l) {
+					t.Errorf("CLIENT LIST line %q", l)
+				}
+			}
+			one, _ := strconv.Unquote(me.do("CLIENT", "LIST", "ID", otherID))
+			if !strings.HasPrefix(one, "id="+otherID+" ") || !strings.Contains(one, " name=other ") || strings.Count(one, "\n") != 1 {
+				t.Errorf("CLIENT LIST ID %s: %q", otherID, one)
+			}
+			if r := me.do("CLIENT", "KILL", "ID", otherID); r != ":1" {
+				t.Errorf("CLIENT KILL ID: %s", r)
+			}
+			if r := other.reply(); r != "EOF" {
+				t.Errorf("the killed client read %q", r)
+			}
+			if r := me.do("CLIENT", "KILL", "SKIPME", "no"); r != ":2" {
+				t.Errorf("CLIENT KILL SKIPME no: %s", r)
+			}
+			if r := me.reply(); r != "EOF" {
+				t.Errorf("the client that killed itself read %q", r)
+			}
+		})
+	}
 }
