@@ -9,3 +9,6 @@ func (sess *Session) blockedFlag() bool { return false }
 func clientUnblock(sess *Session, out []byte, args [][]byte) []byte {
 	return resp.AppendInt(out, 0)
 }
+
+// signal tells clients blocked on key that it may have changed.
+func (s *Store) signal(key []byte) {}
