@@ -193,7 +193,7 @@ func kvDifferentialSteps() []kvStep {
 		cmd("SET", "f", "10.5"), cmd("INCRBYFLOAT", "f", "0.1"), cmd("INCRBYFLOAT", "f", "-5"), cmd("INCRBYFLOAT", "f", "1e3"),
 		exact("INCRBYFLOAT", "f", "x"), cmd("SET", "gr", "Hello World"), cmd("GETRANGE", "gr", "-5", "-1"), cmd("GETRANGE", "gr", "5", "1"),
 		cmd("GETRANGE", "gr", "0", "100"), cmd("SETRANGE", "gr", "6", "Redis"), cmd("SETRANGE", "sr", "3", "x"), cmd("GET", "sr"),
-		exact("SETRANGE", "sr", "-1", "x"), cmd("SETRANGE", "nokey", "0", ""), cmd("EXISTS", "nokey"), cmd("GETEX", "gr", "EX", "100"),
+		exact("SETRANGE", "sr", "-1", "x"), exact("SETRANGE", "sr", "9223372036854775807", "x"), exact("HINCRBYFLOAT", "hf", "f", "+inf"), cmd("SETRANGE", "nokey", "0", ""), cmd("EXISTS", "nokey"), cmd("GETEX", "gr", "EX", "100"),
 		cmd("TTL", "gr"), cmd("GETEX", "gr", "PERSIST"), cmd("TTL", "gr"), exact("GETEX", "gr", "EX", "0"),
 		cmd("MSETNX", "n1", "a", "n2", "b"), cmd("MSETNX", "n2", "c", "n3", "d"), cmd("MGET", "n1", "n2", "n3"),
 		// keys and hashes

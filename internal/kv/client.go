@@ -19,11 +19,11 @@ func init() {
 // n exactly, -n at least n, the words CLIENT and the subcommand included).
 var clientSubcommands = map[string]int{
 	"id": 2, "getname": 2, "setname": 3, "setinfo": 4, "no-evict": 3, "info": 2, "list": -2,
-	"kill": -3, "help": 2, "unblock": -3,
+	"kill": -3, "help": 2, "unblock": -3, "reply": 3,
 }
 
 // cmdClient is CLIENT ID, GETNAME, SETNAME, SETINFO, NO-EVICT, INFO,
-// LIST [TYPE t] [ID id...], KILL, UNBLOCK, HELP.
+// LIST [TYPE t] [ID id...], KILL, UNBLOCK, REPLY, HELP.
 func cmdClient(sess *Session, out []byte, args [][]byte) []byte {
 	sub := strings.ToLower(string(args[1]))
 	arity, ok := clientSubcommands[sub]
@@ -59,10 +59,24 @@ func cmdClient(sess *Session, out []byte, args [][]byte) []byte {
 		return clientKill(sess, out, args[2:])
 	case "unblock":
 		return clientUnblock(sess, out, args[2:])
+	case "reply":
+		switch {
+		case equalFold(args[2], "on"):
+			sess.reply = replyOn
+		case equalFold(args[2], "off"):
+			sess.reply = replyOff
+		case equalFold(args[2], "skip"):
+			if sess.reply != replyOff {
+				sess.reply = replySkip
+			}
+		default:
+			return appendErr(out, errSyntax)
+		}
+		return resp.AppendOK(out)
 	}
 	return appendHelp(out, "CLIENT", "ID", "GETNAME", "SETNAME <name>", "SETINFO <attr> <value>", "INFO",
 		"LIST [TYPE NORMAL|PUBSUB] [ID <id> [<id> ...]]", "KILL <ip:port> | <filter> <value> [...]",
-		"UNBLOCK <id> [TIMEOUT|ERROR]")
+		"UNBLOCK <id> [TIMEOUT|ERROR]", "REPLY ON|OFF|SKIP")
 }
 
 func (sess *Session) setName(name []byte) {

@@ -33,6 +33,12 @@ func TestCommands(t *testing.T) {
 		{[]string{"CONFIG", "SET", "zset-max-ziplist-entries", "5"}, "+OK\r\n"},
 		{[]string{"CONFIG", "GET", "zset-max-listpack-entries"}, "*2\r\n$25\r\nzset-max-listpack-entries\r\n$1\r\n5\r\n"},
 		{[]string{"FUNCTION", "FLUSH"}, "+OK\r\n"},
+		{[]string{"CLIENT", "REPLY", "SKIP"}, ""},
+		{[]string{"PING"}, ""},
+		{[]string{"PING"}, "+PONG\r\n"},
+		{[]string{"CLIENT", "REPLY", "OFF"}, ""},
+		{[]string{"PING"}, ""},
+		{[]string{"CLIENT", "REPLY", "ON"}, "+OK\r\n"},
 	} {
 		if got := run(sess, tc.args...); got != tc.want {
 			t.Errorf("%q: %q, want %q", tc.args, got, tc.want)

@@ -49,8 +49,11 @@ func cmdHIncrBy(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdHIncrByFloat(sess *Session, out []byte, args [][]byte) []byte {
-	if _, ok := parseFloat(args[3]); !ok {
+	switch by, ok := parseFloat(args[3]); {
+	case !ok:
 		return appendErr(out, errNotFloat)
+	case math.IsInf(by, 0):
+		return appendErr(out, "ERR value is NaN or Infinity")
 	}
 	o, sh, reply := sess.existingOrNew(args[1], KindHash, out)
 	defer sh.mu.Unlock()

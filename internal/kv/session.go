@@ -22,6 +22,7 @@ type Session struct {
 	now   int64 // Unix ms of the batch being run (SetNow)
 	count int64 // commands run since the last flush to the Store's stats
 	qbuf  int   // bytes of input from the running command's start (SetQueryBuf)
+	reply replyMode
 	last  *command
 	lower [32]byte
 
@@ -150,7 +151,33 @@ func (sess *Session) Exec(out []byte, args [][]byte) []byte {
 		return appendArity(out, c.name)
 	}
 	sess.last = c
-	return c.run(sess, out, args)
+	start := len(out)
+	out = c.run(sess, out, args)
+	if sess.reply != replyOn {
+		out = sess.silence(out, start)
+	}
+	return out
+}
+
+// replyMode is CLIENT REPLY's setting.
+type replyMode uint8
+
+const (
+	replyOn       replyMode = iota
+	replyOff                // no replies until CLIENT REPLY ON
+	replySkip               // CLIENT REPLY SKIP ran: no reply to it, nor to the next command
+	replySkipNext           // no reply to this command, then on
+)
+
+// silence drops the reply appended after start, as CLIENT REPLY says.
+func (sess *Session) silence(out []byte, start int) []byte {
+	switch sess.reply {
+	case replySkip:
+		sess.reply = replySkipNext
+	case replySkipNext:
+		sess.reply = replyOn
+	}
+	return out[:start]
 }
 
 // Redis's error replies.

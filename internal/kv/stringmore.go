@@ -181,7 +181,7 @@ func cmdSetRange(sess *Session, out []byte, args [][]byte) []byte {
 	if len(v) == 0 {
 		return resp.AppendInt(out, int64(cur))
 	}
-	if off+int64(len(v)) > maxString {
+	if off > maxString-int64(len(v)) { // (off+len(v) could overflow)
 		return appendErr(out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 	}
 	if o == nil {
