@@ -27,13 +27,20 @@ lost when the process exits. One keyspace (database 0) is shared by all
 Redis is.
 
 Commands: strings (GET SET[EX|PX|EXAT|PXAT|NX|XX|GET|KEEPTTL] SETNX SETEX
-PSETEX GETSET GETDEL MGET MSET INCR DECR INCRBY DECRBY APPEND STRLEN),
-keys (DEL UNLINK EXISTS EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL PERSIST
-TYPE KEYS SCAN DBSIZE FLUSHDB FLUSHALL), lists (LPUSH RPUSH LPUSHX RPUSHX
-LPOP RPOP LRANGE LLEN LINDEX), sets (SADD SREM SCARD SISMEMBER SMEMBERS
-SPOP), hashes (HSET HMSET HSETNX HGET HMGET HDEL HGETALL HKEYS HVALS HLEN
-HEXISTS), sorted sets (ZADD ZPOPMIN ZPOPMAX ZRANGE ZCARD ZSCORE ZREM), and
-PING ECHO SELECT(0) QUIT HELLO(2) CLIENT COMMAND INFO CONFIG(GET) TIME.
+PSETEX GETSET GETDEL GETEX MGET MSET MSETNX INCR DECR INCRBY DECRBY
+INCRBYFLOAT APPEND STRLEN GETRANGE SETRANGE), keys (DEL UNLINK EXISTS EXPIRE
+PEXPIRE EXPIREAT PEXPIREAT TTL PTTL EXPIRETIME PEXPIRETIME PERSIST TYPE KEYS
+SCAN RENAME RENAMENX COPY RANDOMKEY DBSIZE FLUSHDB FLUSHALL OBJECT MEMORY),
+lists (LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LRANGE LLEN LINDEX LSET LINSERT
+LREM LTRIM LPOS LMOVE RPOPLPUSH LMPOP), sets (SADD SREM SCARD SISMEMBER
+SMISMEMBER SMEMBERS SPOP SRANDMEMBER SMOVE SINTER SUNION SDIFF and STORE
+forms, SINTERCARD SSCAN), hashes (HSET HMSET HSETNX HGET HMGET HDEL HGETALL
+HKEYS HVALS HLEN HEXISTS HINCRBY HINCRBYFLOAT HSTRLEN HRANDFIELD HSCAN),
+sorted sets (ZADD ZINCRBY ZPOPMIN ZPOPMAX ZMPOP ZRANGE[BYSCORE|BYLEX|REV|LIMIT]
+and its older forms, ZRANGESTORE ZCOUNT ZLEXCOUNT ZRANK ZREVRANK ZREMRANGEBY*
+ZUNION ZINTER ZDIFF and STORE forms, ZINTERCARD ZCARD ZSCORE ZMSCORE ZREM
+ZRANDMEMBER ZSCAN), and PING ECHO SELECT(0) QUIT HELLO(2) CLIENT COMMAND INFO
+CONFIG FUNCTION(FLUSH) TIME.
 Inline commands work too: type "SET k v" into nc or telnet.
 
 Keys with a TTL expire when touched (lazily) and, every 100 ms, by a loop
@@ -108,7 +115,15 @@ func (h *kvHandler) OnOpen(c *loop.Conn) {
 			h.store.Info.Port = a.Port
 		}
 	})
-	c.SetContext(&kvConn{sess: h.store.NewSession(), parser: resp.Parser{Limits: h.limits.Limits}})
+	info := kv.ConnInfo{FD: c.Fd(), Close: func() { c.AsyncClose() }}
+	if a := c.RemoteAddr(); a != nil {
+		info.Addr = a.String()
+	}
+	if a := c.LocalAddr(); a != nil {
+		info.LocalAddr = a.String()
+		info.Unix = a.Network() == "unix"
+	}
+	c.SetContext(&kvConn{sess: h.store.Connect(info), parser: resp.Parser{Limits: h.limits.Limits}})
 }
 
 // OnLoopStart starts a loop's active-expiry timer, as the loop starts:
@@ -135,6 +150,7 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 	used := 0
 	out := kc.out[:0]
 	defer func() {
+		kc.sess.EndBatch()
 		c.Discard(used)
 		if cap(out) > 4*kvFlushAt {
 			out = nil // a burst's buffer is not kept for an idle client
@@ -159,6 +175,7 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 			}
 			break
 		}
+		kc.sess.SetQueryBuf(len(in) - used)
 		used += n
 		if len(args) == 0 {
 			continue

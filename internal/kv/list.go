@@ -131,8 +131,12 @@ func popCount(out []byte, args [][]byte) (n int, has bool, reply []byte) {
 	return int(min(c, math.MaxInt32)), true, nil
 }
 
-// cmdPop is LPOP and RPOP key [count].
+// cmdPop is LPOP and RPOP key [count]. More arguments are an arity error
+// (SPOP and ZPOPMIN call them a syntax error), as in Redis.
 func cmdPop(sess *Session, out []byte, args [][]byte) []byte {
+	if len(args) > 3 {
+		return appendArity(out, sess.lookup(args[0]).name)
+	}
 	n, has, reply := popCount(out, args)
 	if reply != nil {
 		return reply

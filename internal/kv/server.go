@@ -5,7 +5,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,10 +37,8 @@ func init() {
 		&command{name: "select", arity: 2, run: cmdSelect, flags: "fast"},
 		&command{name: "quit", arity: -1, run: cmdQuit, flags: "fast"},
 		&command{name: "hello", arity: -1, run: cmdHello, flags: "fast"},
-		&command{name: "client", arity: -2, run: cmdClient, flags: ""},
 		&command{name: "command", arity: -1, run: cmdCommand, flags: ""},
 		&command{name: "info", arity: -1, run: cmdInfo, flags: ""},
-		&command{name: "config", arity: -2, run: cmdConfig, flags: ""},
 		&command{name: "time", arity: 1, run: cmdTime, flags: "fast"},
 	)
 }
@@ -115,40 +112,6 @@ func cmdHello(sess *Session, out []byte, args [][]byte) []byte {
 
 func unknownSubcommand(out []byte, sub []byte, cmd string) []byte {
 	return appendErr(out, "ERR unknown subcommand '"+string(appendPrintable(nil, sub, 128))+"'. Try "+cmd+" HELP.")
-}
-
-// cmdClient is CLIENT ID, GETNAME, SETNAME, SETINFO, INFO, LIST, NO-EVICT.
-func cmdClient(sess *Session, out []byte, args [][]byte) []byte {
-	sub := args[1]
-	switch {
-	case equalFold(sub, "id") && len(args) == 2:
-		return resp.AppendInt(out, sess.id)
-	case equalFold(sub, "getname") && len(args) == 2:
-		if len(sess.name) == 0 {
-			return resp.AppendNull(out)
-		}
-		return resp.AppendBulk(out, sess.name)
-	case equalFold(sub, "setname") && len(args) == 3:
-		for _, c := range args[2] {
-			if c <= ' ' || c > '~' {
-				return appendErr(out, "ERR Client names cannot contain spaces, newlines or special characters.")
-			}
-		}
-		sess.name = append(sess.name[:0], args[2]...)
-		return resp.AppendOK(out)
-	case equalFold(sub, "setinfo") && len(args) == 4, equalFold(sub, "no-evict") && len(args) == 3:
-		return resp.AppendOK(out)
-	case (equalFold(sub, "info") || equalFold(sub, "list")) && len(args) == 2:
-		line := fmt.Sprintf("id=%d name=%s db=0 cmd=client|%s\n", sess.id, sess.name, strings.ToLower(string(sub)))
-		return resp.AppendBulk(out, line)
-	case equalFold(sub, "help"):
-		return appendHelp(out, "CLIENT", "ID", "GETNAME", "SETNAME <name>", "SETINFO <attr> <value>", "INFO", "LIST")
-	}
-	if slices.ContainsFunc([]string{"id", "getname", "setname", "setinfo", "no-evict", "info", "list"},
-		func(s string) bool { return equalFold(sub, s) }) {
-		return appendErr(out, "ERR wrong number of arguments for 'client|"+strings.ToLower(string(sub))+"' command")
-	}
-	return unknownSubcommand(out, sub, "CLIENT")
 }
 
 func appendHelp(out []byte, cmd string, lines ...string) []byte {
@@ -266,49 +229,6 @@ func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
 		}
 	}
 	return resp.AppendBulk(out, strings.TrimRight(b.String(), "\r\n")+"\r\n")
-}
-
-// cmdConfig is CONFIG GET pattern... (what this server's settings are, by
-// Redis's names), CONFIG SET (refused: nothing is settable), CONFIG
-// RESETSTAT.
-func cmdConfig(sess *Session, out []byte, args [][]byte) []byte {
-	sub := args[1]
-	switch {
-	case equalFold(sub, "get") && len(args) >= 3:
-		conf := map[string]string{"save": "", "appendonly": "no", "databases": "1",
-			"maxmemory": "0", "maxmemory-policy": "noeviction", "port": strconv.Itoa(sess.store.Info.Port),
-			"io-threads": "1", "timeout": "0"}
-		for k, v := range sess.store.Info.Config {
-			conf[k] = v
-		}
-		var names []string
-		for k := range conf {
-			for _, p := range args[2:] {
-				if Match([]byte(strings.ToLower(string(p))), []byte(k)) {
-					names = append(names, k)
-					break
-				}
-			}
-		}
-		slices.Sort(names)
-		out = resp.AppendArray(out, 2*len(names))
-		for _, k := range names {
-			out = resp.AppendBulk(out, k)
-			out = resp.AppendBulk(out, conf[k])
-		}
-		return out
-	case equalFold(sub, "set") && len(args) >= 4:
-		return appendErr(out, "ERR Unknown option or number of arguments for CONFIG SET - '"+string(appendPrintable(nil, args[2], 128))+"'")
-	case equalFold(sub, "resetstat") && len(args) == 2:
-		sess.store.commands.Store(0)
-		sess.store.expired.Store(0)
-		return resp.AppendOK(out)
-	case equalFold(sub, "help"):
-		return appendHelp(out, "CONFIG", "GET <pattern>", "RESETSTAT")
-	case equalFold(sub, "get"), equalFold(sub, "set"), equalFold(sub, "resetstat"):
-		return appendErr(out, "ERR wrong number of arguments for 'config|"+strings.ToLower(string(sub))+"' command")
-	}
-	return unknownSubcommand(out, sub, "CONFIG")
 }
 
 func cmdTime(sess *Session, out []byte, args [][]byte) []byte {

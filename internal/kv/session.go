@@ -2,36 +2,84 @@ package kv
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/iomux/iomux/internal/resp"
 )
 
 // Session is one client connection's state: its id and name (CLIENT), and
 // whether it asked to QUIT. It runs on the connection's loop, so needs no
-// lock; the Store it shares does its own locking.
+// lock; the Store it shares does its own locking. What CLIENT LIST shows
+// of it to other loops' clients is behind nameMu or atomic.
 type Session struct {
 	store *Store
 	id    int64
-	name  []byte
+	conn  ConnInfo
+	since int64 // Unix ms it connected
 	quit  bool
 	now   int64 // Unix ms of the batch being run (SetNow)
 	count int64 // commands run since the last flush to the Store's stats
+	qbuf  int   // bytes of input from the running command's start (SetQueryBuf)
+	reply replyMode
+	last  *command
 	lower [32]byte
+
+	nameMu sync.Mutex // written on the session's loop, read by CLIENT LIST on any
+	name   []byte
+	active atomic.Int64            // Unix ms of its last batch, for idle=
+	shown  atomic.Pointer[command] // its last command, for cmd=, as of its last batch
+}
+
+// ConnInfo is what a Session knows of its connection, for CLIENT LIST and
+// CLIENT KILL.
+type ConnInfo struct {
+	Addr, LocalAddr string // host:port, as Redis prints them
+	FD              int
+	Unix            bool // a Unix-domain socket (flags=U)
+	// Close closes the connection after the replies already written; it
+	// is called from any goroutine (CLIENT KILL on another loop).
+	Close func()
 }
 
 var sessionIDs atomic.Int64
 
-// NewSession returns a client's session on store.
-func (s *Store) NewSession() *Session {
+// NewSession returns a session on store with no connection (for tests and
+// examples): Connect's.
+func (s *Store) NewSession() *Session { return s.Connect(ConnInfo{}) }
+
+// Connect returns the session of a client connected on conn.
+func (s *Store) Connect(conn ConnInfo) *Session {
+	now := time.Now().UnixMilli()
+	sess := &Session{store: s, id: sessionIDs.Add(1), conn: conn, since: now, now: now}
+	sess.active.Store(now)
 	s.clients.Add(1)
-	return &Session{store: s, id: sessionIDs.Add(1)}
+	s.sessMu.Lock()
+	s.sessions[sess.id] = sess
+	s.sessMu.Unlock()
+	return sess
 }
 
 // Close ends the session (its client's connection closed).
 func (sess *Session) Close() {
 	sess.flushStats()
 	sess.store.clients.Add(-1)
+	sess.store.sessMu.Lock()
+	delete(sess.store.sessions, sess.id)
+	sess.store.sessMu.Unlock()
+}
+
+// SetQueryBuf tells the session how many bytes of input there are from
+// the start of the command it runs next (CLIENT LIST's qbuf).
+func (sess *Session) SetQueryBuf(n int) { sess.qbuf = n }
+
+// EndBatch publishes, once per batch rather than per command, what CLIENT
+// LIST shows other clients: the last command run.
+func (sess *Session) EndBatch() {
+	if sess.shown.Load() != sess.last {
+		sess.shown.Store(sess.last)
+	}
 }
 
 // Quit reports whether the client sent QUIT: the server sends the reply,
@@ -43,6 +91,7 @@ func (sess *Session) Quit() bool { return sess.quit }
 // batch, as Redis reads it once per command.
 func (sess *Session) SetNow(ms int64) {
 	sess.now = ms
+	sess.active.Store(ms)
 	sess.flushStats()
 }
 
@@ -101,7 +150,34 @@ func (sess *Session) Exec(out []byte, args [][]byte) []byte {
 	if c.arity > 0 && len(args) != c.arity || c.arity < 0 && len(args) < -c.arity {
 		return appendArity(out, c.name)
 	}
-	return c.run(sess, out, args)
+	sess.last = c
+	start := len(out)
+	out = c.run(sess, out, args)
+	if sess.reply != replyOn {
+		out = sess.silence(out, start)
+	}
+	return out
+}
+
+// replyMode is CLIENT REPLY's setting.
+type replyMode uint8
+
+const (
+	replyOn       replyMode = iota
+	replyOff                // no replies until CLIENT REPLY ON
+	replySkip               // CLIENT REPLY SKIP ran: no reply to it, nor to the next command
+	replySkipNext           // no reply to this command, then on
+)
+
+// silence drops the reply appended after start, as CLIENT REPLY says.
+func (sess *Session) silence(out []byte, start int) []byte {
+	switch sess.reply {
+	case replySkip:
+		sess.reply = replySkipNext
+	case replySkipNext:
+		sess.reply = replyOn
+	}
+	return out[:start]
 }
 
 // Redis's error replies.

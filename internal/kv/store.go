@@ -39,6 +39,11 @@ type Store struct {
 	Info ServerInfo
 	// Counters for INFO.
 	clients, commands, expired atomic.Int64
+
+	settings settings // CONFIG SET's tunables
+
+	sessMu   sync.Mutex
+	sessions map[int64]*Session // every connected client, by id (CLIENT LIST, KILL)
 }
 
 type shard struct {
@@ -94,7 +99,7 @@ func newObject(k Kind) *object {
 
 // NewStore returns an empty keyspace.
 func NewStore() *Store {
-	s := &Store{hashKey: maphash.MakeSeed(), start: time.Now()}
+	s := &Store{hashKey: maphash.MakeSeed(), start: time.Now(), sessions: make(map[int64]*Session)}
 	for i := range s.shards {
 		s.shards[i].keys = make(map[string]*object)
 		s.shards[i].volatile = make(map[string]*object)

@@ -95,38 +95,57 @@ func (z *zset) popMin(n int) []zmember {
 func init() {
 	register(
 		&command{name: "zadd", arity: -4, run: cmdZAdd, flags: "write fast", first: 1, last: 1, step: 1},
+		&command{name: "zincrby", arity: 4, run: cmdZAdd, flags: "write fast", first: 1, last: 1, step: 1},
 		&command{name: "zpopmin", arity: -2, run: cmdZPop, flags: "write fast", first: 1, last: 1, step: 1},
 		&command{name: "zpopmax", arity: -2, run: cmdZPop, flags: "write fast", first: 1, last: 1, step: 1},
-		&command{name: "zrange", arity: -4, run: cmdZRange, flags: "readonly", first: 1, last: 1, step: 1},
 		&command{name: "zcard", arity: 2, run: cmdZCard, flags: "readonly fast", first: 1, last: 1, step: 1},
 		&command{name: "zscore", arity: 3, run: cmdZScore, flags: "readonly fast", first: 1, last: 1, step: 1},
 		&command{name: "zrem", arity: -3, run: cmdZRem, flags: "write fast", first: 1, last: 1, step: 1},
 	)
 }
 
-// cmdZAdd is ZADD key [NX|XX] [CH] score member [score member ...].
+// cmdZAdd is ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member
+// [score member ...], and ZINCRBY key increment member (ZADD INCR).
 func cmdZAdd(sess *Session, out []byte, args [][]byte) []byte {
-	var nx, xx, ch bool
+	var nx, xx, gt, lt, ch, incr bool
 	i := 2
-	for ; i < len(args); i++ {
+	if equalFold(args[0], "zincrby") {
+		if len(args) != 4 {
+			return appendArity(out, "zincrby")
+		}
+		incr = true
+	}
+flags:
+	for ; i < len(args) && !incr; i++ {
 		switch a := args[i]; {
 		case equalFold(a, "nx"):
 			nx = true
 		case equalFold(a, "xx"):
 			xx = true
+		case equalFold(a, "gt"):
+			gt = true
+		case equalFold(a, "lt"):
+			lt = true
 		case equalFold(a, "ch"):
 			ch = true
+		case equalFold(a, "incr"):
+			incr = true
+			i++
+			break flags
 		default:
-			goto pairs
+			break flags
 		}
 	}
-pairs:
 	rest := args[i:]
-	if len(rest) == 0 || len(rest)%2 != 0 {
+	switch {
+	case len(rest) == 0 || len(rest)%2 != 0:
 		return appendErr(out, errSyntax)
-	}
-	if nx && xx {
+	case nx && xx:
 		return appendErr(out, "ERR XX and NX options at the same time are not compatible")
+	case gt && nx, lt && nx, gt && lt:
+		return appendErr(out, "ERR GT, LT, and/or NX options at the same time are not compatible")
+	case incr && len(rest) > 2:
+		return appendErr(out, "ERR INCR option supports a single increment-element pair")
 	}
 	for j := 0; j < len(rest); j += 2 {
 		if _, ok := parseFloat(rest[j]); !ok {
@@ -136,8 +155,12 @@ pairs:
 	var o *object
 	var sh *shard
 	var reply []byte
+	none := appendZero
+	if incr {
+		none = resp.AppendNull
+	}
 	if xx { // only members of an existing sorted set
-		o, sh, reply = sess.existing(args[1], KindZSet, out, appendZero)
+		o, sh, reply = sess.existing(args[1], KindZSet, out, none)
 	} else {
 		o, sh, reply = sess.existingOrNew(args[1], KindZSet, out)
 	}
@@ -145,12 +168,32 @@ pairs:
 	if o == nil {
 		return reply
 	}
+	defer func() {
+		if o.zset.len() == 0 {
+			sh.remove(args[1])
+		}
+	}()
 	added, changed := 0, 0
 	for j := 0; j < len(rest); j += 2 {
 		score, _ := parseFloat(rest[j])
 		member := rest[j+1]
 		old, had := o.zset.score[string(member)]
 		if had && nx || !had && xx {
+			if incr {
+				return resp.AppendNull(out)
+			}
+			continue
+		}
+		if incr && had {
+			score += old
+			if score != score {
+				return appendErr(out, "ERR resulting score is not a number (NaN)")
+			}
+		}
+		if had && (gt && score <= old || lt && score >= old) {
+			if incr {
+				return resp.AppendNull(out)
+			}
 			continue
 		}
 		o.zset.add(member, score)
@@ -160,9 +203,9 @@ pairs:
 		case old != score:
 			changed++
 		}
-	}
-	if o.zset.len() == 0 {
-		sh.remove(args[1])
+		if incr {
+			return appendFloat(out, score)
+		}
 	}
 	if ch {
 		return resp.AppendInt(out, int64(added+changed))
@@ -194,40 +237,6 @@ func cmdZPop(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	if o.zset.len() == 0 {
 		sh.remove(args[1])
-	}
-	return out
-}
-
-// cmdZRange is ZRANGE key start stop [WITHSCORES], by index.
-func cmdZRange(sess *Session, out []byte, args [][]byte) []byte {
-	start, ok1 := resp.ParseInt(args[2])
-	stop, ok2 := resp.ParseInt(args[3])
-	withScores := false
-	for _, a := range args[4:] {
-		if !equalFold(a, "withscores") {
-			return appendErr(out, errSyntax)
-		}
-		withScores = true
-	}
-	if !ok1 || !ok2 {
-		return appendErr(out, errNotInteger)
-	}
-	o, sh, reply := sess.existing(args[1], KindZSet, out, appendEmpty)
-	defer sh.mu.Unlock()
-	if o == nil {
-		return reply
-	}
-	from, to := listRange(start, stop, o.zset.len())
-	n := to - from
-	if withScores {
-		n *= 2
-	}
-	out = resp.AppendArray(out, n)
-	for _, m := range o.zset.sorted[from:to] {
-		out = resp.AppendBulk(out, m.member)
-		if withScores {
-			out = appendFloat(out, m.score)
-		}
 	}
 	return out
 }
