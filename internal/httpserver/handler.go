@@ -23,7 +23,7 @@ const (
 )
 
 // New returns the handler: /inspect, /echo, /status/NNN, /stream, /slow,
-// /plaintext, and dir's files below / (a short index of the endpoints if
+// /plaintext, /ws, and dir's files below / (a short index of the endpoints if
 // dir is "").
 func New(dir string) http.Handler {
 	mux := http.NewServeMux()
@@ -33,6 +33,7 @@ func New(dir string) http.Handler {
 	mux.HandleFunc("/stream", stream)
 	mux.HandleFunc("/slow", slow)
 	mux.HandleFunc("/plaintext", plaintext)
+	mux.HandleFunc("/ws", WebSocketEcho)
 	if dir != "" {
 		mux.Handle("/", http.FileServer(http.Dir(dir)))
 	} else {
@@ -213,6 +214,7 @@ func index(w http.ResponseWriter, r *http.Request) {
   /stream?n=N&size=S  N chunks of S bytes, flushed each
   /slow?ms=M          ok after M ms
   /plaintext          Hello, World!
+  /ws                 a WebSocket echo (text as text, binary as binary)
   --dir DIR           serves DIR's files below /
 `)
 }
