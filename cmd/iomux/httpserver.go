@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iomux/iomux/internal/httpserver"
+	"github.com/iomux/iomux/internal/httpserver/wsecho"
 	"github.com/iomux/iomux/loophttp"
 )
 
@@ -95,7 +96,7 @@ func runHTTPServer(e *env, args []string) error {
 	verbose := opt.verbose
 	opt.verbose = false // -v traces requests here, not the loop's events
 	opts := opt.loopOptions()
-	var h http.Handler = httpserver.New(*dir)
+	var h http.Handler = httpserver.NewWithWebSocket(*dir, wsecho.Handler)
 	if verbose {
 		h = traceRequests(h, opt.stderr)
 	}
