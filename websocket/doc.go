@@ -1,7 +1,27 @@
 // Package websocket is the WebSocket protocol (RFC 6455) and its
-// permessage-deflate extension (RFC 7692) without any I/O: what an event
-// loop needs to speak WebSocket from bytes as they arrive, with no
-// goroutine per connection. It imports only the standard library.
+// permessage-deflate extension (RFC 7692) on the event loop (package
+// loop), with no goroutine per connection: a server upgrades from a
+// loophttp handler (Upgrade) or reads the handshake on a plain loop
+// server (ServeLoop); a client connects with Dial (ws:// and wss://). A
+// Handler gets OnOpen, OnMessage (whole messages; a StreamHandler takes
+// them piece by piece) and OnClose on the connection's loop; a Conn
+// writes text, binary, pings and a Close there, and from any goroutine
+// with AsyncWrite (refused with loop.ErrQueueFull at the loop's HighWater)
+// and Broadcast (one Prepared frame shared by every connection). The
+// close handshake, keepalive (Options.PingInterval, PongTimeout) and every
+// limit are the package's; an idle connection holds no buffer.
+//
+//	type echo struct{ websocket.BaseHandler }
+//
+//	func (echo) OnMessage(c *websocket.Conn, m websocket.Message) { c.WriteMessage(m.Opcode, m.Data) }
+//
+//	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+//		websocket.Upgrade(w, r, echo{}, nil) // the connection is echo's once the handler returns
+//	})
+//	loophttp.ListenAndServe(":8080", nil)
+//
+// Underneath is the protocol without I/O, for any loop: what an event
+// loop needs to speak WebSocket from bytes as they arrive.
 //
 //   - FrameReader reads frames from input cut anywhere and enforces every
 //     framing rule from the header, before the payload arrives; payloads

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iomux/iomux/internal/httpserver"
+	"github.com/iomux/iomux/internal/httpserver/wsecho"
 	"github.com/iomux/iomux/loophttp"
 )
 
@@ -33,6 +34,10 @@ no goroutine for an idle keep-alive connection. Endpoints:
   /stream?n=N&size=S  N chunks of S bytes, chunk i all 'a'+i%26, flushed each
   /slow?ms=M          "ok" after M ms (at most 10 s)
   /plaintext          TechEmpower's plaintext test
+  /ws                 a WebSocket echo on the loop (text as text, binary as
+                      binary; permessage-deflate; 16 MiB a message; a ping
+                      after 30 s of silence): what Autobahn's fuzzingclient
+                      tests
   /...                --dir's files (http.FileServer), or an index
 
 --tls-cert/--tls-key serve HTTPS (ALPN http/1.1). The timeouts are
@@ -96,7 +101,7 @@ func runHTTPServer(e *env, args []string) error {
 	verbose := opt.verbose
 	opt.verbose = false // -v traces requests here, not the loop's events
 	opts := opt.loopOptions()
-	var h http.Handler = httpserver.New(*dir)
+	var h http.Handler = httpserver.NewWithWebSocket(*dir, wsecho.Handler)
 	if verbose {
 		h = traceRequests(h, opt.stderr)
 	}

@@ -25,7 +25,11 @@ const (
 // New returns the handler: /inspect, /echo, /status/NNN, /stream, /slow,
 // /plaintext, and dir's files below / (a short index of the endpoints if
 // dir is "").
-func New(dir string) http.Handler {
+func New(dir string) http.Handler { return NewWithWebSocket(dir, nil) }
+
+// NewWithWebSocket is New with ws at /ws (the program's is wsecho.Handler,
+// kept apart because it imports loophttp, whose tests import this package).
+func NewWithWebSocket(dir string, ws http.HandlerFunc) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/inspect", Inspect)
 	mux.HandleFunc("/echo", echo)
@@ -33,10 +37,13 @@ func New(dir string) http.Handler {
 	mux.HandleFunc("/stream", stream)
 	mux.HandleFunc("/slow", slow)
 	mux.HandleFunc("/plaintext", plaintext)
+	if ws != nil {
+		mux.HandleFunc("/ws", ws)
+	}
 	if dir != "" {
 		mux.Handle("/", http.FileServer(http.Dir(dir)))
 	} else {
-		mux.HandleFunc("/", index)
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { index(w, r, ws != nil) })
 	}
 	return mux
 }
@@ -209,10 +216,14 @@ func plaintext(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "Hello, World!")
 }
 
-func index(w http.ResponseWriter, r *http.Request) {
+func index(w http.ResponseWriter, r *http.Request, ws bool) {
 	if r.URL.Path != "/" {
 		http.NotFound(w, r)
 		return
+	}
+	wsLine := ""
+	if ws {
+		wsLine = "  /ws                 a WebSocket echo (text as text, binary as binary)\n"
 	}
 	io.WriteString(w, `iomux http-server
   /inspect            what the server saw of your request, as JSON
@@ -221,6 +232,6 @@ func index(w http.ResponseWriter, r *http.Request) {
   /stream?n=N&size=S  N chunks of S bytes, flushed each
   /slow?ms=M          ok after M ms
   /plaintext          Hello, World!
-  --dir DIR           serves DIR's files below /
+`+wsLine+`  --dir DIR           serves DIR's files below /
 `)
 }
