@@ -42,25 +42,26 @@ type conn struct {
 	c          *loop.Conn
 	prev, next *conn // the loop's list
 
-	scan       int32    // how much of the buffered head HeadEnd has seen
-	early      int32    // and EarlyError
-	reading    *request // the request whose body is arriving
-	dec        *http1.BodyDecoder
-	pending    int          // requests parsed whose responses are not yet written
-	afterPOST  bool         // the last request was a POST (see http1.SkipCRLFAfterPOST)
-	headBegun  bool         // part of a head has arrived
-	headAt     instant      // when it began (ReadTimeout counts from there)
-	writeBy    instant      // WriteTimeout's deadline of the request being answered (0: none)
-	bodyPaused bool         // PauseRead because a body buffer or the pipeline is full
-	ending     bool         // no more requests are read: the connection closes when pending ones are done
-	eof        bool         // the client ended its side
-	barrier    bool         // an upgrade was asked: no request is parsed until it is answered
-	takeover   loop.Handler // Upgrade's or Hijack's: the connection is no longer HTTP
-	state      http.ConnState
-	remote     string   // RemoteAddr's text, made at the first request
-	local      net.Addr // the local address, asked of the socket at the first request
-	netc       *netConn // made when ConnState, ConnContext or Hijack need one
-	ctx        context.Context
+	scan        int32    // how much of the buffered head HeadEnd has seen
+	early       int32    // and EarlyError
+	reading     *request // the request whose body is arriving
+	dec         *http1.BodyDecoder
+	pending     int          // requests parsed whose responses are not yet written
+	afterPOST   bool         // the last request was a POST (see http1.SkipCRLFAfterPOST)
+	headBegun   bool         // part of a head has arrived
+	headAt      instant      // when it began (ReadTimeout counts from there)
+	writeBy     instant      // WriteTimeout's deadline of the request being answered (0: none)
+	bodyPaused  bool         // PauseRead because a body buffer or the pipeline is full
+	hasDeadline bool         // a deadline is set on c
+	ending      bool         // no more requests are read: the connection closes when pending ones are done
+	eof         bool         // the client ended its side
+	barrier     bool         // an upgrade was asked: no request is parsed until it is answered
+	takeover    loop.Handler // Upgrade's or Hijack's: the connection is no longer HTTP
+	state       http.ConnState
+	remote      string   // RemoteAddr's text, made at the first request
+	local       net.Addr // the local address, asked of the socket at the first request
+	netc        *netConn // made when ConnState, ConnContext or Hijack need one
+	ctx         context.Context
 
 	mu      sync.Mutex
 	queue   []*request // parsed, waiting for the serving goroutine
@@ -124,13 +125,12 @@ func (h *handler) OnOpen(c *loop.Conn) {
 }
 
 func (h *handler) OnClose(c *loop.Conn, err error) {
-	cn, _ := c.Context().(*conn)
-	if cn == nil {
+	if to := takenOver(c); to != nil {
+		to.OnClose(c, err)
 		return
 	}
-	if cn.takeover != nil {
-		cn.unlist()
-		cn.takeover.OnClose(c, err)
+	cn, _ := c.Context().(*conn)
+	if cn == nil {
 		return
 	}
 	cn.unlist()
@@ -174,20 +174,30 @@ func (cn *conn) unlist() {
 	}
 }
 
+// handedOver is the Context of a connection Upgrade or Hijack took: its
+// handler, and nothing of HTTP's (an upgraded idle connection keeps no
+// more of loophttp).
+type handedOver struct{ h loop.Handler }
+
+// takenOver returns the handler a connection was handed to, nil if it is
+// HTTP's.
+func takenOver(c *loop.Conn) loop.Handler {
+	if to, ok := c.Context().(*handedOver); ok {
+		return to.h
+	}
+	return nil
+}
+
 // OnPause and OnResume are for a connection Upgrade handed over.
 func (h *handler) OnPause(c *loop.Conn) {
-	if cn, _ := c.Context().(*conn); cn != nil && cn.takeover != nil {
-		if p, ok := cn.takeover.(loop.PauseHandler); ok {
-			p.OnPause(c)
-		}
+	if p, ok := takenOver(c).(loop.PauseHandler); ok {
+		p.OnPause(c)
 	}
 }
 
 func (h *handler) OnResume(c *loop.Conn) {
-	if cn, _ := c.Context().(*conn); cn != nil && cn.takeover != nil {
-		if r, ok := cn.takeover.(loop.ResumeHandler); ok {
-			r.OnResume(c)
-		}
+	if r, ok := takenOver(c).(loop.ResumeHandler); ok {
+		r.OnResume(c)
 	}
 }
 
@@ -195,15 +205,15 @@ func (h *handler) OnResume(c *loop.Conn) {
 // (their contexts are cancelled, as net/http cancels on a read error);
 // then the connection closes.
 func (h *handler) OnEOF(c *loop.Conn) {
-	cn := c.Context().(*conn)
-	if cn.takeover != nil {
-		if e, ok := cn.takeover.(loop.EOFHandler); ok {
+	if to := takenOver(c); to != nil {
+		if e, ok := to.(loop.EOFHandler); ok {
 			e.OnEOF(c)
 		} else {
 			c.Close()
 		}
 		return
 	}
+	cn := c.Context().(*conn)
 	cn.eof = true
 	if cn.reading != nil && cn.reading.body != nil {
 		cn.reading.body.fail(io.ErrUnexpectedEOF)
@@ -225,11 +235,11 @@ func (h *handler) OnEOF(c *loop.Conn) {
 }
 
 func (h *handler) OnData(c *loop.Conn) {
-	cn := c.Context().(*conn)
-	if cn.takeover != nil {
-		cn.takeover.OnData(c)
+	if to := takenOver(c); to != nil {
+		to.OnData(c)
 		return
 	}
+	cn := c.Context().(*conn)
 	cn.process()
 	cn.serveInline()
 }
@@ -285,9 +295,9 @@ func (cn *conn) readHead() bool {
 		cn.setState(http.StateActive)
 		cn.headAt = now()
 		if d := cn.srv.readHeaderTimeout(); d > 0 {
-			c.SetDeadline(cn.headAt.add(d).time())
+			cn.deadline(cn.headAt.add(d).time())
 		} else {
-			c.SetDeadline(time.Time{})
+			cn.deadline(time.Time{})
 		}
 	}
 	end, next := http1.HeadEnd(in, int(cn.scan))
@@ -542,7 +552,7 @@ func (cn *conn) armBusy() {
 			deadline = readBy
 		}
 	}
-	cn.c.SetDeadline(deadline.time())
+	cn.deadline(deadline.time())
 }
 
 // armIdle sets the idle deadline of a connection waiting for a request.
@@ -554,9 +564,9 @@ func (cn *conn) armIdle() {
 		cn.setState(http.StateIdle)
 	}
 	if d := cn.srv.idleTimeout(); d > 0 {
-		cn.c.SetDeadline(time.Now().Add(d))
+		cn.deadline(time.Now().Add(d))
 	} else {
-		cn.c.SetDeadline(time.Time{})
+		cn.deadline(time.Time{})
 	}
 }
 
@@ -583,6 +593,17 @@ func closeIdle(l *loop.Loop) {
 		}
 		cn = next
 	}
+}
+
+// deadline sets the connection's deadline (the zero Time: none). A
+// connection that never had one is not given one to clear: the loop
+// keeps a record of limits for a connection once one is set.
+func (cn *conn) deadline(t time.Time) {
+	if t.IsZero() && !cn.hasDeadline {
+		return
+	}
+	cn.hasDeadline = !t.IsZero()
+	cn.c.SetDeadline(t)
 }
 
 // localAddr is the connection's local address (on the loop). It is asked

@@ -183,7 +183,7 @@ func TestCurl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir := iomuxtest.TempDir(t)
 	caFile := dir + "/ca.pem"
 	writeFile(t, caFile, certPEM)
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)

@@ -18,7 +18,7 @@ import (
 // on Linux the body went by sendfile (the handler's writes did not copy it).
 func TestFileServer(t *testing.T) {
 	iomuxtest.CheckLeaks(t)
-	dir := t.TempDir()
+	dir := iomuxtest.TempDir(t)
 	content := make([]byte, 5<<20+123)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range content {

@@ -104,8 +104,11 @@ func (cn *conn) serveAs(inline bool) {
 			case closeConn:
 				cn.flushThen(completed, true, nil)
 			case upgraded:
+				// Handed over once the 101 is out, and before anything
+				// could take what follows the request for HTTP: written
+				// is not run (its requests' count no longer matters).
 				h := r.upgradeTo
-				cn.flushThen(completed, false, func() { cn.handOver(h) })
+				cn.flushThen(0, false, func() { cn.handOver(h) })
 			case hijacked:
 				cn.payOwed()
 			}

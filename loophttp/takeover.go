@@ -70,8 +70,10 @@ func (cn *conn) handOver(h loop.Handler) {
 	cn.takeover = h
 	cn.reading, cn.ending, cn.barrier = nil, false, false
 	cn.setState(http.StateHijacked)
-	c.SetDeadline(time.Time{})
+	cn.deadline(time.Time{})
 	cn.resumeIfPaused()
+	cn.unlist()
+	c.SetContext(&handedOver{h})
 	h.OnOpen(c)
 	if c.Inbound() > 0 && !c.Closed() {
 		h.OnData(c)

@@ -20,7 +20,7 @@ import (
 // it refuses to overwrite unless --force.
 func TestCertWritesAPairTheProgramsUse(t *testing.T) {
 	iomuxtest.CheckLeaks(t)
-	dir := filepath.Join(tempDir(t), "tls")
+	dir := filepath.Join(iomuxtest.TempDir(t), "tls")
 	code, out, errs := runIomux("cert", "--out", dir)
 	if code != 0 || errs != "" {
 		t.Fatalf("iomux cert: exit %d, stderr %q", code, errs)
@@ -74,7 +74,7 @@ func TestCertWritesAPairTheProgramsUse(t *testing.T) {
 }
 
 func TestCertUsageErrors(t *testing.T) {
-	dir := tempDir(t)
+	dir := iomuxtest.TempDir(t)
 	for _, args := range [][]string{
 		{"--hosts", " , "},
 		{"--valid", "0s"},

@@ -266,7 +266,7 @@ func TestChatClientOurChatServer(t *testing.T) {
 // refuses regular files, so stdin is read without waiting on it.
 func TestChatClientStdinFromFile(t *testing.T) {
 	iomuxtest.ForEachBackend(t, func(t *testing.T, backend string) {
-		path := filepath.Join(tempDir(t), "lines")
+		path := filepath.Join(iomuxtest.TempDir(t), "lines")
 		big := strings.Repeat("y", 2000)
 		content := "first\n" + strings.Repeat(big+"\n", 100) + "last\n" // more than the outbox holds
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {

@@ -17,7 +17,7 @@ import (
 
 func TestHTTPServer(t *testing.T) {
 	iomuxtest.CheckLeaks(t)
-	dir := tempDir(t)
+	dir := iomuxtest.TempDir(t)
 	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello, file\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

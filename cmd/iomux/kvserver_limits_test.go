@@ -270,7 +270,7 @@ func TestKVServerPipelinePastHighWater(t *testing.T) {
 func TestKVServerUnixSocket(t *testing.T) {
 	iomuxtest.SkipUnderWine(t, "Wine 8's Winsock has no AF_UNIX (internal/sock's TestUnixWithoutAFUnix checks the error it gives)")
 	iomuxtest.CheckLeaks(t)
-	path := filepath.Join(tempDir(t), "kv.sock")
+	path := filepath.Join(iomuxtest.TempDir(t), "kv.sock")
 	s := srvStart(t, runKVServer, "--loops", "1", "--addr", "unix:"+path)
 	if s.addr != path {
 		t.Fatalf("listening on %q, want %q", s.addr, path)

@@ -8,6 +8,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"github.com/iomux/iomux/internal/iomuxtest"
 	"io"
 	"net"
 	"os"
@@ -44,7 +45,7 @@ func TestLogServerReportsWriteErrors(t *testing.T) {
 // counted and said on stderr; once there is room again, the log goes on,
 // with no torn line, and stderr says how many were lost.
 func TestLogServerDiskFull(t *testing.T) {
-	dir := filepath.Join(tempDir(t), "small")
+	dir := filepath.Join(iomuxtest.TempDir(t), "small")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -127,7 +127,7 @@ func TestLogServerManyClients(t *testing.T) {
 }
 
 func TestLogServerOutFile(t *testing.T) {
-	path := filepath.Join(tempDir(t), "clients.log")
+	path := filepath.Join(iomuxtest.TempDir(t), "clients.log")
 	s := srvStart(t, runLogServer, "--out", path)
 	sent := srvLogClients(t, s.addr, 5, 10)
 	if err := s.stop(); err != nil {

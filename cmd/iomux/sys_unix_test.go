@@ -60,9 +60,6 @@ func fillPipe(t *testing.T, w *os.File) {
 	}
 }
 
-// tempDir is t.TempDir (see sys_windows_test.go for why not everywhere).
-func tempDir(t testing.TB) string { return t.TempDir() }
-
 // privateFileMode is the mode of the files only their owner may read:
 // iomux cert's private key, log-server's --out file.
 const privateFileMode = 0o600

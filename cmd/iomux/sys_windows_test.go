@@ -2,10 +2,7 @@ package main
 
 import (
 	"errors"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"slices"
 	"testing"
 )
 
@@ -31,32 +28,6 @@ func sigtermSelf(t *testing.T) {
 // Windows's anonymous pipes have not.
 func fillPipe(t *testing.T, w *os.File) {
 	t.Skip("a full pipe needs non-blocking pipe writes, which Windows's anonymous pipes have not")
-}
-
-// tempDir is a directory for the test, removed at cleanup. It is not
-// t.TempDir: under Wine 8, Go 1.26's os.RemoveAll fails on a directory's
-// contents ("unlinkat: Invalid function": Wine lacks
-// FileDispositionInformationEx), so TempDir's cleanup would fail every
-// test that made a file. os.Remove (DeleteFile) works, entry by entry.
-func tempDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "iomux-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		var paths []string
-		filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
-			paths = append(paths, path)
-			return nil
-		})
-		for _, p := range slices.Backward(paths) { // contents before their directory
-			if err := os.Remove(p); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
-		}
-	})
-	return dir
 }
 
 // privateFileMode is what Go reports on Windows for the files only their

@@ -42,7 +42,7 @@ func newTLSPair(t *testing.T) tlsPair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := tempDir(t)
+	dir := iomuxtest.TempDir(t)
 	p := tlsPair{cert: filepath.Join(dir, "cert.pem"), key: filepath.Join(dir, "key.pem"), pool: x509.NewCertPool()}
 	if err := os.WriteFile(p.cert, certPEM, 0o644); err != nil {
 		t.Fatal(err)
@@ -204,7 +204,7 @@ func TestServerTLSVerbose(t *testing.T) {
 // for files that cannot be used, an error that names them.
 func TestServerTLSFlagErrors(t *testing.T) {
 	pair, other := newTLSPair(t), newTLSPair(t)
-	missing := filepath.Join(tempDir(t), "missing.pem")
+	missing := filepath.Join(iomuxtest.TempDir(t), "missing.pem")
 	for _, tc := range []struct {
 		args       []string
 		code       int

@@ -237,7 +237,7 @@ func TestClientsTLSFailures(t *testing.T) {
 // other (usage errors); an unusable --tls-ca is an error that names it.
 func TestClientTLSFlagErrors(t *testing.T) {
 	pair := newTLSPair(t)
-	missing := tempDir(t) + "/missing.pem"
+	missing := iomuxtest.TempDir(t) + "/missing.pem"
 	for _, tc := range []struct {
 		args []string
 		code int

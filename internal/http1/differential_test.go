@@ -35,6 +35,10 @@ func startStd(t testing.TB) string {
 // refServer, built on this package, and requires the same answers: statuses, fields, bodies (the
 // Inspect report of what the handler saw), and the same closes.
 func TestDifferential(t *testing.T) {
+	// Under Wine, on a loaded machine, the reference server's goroutines
+	// sometimes answer a cut case too late for Exchange; the parser is
+	// pure Go, and the differential runs on Linux.
+	iomuxtest.SkipUnderWine(t, "exchanges time out on a loaded machine")
 	iomuxtest.CheckLeaks(t)
 	std := startStd(t)
 	ref := startRef(t, Limits{MaxHeaderBytes: http1test.MaxHeaderBytes}, http1test.Inspect)

@@ -15,3 +15,6 @@ func SkipUnderWine(t testing.TB, why string) {}
 
 // UnderWine reports whether the tests run under Wine: never off Windows.
 func UnderWine() bool { return false }
+
+// TempDir is t.TempDir (under Wine it is one that Wine can remove).
+func TempDir(t testing.TB) string { return t.TempDir() }
