@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/iomux/iomux/internal/http1/http1test"
 	"github.com/iomux/iomux/internal/iomuxtest"
@@ -49,63 +48,7 @@ func TestDifferential(t *testing.T) {
 			if nonBlocking {
 				ours.NonBlocking = func(*http.Request) bool { return true }
 			}
-			differential(t, ln.Addr().String(), serve(t, &ours, http1test.Inspect))
+			http1test.Differential(t, ln.Addr().String(), serve(t, &ours, http1test.Inspect))
 		})
 	}
-}
-
-// differential plays every case against both servers and reports what
-// differs.
-func differential(t *testing.T, std, addr string) {
-
-	cases := append(http1test.Cases[:len(http1test.Cases):len(http1test.Cases)], http1test.EarlyCases...)
-	results := make([][]error, len(cases))
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i, c := range cases {
-		results[i] = make([]error, len(http1test.Splits))
-		for j, split := range http1test.Splits {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				// A mismatch is tried again with a longer settle, to rule
-				// out a server slower than the first one.
-				for _, settle := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond} {
-					results[i][j] = exchangeBoth(std, addr, c.Raw, split, settle)
-					if results[i][j] == nil {
-						return
-					}
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	failed := 0
-	for i, c := range cases {
-		for j, split := range http1test.Splits {
-			if err := results[i][j]; err != nil {
-				failed++
-				t.Errorf("%s (%s), %s:\n%v", c.Name, c.Note, split, err)
-			}
-		}
-	}
-	t.Logf("%d cases x %d cuts, %d differ", len(cases), len(http1test.Splits), failed)
-}
-
-func exchangeBoth(std, ours string, raw []byte, split http1test.Split, settle time.Duration) error {
-	var want, got http1test.Result
-	var errWant, errGot error
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); want, errWant = http1test.Exchange(std, raw, split, settle) }()
-	go func() { defer wg.Done(); got, errGot = http1test.Exchange(ours, raw, split, settle) }()
-	wg.Wait()
-	if errWant != nil {
-		return errWant
-	}
-	if errGot != nil {
-		return errGot
-	}
-	return http1test.Compare(want, got)
 }

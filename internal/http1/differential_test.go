@@ -5,9 +5,7 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/iomux/iomux/internal/http1/http1test"
 	"github.com/iomux/iomux/internal/iomuxtest"
@@ -43,51 +41,5 @@ func TestDifferential(t *testing.T) {
 	std := startStd(t)
 	ref := startRef(t, Limits{MaxHeaderBytes: http1test.MaxHeaderBytes}, http1test.Inspect)
 
-	cases := append(http1test.Cases[:len(http1test.Cases):len(http1test.Cases)], http1test.EarlyCases...)
-	results := make([][]error, len(cases))
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i, c := range cases {
-		results[i] = make([]error, len(http1test.Splits))
-		for j, split := range http1test.Splits {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				// A mismatch is tried again with a longer settle, to rule
-				// out a server slower than the first settle.
-				for _, settle := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond} {
-					results[i][j] = exchangeBoth(std, ref, c.Raw, split, settle)
-					if results[i][j] == nil {
-						return
-					}
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	for i, c := range cases {
-		for j, split := range http1test.Splits {
-			if err := results[i][j]; err != nil {
-				t.Errorf("%s (%s), %s:\n%v", c.Name, c.Note, split, err)
-			}
-		}
-	}
-}
-
-func exchangeBoth(std, ref string, raw []byte, split http1test.Split, settle time.Duration) error {
-	var want, got http1test.Result
-	var errWant, errGot error
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); want, errWant = http1test.Exchange(std, raw, split, settle) }()
-	go func() { defer wg.Done(); got, errGot = http1test.Exchange(ref, raw, split, settle) }()
-	wg.Wait()
-	if errWant != nil {
-		return errWant
-	}
-	if errGot != nil {
-		return errGot
-	}
-	return http1test.Compare(want, got)
+	http1test.Differential(t, std, ref)
 }
