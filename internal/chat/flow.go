@@ -29,25 +29,46 @@ func (r *room) pieceFor(to, from *member) *piece {
 	if n := len(r.pending); n > 0 && r.pending[n-1].to == to && r.pending[n-1].from == from {
 		return &r.pending[n-1]
 	}
-	r.pending = append(r.pending, piece{to: to, from: from})
+	r.pending = append(r.pending, piece{to: to, from: from, room: to == nil && from != nil})
 	return &r.pending[len(r.pending)-1]
 }
 
-// flush writes the turn's output: to each member, the pieces for them,
-// in one write(v), and in a cluster, what is for the whole room to the
-// other nodes. A write that fails closes that connection; its OnClose,
-// which the loop runs once the current callback returns, tells the others.
+// flush writes the turn's output, after the batch of joins and leaves
+// when there is output (which keeps their order; alone, the batch waits:
+// notices.go): to each member, the pieces for them, in one write(v), and in a
+// cluster, what is for the whole room to the other nodes. A write that
+// fails closes that connection; its OnClose, which the loop runs once the
+// current callback returns, tells the others.
 func (r *room) flush() {
-	var bufs [][]byte
-	pieces := r.pending
+	if len(r.pending) > 0 {
+		r.write(append(r.takeBatch(), r.pending...))
+	}
 	r.pending = nil
-	if r.cluster != nil && len(pieces) > 0 {
+	r.turn = 0
+}
+
+// flushBatch writes the batch of joins and leaves, and the turn's output
+// if any.
+func (r *room) flushBatch() {
+	r.write(append(r.takeBatch(), r.pending...))
+	r.pending = nil
+	r.turn = 0
+}
+
+// write writes pieces to the members they are for, and to the other
+// nodes.
+func (r *room) write(pieces []piece) {
+	if len(pieces) == 0 {
+		return
+	}
+	if r.cluster != nil {
 		r.sayToCluster(pieces)
 	}
+	var bufs [][]byte
 	for _, m := range r.members {
 		bufs = bufs[:0]
 		for _, p := range pieces {
-			if p.to == m || p.to == nil && p.from != m {
+			if (p.to == m || p.to == nil && p.from != m) && (p.upTo == 0 || m.id <= p.upTo) {
 				bufs = append(bufs, p.text)
 			}
 		}
@@ -55,7 +76,6 @@ func (r *room) flush() {
 			m.c.Writev(bufs)
 		}
 	}
-	r.turn = 0
 }
 
 // sayToCluster sends the other nodes what pieces hold for the whole room
@@ -64,7 +84,7 @@ func (r *room) flush() {
 func (r *room) sayToCluster(pieces []piece) {
 	var text []byte
 	for _, p := range pieces {
-		if p.to == nil && p.from != nil {
+		if p.room {
 			text = append(text, p.text...)
 		}
 	}

@@ -64,8 +64,12 @@ type room struct {
 	held    []*member   // senders not read until the queues drain
 	drain   *loop.Timer // while senders are held: looks at the queues
 
-	cluster *cluster // the other nodes of the room (cluster.go), started with the loop; nil without
-	joined  uint64   // members who joined so far: the next one's id
+	batch     []membership // joins and leaves not yet told (notices.go)
+	batchWait *loop.Timer  // tells the batch, unless output of a turn takes it first
+
+	l       *loop.Loop // the room's, once it started
+	cluster *cluster   // the other nodes of the room (cluster.go), started with the loop; nil without
+	joined  uint64     // members who joined so far: the next one's id
 }
 
 // The room's optional loop.Handler methods.
@@ -77,15 +81,21 @@ var (
 // OnLoopStart joins the node to the room's cluster, if there is one, as
 // the room's loop starts.
 func (r *room) OnLoopStart(l *loop.Loop) {
+	r.l = l
 	if r.cluster != nil {
 		r.cluster.start(r, l)
 	}
 }
 
-// piece is output for one member (to), or for all but from (to nil).
+// piece is output for one member (to), or for all but from (to nil),
+// and with upTo set, only for the members who joined by then (whose id
+// is at most upTo). room: it is for the other nodes too (what a member
+// said, and notices of what members here did).
 type piece struct {
 	to, from *member
 	text     []byte
+	upTo     uint64
+	room     bool
 }
 
 func (r *room) OnOpen(c *loop.Conn) {
@@ -94,13 +104,16 @@ func (r *room) OnOpen(c *loop.Conn) {
 	c.SetContext(m)
 	r.members = append(r.members, m)
 	fmt.Fprintf(r.log, "Client %s connected\n", m.name)
-	r.tell(m, fmt.Sprintf("* welcome, %s; %d in the room; /nick NAME, /who, /quit", m.name, r.count()))
-	r.notice(m, "* ["+m.name+"] entered room")
+	// The welcome is written at once, the others told with the batch
+	// (notices.go): under a join storm, a join costs one write.
+	welcome := fmt.Sprintf("* welcome, %s; %d in the room; /nick NAME, /who, /quit\n", m.name, r.count())
+	if r.cluster != nil && r.cluster.state.split {
+		welcome += "* the room is split: the other nodes are out of reach; until they are back, only the members on node " +
+			r.cluster.cfg.Node + " hear you\n"
+	}
+	c.Write([]byte(welcome))
+	r.announce(m, true, "* ["+m.name+"] entered room")
 	if r.cluster != nil {
-		if r.cluster.state.split {
-			r.tell(m, "* the room is split: the other nodes are out of reach; until they are back, only the members on node "+
-				r.cluster.cfg.Node+" hear you")
-		}
 		r.cluster.joined(m)
 	}
 	r.flush()
@@ -124,7 +137,7 @@ func (r *room) OnClose(c *loop.Conn, err error) {
 	if r.cluster != nil {
 		r.cluster.left(m)
 	}
-	r.notice(m, "* ["+m.name+"] "+m.leaving)
+	r.announce(m, false, "* ["+m.name+"] "+m.leaving)
 	r.flush()
 }
 

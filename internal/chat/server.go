@@ -16,6 +16,10 @@
 //     256 KiB the senders are held, not read, until every queue is below
 //     64 KiB, and only a member who takes nothing for Config.WriteTimeout
 //     is dropped (flow.go).
+//   - A join storm does not stop the room either: a member's welcome is
+//     written at once, and joins and leaves are told in batches, one write
+//     per member per batch, a batch of many told as one line ("* 2500
+//     members entered room"; notices.go).
 //   - Names are unique without regard to case, in the whole room
 //     (room.go's nick, and cluster_names.go across nodes).
 //
