@@ -65,6 +65,7 @@ func (r *room) write(pieces []piece) {
 		r.sayToCluster(pieces)
 	}
 	var bufs [][]byte
+	var web webOutput
 	for _, m := range r.members {
 		bufs = bufs[:0]
 		for _, p := range pieces {
@@ -72,10 +73,26 @@ func (r *room) write(pieces []piece) {
 				bufs = append(bufs, p.text)
 			}
 		}
-		if len(bufs) > 0 && !m.c.Closed() {
+		switch {
+		case len(bufs) == 0 || m.gone():
+		case m.web != nil:
+			web.add(m.web, bufs)
+		default:
 			m.c.Writev(bufs)
 		}
 	}
+	web.post()
+}
+
+// send writes text to m at once, ahead of the turn's output.
+func (r *room) send(m *member, text []byte) {
+	if m.web != nil {
+		var web webOutput
+		web.add(m.web, [][]byte{text})
+		web.post()
+		return
+	}
+	m.c.Write(text)
 }
 
 // sayToCluster sends the other nodes what pieces hold for the whole room
@@ -102,7 +119,7 @@ func (r *room) backlog() bool {
 // queuesAbove reports whether some member's queue is past limit.
 func (r *room) queuesAbove(limit int) bool {
 	for _, m := range r.members {
-		if m.c.Outbound() > limit {
+		if m.outbound() > limit {
 			return true
 		}
 	}
@@ -115,16 +132,20 @@ func (r *room) queuesAbove(limit int) bool {
 // it. Only a member who takes nothing for Config.WriteTimeout is (the
 // loop's write timeout), which ends the wait.
 func (r *room) hold(m *member) {
-	if m.c.ReadPaused() {
+	switch {
+	case m.web != nil && m.web.held, m.c != nil && m.c.ReadPaused():
 		return
+	case m.web != nil:
+		m.web.held = true // its messages wait in its inbox (web.go)
+	default:
+		m.c.PauseRead()
 	}
-	m.c.PauseRead()
 	r.held = append(r.held, m)
 	if r.cluster != nil {
 		r.cluster.checkBusy()
 	}
 	if r.drain == nil {
-		r.drain = m.c.Loop().Every(drainCheck, r.release)
+		r.drain = r.l.Every(drainCheck, r.release)
 	}
 }
 
@@ -139,7 +160,11 @@ func (r *room) release() {
 	held := r.held
 	r.held = nil
 	for _, m := range held {
-		if !m.c.Closed() {
+		switch {
+		case m.gone():
+		case m.web != nil:
+			r.resumeWeb(m)
+		default:
 			m.c.ResumeRead() // and OnData for the lines that came meanwhile
 		}
 	}

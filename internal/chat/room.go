@@ -35,14 +35,42 @@ const (
 // splitLines cuts what a member sends into lines of at most MaxLine bytes.
 var splitLines = codec.Lines(MaxLine)
 
-// member is one connection in the room.
+// member is one connection in the room: a TCP (or TLS) connection on the
+// room's loop (c), or a WebSocket on another loop (web, web.go).
 type member struct {
-	c        *loop.Conn
-	id       uint64 // unique on this node, for the other nodes
+	c        *loop.Conn // nil for a web member
+	web      *webMember // nil for a TCP member
+	id       uint64     // unique on this node, for the other nodes
 	name     string
 	skipping bool   // discarding the rest of an oversize line
 	quit     bool   // sent /quit: the rest of their input is ignored
 	leaving  string // how the others are told this member left
+}
+
+// gone reports whether m's connection is closed or closing: nothing more
+// is written to it.
+func (m *member) gone() bool {
+	if m.web != nil {
+		return m.web.gone
+	}
+	return m.c.Closed()
+}
+
+// outbound is what waits to be sent to m, in bytes.
+func (m *member) outbound() int {
+	if m.web != nil {
+		return m.web.outbound()
+	}
+	return m.c.Outbound()
+}
+
+// close closes m's connection once what was written to it is sent.
+func (m *member) close() {
+	if m.web != nil {
+		m.web.close(1000, "bye")
+		return
+	}
+	m.c.Close()
 }
 
 // room is the chat server's handler.
@@ -99,9 +127,15 @@ type piece struct {
 }
 
 func (r *room) OnOpen(c *loop.Conn) {
-	r.joined++
-	m := &member{c: c, id: r.joined, name: c.RemoteAddr().String(), leaving: "is offline"}
+	m := &member{c: c, name: c.RemoteAddr().String()}
 	c.SetContext(m)
+	r.join(m)
+}
+
+// join makes m a member: welcomed, the others told with the next batch.
+func (r *room) join(m *member) {
+	r.joined++
+	m.id, m.leaving = r.joined, "is offline"
 	r.members = append(r.members, m)
 	fmt.Fprintf(r.log, "Client %s connected\n", m.name)
 	// The welcome is written at once, the others told with the batch
@@ -111,7 +145,7 @@ func (r *room) OnOpen(c *loop.Conn) {
 		welcome += "* the room is split: the other nodes are out of reach; until they are back, only the members on node " +
 			r.cluster.cfg.Node + " hear you\n"
 	}
-	c.Write([]byte(welcome))
+	r.send(m, []byte(welcome))
 	r.announce(m, true, "* ["+m.name+"] entered room")
 	if r.cluster != nil {
 		r.cluster.joined(m)
@@ -124,12 +158,23 @@ func (r *room) OnClose(c *loop.Conn, err error) {
 	if !ok {
 		return
 	}
+	r.leave(m, err)
+}
+
+// leave takes m out of the room (err: why its connection closed), and
+// tells the others with the next batch.
+func (r *room) leave(m *member, err error) {
+	i := slices.Index(r.members, m)
+	if i < 0 {
+		return // never joined (a web member whose join was refused)
+	}
 	if errors.Is(err, loop.ErrTimeout) {
 		m.leaving = fmt.Sprintf("was disconnected: took nothing for %v", r.writeTimeout)
 	}
 	// In place: no callback runs while another iterates over the members
-	// (the loop holds OnClose until the current callback returns).
-	r.members = slices.DeleteFunc(r.members, func(x *member) bool { return x == m })
+	// (the loop holds OnClose until the current callback returns; a web
+	// member's leave is posted to the loop).
+	r.members = slices.Delete(r.members, i, i+1)
 	fmt.Fprintf(r.log, "Client %s %s\n", m.name, m.leaving)
 	if r.closing {
 		return
@@ -161,6 +206,11 @@ func (r *room) OnStop(*loop.Loop) {
 		r.tell(m, "* the server is shutting down")
 	}
 	r.flush()
+	for _, m := range r.members {
+		if m.web != nil { // the loop closes the others
+			m.web.close(1001, "the server is shutting down")
+		}
+	}
 }
 
 // read handles m's buffered lines a turn at a time: lines until their
@@ -266,7 +316,7 @@ func (r *room) command(m *member, text string) {
 		m.leaving, m.quit = "left the room", true
 		r.tell(m, "* bye")
 		r.flush()
-		m.c.Close()
+		m.close()
 	case "/who":
 		if r.cluster != nil {
 			r.tell(m, r.cluster.who())

@@ -87,6 +87,7 @@ type Config struct {
 // the connections. Close it once it has stopped.
 type Server struct {
 	*loop.Server
+	room    *room
 	cluster *cluster // nil without Config.Cluster.URLs
 	closed  sync.Once
 }
@@ -111,7 +112,7 @@ func NewServer(cfg Config, opts loop.Options) (*Server, error) {
 		cfg.Log = io.Discard
 	}
 	r := &room{log: cfg.Log, writeTimeout: cfg.WriteTimeout}
-	s := &Server{}
+	s := &Server{room: r}
 	if cfg.Cluster.URLs != "" {
 		c, err := newCluster(cfg.Cluster, cfg.Log)
 		if err != nil {
