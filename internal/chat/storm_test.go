@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,4 +136,59 @@ func joinStorm(t testing.TB, addr string, n int) []net.Conn {
 		t.Fatal(err)
 	}
 	return conns
+}
+
+// TestBroadcastMeasure measures a line's way to every member of a room of
+// $IOMUX_CHAT_BROADCAST members (raw TCP). The room runs in this process
+// (the server's descriptors and the members' count against one limit, so
+// 9,000 where it is 20,000), or is the chat-server at $IOMUX_CHAT_ADDR.
+// It is a measurement, not run by default.
+func TestBroadcastMeasure(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("IOMUX_CHAT_BROADCAST"))
+	if n <= 0 {
+		t.Skip("set IOMUX_CHAT_BROADCAST=9000 to measure")
+	}
+	addr := os.Getenv("IOMUX_CHAT_ADDR")
+	if addr == "" {
+		addr = start(t, Config{}).addr
+	}
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.DialTimeout("tcp", addr, testWait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	var left atomic.Int64
+	left.Store(int64(n))
+	all := make(chan time.Time, 1)
+	for _, c := range conns {
+		go func() {
+			sc := bufio.NewScanner(c)
+			for sc.Scan() {
+				if strings.HasSuffix(sc.Text(), "] the broadcast") {
+					if left.Add(-1) == 0 {
+						all <- time.Now()
+					}
+				}
+			}
+		}()
+	}
+	m := chattest.Join(t, addr)
+	m.Say(t, "/who\n") // the answer comes once every join before it was handled
+	m.WaitLine(t, fmt.Sprintf("* %d in the room", n+1))
+	time.Sleep(time.Second) // the last batch of notices is out
+	for round := range 3 {
+		left.Store(int64(n))
+		began := time.Now()
+		m.Say(t, "the broadcast\n")
+		select {
+		case at := <-all:
+			t.Logf("round %d: a line reached all %d members in %v", round, n, at.Sub(began))
+		case <-time.After(testWait):
+			t.Fatalf("%d of %d members still wait for the line", left.Load(), n)
+		}
+	}
 }

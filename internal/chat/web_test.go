@@ -238,3 +238,46 @@ func TestWebCluster(t *testing.T) {
 	w.lines.Expect(t, "* bye")
 	a.WaitLine(t, "* ["+w.name+"] left the room")
 }
+
+// TestWebSlowReader: a web member who reads nothing while a TCP member
+// floods is dropped once it took nothing for the write timeout (its
+// loophttp loop's), the others told as for a TCP member; a reading member
+// gets every line meanwhile.
+func TestWebSlowReader(t *testing.T) {
+	s := start(t, Config{WriteTimeout: testWriteTimeout})
+	web := serveWeb(t, s)
+	a := chattest.Join(t, s.addr)
+	b := chattest.Join(t, s.addr)
+	a.Lines.Expect(t, "* ["+b.Name+"] entered room")
+	d := gorilla.Dialer{ReadBufferSize: 4096, NetDialContext: (&net.Dialer{Control: smallWindow}).DialContext}
+	slow, _, err := d.Dial("ws://"+web+"/ws", http.Header{"Origin": {"http://" + web}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	name := slow.LocalAddr().String()
+	chattest.ExpectAll(t, "* ["+name+"] entered room", a, b)
+
+	line := []byte(strings.Repeat("f", 4000) + "\n")
+	flood := "[" + a.Name + "] " + strings.Repeat("f", 4000)
+	notice := "* [" + name + "] was disconnected: took nothing for " + testWriteTimeout.String()
+	for sent := 0; ; sent++ {
+		if sent == 20000 {
+			t.Fatalf("the silent web member was not dropped after %d lines", sent)
+		}
+		a.Conn.SetWriteDeadline(time.Now().Add(testWait))
+		if _, err := a.Conn.Write(line); err != nil {
+			t.Fatalf("flood: %v", err)
+		}
+		got := b.Lines.Next(t)
+		if got == notice {
+			t.Logf("the silent web member was dropped after %d lines of 4000 bytes", sent)
+			break
+		}
+		if got != flood {
+			t.Fatalf("b got %.60q during the flood", got)
+		}
+	}
+	a.Say(t, "still here\n")
+	b.Lines.SkipTo(t, "["+a.Name+"] still here")
+}
