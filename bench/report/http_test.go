@@ -24,6 +24,7 @@ const rawHTTP = `{"peer":"iomux-http","scenario":"http-plaintext","round":1,"res
 {"peer":"iomux-http","scenario":"http-file","round":1,"result":{"mode":"http-file","mb_per_s":1300,"server_cpu_s_per_gb":0.68}}
 {"peer":"nethttp","scenario":"http-file","round":1,"result":{"mode":"http-file","mb_per_s":2100,"server_cpu_s_per_gb":0.45}}
 {"peer":"nbhttp","scenario":"http-file","round":1,"error":"exit 1: GET /big.bin: unexpected EOF"}
+{"peer":"nbhttp","scenario":"http-pipe16","round":1,"result":{"mode":"http","rt_per_s":70000,"server_cpu_us_per_rt":9,"errors":12,"notes":["wrk: 12 socket errors (read)"]}}
 `
 
 func TestReportHTTP(t *testing.T) {
@@ -41,7 +42,7 @@ func TestReportHTTP(t *testing.T) {
 		"\n## HTTP\n",
 		"| peer | plaintext C=256 req/s | plaintext server CPU µs/req |",
 		"| iomux-http | 61000 | 10.00 | 5.00 | 5.00 | 10.0 | 5.00 | 250000 | 4.00 | 1536 | 12288 | 1300 | 0.680 |",
-		"| nbhttp | — | — | — | — | — | — | — | — | 1792 | — | — | — |",
+		"| nbhttp | — | — | — | — | — | — | 70000 | 9.00 | 1792 | — | — | — |",
 		"### HTTP ratios: peer / iomux-http",
 		"| nethttp | 0.67 | 2.40 |",
 		"### HTTP spread",
@@ -56,6 +57,7 @@ func TestReportHTTP(t *testing.T) {
 		"at most 1/3 of net/http's: iomux-http 12288 against nethttp 39936 B (×0.308; spreads — and —): met; below nbio's: iomux-http against nbhttp: not measured\n",
 		"CPU per GB or less: iomux-http 0.680 against nethttp 0.450 s/GB (×1.511; spreads — and —): not met\n",
 		"nbhttp http-file round 1: exit 1: GET /big.bin: unexpected EOF",
+		"nbhttp http-pipe16 round 1: 12 errors, 0 mismatches (wrk: 12 socket errors (read))",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

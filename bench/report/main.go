@@ -29,22 +29,23 @@ import (
 
 // result holds the fields of bench/loadgen's JSON line that we report.
 type result struct {
-	Size          int     `json:"size"` // message size in bytes
-	RTPerSec      float64 `json:"rt_per_s"`
-	MBPerSec      float64 `json:"mb_per_s"`
-	P50us         float64 `json:"p50_us"`
-	P99us         float64 `json:"p99_us"`
-	Errors        int64   `json:"errors"`
-	Mismatches    int64   `json:"mismatches"`
-	CPUUs         float64 `json:"server_cpu_us_per_rt"`
-	UserUs        float64 `json:"server_user_us_per_rt"`
-	SysUs         float64 `json:"server_sys_us_per_rt"`
-	Syscalls      float64 `json:"server_syscalls_per_rt"`
-	IdleKiBPer    float64 `json:"idle_kib_per_conn"`
-	ClientCPUUs   float64 `json:"client_cpu_us_per_rt"`
-	ServerRSSKiB  float64 `json:"server_rss_kib"`
-	IdleRSSBefore float64 `json:"idle_rss_before_kib"`
-	CPUSPerGB     float64 `json:"server_cpu_s_per_gb"` // bench/httpload --file
+	Size          int      `json:"size"` // message size in bytes
+	RTPerSec      float64  `json:"rt_per_s"`
+	MBPerSec      float64  `json:"mb_per_s"`
+	P50us         float64  `json:"p50_us"`
+	P99us         float64  `json:"p99_us"`
+	Errors        int64    `json:"errors"`
+	Mismatches    int64    `json:"mismatches"`
+	CPUUs         float64  `json:"server_cpu_us_per_rt"`
+	UserUs        float64  `json:"server_user_us_per_rt"`
+	SysUs         float64  `json:"server_sys_us_per_rt"`
+	Syscalls      float64  `json:"server_syscalls_per_rt"`
+	IdleKiBPer    float64  `json:"idle_kib_per_conn"`
+	ClientCPUUs   float64  `json:"client_cpu_us_per_rt"`
+	ServerRSSKiB  float64  `json:"server_rss_kib"`
+	IdleRSSBefore float64  `json:"idle_rss_before_kib"`
+	CPUSPerGB     float64  `json:"server_cpu_s_per_gb"` // bench/httpload --file
+	Notes         []string `json:"notes"`               // bench/httpload: what failed, in its words
 
 	TLSVersion        string  `json:"tls_version"`
 	TLSCipher         string  `json:"tls_cipher"`
@@ -225,8 +226,11 @@ func tabulate(recs []record) *report {
 			continue
 		}
 		if r.Result.Errors > 0 || r.Result.Mismatches > 0 {
-			rep.fails = append(rep.fails, fmt.Sprintf("%s %s round %d: %d errors, %d mismatches",
-				r.Peer, r.Scenario, r.Round, r.Result.Errors, r.Result.Mismatches))
+			f := fmt.Sprintf("%s %s round %d: %d errors, %d mismatches", r.Peer, r.Scenario, r.Round, r.Result.Errors, r.Result.Mismatches)
+			if len(r.Result.Notes) > 0 {
+				f += " (" + strings.Join(r.Result.Notes, "; ") + ")"
+			}
+			rep.fails = append(rep.fails, f)
 		}
 		params := rep.tlsParams
 		if strings.HasPrefix(r.Scenario, "http-") {
