@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iomux/iomux/bench/internal/procstat"
 	"github.com/iomux/iomux/internal/sock"
 )
 
@@ -357,7 +358,7 @@ func benchEcho(cfg echoConfig) (*echoResult, error) {
 	}
 	defer d.close()
 
-	var cpu0, cpu1 procCPU
+	var cpu0, cpu1 procstat.CPU
 	var self0, self1 time.Duration
 	var perf *perfCounter
 	var syscalls int64
@@ -370,13 +371,13 @@ func benchEcho(cfg echoConfig) (*echoResult, error) {
 				perf = startPerf(cfg.serverPID)
 			}
 			if cfg.serverPID > 0 {
-				cpu0, _ = readProcCPU(cfg.serverPID)
+				cpu0, _ = procstat.ReadCPU(cfg.serverPID)
 			}
 			self0 = selfCPU()
 		case phaseDone:
 			self1 = selfCPU()
 			if cfg.serverPID > 0 {
-				cpu1, _ = readProcCPU(cfg.serverPID)
+				cpu1, _ = procstat.ReadCPU(cfg.serverPID)
 			}
 			if perf != nil {
 				syscalls, perfErr = perf.stop()
@@ -401,10 +402,10 @@ func benchEcho(cfg echoConfig) (*echoResult, error) {
 	}
 	if cfg.serverPID > 0 && s.messages > 0 {
 		rt := float64(s.messages)
-		res.ServerUserUsPerRT = float64(cpu1.user-cpu0.user) / clockTicks * 1e6 / rt
-		res.ServerSysUsPerRT = float64(cpu1.system-cpu0.system) / clockTicks * 1e6 / rt
+		res.ServerUserUsPerRT = float64(cpu1.User-cpu0.User) / procstat.ClockTicks * 1e6 / rt
+		res.ServerSysUsPerRT = float64(cpu1.System-cpu0.System) / procstat.ClockTicks * 1e6 / rt
 		res.ServerCPUUsPerRT = res.ServerUserUsPerRT + res.ServerSysUsPerRT
-		res.ServerRSSKiB, _ = readProcRSS(cfg.serverPID)
+		res.ServerRSSKiB, _ = procstat.ReadRSS(cfg.serverPID)
 		if perfErr != nil {
 			fmt.Fprintf(cfg.warnings, "loadgen: counting syscalls: %v\n", perfErr)
 		} else if perf != nil {

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -114,52 +111,6 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat; the
-// kernel fixes it at 100 for user space on every Linux architecture.
-const clockTicks = 100
-
-type procCPU struct{ user, system int64 }
-
-// readProcCPU reads utime and stime (fields 14 and 15) of /proc/PID/stat:
-// all threads of the process together.
-func readProcCPU(pid int) (procCPU, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procCPU{}, err
-	}
-	// The command name (field 2) may hold spaces: fields count from after ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return procCPU{}, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return procCPU{}, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return procCPU{}, err
-	}
-	return procCPU{user: u, system: s}, nil
-}
-
-// readProcRSS reads VmRSS of /proc/PID/status, in KiB.
-func readProcRSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 }
 
 // perfCounter counts a process's system calls with perf stat for as long

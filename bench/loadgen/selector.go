@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/bench/internal/procstat"
 	"github.com/iomux/iomux/internal/sock"
 )
 
@@ -395,7 +396,7 @@ func (d *selectorDriver) drop(c *selectorConn) {
 // holds them, and reports how much the server's RSS grew per connection.
 func benchIdle(cfg echoConfig, res *echoResult) error {
 	if cfg.serverPID > 0 {
-		res.IdleRSSBeforeKiB, _ = readProcRSS(cfg.serverPID)
+		res.IdleRSSBeforeKiB, _ = procstat.ReadRSS(cfg.serverPID)
 	}
 	start := time.Now()
 	d, err := newSelectorDriver(cfg)
@@ -427,7 +428,7 @@ func benchIdle(cfg echoConfig, res *echoResult) error {
 	res.Errors, res.Mismatches = d.st.errors, d.st.mismatches
 	describeTLS(res, cfg, d.st.tls)
 	if cfg.serverPID > 0 {
-		res.IdleRSSAfterKiB, _ = readProcRSS(cfg.serverPID)
+		res.IdleRSSAfterKiB, _ = procstat.ReadRSS(cfg.serverPID)
 		res.ServerRSSKiB = res.IdleRSSAfterKiB
 		res.IdleKiBPerConn = float64(res.IdleRSSAfterKiB-res.IdleRSSBeforeKiB) / float64(cfg.conns)
 	}

@@ -16,7 +16,8 @@ type panel struct {
 // writeChart draws one panel per headline figure, two to a row: a
 // horizontal bar per peer that ran it, the reference peer's bar
 // highlighted (ref, or for the proxy panels iomux-proxy). The TLS panels
-// follow the plain ones, if TLS ran, and the proxy panels come last.
+// follow the plain ones, if TLS ran, then the proxy panels, and the HTTP
+// panels come last.
 func writeChart(w io.Writer, rep *report, ref string) error {
 	var panels []panel
 	add := func(t *table, ref string, titles ...string) {
@@ -31,6 +32,7 @@ func writeChart(w io.Writer, rep *report, ref string) error {
 		"pipelined P=16 C=50 msg/s", "16 KiB C=50 MB/s", "idle KiB/conn")
 	add(rep.tls, ref, tlsChartPanels...)
 	add(rep.proxy, proxyRef, proxyChartPanels...)
+	add(rep.http, httpRef, httpChartPanels...)
 	const panelW, barH, gap, labelW, cols = 430.0, 16.0, 4.0, 100.0, 2
 	rowH := make([]float64, (len(panels)+cols-1)/cols)
 	for k, p := range panels {

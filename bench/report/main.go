@@ -1,14 +1,16 @@
 // Command report turns what bench/run measured into markdown tables and
 // SVG charts: the JSON lines of the echo runs into tables of medians,
-// plain, TLS and through a proxy (with ratios against a reference peer,
-// and the TLS and proxy goals), and a bar chart, and the output of the
+// plain, TLS and through a proxy, and of the HTTP runs (bench/httpload's
+// lines), with ratios against a reference peer and the TLS, proxy and
+// HTTP goals, and a bar chart, and the output of the
 // root package's Wait benchmark into a table and a log-log line chart.
 //
 //	report --in raw.jsonl --md RESULTS.md --svg results.svg --ref iomux-epoll --machine machine.txt
 //	go test -run '^$' -bench Wait . | report --wait - --wait-md wait.md --wait-svg wait.svg
 //
 // Each input line of --in is {"peer":..., "scenario":..., "round":N,
-// "result":{...}} with result the --json line of bench/loadgen, or "error"
+// "result":{...}} with result the --json line of bench/loadgen (or of
+// bench/httpload, for the http-* scenarios), or "error"
 // instead of result when a run failed.
 package main
 
@@ -27,21 +29,23 @@ import (
 
 // result holds the fields of bench/loadgen's JSON line that we report.
 type result struct {
-	Size          int     `json:"size"` // message size in bytes
-	RTPerSec      float64 `json:"rt_per_s"`
-	MBPerSec      float64 `json:"mb_per_s"`
-	P50us         float64 `json:"p50_us"`
-	P99us         float64 `json:"p99_us"`
-	Errors        int64   `json:"errors"`
-	Mismatches    int64   `json:"mismatches"`
-	CPUUs         float64 `json:"server_cpu_us_per_rt"`
-	UserUs        float64 `json:"server_user_us_per_rt"`
-	SysUs         float64 `json:"server_sys_us_per_rt"`
-	Syscalls      float64 `json:"server_syscalls_per_rt"`
-	IdleKiBPer    float64 `json:"idle_kib_per_conn"`
-	ClientCPUUs   float64 `json:"client_cpu_us_per_rt"`
-	ServerRSSKiB  float64 `json:"server_rss_kib"`
-	IdleRSSBefore float64 `json:"idle_rss_before_kib"`
+	Size          int      `json:"size"` // message size in bytes
+	RTPerSec      float64  `json:"rt_per_s"`
+	MBPerSec      float64  `json:"mb_per_s"`
+	P50us         float64  `json:"p50_us"`
+	P99us         float64  `json:"p99_us"`
+	Errors        int64    `json:"errors"`
+	Mismatches    int64    `json:"mismatches"`
+	CPUUs         float64  `json:"server_cpu_us_per_rt"`
+	UserUs        float64  `json:"server_user_us_per_rt"`
+	SysUs         float64  `json:"server_sys_us_per_rt"`
+	Syscalls      float64  `json:"server_syscalls_per_rt"`
+	IdleKiBPer    float64  `json:"idle_kib_per_conn"`
+	ClientCPUUs   float64  `json:"client_cpu_us_per_rt"`
+	ServerRSSKiB  float64  `json:"server_rss_kib"`
+	IdleRSSBefore float64  `json:"idle_rss_before_kib"`
+	CPUSPerGB     float64  `json:"server_cpu_s_per_gb"` // bench/httpload --file
+	Notes         []string `json:"notes"`               // bench/httpload: what failed, in its words
 
 	TLSVersion        string  `json:"tls_version"`
 	TLSCipher         string  `json:"tls_cipher"`
@@ -207,25 +211,33 @@ type table struct {
 // report is everything RESULTS.md shows: the plain, TLS and proxy tables,
 // the failed runs, and what each peer's TLS runs negotiated.
 type report struct {
-	plain, tls, proxy *table
-	fails             []string
-	tlsParams         map[string]string // peer → "TLS 1.3, TLS_AES_128_GCM_SHA256, X25519MLKEM768"
+	plain, tls, proxy, http *table
+	fails                   []string
+	tlsParams               map[string]string // peer → "TLS 1.3, TLS_AES_128_GCM_SHA256, X25519MLKEM768"
+	httpTLS                 map[string]string // the same, of the HTTP peers' TLS runs
 }
 
 func tabulate(recs []record) *report {
 	rep := &report{plain: newTable(recs, columns), tls: newTable(recs, tlsColumns), proxy: newTable(recs, proxyColumns),
-		tlsParams: map[string]string{}}
+		http: newTable(recs, httpColumns), tlsParams: map[string]string{}, httpTLS: map[string]string{}}
 	for _, r := range recs {
 		if r.Result == nil || r.Error != "" {
 			rep.fails = append(rep.fails, fmt.Sprintf("%s %s round %d: %s", r.Peer, r.Scenario, r.Round, r.Error))
 			continue
 		}
 		if r.Result.Errors > 0 || r.Result.Mismatches > 0 {
-			rep.fails = append(rep.fails, fmt.Sprintf("%s %s round %d: %d errors, %d mismatches",
-				r.Peer, r.Scenario, r.Round, r.Result.Errors, r.Result.Mismatches))
+			f := fmt.Sprintf("%s %s round %d: %d errors, %d mismatches", r.Peer, r.Scenario, r.Round, r.Result.Errors, r.Result.Mismatches)
+			if len(r.Result.Notes) > 0 {
+				f += " (" + strings.Join(r.Result.Notes, "; ") + ")"
+			}
+			rep.fails = append(rep.fails, f)
 		}
-		if v := r.Result.TLSVersion; v != "" && rep.tlsParams[r.Peer] == "" {
-			rep.tlsParams[r.Peer] = strings.Join([]string{v, r.Result.TLSCipher, r.Result.TLSGroup}, ", ")
+		params := rep.tlsParams
+		if strings.HasPrefix(r.Scenario, "http-") {
+			params = rep.httpTLS
+		}
+		if v := r.Result.TLSVersion; v != "" && params[r.Peer] == "" {
+			params[r.Peer] = strings.Join([]string{v, r.Result.TLSCipher, r.Result.TLSGroup}, ", ")
 		}
 	}
 	return rep
@@ -331,6 +343,13 @@ func writeMarkdown(w io.Writer, rep *report, ref, machine string, chart bool, ch
 		fmt.Fprint(w, proxyIntro)
 		writeTables(w, rep.proxy, proxyRef, "Proxy ")
 		writeProxyGoals(w, rep.proxy)
+	}
+	if len(rep.http.peers) > 0 {
+		fmt.Fprint(w, "\n## HTTP\n\n")
+		fmt.Fprint(w, httpIntro)
+		writeTables(w, rep.http, httpRef, "HTTP ")
+		writeHTTPParams(w, rep)
+		writeHTTPGoals(w, rep.http)
 	}
 	if chart {
 		fmt.Fprintf(w, "\n![results](%s)\n", chartName)

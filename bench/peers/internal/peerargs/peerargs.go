@@ -20,8 +20,9 @@ type Args struct {
 func (a Args) TLS() bool { return a.CertFile != "" }
 
 // Parse reads os.Args for the peer called name; needTLS makes the
-// certificate and key required. A bad command line prints the usage and
-// exits with status 2.
+// certificate and key required. Flags the peer defined on the flag
+// package's command line before calling Parse (the HTTP peers' --dir) are
+// read too. A bad command line prints the usage and exits with status 2.
 func Parse(name string, needTLS bool) Args {
 	var a Args
 	flag.StringVar(&a.CertFile, "tls-cert", "", "serve TLS with this PEM certificate `file` (and --tls-key)")
@@ -33,6 +34,7 @@ func Parse(name string, needTLS bool) Args {
 	}
 	if flag.NArg() != 1 || (a.CertFile == "") != (a.KeyFile == "") || needTLS && !a.TLS() {
 		fmt.Fprintf(os.Stderr, "usage: %s %s HOST:PORT\n", name, usage)
+		flag.PrintDefaults()
 		os.Exit(2)
 	}
 	a.Addr = flag.Arg(0)

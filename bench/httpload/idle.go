@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/iomux/iomux/bench/internal/procstat"
+)
+
+// idleDialers is how many connections are opened (and handshaken) at once.
+const idleDialers = 32
+
+// runIdle opens --idle keep-alive connections, one request on each, holds
+// them, and reports the server's RSS growth per connection.
+func runIdle(cfg config) (*result, error) {
+	res := &result{Mode: "http-idle", Addr: cfg.addr, Path: cfg.path, Conns: cfg.idle, Pipeline: 1}
+	var conf *tls.Config
+	if cfg.tlsCA != "" {
+		pem, err := os.ReadFile(cfg.tlsCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s: no certificate", cfg.tlsCA)
+		}
+		host, _, _ := net.SplitHostPort(cfg.addr)
+		conf = &tls.Config{RootCAs: pool, ServerName: host}
+		res.TLS = true
+	}
+	get := func() (net.Conn, error) {
+		c, err := net.DialTimeout("tcp", cfg.addr, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		if conf != nil {
+			c = tls.Client(c, conf)
+		}
+		req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", cfg.path, cfg.addr)
+		if _, err := c.Write([]byte(req)); err != nil {
+			c.Close()
+			return nil, err
+		}
+		if err := readResponse(bufio.NewReaderSize(c, 1024), cfg.expect); err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.SetDeadline(time.Time{})
+		return c, nil
+	}
+	// The server's first request (and handshake) costs it code and pools
+	// that no connection after it adds to: not counted.
+	first, err := get()
+	if err != nil {
+		return nil, fmt.Errorf("first request: %w", err)
+	}
+	first.Close()
+	if cfg.serverPID > 0 {
+		res.IdleRSSBeforeKiB, _ = procstat.ReadRSS(cfg.serverPID)
+	}
+	start := time.Now()
+	conns := make([]net.Conn, cfg.idle)
+	var mu sync.Mutex
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range idleDialers {
+		wg.Go(func() {
+			for i := range next {
+				c, err := get()
+				if err != nil {
+					mu.Lock()
+					res.note(false, "connection %d: %v", i, err)
+					mu.Unlock()
+					continue
+				}
+				conns[i] = c
+			}
+		})
+	}
+	for i := range conns {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	if tc, ok := conns[0].(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		res.TLSVersion, res.TLSCipher, res.TLSGroup = tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.CurveID.String()
+	}
+	time.Sleep(cfg.hold)
+	res.Seconds = time.Since(start).Seconds()
+	res.Requests = int64(cfg.idle) - res.Errors
+	if cfg.serverPID > 0 {
+		res.IdleRSSAfterKiB, _ = procstat.ReadRSS(cfg.serverPID)
+		res.ServerRSSKiB = res.IdleRSSAfterKiB
+		res.IdleKiBPerConn = float64(res.IdleRSSAfterKiB-res.IdleRSSBeforeKiB) / float64(cfg.idle)
+	}
+	checkOpen(conns, res)
+	return res, nil
+}
+
+// checkOpen checks that the server closed none of conns while they were
+// held: a read must time out, finding neither data nor EOF.
+func checkOpen(conns []net.Conn, res *result) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for i, c := range conns {
+		if c == nil {
+			continue
+		}
+		wg.Go(func() {
+			c.SetReadDeadline(deadline)
+			n, err := c.Read(make([]byte, 1))
+			var ne net.Error
+			if n == 0 && errors.As(err, &ne) && ne.Timeout() {
+				return
+			}
+			mu.Lock()
+			res.note(false, "connection %d, held idle: read %d bytes, %v", i, n, err)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+}

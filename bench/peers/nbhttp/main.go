@@ -1,0 +1,47 @@
+// Command nbhttp is iomux http-server's handlers (internal/httpserver:
+// /plaintext, --dir's files through http.FileServer, …) on lesismal/nbio's
+// nbhttp, the net/http-compatible event-loop server: requests parsed on
+// nbio's poller, handlers on its goroutine pool. With --tls-cert and
+// --tls-key it serves HTTPS with nbio's own TLS (AddrsTLS:
+// github.com/lesismal/llib's fork of crypto/tls, handshakes on the poller).
+// Its keep-alive timeout is its default, 2 minutes, as iomux http-server's.
+//
+//	nbhttp [--dir DIR] [--tls-cert cert.pem --tls-key key.pem] 127.0.0.1:8080
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/iomux/iomux/bench/peers/internal/peerargs"
+	"github.com/iomux/iomux/internal/httpserver"
+
+	"github.com/lesismal/llib/std/crypto/tls"
+	"github.com/lesismal/nbio/logging"
+	"github.com/lesismal/nbio/nbhttp"
+)
+
+func main() {
+	dir := flag.String("dir", "", "serve the files of `directory` below / (http.FileServer)")
+	args := peerargs.Parse("nbhttp", false)
+	logging.SetLevel(logging.LevelError)
+	conf := nbhttp.Config{Network: "tcp", Handler: httpserver.New(*dir)}
+	if args.TLS() {
+		cert, err := tls.LoadX509KeyPair(args.CertFile, args.KeyFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "nbhttp:", err)
+			os.Exit(1)
+		}
+		conf.AddrsTLS = []string{args.Addr}
+		conf.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	} else {
+		conf.Addrs = []string{args.Addr}
+	}
+	engine := nbhttp.NewEngine(conf)
+	if err := engine.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "nbhttp:", err)
+		os.Exit(1)
+	}
+	select {}
+}
