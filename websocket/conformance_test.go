@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/iomux/iomux/internal/iomuxtest"
 	"strings"
 	"testing"
 )
@@ -209,8 +210,8 @@ func TestConformance(t *testing.T) {
 	for _, c := range conformanceCases() {
 		counts[strings.SplitN(c.cat, ".", 2)[0]]++
 		for _, stream := range []bool{false, true} {
-			for _, s := range splits {
-				if s == byteByByte && len(c.wire) > 70000 {
+			for _, s := range iomuxtest.Splits {
+				if s.Mode == iomuxtest.ByteByByte && len(c.wire) > 70000 {
 					continue // the same code as smaller cases, at a cost
 				}
 				r := c.reader
@@ -220,7 +221,7 @@ func TestConformance(t *testing.T) {
 					t.Errorf("%s %s stream=%v %s: close %d, want %d (%v)", c.cat, c.name, stream, s, code, c.code, g)
 					continue
 				}
-				if s == byteByByte && c.failAt > 0 && g.at != c.failAt {
+				if s.Mode == iomuxtest.ByteByByte && c.failAt > 0 && g.at != c.failAt {
 					t.Errorf("%s %s stream=%v: failed after %d bytes, want %d", c.cat, c.name, stream, g.at, c.failAt)
 				}
 				msgs := g.msgs

@@ -3,6 +3,7 @@ package websocket
 import (
 	"bytes"
 	"compress/flate"
+	"github.com/iomux/iomux/internal/iomuxtest"
 	"math/rand/v2"
 	"net/http"
 	"runtime"
@@ -89,8 +90,8 @@ func TestDeflateRoundTrip(t *testing.T) {
 			if !ok || err != nil {
 				t.Fatalf("%q %+v: client refused %q: %v", c.ext, cfg, sd.Response, err)
 			}
-			for _, s := range splits {
-				if s == byteByByte && (ci > 0 || oi > 1) {
+			for _, s := range iomuxtest.Splits {
+				if s.Mode == iomuxtest.ByteByByte && (ci > 0 || oi > 1) {
 					continue // byte by byte costs; the reader's cuts do not depend on the parameters
 				}
 				cases++
@@ -170,7 +171,7 @@ func TestDeflateBomb(t *testing.T) {
 	w := FrameWriter{Role: Client}
 	wire := w.appendFrame(nil, Header{Fin: true, Compressed: true, Opcode: OpBinary, Length: int64(len(bomb))}, bomb)
 	r := MessageReader{FrameReader: FrameReader{Compression: true, MaxMessage: 1 << 20}, Inflater: f}
-	if g := play(&r, wire, whole); closeCode(g.err) != CloseMessageTooBig {
+	if g := play(&r, wire, iomuxtest.Split{Mode: iomuxtest.Whole}); closeCode(g.err) != CloseMessageTooBig {
 		t.Errorf("reader: %v", g)
 	}
 }

@@ -4,43 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
 )
-
-// split is how a test cuts the wire bytes into the pieces a loop would
-// hand over.
-type split int
-
-const (
-	whole split = iota
-	byteByByte
-	randomCuts
-)
-
-var splits = []split{whole, byteByByte, randomCuts}
-
-func (s split) String() string { return [...]string{"whole", "bytes", "random"}[s] }
-
-func (s split) pieces(wire []byte, seed uint64) [][]byte {
-	switch s {
-	case whole:
-		return [][]byte{wire}
-	case byteByByte:
-		p := make([][]byte, len(wire))
-		for i := range wire {
-			p[i] = wire[i : i+1]
-		}
-		return p
-	}
-	r := rand.New(rand.NewPCG(seed, uint64(len(wire))))
-	var p [][]byte
-	for len(wire) > 0 {
-		n := 1 + r.IntN(min(len(wire), 200))
-		p = append(p, wire[:n])
-		wire = wire[n:]
-	}
-	return p
-}
 
 // got is what a MessageReader delivered from a wire, and how it ended.
 type got struct {
@@ -60,12 +26,12 @@ func (g got) String() string {
 
 // play feeds wire to r in the pieces s cuts, as a loop does: the bytes Read
 // leaves are kept and passed again with the next piece.
-func play(r *MessageReader, wire []byte, s split) got {
+func play(r *MessageReader, wire []byte, s iomuxtest.Split) got {
 	var g got
 	var pending []byte
 	// Every piece is copied: Read unmasks in place, and the wire is
 	// shared by the splits.
-	for _, p := range s.pieces(wire, 1) {
+	for _, p := range s.Pieces(wire) {
 		g.at += len(p)
 		pending = append(pending, p...)
 		n, err := r.Read(pending, func(m Message) error {

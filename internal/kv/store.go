@@ -99,7 +99,8 @@ func newObject(k Kind) *object {
 
 // NewStore returns an empty keyspace.
 func NewStore() *Store {
-	s := &Store{hashKey: maphash.MakeSeed(), start: time.Now(), sessions: make(map[int64]*Session)}
+	s := &Store{hashKey: maphash.MakeSeed(), start: time.Now()}
+	s.sessions = make(map[int64]*Session)
 	for i := range s.shards {
 		s.shards[i].keys = make(map[string]*object)
 		s.shards[i].volatile = make(map[string]*object)

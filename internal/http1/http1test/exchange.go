@@ -6,67 +6,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/iomux/iomux/internal/iomuxtest"
 )
 
-// SplitMode is how Exchange cuts a case's bytes into writes.
-type SplitMode int
+// Split is how Exchange writes a case: whole, byte by byte or in random
+// cuts (iomuxtest's, shared with the other protocols' tests).
+type Split = iomuxtest.Split
 
+// The ways of cutting a case.
 const (
-	Whole      SplitMode = iota // one write
-	ByteByByte                  // one write per byte
-	Random                      // random cuts, from Split.Seed
+	Whole      = iomuxtest.Whole
+	ByteByByte = iomuxtest.ByteByByte
+	Random     = iomuxtest.Random
 )
-
-// Split is how Exchange writes a case: its mode and, for Random, the seed
-// that makes the cuts reproducible.
-type Split struct {
-	Mode SplitMode
-	Seed uint64
-}
 
 // Splits are the three ways every case is played.
-var Splits = []Split{{Mode: Whole}, {Mode: ByteByByte}, {Mode: Random, Seed: 1}}
-
-func (s Split) String() string {
-	switch s.Mode {
-	case Whole:
-		return "whole"
-	case ByteByByte:
-		return "bytes"
-	default:
-		return fmt.Sprintf("random%d", s.Seed)
-	}
-}
-
-// Pieces cuts raw as s says.
-func (s Split) Pieces(raw []byte) [][]byte {
-	switch {
-	case len(raw) == 0:
-		return nil
-	case s.Mode == Whole:
-		return [][]byte{raw}
-	case s.Mode == ByteByByte:
-		p := make([][]byte, len(raw))
-		for i := range raw {
-			p[i] = raw[i : i+1]
-		}
-		return p
-	}
-	r := rand.New(rand.NewPCG(s.Seed, uint64(len(raw))))
-	var p [][]byte
-	for len(raw) > 0 {
-		n := 1 + r.IntN(min(len(raw), max(len(raw)/4, 8)))
-		p = append(p, raw[:n])
-		raw = raw[n:]
-	}
-	return p
-}
+var Splits = iomuxtest.Splits
 
 // Response is one response as Exchange read it.
 type Response struct {
