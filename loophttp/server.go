@@ -284,24 +284,20 @@ func (s *Server) logf(format string, args ...any) {
 	log.Printf(format, args...)
 }
 
-func (s *Server) maxBodyBuffer() int {
-	if s.MaxBodyBuffer > 0 {
-		return s.MaxBodyBuffer
-	}
-	if s.MaxBodyBuffer < 0 {
-		return 1<<31 - 1
-	}
-	return DefaultMaxBodyBuffer
-}
+func (s *Server) maxBodyBuffer() int { return ownLimit(s.MaxBodyBuffer, DefaultMaxBodyBuffer) }
 
-func (s *Server) maxPipelined() int {
-	if s.MaxPipelined > 0 {
-		return s.MaxPipelined
-	}
-	if s.MaxPipelined < 0 {
+func (s *Server) maxPipelined() int { return ownLimit(s.MaxPipelined, DefaultMaxPipelined) }
+
+// ownLimit applies loop's rule to a limit of the Server's own: zero is
+// def, negative is none.
+func ownLimit(v, def int) int {
+	switch {
+	case v > 0:
+		return v
+	case v < 0:
 		return 1<<31 - 1
 	}
-	return DefaultMaxPipelined
+	return def
 }
 
 func (s *Server) maxHeaderBytes() int {
