@@ -46,6 +46,9 @@ func (c *Conn) SetWriteTimeout(d time.Duration) {
 
 // SetDeadline closes the connection at t (the zero Time removes it).
 func (c *Conn) SetDeadline(t time.Time) {
+	if t.IsZero() && c.limitsIfSet() == nil {
+		return // nothing to remove: an idle connection stays without a limits record
+	}
 	d := instant(0)
 	if !t.IsZero() {
 		d = max(instantOf(t), 1) // 0 is none

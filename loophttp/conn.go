@@ -42,26 +42,25 @@ type conn struct {
 	c          *loop.Conn
 	prev, next *conn // the loop's list
 
-	scan        int32    // how much of the buffered head HeadEnd has seen
-	early       int32    // and EarlyError
-	reading     *request // the request whose body is arriving
-	dec         *http1.BodyDecoder
-	pending     int          // requests parsed whose responses are not yet written
-	afterPOST   bool         // the last request was a POST (see http1.SkipCRLFAfterPOST)
-	headBegun   bool         // part of a head has arrived
-	headAt      instant      // when it began (ReadTimeout counts from there)
-	writeBy     instant      // WriteTimeout's deadline of the request being answered (0: none)
-	bodyPaused  bool         // PauseRead because a body buffer or the pipeline is full
-	hasDeadline bool         // a deadline is set on c
-	ending      bool         // no more requests are read: the connection closes when pending ones are done
-	eof         bool         // the client ended its side
-	barrier     bool         // an upgrade was asked: no request is parsed until it is answered
-	takeover    loop.Handler // Upgrade's or Hijack's: the connection is no longer HTTP
-	state       http.ConnState
-	remote      string   // RemoteAddr's text, made at the first request
-	local       net.Addr // the local address, asked of the socket at the first request
-	netc        *netConn // made when ConnState, ConnContext or Hijack need one
-	ctx         context.Context
+	scan       int32    // how much of the buffered head HeadEnd has seen
+	early      int32    // and EarlyError
+	reading    *request // the request whose body is arriving
+	dec        *http1.BodyDecoder
+	pending    int          // requests parsed whose responses are not yet written
+	afterPOST  bool         // the last request was a POST (see http1.SkipCRLFAfterPOST)
+	headBegun  bool         // part of a head has arrived
+	headAt     instant      // when it began (ReadTimeout counts from there)
+	writeBy    instant      // WriteTimeout's deadline of the request being answered (0: none)
+	bodyPaused bool         // PauseRead because a body buffer or the pipeline is full
+	ending     bool         // no more requests are read: the connection closes when pending ones are done
+	eof        bool         // the client ended its side
+	barrier    bool         // an upgrade was asked: no request is parsed until it is answered
+	takeover   loop.Handler // Upgrade's or Hijack's: the connection is no longer HTTP
+	state      http.ConnState
+	remote     string   // RemoteAddr's text, made at the first request
+	local      net.Addr // the local address, asked of the socket at the first request
+	netc       *netConn // made when ConnState, ConnContext or Hijack need one
+	ctx        context.Context
 
 	mu      sync.Mutex
 	queue   []*request // parsed, waiting for the serving goroutine
@@ -300,9 +299,9 @@ func (cn *conn) readHead() bool {
 		cn.setState(http.StateActive)
 		cn.headAt = now()
 		if d := cn.srv.readHeaderTimeout(); d > 0 {
-			cn.deadline(cn.headAt.add(d).time())
+			cn.c.SetDeadline(cn.headAt.add(d).time())
 		} else {
-			cn.deadline(time.Time{})
+			cn.c.SetDeadline(time.Time{})
 		}
 	}
 	end, next := http1.HeadEnd(in, int(cn.scan))
@@ -557,7 +556,7 @@ func (cn *conn) armBusy() {
 			deadline = readBy
 		}
 	}
-	cn.deadline(deadline.time())
+	cn.c.SetDeadline(deadline.time())
 }
 
 // armIdle sets the idle deadline of a connection waiting for a request.
@@ -569,9 +568,9 @@ func (cn *conn) armIdle() {
 		cn.setState(http.StateIdle)
 	}
 	if d := cn.srv.idleTimeout(); d > 0 {
-		cn.deadline(time.Now().Add(d))
+		cn.c.SetDeadline(time.Now().Add(d))
 	} else {
-		cn.deadline(time.Time{})
+		cn.c.SetDeadline(time.Time{})
 	}
 }
 
@@ -598,17 +597,6 @@ func closeIdle(l *loop.Loop) {
 		}
 		cn = next
 	}
-}
-
-// deadline sets the connection's deadline (the zero Time: none). A
-// connection that never had one is not given one to clear: the loop
-// keeps a record of limits for a connection once one is set.
-func (cn *conn) deadline(t time.Time) {
-	if t.IsZero() && !cn.hasDeadline {
-		return
-	}
-	cn.hasDeadline = !t.IsZero()
-	cn.c.SetDeadline(t)
 }
 
 // localAddr is the connection's local address (on the loop). It is asked

@@ -70,7 +70,7 @@ func (cn *conn) handOver(h loop.Handler) {
 	cn.takeover = h
 	cn.reading, cn.ending, cn.barrier = nil, false, false
 	cn.setState(http.StateHijacked)
-	cn.deadline(time.Time{})
+	cn.c.SetDeadline(time.Time{})
 	cn.resumeIfPaused()
 	cn.unlist()
 	c.SetContext(&handedOver{h})
