@@ -29,33 +29,70 @@ func (r *room) pieceFor(to, from *member) *piece {
 	if n := len(r.pending); n > 0 && r.pending[n-1].to == to && r.pending[n-1].from == from {
 		return &r.pending[n-1]
 	}
-	r.pending = append(r.pending, piece{to: to, from: from})
+	r.pending = append(r.pending, piece{to: to, from: from, room: to == nil && from != nil})
 	return &r.pending[len(r.pending)-1]
 }
 
-// flush writes the turn's output: to each member, the pieces for them,
-// in one write(v), and in a cluster, what is for the whole room to the
-// other nodes. A write that fails closes that connection; its OnClose,
-// which the loop runs once the current callback returns, tells the others.
+// flush writes the turn's output, after the batch of joins and leaves
+// when there is output (which keeps their order; alone, the batch waits:
+// notices.go): to each member, the pieces for them, in one write(v), and in a
+// cluster, what is for the whole room to the other nodes. A write that
+// fails closes that connection; its OnClose, which the loop runs once the
+// current callback returns, tells the others.
 func (r *room) flush() {
-	var bufs [][]byte
-	pieces := r.pending
+	if len(r.pending) > 0 {
+		r.write(append(r.takeBatch(), r.pending...))
+	}
 	r.pending = nil
-	if r.cluster != nil && len(pieces) > 0 {
+	r.turn = 0
+}
+
+// flushBatch writes the batch of joins and leaves, and the turn's output
+// if any.
+func (r *room) flushBatch() {
+	r.write(append(r.takeBatch(), r.pending...))
+	r.pending = nil
+	r.turn = 0
+}
+
+// write writes pieces to the members they are for, and to the other
+// nodes.
+func (r *room) write(pieces []piece) {
+	if len(pieces) == 0 {
+		return
+	}
+	if r.cluster != nil {
 		r.sayToCluster(pieces)
 	}
+	var bufs [][]byte
+	var web webOutput
 	for _, m := range r.members {
 		bufs = bufs[:0]
 		for _, p := range pieces {
-			if p.to == m || p.to == nil && p.from != m {
+			if (p.to == m || p.to == nil && p.from != m) && (p.upTo == 0 || m.id <= p.upTo) {
 				bufs = append(bufs, p.text)
 			}
 		}
-		if len(bufs) > 0 && !m.c.Closed() {
+		switch {
+		case len(bufs) == 0 || m.gone():
+		case m.web != nil:
+			web.add(m.web, bufs)
+		default:
 			m.c.Writev(bufs)
 		}
 	}
-	r.turn = 0
+	web.post()
+}
+
+// send writes text to m at once, ahead of the turn's output.
+func (r *room) send(m *member, text []byte) {
+	if m.web != nil {
+		var web webOutput
+		web.add(m.web, [][]byte{text})
+		web.post()
+		return
+	}
+	m.c.Write(text)
 }
 
 // sayToCluster sends the other nodes what pieces hold for the whole room
@@ -64,7 +101,7 @@ func (r *room) flush() {
 func (r *room) sayToCluster(pieces []piece) {
 	var text []byte
 	for _, p := range pieces {
-		if p.to == nil && p.from != nil {
+		if p.room {
 			text = append(text, p.text...)
 		}
 	}
@@ -82,7 +119,7 @@ func (r *room) backlog() bool {
 // queuesAbove reports whether some member's queue is past limit.
 func (r *room) queuesAbove(limit int) bool {
 	for _, m := range r.members {
-		if m.c.Outbound() > limit {
+		if m.outbound() > limit {
 			return true
 		}
 	}
@@ -95,16 +132,20 @@ func (r *room) queuesAbove(limit int) bool {
 // it. Only a member who takes nothing for Config.WriteTimeout is (the
 // loop's write timeout), which ends the wait.
 func (r *room) hold(m *member) {
-	if m.c.ReadPaused() {
+	switch {
+	case m.web != nil && m.web.held, m.c != nil && m.c.ReadPaused():
 		return
+	case m.web != nil:
+		m.web.held = true // its messages wait in its inbox (web.go)
+	default:
+		m.c.PauseRead()
 	}
-	m.c.PauseRead()
 	r.held = append(r.held, m)
 	if r.cluster != nil {
 		r.cluster.checkBusy()
 	}
 	if r.drain == nil {
-		r.drain = m.c.Loop().Every(drainCheck, r.release)
+		r.drain = r.l.Every(drainCheck, r.release)
 	}
 }
 
@@ -119,7 +160,11 @@ func (r *room) release() {
 	held := r.held
 	r.held = nil
 	for _, m := range held {
-		if !m.c.Closed() {
+		switch {
+		case m.gone():
+		case m.web != nil:
+			r.resumeWeb(m)
+		default:
 			m.c.ResumeRead() // and OnData for the lines that came meanwhile
 		}
 	}

@@ -26,6 +26,7 @@ const testWait = linetest.Timeout
 
 // running is a chat server running in this process.
 type running struct {
+	srv       *Server
 	addr      string
 	out, errs *linetest.Output // its notes (Config.Log) and its loop's log
 	stop      func() error     // graceful stop, then Close (also done at cleanup); returns Stop's error
@@ -56,7 +57,7 @@ func startOn(t *testing.T, backend string, cfg Config) *running {
 		srv.Close()
 		t.Fatal(err)
 	}
-	s.addr = srv.Addrs()[0].String()
+	s.srv, s.addr = srv, srv.Addrs()[0].String()
 	var once sync.Once
 	var stopErr error
 	s.stop = func() error {

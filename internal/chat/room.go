@@ -35,14 +35,42 @@ const (
 // splitLines cuts what a member sends into lines of at most MaxLine bytes.
 var splitLines = codec.Lines(MaxLine)
 
-// member is one connection in the room.
+// member is one connection in the room: a TCP (or TLS) connection on the
+// room's loop (c), or a WebSocket on another loop (web, web.go).
 type member struct {
-	c        *loop.Conn
-	id       uint64 // unique on this node, for the other nodes
+	c        *loop.Conn // nil for a web member
+	web      *webMember // nil for a TCP member
+	id       uint64     // unique on this node, for the other nodes
 	name     string
 	skipping bool   // discarding the rest of an oversize line
 	quit     bool   // sent /quit: the rest of their input is ignored
 	leaving  string // how the others are told this member left
+}
+
+// gone reports whether m's connection is closed or closing: nothing more
+// is written to it.
+func (m *member) gone() bool {
+	if m.web != nil {
+		return m.web.gone
+	}
+	return m.c.Closed()
+}
+
+// outbound is what waits to be sent to m, in bytes.
+func (m *member) outbound() int {
+	if m.web != nil {
+		return m.web.outbound()
+	}
+	return m.c.Outbound()
+}
+
+// close closes m's connection once what was written to it is sent.
+func (m *member) close() {
+	if m.web != nil {
+		m.web.close(1000, "bye")
+		return
+	}
+	m.c.Close()
 }
 
 // room is the chat server's handler.
@@ -64,8 +92,12 @@ type room struct {
 	held    []*member   // senders not read until the queues drain
 	drain   *loop.Timer // while senders are held: looks at the queues
 
-	cluster *cluster // the other nodes of the room (cluster.go), started with the loop; nil without
-	joined  uint64   // members who joined so far: the next one's id
+	batch     []membership // joins and leaves not yet told (notices.go)
+	batchWait *loop.Timer  // tells the batch, unless output of a turn takes it first
+
+	l       *loop.Loop // the room's, once it started
+	cluster *cluster   // the other nodes of the room (cluster.go), started with the loop; nil without
+	joined  uint64     // members who joined so far: the next one's id
 }
 
 // The room's optional loop.Handler methods.
@@ -77,30 +109,45 @@ var (
 // OnLoopStart joins the node to the room's cluster, if there is one, as
 // the room's loop starts.
 func (r *room) OnLoopStart(l *loop.Loop) {
+	r.l = l
 	if r.cluster != nil {
 		r.cluster.start(r, l)
 	}
 }
 
-// piece is output for one member (to), or for all but from (to nil).
+// piece is output for one member (to), or for all but from (to nil),
+// and with upTo set, only for the members who joined by then (whose id
+// is at most upTo). room: it is for the other nodes too (what a member
+// said, and notices of what members here did).
 type piece struct {
 	to, from *member
 	text     []byte
+	upTo     uint64
+	room     bool
 }
 
 func (r *room) OnOpen(c *loop.Conn) {
-	r.joined++
-	m := &member{c: c, id: r.joined, name: c.RemoteAddr().String(), leaving: "is offline"}
+	m := &member{c: c, name: c.RemoteAddr().String()}
 	c.SetContext(m)
+	r.join(m)
+}
+
+// join makes m a member: welcomed, the others told with the next batch.
+func (r *room) join(m *member) {
+	r.joined++
+	m.id, m.leaving = r.joined, "is offline"
 	r.members = append(r.members, m)
 	fmt.Fprintf(r.log, "Client %s connected\n", m.name)
-	r.tell(m, fmt.Sprintf("* welcome, %s; %d in the room; /nick NAME, /who, /quit", m.name, r.count()))
-	r.notice(m, "* ["+m.name+"] entered room")
+	// The welcome is written at once, the others told with the batch
+	// (notices.go): under a join storm, a join costs one write.
+	welcome := fmt.Sprintf("* welcome, %s; %d in the room; /nick NAME, /who, /quit\n", m.name, r.count())
+	if r.cluster != nil && r.cluster.state.split {
+		welcome += "* the room is split: the other nodes are out of reach; until they are back, only the members on node " +
+			r.cluster.cfg.Node + " hear you\n"
+	}
+	r.send(m, []byte(welcome))
+	r.announce(m, true, "* ["+m.name+"] entered room")
 	if r.cluster != nil {
-		if r.cluster.state.split {
-			r.tell(m, "* the room is split: the other nodes are out of reach; until they are back, only the members on node "+
-				r.cluster.cfg.Node+" hear you")
-		}
 		r.cluster.joined(m)
 	}
 	r.flush()
@@ -111,12 +158,23 @@ func (r *room) OnClose(c *loop.Conn, err error) {
 	if !ok {
 		return
 	}
+	r.leave(m, err)
+}
+
+// leave takes m out of the room (err: why its connection closed), and
+// tells the others with the next batch.
+func (r *room) leave(m *member, err error) {
+	i := slices.Index(r.members, m)
+	if i < 0 {
+		return // never joined (a web member whose join was refused)
+	}
 	if errors.Is(err, loop.ErrTimeout) {
 		m.leaving = fmt.Sprintf("was disconnected: took nothing for %v", r.writeTimeout)
 	}
 	// In place: no callback runs while another iterates over the members
-	// (the loop holds OnClose until the current callback returns).
-	r.members = slices.DeleteFunc(r.members, func(x *member) bool { return x == m })
+	// (the loop holds OnClose until the current callback returns; a web
+	// member's leave is posted to the loop).
+	r.members = slices.Delete(r.members, i, i+1)
 	fmt.Fprintf(r.log, "Client %s %s\n", m.name, m.leaving)
 	if r.closing {
 		return
@@ -124,7 +182,7 @@ func (r *room) OnClose(c *loop.Conn, err error) {
 	if r.cluster != nil {
 		r.cluster.left(m)
 	}
-	r.notice(m, "* ["+m.name+"] "+m.leaving)
+	r.announce(m, false, "* ["+m.name+"] "+m.leaving)
 	r.flush()
 }
 
@@ -148,6 +206,11 @@ func (r *room) OnStop(*loop.Loop) {
 		r.tell(m, "* the server is shutting down")
 	}
 	r.flush()
+	for _, m := range r.members {
+		if m.web != nil { // the loop closes the others
+			m.web.close(1001, "the server is shutting down")
+		}
+	}
 }
 
 // read handles m's buffered lines a turn at a time: lines until their
@@ -253,7 +316,7 @@ func (r *room) command(m *member, text string) {
 		m.leaving, m.quit = "left the room", true
 		r.tell(m, "* bye")
 		r.flush()
-		m.c.Close()
+		m.close()
 	case "/who":
 		if r.cluster != nil {
 			r.tell(m, r.cluster.who())

@@ -16,6 +16,10 @@
 //     256 KiB the senders are held, not read, until every queue is below
 //     64 KiB, and only a member who takes nothing for Config.WriteTimeout
 //     is dropped (flow.go).
+//   - A join storm does not stop the room either: a member's welcome is
+//     written at once, and joins and leaves are told in batches, one write
+//     per member per batch, a batch of many told as one line ("* 2500
+//     members entered room"; notices.go).
 //   - Names are unique without regard to case, in the whole room
 //     (room.go's nick, and cluster_names.go across nodes).
 //
@@ -83,6 +87,7 @@ type Config struct {
 // the connections. Close it once it has stopped.
 type Server struct {
 	*loop.Server
+	room    *room
 	cluster *cluster // nil without Config.Cluster.URLs
 	closed  sync.Once
 }
@@ -107,7 +112,7 @@ func NewServer(cfg Config, opts loop.Options) (*Server, error) {
 		cfg.Log = io.Discard
 	}
 	r := &room{log: cfg.Log, writeTimeout: cfg.WriteTimeout}
-	s := &Server{}
+	s := &Server{room: r}
 	if cfg.Cluster.URLs != "" {
 		c, err := newCluster(cfg.Cluster, cfg.Log)
 		if err != nil {
