@@ -35,13 +35,13 @@ type running struct {
 // start runs a chat server made from cfg on 127.0.0.1 and an ephemeral
 // port, on the auto backend. Cleanup stops it and checks that it stopped
 // cleanly.
-func start(t *testing.T, cfg Config) *running {
+func start(t testing.TB, cfg Config) *running {
 	t.Helper()
 	return startOn(t, "auto", cfg)
 }
 
 // startOn is start on backend.
-func startOn(t *testing.T, backend string, cfg Config) *running {
+func startOn(t testing.TB, backend string, cfg Config) *running {
 	t.Helper()
 	s := &running{out: new(linetest.Output), errs: new(linetest.Output)}
 	cfg.Log = s.out

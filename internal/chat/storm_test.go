@@ -23,56 +23,87 @@ import (
 const stormMembers = 2500
 
 // TestJoinStorm: after 2,500 connections join at once, a new member is
-// welcomed within a second, the storm is told as one line per batch of
-// the room's notices ("* N members entered room"), and a line said then
-// reaches a member of the storm within a second too.
+// welcomed and a line of it reaches a member of the storm, the storm is
+// told as one line per batch of the room's notices ("* N members entered
+// room"), and what the room wrote for the storm grows with the members,
+// not with their square (told one by one, each join was a write to every
+// member: 2,500 joins made 3 million writes and a new member waited 15 s
+// for its welcome). The times are logged, not asserted (a loaded machine
+// stretches them); BenchmarkJoinStorm measures them.
 func TestJoinStorm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("2,500 connections")
 	}
 	// Wine's sockets take tens of seconds for 2,500 connections (the
 	// welcome took 29 s there); the room's batching is the same code.
-	iomuxtest.SkipUnderWine(t, "2,500 connections through Wine's sockets are too slow for the 1 s bound")
+	iomuxtest.SkipUnderWine(t, "2,500 connections through Wine's sockets take tens of seconds")
 	s := start(t, Config{})
 	first := chattest.Join(t, s.addr)
+	before := s.srv.Stats().BytesOut
 	conns := joinStorm(t, s.addr, stormMembers)
-
-	began := time.Now()
-	m := chattest.Join(t, s.addr)
-	welcomed := time.Since(began)
-	t.Logf("welcome after %d joins: %v", stormMembers, welcomed)
-	if welcomed > time.Second {
-		t.Errorf("welcome after %d joins took %v, want at most 1s", stormMembers, welcomed)
-	}
+	welcomed, reached := welcomeAfterStorm(t, s.addr, conns[len(conns)-1])
+	t.Logf("after %d joins: welcomed in %v, a line reached a member of the storm in %v", stormMembers, welcomed, reached)
 
 	// The first member hears of the storm in a few lines, not 2,500.
 	countNotices(t, first, stormMembers, "] entered room", " members entered room (/who lists them)")
-
-	// A line of the new member reaches a member of the storm within a
-	// second.
-	last := bufio.NewReader(conns[len(conns)-1])
-	began = time.Now()
-	m.Say(t, "hello storm\n")
-	conns[len(conns)-1].SetReadDeadline(time.Now().Add(testWait))
-	for {
-		line, err := last.ReadString('\n')
-		if err != nil {
-			t.Fatalf("a member of the storm: %v", err)
-		}
-		if strings.Contains(line, "] hello storm") {
-			break
-		}
-	}
-	if took := time.Since(began); took > time.Second {
-		t.Errorf("a line took %v to reach a member of the storm, want at most 1s", took)
-	}
 	first.WaitLine(t, "] hello storm")
+	// Each member of the storm got its welcome (about 70 bytes) and a few
+	// batches; one by one, the k-th would have got 2,500-k notices of
+	// about 40 bytes: 125 MB in all.
+	wrote := s.srv.Stats().BytesOut - before
+	t.Logf("the room wrote %d bytes for the storm, %d a member", wrote, wrote/stormMembers)
+	if perMember := wrote / stormMembers; perMember > 4<<10 {
+		t.Errorf("the room wrote %d bytes a member for a storm of %d: want the notices gathered", perMember, stormMembers)
+	}
 
 	// The storm leaves: told in a few lines too.
 	for _, c := range conns {
 		c.Close()
 	}
 	countNotices(t, first, stormMembers, "] is offline", " members left")
+}
+
+// BenchmarkJoinStorm measures, after 2,500 connections joined at once,
+// how long a new member waits for its welcome (welcome-ms) and how long
+// its first line takes to reach the last member of the storm (line-ms).
+// The issue's bound is a second for each.
+func BenchmarkJoinStorm(b *testing.B) {
+	var welcome, line time.Duration
+	for range b.N {
+		s := start(b, Config{})
+		conns := joinStorm(b, s.addr, stormMembers)
+		w, l := welcomeAfterStorm(b, s.addr, conns[len(conns)-1])
+		welcome, line = welcome+w, line+l
+		for _, c := range conns {
+			c.Close()
+		}
+		s.stop()
+	}
+	b.ReportMetric(float64(welcome.Milliseconds())/float64(b.N), "welcome-ms")
+	b.ReportMetric(float64(line.Milliseconds())/float64(b.N), "line-ms")
+}
+
+// welcomeAfterStorm joins a member to addr and says "hello storm": it
+// returns how long the welcome took, and how long the line took to reach
+// last (a member of the storm whose input nothing else reads).
+func welcomeAfterStorm(t testing.TB, addr string, last net.Conn) (welcomed, reached time.Duration) {
+	t.Helper()
+	began := time.Now()
+	m := chattest.Join(t, addr)
+	welcomed = time.Since(began)
+	r := bufio.NewReader(last)
+	began = time.Now()
+	m.Say(t, "hello storm\n")
+	last.SetReadDeadline(time.Now().Add(testWait))
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("a member of the storm: %v", err)
+		}
+		if strings.Contains(line, "] hello storm") {
+			return welcomed, time.Since(began)
+		}
+	}
 }
 
 // countNotices takes m's lines until they told of n joins (or leaves),
