@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +52,7 @@ func TestChatServerBrowser(t *testing.T) {
 
 	bob := openChatPage(t, browser, web)
 	alice.waitLine("* ["+bob.name+"] entered room", 1)
+	carol.out.WaitFor(t, "* ["+bob.name+"] entered room\n", 1)
 	bob.say("/nick bob")
 	bob.waitLine("* you are now bob", 1)
 	alice.waitLine("* ["+bob.name+"] is now known as [bob]", 1)
@@ -169,14 +172,48 @@ func startBrowser(t *testing.T) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
+	var profile string // where /proc shows it: Linux
 	t.Cleanup(func() {
 		cancel()
 		cancelAlloc() // waits for the browser to exit, and its profile to go
+		if profile == "" {
+			return
+		}
+		if _, err := os.Stat(profile); !os.IsNotExist(err) {
+			t.Errorf("the browser's profile %s is still there (%v)", profile, err)
+		}
+		if pids := procsWithArg("--user-data-dir=" + profile); len(pids) > 0 {
+			t.Errorf("browser processes left: %v", pids)
+		}
 	})
 	if err := chromedpStart(ctx, cancel); err != nil {
 		t.Fatalf("starting %s: %v", path, err)
 	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", chromedp.FromContext(ctx).Browser.Process().Pid))
+	for arg := range strings.SplitSeq(string(cmdline), "\x00") {
+		if dir, ok := strings.CutPrefix(arg, "--user-data-dir="); ok {
+			profile = dir
+		}
+	}
 	return ctx
+}
+
+// procsWithArg returns the processes (in /proc: Linux) with arg on their
+// command line.
+func procsWithArg(arg string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if slices.Contains(strings.Split(string(cmdline), "\x00"), arg) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // chromedpStart starts ctx's browser or tab: it lives as long as the
