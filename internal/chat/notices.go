@@ -5,7 +5,7 @@ package chat
 //
 // Told at once, each join cost one write to every member: 2,500
 // connections joining at once made 3 million writes, and a member
-// joining after them waited 17 s for its welcome (TestJoinStorm: 15 ms
+// joining after them waited 17 s for its welcome (BenchmarkJoinStorm: 15 ms
 // now). Instead a member's welcome is written at once, and the notices of
 // joins and leaves are gathered into a batch, written with the room's
 // next output (so every member sees them in order with the lines), or

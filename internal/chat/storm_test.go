@@ -79,8 +79,8 @@ func BenchmarkJoinStorm(b *testing.B) {
 		}
 		s.stop()
 	}
-	b.ReportMetric(float64(welcome.Milliseconds())/float64(b.N), "welcome-ms")
-	b.ReportMetric(float64(line.Milliseconds())/float64(b.N), "line-ms")
+	b.ReportMetric(welcome.Seconds()*1e3/float64(b.N), "welcome-ms")
+	b.ReportMetric(line.Seconds()*1e3/float64(b.N), "line-ms")
 }
 
 // welcomeAfterStorm joins a member to addr and says "hello storm": it
