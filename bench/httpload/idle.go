@@ -4,18 +4,14 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"sync"
 	"time"
 
+	"github.com/iomux/iomux/bench/internal/idleconns"
 	"github.com/iomux/iomux/bench/internal/procstat"
 )
-
-// idleDialers is how many connections are opened (and handshaken) at once.
-const idleDialers = 32
 
 // runIdle opens --idle keep-alive connections, one request on each, holds
 // them, and reports the server's RSS growth per connection.
@@ -67,36 +63,10 @@ func runIdle(cfg config) (*result, error) {
 		res.IdleRSSBeforeKiB, _ = procstat.ReadRSS(cfg.serverPID)
 	}
 	start := time.Now()
-	conns := make([]net.Conn, cfg.idle)
-	var mu sync.Mutex
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range idleDialers {
-		wg.Go(func() {
-			for i := range next {
-				c, err := get()
-				if err != nil {
-					mu.Lock()
-					res.note(false, "connection %d: %v", i, err)
-					mu.Unlock()
-					continue
-				}
-				conns[i] = c
-			}
-		})
-	}
-	for i := range conns {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
+	conns := idleconns.Open(cfg.idle, func(int) (net.Conn, error) { return get() }, func(i int, err error) {
+		res.note(false, "connection %d: %v", i, err)
+	})
+	defer idleconns.Close(conns)
 	if tc, ok := conns[0].(*tls.Conn); ok {
 		st := tc.ConnectionState()
 		res.TLSVersion, res.TLSCipher, res.TLSGroup = tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.CurveID.String()
@@ -109,31 +79,8 @@ func runIdle(cfg config) (*result, error) {
 		res.ServerRSSKiB = res.IdleRSSAfterKiB
 		res.IdleKiBPerConn = float64(res.IdleRSSAfterKiB-res.IdleRSSBeforeKiB) / float64(cfg.idle)
 	}
-	checkOpen(conns, res)
+	idleconns.CheckOpen(conns, func(i, n int, err error) {
+		res.note(false, "connection %d, held idle: read %d bytes, %v", i, n, err)
+	})
 	return res, nil
-}
-
-// checkOpen checks that the server closed none of conns while they were
-// held: a read must time out, finding neither data nor EOF.
-func checkOpen(conns []net.Conn, res *result) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	deadline := time.Now().Add(200 * time.Millisecond)
-	for i, c := range conns {
-		if c == nil {
-			continue
-		}
-		wg.Go(func() {
-			c.SetReadDeadline(deadline)
-			n, err := c.Read(make([]byte, 1))
-			var ne net.Error
-			if n == 0 && errors.As(err, &ne) && ne.Timeout() {
-				return
-			}
-			mu.Lock()
-			res.note(false, "connection %d, held idle: read %d bytes, %v", i, n, err)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
 }
