@@ -58,7 +58,8 @@ type result struct {
 	// bench/wsload's
 	UpgradesPerSec    float64 `json:"upgrades_per_s"`
 	CPUUsPerUpgrade   float64 `json:"server_cpu_us_per_upgrade"`
-	BroadcastMs       float64 `json:"broadcast_ms"` // median of a run's broadcasts
+	BroadcastMs       float64 `json:"broadcast_ms"`       // median of a run's broadcasts
+	BroadcastFirstMs  float64 `json:"broadcast_first_ms"` // the same, to the first connection
 	CPUMsPerBroadcast float64 `json:"server_cpu_ms_per_broadcast"`
 	Extension         string  `json:"extension"` // the server's answer to permessage-deflate
 }

@@ -33,6 +33,7 @@ var wsColumns = []column{
 	{"idle deflate B/conn", "ws-idle-deflate", idleBytes, "%.0f", true},
 	{"TLS idle B/conn", "ws-tls-idle", idleBytes, "%.0f", true},
 	{"TLS idle deflate B/conn", "ws-tls-idle-deflate", idleBytes, "%.0f", true},
+	{"broadcast to the first ms", "ws-idle", func(r *result) float64 { return r.BroadcastFirstMs }, "%.1f", true},
 	{"broadcast to all ms", "ws-idle", func(r *result) float64 { return r.BroadcastMs }, "%.1f", true},
 	{"broadcast server CPU ms", "ws-idle", func(r *result) float64 { return r.CPUMsPerBroadcast }, "%.1f", true},
 }
@@ -46,7 +47,7 @@ const wsIntro = "Each WebSocket server on core 0 alone, a fresh process per run,
 	"echo: 1,000 connections each sending 1 KiB binary messages and waiting for each to come back, checked: messages/s, p99, and the server's utime+stime over the window per message. " +
 	"upgrades: 50 connections at once, each over and over: connect, upgrade, one 64 B echo, close handshake (the server's TCP close awaited): cycles/s and the server's CPU per cycle. " +
 	"idle: the server's RSS growth per connection, 10,000 connections each upgraded and echoed once (1 KiB of text), held 2 s; with TLS each handshaken (the handshakes' garbage on the server's heap counted); deflate: permessage-deflate offered as browsers offer it, the echo compressed. " +
-	"broadcast: on the plain idle run's 10,000 connections, 5 broadcasts of 1 KiB one after the other, each timed from the POST to the last connection's having it whole (the median of 5), and the server's CPU per broadcast.\n\n"
+	"broadcast: on the plain idle run's 10,000 connections, 5 broadcasts of 1 KiB one after the other, each timed from the POST to the first and to the last connection's having it whole (the medians of 5), and the server's CPU per broadcast.\n\n"
 
 // writeWSParams lists what each WebSocket peer's runs negotiated: the
 // TLS parameters and the permessage-deflate answer.

@@ -15,7 +15,7 @@ const rawWS = `{"peer":"wsiomux","scenario":"ws-echo","round":1,"result":{"mode"
 {"peer":"wsgws","scenario":"ws-echo","round":2,"result":{"mode":"ws-echo","rt_per_s":54000,"p99_us":12000,"server_cpu_us_per_rt":9}}
 {"peer":"wsiomux","scenario":"ws-upgrades","round":1,"result":{"mode":"ws-upgrades","upgrades_per_s":8000,"server_cpu_us_per_upgrade":50}}
 {"peer":"wsgorilla","scenario":"ws-upgrades","round":1,"result":{"mode":"ws-upgrades","upgrades_per_s":7000,"server_cpu_us_per_upgrade":70}}
-{"peer":"wsiomux","scenario":"ws-idle","round":1,"result":{"mode":"ws-idle","idle_kib_per_conn":1.25,"broadcast_ms":20,"server_cpu_ms_per_broadcast":90}}
+{"peer":"wsiomux","scenario":"ws-idle","round":1,"result":{"mode":"ws-idle","idle_kib_per_conn":1.25,"broadcast_first_ms":5,"broadcast_ms":20,"server_cpu_ms_per_broadcast":90}}
 {"peer":"wsgorilla","scenario":"ws-idle","round":1,"result":{"mode":"ws-idle","idle_kib_per_conn":18,"broadcast_ms":30,"server_cpu_ms_per_broadcast":110}}
 {"peer":"wsnbio","scenario":"ws-idle","round":1,"result":{"mode":"ws-idle","idle_kib_per_conn":1.5,"broadcast_ms":15,"server_cpu_ms_per_broadcast":100}}
 {"peer":"wsiomux","scenario":"ws-idle-deflate","round":1,"result":{"mode":"ws-idle","idle_kib_per_conn":1.5,"deflate":true,"extension":"permessage-deflate; server_no_context_takeover; client_no_context_takeover"}}
@@ -37,8 +37,8 @@ func TestReportWS(t *testing.T) {
 	for _, want := range []string{
 		"\n## WebSocket\n",
 		"| peer | echo 1 KiB C=1000 msg/s | echo server CPU µs/msg |",
-		"| wsiomux | 63000 | 7.00 | 2.50 | 4.50 | 10.0 | 10.00 | 8000 | 50.0 | 1280 | 1536 | 12288 | — | 20.0 | 90.0 |",
-		"| wscoder | — | — | — | — | — | — | — | — | — | — | — | — | — | — |",
+		"| wsiomux | 63000 | 7.00 | 2.50 | 4.50 | 10.0 | 10.00 | 8000 | 50.0 | 1280 | 1536 | 12288 | — | 5.0 | 20.0 | 90.0 |",
+		"| wscoder | — | — | — | — | — | — | — | — | — | — | — | — | — | — | — |",
 		"### WebSocket ratios: peer / wsiomux",
 		"### WebSocket spread",
 		"- wsiomux: TLS 1.3, TLS_AES_128_GCM_SHA256, X25519MLKEM768; `permessage-deflate; server_no_context_takeover; client_no_context_takeover`\n",

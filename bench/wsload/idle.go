@@ -76,7 +76,8 @@ func runIdle(cfg config) (*result, error) {
 
 // broadcasts POSTs --broadcast messages to /broadcast one after the
 // other, each once every connection has the one before, and notes the
-// time from each request to the last connection's having the message,
+// time from each request to the first and the last connection's having
+// the message,
 // and the CPU the server and this process spent per broadcast.
 func broadcasts(cfg config, conns []net.Conn, res *result) {
 	var mu sync.Mutex
@@ -125,6 +126,7 @@ func broadcasts(cfg config, conns []net.Conn, res *result) {
 	client := &http.Client{Timeout: broadcastWait, Transport: &http.Transport{TLSClientConfig: cfg.dialer.tls}}
 	defer client.CloseIdleConnections()
 	w := openWindow(cfg.serverPID)
+	var firsts []float64
 	for k, msg := range msgs {
 		sent := time.Since(base)
 		resp, err := client.Post(scheme+"://"+cfg.addr+wspeer.BroadcastPath, "application/octet-stream", bytes.NewReader(msg))
@@ -138,10 +140,11 @@ func broadcasts(cfg config, conns []net.Conn, res *result) {
 			fail(false, "POST /broadcast: %s, sent to %q connections of %d", resp.Status, body, len(conns))
 		}
 		got[k].Wait()
-		last := slices.Max(arrived[k]) - sent
+		first, last := slices.Min(arrived[k])-sent, slices.Max(arrived[k])-sent
 		res.BroadcastMsAll = append(res.BroadcastMsAll, float64(last.Microseconds())/1e3)
+		firsts = append(firsts, float64(first.Microseconds())/1e3)
 	}
-	res.BroadcastMs = median(res.BroadcastMsAll)
+	res.BroadcastMs, res.BroadcastFirstMs = median(res.BroadcastMsAll), median(firsts)
 	c := w.close(int64(len(msgs)))
 	res.ServerCPUMsPerBroadcast, res.ClientCPUMsPerBroadcast = c.server/1e3, c.self/1e3
 }

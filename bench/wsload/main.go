@@ -97,6 +97,7 @@ type result struct {
 	IdleKiBPerConn          float64   `json:"idle_kib_per_conn,omitempty"`
 	BroadcastMs             float64   `json:"broadcast_ms,omitempty"` // median over --broadcast
 	BroadcastMsAll          []float64 `json:"broadcast_ms_all,omitempty"`
+	BroadcastFirstMs        float64   `json:"broadcast_first_ms,omitempty"` // median, to the first connection
 	ServerCPUMsPerBroadcast float64   `json:"server_cpu_ms_per_broadcast,omitempty"`
 	ClientCPUMsPerBroadcast float64   `json:"client_cpu_ms_per_broadcast,omitempty"`
 	Deflate                 bool      `json:"deflate,omitempty"`
@@ -230,8 +231,8 @@ func (r *result) print(w io.Writer) {
 		fmt.Fprintf(w, "  server RSS %d KiB -> %d KiB: %.0f bytes per connection\n",
 			r.IdleRSSBeforeKiB, r.IdleRSSAfterKiB, r.IdleKiBPerConn*1024)
 		if len(r.BroadcastMsAll) > 0 {
-			fmt.Fprintf(w, "  broadcast of %d B to all: median %.1f ms to the last (%v ms); server CPU %.1f ms, wsload %.1f ms per broadcast\n",
-				r.Size, r.BroadcastMs, r.BroadcastMsAll, r.ServerCPUMsPerBroadcast, r.ClientCPUMsPerBroadcast)
+			fmt.Fprintf(w, "  broadcast of %d B to all: median %.1f ms to the first, %.1f ms to the last (%v ms); server CPU %.1f ms, wsload %.1f ms per broadcast\n",
+				r.Size, r.BroadcastFirstMs, r.BroadcastMs, r.BroadcastMsAll, r.ServerCPUMsPerBroadcast, r.ClientCPUMsPerBroadcast)
 		}
 	case "ws-upgrades":
 		fmt.Fprintf(w, "%s: %d at once, connect, upgrade, echo, close%s: %.0f upgrades/s\n", r.Addr, r.Conns, what, r.UpgradesPerSec)
