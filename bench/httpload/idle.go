@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/iomux/iomux/bench/internal/idleconns"
-	"github.com/iomux/iomux/bench/internal/procstat"
 )
 
 // runIdle opens --idle keep-alive connections, one request on each, holds
@@ -58,29 +57,18 @@ func runIdle(cfg config) (*result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("first request: %w", err)
 	}
-	first.Close()
-	if cfg.serverPID > 0 {
-		res.IdleRSSBeforeKiB, _ = procstat.ReadRSS(cfg.serverPID)
-	}
-	start := time.Now()
-	conns := idleconns.Open(cfg.idle, func(int) (net.Conn, error) { return get() }, func(i int, err error) {
-		res.note(false, "connection %d: %v", i, err)
-	})
-	defer idleconns.Close(conns)
-	if tc, ok := conns[0].(*tls.Conn); ok {
+	if tc, ok := first.(*tls.Conn); ok {
 		st := tc.ConnectionState()
 		res.TLSVersion, res.TLSCipher, res.TLSGroup = tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.CurveID.String()
 	}
-	time.Sleep(cfg.hold)
-	res.Seconds = time.Since(start).Seconds()
-	res.Requests = int64(cfg.idle) - res.Errors
-	if cfg.serverPID > 0 {
-		res.IdleRSSAfterKiB, _ = procstat.ReadRSS(cfg.serverPID)
-		res.ServerRSSKiB = res.IdleRSSAfterKiB
-		res.IdleKiBPerConn = float64(res.IdleRSSAfterKiB-res.IdleRSSBeforeKiB) / float64(cfg.idle)
-	}
-	idleconns.CheckOpen(conns, func(i, n int, err error) {
-		res.note(false, "connection %d, held idle: read %d bytes, %v", i, n, err)
+	first.Close()
+	m := idleconns.Measure(cfg.serverPID, cfg.idle, cfg.hold, func(int) (net.Conn, error) { return get() }, func(i int, err error) {
+		res.note(false, "connection %d: %v", i, err)
 	})
+	defer idleconns.Close(m.Conns)
+	res.Seconds = m.Seconds
+	res.Requests = int64(m.Opened)
+	res.IdleRSSBeforeKiB, res.IdleRSSAfterKiB, res.IdleKiBPerConn = m.BeforeKiB, m.AfterKiB, m.KiBPerConn
+	res.ServerRSSKiB = m.AfterKiB
 	return res, nil
 }

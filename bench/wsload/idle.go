@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/iomux/iomux/bench/internal/idleconns"
-	"github.com/iomux/iomux/bench/internal/procstat"
 	"github.com/iomux/iomux/bench/internal/wspeer"
 )
 
@@ -49,27 +48,16 @@ func runIdle(cfg config) (*result, error) {
 	res.Extension = first.(*wsConn).extension
 	res.noteTLS(first.(*wsConn).Conn)
 	first.Close()
-	if cfg.serverPID > 0 {
-		res.IdleRSSBeforeKiB, _ = procstat.ReadRSS(cfg.serverPID)
-	}
-	start := time.Now()
-	conns := idleconns.Open(cfg.idle, open, func(i int, err error) {
+	m := idleconns.Measure(cfg.serverPID, cfg.idle, cfg.hold, open, func(i int, err error) {
 		res.note(false, "connection %d: %v", i, err)
 	})
-	defer idleconns.Close(conns)
-	time.Sleep(cfg.hold)
-	res.Seconds = time.Since(start).Seconds()
-	res.Messages = int64(cfg.idle) - res.Errors
-	if cfg.serverPID > 0 {
-		res.IdleRSSAfterKiB, _ = procstat.ReadRSS(cfg.serverPID)
-		res.ServerRSSKiB = res.IdleRSSAfterKiB
-		res.IdleKiBPerConn = float64(res.IdleRSSAfterKiB-res.IdleRSSBeforeKiB) / float64(cfg.idle)
-	}
-	idleconns.CheckOpen(conns, func(i, n int, err error) {
-		res.note(false, "connection %d, held idle: read %d bytes, %v", i, n, err)
-	})
+	defer idleconns.Close(m.Conns)
+	res.Seconds = m.Seconds
+	res.Messages = int64(m.Opened)
+	res.IdleRSSBeforeKiB, res.IdleRSSAfterKiB, res.IdleKiBPerConn = m.BeforeKiB, m.AfterKiB, m.KiBPerConn
+	res.ServerRSSKiB = m.AfterKiB
 	if cfg.broadcast > 0 && res.Errors == 0 {
-		broadcasts(cfg, conns, res)
+		broadcasts(cfg, m.Conns, res)
 	}
 	return res, nil
 }

@@ -5,10 +5,48 @@ package idleconns
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
+
+	"github.com/iomux/iomux/bench/internal/procstat"
 )
+
+// Memory is what Measure found.
+type Memory struct {
+	Conns               []net.Conn // nil where open failed; the caller closes them
+	Opened              int        // the connections open did open
+	BeforeKiB, AfterKiB int64      // the server's VmRSS before and after (0 without a pid)
+	KiBPerConn          float64    // the growth divided by the connections asked for
+	Seconds             float64    // from the first open to the second VmRSS
+}
+
+// Measure reads the VmRSS of the server pid, opens n connections with
+// open (as Open does), holds them for hold, reads VmRSS again, and then
+// checks that the server closed none of them (CheckOpen). fail gets each
+// connection that could not be opened or was closed, one call at a time.
+func Measure(pid, n int, hold time.Duration, open func(i int) (net.Conn, error), fail func(i int, err error)) Memory {
+	var m Memory
+	if pid > 0 {
+		m.BeforeKiB, _ = procstat.ReadRSS(pid)
+	}
+	start := time.Now()
+	m.Conns = Open(n, open, fail)
+	for _, c := range m.Conns {
+		if c != nil {
+			m.Opened++
+		}
+	}
+	time.Sleep(hold)
+	m.Seconds = time.Since(start).Seconds()
+	if pid > 0 {
+		m.AfterKiB, _ = procstat.ReadRSS(pid)
+		m.KiBPerConn = float64(m.AfterKiB-m.BeforeKiB) / float64(n)
+	}
+	CheckOpen(m.Conns, fail)
+	return m
+}
 
 // Dialers is how many connections Open opens (and handshakes) at once.
 const Dialers = 32
@@ -55,7 +93,7 @@ func Close(conns []net.Conn) {
 // held: a read must time out, finding neither data nor EOF. fail gets the
 // connections where one did not, one call at a time. A timed-out read
 // leaves a net.Conn (and a tls.Conn) usable.
-func CheckOpen(conns []net.Conn, fail func(i int, n int, err error)) {
+func CheckOpen(conns []net.Conn, fail func(i int, err error)) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(200 * time.Millisecond)
@@ -72,7 +110,7 @@ func CheckOpen(conns []net.Conn, fail func(i int, n int, err error)) {
 				return
 			}
 			mu.Lock()
-			fail(i, n, err)
+			fail(i, fmt.Errorf("held idle: read %d bytes, %v", n, err))
 			mu.Unlock()
 		})
 	}

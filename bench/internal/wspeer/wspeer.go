@@ -20,6 +20,7 @@ package wspeer
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -82,4 +83,19 @@ func Mux(ws http.HandlerFunc, broadcast func(msg []byte) int) *http.ServeMux {
 		io.WriteString(w, strconv.Itoa(n))
 	})
 	return mux
+}
+
+// Serve serves h on a net/http.Server at addr, with TLS (ServeTLS) when
+// certFile is set: the peers that run on net/http. It returns only with
+// an error.
+func Serve(addr, certFile, keyFile string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h}
+	if certFile != "" {
+		return srv.ServeTLS(ln, certFile, keyFile)
+	}
+	return srv.Serve(ln)
 }

@@ -11,7 +11,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 
@@ -51,17 +50,7 @@ func main() {
 		}
 		return n
 	})
-	ln, err := net.Listen("tcp", args.Addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "wscoder:", err)
-		os.Exit(1)
-	}
-	srv := &http.Server{Handler: mux}
-	if args.TLS() {
-		err = srv.ServeTLS(ln, args.CertFile, args.KeyFile)
-	} else {
-		err = srv.Serve(ln)
-	}
+	err := wspeer.Serve(args.Addr, args.CertFile, args.KeyFile, mux)
 	fmt.Fprintln(os.Stderr, "wscoder:", err)
 	os.Exit(1)
 }
