@@ -4,18 +4,13 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"sync"
 	"time"
 
-	"github.com/iomux/iomux/bench/internal/procstat"
+	"github.com/iomux/iomux/bench/internal/idleconns"
 )
-
-// idleDialers is how many connections are opened (and handshaken) at once.
-const idleDialers = 32
 
 // runIdle opens --idle keep-alive connections, one request on each, holds
 // them, and reports the server's RSS growth per connection.
@@ -62,78 +57,18 @@ func runIdle(cfg config) (*result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("first request: %w", err)
 	}
-	first.Close()
-	if cfg.serverPID > 0 {
-		res.IdleRSSBeforeKiB, _ = procstat.ReadRSS(cfg.serverPID)
-	}
-	start := time.Now()
-	conns := make([]net.Conn, cfg.idle)
-	var mu sync.Mutex
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range idleDialers {
-		wg.Go(func() {
-			for i := range next {
-				c, err := get()
-				if err != nil {
-					mu.Lock()
-					res.note(false, "connection %d: %v", i, err)
-					mu.Unlock()
-					continue
-				}
-				conns[i] = c
-			}
-		})
-	}
-	for i := range conns {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
-	if tc, ok := conns[0].(*tls.Conn); ok {
+	if tc, ok := first.(*tls.Conn); ok {
 		st := tc.ConnectionState()
 		res.TLSVersion, res.TLSCipher, res.TLSGroup = tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.CurveID.String()
 	}
-	time.Sleep(cfg.hold)
-	res.Seconds = time.Since(start).Seconds()
-	res.Requests = int64(cfg.idle) - res.Errors
-	if cfg.serverPID > 0 {
-		res.IdleRSSAfterKiB, _ = procstat.ReadRSS(cfg.serverPID)
-		res.ServerRSSKiB = res.IdleRSSAfterKiB
-		res.IdleKiBPerConn = float64(res.IdleRSSAfterKiB-res.IdleRSSBeforeKiB) / float64(cfg.idle)
-	}
-	checkOpen(conns, res)
+	first.Close()
+	m := idleconns.Measure(cfg.serverPID, cfg.idle, cfg.hold, func(int) (net.Conn, error) { return get() }, func(i int, err error) {
+		res.note(false, "connection %d: %v", i, err)
+	})
+	defer idleconns.Close(m.Conns)
+	res.Seconds = m.Seconds
+	res.Requests = int64(m.Opened)
+	res.IdleRSSBeforeKiB, res.IdleRSSAfterKiB, res.IdleKiBPerConn = m.BeforeKiB, m.AfterKiB, m.KiBPerConn
+	res.ServerRSSKiB = m.AfterKiB
 	return res, nil
-}
-
-// checkOpen checks that the server closed none of conns while they were
-// held: a read must time out, finding neither data nor EOF.
-func checkOpen(conns []net.Conn, res *result) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	deadline := time.Now().Add(200 * time.Millisecond)
-	for i, c := range conns {
-		if c == nil {
-			continue
-		}
-		wg.Go(func() {
-			c.SetReadDeadline(deadline)
-			n, err := c.Read(make([]byte, 1))
-			var ne net.Error
-			if n == 0 && errors.As(err, &ne) && ne.Timeout() {
-				return
-			}
-			mu.Lock()
-			res.note(false, "connection %d, held idle: read %d bytes, %v", i, n, err)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
 }

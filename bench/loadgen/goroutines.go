@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/iomux/iomux/bench/internal/latency"
 )
 
 // The goroutine driver: one goroutine and net.Conn per connection (a
@@ -73,10 +75,10 @@ func (d *goroutineDriver) noteTLS(st tls.ConnectionState) {
 }
 
 // merge adds one goroutine's figures to the driver's.
-func (d *goroutineDriver) merge(msgs int64, h *histogram) {
+func (d *goroutineDriver) merge(msgs int64, h *latency.Histogram) {
 	d.mu.Lock()
 	d.st.messages += msgs
-	d.st.hist.merge(h)
+	d.st.hist.Merge(h)
 	d.mu.Unlock()
 }
 
@@ -140,7 +142,7 @@ func (d *goroutineDriver) run(at func(phase int)) error {
 func (d *goroutineDriver) serve(i int, c net.Conn, base time.Time) {
 	batch := d.cfg.size * d.cfg.pipeline
 	buf := make([]byte, batch)
-	var h histogram
+	var h latency.Histogram
 	var msgs int64
 	defer func() { d.merge(msgs, &h) }()
 	for seq := uint64(0); d.phase.Load() != phaseDone; seq++ {
@@ -161,7 +163,7 @@ func (d *goroutineDriver) serve(i int, c net.Conn, base time.Time) {
 		if d.phase.Load() == phaseMeasure {
 			msgs += int64(d.cfg.pipeline)
 			d.count.Add(int64(d.cfg.pipeline))
-			h.record(int64(time.Since(base) - start))
+			h.Record(int64(time.Since(base) - start))
 		}
 	}
 }

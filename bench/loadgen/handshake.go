@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iomux/iomux"
+	"github.com/iomux/iomux/bench/internal/latency"
 	"github.com/iomux/iomux/internal/sock"
 )
 
@@ -89,7 +90,7 @@ func (d *selectorDriver) recycle(c *selectorConn) {
 func (d *goroutineDriver) handshakeLoop(i int, base time.Time) {
 	want := make([]byte, d.cfg.size)
 	buf := make([]byte, d.cfg.size)
-	var h histogram
+	var h latency.Histogram
 	var msgs int64
 	defer func() { d.merge(msgs, &h) }()
 	for seq := uint64(0); d.phase.Load() != phaseDone; seq++ {
@@ -108,7 +109,7 @@ func (d *goroutineDriver) handshakeLoop(i int, base time.Time) {
 		if d.phase.Load() == phaseMeasure {
 			msgs++
 			d.count.Add(1)
-			h.record(int64(time.Since(base) - start))
+			h.Record(int64(time.Since(base) - start))
 		}
 	}
 }

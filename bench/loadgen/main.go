@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iomux/iomux/bench/internal/latency"
 	"github.com/iomux/iomux/bench/internal/procstat"
 	"github.com/iomux/iomux/internal/sock"
 )
@@ -394,9 +395,9 @@ func benchEcho(cfg echoConfig) (*echoResult, error) {
 		res.RTPerSec = float64(s.messages) / res.Seconds
 		res.MBPerSec = float64(s.messages) * float64(cfg.size) / res.Seconds / 1e6
 	}
-	res.P50us = s.hist.quantile(0.50) / 1e3
-	res.P99us = s.hist.quantile(0.99) / 1e3
-	res.P999us = s.hist.quantile(0.999) / 1e3
+	res.P50us = s.hist.Quantile(0.50) / 1e3
+	res.P99us = s.hist.Quantile(0.99) / 1e3
+	res.P999us = s.hist.Quantile(0.999) / 1e3
 	if s.messages > 0 {
 		res.ClientCPUUsPerRT = float64((self1 - self0).Microseconds()) / float64(s.messages)
 	}
@@ -432,7 +433,7 @@ type echoStats struct {
 	messages   int64 // messages echoed and verified (P per pipelined batch)
 	errors     int64 // connect, read and write failures, early EOFs
 	mismatches int64 // batches whose echoed bytes differed from those sent
-	hist       histogram
+	hist       latency.Histogram
 	window     time.Duration
 	tls        *tls.ConnectionState // the first handshake's outcome; nil on plain TCP
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"math/bits"
 	"os"
 	"os/exec"
 	"strconv"
@@ -12,63 +11,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// ---- latency histogram ----
-
-// histogram is log-linear (HDR-like): exact below 128 ns, then 64 buckets
-// per power of two (under 1.6% error), fixed size, so recording never
-// allocates.
-type histogram struct {
-	counts [64 * 64]int64
-	total  int64
-}
-
-func histIndex(v int64) int {
-	if v < 0 {
-		v = 0
-	}
-	shift := max(0, bits.Len64(uint64(v))-7)
-	return min(shift*64+int(v>>shift), len(histogram{}.counts)-1)
-}
-
-// histValue is the middle of bucket i, in the recorded unit.
-func histValue(i int) float64 {
-	if i < 128 {
-		return float64(i)
-	}
-	shift := i/64 - 1
-	low := int64(i-shift*64) << shift
-	return float64(low) + float64(int64(1)<<shift)/2
-}
-
-func (h *histogram) record(v int64) {
-	h.counts[histIndex(v)]++
-	h.total++
-}
-
-func (h *histogram) merge(o *histogram) {
-	for i, n := range o.counts {
-		h.counts[i] += n
-	}
-	h.total += o.total
-}
-
-// quantile returns the value below which a fraction q of samples fall.
-func (h *histogram) quantile(q float64) float64 {
-	if h.total == 0 {
-		return 0
-	}
-	rank := int64(q*float64(h.total)+0.5) - 1
-	rank = max(rank, 0)
-	var seen int64
-	for i, n := range h.counts {
-		seen += n
-		if seen > rank {
-			return histValue(i)
-		}
-	}
-	return histValue(len(h.counts) - 1)
-}
 
 // ---- progress line ----
 
@@ -91,7 +33,7 @@ func (p *progress) tick(now time.Duration) {
 	}
 	rate := float64(p.st.messages-p.lastN) / (now - p.last).Seconds()
 	fmt.Fprintf(p.w, "\r%5.1fs  %10.0f rt/s  p99 %8.1f µs  errors %d  mismatches %d ",
-		(now - p.start).Seconds(), rate, p.st.hist.quantile(0.99)/1e3, p.st.errors, p.st.mismatches)
+		(now - p.start).Seconds(), rate, p.st.hist.Quantile(0.99)/1e3, p.st.errors, p.st.mismatches)
 	p.last, p.lastN = now, p.st.messages
 }
 

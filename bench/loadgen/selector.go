@@ -350,7 +350,7 @@ func (d *selectorDriver) check(c *selectorConn, echoed []byte) {
 	}
 	if d.phase == phaseMeasure {
 		d.st.messages += int64(d.cfg.pipeline)
-		d.st.hist.record(int64(d.now() - c.start))
+		d.st.hist.Record(int64(d.now() - c.start))
 	}
 	c.seq++
 	d.done++

@@ -16,8 +16,8 @@ type panel struct {
 // writeChart draws one panel per headline figure, two to a row: a
 // horizontal bar per peer that ran it, the reference peer's bar
 // highlighted (ref, or for the proxy panels iomux-proxy). The TLS panels
-// follow the plain ones, if TLS ran, then the proxy panels, and the HTTP
-// panels come last.
+// follow the plain ones, if TLS ran, then the proxy panels, the HTTP
+// panels, and the WebSocket panels last.
 func writeChart(w io.Writer, rep *report, ref string) error {
 	var panels []panel
 	add := func(t *table, ref string, titles ...string) {
@@ -33,6 +33,7 @@ func writeChart(w io.Writer, rep *report, ref string) error {
 	add(rep.tls, ref, tlsChartPanels...)
 	add(rep.proxy, proxyRef, proxyChartPanels...)
 	add(rep.http, httpRef, httpChartPanels...)
+	add(rep.ws, wsRef, wsChartPanels...)
 	const panelW, barH, gap, labelW, cols = 430.0, 16.0, 4.0, 100.0, 2
 	rowH := make([]float64, (len(panels)+cols-1)/cols)
 	for k, p := range panels {

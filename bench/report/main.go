@@ -1,8 +1,9 @@
 // Command report turns what bench/run measured into markdown tables and
 // SVG charts: the JSON lines of the echo runs into tables of medians,
-// plain, TLS and through a proxy, and of the HTTP runs (bench/httpload's
-// lines), with ratios against a reference peer and the TLS, proxy and
-// HTTP goals, and a bar chart, and the output of the
+// plain, TLS and through a proxy, of the HTTP runs (bench/httpload's
+// lines) and of the WebSocket runs (bench/wsload's), with ratios against
+// a reference peer and the TLS, proxy, HTTP and WebSocket goals, and a
+// bar chart, and the output of the
 // root package's Wait benchmark into a table and a log-log line chart.
 //
 //	report --in raw.jsonl --md RESULTS.md --svg results.svg --ref iomux-epoll --machine machine.txt
@@ -10,8 +11,8 @@
 //
 // Each input line of --in is {"peer":..., "scenario":..., "round":N,
 // "result":{...}} with result the --json line of bench/loadgen (or of
-// bench/httpload, for the http-* scenarios), or "error"
-// instead of result when a run failed.
+// bench/httpload for the http-* scenarios, of bench/wsload for the ws-*
+// ones), or "error" instead of result when a run failed.
 package main
 
 import (
@@ -53,6 +54,14 @@ type result struct {
 	HandshakesPerSec  float64 `json:"handshakes_per_s"`
 	CPUUsPerHandshake float64 `json:"server_cpu_us_per_handshake"`
 	ClientUsPerHS     float64 `json:"client_cpu_us_per_handshake"`
+
+	// bench/wsload's
+	UpgradesPerSec    float64 `json:"upgrades_per_s"`
+	CPUUsPerUpgrade   float64 `json:"server_cpu_us_per_upgrade"`
+	BroadcastMs       float64 `json:"broadcast_ms"`       // median of a run's broadcasts
+	BroadcastFirstMs  float64 `json:"broadcast_first_ms"` // the same, to the first connection
+	CPUMsPerBroadcast float64 `json:"server_cpu_ms_per_broadcast"`
+	Extension         string  `json:"extension"` // the server's answer to permessage-deflate
 }
 
 type record struct {
@@ -211,15 +220,18 @@ type table struct {
 // report is everything RESULTS.md shows: the plain, TLS and proxy tables,
 // the failed runs, and what each peer's TLS runs negotiated.
 type report struct {
-	plain, tls, proxy, http *table
-	fails                   []string
-	tlsParams               map[string]string // peer → "TLS 1.3, TLS_AES_128_GCM_SHA256, X25519MLKEM768"
-	httpTLS                 map[string]string // the same, of the HTTP peers' TLS runs
+	plain, tls, proxy, http, ws *table
+	fails                       []string
+	tlsParams                   map[string]string // peer → "TLS 1.3, TLS_AES_128_GCM_SHA256, X25519MLKEM768"
+	httpTLS                     map[string]string // the same, of the HTTP peers' TLS runs
+	wsTLS                       map[string]string // the same, of the WebSocket peers' TLS runs
+	wsExtension                 map[string]string // peer → its answer to the permessage-deflate offer
 }
 
 func tabulate(recs []record) *report {
 	rep := &report{plain: newTable(recs, columns), tls: newTable(recs, tlsColumns), proxy: newTable(recs, proxyColumns),
-		http: newTable(recs, httpColumns), tlsParams: map[string]string{}, httpTLS: map[string]string{}}
+		http: newTable(recs, httpColumns), ws: newTable(recs, wsColumns),
+		tlsParams: map[string]string{}, httpTLS: map[string]string{}, wsTLS: map[string]string{}, wsExtension: map[string]string{}}
 	for _, r := range recs {
 		if r.Result == nil || r.Error != "" {
 			rep.fails = append(rep.fails, fmt.Sprintf("%s %s round %d: %s", r.Peer, r.Scenario, r.Round, r.Error))
@@ -233,8 +245,14 @@ func tabulate(recs []record) *report {
 			rep.fails = append(rep.fails, f)
 		}
 		params := rep.tlsParams
-		if strings.HasPrefix(r.Scenario, "http-") {
+		switch {
+		case strings.HasPrefix(r.Scenario, "http-"):
 			params = rep.httpTLS
+		case strings.HasPrefix(r.Scenario, "ws-"):
+			params = rep.wsTLS
+			if v := r.Result.Extension; v != "" && rep.wsExtension[r.Peer] == "" {
+				rep.wsExtension[r.Peer] = v
+			}
 		}
 		if v := r.Result.TLSVersion; v != "" && params[r.Peer] == "" {
 			params[r.Peer] = strings.Join([]string{v, r.Result.TLSCipher, r.Result.TLSGroup}, ", ")
@@ -350,6 +368,13 @@ func writeMarkdown(w io.Writer, rep *report, ref, machine string, chart bool, ch
 		writeTables(w, rep.http, httpRef, "HTTP ")
 		writeHTTPParams(w, rep)
 		writeHTTPGoals(w, rep.http)
+	}
+	if len(rep.ws.peers) > 0 {
+		fmt.Fprint(w, "\n## WebSocket\n\n")
+		fmt.Fprint(w, wsIntro)
+		writeTables(w, rep.ws, wsRef, "WebSocket ")
+		writeWSParams(w, rep)
+		writeWSGoals(w, rep.ws)
 	}
 	if chart {
 		fmt.Fprintf(w, "\n![results](%s)\n", chartName)
