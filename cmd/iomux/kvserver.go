@@ -107,6 +107,7 @@ type kvConn struct {
 	sess   *kv.Session
 	parser resp.Parser
 	out    []byte
+	timer  *loop.Timer // a blocked client's timeout, while it is blocked
 }
 
 func (h *kvHandler) OnOpen(c *loop.Conn) {
@@ -115,7 +116,7 @@ func (h *kvHandler) OnOpen(c *loop.Conn) {
 			h.store.Info.Port = a.Port
 		}
 	})
-	info := kv.ConnInfo{FD: c.Fd(), Close: func() { c.AsyncClose() }}
+	info := kv.ConnInfo{FD: c.Fd(), Close: func() { c.AsyncClose() }, Wake: func() { c.AsyncOnData() }}
 	if a := c.RemoteAddr(); a != nil {
 		info.Addr = a.String()
 	}
@@ -135,6 +136,9 @@ func (h *kvHandler) OnLoopStart(l *loop.Loop) {
 
 func (h *kvHandler) OnClose(c *loop.Conn, err error) {
 	if kc, ok := c.Context().(*kvConn); ok {
+		if kc.timer != nil {
+			kc.timer.Stop()
+		}
 		kc.sess.Close()
 	}
 }
@@ -150,6 +154,7 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 	used := 0
 	out := kc.out[:0]
 	defer func() {
+		h.armTimeout(c, kc)
 		kc.sess.EndBatch()
 		c.Discard(used)
 		if cap(out) > 4*kvFlushAt {
@@ -181,6 +186,10 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 			continue
 		}
 		out = kc.sess.Exec(out, args)
+		if kc.sess.Blocked() {
+			used -= n // run again when woken, or at its deadline; what follows waits
+			break
+		}
 		if kc.sess.Quit() {
 			h.flush(c, out)
 			used = len(in)
@@ -199,6 +208,29 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 	}
 	if len(out) > 0 {
 		h.flush(c, out)
+	}
+}
+
+// armTimeout keeps a blocked client's timer: one, on its loop, at its
+// deadline (OnData then runs the command again, which times it out), and
+// none once it is not blocked.
+func (h *kvHandler) armTimeout(c *loop.Conn, kc *kvConn) {
+	deadline := kc.sess.BlockDeadline()
+	if deadline == 0 || c.Closed() {
+		if kc.timer != nil {
+			kc.timer.Stop()
+			kc.timer = nil
+		}
+		return
+	}
+	if kc.timer == nil {
+		d := time.Duration(deadline-time.Now().UnixMilli()) * time.Millisecond
+		kc.timer = c.Loop().AfterFunc(max(d, 0), func() {
+			kc.timer = nil
+			if !c.Closed() {
+				h.OnData(c)
+			}
+		})
 	}
 }
 

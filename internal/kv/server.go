@@ -40,7 +40,19 @@ func init() {
 		&command{name: "command", arity: -1, run: cmdCommand, flags: ""},
 		&command{name: "info", arity: -1, run: cmdInfo, flags: ""},
 		&command{name: "time", arity: 1, run: cmdTime, flags: "fast"},
+		&command{name: "save", arity: 1, run: cmdRefused, flags: "admin no-multi"},
+		&command{name: "shutdown", arity: -1, run: cmdRefused, flags: "admin no-multi"},
 	)
+}
+
+// cmdRefused is SAVE and SHUTDOWN, which kv-server refuses: it keeps
+// nothing on disk, and stops on a signal (SIGINT, SIGTERM), not a command.
+// They exist so that MULTI refuses them as Redis does (no-multi).
+func cmdRefused(sess *Session, out []byte, args [][]byte) []byte {
+	if sess.lookup(args[0]).name == "save" {
+		return appendErr(out, "ERR kv-server keeps everything in memory only: there is nothing to save")
+	}
+	return appendErr(out, "ERR kv-server stops on a signal (SIGINT or SIGTERM), not on SHUTDOWN")
 }
 
 func cmdPing(sess *Session, out []byte, args [][]byte) []byte {
@@ -205,7 +217,7 @@ func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
 			int64(up.Seconds()), int64(up.Hours()/24), st.Info.Loops)
 	}
 	if want("clients") {
-		fmt.Fprintf(&b, "# Clients\r\nconnected_clients:%d\r\n\r\n", st.clients.Load())
+		fmt.Fprintf(&b, "# Clients\r\nconnected_clients:%d\r\nblocked_clients:%d\r\n\r\n", st.clients.Load(), st.blockedClients.Load())
 	}
 	if want("memory") {
 		var ms runtime.MemStats
@@ -224,7 +236,7 @@ func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	if want("keyspace") {
 		b.WriteString("# Keyspace\r\n")
-		if n, volatile := st.counts(); n > 0 {
+		if n, volatile := st.counts(sess.holdsAll); n > 0 {
 			fmt.Fprintf(&b, "db0:keys=%d,expires=%d,avg_ttl=0\r\n", n, volatile)
 		}
 	}

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,16 @@ type Session struct {
 	last  *command
 	lower [32]byte
 
+	blk        *blockState  // non-nil while blocked in a blocking command
+	multi      *multiState  // non-nil between MULTI and EXEC or DISCARD
+	watch      *watchState  // the keys WATCHed, if any
+	inExec     bool         // running EXEC's queued commands: blocking commands do not block
+	holdsAll   bool         // EXEC holds every shard's lock: commands do not lock
+	touching   *command     // the running write command, while keys are watched: its first lock touches them
+	touchArgs  [][]byte     // its arguments
+	blocked    atomic.Bool  // blk != nil, for CLIENT LIST and CLIENT UNBLOCK on other loops
+	unblockReq atomic.Int32 // CLIENT UNBLOCK's request from another client (unblockTimeout, unblockError)
+
 	nameMu sync.Mutex // written on the session's loop, read by CLIENT LIST on any
 	name   []byte
 	active atomic.Int64            // Unix ms of its last batch, for idle=
@@ -41,6 +52,9 @@ type ConnInfo struct {
 	// Close closes the connection after the replies already written; it
 	// is called from any goroutine (CLIENT KILL on another loop).
 	Close func()
+	// Wake makes the server run the client's buffered commands again,
+	// from any goroutine: a blocked client's key may have an element.
+	Wake func()
 }
 
 var sessionIDs atomic.Int64
@@ -63,6 +77,8 @@ func (s *Store) Connect(conn ConnInfo) *Session {
 
 // Close ends the session (its client's connection closed).
 func (sess *Session) Close() {
+	sess.unblock()
+	sess.unwatch()
 	sess.flushStats()
 	sess.store.clients.Add(-1)
 	sess.store.sessMu.Lock()
@@ -112,6 +128,8 @@ type command struct {
 	first int    // COMMAND's first key, last key, step
 	last  int
 	step  int
+	write bool // flags has "write" (set by register)
+	oom   bool // refused past maxmemory (denyOOM, set by register)
 }
 
 // commands maps a lower-case name to its command; filled by each file's
@@ -120,6 +138,8 @@ var commands = map[string]*command{}
 
 func register(cmds ...*command) {
 	for _, c := range cmds {
+		c.write = strings.Contains(c.flags, "write")
+		c.oom = denyOOM[c.name]
 		commands[c.name] = c
 	}
 }
@@ -144,15 +164,43 @@ func (sess *Session) lookup(name []byte) *command {
 func (sess *Session) Exec(out []byte, args [][]byte) []byte {
 	sess.count++
 	c := sess.lookup(args[0])
+	if sess.multi != nil && !c.immediate() {
+		return sess.queue(out, c, args)
+	}
 	if c == nil {
 		return appendUnknown(out, args)
 	}
 	if c.arity > 0 && len(args) != c.arity || c.arity < 0 && len(args) < -c.arity {
 		return appendArity(out, c.name)
 	}
+	if c.oom && sess.store.overMaxmemory() {
+		return appendErr(out, errOOM)
+	}
+	return sess.run(out, c, args)
+}
+
+// immediate reports whether c runs at once inside MULTI rather than being
+// queued (Redis's EXEC, DISCARD, MULTI, WATCH, QUIT).
+func (c *command) immediate() bool {
+	if c == nil {
+		return false
+	}
+	switch c.name {
+	case "exec", "discard", "multi", "watch", "quit":
+		return true
+	}
+	return false
+}
+
+// run runs c, its arguments checked.
+func (sess *Session) run(out []byte, c *command, args [][]byte) []byte {
 	sess.last = c
+	if c.write && sess.store.watch.count.Load() != 0 {
+		sess.touching, sess.touchArgs = c, args
+	}
 	start := len(out)
 	out = c.run(sess, out, args)
+	sess.touching, sess.touchArgs = nil, nil
 	if sess.reply != replyOn {
 		out = sess.silence(out, start)
 	}

@@ -40,10 +40,19 @@ type Store struct {
 	// Counters for INFO.
 	clients, commands, expired atomic.Int64
 
-	settings settings // CONFIG SET's tunables
+	settings  settings     // CONFIG SET's tunables
+	maxmemory atomic.Int64 // CONFIG SET maxmemory: 0 none (maxmemory.go)
 
 	sessMu   sync.Mutex
 	sessions map[int64]*Session // every connected client, by id (CLIENT LIST, KILL)
+
+	// Blocked clients (block.go). blockMu is taken after shard locks, never
+	// before.
+	blockMu        sync.Mutex
+	waiters        map[string][]*Session // the clients blocked on each key, in the order they blocked
+	blockedClients atomic.Int64
+
+	watch watchTable // WATCHed keys (multi.go)
 }
 
 type shard struct {
@@ -101,6 +110,8 @@ func newObject(k Kind) *object {
 func NewStore() *Store {
 	s := &Store{hashKey: maphash.MakeSeed(), start: time.Now()}
 	s.sessions = make(map[int64]*Session)
+	s.waiters = make(map[string][]*Session)
+	s.watch.sessions = make(map[string][]*Session)
 	for i := range s.shards {
 		s.shards[i].keys = make(map[string]*object)
 		s.shards[i].volatile = make(map[string]*object)
@@ -112,14 +123,6 @@ func (s *Store) shardIndex(key []byte) int {
 	return int(maphash.Bytes(s.hashKey, key) & (shardCount - 1))
 }
 
-// lockShard locks the shard that holds key and returns it; the caller
-// unlocks it (defer sh.mu.Unlock(), as every command does).
-func (s *Store) lockShard(key []byte) *shard {
-	sh := &s.shards[s.shardIndex(key)]
-	sh.mu.Lock()
-	return sh
-}
-
 // The lookup of a command on one key of one kind, written once: ofKind, and
 // the two ways a command meets an absent key, existing and existingOrNew.
 // Each locks key's shard; the caller unlocks sh.
@@ -128,7 +131,7 @@ func (s *Store) lockShard(key []byte) *shard {
 // key holds another kind, o is nil and reply is out with WRONGTYPE (Redis's
 // checkType); otherwise reply is nil.
 func (sess *Session) ofKind(key []byte, k Kind, out []byte) (o *object, sh *shard, reply []byte) {
-	sh = sess.store.lockShard(key)
+	sh = sess.lockShard(key)
 	o = sh.get(key, sess.now)
 	if o != nil && o.kind != k {
 		return nil, sh, appendErr(out, errWrongType)
@@ -155,6 +158,9 @@ func (sess *Session) existingOrNew(key []byte, k Kind, out []byte) (o *object, s
 	o, sh, reply = sess.ofKind(key, k, out)
 	if o == nil && reply == nil {
 		o = sh.add(key, newObject(k))
+		if k == KindList || k == KindZSet {
+			sess.store.signal(key)
+		}
 	}
 	return o, sh, reply
 }
@@ -252,19 +258,24 @@ func (sh *shard) setExpiry(key []byte, o *object, at int64) {
 // Keys returns the number of keys, expired ones not yet removed included
 // (DBSIZE's answer, as in Redis).
 func (s *Store) Keys() int {
-	n, _ := s.counts()
+	n, _ := s.counts(false)
 	return n
 }
 
 // counts returns the number of keys and of those with a TTL, expired ones
-// not yet removed included.
-func (s *Store) counts() (keys, volatile int) {
+// not yet removed included; held says the caller holds every shard's lock
+// (an EXEC).
+func (s *Store) counts(held bool) (keys, volatile int) {
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.mu.Lock()
+		if !held {
+			sh.mu.Lock()
+		}
 		keys += len(sh.keys)
 		volatile += len(sh.volatile)
-		sh.mu.Unlock()
+		if !held {
+			sh.mu.Unlock()
+		}
 	}
 	return keys, volatile
 }
