@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -116,7 +117,8 @@ func (h *kvHandler) OnOpen(c *loop.Conn) {
 			h.store.Info.Port = a.Port
 		}
 	})
-	info := kv.ConnInfo{FD: c.Fd(), Close: func() { c.AsyncClose() }, Wake: func() { c.AsyncOnData() }}
+	info := kv.ConnInfo{FD: c.Fd(), Close: func() { c.AsyncClose() }, Wake: func() { c.AsyncOnData() },
+		Push: func(p []byte) { kvPush(c, p) }}
 	if a := c.RemoteAddr(); a != nil {
 		info.Addr = a.String()
 	}
@@ -211,6 +213,20 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 	}
 }
 
+// kvPush queues a pub/sub message for a subscriber, from any loop. A
+// subscriber that has HighWater (1 MiB) of output not yet taken (it does
+// not read) is disconnected at once, without the rest: Redis's
+// client-output-buffer-limit for pubsub clients, whose hard limit is 32 MiB
+// and soft limit 8 MiB for 60 s, here the loop's one bound, so that one slow
+// subscriber never holds more and never slows the others or the publisher.
+func kvPush(c *loop.Conn, p []byte) {
+	if err := c.AsyncWrite(p); errors.Is(err, loop.ErrQueueFull) {
+		if c.Loop().Post(func() { c.CloseNow() }) != nil {
+			c.AsyncClose()
+		}
+	}
+}
+
 // armTimeout keeps a blocked client's timer: one, on its loop, at its
 // deadline (OnData then runs the command again, which times it out), and
 // none once it is not blocked.
@@ -291,7 +307,7 @@ func runKVServer(e *env, args []string) error {
 	h.store.Info = kv.ServerInfo{Loops: h.loops, Backend: opt.backend, Config: map[string]string{
 		"proto-max-bulk-len":          strconv.Itoa(lim.MaxBulk),
 		"client-query-buffer-limit":   strconv.Itoa(lim.maxQuery),
-		"client-output-buffer-limit":  "normal " + strconv.Itoa(lim.maxOutput) + " 0 0",
+		"client-output-buffer-limit":  "normal " + strconv.Itoa(lim.maxOutput) + " 0 0 pubsub " + strconv.Itoa(srv.Options().HighWater) + " 0 0",
 		"iomux-max-args":              strconv.Itoa(lim.MaxArgs),
 		"iomux-max-inline":            strconv.Itoa(lim.MaxInline),
 		"iomux-write-timeout-seconds": strconv.Itoa(int(writeTimeout.Seconds())),

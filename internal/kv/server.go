@@ -56,6 +56,14 @@ func cmdRefused(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdPing(sess *Session, out []byte, args [][]byte) []byte {
+	if sess.subscribed() && len(args) <= 2 { // in pub/sub mode: [pong, argument or ""]
+		out = resp.AppendArray(out, 2)
+		out = resp.AppendBulk(out, "pong")
+		if len(args) == 2 {
+			return resp.AppendBulk(out, args[1])
+		}
+		return resp.AppendBulk(out, "")
+	}
 	switch len(args) {
 	case 1:
 		return append(out, "+PONG\r\n"...)

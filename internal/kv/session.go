@@ -27,13 +27,14 @@ type Session struct {
 	last  *command
 	lower [32]byte
 
-	blk        *blockState  // non-nil while blocked in a blocking command
-	multi      *multiState  // non-nil between MULTI and EXEC or DISCARD
-	watch      *watchState  // the keys WATCHed, if any
-	inExec     bool         // running EXEC's queued commands: blocking commands do not block
-	holdsAll   bool         // EXEC holds every shard's lock: commands do not lock
-	touching   *command     // the running write command, while keys are watched: its first lock touches them
-	touchArgs  [][]byte     // its arguments
+	blk        *blockState // non-nil while blocked in a blocking command
+	multi      *multiState // non-nil between MULTI and EXEC or DISCARD
+	watch      *watchState // the keys WATCHed, if any
+	inExec     bool        // running EXEC's queued commands: blocking commands do not block
+	holdsAll   bool        // EXEC holds every shard's lock: commands do not lock
+	touching   *command    // the running write command, while keys are watched: its first lock touches them
+	touchArgs  [][]byte    // its arguments
+	subs       subscriptions
 	blocked    atomic.Bool  // blk != nil, for CLIENT LIST and CLIENT UNBLOCK on other loops
 	unblockReq atomic.Int32 // CLIENT UNBLOCK's request from another client (unblockTimeout, unblockError)
 
@@ -52,6 +53,11 @@ type ConnInfo struct {
 	// Close closes the connection after the replies already written; it
 	// is called from any goroutine (CLIENT KILL on another loop).
 	Close func()
+	// Push writes a pub/sub message to the client, from any goroutine;
+	// the same p goes to every subscriber, so it must be taken, not
+	// changed. What happens to a subscriber that does not read is the
+	// server's to say.
+	Push func(p []byte)
 	// Wake makes the server run the client's buffered commands again,
 	// from any goroutine: a blocked client's key may have an element.
 	Wake func()
@@ -79,6 +85,7 @@ func (s *Store) Connect(conn ConnInfo) *Session {
 func (sess *Session) Close() {
 	sess.unblock()
 	sess.unwatch()
+	sess.unsubscribeAll()
 	sess.flushStats()
 	sess.store.clients.Add(-1)
 	sess.store.sessMu.Lock()
@@ -172,6 +179,9 @@ func (sess *Session) Exec(out []byte, args [][]byte) []byte {
 	}
 	if c.arity > 0 && len(args) != c.arity || c.arity < 0 && len(args) < -c.arity {
 		return appendArity(out, c.name)
+	}
+	if sess.subscribed() && !c.allowedSubscribed() {
+		return appendNotSubscribedErr(out, c.name)
 	}
 	if c.oom && sess.store.overMaxmemory() {
 		return appendErr(out, errOOM)

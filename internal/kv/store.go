@@ -52,7 +52,8 @@ type Store struct {
 	waiters        map[string][]*Session // the clients blocked on each key, in the order they blocked
 	blockedClients atomic.Int64
 
-	watch watchTable // WATCHed keys (multi.go)
+	watch  watchTable // WATCHed keys (multi.go)
+	pubsub pubsub     // subscriptions (pubsub.go)
 }
 
 type shard struct {
@@ -112,6 +113,8 @@ func NewStore() *Store {
 	s.sessions = make(map[int64]*Session)
 	s.waiters = make(map[string][]*Session)
 	s.watch.sessions = make(map[string][]*Session)
+	s.pubsub.channels = make(map[string][]*Session)
+	s.pubsub.patterns = make(map[string][]*Session)
 	for i := range s.shards {
 		s.shards[i].keys = make(map[string]*object)
 		s.shards[i].volatile = make(map[string]*object)
