@@ -84,17 +84,19 @@ func parseTimeout(b []byte) (ms int64, errMsg string) {
 
 // blocking runs a blocking command: try appends the answer and reports
 // whether there was one (an element, or an error); if not, the client
-// blocks on keys for timeout ms (0: forever), or is answered with null
-// when the wait is over (timed out, CLIENT UNBLOCK, inside MULTI).
-func (sess *Session) blocking(out []byte, keys [][]byte, timeout int64, null func([]byte) []byte,
-	try func(out []byte) ([]byte, bool)) []byte {
+// blocks on keys for timeout ms (0: forever), or is answered with a null
+// array when the wait is over (timed out, CLIENT UNBLOCK), as in Redis.
+func (sess *Session) blocking(out []byte, keys [][]byte, timeout int64, try func(out []byte) ([]byte, bool)) []byte {
 	sess.touching = nil // try touches what it pops (wrote): a client that blocks wrote nothing
 	if reply, ok := try(out); ok {
 		sess.unblock()
 		return reply
 	}
-	if sess.inExec {
-		return null(out)
+	if sess.inExec { // in MULTI, BLMOVE and BRPOPLPUSH answer a null bulk, the others a null array
+		if sess.last.name == "blmove" || sess.last.name == "brpoplpush" {
+			return resp.AppendNull(out)
+		}
+		return resp.AppendNullArray(out)
 	}
 	if sess.blk == nil {
 		sess.blockOn(keys, timeout)
@@ -103,14 +105,14 @@ func (sess *Session) blocking(out []byte, keys [][]byte, timeout int64, null fun
 	switch sess.unblockReq.Swap(unblockNone) {
 	case unblockTimeout:
 		sess.unblock()
-		return null(out)
+		return resp.AppendNullArray(out)
 	case unblockError:
 		sess.unblock()
 		return appendErr(out, "UNBLOCKED client unblocked via CLIENT UNBLOCK")
 	}
 	if d := sess.blk.deadline; d != 0 && sess.now >= d {
 		sess.unblock()
-		return null(out)
+		return resp.AppendNullArray(out)
 	}
 	st := sess.store
 	st.blockMu.Lock()
@@ -250,7 +252,7 @@ func cmdBPop(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	front := equalFold(args[0], "blpop")
 	keys := args[1 : len(args)-1]
-	return sess.blocking(out, keys, timeout, resp.AppendNullArray, func(out []byte) ([]byte, bool) {
+	return sess.blocking(out, keys, timeout, func(out []byte) ([]byte, bool) {
 		for _, k := range keys {
 			o, sh, reply := sess.ofKind(k, KindList, out)
 			if reply != nil {
@@ -299,7 +301,7 @@ func cmdBLMove(sess *Session, out []byte, args [][]byte) []byte {
 	if msg != "" {
 		return appendErr(out, msg)
 	}
-	return sess.blocking(out, args[1:2], timeout, resp.AppendNull, func(out []byte) ([]byte, bool) {
+	return sess.blocking(out, args[1:2], timeout, func(out []byte) ([]byte, bool) {
 		locked := sess.lockKeys(args[1:3], 1)
 		defer sess.unlockKeys(locked)
 		if o := sess.store.shardOf(args[1]).get(args[1], sess.now); sess.blk != nil && o != nil && o.kind != KindList {
@@ -327,7 +329,7 @@ func cmdBLMPop(sess *Session, out []byte, args [][]byte) []byte {
 	if msg != "" {
 		return appendErr(out, msg)
 	}
-	return sess.blocking(out, keys, timeout, resp.AppendNullArray, func(out []byte) ([]byte, bool) {
+	return sess.blocking(out, keys, timeout, func(out []byte) ([]byte, bool) {
 		for _, k := range keys {
 			o, sh, reply := sess.ofKind(k, KindList, out)
 			if reply != nil {
@@ -358,7 +360,7 @@ func cmdBZPop(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	highest := equalFold(args[0], "bzpopmax")
 	keys := args[1 : len(args)-1]
-	return sess.blocking(out, keys, timeout, resp.AppendNullArray, func(out []byte) ([]byte, bool) {
+	return sess.blocking(out, keys, timeout, func(out []byte) ([]byte, bool) {
 		for _, k := range keys {
 			o, sh, reply := sess.ofKind(k, KindZSet, out)
 			if reply != nil {
@@ -402,7 +404,7 @@ func cmdBZMPop(sess *Session, out []byte, args [][]byte) []byte {
 	if msg != "" {
 		return appendErr(out, msg)
 	}
-	return sess.blocking(out, keys, timeout, resp.AppendNullArray, func(out []byte) ([]byte, bool) {
+	return sess.blocking(out, keys, timeout, func(out []byte) ([]byte, bool) {
 		for _, k := range keys {
 			o, sh, reply := sess.ofKind(k, KindZSet, out)
 			if reply != nil {

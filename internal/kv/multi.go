@@ -15,9 +15,10 @@ import (
 // order, and runs the queue holding them (holdsAll: the commands' own
 // locking is skipped), so no command of any loop runs in between.
 //
-// WATCH registers the session on each key (Store.watchers) and remembers
-// whether the key was live. A write command, when it locks its keys'
-// shards, marks every session watching one of them dirty (touch); FLUSHDB
+// WATCH registers the session on each key (Store.watch) and remembers
+// whether the key was live. A write command, holding its keys' shards,
+// marks every session watching one of them dirty (touch) if the key
+// existed before or exists after it (touchLocked, touchCreated); FLUSHDB
 // and FLUSHALL mark those watching a key that existed. EXEC, holding every
 // lock, also treats a watched key that was live and is now gone (expired,
 // removed by active expiry) as touched, and then answers a null array. When
@@ -63,15 +64,14 @@ type watchTable struct {
 }
 
 // lockIdx locks shard i for sess's command, and returns it (not locked
-// again while sess's EXEC holds every shard). A write command's first lock
-// touches the keys it writes.
+// again while sess's EXEC holds every shard).
 func (sess *Session) lockIdx(i int) *shard {
 	sh := &sess.store.shards[i]
 	if !sess.holdsAll {
 		sh.mu.Lock()
 	}
 	if sess.touching != nil {
-		sess.touchCommand()
+		sess.touchLocked(func(k []byte) bool { return sess.store.shardIndex(k) == i })
 	}
 	return sh
 }
@@ -82,6 +82,9 @@ func (sess *Session) lockShard(key []byte) *shard {
 }
 
 func (sess *Session) unlockShard(sh *shard) {
+	if len(sess.touchLater) > 0 {
+		sess.touchCreated(func(k []byte) bool { return sess.store.shardIndex(k) == sh.idx })
+	}
 	if !sess.holdsAll {
 		sh.mu.Unlock()
 	}
@@ -95,12 +98,71 @@ func (sess *Session) lockKeys(keys [][]byte, stride int) shardSet {
 		set = sess.store.lockKeys(keys, stride)
 	}
 	if sess.touching != nil {
-		sess.touchCommand()
+		sess.touchLocked(sess.lockedBy(set))
 	}
 	return set
 }
 
-func (sess *Session) unlockKeys(set shardSet) { sess.store.unlock(set) }
+func (sess *Session) unlockKeys(set shardSet) {
+	if len(sess.touchLater) > 0 {
+		sess.touchCreated(sess.lockedBy(set))
+	}
+	sess.store.unlock(set)
+}
+
+// lockedBy reports whether a key's shard is in set (or every shard is held).
+func (sess *Session) lockedBy(set shardSet) func(k []byte) bool {
+	return func(k []byte) bool {
+		i := sess.store.shardIndex(k)
+		return sess.holdsAll || set[i/64]&(1<<(i%64)) != 0
+	}
+}
+
+// touchLocked touches, for the running write command, the watched keys
+// whose shards it has just locked (locked) and that exist: they are about
+// to be written. Those that do not exist are looked at again when their
+// shard is unlocked (touchCreated), so a write that deletes nothing or
+// creates nothing touches nothing. Each key is looked at once.
+func (sess *Session) touchLocked(locked func(k []byte) bool) {
+	st := sess.store
+	pos := 0
+	sess.touching.eachKey(sess.touchArgs, func(k []byte) {
+		bit := uint64(1) << min(pos, 63)
+		pos++
+		if sess.touchSeen&bit != 0 && pos <= 63 || !locked(k) {
+			return
+		}
+		sess.touchSeen |= bit
+		if st.shardOf(k).live(k, sess.now) {
+			st.touch(k)
+		} else {
+			sess.touchLater = append(sess.touchLater, k)
+		}
+	})
+}
+
+// touchCreated touches the keys of touchLater in shards about to be
+// unlocked (locked) that exist now: the command created them.
+func (sess *Session) touchCreated(locked func(k []byte) bool) {
+	st := sess.store
+	later := sess.touchLater[:0]
+	for _, k := range sess.touchLater {
+		switch {
+		case !locked(k):
+			later = append(later, k)
+		case st.shardOf(k).live(k, sess.now):
+			st.touch(k)
+		}
+	}
+	sess.touchLater = later
+}
+
+// live reports whether key is in the locked shard sh and unexpired,
+// without removing it.
+func (sh *shard) live(key []byte, now int64) bool {
+	o := sh.keys[string(key)]
+	return o != nil && (o.expireAt == 0 || o.expireAt > now)
+}
 
 // flush deletes every key (FLUSHDB, FLUSHALL), marking the sessions that
 // watch a key that existed.
@@ -125,14 +187,6 @@ func (sess *Session) flush() {
 		clear(st.shards[i].keys)
 		clear(st.shards[i].volatile)
 	}
-}
-
-// touchCommand marks dirty the sessions watching a key the running write
-// command names (once per command).
-func (sess *Session) touchCommand() {
-	c, args := sess.touching, sess.touchArgs
-	sess.touching, sess.touchArgs = nil, nil
-	c.eachKey(args, func(k []byte) { sess.store.touch(k) })
 }
 
 // wrote touches keys now, for a command that knows better than its key

@@ -248,6 +248,9 @@ func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
 			fmt.Fprintf(&b, "db0:keys=%d,expires=%d,avg_ttl=0\r\n", n, volatile)
 		}
 	}
+	if b.Len() == 0 {
+		return resp.AppendBulk(out, "")
+	}
 	return resp.AppendBulk(out, strings.TrimRight(b.String(), "\r\n")+"\r\n")
 }
 

@@ -32,8 +32,10 @@ type Session struct {
 	watch      *watchState // the keys WATCHed, if any
 	inExec     bool        // running EXEC's queued commands: blocking commands do not block
 	holdsAll   bool        // EXEC holds every shard's lock: commands do not lock
-	touching   *command    // the running write command, while keys are watched: its first lock touches them
+	touching   *command    // the running write command, while keys are watched (see touchLocked)
 	touchArgs  [][]byte    // its arguments
+	touchSeen  uint64      // its keys (by position) already looked at
+	touchLater [][]byte    // its keys that were absent when locked: touched at unlock if they exist then
 	subs       subscriptions
 	blocked    atomic.Bool  // blk != nil, for CLIENT LIST and CLIENT UNBLOCK on other loops
 	unblockReq atomic.Int32 // CLIENT UNBLOCK's request from another client (unblockTimeout, unblockError)
@@ -210,7 +212,7 @@ func (sess *Session) run(out []byte, c *command, args [][]byte) []byte {
 	}
 	start := len(out)
 	out = c.run(sess, out, args)
-	sess.touching, sess.touchArgs = nil, nil
+	sess.touching, sess.touchArgs, sess.touchSeen, sess.touchLater = nil, nil, 0, sess.touchLater[:0]
 	if sess.reply != replyOn {
 		out = sess.silence(out, start)
 	}

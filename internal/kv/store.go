@@ -60,7 +60,8 @@ type shard struct {
 	mu       sync.Mutex
 	keys     map[string]*object
 	volatile map[string]*object // the keys of keys that have an expiry
-	_        [40]byte           // keep neighbouring shards' locks off one cache line
+	idx      int                // its index in Store.shards
+	_        [32]byte           // keep neighbouring shards' locks off one cache line
 }
 
 // Kind is an object's type, as TYPE names it.
@@ -118,6 +119,7 @@ func NewStore() *Store {
 	for i := range s.shards {
 		s.shards[i].keys = make(map[string]*object)
 		s.shards[i].volatile = make(map[string]*object)
+		s.shards[i].idx = i
 	}
 	return s
 }
