@@ -123,6 +123,12 @@ func cmdConfig(sess *Session, out []byte, args [][]byte) []byte {
 	case equalFold(sub, "resetstat") && len(args) == 2:
 		sess.store.commands.Store(0)
 		sess.store.expired.Store(0)
+		for i := range sess.store.cmdStats {
+			st := &sess.store.cmdStats[i]
+			st.calls.Store(0)
+			st.failed.Store(0)
+			st.rejected.Store(0)
+		}
 		return resp.AppendOK(out)
 	case equalFold(sub, "help"):
 		return appendHelp(out, "CONFIG", "GET <pattern>", "SET <directive> <value> [<directive> <value> ...]", "RESETSTAT")

@@ -248,19 +248,25 @@ func (c *command) noMulti() bool { return c.name == "save" || c.name == "shutdow
 // an unknown command or a wrong arity, which aborts the transaction.
 func (sess *Session) queue(out []byte, c *command, args [][]byte) []byte {
 	m := sess.multi
-	switch {
-	case c == nil:
+	if c == nil {
 		m.abort = true
 		return appendUnknown(out, args)
+	}
+	msg := ""
+	switch {
 	case c.arity > 0 && len(args) != c.arity || c.arity < 0 && len(args) < -c.arity:
 		m.abort = true
+		sess.reject(c)
 		return appendArity(out, c.name)
 	case c.noMulti():
-		m.abort = true
-		return appendErr(out, "ERR Command not allowed inside a transaction")
+		msg = "ERR Command not allowed inside a transaction"
 	case c.oom && sess.store.overMaxmemory():
+		msg = errOOM
+	}
+	if msg != "" {
 		m.abort = true
-		return appendErr(out, errOOM)
+		sess.reject(c)
+		return appendErr(out, msg)
 	}
 	n := 0
 	for _, a := range args {

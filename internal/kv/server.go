@@ -204,12 +204,16 @@ func appendCommandInfo(out []byte, c *command) []byte {
 // keyspace (default and "all": every one).
 func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
 	st := sess.store
+	// A section is shown when named, or by default (no argument,
+	// "default", "all", "everything"), except commandstats: only when named
+	// or with "all" or "everything", as in Redis.
 	want := func(name string) bool {
 		if len(args) == 1 {
-			return true
+			return name != "commandstats"
 		}
 		for _, a := range args[1:] {
-			if equalFold(a, name) || equalFold(a, "all") || equalFold(a, "everything") || equalFold(a, "default") {
+			if equalFold(a, name) || equalFold(a, "all") || equalFold(a, "everything") ||
+				equalFold(a, "default") && name != "commandstats" {
 				return true
 			}
 		}
@@ -240,7 +244,27 @@ func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
 		fmt.Fprintf(&b, "# Stats\r\ntotal_commands_processed:%d\r\nexpired_keys:%d\r\n\r\n", st.commands.Load(), st.expired.Load())
 	}
 	if want("replication") {
-		b.WriteString("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n")
+		b.WriteString("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n\r\n")
+	}
+	if want("cpu") {
+		sys, user, sysChildren, userChildren := cpuTimes()
+		fmt.Fprintf(&b, "# CPU\r\nused_cpu_sys:%.6f\r\nused_cpu_user:%.6f\r\nused_cpu_sys_children:%.6f\r\nused_cpu_user_children:%.6f\r\n\r\n",
+			sys, user, sysChildren, userChildren)
+	}
+	if want("commandstats") {
+		sess.flushStats()
+		b.WriteString("# Commandstats\r\n")
+		for _, name := range sortedCommands() {
+			c := commands[name]
+			st := &st.cmdStats[c.idx]
+			calls, failed, rejected := st.calls.Load(), st.failed.Load(), st.rejected.Load()
+			if calls+rejected > 0 {
+				// kv-server does not time commands: usec is 0.
+				fmt.Fprintf(&b, "cmdstat_%s:calls=%d,usec=0,usec_per_call=0.00,rejected_calls=%d,failed_calls=%d\r\n",
+					c.name, calls, rejected, failed)
+			}
+		}
+		b.WriteString("\r\n")
 	}
 	if want("keyspace") {
 		b.WriteString("# Keyspace\r\n")

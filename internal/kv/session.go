@@ -22,10 +22,14 @@ type Session struct {
 	quit  bool
 	now   int64 // Unix ms of the batch being run (SetNow)
 	count int64 // commands run since the last flush to the Store's stats
-	qbuf  int   // bytes of input from the running command's start (SetQueryBuf)
-	reply replyMode
-	last  *command
-	lower [32]byte
+	// INFO commandstats of the batch, for statCmd (flushed when another
+	// command runs, and with count)
+	statCmd            *command
+	statCalls, statErr int64
+	qbuf               int // bytes of input from the running command's start (SetQueryBuf)
+	reply              replyMode
+	last               *command
+	lower              [32]byte
 
 	blk        *blockState // non-nil while blocked in a blocking command
 	multi      *multiState // non-nil between MULTI and EXEC or DISCARD
@@ -125,7 +129,20 @@ func (sess *Session) flushStats() {
 		sess.store.commands.Add(sess.count)
 		sess.count = 0
 	}
+	sess.flushCmdStats()
 }
+
+func (sess *Session) flushCmdStats() {
+	if sess.statCalls > 0 {
+		st := &sess.store.cmdStats[sess.statCmd.idx]
+		st.calls.Add(sess.statCalls)
+		st.failed.Add(sess.statErr)
+		sess.statCalls, sess.statErr = 0, 0
+	}
+}
+
+// reject counts a command refused before it ran (INFO commandstats).
+func (sess *Session) reject(c *command) { sess.store.cmdStats[c.idx].rejected.Add(1) }
 
 // command is one entry of the command table. arity is Redis's: n > 0
 // exactly n arguments (the name included), n < 0 at least -n.
@@ -137,6 +154,7 @@ type command struct {
 	first int    // COMMAND's first key, last key, step
 	last  int
 	step  int
+	idx   int  // its index in Store.cmdStats (set by register)
 	write bool // flags has "write" (set by register)
 	oom   bool // refused past maxmemory (denyOOM, set by register)
 }
@@ -145,8 +163,13 @@ type command struct {
 // init, one file per kind of value.
 var commands = map[string]*command{}
 
+// commandList is every command registered, by command.idx.
+var commandList []*command
+
 func register(cmds ...*command) {
 	for _, c := range cmds {
+		c.idx = len(commandList)
+		commandList = append(commandList, c)
 		c.write = strings.Contains(c.flags, "write")
 		c.oom = denyOOM[c.name]
 		commands[c.name] = c
@@ -180,12 +203,15 @@ func (sess *Session) Exec(out []byte, args [][]byte) []byte {
 		return appendUnknown(out, args)
 	}
 	if c.arity > 0 && len(args) != c.arity || c.arity < 0 && len(args) < -c.arity {
+		sess.reject(c)
 		return appendArity(out, c.name)
 	}
 	if sess.subscribed() && !c.allowedSubscribed() {
+		sess.reject(c)
 		return appendNotSubscribedErr(out, c.name)
 	}
 	if c.oom && sess.store.overMaxmemory() {
+		sess.reject(c)
 		return appendErr(out, errOOM)
 	}
 	return sess.run(out, c, args)
@@ -213,6 +239,16 @@ func (sess *Session) run(out []byte, c *command, args [][]byte) []byte {
 	start := len(out)
 	out = c.run(sess, out, args)
 	sess.touching, sess.touchArgs, sess.touchSeen, sess.touchLater = nil, nil, 0, sess.touchLater[:0]
+	if sess.blk == nil { // a blocked command counts once, when it is answered
+		if c != sess.statCmd {
+			sess.flushCmdStats()
+			sess.statCmd = c
+		}
+		sess.statCalls++
+		if len(out) > start && out[start] == '-' {
+			sess.statErr++
+		}
+	}
 	if sess.reply != replyOn {
 		out = sess.silence(out, start)
 	}

@@ -39,6 +39,7 @@ type Store struct {
 	Info ServerInfo
 	// Counters for INFO.
 	clients, commands, expired atomic.Int64
+	cmdStats                   []cmdStat // by command.idx
 
 	settings  settings     // CONFIG SET's tunables
 	maxmemory atomic.Int64 // CONFIG SET maxmemory: 0 none (maxmemory.go)
@@ -55,6 +56,10 @@ type Store struct {
 	watch  watchTable // WATCHed keys (multi.go)
 	pubsub pubsub     // subscriptions (pubsub.go)
 }
+
+// cmdStat is one command's INFO commandstats: calls answered (failed: with
+// an error), and calls refused before running (arity, OOM, pub/sub mode).
+type cmdStat struct{ calls, failed, rejected atomic.Int64 }
 
 type shard struct {
 	mu       sync.Mutex
@@ -112,6 +117,7 @@ func newObject(k Kind) *object {
 func NewStore() *Store {
 	s := &Store{hashKey: maphash.MakeSeed(), start: time.Now()}
 	s.sessions = make(map[int64]*Session)
+	s.cmdStats = make([]cmdStat, len(commandList))
 	s.waiters = make(map[string][]*Session)
 	s.watch.sessions = make(map[string][]*Session)
 	s.pubsub.channels = make(map[string][]*Session)
