@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -109,10 +108,12 @@ type kvHandler struct {
 }
 
 type kvConn struct {
-	sess   *kv.Session
-	parser resp.Parser
-	out    []byte
-	timer  *loop.Timer // a blocked client's timeout, while it is blocked
+	conn    *loop.Conn
+	pending [][]byte // pub/sub messages not yet written (under its loop's kvOutbox.mu)
+	sess    *kv.Session
+	parser  resp.Parser
+	out     []byte
+	timer   *loop.Timer // a blocked client's timeout, while it is blocked
 }
 
 func (h *kvHandler) OnOpen(c *loop.Conn) {
@@ -121,8 +122,10 @@ func (h *kvHandler) OnOpen(c *loop.Conn) {
 			h.store.Info.Port = a.Port
 		}
 	})
+	kc := &kvConn{conn: c, parser: resp.Parser{Limits: h.limits.Limits}}
+	ob := c.Loop().Context().(*kvOutbox)
 	info := kv.ConnInfo{FD: c.Fd(), Close: func() { c.AsyncClose() }, Wake: func() { c.AsyncOnData() },
-		Push: func(p []byte) { kvPush(c, p) }}
+		Push: func(p []byte) { ob.push(kc, p) }}
 	if a := c.RemoteAddr(); a != nil {
 		info.Addr = a.String()
 	}
@@ -130,12 +133,14 @@ func (h *kvHandler) OnOpen(c *loop.Conn) {
 		info.LocalAddr = a.String()
 		info.Unix = a.Network() == "unix"
 	}
-	c.SetContext(&kvConn{sess: h.store.Connect(info), parser: resp.Parser{Limits: h.limits.Limits}})
+	kc.sess = h.store.Connect(info)
+	c.SetContext(kc)
 }
 
-// OnLoopStart starts a loop's active-expiry timer, as the loop starts:
-// loop i of n sweeps the shards i, i+n, ...
+// OnLoopStart gives a loop its pub/sub outbox and starts its active-expiry
+// timer, as the loop starts: loop i of n sweeps the shards i, i+n, ...
 func (h *kvHandler) OnLoopStart(l *loop.Loop) {
+	l.SetContext(&kvOutbox{loop: l, highWater: l.Server().Options().HighWater})
 	i := l.Index()
 	l.Every(kvExpireEvery, func() { h.store.ExpireCycle(i, h.loops, kvExpireBudget) })
 }
@@ -214,20 +219,6 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 	}
 	if len(out) > 0 {
 		h.flush(c, out)
-	}
-}
-
-// kvPush queues a pub/sub message for a subscriber, from any loop. A
-// subscriber that has HighWater (1 MiB) of output not yet taken (it does
-// not read) is disconnected at once, without the rest: Redis's
-// client-output-buffer-limit for pubsub clients, whose hard limit is 32 MiB
-// and soft limit 8 MiB for 60 s, here the loop's one bound, so that one slow
-// subscriber never holds more and never slows the others or the publisher.
-func kvPush(c *loop.Conn, p []byte) {
-	if err := c.AsyncWrite(p); errors.Is(err, loop.ErrQueueFull) {
-		if c.Loop().Post(func() { c.CloseNow() }) != nil {
-			c.AsyncClose()
-		}
 	}
 }
 
