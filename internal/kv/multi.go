@@ -11,9 +11,11 @@ import (
 //
 // Between MULTI and EXEC commands are queued (copied: their arguments are
 // slices of the read buffer); a command refused while queuing (unknown,
-// wrong arity) makes EXEC answer EXECABORT. EXEC locks every shard, in
-// order, and runs the queue holding them (holdsAll: the commands' own
-// locking is skipped), so no command of any loop runs in between.
+// wrong arity, OOM, SAVE) makes EXEC answer EXECABORT. EXEC locks, in
+// order, the shards of every key the queue names (or every shard, when a
+// command's keys are not known by position), and runs the queue holding
+// them (held, holdsAll: the commands' own locking of those is skipped), so
+// no command of any loop touches those keys in between.
 //
 // WATCH registers the session on each key (Store.watch) and remembers
 // whether the key was live. A write command, holding its keys' shards,
@@ -34,15 +36,18 @@ func init() {
 	)
 }
 
-// multiState is a transaction being queued.
+// multiState is a transaction being queued. Its arrays are kept for the
+// session's next transaction, so a steady stream of them allocates nothing.
 type multiState struct {
 	queue []queued
-	abort bool // a command was refused while queuing: EXEC answers EXECABORT
+	abort bool     // a command was refused while queuing: EXEC answers EXECABORT
+	buf   []byte   // the queued arguments' bytes
+	argv  [][]byte // the queued arguments, slices of buf (an old buf, if it grew)
 }
 
 type queued struct {
-	c    *command
-	args [][]byte // copies, in one array
+	c          *command
+	start, end int // its arguments: argv[start:end]
 }
 
 // watchState is what a session watches.
@@ -67,13 +72,18 @@ type watchTable struct {
 // again while sess's EXEC holds every shard).
 func (sess *Session) lockIdx(i int) *shard {
 	sh := &sess.store.shards[i]
-	if !sess.holdsAll {
+	if !sess.holds(i) {
 		sh.mu.Lock()
 	}
 	if sess.touching != nil {
 		sess.touchLocked(func(k []byte) bool { return sess.store.shardIndex(k) == i })
 	}
 	return sh
+}
+
+// holds reports whether sess's EXEC holds shard i.
+func (sess *Session) holds(i int) bool {
+	return sess.holdsAll || sess.held[i/64]&(1<<(i%64)) != 0
 }
 
 // lockShard locks the shard of key for sess's command (lockIdx).
@@ -85,7 +95,7 @@ func (sess *Session) unlockShard(sh *shard) {
 	if len(sess.touchLater) > 0 {
 		sess.touchCreated(func(k []byte) bool { return sess.store.shardIndex(k) == sh.idx })
 	}
-	if !sess.holdsAll {
+	if !sess.holds(sh.idx) {
 		sh.mu.Unlock()
 	}
 }
@@ -95,7 +105,12 @@ func (sess *Session) unlockShard(sh *shard) {
 func (sess *Session) lockKeys(keys [][]byte, stride int) shardSet {
 	var set shardSet
 	if !sess.holdsAll {
-		set = sess.store.lockKeys(keys, stride)
+		for i := 0; i < len(keys); i += stride {
+			if j := sess.store.shardIndex(keys[i]); !sess.holds(j) {
+				set.add(j)
+			}
+		}
+		sess.store.lockSet(set)
 	}
 	if sess.touching != nil {
 		sess.touchLocked(sess.lockedBy(set))
@@ -114,7 +129,7 @@ func (sess *Session) unlockKeys(set shardSet) {
 func (sess *Session) lockedBy(set shardSet) func(k []byte) bool {
 	return func(k []byte) bool {
 		i := sess.store.shardIndex(k)
-		return sess.holdsAll || set[i/64]&(1<<(i%64)) != 0
+		return sess.holds(i) || set[i/64]&(1<<(i%64)) != 0
 	}
 }
 
@@ -268,17 +283,12 @@ func (sess *Session) queue(out []byte, c *command, args [][]byte) []byte {
 		sess.reject(c)
 		return appendErr(out, msg)
 	}
-	n := 0
+	start := len(m.argv)
 	for _, a := range args {
-		n += len(a)
+		m.buf = append(m.buf, a...)
+		m.argv = append(m.argv, m.buf[len(m.buf)-len(a):len(m.buf):len(m.buf)])
 	}
-	buf := make([]byte, 0, n)
-	cp := make([][]byte, len(args))
-	for i, a := range args {
-		buf = append(buf, a...)
-		cp[i] = buf[len(buf)-len(a) : len(buf) : len(buf)]
-	}
-	m.queue = append(m.queue, queued{c: c, args: cp})
+	m.queue = append(m.queue, queued{c: c, start: start, end: len(m.argv)})
 	return append(out, "+QUEUED\r\n"...)
 }
 
@@ -286,7 +296,11 @@ func cmdMulti(sess *Session, out []byte, args [][]byte) []byte {
 	if sess.multi != nil {
 		return appendErr(out, "ERR MULTI calls can not be nested")
 	}
-	sess.multi = &multiState{}
+	m := sess.multiSpare
+	if m == nil {
+		m = &multiState{}
+	}
+	sess.multi, sess.multiSpare = m, nil
 	return resp.AppendOK(out)
 }
 
@@ -294,7 +308,7 @@ func cmdDiscard(sess *Session, out []byte, args [][]byte) []byte {
 	if sess.multi == nil {
 		return appendErr(out, "ERR DISCARD without MULTI")
 	}
-	sess.multi = nil
+	sess.endMulti()
 	sess.unwatch()
 	return resp.AppendOK(out)
 }
@@ -306,32 +320,103 @@ func cmdExec(sess *Session, out []byte, args [][]byte) []byte {
 	if m == nil {
 		return appendErr(out, "ERR EXEC without MULTI")
 	}
-	sess.multi = nil
+	defer sess.endMulti()
+	st := sess.store
 	if m.abort {
 		sess.unwatch()
 		return appendErr(out, "EXECABORT Transaction discarded because of previous errors.")
 	}
 	for _, q := range m.queue {
-		if q.c.oom && sess.store.overMaxmemory() {
+		if q.c.oom && st.overMaxmemory() {
 			sess.unwatch()
 			return appendErr(out, "EXECABORT Transaction discarded because of: "+errOOM)
 		}
 	}
-	st := sess.store
-	st.lockAll()
-	defer st.unlockAll()
+	// Hold the shards of every key the queue names (and the watched
+	// ones), or every shard when a command's keys are not known by
+	// position (FLUSHALL, KEYS, DBSIZE, ...).
+	if set, ok := m.shards(sess); ok {
+		sess.held = set
+		st.lockSet(set)
+		defer st.unlock(set)
+	} else {
+		sess.holdsAll = true
+		st.lockAll()
+		defer st.unlockAll()
+	}
+	sess.inExec = true
+	defer func() { sess.holdsAll, sess.inExec, sess.held = false, false, shardSet{} }()
 	if sess.watchTouched() {
 		sess.unwatch()
 		return resp.AppendNullArray(out)
 	}
 	sess.unwatch()
-	sess.holdsAll, sess.inExec = true, true
-	defer func() { sess.holdsAll, sess.inExec = false, false }()
 	out = resp.AppendArray(out, len(m.queue))
 	for _, q := range m.queue {
-		out = sess.run(out, q.c, q.args)
+		out = sess.run(out, q.c, m.argv[q.start:q.end])
 	}
 	return out
+}
+
+// endMulti ends the transaction, keeping its arrays for the next one.
+func (sess *Session) endMulti() {
+	m := sess.multi
+	sess.multi = nil
+	clear(m.argv) // no references to a large value kept
+	m.queue, m.abort, m.buf, m.argv = m.queue[:0], false, m.buf[:0], m.argv[:0]
+	if cap(m.buf) <= 64<<10 {
+		sess.multiSpare = m
+	}
+}
+
+// shards returns the shards of the keys the queued commands and the
+// watched keys name; ok is false if a command's keys are not known.
+func (m *multiState) shards(sess *Session) (set shardSet, ok bool) {
+	st := sess.store
+	add := func(k []byte) { set.add(st.shardIndex(k)) }
+	for _, q := range m.queue {
+		if !q.c.eachLockKey(m.argv[q.start:q.end], add) {
+			return set, false
+		}
+	}
+	if w := sess.watch; w != nil {
+		for _, k := range w.keys {
+			add([]byte(k.key))
+		}
+	}
+	return set, true
+}
+
+// eachLockKey calls fn for every key args names, read or written, and
+// reports whether it knows them (by position, or by numkeys); commands
+// with no key run under any lock.
+func (c *command) eachLockKey(args [][]byte, fn func(k []byte)) bool {
+	numkeys := func(at int) bool {
+		n, ok := resp.ParseInt(args[at])
+		if !ok || n <= 0 || int(n) >= len(args)-at {
+			return false
+		}
+		for _, k := range args[at+1 : at+1+int(n)] {
+			fn(k)
+		}
+		return true
+	}
+	switch c.name {
+	case "ping", "echo", "time":
+		return true
+	case "zunionstore", "zinterstore", "zdiffstore":
+		fn(args[1])
+		return numkeys(2)
+	case "zunion", "zinter", "zdiff", "zintercard", "sintercard", "lmpop", "zmpop":
+		return numkeys(1)
+	case "blmpop", "bzmpop":
+		return numkeys(2)
+	}
+	if c.first <= 0 {
+		return false
+	}
+	c.eachKey(args, fn)
+	return true
 }
 
 // watchTouched reports whether a watched key was written, or was live when

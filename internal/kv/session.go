@@ -33,9 +33,11 @@ type Session struct {
 
 	blk        *blockState // non-nil while blocked in a blocking command
 	multi      *multiState // non-nil between MULTI and EXEC or DISCARD
+	multiSpare *multiState // the last one's arrays, for the next
 	watch      *watchState // the keys WATCHed, if any
 	inExec     bool        // running EXEC's queued commands: blocking commands do not block
 	holdsAll   bool        // EXEC holds every shard's lock: commands do not lock
+	held       shardSet    // the shards EXEC holds, when not all
 	touching   *command    // the running write command, while keys are watched (see touchLocked)
 	touchArgs  [][]byte    // its arguments
 	touchSeen  uint64      // its keys (by position) already looked at

@@ -197,15 +197,9 @@ func (m *shardSet) each(fn func(i int)) {
 	}
 }
 
-// lockKeys locks the shards of keys in ascending order (so two multi-key
-// commands never deadlock) and returns the set to unlock.
-func (s *Store) lockKeys(keys [][]byte, stride int) shardSet {
-	var set shardSet
-	for i := 0; i < len(keys); i += stride {
-		set.add(s.shardIndex(keys[i]))
-	}
+// lockSet locks the shards of set in ascending order.
+func (s *Store) lockSet(set shardSet) {
 	set.each(func(i int) { s.shards[i].mu.Lock() })
-	return set
 }
 
 func (s *Store) unlock(set shardSet) {
