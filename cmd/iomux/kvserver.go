@@ -125,6 +125,7 @@ func (h *kvHandler) OnOpen(c *loop.Conn) {
 	kc := &kvConn{conn: c, parser: resp.Parser{Limits: h.limits.Limits}}
 	ob := c.Loop().Context().(*kvOutbox)
 	info := kv.ConnInfo{FD: c.Fd(), Close: func() { c.AsyncClose() }, Wake: func() { c.AsyncOnData() },
+		Loop: c.Loop().Index(), WakeLocal: func() { ob.woken = append(ob.woken, kc) },
 		Push: func(p []byte) { ob.push(kc, p) }}
 	if a := c.RemoteAddr(); a != nil {
 		info.Addr = a.String()
@@ -150,7 +151,10 @@ func (h *kvHandler) OnClose(c *loop.Conn, err error) {
 		if kc.timer != nil {
 			kc.timer.Stop()
 		}
-		kc.sess.Close()
+		kc.sess.Close() // a blocked client that was woken passes the wake on
+		if ob := c.Loop().Context().(*kvOutbox); !ob.running {
+			h.runWoken(ob)
+		}
 	}
 }
 
@@ -160,6 +164,9 @@ func (h *kvHandler) OnClose(c *loop.Conn, err error) {
 // allocated per command, unless the command stores a new value.
 func (h *kvHandler) OnData(c *loop.Conn) {
 	kc := c.Context().(*kvConn)
+	if ob := c.Loop().Context().(*kvOutbox); !ob.running {
+		defer h.runWoken(ob)
+	}
 	kc.sess.SetNow(time.Now().UnixMilli())
 	in := c.Peek(-1)
 	used := 0
@@ -220,6 +227,21 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 	if len(out) > 0 {
 		h.flush(c, out)
 	}
+}
+
+// runWoken runs, after a callback, the commands of the clients of this
+// loop that it woke (blocked clients whose key got an element), and those
+// they wake in turn, in order.
+func (h *kvHandler) runWoken(ob *kvOutbox) {
+	ob.running = true
+	for i := 0; i < len(ob.woken); i++ {
+		if c := ob.woken[i].conn; !c.Closed() {
+			h.OnData(c)
+		}
+		ob.woken[i] = nil
+	}
+	ob.woken = ob.woken[:0]
+	ob.running = false
 }
 
 // armTimeout keeps a blocked client's timer: one, on its loop, at its

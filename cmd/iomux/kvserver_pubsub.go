@@ -6,7 +6,8 @@ import (
 	"github.com/iomux/iomux/loop"
 )
 
-// kvOutbox is one loop's pub/sub messages not yet written: PUBLISH, on any
+// kvOutbox is a loop's state beside its connections: its clients woken on
+// it (see kv.ConnInfo.WakeLocal), and its pub/sub messages not yet written: PUBLISH, on any
 // loop, appends a message to each subscriber's pending list, and the first
 // message since the last flush posts one flush to the loop, which writes
 // each subscriber's messages in one Writev. So a pipelined burst of
@@ -17,6 +18,11 @@ import (
 type kvOutbox struct {
 	loop      *loop.Loop
 	highWater int // a subscriber with more than this queued after a flush is dropped
+
+	// Blocked clients of this loop woken by a command run on it, to run
+	// once the callback is done (kvHandler.runWoken); loop-owned, no lock.
+	woken   []*kvConn
+	running bool
 
 	mu        sync.Mutex
 	dirty     []*kvConn // subscribers with pending messages

@@ -33,7 +33,8 @@ func init() {
 	)
 }
 
-// blockState is what a blocked client waits for.
+// blockState is what a blocked client waits for. Session.blk is set and
+// cleared under Store.blockMu, which wake (from any loop) holds.
 type blockState struct {
 	keys     []string // the keys it is queued on
 	deadline int64    // Unix ms it times out at; 0: never
@@ -136,8 +137,8 @@ func (sess *Session) blockOn(keys [][]byte, timeout int64) {
 			b.keys = append(b.keys, key)
 		}
 	}
+	sess.blk = b // under blockMu: wake reads it from other loops
 	st.blockMu.Unlock()
-	sess.blk = b
 	sess.unblockReq.Store(unblockNone)
 	sess.blocked.Store(true)
 	st.blockedClients.Add(1)
@@ -160,12 +161,12 @@ func (sess *Session) unblock() {
 	if b == nil {
 		return
 	}
-	sess.blk = nil
-	sess.blocked.Store(false)
 	st := sess.store
-	st.blockedClients.Add(-1)
 	st.blockMu.Lock()
 	defer st.blockMu.Unlock()
+	sess.blk = nil
+	sess.blocked.Store(false)
+	st.blockedClients.Add(-1)
 	for _, k := range b.keys {
 		q := st.waiters[k]
 		for i, s := range q {
@@ -180,32 +181,39 @@ func (sess *Session) unblock() {
 		}
 		st.waiters[k] = q
 		if b.woken {
-			q[0].wake()
+			q[0].wake(sess.conn.Loop)
 		}
 	}
 }
 
-// signal tells clients blocked on key that it may have an element now: it
-// wakes the first. It costs one atomic load when no client is blocked.
-// Callers may hold shard locks (blockMu is taken after them, never before).
-func (s *Store) signal(key []byte) {
+// signal tells clients blocked on key that it may have an element now
+// (sess, on its loop, wrote it): it wakes the first. It costs one atomic
+// load when no client is blocked. Callers may hold shard locks (blockMu is
+// taken after them, never before).
+func (sess *Session) signal(key []byte) {
+	s := sess.store
 	if s.blockedClients.Load() == 0 {
 		return
 	}
 	s.blockMu.Lock()
 	if q := s.waiters[string(key)]; len(q) > 0 {
-		q[0].wake()
+		q[0].wake(sess.conn.Loop)
 	}
 	s.blockMu.Unlock()
 }
 
 // wake makes the server run the session's blocked command again (blockMu
-// held).
-func (sess *Session) wake() {
+// held), called from loop from: on the session's own loop, once the
+// running callback is done (WakeLocal: no post, no wake-up), else with a
+// post to its loop (Wake).
+func (sess *Session) wake(from int) {
 	if sess.blk != nil {
 		sess.blk.woken = true
 	}
-	if sess.conn.Wake != nil {
+	switch {
+	case from == sess.conn.Loop && sess.conn.WakeLocal != nil:
+		sess.conn.WakeLocal()
+	case sess.conn.Wake != nil:
 		sess.conn.Wake()
 	}
 }
@@ -238,7 +246,7 @@ func clientUnblock(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	c.unblockReq.Store(mode)
 	st.blockMu.Lock()
-	c.wake()
+	c.wake(sess.conn.Loop)
 	st.blockMu.Unlock()
 	return resp.AppendInt(out, 1)
 }

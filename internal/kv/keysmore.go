@@ -74,7 +74,7 @@ func cmdRename(sess *Session, out []byte, args [][]byte) []byte {
 	o.expireAt = 0
 	dsh.add(dst, o)
 	dsh.setExpiry(dst, o, at)
-	st.signal(dst)
+	sess.signal(dst)
 	if nx {
 		return resp.AppendInt(out, 1)
 	}
@@ -124,7 +124,7 @@ func cmdCopy(sess *Session, out []byte, args [][]byte) []byte {
 	c.expireAt = 0
 	dsh.add(dst, c)
 	dsh.setExpiry(dst, c, at)
-	st.signal(dst)
+	sess.signal(dst)
 	return resp.AppendInt(out, 1)
 }
 

@@ -287,7 +287,7 @@ func (sess *Session) move(out, src, dst []byte, fromFront, toFront bool) (v, rep
 	} else {
 		do.list.pushBack(v)
 	}
-	sess.store.signal(dst)
+	sess.signal(dst)
 	return v, nil
 }
 

@@ -69,6 +69,12 @@ type ConnInfo struct {
 	// Wake makes the server run the client's buffered commands again,
 	// from any goroutine: a blocked client's key may have an element.
 	Wake func()
+	// Loop is the index of the client's event loop, and WakeLocal is Wake
+	// called on that loop, by another client's command: the server runs
+	// the commands once the running callback returns, before it reads
+	// more, as Redis serves blocked clients before the next command.
+	Loop      int
+	WakeLocal func()
 }
 
 var sessionIDs atomic.Int64

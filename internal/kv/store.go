@@ -170,7 +170,7 @@ func (sess *Session) existingOrNew(key []byte, k Kind, out []byte) (o *object, s
 	if o == nil && reply == nil {
 		o = sh.add(key, newObject(k))
 		if k == KindList || k == KindZSet {
-			sess.store.signal(key)
+			sess.signal(key)
 		}
 	}
 	return o, sh, reply

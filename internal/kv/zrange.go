@@ -320,7 +320,7 @@ func (sess *Session) storeZset(dst []byte, ms []zmember) int {
 		return 0
 	}
 	o := sh.add(dst, newObject(KindZSet))
-	sess.store.signal(dst)
+	sess.signal(dst)
 	for _, m := range ms {
 		o.zset.add([]byte(m.member), m.score)
 	}
