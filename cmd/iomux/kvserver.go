@@ -113,7 +113,8 @@ type kvConn struct {
 	sess    *kv.Session
 	parser  resp.Parser
 	out     []byte
-	timer   *loop.Timer // a blocked client's timeout, while it is blocked
+	timer   *loop.Timer // a blocked client's timeout (kept for its next block)
+	armedAt int64       // the deadline timer is set for; 0: not set
 }
 
 func (h *kvHandler) OnOpen(c *loop.Conn) {
@@ -148,7 +149,7 @@ func (h *kvHandler) OnLoopStart(l *loop.Loop) {
 
 func (h *kvHandler) OnClose(c *loop.Conn, err error) {
 	if kc, ok := c.Context().(*kvConn); ok {
-		if kc.timer != nil {
+		if kc.armedAt != 0 {
 			kc.timer.Stop()
 		}
 		kc.sess.Close() // a blocked client that was woken passes the wake on
@@ -249,22 +250,28 @@ func (h *kvHandler) runWoken(ob *kvOutbox) {
 // none once it is not blocked.
 func (h *kvHandler) armTimeout(c *loop.Conn, kc *kvConn) {
 	deadline := kc.sess.BlockDeadline()
-	if deadline == 0 || c.Closed() {
-		if kc.timer != nil {
+	switch {
+	case deadline == 0 || c.Closed():
+		if kc.armedAt != 0 {
 			kc.timer.Stop()
-			kc.timer = nil
+			kc.armedAt = 0
 		}
 		return
+	case deadline == kc.armedAt:
+		return
 	}
+	d := max(time.Duration(deadline-time.Now().UnixMilli())*time.Millisecond, 0)
 	if kc.timer == nil {
-		d := time.Duration(deadline-time.Now().UnixMilli()) * time.Millisecond
-		kc.timer = c.Loop().AfterFunc(max(d, 0), func() {
-			kc.timer = nil
+		kc.timer = c.Loop().AfterFunc(d, func() {
+			kc.armedAt = 0
 			if !c.Closed() {
 				h.OnData(c)
 			}
 		})
+	} else {
+		kc.timer.Reset(d)
 	}
+	kc.armedAt = deadline
 }
 
 // flush writes out, and drops the client if that leaves more than

@@ -124,7 +124,12 @@ func (sess *Session) blocking(out []byte, keys [][]byte, timeout int64, try func
 
 // blockOn queues the session on keys.
 func (sess *Session) blockOn(keys [][]byte, timeout int64) {
-	b := &blockState{}
+	b := sess.blkSpare
+	if b == nil {
+		b = &blockState{}
+	}
+	sess.blkSpare = nil
+	b.keys, b.deadline, b.woken = b.keys[:0], 0, false
 	if timeout > 0 {
 		b.deadline = sess.now + timeout
 	}
@@ -164,7 +169,7 @@ func (sess *Session) unblock() {
 	st := sess.store
 	st.blockMu.Lock()
 	defer st.blockMu.Unlock()
-	sess.blk = nil
+	sess.blk, sess.blkSpare = nil, b // no other loop sees b once blk is nil
 	sess.blocked.Store(false)
 	st.blockedClients.Add(-1)
 	for _, k := range b.keys {

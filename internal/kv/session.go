@@ -32,6 +32,7 @@ type Session struct {
 	lower              [32]byte
 
 	blk        *blockState // non-nil while blocked in a blocking command
+	blkSpare   *blockState // the last one, for the next
 	multi      *multiState // non-nil between MULTI and EXEC or DISCARD
 	multiSpare *multiState // the last one's arrays, for the next
 	watch      *watchState // the keys WATCHed, if any
