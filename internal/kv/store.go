@@ -1,7 +1,10 @@
 // Package kv is the keyspace of iomux kv-server: strings, lists, sets,
 // hashes and sorted sets under Redis's command set, with lazy and active
-// expiry, shared by every event loop through locked shards. It is in
-// memory only: nothing is written to disk, and everything is lost when the
+// expiry, shared by every event loop through locked shards; and the
+// commands between clients: blocking pops (block.go), transactions
+// (multi.go) and pub/sub (pubsub.go), whose hooks into the server are
+// ConnInfo's Wake, WakeLocal and Push and Session.Blocked. It is in memory
+// only: nothing is written to disk, and everything is lost when the
 // process exits.
 //
 // A Session runs one client's commands: Exec parses nothing (the RESP
