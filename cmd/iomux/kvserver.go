@@ -39,8 +39,12 @@ HKEYS HVALS HLEN HEXISTS HINCRBY HINCRBYFLOAT HSTRLEN HRANDFIELD HSCAN),
 sorted sets (ZADD ZINCRBY ZPOPMIN ZPOPMAX ZMPOP ZRANGE[BYSCORE|BYLEX|REV|LIMIT]
 and its older forms, ZRANGESTORE ZCOUNT ZLEXCOUNT ZRANK ZREVRANK ZREMRANGEBY*
 ZUNION ZINTER ZDIFF and STORE forms, ZINTERCARD ZCARD ZSCORE ZMSCORE ZREM
-ZRANDMEMBER ZSCAN), and PING ECHO SELECT(0) QUIT HELLO(2) CLIENT COMMAND INFO
-CONFIG FUNCTION(FLUSH) TIME.
+ZRANDMEMBER ZSCAN), blocking (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN
+BZPOPMAX BZMPOP), transactions (MULTI EXEC DISCARD WATCH UNWATCH), pub/sub
+(SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBLISH PUBSUB), and PING ECHO
+SELECT(0) QUIT HELLO(2) CLIENT COMMAND INFO CONFIG FUNCTION(FLUSH) TIME.
+A blocked client costs no goroutine; a subscriber with 1 MiB of messages
+unread is disconnected.
 Inline commands work too: type "SET k v" into nc or telnet.
 
 Keys with a TTL expire when touched (lazily) and, every 100 ms, by a loop
@@ -104,9 +108,13 @@ type kvHandler struct {
 }
 
 type kvConn struct {
-	sess   *kv.Session
-	parser resp.Parser
-	out    []byte
+	conn    *loop.Conn
+	pending [][]byte // pub/sub messages not yet written (under its loop's kvOutbox.mu)
+	sess    *kv.Session
+	parser  resp.Parser
+	out     []byte
+	timer   *loop.Timer // a blocked client's timeout (kept for its next block)
+	armedAt int64       // the deadline timer is set for; 0: not set
 }
 
 func (h *kvHandler) OnOpen(c *loop.Conn) {
@@ -115,7 +123,11 @@ func (h *kvHandler) OnOpen(c *loop.Conn) {
 			h.store.Info.Port = a.Port
 		}
 	})
-	info := kv.ConnInfo{FD: c.Fd(), Close: func() { c.AsyncClose() }}
+	kc := &kvConn{conn: c, parser: resp.Parser{Limits: h.limits.Limits}}
+	ob := c.Loop().Context().(*kvOutbox)
+	info := kv.ConnInfo{FD: c.Fd(), Close: func() { c.AsyncClose() }, Wake: func() { c.AsyncOnData() },
+		Loop: c.Loop().Index(), WakeLocal: func() { ob.woken = append(ob.woken, kc) },
+		Push: func(p []byte) { ob.push(kc, p) }}
 	if a := c.RemoteAddr(); a != nil {
 		info.Addr = a.String()
 	}
@@ -123,19 +135,27 @@ func (h *kvHandler) OnOpen(c *loop.Conn) {
 		info.LocalAddr = a.String()
 		info.Unix = a.Network() == "unix"
 	}
-	c.SetContext(&kvConn{sess: h.store.Connect(info), parser: resp.Parser{Limits: h.limits.Limits}})
+	kc.sess = h.store.Connect(info)
+	c.SetContext(kc)
 }
 
-// OnLoopStart starts a loop's active-expiry timer, as the loop starts:
-// loop i of n sweeps the shards i, i+n, ...
+// OnLoopStart gives a loop its pub/sub outbox and starts its active-expiry
+// timer, as the loop starts: loop i of n sweeps the shards i, i+n, ...
 func (h *kvHandler) OnLoopStart(l *loop.Loop) {
+	l.SetContext(&kvOutbox{loop: l, highWater: l.Server().Options().HighWater})
 	i := l.Index()
 	l.Every(kvExpireEvery, func() { h.store.ExpireCycle(i, h.loops, kvExpireBudget) })
 }
 
 func (h *kvHandler) OnClose(c *loop.Conn, err error) {
 	if kc, ok := c.Context().(*kvConn); ok {
-		kc.sess.Close()
+		if kc.armedAt != 0 {
+			kc.timer.Stop()
+		}
+		kc.sess.Close() // a blocked client that was woken passes the wake on
+		if ob := c.Loop().Context().(*kvOutbox); !ob.running {
+			h.runWoken(ob)
+		}
 	}
 }
 
@@ -145,11 +165,15 @@ func (h *kvHandler) OnClose(c *loop.Conn, err error) {
 // allocated per command, unless the command stores a new value.
 func (h *kvHandler) OnData(c *loop.Conn) {
 	kc := c.Context().(*kvConn)
+	if ob := c.Loop().Context().(*kvOutbox); !ob.running {
+		defer h.runWoken(ob)
+	}
 	kc.sess.SetNow(time.Now().UnixMilli())
 	in := c.Peek(-1)
 	used := 0
 	out := kc.out[:0]
 	defer func() {
+		h.armTimeout(c, kc)
 		kc.sess.EndBatch()
 		c.Discard(used)
 		if cap(out) > 4*kvFlushAt {
@@ -181,6 +205,10 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 			continue
 		}
 		out = kc.sess.Exec(out, args)
+		if kc.sess.Blocked() {
+			used -= n // run again when woken, or at its deadline; what follows waits
+			break
+		}
 		if kc.sess.Quit() {
 			h.flush(c, out)
 			used = len(in)
@@ -200,6 +228,50 @@ func (h *kvHandler) OnData(c *loop.Conn) {
 	if len(out) > 0 {
 		h.flush(c, out)
 	}
+}
+
+// runWoken runs, after a callback, the commands of the clients of this
+// loop that it woke (blocked clients whose key got an element), and those
+// they wake in turn, in order.
+func (h *kvHandler) runWoken(ob *kvOutbox) {
+	ob.running = true
+	for i := 0; i < len(ob.woken); i++ {
+		if c := ob.woken[i].conn; !c.Closed() {
+			h.OnData(c)
+		}
+		ob.woken[i] = nil
+	}
+	ob.woken = ob.woken[:0]
+	ob.running = false
+}
+
+// armTimeout keeps a blocked client's timer: one, on its loop, at its
+// deadline (OnData then runs the command again, which times it out), and
+// none once it is not blocked.
+func (h *kvHandler) armTimeout(c *loop.Conn, kc *kvConn) {
+	deadline := kc.sess.BlockDeadline()
+	switch {
+	case deadline == 0 || c.Closed():
+		if kc.armedAt != 0 {
+			kc.timer.Stop()
+			kc.armedAt = 0
+		}
+		return
+	case deadline == kc.armedAt:
+		return
+	}
+	d := max(time.Duration(deadline-time.Now().UnixMilli())*time.Millisecond, 0)
+	if kc.timer == nil {
+		kc.timer = c.Loop().AfterFunc(d, func() {
+			kc.armedAt = 0
+			if !c.Closed() {
+				h.OnData(c)
+			}
+		})
+	} else {
+		kc.timer.Reset(d)
+	}
+	kc.armedAt = deadline
 }
 
 // flush writes out, and drops the client if that leaves more than
@@ -259,7 +331,7 @@ func runKVServer(e *env, args []string) error {
 	h.store.Info = kv.ServerInfo{Loops: h.loops, Backend: opt.backend, Config: map[string]string{
 		"proto-max-bulk-len":          strconv.Itoa(lim.MaxBulk),
 		"client-query-buffer-limit":   strconv.Itoa(lim.maxQuery),
-		"client-output-buffer-limit":  "normal " + strconv.Itoa(lim.maxOutput) + " 0 0",
+		"client-output-buffer-limit":  "normal " + strconv.Itoa(lim.maxOutput) + " 0 0 pubsub " + strconv.Itoa(srv.Options().HighWater) + " 0 0",
 		"iomux-max-args":              strconv.Itoa(lim.MaxArgs),
 		"iomux-max-inline":            strconv.Itoa(lim.MaxInline),
 		"iomux-write-timeout-seconds": strconv.Itoa(int(writeTimeout.Seconds())),

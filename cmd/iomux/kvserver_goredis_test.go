@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,5 +168,99 @@ func TestKVServerLoopsShareKeyspace(t *testing.T) {
 	c := goRedis(t, s.addr)
 	if n, err := c.Get(ctx, "shared").Int(); n != clients*incrs || err != nil {
 		t.Fatalf("shared counter %d, %v; want %d", n, err, clients*incrs)
+	}
+}
+
+// go-redis's blocking pop, optimistic transaction (WATCH, MULTI/EXEC) and
+// pub/sub against kv-server, each once, across two loops.
+func TestKVServerGoRedisBlockingTxPubSub(t *testing.T) {
+	iomuxtest.CheckLeaks(t)
+	s := srvStart(t, runKVServer, "--loops", "2")
+	c1, c2 := goRedis(t, s.addr), goRedis(t, s.addr)
+	ctx := context.Background()
+
+	// BLPOP on one client, woken by the other's RPUSH; BZPOPMIN times out.
+	popped := make(chan []string, 1)
+	go func() {
+		v, err := c1.BLPop(ctx, 5*time.Second, "queue").Result()
+		if err != nil {
+			v = []string{err.Error()}
+		}
+		popped <- v
+	}()
+	for deadline := time.Now().Add(srvWait); ; time.Sleep(time.Millisecond) {
+		if info, _ := c2.Info(ctx, "clients").Result(); strings.Contains(info, "blocked_clients:1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("BLPOP never blocked")
+		}
+	}
+	if err := c2.RPush(ctx, "queue", "job").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v := <-popped; !slices.Equal(v, []string{"queue", "job"}) {
+		t.Fatalf("BLPOP: %q", v)
+	}
+	if _, err := c1.BZPopMin(ctx, 50*time.Millisecond, "nozset").Result(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("BZPOPMIN timed out: %v, want redis.Nil", err)
+	}
+
+	// WATCH: the transaction runs when the key is untouched, and fails with
+	// TxFailedErr when the other client wrote it in between.
+	incr := func(interfere bool) error {
+		return c1.Watch(ctx, func(tx *redis.Tx) error {
+			n, err := tx.Get(ctx, "counter").Int()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			if interfere {
+				c2.Set(ctx, "counter", 100, 0)
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, "counter", n+1, 0)
+				return nil
+			})
+			return err
+		}, "counter")
+	}
+	if err := incr(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := incr(true); !errors.Is(err, redis.TxFailedErr) {
+		t.Fatalf("WATCHed key written by another client: %v, want TxFailedErr", err)
+	}
+	if n, _ := c1.Get(ctx, "counter").Int(); n != 100 {
+		t.Fatalf("counter %d, want 100", n)
+	}
+	cmds, err := c1.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Incr(ctx, "counter")
+		p.LPush(ctx, "counter", "x") // WRONGTYPE inside EXEC: the others still run
+		p.Incr(ctx, "counter")
+		return nil
+	})
+	if len(cmds) != 3 || cmds[0].(*redis.IntCmd).Val() != 101 || cmds[1].Err() == nil || cmds[2].(*redis.IntCmd).Val() != 102 {
+		t.Fatalf("MULTI/EXEC: %v, %v", cmds, err)
+	}
+
+	// Pub/sub: a subscription on one loop, PUBLISH from the other.
+	sub := c1.Subscribe(ctx, "news")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	psub := c2.PSubscribe(ctx, "ne*")
+	defer psub.Close()
+	if _, err := psub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c2.Publish(ctx, "news", "hello").Result(); n != 2 || err != nil {
+		t.Fatalf("PUBLISH: %d, %v", n, err)
+	}
+	for _, ps := range []*redis.PubSub{sub, psub} {
+		m, err := ps.ReceiveMessage(ctx)
+		if err != nil || m.Channel != "news" || m.Payload != "hello" {
+			t.Fatalf("message: %+v, %v", m, err)
+		}
 	}
 }

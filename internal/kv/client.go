@@ -120,6 +120,10 @@ func (sess *Session) line(b []byte, c *Session, cmd string) []byte {
 	if c.blockedFlag() {
 		flags = "b"
 	}
+	nch, npat := c.subs.nch.Load(), c.subs.npat.Load()
+	if nch+npat > 0 {
+		flags = "P"
+	}
 	b = append(b, "id="...)
 	b = strconv.AppendInt(b, c.id, 10)
 	b = append(b, " addr="...)
@@ -136,7 +140,11 @@ func (sess *Session) line(b []byte, c *Session, cmd string) []byte {
 	b = strconv.AppendInt(b, max(0, sess.now-c.active.Load())/1000, 10)
 	b = append(b, " flags="...)
 	b = append(b, flags...)
-	b = append(b, " db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf="...)
+	b = append(b, " db=0 sub="...)
+	b = strconv.AppendInt(b, int64(nch), 10)
+	b = append(b, " psub="...)
+	b = strconv.AppendInt(b, int64(npat), 10)
+	b = append(b, " ssub=0 multi=-1 qbuf="...)
 	b = strconv.AppendInt(b, int64(qbuf), 10)
 	b = append(b, " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd="...)
 	b = append(b, cmd...)
@@ -170,7 +178,7 @@ func clientList(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	var b []byte
 	for _, c := range sess.store.clientList() {
-		if ids != nil && !slices.Contains(ids, c.id) || typ != "" && typ != "normal" {
+		if ids != nil && !slices.Contains(ids, c.id) || typ != "" && typ != c.clientType() {
 			continue
 		}
 		b = sess.line(b, c, "client|list")
@@ -245,13 +253,22 @@ func clientKill(sess *Session, out []byte, args [][]byte) []byte {
 	for _, c := range sess.store.clientList() {
 		switch {
 		case id != 0 && c.id != id, addr != "" && c.conn.Addr != addr, laddr != "" && c.conn.LocalAddr != laddr,
-			typ != "" && typ != "normal", skipMe && c == sess:
+			typ != "" && typ != c.clientType(), skipMe && c == sess:
 			continue
 		}
 		c.kill()
 		n++
 	}
 	return resp.AppendInt(out, int64(n))
+}
+
+// clientType is CLIENT LIST's and KILL's TYPE of c: pubsub while it is
+// subscribed, else normal.
+func (c *Session) clientType() string {
+	if c.subs.nch.Load()+c.subs.npat.Load() > 0 {
+		return "pubsub"
+	}
+	return "normal"
 }
 
 // kill closes c's connection, from any loop.

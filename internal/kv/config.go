@@ -80,7 +80,7 @@ func (s *settings) set(name, v string) {
 // configValues are every setting CONFIG GET knows and its value now.
 func (sess *Session) configValues() map[string]string {
 	conf := map[string]string{"save": "", "appendonly": "no", "databases": "1",
-		"maxmemory": "0", "maxmemory-policy": "noeviction", "port": strconv.Itoa(sess.store.Info.Port),
+		"maxmemory": strconv.FormatInt(sess.store.maxmemory.Load(), 10), "maxmemory-policy": "noeviction", "port": strconv.Itoa(sess.store.Info.Port),
 		"io-threads": "1", "timeout": "0"}
 	for k, v := range sess.store.Info.Config {
 		conf[k] = v
@@ -123,6 +123,12 @@ func cmdConfig(sess *Session, out []byte, args [][]byte) []byte {
 	case equalFold(sub, "resetstat") && len(args) == 2:
 		sess.store.commands.Store(0)
 		sess.store.expired.Store(0)
+		for i := range sess.store.cmdStats {
+			st := &sess.store.cmdStats[i]
+			st.calls.Store(0)
+			st.failed.Store(0)
+			st.rejected.Store(0)
+		}
 		return resp.AppendOK(out)
 	case equalFold(sub, "help"):
 		return appendHelp(out, "CONFIG", "GET <pattern>", "SET <directive> <value> [<directive> <value> ...]", "RESETSTAT")
@@ -153,6 +159,12 @@ func configSet(sess *Session, out []byte, pairs [][]byte) []byte {
 			continue // what kv-server does: no snapshots, no append-only file
 		case name == "save", name == "appendonly":
 			return bad("kv-server keeps everything in memory only")
+		case name == "maxmemory":
+			n, ok := parseMemory(v)
+			if !ok || n < 0 {
+				return bad("argument must be a memory value")
+			}
+			v = strconv.FormatInt(n, 10)
 		case !tunable:
 			return appendErr(out, "ERR Unknown option or number of arguments for CONFIG SET - '"+string(appendPrintable(nil, pairs[i], 128))+"'")
 		case def == "yes" || def == "no":
@@ -174,6 +186,11 @@ func configSet(sess *Session, out []byte, pairs [][]byte) []byte {
 		changes = append(changes, change{given, name, v})
 	}
 	for _, c := range changes {
+		if c.name == "maxmemory" {
+			n, _ := strconv.ParseInt(c.value, 10, 64)
+			sess.store.maxmemory.Store(n)
+			continue
+		}
 		sess.store.settings.set(c.name, c.value)
 	}
 	return resp.AppendOK(out)

@@ -28,7 +28,7 @@ func cmdHSet(sess *Session, out []byte, args [][]byte) []byte {
 		return appendArity(out, sess.lookup(args[0]).name)
 	}
 	o, sh, reply := sess.existingOrNew(args[1], KindHash, out)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -54,7 +54,7 @@ func cmdHSet(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdHSetNX(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existingOrNew(args[1], KindHash, out)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -67,7 +67,7 @@ func cmdHSetNX(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdHGet(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindHash, out, resp.AppendNull)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -79,7 +79,7 @@ func cmdHGet(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdHMGet(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.ofKind(args[1], KindHash, out) // an absent hash: every field is null
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if reply != nil {
 		return reply
 	}
@@ -101,7 +101,7 @@ func cmdHMGet(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdHDel(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindHash, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -123,7 +123,7 @@ func cmdHGetAll(sess *Session, out []byte, args [][]byte) []byte {
 	keys := !equalFold(args[0], "hvals")
 	vals := !equalFold(args[0], "hkeys")
 	o, sh, reply := sess.existing(args[1], KindHash, out, appendEmpty)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -145,7 +145,7 @@ func cmdHGetAll(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdHLen(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindHash, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -154,7 +154,7 @@ func cmdHLen(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdHExists(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindHash, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}

@@ -26,7 +26,7 @@ func cmdHIncrBy(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, errNotInteger)
 	}
 	o, sh, reply := sess.existingOrNew(args[1], KindHash, out)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -56,7 +56,7 @@ func cmdHIncrByFloat(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, "ERR value is NaN or Infinity")
 	}
 	o, sh, reply := sess.existingOrNew(args[1], KindHash, out)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -82,7 +82,7 @@ func cmdHIncrByFloat(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdHStrlen(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindHash, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -93,7 +93,7 @@ func cmdHStrlen(sess *Session, out []byte, args [][]byte) []byte {
 func cmdHRandField(sess *Session, out []byte, args [][]byte) []byte {
 	if len(args) == 2 {
 		o, sh, reply := sess.existing(args[1], KindHash, out, resp.AppendNull)
-		defer sh.mu.Unlock()
+		defer sess.unlockShard(sh)
 		if o == nil {
 			return reply
 		}
@@ -110,7 +110,7 @@ func cmdHRandField(sess *Session, out []byte, args [][]byte) []byte {
 		return reply
 	}
 	o, sh, reply := sess.existing(args[1], KindHash, out, appendEmpty)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -139,7 +139,7 @@ func cmdHScan(sess *Session, out []byte, args [][]byte) []byte {
 		return reply
 	}
 	o, sh, reply := sess.existing(args[1], KindHash, out, appendEmptyScan)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}

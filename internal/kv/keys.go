@@ -33,8 +33,8 @@ func init() {
 
 func cmdDel(sess *Session, out []byte, args [][]byte) []byte {
 	st := sess.store
-	locked := st.lockKeys(args[1:], 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(args[1:], 1)
+	defer sess.unlockKeys(locked)
 	n := 0
 	for _, k := range args[1:] {
 		sh := &st.shards[st.shardIndex(k)]
@@ -47,8 +47,8 @@ func cmdDel(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdExists(sess *Session, out []byte, args [][]byte) []byte {
 	st := sess.store
-	locked := st.lockKeys(args[1:], 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(args[1:], 1)
+	defer sess.unlockKeys(locked)
 	n := 0
 	for _, k := range args[1:] {
 		if st.shards[st.shardIndex(k)].get(k, sess.now) != nil {
@@ -99,8 +99,8 @@ func cmdExpire(sess *Session, out []byte, args [][]byte) []byte {
 		}
 		at += sess.now
 	}
-	sh := sess.store.lockShard(args[1])
-	defer sh.mu.Unlock()
+	sh := sess.lockShard(args[1])
+	defer sess.unlockShard(sh)
 	o := sh.get(args[1], sess.now)
 	if o == nil {
 		return resp.AppendInt(out, 0)
@@ -121,8 +121,8 @@ func cmdExpire(sess *Session, out []byte, args [][]byte) []byte {
 
 // cmdTTL is TTL and PTTL: -2 for no key, -1 for no expiry.
 func cmdTTL(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.lockShard(args[1])
-	defer sh.mu.Unlock()
+	sh := sess.lockShard(args[1])
+	defer sess.unlockShard(sh)
 	o := sh.get(args[1], sess.now)
 	switch {
 	case o == nil:
@@ -138,8 +138,8 @@ func cmdTTL(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdPersist(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.lockShard(args[1])
-	defer sh.mu.Unlock()
+	sh := sess.lockShard(args[1])
+	defer sess.unlockShard(sh)
 	o := sh.get(args[1], sess.now)
 	if o == nil || o.expireAt == 0 {
 		return resp.AppendInt(out, 0)
@@ -149,8 +149,8 @@ func cmdPersist(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdType(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.lockShard(args[1])
-	defer sh.mu.Unlock()
+	sh := sess.lockShard(args[1])
+	defer sess.unlockShard(sh)
 	o := sh.get(args[1], sess.now)
 	if o == nil {
 		return resp.AppendSimple(out, "none")
@@ -163,7 +163,7 @@ func cmdType(sess *Session, out []byte, args [][]byte) []byte {
 func cmdKeys(sess *Session, out []byte, args [][]byte) []byte {
 	var keys [][]byte
 	for i := range sess.store.shards {
-		keys = sess.store.scanShard(i, keys, args[1], -1, sess.now)
+		keys = sess.scanShard(i, keys, args[1], -1, sess.now)
 	}
 	out = resp.AppendArray(out, len(keys))
 	for _, k := range keys {
@@ -174,10 +174,9 @@ func cmdKeys(sess *Session, out []byte, args [][]byte) []byte {
 
 // scanShard appends to keys the live keys of shard i that match pattern
 // (nil: all) and are of kind want (-1: any).
-func (s *Store) scanShard(i int, keys [][]byte, pattern []byte, want int, now int64) [][]byte {
-	sh := &s.shards[i]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
+func (sess *Session) scanShard(i int, keys [][]byte, pattern []byte, want int, now int64) [][]byte {
+	sh := sess.lockIdx(i)
+	defer sess.unlockShard(sh)
 	all := len(pattern) == 1 && pattern[0] == '*'
 	for k, o := range sh.keys {
 		if o.expireAt != 0 && o.expireAt <= now {
@@ -237,7 +236,7 @@ func cmdScan(sess *Session, out []byte, args [][]byte) []byte {
 	next := int64(0)
 	for i := cursor; i < shardCount; i++ {
 		if want != -2 {
-			keys = sess.store.scanShard(int(i), keys, pattern, want, sess.now)
+			keys = sess.scanShard(int(i), keys, pattern, want, sess.now)
 		}
 		if int64(len(keys)) >= count && i+1 < shardCount {
 			next = i + 1
@@ -255,7 +254,8 @@ func cmdScan(sess *Session, out []byte, args [][]byte) []byte {
 }
 
 func cmdDBSize(sess *Session, out []byte, args [][]byte) []byte {
-	return resp.AppendInt(out, int64(sess.store.Keys()))
+	n, _ := sess.store.counts(sess.holdsAll)
+	return resp.AppendInt(out, int64(n))
 }
 
 // cmdFlush is FLUSHDB and FLUSHALL [ASYNC|SYNC] (both flush at once).
@@ -263,6 +263,6 @@ func cmdFlush(sess *Session, out []byte, args [][]byte) []byte {
 	if len(args) > 2 || len(args) == 2 && !equalFold(args[1], "async") && !equalFold(args[1], "sync") {
 		return appendErr(out, errSyntax)
 	}
-	sess.store.Flush()
+	sess.flush()
 	return resp.AppendOK(out)
 }

@@ -49,8 +49,8 @@ func (o *object) clone() *object {
 func cmdRename(sess *Session, out []byte, args [][]byte) []byte {
 	nx := equalFold(args[0], "renamenx")
 	st := sess.store
-	locked := st.lockKeys(args[1:3], 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(args[1:3], 1)
+	defer sess.unlockKeys(locked)
 	src, dst := args[1], args[2]
 	ssh, dsh := st.shardOf(src), st.shardOf(dst)
 	o := ssh.get(src, sess.now)
@@ -74,7 +74,7 @@ func cmdRename(sess *Session, out []byte, args [][]byte) []byte {
 	o.expireAt = 0
 	dsh.add(dst, o)
 	dsh.setExpiry(dst, o, at)
-	st.signal(dst)
+	sess.signal(dst)
 	if nx {
 		return resp.AppendInt(out, 1)
 	}
@@ -102,8 +102,8 @@ func cmdCopy(sess *Session, out []byte, args [][]byte) []byte {
 		}
 	}
 	st := sess.store
-	locked := st.lockKeys(args[1:3], 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(args[1:3], 1)
+	defer sess.unlockKeys(locked)
 	src, dst := args[1], args[2]
 	if string(src) == string(dst) {
 		return appendErr(out, "ERR source and destination objects are the same")
@@ -124,26 +124,24 @@ func cmdCopy(sess *Session, out []byte, args [][]byte) []byte {
 	c.expireAt = 0
 	dsh.add(dst, c)
 	dsh.setExpiry(dst, c, at)
-	st.signal(dst)
+	sess.signal(dst)
 	return resp.AppendInt(out, 1)
 }
 
 // cmdRandomKey picks a shard at random, then a key in it (Go's map order
 // starts at random), skipping empty shards and expired keys.
 func cmdRandomKey(sess *Session, out []byte, args [][]byte) []byte {
-	st := sess.store
 	first := rand.IntN(shardCount)
 	for k := range shardCount {
-		sh := &st.shards[(first+k)%shardCount]
-		sh.mu.Lock()
+		sh := sess.lockIdx((first + k) % shardCount)
 		for key, o := range sh.keys {
 			if o.expireAt != 0 && o.expireAt <= sess.now {
 				continue
 			}
-			sh.mu.Unlock()
+			sess.unlockShard(sh)
 			return resp.AppendBulk(out, key)
 		}
-		sh.mu.Unlock()
+		sess.unlockShard(sh)
 	}
 	return resp.AppendNull(out)
 }
@@ -151,8 +149,8 @@ func cmdRandomKey(sess *Session, out []byte, args [][]byte) []byte {
 // cmdExpireTime is EXPIRETIME and PEXPIRETIME: the Unix time a key
 // expires at, -1 with no expiry, -2 with no key.
 func cmdExpireTime(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.lockShard(args[1])
-	defer sh.mu.Unlock()
+	sh := sess.lockShard(args[1])
+	defer sess.unlockShard(sh)
 	o := sh.get(args[1], sess.now)
 	switch {
 	case o == nil:
@@ -183,8 +181,8 @@ func cmdObject(sess *Session, out []byte, args [][]byte) []byte {
 		}
 		return unknownSubcommand(out, sub, "OBJECT")
 	}
-	sh := sess.store.lockShard(args[2])
-	defer sh.mu.Unlock()
+	sh := sess.lockShard(args[2])
+	defer sess.unlockShard(sh)
 	o := sh.get(args[2], sess.now)
 	if o == nil {
 		return resp.AppendNull(out)
@@ -219,8 +217,8 @@ func cmdMemory(sess *Session, out []byte, args [][]byte) []byte {
 	if len(args) != 3 && !(len(args) == 5 && equalFold(args[3], "samples")) {
 		return appendErr(out, errSyntax)
 	}
-	sh := sess.store.lockShard(args[2])
-	defer sh.mu.Unlock()
+	sh := sess.lockShard(args[2])
+	defer sess.unlockShard(sh)
 	o := sh.get(args[2], sess.now)
 	if o == nil {
 		return resp.AppendNull(out)

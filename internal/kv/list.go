@@ -100,7 +100,7 @@ func cmdPush(sess *Session, out []byte, args [][]byte) []byte {
 	} else {
 		o, sh, reply = sess.existingOrNew(args[1], KindList, out)
 	}
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -147,7 +147,7 @@ func cmdPop(sess *Session, out []byte, args [][]byte) []byte {
 		none = resp.AppendNullArray
 	}
 	o, sh, reply := sess.existing(args[1], KindList, out, none)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -194,7 +194,7 @@ func cmdLRange(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, errNotInteger)
 	}
 	o, sh, reply := sess.existing(args[1], KindList, out, appendEmpty)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -208,7 +208,7 @@ func cmdLRange(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdLLen(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindList, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -221,7 +221,7 @@ func cmdLIndex(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, errNotInteger)
 	}
 	o, sh, reply := sess.existing(args[1], KindList, out, resp.AppendNull)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}

@@ -44,7 +44,7 @@ func cmdLSet(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, errNotInteger)
 	}
 	o, sh, reply := sess.existing(args[1], KindList, out, func(b []byte) []byte { return appendErr(b, "ERR no such key") })
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -65,7 +65,7 @@ func cmdLInsert(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, errSyntax)
 	}
 	o, sh, reply := sess.existing(args[1], KindList, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -91,7 +91,7 @@ func cmdLRem(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, errNotInteger)
 	}
 	o, sh, reply := sess.existing(args[1], KindList, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -133,7 +133,7 @@ func cmdLTrim(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, errNotInteger)
 	}
 	o, sh, reply := sess.existing(args[1], KindList, out, resp.AppendOK)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -184,7 +184,7 @@ func cmdLPos(sess *Session, out []byte, args [][]byte) []byte {
 		none = appendEmpty
 	}
 	o, sh, reply := sess.existing(args[1], KindList, out, none)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -246,9 +246,8 @@ func cmdLMove(sess *Session, out []byte, args [][]byte) []byte {
 			return appendErr(out, errSyntax)
 		}
 	}
-	st := sess.store
-	locked := st.lockKeys(args[1:3], 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(args[1:3], 1)
+	defer sess.unlockKeys(locked)
 	v, reply := sess.move(out, args[1], args[2], fromFront, toFront)
 	if reply != nil {
 		return reply
@@ -288,7 +287,7 @@ func (sess *Session) move(out, src, dst []byte, fromFront, toFront bool) (v, rep
 	} else {
 		do.list.pushBack(v)
 	}
-	sess.store.signal(dst)
+	sess.signal(dst)
 	return v, nil
 }
 
@@ -301,15 +300,15 @@ func cmdLMPop(sess *Session, out []byte, args [][]byte) []byte {
 	for _, k := range keys {
 		o, sh, reply := sess.ofKind(k, KindList, out)
 		if reply != nil {
-			sh.mu.Unlock()
+			sess.unlockShard(sh)
 			return reply
 		}
 		if o == nil {
-			sh.mu.Unlock()
+			sess.unlockShard(sh)
 			continue
 		}
 		out = appendLPopped(out, sh, k, o, which == 0, int(min(count, 1<<31)))
-		sh.mu.Unlock()
+		sess.unlockShard(sh)
 		return out
 	}
 	return resp.AppendNullArray(out)

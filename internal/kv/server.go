@@ -40,10 +40,30 @@ func init() {
 		&command{name: "command", arity: -1, run: cmdCommand, flags: ""},
 		&command{name: "info", arity: -1, run: cmdInfo, flags: ""},
 		&command{name: "time", arity: 1, run: cmdTime, flags: "fast"},
+		&command{name: "save", arity: 1, run: cmdRefused, flags: "admin no-multi"},
+		&command{name: "shutdown", arity: -1, run: cmdRefused, flags: "admin no-multi"},
 	)
 }
 
+// cmdRefused is SAVE and SHUTDOWN, which kv-server refuses: it keeps
+// nothing on disk, and stops on a signal (SIGINT, SIGTERM), not a command.
+// They exist so that MULTI refuses them as Redis does (no-multi).
+func cmdRefused(sess *Session, out []byte, args [][]byte) []byte {
+	if sess.lookup(args[0]).name == "save" {
+		return appendErr(out, "ERR kv-server keeps everything in memory only: there is nothing to save")
+	}
+	return appendErr(out, "ERR kv-server stops on a signal (SIGINT or SIGTERM), not on SHUTDOWN")
+}
+
 func cmdPing(sess *Session, out []byte, args [][]byte) []byte {
+	if sess.subscribed() && len(args) <= 2 { // in pub/sub mode: [pong, argument or ""]
+		out = resp.AppendArray(out, 2)
+		out = resp.AppendBulk(out, "pong")
+		if len(args) == 2 {
+			return resp.AppendBulk(out, args[1])
+		}
+		return resp.AppendBulk(out, "")
+	}
 	switch len(args) {
 	case 1:
 		return append(out, "+PONG\r\n"...)
@@ -184,12 +204,16 @@ func appendCommandInfo(out []byte, c *command) []byte {
 // keyspace (default and "all": every one).
 func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
 	st := sess.store
+	// A section is shown when named, or by default (no argument,
+	// "default", "all", "everything"), except commandstats: only when named
+	// or with "all" or "everything", as in Redis.
 	want := func(name string) bool {
 		if len(args) == 1 {
-			return true
+			return name != "commandstats"
 		}
 		for _, a := range args[1:] {
-			if equalFold(a, name) || equalFold(a, "all") || equalFold(a, "everything") || equalFold(a, "default") {
+			if equalFold(a, name) || equalFold(a, "all") || equalFold(a, "everything") ||
+				equalFold(a, "default") && name != "commandstats" {
 				return true
 			}
 		}
@@ -205,7 +229,7 @@ func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
 			int64(up.Seconds()), int64(up.Hours()/24), st.Info.Loops)
 	}
 	if want("clients") {
-		fmt.Fprintf(&b, "# Clients\r\nconnected_clients:%d\r\n\r\n", st.clients.Load())
+		fmt.Fprintf(&b, "# Clients\r\nconnected_clients:%d\r\nblocked_clients:%d\r\n\r\n", st.clients.Load(), st.blockedClients.Load())
 	}
 	if want("memory") {
 		var ms runtime.MemStats
@@ -220,13 +244,36 @@ func cmdInfo(sess *Session, out []byte, args [][]byte) []byte {
 		fmt.Fprintf(&b, "# Stats\r\ntotal_commands_processed:%d\r\nexpired_keys:%d\r\n\r\n", st.commands.Load(), st.expired.Load())
 	}
 	if want("replication") {
-		b.WriteString("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n")
+		b.WriteString("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n\r\n")
+	}
+	if want("cpu") {
+		sys, user, sysChildren, userChildren := cpuTimes()
+		fmt.Fprintf(&b, "# CPU\r\nused_cpu_sys:%.6f\r\nused_cpu_user:%.6f\r\nused_cpu_sys_children:%.6f\r\nused_cpu_user_children:%.6f\r\n\r\n",
+			sys, user, sysChildren, userChildren)
+	}
+	if want("commandstats") {
+		sess.flushStats()
+		b.WriteString("# Commandstats\r\n")
+		for _, name := range sortedCommands() {
+			c := commands[name]
+			st := &st.cmdStats[c.idx]
+			calls, failed, rejected := st.calls.Load(), st.failed.Load(), st.rejected.Load()
+			if calls+rejected > 0 {
+				// kv-server does not time commands: usec is 0.
+				fmt.Fprintf(&b, "cmdstat_%s:calls=%d,usec=0,usec_per_call=0.00,rejected_calls=%d,failed_calls=%d\r\n",
+					c.name, calls, rejected, failed)
+			}
+		}
+		b.WriteString("\r\n")
 	}
 	if want("keyspace") {
 		b.WriteString("# Keyspace\r\n")
-		if n, volatile := st.counts(); n > 0 {
+		if n, volatile := st.counts(sess.holdsAll); n > 0 {
 			fmt.Fprintf(&b, "db0:keys=%d,expires=%d,avg_ttl=0\r\n", n, volatile)
 		}
+	}
+	if b.Len() == 0 {
+		return resp.AppendBulk(out, "")
 	}
 	return resp.AppendBulk(out, strings.TrimRight(b.String(), "\r\n")+"\r\n")
 }

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,10 +22,30 @@ type Session struct {
 	quit  bool
 	now   int64 // Unix ms of the batch being run (SetNow)
 	count int64 // commands run since the last flush to the Store's stats
-	qbuf  int   // bytes of input from the running command's start (SetQueryBuf)
-	reply replyMode
-	last  *command
-	lower [32]byte
+	// INFO commandstats of the batch, for statCmd (flushed when another
+	// command runs, and with count)
+	statCmd            *command
+	statCalls, statErr int64
+	qbuf               int // bytes of input from the running command's start (SetQueryBuf)
+	reply              replyMode
+	last               *command
+	lower              [32]byte
+
+	blk        *blockState // non-nil while blocked in a blocking command
+	blkSpare   *blockState // the last one, for the next
+	multi      *multiState // non-nil between MULTI and EXEC or DISCARD
+	multiSpare *multiState // the last one's arrays, for the next
+	watch      *watchState // the keys WATCHed, if any
+	inExec     bool        // running EXEC's queued commands: blocking commands do not block
+	holdsAll   bool        // EXEC holds every shard's lock: commands do not lock
+	held       shardSet    // the shards EXEC holds, when not all
+	touching   *command    // the running write command, while keys are watched (see touchLocked)
+	touchArgs  [][]byte    // its arguments
+	touchSeen  uint64      // its keys (by position) already looked at
+	touchLater [][]byte    // its keys that were absent when locked: touched at unlock if they exist then
+	subs       subscriptions
+	blocked    atomic.Bool  // blk != nil, for CLIENT LIST and CLIENT UNBLOCK on other loops
+	unblockReq atomic.Int32 // CLIENT UNBLOCK's request from another client (unblockTimeout, unblockError)
 
 	nameMu sync.Mutex // written on the session's loop, read by CLIENT LIST on any
 	name   []byte
@@ -41,6 +62,20 @@ type ConnInfo struct {
 	// Close closes the connection after the replies already written; it
 	// is called from any goroutine (CLIENT KILL on another loop).
 	Close func()
+	// Push writes a pub/sub message to the client, from any goroutine;
+	// the same p goes to every subscriber, so it must be taken, not
+	// changed. What happens to a subscriber that does not read is the
+	// server's to say.
+	Push func(p []byte)
+	// Wake makes the server run the client's buffered commands again,
+	// from any goroutine: a blocked client's key may have an element.
+	Wake func()
+	// Loop is the index of the client's event loop, and WakeLocal is Wake
+	// called on that loop, by another client's command: the server runs
+	// the commands once the running callback returns, before it reads
+	// more, as Redis serves blocked clients before the next command.
+	Loop      int
+	WakeLocal func()
 }
 
 var sessionIDs atomic.Int64
@@ -63,6 +98,9 @@ func (s *Store) Connect(conn ConnInfo) *Session {
 
 // Close ends the session (its client's connection closed).
 func (sess *Session) Close() {
+	sess.unblock()
+	sess.unwatch()
+	sess.unsubscribeAll()
 	sess.flushStats()
 	sess.store.clients.Add(-1)
 	sess.store.sessMu.Lock()
@@ -100,7 +138,20 @@ func (sess *Session) flushStats() {
 		sess.store.commands.Add(sess.count)
 		sess.count = 0
 	}
+	sess.flushCmdStats()
 }
+
+func (sess *Session) flushCmdStats() {
+	if sess.statCalls > 0 {
+		st := &sess.store.cmdStats[sess.statCmd.idx]
+		st.calls.Add(sess.statCalls)
+		st.failed.Add(sess.statErr)
+		sess.statCalls, sess.statErr = 0, 0
+	}
+}
+
+// reject counts a command refused before it ran (INFO commandstats).
+func (sess *Session) reject(c *command) { sess.store.cmdStats[c.idx].rejected.Add(1) }
 
 // command is one entry of the command table. arity is Redis's: n > 0
 // exactly n arguments (the name included), n < 0 at least -n.
@@ -112,14 +163,24 @@ type command struct {
 	first int    // COMMAND's first key, last key, step
 	last  int
 	step  int
+	idx   int  // its index in Store.cmdStats (set by register)
+	write bool // flags has "write" (set by register)
+	oom   bool // refused past maxmemory (denyOOM, set by register)
 }
 
 // commands maps a lower-case name to its command; filled by each file's
 // init, one file per kind of value.
 var commands = map[string]*command{}
 
+// commandList is every command registered, by command.idx.
+var commandList []*command
+
 func register(cmds ...*command) {
 	for _, c := range cmds {
+		c.idx = len(commandList)
+		commandList = append(commandList, c)
+		c.write = strings.Contains(c.flags, "write")
+		c.oom = denyOOM[c.name]
 		commands[c.name] = c
 	}
 }
@@ -144,15 +205,59 @@ func (sess *Session) lookup(name []byte) *command {
 func (sess *Session) Exec(out []byte, args [][]byte) []byte {
 	sess.count++
 	c := sess.lookup(args[0])
+	if sess.multi != nil && !c.immediate() {
+		return sess.queue(out, c, args)
+	}
 	if c == nil {
 		return appendUnknown(out, args)
 	}
 	if c.arity > 0 && len(args) != c.arity || c.arity < 0 && len(args) < -c.arity {
+		sess.reject(c)
 		return appendArity(out, c.name)
 	}
+	if sess.subscribed() && !c.allowedSubscribed() {
+		sess.reject(c)
+		return appendNotSubscribedErr(out, c.name)
+	}
+	if c.oom && sess.store.overMaxmemory() {
+		sess.reject(c)
+		return appendErr(out, errOOM)
+	}
+	return sess.run(out, c, args)
+}
+
+// immediate reports whether c runs at once inside MULTI rather than being
+// queued (Redis's EXEC, DISCARD, MULTI, WATCH, QUIT).
+func (c *command) immediate() bool {
+	if c == nil {
+		return false
+	}
+	switch c.name {
+	case "exec", "discard", "multi", "watch", "quit":
+		return true
+	}
+	return false
+}
+
+// run runs c, its arguments checked.
+func (sess *Session) run(out []byte, c *command, args [][]byte) []byte {
 	sess.last = c
+	if c.write && sess.store.watch.count.Load() != 0 {
+		sess.touching, sess.touchArgs = c, args
+	}
 	start := len(out)
 	out = c.run(sess, out, args)
+	sess.touching, sess.touchArgs, sess.touchSeen, sess.touchLater = nil, nil, 0, sess.touchLater[:0]
+	if sess.blk == nil { // a blocked command counts once, when it is answered
+		if c != sess.statCmd {
+			sess.flushCmdStats()
+			sess.statCmd = c
+		}
+		sess.statCalls++
+		if len(out) > start && out[start] == '-' {
+			sess.statErr++
+		}
+	}
 	if sess.reply != replyOn {
 		out = sess.silence(out, start)
 	}

@@ -17,7 +17,7 @@ func init() {
 
 func cmdSAdd(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existingOrNew(args[1], KindSet, out)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -33,7 +33,7 @@ func cmdSAdd(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdSRem(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindSet, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -52,7 +52,7 @@ func cmdSRem(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdSCard(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindSet, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -61,7 +61,7 @@ func cmdSCard(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdSIsMember(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindSet, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -73,7 +73,7 @@ func cmdSIsMember(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdSMembers(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindSet, out, appendEmpty)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -96,7 +96,7 @@ func cmdSPop(sess *Session, out []byte, args [][]byte) []byte {
 		none = appendEmpty
 	}
 	o, sh, reply := sess.existing(args[1], KindSet, out, none)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}

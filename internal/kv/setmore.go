@@ -98,8 +98,8 @@ func cmdSetOp(sess *Session, out []byte, args [][]byte) []byte {
 		keys = args[2:]
 	}
 	st := sess.store
-	locked := st.lockKeys(args[1:], 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(args[1:], 1)
+	defer sess.unlockKeys(locked)
 	sets, ok := sess.setSources(keys)
 	if !ok {
 		return appendErr(out, errWrongType)
@@ -126,9 +126,8 @@ func cmdSInterCard(sess *Session, out []byte, args [][]byte) []byte {
 	if msg != "" {
 		return appendErr(out, msg)
 	}
-	st := sess.store
-	locked := st.lockKeys(keys, 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(keys, 1)
+	defer sess.unlockKeys(locked)
 	sets, ok := sess.setSources(keys)
 	if !ok {
 		return appendErr(out, errWrongType)
@@ -139,8 +138,8 @@ func cmdSInterCard(sess *Session, out []byte, args [][]byte) []byte {
 // cmdSMove is SMOVE src dst member.
 func cmdSMove(sess *Session, out []byte, args [][]byte) []byte {
 	st := sess.store
-	locked := st.lockKeys(args[1:3], 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(args[1:3], 1)
+	defer sess.unlockKeys(locked)
 	src, dst, m := args[1], args[2], args[3]
 	ssh, dsh := st.shardOf(src), st.shardOf(dst)
 	so, do := ssh.get(src, sess.now), dsh.get(dst, sess.now)
@@ -169,7 +168,7 @@ func cmdSMove(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdSMIsMember(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.ofKind(args[1], KindSet, out)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if reply != nil {
 		return reply
 	}
@@ -196,7 +195,7 @@ func (o *object) setOrNil() map[string]struct{} {
 func cmdSRandMember(sess *Session, out []byte, args [][]byte) []byte {
 	if len(args) == 2 {
 		o, sh, reply := sess.existing(args[1], KindSet, out, resp.AppendNull)
-		defer sh.mu.Unlock()
+		defer sess.unlockShard(sh)
 		if o == nil {
 			return reply
 		}
@@ -213,7 +212,7 @@ func cmdSRandMember(sess *Session, out []byte, args [][]byte) []byte {
 		return reply
 	}
 	o, sh, reply := sess.existing(args[1], KindSet, out, appendEmpty)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -235,7 +234,7 @@ func cmdSScan(sess *Session, out []byte, args [][]byte) []byte {
 		return reply
 	}
 	o, sh, reply := sess.existing(args[1], KindSet, out, appendEmptyScan)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}

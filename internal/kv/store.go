@@ -1,7 +1,10 @@
 // Package kv is the keyspace of iomux kv-server: strings, lists, sets,
 // hashes and sorted sets under Redis's command set, with lazy and active
-// expiry, shared by every event loop through locked shards. It is in
-// memory only: nothing is written to disk, and everything is lost when the
+// expiry, shared by every event loop through locked shards; and the
+// commands between clients: blocking pops (block.go), transactions
+// (multi.go) and pub/sub (pubsub.go), whose hooks into the server are
+// ConnInfo's Wake, WakeLocal and Push and Session.Blocked. It is in memory
+// only: nothing is written to disk, and everything is lost when the
 // process exits.
 //
 // A Session runs one client's commands: Exec parses nothing (the RESP
@@ -39,18 +42,34 @@ type Store struct {
 	Info ServerInfo
 	// Counters for INFO.
 	clients, commands, expired atomic.Int64
+	cmdStats                   []cmdStat // by command.idx
 
-	settings settings // CONFIG SET's tunables
+	settings  settings     // CONFIG SET's tunables
+	maxmemory atomic.Int64 // CONFIG SET maxmemory: 0 none (maxmemory.go)
 
 	sessMu   sync.Mutex
 	sessions map[int64]*Session // every connected client, by id (CLIENT LIST, KILL)
+
+	// Blocked clients (block.go). blockMu is taken after shard locks, never
+	// before.
+	blockMu        sync.Mutex
+	waiters        map[string][]*Session // the clients blocked on each key, in the order they blocked
+	blockedClients atomic.Int64
+
+	watch  watchTable // WATCHed keys (multi.go)
+	pubsub pubsub     // subscriptions (pubsub.go)
 }
+
+// cmdStat is one command's INFO commandstats: calls answered (failed: with
+// an error), and calls refused before running (arity, OOM, pub/sub mode).
+type cmdStat struct{ calls, failed, rejected atomic.Int64 }
 
 type shard struct {
 	mu       sync.Mutex
 	keys     map[string]*object
 	volatile map[string]*object // the keys of keys that have an expiry
-	_        [40]byte           // keep neighbouring shards' locks off one cache line
+	idx      int                // its index in Store.shards
+	_        [32]byte           // keep neighbouring shards' locks off one cache line
 }
 
 // Kind is an object's type, as TYPE names it.
@@ -101,23 +120,21 @@ func newObject(k Kind) *object {
 func NewStore() *Store {
 	s := &Store{hashKey: maphash.MakeSeed(), start: time.Now()}
 	s.sessions = make(map[int64]*Session)
+	s.cmdStats = make([]cmdStat, len(commandList))
+	s.waiters = make(map[string][]*Session)
+	s.watch.sessions = make(map[string][]*Session)
+	s.pubsub.channels = make(map[string][]*Session)
+	s.pubsub.patterns = make(map[string][]*Session)
 	for i := range s.shards {
 		s.shards[i].keys = make(map[string]*object)
 		s.shards[i].volatile = make(map[string]*object)
+		s.shards[i].idx = i
 	}
 	return s
 }
 
 func (s *Store) shardIndex(key []byte) int {
 	return int(maphash.Bytes(s.hashKey, key) & (shardCount - 1))
-}
-
-// lockShard locks the shard that holds key and returns it; the caller
-// unlocks it (defer sh.mu.Unlock(), as every command does).
-func (s *Store) lockShard(key []byte) *shard {
-	sh := &s.shards[s.shardIndex(key)]
-	sh.mu.Lock()
-	return sh
 }
 
 // The lookup of a command on one key of one kind, written once: ofKind, and
@@ -128,7 +145,7 @@ func (s *Store) lockShard(key []byte) *shard {
 // key holds another kind, o is nil and reply is out with WRONGTYPE (Redis's
 // checkType); otherwise reply is nil.
 func (sess *Session) ofKind(key []byte, k Kind, out []byte) (o *object, sh *shard, reply []byte) {
-	sh = sess.store.lockShard(key)
+	sh = sess.lockShard(key)
 	o = sh.get(key, sess.now)
 	if o != nil && o.kind != k {
 		return nil, sh, appendErr(out, errWrongType)
@@ -155,6 +172,9 @@ func (sess *Session) existingOrNew(key []byte, k Kind, out []byte) (o *object, s
 	o, sh, reply = sess.ofKind(key, k, out)
 	if o == nil && reply == nil {
 		o = sh.add(key, newObject(k))
+		if k == KindList || k == KindZSet {
+			sess.signal(key)
+		}
 	}
 	return o, sh, reply
 }
@@ -180,15 +200,9 @@ func (m *shardSet) each(fn func(i int)) {
 	}
 }
 
-// lockKeys locks the shards of keys in ascending order (so two multi-key
-// commands never deadlock) and returns the set to unlock.
-func (s *Store) lockKeys(keys [][]byte, stride int) shardSet {
-	var set shardSet
-	for i := 0; i < len(keys); i += stride {
-		set.add(s.shardIndex(keys[i]))
-	}
+// lockSet locks the shards of set in ascending order.
+func (s *Store) lockSet(set shardSet) {
 	set.each(func(i int) { s.shards[i].mu.Lock() })
-	return set
 }
 
 func (s *Store) unlock(set shardSet) {
@@ -252,19 +266,24 @@ func (sh *shard) setExpiry(key []byte, o *object, at int64) {
 // Keys returns the number of keys, expired ones not yet removed included
 // (DBSIZE's answer, as in Redis).
 func (s *Store) Keys() int {
-	n, _ := s.counts()
+	n, _ := s.counts(false)
 	return n
 }
 
 // counts returns the number of keys and of those with a TTL, expired ones
-// not yet removed included.
-func (s *Store) counts() (keys, volatile int) {
+// not yet removed included; held says the caller holds every shard's lock
+// (an EXEC).
+func (s *Store) counts(held bool) (keys, volatile int) {
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.mu.Lock()
+		if !held {
+			sh.mu.Lock()
+		}
 		keys += len(sh.keys)
 		volatile += len(sh.volatile)
-		sh.mu.Unlock()
+		if !held {
+			sh.mu.Unlock()
+		}
 	}
 	return keys, volatile
 }

@@ -71,7 +71,7 @@ func cmdIncrByFloat(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, errNotFloat)
 	}
 	o, sh, reply := sess.ofKind(args[1], KindString, out)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if reply != nil {
 		return reply
 	}
@@ -113,7 +113,7 @@ func cmdGetEx(sess *Session, out []byte, args [][]byte) []byte {
 		}
 	}
 	o, sh, reply := sess.existing(args[1], KindString, out, resp.AppendNull)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -137,7 +137,7 @@ func cmdGetRange(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, errNotInteger)
 	}
 	o, sh, reply := sess.existing(args[1], KindString, out, func(b []byte) []byte { return resp.AppendBulk(b, "") })
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -170,7 +170,7 @@ func cmdSetRange(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	v := args[3]
 	o, sh, reply := sess.ofKind(args[1], KindString, out)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if reply != nil {
 		return reply
 	}
@@ -200,8 +200,8 @@ func cmdMSetNX(sess *Session, out []byte, args [][]byte) []byte {
 		return appendArity(out, "msetnx")
 	}
 	st := sess.store
-	locked := st.lockKeys(args[1:], 2)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(args[1:], 2)
+	defer sess.unlockKeys(locked)
 	for i := 1; i < len(args); i += 2 {
 		if st.shardOf(args[i]).get(args[i], sess.now) != nil {
 			return resp.AppendInt(out, 0)

@@ -54,7 +54,7 @@ func (sh *shard) setValue(key []byte, o *object, v []byte, keepTTL bool) *object
 
 func cmdGet(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindString, out, resp.AppendNull)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -123,8 +123,8 @@ func expireTime(unit, arg []byte, now int64) (at int64, ok, valid bool) {
 }
 
 func set(sess *Session, out []byte, key, v []byte, nx, xx, get, keepTTL bool, expireAt int64) []byte {
-	sh := sess.store.lockShard(key)
-	defer sh.mu.Unlock()
+	sh := sess.lockShard(key)
+	defer sess.unlockShard(sh)
 	o := sh.get(key, sess.now)
 	if get {
 		switch {
@@ -155,8 +155,8 @@ func set(sess *Session, out []byte, key, v []byte, nx, xx, get, keepTTL bool, ex
 }
 
 func cmdSetNX(sess *Session, out []byte, args [][]byte) []byte {
-	sh := sess.store.lockShard(args[1])
-	defer sh.mu.Unlock()
+	sh := sess.lockShard(args[1])
+	defer sess.unlockShard(sh)
 	if sh.get(args[1], sess.now) != nil {
 		return resp.AppendInt(out, 0)
 	}
@@ -187,7 +187,7 @@ func cmdGetSet(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdGetDel(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindString, out, resp.AppendNull)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -198,8 +198,8 @@ func cmdGetDel(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdMGet(sess *Session, out []byte, args [][]byte) []byte {
 	st := sess.store
-	locked := st.lockKeys(args[1:], 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(args[1:], 1)
+	defer sess.unlockKeys(locked)
 	out = resp.AppendArray(out, len(args)-1)
 	for _, k := range args[1:] {
 		o := st.shards[st.shardIndex(k)].get(k, sess.now)
@@ -217,8 +217,8 @@ func cmdMSet(sess *Session, out []byte, args [][]byte) []byte {
 		return appendArity(out, "mset")
 	}
 	st := sess.store
-	locked := st.lockKeys(args[1:], 2)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(args[1:], 2)
+	defer sess.unlockKeys(locked)
 	for i := 1; i < len(args); i += 2 {
 		sh := &st.shards[st.shardIndex(args[i])]
 		sh.setValue(args[i], sh.get(args[i], sess.now), args[i+1], false)
@@ -243,7 +243,7 @@ func cmdIncr(sess *Session, out []byte, args [][]byte) []byte {
 		by = -by
 	}
 	o, sh, reply := sess.ofKind(args[1], KindString, out)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if reply != nil {
 		return reply
 	}
@@ -266,7 +266,7 @@ func cmdIncr(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdAppend(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.ofKind(args[1], KindString, out)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	switch {
 	case reply != nil:
 		return reply
@@ -283,7 +283,7 @@ func cmdAppend(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdStrlen(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindString, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}

@@ -121,13 +121,12 @@ func cmdZSetOp(sess *Session, out []byte, args [][]byte) []byte {
 			return appendErr(out, errSyntax)
 		}
 	}
-	st := sess.store
 	all := keys
 	if store {
 		all = append([][]byte{args[1]}, keys...)
 	}
-	locked := st.lockKeys(all, 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(all, 1)
+	defer sess.unlockKeys(locked)
 	sources := make([]map[string]float64, len(keys))
 	for i, k := range keys {
 		m, ok := sess.zsource(k)
@@ -201,9 +200,8 @@ func cmdZInterCard(sess *Session, out []byte, args [][]byte) []byte {
 	if msg != "" {
 		return appendErr(out, msg)
 	}
-	st := sess.store
-	locked := st.lockKeys(keys, 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(keys, 1)
+	defer sess.unlockKeys(locked)
 	sources := make([]map[string]float64, len(keys))
 	for i, k := range keys {
 		m, ok := sess.zsource(k)
@@ -306,15 +304,15 @@ func cmdZMPop(sess *Session, out []byte, args [][]byte) []byte {
 	for _, k := range keys {
 		o, sh, reply := sess.ofKind(k, KindZSet, out)
 		if reply != nil {
-			sh.mu.Unlock()
+			sess.unlockShard(sh)
 			return reply
 		}
 		if o == nil {
-			sh.mu.Unlock()
+			sess.unlockShard(sh)
 			continue
 		}
 		out = appendZPopped(out, sh, k, o, which == 1, int(min(count, 1<<31)))
-		sh.mu.Unlock()
+		sess.unlockShard(sh)
 		return out
 	}
 	return resp.AppendNullArray(out)
@@ -345,7 +343,7 @@ func appendZPopped(out []byte, sh *shard, key []byte, o *object, highest bool, n
 
 func cmdZMScore(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.ofKind(args[1], KindZSet, out)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if reply != nil {
 		return reply
 	}
@@ -413,7 +411,7 @@ func pickRandom(n int, count int64) []int {
 func cmdZRandMember(sess *Session, out []byte, args [][]byte) []byte {
 	if len(args) == 2 {
 		o, sh, reply := sess.existing(args[1], KindZSet, out, resp.AppendNull)
-		defer sh.mu.Unlock()
+		defer sess.unlockShard(sh)
 		if o == nil {
 			return reply
 		}
@@ -424,7 +422,7 @@ func cmdZRandMember(sess *Session, out []byte, args [][]byte) []byte {
 		return reply
 	}
 	o, sh, reply := sess.existing(args[1], KindZSet, out, appendEmpty)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -471,7 +469,7 @@ func cmdZScan(sess *Session, out []byte, args [][]byte) []byte {
 		return reply
 	}
 	o, sh, reply := sess.existing(args[1], KindZSet, out, appendEmptyScan)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}

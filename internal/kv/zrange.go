@@ -268,7 +268,7 @@ func cmdZRangeFamily(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, msg)
 	}
 	o, sh, reply := sess.existing(args[1], KindZSet, out, appendEmpty)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -297,8 +297,8 @@ func zrangeStore(sess *Session, out []byte, args [][]byte) []byte {
 	}
 	st := sess.store
 	dst, src := args[1], args[2]
-	locked := st.lockKeys(args[1:3], 1)
-	defer st.unlock(locked)
+	locked := sess.lockKeys(args[1:3], 1)
+	defer sess.unlockKeys(locked)
 	o := st.shardOf(src).get(src, sess.now)
 	if o != nil && o.kind != KindZSet {
 		return appendErr(out, errWrongType)
@@ -320,6 +320,7 @@ func (sess *Session) storeZset(dst []byte, ms []zmember) int {
 		return 0
 	}
 	o := sh.add(dst, newObject(KindZSet))
+	sess.signal(dst)
 	for _, m := range ms {
 		o.zset.add([]byte(m.member), m.score)
 	}
@@ -339,7 +340,7 @@ func cmdZCount(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, msg)
 	}
 	o, sh, reply := sess.existing(args[1], KindZSet, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -360,7 +361,7 @@ func cmdZRemRange(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, msg)
 	}
 	o, sh, reply := sess.existing(args[1], KindZSet, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -389,7 +390,7 @@ func (z *zset) rank(member []byte) int {
 // cmdZRank is ZRANK and ZREVRANK key member.
 func cmdZRank(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindZSet, out, resp.AppendNull)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}

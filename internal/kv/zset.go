@@ -164,7 +164,7 @@ flags:
 	} else {
 		o, sh, reply = sess.existingOrNew(args[1], KindZSet, out)
 	}
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -220,7 +220,7 @@ func cmdZPop(sess *Session, out []byte, args [][]byte) []byte {
 		return reply
 	}
 	o, sh, reply := sess.existing(args[1], KindZSet, out, appendEmpty)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -243,7 +243,7 @@ func cmdZPop(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdZCard(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindZSet, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -252,7 +252,7 @@ func cmdZCard(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdZScore(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindZSet, out, resp.AppendNull)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
@@ -265,7 +265,7 @@ func cmdZScore(sess *Session, out []byte, args [][]byte) []byte {
 
 func cmdZRem(sess *Session, out []byte, args [][]byte) []byte {
 	o, sh, reply := sess.existing(args[1], KindZSet, out, appendZero)
-	defer sh.mu.Unlock()
+	defer sess.unlockShard(sh)
 	if o == nil {
 		return reply
 	}
