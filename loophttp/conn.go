@@ -24,55 +24,89 @@ type handler struct {
 	srv *Server
 }
 
-var (
-	_ loop.EOFHandler       = (*handler)(nil)
-	_ loop.LoopStartHandler = (*handler)(nil)
-)
-
-// loopConns is a loop's list of connections, for Shutdown's closing of
-// idle ones.
-type loopConns struct{ head *conn }
-
-func (h *handler) OnLoopStart(l *loop.Loop) { l.SetContext(&loopConns{}) }
+var _ loop.EOFHandler = (*handler)(nil)
 
 // conn is one HTTP connection. Fields above mu belong to the loop; those
-// below it are shared with the connection's serving goroutine.
+// below it are shared with the connection's serving goroutine. An idle
+// keep-alive connection keeps this and the loop's Conn, so it is kept in
+// the 176-byte size class (TestConnSize): what only a busy connection
+// needs is in its requests, and its body decoder is pooled.
 type conn struct {
-	srv        *Server
-	c          *loop.Conn
-	prev, next *conn // the loop's list
+	srv     *Server
+	c       *loop.Conn
+	reading *request           // the request whose body is arriving
+	dec     *http1.BodyDecoder // its decoder (from decoders, while it arrives)
+	headAt  instant            // when the head being read began (ReadTimeout counts from there)
+	writeBy instant            // WriteTimeout's deadline of the request being answered (0: none)
+	remote  string             // RemoteAddr's text, made at the first request
+	local   net.Addr           // the local address, asked of the socket at the first request (Server.sharedAddr)
+	netc    *netConn           // made when ConnState, ConnContext or Hijack need one
+	scan    int32              // how much of the buffered head HeadEnd has seen
+	early   int32              // and EarlyError
+	pending int32              // requests parsed whose responses are not yet written
+	state   uint8              // the http.ConnState
 
-	scan       int32    // how much of the buffered head HeadEnd has seen
-	early      int32    // and EarlyError
-	reading    *request // the request whose body is arriving
-	dec        *http1.BodyDecoder
-	pending    int          // requests parsed whose responses are not yet written
-	afterPOST  bool         // the last request was a POST (see http1.SkipCRLFAfterPOST)
-	headBegun  bool         // part of a head has arrived
-	headAt     instant      // when it began (ReadTimeout counts from there)
-	writeBy    instant      // WriteTimeout's deadline of the request being answered (0: none)
-	bodyPaused bool         // PauseRead because a body buffer or the pipeline is full
-	ending     bool         // no more requests are read: the connection closes when pending ones are done
-	eof        bool         // the client ended its side
-	barrier    bool         // an upgrade was asked: no request is parsed until it is answered
-	takeover   loop.Handler // Upgrade's or Hijack's: the connection is no longer HTTP
-	state      http.ConnState
-	remote     string   // RemoteAddr's text, made at the first request
-	local      net.Addr // the local address, asked of the socket at the first request
-	netc       *netConn // made when ConnState, ConnContext or Hijack need one
-	ctx        context.Context
+	afterPOST  bool // the last request was a POST (see http1.SkipCRLFAfterPOST)
+	headBegun  bool // part of a head has arrived
+	bodyPaused bool // PauseRead because a body buffer or the pipeline is full
+	ending     bool // no more requests are read: the connection closes when pending ones are done
+	eof        bool // the client ended its side
+	barrier    bool // an upgrade was asked: no request is parsed until it is answered
+	inlineDue  bool // a request waits for serveInline
 
-	mu      sync.Mutex
-	queue   []*request // parsed, waiting for the serving goroutine
-	current *request   // the one being served
-	serving bool       // a goroutine serves the queue
-	stopped bool       // a response said close: no more requests are served
-	closed  bool       // the loop connection is gone
-	out     []byte     // the serving goroutine's output not yet sent
-	inline  bool       // the loop itself serves (Server.NonBlocking)
-	// inlineDue (the loop's): a request waits for serveInline.
-	inlineDue bool
-	owed      int // its finished requests Server.active still counts
+	mu         sync.Mutex
+	head, tail *request // parsed, waiting for the serving goroutine (linked by next)
+	current    *request // the one being served
+	owed       int32    // its finished requests Server.active still counts
+	serving    bool     // a goroutine serves the queue
+	stopped    bool     // a response said close: no more requests are served
+	closed     bool     // the loop connection is gone
+	inline     bool     // the loop itself serves (Server.NonBlocking)
+	out        []byte   // the serving goroutine's output not yet sent
+}
+
+// decoders are the body decoders of connections whose request body is
+// arriving.
+var decoders = sync.Pool{New: func() any { return new(http1.BodyDecoder) }}
+
+// enqueue adds r to the requests waiting for the serving goroutine (under
+// mu).
+func (cn *conn) enqueue(r *request) {
+	if cn.tail == nil {
+		cn.head = r
+	} else {
+		cn.tail.next = r
+	}
+	cn.tail = r
+}
+
+// dequeue takes the first of the waiting requests, nil if none (under
+// mu).
+func (cn *conn) dequeue() *request {
+	r := cn.head
+	if r != nil {
+		cn.head, r.next = r.next, nil
+		if cn.head == nil {
+			cn.tail = nil
+		}
+	}
+	return r
+}
+
+// takeQueue takes every waiting request (under mu), linked by next.
+func (cn *conn) takeQueue() *request {
+	r := cn.head
+	cn.head, cn.tail = nil, nil
+	return r
+}
+
+// context is the connection's context: ConnContext's, else the Server's
+// base context.
+func (cn *conn) context() context.Context {
+	if cn.netc != nil && cn.netc.ctx != nil {
+		return cn.netc.ctx
+	}
+	return cn.srv.base()
 }
 
 // cancel ends the request's context.
@@ -95,23 +129,18 @@ type request struct {
 	refusal   []byte             // not a request: net/http's answer to a bad one
 
 	upgradeTo loop.Handler // set by the serving goroutine for handOver
+	next      *request     // the next in its connection's queue
 	w         response     // its ResponseWriter, one allocation with it
 	inline    bool         // Server.NonBlocking says it may be served on the loop
 }
 
 func (h *handler) OnOpen(c *loop.Conn) {
-	cn := &conn{srv: h.srv, c: c, ctx: h.srv.base()}
+	cn := &conn{srv: h.srv, c: c}
 	c.SetContext(cn)
-	if lc, ok := c.Loop().Context().(*loopConns); ok {
-		cn.next = lc.head
-		if lc.head != nil {
-			lc.head.prev = cn
-		}
-		lc.head = cn
-	}
 	if h.srv.ConnContext != nil {
-		cn.ctx = h.srv.ConnContext(cn.ctx, cn.netConn())
-		if cn.ctx == nil {
+		nc := cn.netConn()
+		nc.ctx = h.srv.ConnContext(h.srv.base(), nc)
+		if nc.ctx == nil {
 			panic("loophttp: ConnContext returned nil")
 		}
 	}
@@ -132,18 +161,16 @@ func (h *handler) OnClose(c *loop.Conn, err error) {
 	if cn == nil {
 		return
 	}
-	cn.unlist()
 	if cn.reading != nil && cn.reading.body != nil {
 		cn.reading.body.fail(io.ErrUnexpectedEOF)
 	}
-	cn.reading = nil
+	cn.endBody()
 	cn.mu.Lock()
 	cn.closed = true
-	dropped := cn.queue
-	cn.queue = nil
+	dropped := cn.takeQueue()
 	cur := cn.current
 	cn.mu.Unlock()
-	for _, r := range dropped {
+	for r := dropped; r != nil; r = r.next {
 		r.cancel()
 		if r.body != nil {
 			r.body.fail(io.ErrUnexpectedEOF)
@@ -153,23 +180,19 @@ func (h *handler) OnClose(c *loop.Conn, err error) {
 	if cur != nil {
 		cur.cancel()
 	}
-	if cn.state != http.StateHijacked {
+	if http.ConnState(cn.state) != http.StateHijacked {
 		cn.setState(http.StateClosed)
 	}
 }
 
-// unlist takes the connection off its loop's list.
-func (cn *conn) unlist() {
-	if lc, ok := cn.c.Loop().Context().(*loopConns); ok {
-		if cn.prev != nil {
-			cn.prev.next = cn.next
-		} else if lc.head == cn {
-			lc.head = cn.next
-		}
-		if cn.next != nil {
-			cn.next.prev = cn.prev
-		}
-		cn.prev, cn.next = nil, nil
+// endBody is the end of the arriving body's reading: its decoder goes back
+// to the pool.
+func (cn *conn) endBody() {
+	cn.reading = nil
+	if cn.dec != nil {
+		*cn.dec = http1.BodyDecoder{}
+		decoders.Put(cn.dec)
+		cn.dec = nil
 	}
 }
 
@@ -222,7 +245,7 @@ func (h *handler) OnEOF(c *loop.Conn) {
 	if cn.current != nil {
 		cn.current.cancel()
 	}
-	for _, r := range cn.queue {
+	for r := cn.head; r != nil; r = r.next {
 		r.cancel()
 	}
 	cn.mu.Unlock()
@@ -260,7 +283,7 @@ func (cn *conn) process() {
 		if cn.barrier {
 			return // what follows an upgrade request is not HTTP, if it is accepted
 		}
-		if cn.pending >= cn.srv.maxPipelined() {
+		if int(cn.pending) >= cn.srv.maxPipelined() {
 			// Paused only when more input waits: a client that sends
 			// exactly MaxPipelined requests a write costs no epoll_ctl
 			// pair per batch (the next read would bring its pause).
@@ -342,12 +365,13 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 	srv := cn.srv
 	r := &request{cn: cn, framing: framing}
 	var ctx context.Context = &r.ctx
-	r.ctx.parent, r.ctx.local = cn.ctx, cn.localAddr()
-	if cn.ctx != context.Background() {
+	parent := cn.context()
+	r.ctx.parent, r.ctx.local = parent, cn.localAddr()
+	if parent != context.Background() {
 		// A context of the user's (BaseContext, ConnContext) may be a
 		// cancelCtx, which context.Cause would find through reqContext's
 		// Value: derive with the context package's own.
-		ctx, r.stdCancel = context.WithCancel(context.WithValue(cn.ctx, http.LocalAddrContextKey, r.ctx.local))
+		ctx, r.stdCancel = context.WithCancel(context.WithValue(parent, http.LocalAddrContextKey, r.ctx.local))
 	}
 	if cn.remote == "" {
 		cn.remote = c.RemoteAddr().String()
@@ -360,7 +384,7 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 		r.body = newBody(r)
 		req.Body = r.body
 		if cn.dec == nil {
-			cn.dec = new(http1.BodyDecoder)
+			cn.dec = decoders.Get().(*http1.BodyDecoder)
 		}
 		cn.dec.Reset(framing, http1.Limits{MaxHeaderBytes: srv.maxHeaderBytes()})
 		cn.reading = r
@@ -397,7 +421,7 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 	}
 	cn.pending++
 	srv.active.Add(1)
-	cn.queue = append(cn.queue, r)
+	cn.enqueue(r)
 	start := !cn.serving
 	cn.serving = true
 	cn.mu.Unlock()
@@ -449,7 +473,7 @@ func (cn *conn) feedBody() bool {
 		}
 		if err != nil {
 			b.fail(err)
-			cn.reading = nil
+			cn.endBody()
 			cn.ending = true
 			c.Discard(-1)
 			return false
@@ -463,7 +487,7 @@ func (cn *conn) feedBody() bool {
 				b.setTrailer(t)
 			}
 			b.finish()
-			cn.reading = nil
+			cn.endBody()
 			if r.framing.Close {
 				cn.ending = true
 			}
@@ -505,7 +529,7 @@ func (cn *conn) refuse(err error) {
 	busy := cn.serving
 	if busy {
 		// Answer after the responses in flight, in order.
-		cn.queue = append(cn.queue, &request{cn: cn, refusal: msg})
+		cn.enqueue(&request{cn: cn, refusal: msg})
 	}
 	cn.mu.Unlock()
 	cn.pending++
@@ -524,7 +548,7 @@ func (cn *conn) refuse(err error) {
 // written runs on the loop when the responses of n requests are sent
 // (close: the last one closes the connection).
 func (cn *conn) written(n int, close bool) {
-	cn.pending -= n
+	cn.pending -= int32(n)
 	if cn.c.Closed() {
 		return
 	}
@@ -534,14 +558,14 @@ func (cn *conn) written(n int, close bool) {
 	}
 	if cn.pending == 0 {
 		cn.armIdle()
-		if cn.barrier && cn.takeover == nil {
+		if cn.barrier {
 			// The upgrade was refused: what follows is HTTP after all.
 			cn.barrier = false
 			cn.process()
 			return
 		}
 	}
-	if cn.pending < cn.srv.maxPipelined() {
+	if int(cn.pending) < cn.srv.maxPipelined() {
 		cn.resumeIfPaused()
 	}
 }
@@ -564,7 +588,7 @@ func (cn *conn) armIdle() {
 	if cn.headBegun {
 		return
 	}
-	if cn.state != http.StateNew {
+	if http.ConnState(cn.state) != http.StateNew {
 		cn.setState(http.StateIdle)
 	}
 	if d := cn.srv.idleTimeout(); d > 0 {
@@ -575,7 +599,7 @@ func (cn *conn) armIdle() {
 }
 
 func (cn *conn) setState(st http.ConnState) {
-	cn.state = st
+	cn.state = uint8(st)
 	if f := cn.srv.ConnState; f != nil {
 		f(cn.netConn(), st)
 	}
@@ -584,28 +608,26 @@ func (cn *conn) setState(st http.ConnState) {
 // closeIdle closes a loop's connections that wait for a request with
 // nothing of one in (Shutdown).
 func closeIdle(l *loop.Loop) {
-	lc, _ := l.Context().(*loopConns)
-	if lc == nil {
-		return
-	}
-	for cn := lc.head; cn != nil; {
-		next := cn.next
+	for c := range l.Conns() {
+		cn, _ := c.Context().(*conn)
+		if cn == nil || c.Closed() {
+			continue // not HTTP's (yet, or any more)
+		}
 		if cn.pending == 0 && !cn.headBegun && cn.reading == nil {
-			cn.c.Close()
+			c.Close()
 		} else {
 			cn.ending = cn.reading == nil && !cn.headBegun
 		}
-		cn = next
 	}
 }
 
 // localAddr is the connection's local address (on the loop). It is asked
 // of the socket once and kept here rather than by loop.Conn.LocalAddr,
 // whose cache is a larger per-connection record an idle connection would
-// keep.
+// keep; connections with the same one share it (Server.sharedAddr).
 func (cn *conn) localAddr() net.Addr {
 	if cn.local == nil {
-		cn.local = sock.LocalAddr(cn.c.Fd(), false)
+		cn.local = cn.srv.sharedAddr(sock.LocalAddr(cn.c.Fd(), false))
 	}
 	return cn.local
 }
@@ -628,9 +650,10 @@ func (cn *conn) netConn() *netConn {
 }
 
 // netConn is what ConnState and ConnContext see of a connection: its
-// addresses.
+// addresses. It also keeps the context ConnContext gave.
 type netConn struct {
 	local, remote net.Addr
+	ctx           context.Context
 }
 
 var errNotHijacked = errors.New("loophttp: the connection is served by the loop (not hijacked)")

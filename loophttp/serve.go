@@ -46,7 +46,7 @@ func (cn *conn) serveAs(inline bool) {
 			cn.payOwed()
 			return
 		}
-		if len(cn.queue) == 0 {
+		if cn.head == nil {
 			if len(cn.out) > 0 || completed > 0 {
 				cn.mu.Unlock()
 				cn.flush(completed, false)
@@ -57,7 +57,7 @@ func (cn *conn) serveAs(inline bool) {
 			cn.mu.Unlock()
 			return
 		}
-		r := cn.queue[0]
+		r := cn.head
 		if cn.inline && !r.inline {
 			// One that may block (a body's Reads would): a worker serves
 			// the rest, after what is gathered so far.
@@ -67,11 +67,7 @@ func (cn *conn) serveAs(inline bool) {
 			cn.srv.workers.serve(cn)
 			return
 		}
-		cn.queue[0] = nil
-		cn.queue = cn.queue[1:]
-		if len(cn.queue) == 0 {
-			cn.queue = nil
-		}
+		cn.dequeue()
 		cn.current = r
 		cn.mu.Unlock()
 
@@ -90,10 +86,9 @@ func (cn *conn) serveAs(inline bool) {
 		if end != keepServing {
 			cn.mu.Lock()
 			cn.stopped = true
-			rest := cn.queue
-			cn.queue = nil
+			rest := cn.takeQueue()
 			cn.mu.Unlock()
-			for _, q := range rest {
+			for q := rest; q != nil; q = q.next {
 				q.cancel()
 				if q.body != nil {
 					_ = q.body.Close()

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/iomux/iomux/internal/iomuxtest"
 	"github.com/iomux/iomux/loop"
@@ -666,5 +667,16 @@ func TestConnStateAndConnContext(t *testing.T) {
 	defer mu.Unlock()
 	if got := strings.Join(states, " "); got != "new active idle active idle closed" {
 		t.Errorf("states: %s", got)
+	}
+}
+
+// TestConnSize: an idle keep-alive connection keeps one conn in the
+// 176-byte size class on 64-bit systems, as conn.go's comments say.
+func TestConnSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("the size is stated for 64-bit systems")
+	}
+	if got := unsafe.Sizeof(conn{}); got != 176 {
+		t.Fatalf("conn is %d bytes, the comments say 176: fix one or the other", got)
 	}
 }

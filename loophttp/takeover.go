@@ -67,12 +67,11 @@ func (cn *conn) handOver(h loop.Handler) {
 	if c.Closed() {
 		return
 	}
-	cn.takeover = h
-	cn.reading, cn.ending, cn.barrier = nil, false, false
+	cn.endBody()
+	cn.ending, cn.barrier = false, false
 	cn.setState(http.StateHijacked)
 	cn.c.SetDeadline(time.Time{})
 	cn.resumeIfPaused()
-	cn.unlist()
 	c.SetContext(&handedOver{h})
 	h.OnOpen(c)
 	if c.Inbound() > 0 && !c.Closed() {
