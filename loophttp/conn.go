@@ -29,8 +29,9 @@ var _ loop.EOFHandler = (*handler)(nil)
 // conn is one HTTP connection. Fields above mu belong to the loop; those
 // below it are shared with the connection's serving goroutine. An idle
 // keep-alive connection keeps this and the loop's Conn, so it is kept in
-// the 176-byte size class (TestConnSize): what only a busy connection
-// needs is in its requests, and its body decoder is pooled.
+// the 128-byte size class (TestConnSize): what only a connection with
+// requests in flight needs is in its busy record and its requests, and
+// its body decoder is pooled.
 type conn struct {
 	srv     *Server
 	c       *loop.Conn
@@ -54,50 +55,89 @@ type conn struct {
 	barrier    bool // an upgrade was asked: no request is parsed until it is answered
 	inlineDue  bool // a request waits for serveInline
 
-	mu         sync.Mutex
-	head, tail *request // parsed, waiting for the serving goroutine (linked by next)
-	current    *request // the one being served
+	mu      sync.Mutex
+	serving bool  // a goroutine serves the queue
+	stopped bool  // a response said close: no more requests are served
+	closed  bool  // the loop connection is gone
+	busy    *busy // while serving (see busy)
+}
+
+// busy is what a connection needs only while it has requests to serve:
+// the loop makes it (under mu) when serving begins, and the serving
+// goroutine, which alone uses out, owed and inline, gives it back when it
+// stops serving. An idle connection has none.
+type busy struct {
+	head, tail *request // parsed, waiting for the serving goroutine (linked by next; under mu)
+	current    *request // the one being served (under mu)
 	owed       int32    // its finished requests Server.active still counts
-	serving    bool     // a goroutine serves the queue
-	stopped    bool     // a response said close: no more requests are served
-	closed     bool     // the loop connection is gone
 	inline     bool     // the loop itself serves (Server.NonBlocking)
 	out        []byte   // the serving goroutine's output not yet sent
 }
 
-// decoders are the body decoders of connections whose request body is
-// arriving.
-var decoders = sync.Pool{New: func() any { return new(http1.BodyDecoder) }}
+var (
+	busyPool = sync.Pool{New: func() any { return new(busy) }}
+	// decoders are the body decoders of connections whose request body
+	// is arriving.
+	decoders = sync.Pool{New: func() any { return new(http1.BodyDecoder) }}
+)
 
 // enqueue adds r to the requests waiting for the serving goroutine (under
-// mu).
+// mu), making the busy record if serving has not begun.
 func (cn *conn) enqueue(r *request) {
-	if cn.tail == nil {
-		cn.head = r
-	} else {
-		cn.tail.next = r
+	b := cn.busy
+	if b == nil {
+		b = busyPool.Get().(*busy)
+		cn.busy = b
 	}
-	cn.tail = r
+	if b.tail == nil {
+		b.head = r
+	} else {
+		b.tail.next = r
+	}
+	b.tail = r
 }
 
 // dequeue takes the first of the waiting requests, nil if none (under
-// mu).
-func (cn *conn) dequeue() *request {
-	r := cn.head
+// mu, while serving).
+func (b *busy) dequeue() *request {
+	r := b.head
 	if r != nil {
-		cn.head, r.next = r.next, nil
-		if cn.head == nil {
-			cn.tail = nil
+		b.head, r.next = r.next, nil
+		if b.head == nil {
+			b.tail = nil
 		}
 	}
 	return r
 }
 
-// takeQueue takes every waiting request (under mu), linked by next.
+// takeQueue takes every waiting request, linked by next (under mu).
 func (cn *conn) takeQueue() *request {
-	r := cn.head
-	cn.head, cn.tail = nil, nil
+	b := cn.busy
+	if b == nil {
+		return nil
+	}
+	r := b.head
+	b.head, b.tail = nil, nil
 	return r
+}
+
+// stopServing is the serving goroutine's end: serving stops (under mu,
+// which it unlocks) and the busy record goes back to the pool.
+func (cn *conn) stopServing() {
+	b := cn.busy
+	cn.serving = false
+	cn.busy = nil
+	cn.mu.Unlock()
+	*b = busy{}
+	busyPool.Put(b)
+}
+
+// inFlight returns the request being served and those waiting (under mu).
+func (cn *conn) inFlight() (current, queue *request) {
+	if cn.busy == nil {
+		return nil, nil
+	}
+	return cn.busy.current, cn.busy.head
 }
 
 // context is the connection's context: ConnContext's, else the Server's
@@ -167,8 +207,8 @@ func (h *handler) OnClose(c *loop.Conn, err error) {
 	cn.endBody()
 	cn.mu.Lock()
 	cn.closed = true
+	cur, _ := cn.inFlight()
 	dropped := cn.takeQueue()
-	cur := cn.current
 	cn.mu.Unlock()
 	for r := dropped; r != nil; r = r.next {
 		r.cancel()
@@ -242,10 +282,11 @@ func (h *handler) OnEOF(c *loop.Conn) {
 		cn.ending = true
 	}
 	cn.mu.Lock()
-	if cn.current != nil {
-		cn.current.cancel()
+	cur, queue := cn.inFlight()
+	if cur != nil {
+		cur.cancel()
 	}
-	for r := cn.head; r != nil; r = r.next {
+	for r := queue; r != nil; r = r.next {
 		r.cancel()
 	}
 	cn.mu.Unlock()

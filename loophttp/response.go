@@ -25,7 +25,7 @@ const stageSize = 2048
 const maxPostHandlerReadBytes = 256 << 10
 
 // response is the http.ResponseWriter of one request. It writes into the
-// connection's output (conn.out), which the serving goroutine hands to the
+// connection's output (busy.out), which the serving goroutine hands to the
 // loop; it is used by the handler's goroutine only, as net/http's is.
 type response struct {
 	cn  *conn
@@ -94,13 +94,13 @@ func (w *response) WriteHeader(code int) {
 	}
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
 		// An interim response: sent at once, the header map kept.
-		out := appendStatusLine(w.cn.out, w.req.ProtoAtLeast(1, 1), code)
+		out := appendStatusLine(w.cn.busy.out, w.req.ProtoAtLeast(1, 1), code)
 		out = appendHeader(out, w.handlerHeader, func(k string) bool {
 			return k == "Content-Length" || k == "Transfer-Encoding"
 		})
-		w.cn.out = append(out, "\r\n"...)
+		w.cn.busy.out = append(out, "\r\n"...)
 		w.werr = w.cn.flush(0, false)
-		w.start, w.bodyStart = len(w.cn.out), len(w.cn.out)
+		w.start, w.bodyStart = len(w.cn.busy.out), len(w.cn.busy.out)
 		return
 	}
 	w.wroteHeader = true
@@ -157,11 +157,11 @@ func (w *response) write(p []byte, s string) (int, error) {
 		return 0, w.werr
 	}
 	if !w.committed {
-		if len(w.cn.out)-w.bodyStart+n <= stageSize {
-			w.cn.out = append(append(w.cn.out, p...), s...)
+		if len(w.cn.busy.out)-w.bodyStart+n <= stageSize {
+			w.cn.busy.out = append(append(w.cn.busy.out, p...), s...)
 			return n, nil
 		}
-		if len(w.cn.out) == w.bodyStart {
+		if len(w.cn.busy.out) == w.bodyStart {
 			// Nothing staged: sniff what is written now.
 			w.commitWith(p, s)
 		} else {
@@ -171,7 +171,7 @@ func (w *response) write(p []byte, s string) (int, error) {
 	if w.req.Method == http.MethodHead {
 		return n, nil
 	}
-	out := w.cn.out
+	out := w.cn.busy.out
 	if w.chunking {
 		out = strconv.AppendInt(out, int64(n), 16)
 		out = append(out, "\r\n"...)
@@ -180,7 +180,7 @@ func (w *response) write(p []byte, s string) (int, error) {
 	if w.chunking {
 		out = append(out, "\r\n"...)
 	}
-	w.cn.out = out
+	w.cn.busy.out = out
 	if len(out) >= flushAt {
 		if err := w.cn.flush(0, false); err != nil {
 			w.werr = err
@@ -208,7 +208,7 @@ func (w *response) FlushError() error {
 		return w.werr
 	}
 	w.werr = w.cn.flush(0, false)
-	w.start, w.bodyStart = len(w.cn.out), len(w.cn.out)
+	w.start, w.bodyStart = len(w.cn.busy.out), len(w.cn.busy.out)
 	return w.werr
 }
 
@@ -235,9 +235,9 @@ func (w *response) finish() {
 		w.commit()
 	}
 	if w.chunking {
-		out := append(w.cn.out, "0\r\n"...)
+		out := append(w.cn.busy.out, "0\r\n"...)
 		out = w.appendTrailers(out)
-		w.cn.out = append(out, "\r\n"...)
+		w.cn.busy.out = append(out, "\r\n"...)
 	}
 	if w.req.Method != http.MethodHead && w.contentLength != -1 && bodyAllowedForStatus(w.status) && w.contentLength != w.written {
 		w.closeAfter = true // short: the stream would be out of step
@@ -284,7 +284,7 @@ func (w *response) commitWith(next []byte, nextS string) {
 	h := w.header()
 	req := w.req
 	isHEAD := req.Method == http.MethodHead
-	staged := w.cn.out[w.bodyStart:]
+	staged := w.cn.busy.out[w.bodyStart:]
 	sniff := staged
 	if len(sniff) == 0 {
 		if next != nil {
@@ -442,22 +442,22 @@ func (w *response) commitWith(next []byte, nextS string) {
 
 	n := len(staged)
 	if isHEAD || !bodyAllowedForStatus(code) {
-		w.cn.out = append(w.cn.out[:w.bodyStart], head...)
-		w.bodyStart = len(w.cn.out)
+		w.cn.busy.out = append(w.cn.busy.out[:w.bodyStart], head...)
+		w.bodyStart = len(w.cn.busy.out)
 		return
 	}
 	if w.chunking && n > 0 {
 		head = strconv.AppendInt(head, int64(n), 16)
 		head = append(head, "\r\n"...)
 	}
-	out := slices.Grow(w.cn.out, len(head)+2)
+	out := slices.Grow(w.cn.busy.out, len(head)+2)
 	out = out[:len(out)+len(head)]
 	copy(out[w.bodyStart+len(head):], out[w.bodyStart:w.bodyStart+n])
 	copy(out[w.bodyStart:], head)
 	if w.chunking && n > 0 {
 		out = append(out, "\r\n"...)
 	}
-	w.cn.out = out
+	w.cn.busy.out = out
 	w.bodyStart = len(out)
 }
 

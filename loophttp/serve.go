@@ -34,44 +34,43 @@ func (cn *conn) serve() { cn.serveAs(false) }
 // serveAs is serve on a worker, or with inline on the loop itself
 // (Server.NonBlocking).
 func (cn *conn) serveAs(inline bool) {
-	cn.inline = inline
-	completed := 0 // responses in cn.out whose handlers are done
+	b := cn.busy // this goroutine's until stopServing
+	b.inline = inline
+	completed := 0 // responses in b.out whose handlers are done
 	for {
 		cn.mu.Lock()
 		if cn.closed {
-			cn.serving = false
-			cn.mu.Unlock()
-			putOut(cn.out)
-			cn.out = nil
+			putOut(b.out)
+			b.out = nil
 			cn.payOwed()
+			cn.stopServing()
 			return
 		}
-		if cn.head == nil {
-			if len(cn.out) > 0 || completed > 0 {
+		if b.head == nil {
+			if len(b.out) > 0 || completed > 0 {
 				cn.mu.Unlock()
 				cn.flush(completed, false)
 				completed = 0
 				continue
 			}
-			cn.serving = false
-			cn.mu.Unlock()
+			cn.stopServing()
 			return
 		}
-		r := cn.head
-		if cn.inline && !r.inline {
+		r := b.head
+		if b.inline && !r.inline {
 			// One that may block (a body's Reads would): a worker serves
 			// the rest, after what is gathered so far.
 			cn.mu.Unlock()
 			cn.flush(completed, false)
-			cn.inline = false // before the worker reads it
+			b.inline = false // before the worker reads it
 			cn.srv.workers.serve(cn)
 			return
 		}
-		cn.dequeue()
-		cn.current = r
+		b.dequeue()
+		b.current = r
 		cn.mu.Unlock()
 
-		if r.body != nil && r.body.wantContinue && len(cn.out) > 0 {
+		if r.body != nil && r.body.wantContinue && len(b.out) > 0 {
 			// 100 Continue goes straight to the loop: what precedes it first.
 			cn.flush(completed, false)
 			completed = 0
@@ -80,9 +79,9 @@ func (cn *conn) serveAs(inline bool) {
 		completed++
 		r.cancel()
 		cn.mu.Lock()
-		cn.current = nil
+		b.current = nil
 		cn.mu.Unlock()
-		cn.owed++ // Shutdown waits until the response is handed to the loop
+		b.owed++ // Shutdown waits until the response is handed to the loop
 		if end != keepServing {
 			cn.mu.Lock()
 			cn.stopped = true
@@ -105,14 +104,18 @@ func (cn *conn) serveAs(inline bool) {
 				h := r.upgradeTo
 				cn.flushThen(0, false, func() { cn.handOver(h) })
 			case hijacked:
+				if b.inline { // on the loop, which took the connection over
+					if hc, ok := takenOver(cn.c).(*hijackedConn); ok {
+						hc.inline.Store(false) // its Writes come from goroutines now
+					}
+				}
 				cn.payOwed()
 			}
 			cn.mu.Lock()
-			cn.serving = false
-			cn.mu.Unlock()
+			cn.stopServing()
 			return
 		}
-		if len(cn.out) >= flushAt {
+		if len(b.out) >= flushAt {
 			cn.flush(completed, false)
 			completed = 0
 		}
@@ -131,15 +134,16 @@ const (
 
 // run serves one request and says what becomes of the connection.
 func (cn *conn) run(r *request) (end ending) {
-	if cn.out == nil {
-		cn.out = getOut()
+	b := cn.busy
+	if b.out == nil {
+		b.out = getOut()
 	}
 	if r.refusal != nil {
-		cn.out = append(cn.out, r.refusal...)
+		b.out = append(b.out, r.refusal...)
 		return closeConn
 	}
 	w := &r.w
-	*w = response{cn: cn, r: r, req: r.req, contentLength: -1, start: len(cn.out), bodyStart: len(cn.out)}
+	*w = response{cn: cn, r: r, req: r.req, contentLength: -1, start: len(b.out), bodyStart: len(b.out)}
 	defer func() {
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler {
@@ -154,7 +158,7 @@ func (cn *conn) run(r *request) (end ending) {
 			}
 			// What was committed goes out; what was not, does not.
 			if !w.committed {
-				cn.out = cn.out[:w.start]
+				b.out = b.out[:w.start]
 			}
 			end = closeConn
 		}
@@ -195,8 +199,8 @@ func (cn *conn) flush(completed int, close bool) error {
 // flushThen is flush with then to run on the loop once the output is
 // written.
 func (cn *conn) flushThen(completed int, close bool, then func()) error {
-	p := cn.out
-	cn.out = nil
+	p := cn.busy.out
+	cn.busy.out = nil
 	done := func(*loop.Conn, error) {
 		putOut(p)
 		if completed > 0 || close {
@@ -219,14 +223,21 @@ func (cn *conn) flushThen(completed int, close bool, then func()) error {
 
 // payOwed tells Shutdown that the finished requests are handed over.
 func (cn *conn) payOwed() {
-	for ; cn.owed > 0; cn.owed-- {
+	for b := cn.busy; b.owed > 0; b.owed-- {
 		cn.srv.active.Done()
 	}
 }
 
-// send is AsyncWriteFunc that waits while the backlog is full.
+// send is AsyncWriteFunc that waits while the backlog is full, for the
+// serving goroutine (or the loop, serving inline).
 func (cn *conn) send(p []byte, done func(*loop.Conn, error)) error {
-	if cn.inline { // on the loop: write, never wait
+	return cn.sendFrom(cn.busy.inline, p, done)
+}
+
+// sendFrom is send from the loop if onLoop (it writes at once, never
+// waits), else from a goroutine.
+func (cn *conn) sendFrom(onLoop bool, p []byte, done func(*loop.Conn, error)) error {
+	if onLoop {
 		_, err := cn.c.Write(p)
 		if done != nil {
 			done(cn.c, err)
