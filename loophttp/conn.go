@@ -24,12 +24,15 @@ type handler struct {
 	srv *Server
 }
 
-var _ loop.EOFHandler = (*handler)(nil)
+var (
+	_ loop.EOFHandler       = (*handler)(nil)
+	_ loop.LoopStartHandler = (*handler)(nil)
+)
 
 // conn is one HTTP connection. Fields above mu belong to the loop; those
 // below it are shared with the connection's serving goroutine. An idle
 // keep-alive connection keeps this and the loop's Conn, so it is kept in
-// the 128-byte size class (TestConnSize): what only a connection with
+// the 144-byte size class (TestConnSize): what only a connection with
 // requests in flight needs is in its busy record and its requests, and
 // its body decoder is pooled.
 type conn struct {
@@ -37,15 +40,18 @@ type conn struct {
 	c       *loop.Conn
 	reading *request           // the request whose body is arriving
 	dec     *http1.BodyDecoder // its decoder (from decoders, while it arrives)
-	headAt  instant            // when the head being read began (ReadTimeout counts from there)
-	writeBy instant            // WriteTimeout's deadline of the request being answered (0: none)
-	remote  string             // RemoteAddr's text, made at the first request
-	local   net.Addr           // the local address, asked of the socket at the first request (Server.sharedAddr)
-	netc    *netConn           // made when ConnState, ConnContext or Hijack need one
-	scan    int32              // how much of the buffered head HeadEnd has seen
-	early   int32              // and EarlyError
-	pending int32              // requests parsed whose responses are not yet written
-	state   uint8              // the http.ConnState
+	since   instant            // when the head being read began (ReadTimeout counts from there), or the wait for it
+	// prev and next link it in its loop's list of waiting connections
+	// (waiters), if it is on one.
+	prev, next *conn
+	writeBy    instant  // WriteTimeout's deadline of the request being answered (0: none)
+	remote     string   // RemoteAddr's text, made at the first request
+	local      net.Addr // the local address, asked of the socket at the first request (Server.sharedAddr)
+	netc       *netConn // made when ConnState, ConnContext or Hijack need one
+	scan       int32    // how much of the buffered head HeadEnd has seen
+	early      int32    // and EarlyError
+	pending    int32    // requests parsed whose responses are not yet written
+	state      uint8    // the http.ConnState
 
 	afterPOST  bool // the last request was a POST (see http1.SkipCRLFAfterPOST)
 	headBegun  bool // part of a head has arrived
@@ -205,6 +211,7 @@ func (h *handler) OnClose(c *loop.Conn, err error) {
 		cn.reading.body.fail(io.ErrUnexpectedEOF)
 	}
 	cn.endBody()
+	cn.unwait()
 	cn.mu.Lock()
 	cn.closed = true
 	cur, _ := cn.inFlight()
@@ -361,12 +368,7 @@ func (cn *conn) readHead() bool {
 	if !cn.headBegun {
 		cn.headBegun = true
 		cn.setState(http.StateActive)
-		cn.headAt = now()
-		if d := cn.srv.readHeaderTimeout(); d > 0 {
-			cn.c.SetDeadline(cn.headAt.add(d).time())
-		} else {
-			cn.c.SetDeadline(time.Time{})
-		}
+		cn.waitHead()
 	}
 	end, next := http1.HeadEnd(in, int(cn.scan))
 	limit := cn.srv.maxHeaderBytes() + headSlack
@@ -615,16 +617,17 @@ func (cn *conn) written(n int, close bool) {
 // from the end of its head, and ReadTimeout from its start while its body
 // arrives.
 func (cn *conn) armBusy() {
+	cn.unwait()
 	deadline := cn.writeBy
 	if cn.reading != nil && cn.srv.ReadTimeout > 0 {
-		if readBy := cn.headAt.add(cn.srv.ReadTimeout); deadline == 0 || readBy < deadline {
+		if readBy := cn.since.add(cn.srv.ReadTimeout); deadline == 0 || readBy < deadline {
 			deadline = readBy
 		}
 	}
 	cn.c.SetDeadline(deadline.time())
 }
 
-// armIdle sets the idle deadline of a connection waiting for a request.
+// armIdle starts the wait of a connection for a request (IdleTimeout).
 func (cn *conn) armIdle() {
 	if cn.headBegun {
 		return
@@ -632,11 +635,7 @@ func (cn *conn) armIdle() {
 	if http.ConnState(cn.state) != http.StateNew {
 		cn.setState(http.StateIdle)
 	}
-	if d := cn.srv.idleTimeout(); d > 0 {
-		cn.c.SetDeadline(time.Now().Add(d))
-	} else {
-		cn.c.SetDeadline(time.Time{})
-	}
+	cn.waitIdle()
 }
 
 func (cn *conn) setState(st http.ConnState) {

@@ -15,17 +15,28 @@ import (
 // BenchmarkIdleKeepAliveMemory: the Go heap one idle keep-alive
 // connection holds after one request, and the goroutines it keeps. The
 // clients are raw sockets, so that only the server's memory counts.
+// "timeouts" have iomux http-server's: ReadHeaderTimeout 5 s, IdleTimeout
+// 2 min.
 func BenchmarkIdleKeepAliveMemory(b *testing.B) {
-	b.Run("after-a-request", func(b *testing.B) { idleMemory(b, false) })
-	b.Run("half-a-request", func(b *testing.B) { idleMemory(b, true) })
+	for _, timeouts := range []bool{false, true} {
+		name := ""
+		if timeouts {
+			name = "timeouts/"
+		}
+		b.Run(name+"after-a-request", func(b *testing.B) { idleMemory(b, false, timeouts) })
+		b.Run(name+"half-a-request", func(b *testing.B) { idleMemory(b, true, timeouts) })
+	}
 }
 
 // idleMemory holds 2,000 connections after one request each, or each with
 // half a request's head sent (what a slowloris holds until
 // ReadHeaderTimeout).
-func idleMemory(b *testing.B, half bool) {
+func idleMemory(b *testing.B, half, timeouts bool) {
 	const conns = 2000
 	s := Server{}
+	if timeouts {
+		s.ReadHeaderTimeout, s.IdleTimeout = 5*time.Second, 2*time.Minute
+	}
 	s.Loop.Loops = 1
 	addr := serve(b, &s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "Hello, World!") }))
 	ap := netip.MustParseAddrPort(addr)

@@ -70,6 +70,7 @@ func (cn *conn) handOver(h loop.Handler) {
 	cn.endBody()
 	cn.ending, cn.barrier = false, false
 	cn.setState(http.StateHijacked)
+	cn.unwait()
 	cn.c.SetDeadline(time.Time{})
 	cn.resumeIfPaused()
 	c.SetContext(&handedOver{h})
