@@ -78,7 +78,12 @@ type busy struct {
 	owed       int32    // its finished requests Server.active still counts
 	inline     bool     // the loop itself serves (Server.NonBlocking)
 	out        []byte   // the serving goroutine's output not yet sent
+	fields     []field  // the array of the response's header snapshot, used again
 }
+
+// maxPooledFields bounds the header snapshot array a pooled busy record
+// keeps.
+const maxPooledFields = 64
 
 var (
 	busyPool = sync.Pool{New: func() any { return new(busy) }}
@@ -134,7 +139,12 @@ func (cn *conn) stopServing() {
 	cn.serving = false
 	cn.busy = nil
 	cn.mu.Unlock()
-	*b = busy{}
+	fields := b.fields
+	clear(fields) // no header strings kept
+	if cap(fields) > maxPooledFields {
+		fields = nil
+	}
+	*b = busy{fields: fields[:0]}
 	busyPool.Put(b)
 }
 

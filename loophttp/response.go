@@ -33,7 +33,7 @@ type response struct {
 	req *http.Request
 
 	handlerHeader http.Header // what Header returns
-	sent          http.Header // the snapshot WriteHeader took (nil: handlerHeader)
+	sent          snapshot    // the header map as WriteHeader found it: what the head is made of
 	calledHeader  bool
 	status        int
 	contentLength int64 // declared or set; -1 unknown
@@ -70,13 +70,6 @@ func (w *response) Header() http.Header {
 	return w.handlerHeader
 }
 
-func (w *response) header() http.Header {
-	if w.sent != nil {
-		return w.sent
-	}
-	return w.handlerHeader
-}
-
 func (w *response) WriteHeader(code int) {
 	if w.hijacked {
 		w.cn.srv.logf("http: response.WriteHeader on hijacked connection")
@@ -105,16 +98,14 @@ func (w *response) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
-	if w.calledHeader {
-		w.sent = w.handlerHeader.Clone()
-	}
-	if cl := firstValue(w.header(), "Content-Length"); cl != "" {
+	w.sent = takeSnapshot(w.cn.busy, w.handlerHeader)
+	if cl := w.sent.first("Content-Length"); cl != "" {
 		v, err := strconv.ParseInt(cl, 10, 64)
 		if err == nil && v >= 0 {
 			w.contentLength = v
 		} else {
 			w.cn.srv.logf("http: invalid Content-Length of %q", cl)
-			w.header().Del("Content-Length")
+			w.sent.remove("Content-Length")
 		}
 	}
 }
@@ -281,7 +272,7 @@ func (w *response) commit() { w.commitWith(nil, "") }
 // staged, is the body's start for Content-Type sniffing.
 func (w *response) commitWith(next []byte, nextS string) {
 	w.committed = true
-	h := w.header()
+	h := w.sent
 	req := w.req
 	isHEAD := req.Method == http.MethodHead
 	staged := w.cn.busy.out[w.bodyStart:]
@@ -293,53 +284,42 @@ func (w *response) commitWith(next []byte, nextS string) {
 			sniff = []byte(nextS[:min(len(nextS), 512)])
 		}
 	}
-	skip := map[string]bool(nil)
-	del := func(k string) {
-		if _, ok := h[k]; ok {
-			if skip == nil {
-				skip = make(map[string]bool, 4)
-			}
-			skip[k] = true
+	del := h.leaveOut
+	hasTrailers := h.trailerKeys()
+	for _, t := range h {
+		if t.key != "Trailer" || t.none {
+			continue
 		}
-	}
-	hasTrailers := false
-	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			del(k)
-			hasTrailers = true
-		}
-	}
-	for _, v := range h["Trailer"] {
 		hasTrailers = true
-		for f := range strings.SplitSeq(v, ",") {
+		for f := range strings.SplitSeq(t.value, ",") {
 			if f = strings.TrimSpace(f); f != "" {
 				w.trailers = append(w.trailers, http.CanonicalHeaderKey(f))
 			}
 		}
 	}
-	te := firstValue(h, "Transfer-Encoding")
+	te := h.first("Transfer-Encoding")
 	hasTE := te != ""
 	var setLength []byte
 	var lenBuf [20]byte
-	if w.handlerDone && !hasTrailers && !hasTE && bodyAllowedForStatus(w.status) && !hasKey(h, "Content-Length") && (!isHEAD || len(staged) > 0) {
+	if w.handlerDone && !hasTrailers && !hasTE && bodyAllowedForStatus(w.status) && !h.has("Content-Length") && (!isHEAD || len(staged) > 0) {
 		w.contentLength = int64(len(staged))
 		setLength = strconv.AppendInt(lenBuf[:0], w.contentLength, 10)
 	}
 	keepAlives := !w.cn.srv.shutting.Load()
 	wants10KeepAlive := w.r.framing.KeepAlive10
-	if wants10KeepAlive && keepAlives && firstValue(h, "Content-Length") != "" && firstValue(h, "Connection") == "keep-alive" {
+	if wants10KeepAlive && keepAlives && h.first("Content-Length") != "" && h.first("Connection") == "keep-alive" {
 		w.closeAfter = false
 	}
 	hasCL := w.contentLength != -1
 	var connection, contentType, transferEncoding string
 	if wants10KeepAlive && (isHEAD || hasCL || !bodyAllowedForStatus(w.status)) {
-		if _, set := h["Connection"]; !set {
+		if !h.has("Connection") {
 			connection = "keep-alive"
 		}
 	} else if w.r.framing.Close {
 		w.closeAfter = true
 	}
-	if firstValue(h, "Connection") == "close" || !keepAlives {
+	if h.first("Connection") == "close" || !keepAlives {
 		w.closeAfter = true
 	}
 	if b := w.r.body; b != nil {
@@ -372,8 +352,8 @@ func (w *response) commitWith(next []byte, nextS string) {
 	}
 	code := w.status
 	if bodyAllowedForStatus(code) {
-		_, haveType := h["Content-Type"]
-		if firstValue(h, "Content-Encoding") == "" && !haveType && !hasTE && len(sniff) > 0 {
+		haveType := h.has("Content-Type")
+		if h.first("Content-Encoding") == "" && !haveType && !hasTE && len(sniff) > 0 {
 			contentType = http.DetectContentType(sniff)
 		}
 	} else {
@@ -411,7 +391,7 @@ func (w *response) commitWith(next []byte, nextS string) {
 	if w.chunking {
 		del("Content-Length")
 	}
-	if w.closeAfter && (!keepAlives || !hasToken(h["Connection"], "close")) && !isProtocolSwitch(code, h) {
+	if w.closeAfter && (!keepAlives || !h.hasToken("Connection", "close")) && !(code == http.StatusSwitchingProtocols && h.hasValue("Upgrade")) {
 		del("Connection")
 		if req.ProtoAtLeast(1, 1) {
 			connection = "close"
@@ -420,8 +400,8 @@ func (w *response) commitWith(next []byte, nextS string) {
 
 	var headBuf [512]byte
 	head := appendStatusLine(headBuf[:0], req.ProtoAtLeast(1, 1), code)
-	head = appendHeader(head, h, func(k string) bool { return skip[k] })
-	if !hasKey(h, "Date") {
+	head = h.appendTo(head)
+	if !h.has("Date") {
 		head = append(head, "Date: "...)
 		head = appendDate(head)
 		head = append(head, "\r\n"...)
@@ -471,30 +451,23 @@ func bodyAllowedForStatus(status int) bool {
 	return true
 }
 
-func isProtocolSwitch(code int, h http.Header) bool {
-	return code == http.StatusSwitchingProtocols && len(h["Upgrade"]) > 0
-}
-
-func firstValue(h http.Header, k string) string {
-	if v := h[k]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-func hasKey(h http.Header, k string) bool {
-	_, ok := h[k]
-	return ok
-}
-
-// hasToken reports whether a comma-separated header value lists token,
+// hasToken reports whether comma-separated header values list token,
 // case-insensitively.
 func hasToken(values []string, token string) bool {
 	for _, v := range values {
-		for f := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(f), token) {
-				return true
-			}
+		if listsToken(v, token) {
+			return true
+		}
+	}
+	return false
+}
+
+// listsToken reports whether the comma-separated value v lists token,
+// case-insensitively.
+func listsToken(v, token string) bool {
+	for f := range strings.SplitSeq(v, ",") {
+		if strings.EqualFold(strings.TrimSpace(f), token) {
+			return true
 		}
 	}
 	return false

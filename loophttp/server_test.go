@@ -680,3 +680,76 @@ func TestConnSize(t *testing.T) {
 		t.Fatalf("conn is %d bytes, the comments say 144: fix one or the other", got)
 	}
 }
+
+// TestHeaderSnapshot: the head is made of the header map as it was at
+// WriteHeader (later changes do not count, trailers aside, also when the
+// handler asks for the map only after WriteHeader); a key set to nil
+// suppresses the field (Date); an invalid Content-Length is dropped: all
+// as net/http.Server does, in pipelined responses that share the
+// snapshot's array.
+func TestHeaderSnapshot(t *testing.T) {
+	iomuxtest.CheckLeaks(t)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/changed":
+			w.Header().Set("X-A", "before")
+			w.Header()["X-Many"] = []string{"1", "2", "3"}
+			io.WriteString(w, "body")
+			w.Header().Set("X-A", "after")
+			w.Header().Set("X-B", "added")
+			w.Header()["X-Many"][0] = "changed"
+		case "/late":
+			w.WriteHeader(http.StatusAccepted)
+			w.Header().Set("X-Late", "counted")
+			io.WriteString(w, "late")
+		case "/nodate":
+			w.Header()["Date"] = nil
+			w.Header().Set("Connection", "keep-alive, x")
+			io.WriteString(w, "no date")
+		case "/badlength":
+			w.Header().Set("Content-Length", "abc")
+			w.Header().Set(http.TrailerPrefix+"X-T", "trailer")
+			io.WriteString(w, "bad length")
+		}
+	})
+	var s Server
+	s.ErrorLog = log.New(io.Discard, "", 0)
+	ours := serve(t, &s, h)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	std := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}
+	go std.Serve(ln)
+	defer std.Close()
+	var reqs []byte
+	paths := []string{"/changed", "/late", "/nodate", "/badlength", "/changed"}
+	for _, p := range paths {
+		reqs = append(reqs, "GET "+p+" HTTP/1.1\r\nHost: x\r\n\r\n"...)
+	}
+	read := func(addr string) []*http.Response {
+		br := bufio.NewReader(strings.NewReader(rawExchange(t, addr, reqs)))
+		var out []*http.Response
+		for range paths {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", addr, err)
+			}
+			io.ReadAll(resp.Body)
+			out = append(out, resp)
+		}
+		return out
+	}
+	want, got := read(ln.Addr().String()), read(ours)
+	for i, p := range paths {
+		w, g := want[i], got[i]
+		_, wDate := w.Header["Date"]
+		_, gDate := g.Header["Date"]
+		delete(w.Header, "Date")
+		delete(g.Header, "Date")
+		if w.StatusCode != g.StatusCode || wDate != gDate || fmt.Sprint(w.Header) != fmt.Sprint(g.Header) || fmt.Sprint(w.Trailer) != fmt.Sprint(g.Trailer) {
+			t.Errorf("%s: net/http: %d %v Date %v trailer %v; loophttp: %d %v Date %v trailer %v",
+				p, w.StatusCode, w.Header, wDate, w.Trailer, g.StatusCode, g.Header, gDate, g.Trailer)
+		}
+	}
+}
