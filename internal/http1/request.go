@@ -90,20 +90,19 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 		return nil, Framing{}, err
 	}
 	method, target, proto := r.Method, r.RequestURI, r.Proto
-	h, err := parseFields(s, pos)
+	h, hosts, err := parseFieldsAside(s, pos, "Host") // net/http takes Host out of the header
 	if err != nil {
 		return nil, Framing{}, err
 	}
 	r.Header = h
-	hosts, haveHost := h["Host"]
-	if len(hosts) > 1 {
+	if hosts.n > 1 {
 		return nil, Framing{}, badRequest("too many Host headers")
 	}
 	// RFC 9112 section 3.2.2: an absolute-form target's authority wins
 	// over the Host field.
 	r.Host = r.URL.Host
-	if r.Host == "" && len(hosts) > 0 {
-		r.Host = hosts[0]
+	if r.Host == "" && hosts.n > 0 {
+		r.Host = hosts.first
 	}
 	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" {
 		if _, ok := h["Cache-Control"]; !ok {
@@ -114,7 +113,7 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 	if err := readTransfer(r); err != nil {
 		return nil, Framing{}, err
 	}
-	h2Preface := method == "PRI" && len(h) == 0 && r.URL.Path == "*" && proto == "HTTP/2.0"
+	h2Preface := method == "PRI" && len(h) == 0 && hosts.n == 0 && r.URL.Path == "*" && proto == "HTTP/2.0"
 	if h2Preface {
 		// Neither chunked nor of a declared length; net/http lets the
 		// handler hijack the connection, else closes it.
@@ -126,10 +125,10 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 	if r.ProtoMajor != 1 && (r.ProtoMajor != 2 || r.ProtoMinor != 0 || method != "PRI" || target != "*") {
 		return nil, Framing{}, &Error{Status: http.StatusHTTPVersionNotSupported, Reason: "unsupported protocol version"}
 	}
-	if r.ProtoAtLeast(1, 1) && (!haveHost || len(hosts) == 0) && !h2Preface && method != "CONNECT" {
+	if r.ProtoAtLeast(1, 1) && hosts.n == 0 && !h2Preface && method != "CONNECT" {
 		return nil, Framing{}, &Error{Status: http.StatusBadRequest, Reason: "missing required Host header"}
 	}
-	if len(hosts) == 1 && !validHost(hosts[0]) {
+	if hosts.n == 1 && !validHost(hosts.first) {
 		return nil, Framing{}, &Error{Status: http.StatusBadRequest, Reason: "malformed Host header"}
 	}
 	for k := range h {
@@ -140,7 +139,6 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 			return nil, Framing{}, &Error{Status: http.StatusBadRequest, Reason: "invalid header name"}
 		}
 	}
-	delete(h, "Host")
 
 	f := Framing{ContentLength: r.ContentLength, Chunked: r.ContentLength < 0 && !h2Preface}
 	if h2Preface {
