@@ -169,10 +169,21 @@ func parseRequestLine(line string) (*http.Request, error) {
 	if !isToken(method) {
 		return nil, badString("invalid method", method)
 	}
-	r := &http.Request{Method: method, RequestURI: target, Proto: proto}
+	var r *http.Request
+	if path, query, forceQuery, ok := plainTarget(target); ok {
+		// The request and its URL in one allocation.
+		p := &requestAndURL{url: url.URL{Path: path, RawQuery: query, ForceQuery: forceQuery}}
+		p.req = http.Request{Method: method, RequestURI: target, Proto: proto, URL: &p.url}
+		r = &p.req
+	} else {
+		r = &http.Request{Method: method, RequestURI: target, Proto: proto}
+	}
 	var ok bool
 	if r.ProtoMajor, r.ProtoMinor, ok = http.ParseHTTPVersion(proto); !ok {
 		return nil, badString("malformed HTTP version", proto)
+	}
+	if r.URL != nil {
+		return r, nil
 	}
 	// CONNECT's target is an authority (RFC 9112 section 3.2.3), unless it
 	// is a path, as net/rpc sends.
@@ -189,6 +200,35 @@ func parseRequestLine(line string) (*http.Request, error) {
 		r.URL.Scheme = ""
 	}
 	return r, nil
+}
+
+// requestAndURL is a request with the URL it points to.
+type requestAndURL struct {
+	req http.Request
+	url url.URL
+}
+
+// plainTarget splits a target that is an absolute path of letters,
+// digits, "-._~/" and perhaps a query of bytes other than controls: the
+// URL url.ParseRequestURI makes of it is only a Path (with no escapes,
+// no RawPath), a RawQuery and ForceQuery (for a lone "?" at the end).
+// ok is false for any other target (which ParseRequestURI parses).
+func plainTarget(target string) (path, query string, forceQuery, ok bool) {
+	path, query, hasQuery := strings.Cut(target, "?")
+	if len(path) == 0 || path[0] != '/' {
+		return "", "", false, false
+	}
+	for i := 0; i < len(path); i++ {
+		if c := path[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+			return "", "", false, false
+		}
+	}
+	for i := 0; i < len(query); i++ {
+		if c := query[i]; c < ' ' || c == 0x7f {
+			return "", "", false, false
+		}
+	}
+	return path, query, hasQuery && query == "", true
 }
 
 // shouldClose is net/http's r.Close: HTTP/1.0 closes unless a Connection
