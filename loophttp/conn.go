@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -186,6 +187,7 @@ type request struct {
 
 	upgradeTo loop.Handler // set by the serving goroutine for handOver
 	next      *request     // the next in its connection's queue
+	url       url.URL      // where req.URL points, unless the target is not a plain path (http1.ParseRequestInto)
 	w         response     // its ResponseWriter, one allocation with it
 	inline    bool         // Server.NonBlocking says it may be served on the loop
 }
@@ -401,22 +403,27 @@ func (cn *conn) readHead() bool {
 	}
 	cn.scan, cn.early = 0, 0
 	cn.headBegun = false
-	req, framing, err := http1.ParseRequest(in[:end], http1.Limits{MaxHeaderBytes: cn.srv.maxHeaderBytes()})
+	// Parsed into the loop's own http.Request, which WithContext copies
+	// (accept); the URL is the request's.
+	r := &request{cn: cn}
+	parsed := &c.Loop().Context().(*loopState).parsed
+	framing, err := http1.ParseRequestInto(parsed, &r.url, in[:end], http1.Limits{MaxHeaderBytes: cn.srv.maxHeaderBytes()})
 	c.Discard(end)
 	if err != nil {
+		*parsed = http.Request{}
 		cn.refuse(err)
 		return false
 	}
-	cn.accept(req, framing)
+	cn.accept(r, parsed, framing)
 	return true
 }
 
-// accept starts a parsed request: its body (if any) is read next, and the
-// serving goroutine gets it.
-func (cn *conn) accept(req *http.Request, framing http1.Framing) {
+// accept starts a parsed request (req, which it copies and clears): its
+// body (if any) is read next, and the serving goroutine gets it.
+func (cn *conn) accept(r *request, req *http.Request, framing http1.Framing) {
 	c := cn.c
 	srv := cn.srv
-	r := &request{cn: cn, framing: framing}
+	r.framing = framing
 	var ctx context.Context = &r.ctx
 	parent := cn.context()
 	r.ctx.parent, r.ctx.local = parent, cn.localAddr()
@@ -430,8 +437,10 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 		cn.remote = c.RemoteAddr().String()
 	}
 	req.RemoteAddr = cn.remote
-	if st, ok := c.TLS(); ok {
-		req.TLS = &st
+	if c.Transport() != nil {
+		if st, ok := c.TLS(); ok {
+			req.TLS = &st
+		}
 	}
 	if framing.Chunked || framing.ContentLength > 0 {
 		r.body = newBody(r)
@@ -445,12 +454,13 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 		req.Body = http.NoBody
 	}
 	r.req = req.WithContext(ctx)
+	*req = http.Request{} // the loop's, for the next head: it keeps nothing of this one
 	r.inline = srv.NonBlocking != nil && r.body == nil && srv.NonBlocking(r.req)
 	if cn.eof {
 		r.cancel()
 	}
-	cn.afterPOST = req.Method == http.MethodPost
-	cn.barrier = wantsUpgrade(req)
+	cn.afterPOST = r.req.Method == http.MethodPost
+	cn.barrier = wantsUpgrade(r.req)
 	if (framing.Close && !framing.KeepAlive10) || srv.shutting.Load() {
 		// No request after this one is read (the response decides for an
 		// HTTP/1.0 keep-alive).

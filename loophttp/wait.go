@@ -1,6 +1,7 @@
 package loophttp
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/iomux/iomux/loop"
@@ -15,7 +16,13 @@ import (
 // which, with one timeout per list, is the order of their deadlines, and
 // one loop.Timer fires at the earliest.
 
-// waiters are a loop's waiting connections (the Loop's Context).
+// loopState is what loophttp keeps for a loop (its Context).
+type loopState struct {
+	waiters
+	parsed http.Request // where a head is parsed, on the loop, before accept copies it
+}
+
+// waiters are a loop's waiting connections.
 type waiters struct {
 	srv   *Server
 	l     *loop.Loop
@@ -26,11 +33,11 @@ type waiters struct {
 }
 
 func (h *handler) OnLoopStart(l *loop.Loop) {
-	w := &waiters{srv: h.srv, l: l}
-	for _, end := range []*conn{&w.idle, &w.head} {
+	ls := &loopState{waiters: waiters{srv: h.srv, l: l}}
+	for _, end := range []*conn{&ls.idle, &ls.head} {
 		end.prev, end.next = end, end
 	}
-	l.SetContext(w)
+	l.SetContext(ls)
 }
 
 // waitIdle puts the connection on the idle list from now (on the loop);
@@ -53,7 +60,7 @@ func (cn *conn) wait(list func(*waiters) *conn, d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	w := cn.c.Loop().Context().(*waiters)
+	w := &cn.c.Loop().Context().(*loopState).waiters
 	end := list(w)
 	cn.prev, cn.next = end.prev, end
 	end.prev.next = cn

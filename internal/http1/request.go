@@ -50,16 +50,27 @@ var errTooLarge = &Error{Status: http.StatusRequestHeaderFieldsTooLarge, detail:
 // The strings of the request (method, target, header values) share one
 // copy of head, so a value a handler keeps keeps the whole head alive.
 func ParseRequest(head []byte, lim Limits) (*http.Request, Framing, error) {
-	if len(head) > lim.MaxHead() {
-		// net/http stops reading at this point: whatever it was parsing
-		// fails, and it answers 431.
-		return nil, Framing{}, errTooLarge
-	}
-	r, f, err := parseRequest(string(head))
+	p := new(requestAndURL)
+	f, err := ParseRequestInto(&p.req, &p.url, head, lim)
 	if err != nil {
 		return nil, Framing{}, err
 	}
-	return r, f, nil
+	return &p.req, f, nil
+}
+
+// ParseRequestInto is ParseRequest into *r, which it overwrites; r.URL is
+// u when the target is a plain path (most are), else a URL of its own.
+// A server that copies the request it parses (WithContext does) can parse
+// every head into one r, and put u in the memory of the request's own
+// state.
+func ParseRequestInto(r *http.Request, u *url.URL, head []byte, lim Limits) (Framing, error) {
+	*r = http.Request{}
+	if len(head) > lim.MaxHead() {
+		// net/http stops reading at this point: whatever it was parsing
+		// fails, and it answers 431.
+		return Framing{}, errTooLarge
+	}
+	return parseRequest(r, u, string(head))
 }
 
 // nextLine returns the line of s starting at pos, without its LF and a
@@ -80,23 +91,22 @@ func nextLine(s string, pos int) (line string, next int, ok bool) {
 // parseRequest follows net/http's readRequest, readTransfer and the checks
 // of its server's readRequest, in their order, so that the first rule a
 // request breaks is the one reported.
-func parseRequest(s string) (*http.Request, Framing, error) {
+func parseRequest(r *http.Request, u *url.URL, s string) (Framing, error) {
 	line, pos, ok := nextLine(s, 0)
 	if !ok {
-		return nil, Framing{}, badRequest("http1: head has no end")
+		return Framing{}, badRequest("http1: head has no end")
 	}
-	r, err := parseRequestLine(line)
-	if err != nil {
-		return nil, Framing{}, err
+	if err := parseRequestLine(r, u, line); err != nil {
+		return Framing{}, err
 	}
 	method, target, proto := r.Method, r.RequestURI, r.Proto
 	h, hosts, err := parseFieldsAside(s, pos, "Host") // net/http takes Host out of the header
 	if err != nil {
-		return nil, Framing{}, err
+		return Framing{}, err
 	}
 	r.Header = h
 	if hosts.n > 1 {
-		return nil, Framing{}, badRequest("too many Host headers")
+		return Framing{}, badRequest("too many Host headers")
 	}
 	// RFC 9112 section 3.2.2: an absolute-form target's authority wins
 	// over the Host field.
@@ -111,7 +121,7 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 	}
 	r.Close = shouldClose(r.ProtoMajor, r.ProtoMinor, h)
 	if err := readTransfer(r); err != nil {
-		return nil, Framing{}, err
+		return Framing{}, err
 	}
 	h2Preface := method == "PRI" && len(h) == 0 && hosts.n == 0 && r.URL.Path == "*" && proto == "HTTP/2.0"
 	if h2Preface {
@@ -123,20 +133,20 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 
 	// The server's checks, after the request has been read.
 	if r.ProtoMajor != 1 && (r.ProtoMajor != 2 || r.ProtoMinor != 0 || method != "PRI" || target != "*") {
-		return nil, Framing{}, &Error{Status: http.StatusHTTPVersionNotSupported, Reason: "unsupported protocol version"}
+		return Framing{}, &Error{Status: http.StatusHTTPVersionNotSupported, Reason: "unsupported protocol version"}
 	}
 	if r.ProtoAtLeast(1, 1) && hosts.n == 0 && !h2Preface && method != "CONNECT" {
-		return nil, Framing{}, &Error{Status: http.StatusBadRequest, Reason: "missing required Host header"}
+		return Framing{}, &Error{Status: http.StatusBadRequest, Reason: "missing required Host header"}
 	}
 	if hosts.n == 1 && !validHost(hosts.first) {
-		return nil, Framing{}, &Error{Status: http.StatusBadRequest, Reason: "malformed Host header"}
+		return Framing{}, &Error{Status: http.StatusBadRequest, Reason: "malformed Host header"}
 	}
 	for k := range h {
 		// Values never fail net/http's check here: parseFields has
 		// refused the same bytes already. A name with a space in it
 		// reaches this far.
 		if !isToken(k) {
-			return nil, Framing{}, &Error{Status: http.StatusBadRequest, Reason: "invalid header name"}
+			return Framing{}, &Error{Status: http.StatusBadRequest, Reason: "invalid header name"}
 		}
 	}
 
@@ -151,39 +161,33 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 	if hasToken(h.Get("Expect"), "100-continue") {
 		f.Expect100 = r.ProtoAtLeast(1, 1) && r.ContentLength != 0
 	} else if h.Get("Expect") != "" {
-		return nil, Framing{}, &Error{Status: http.StatusExpectationFailed,
+		return Framing{}, &Error{Status: http.StatusExpectationFailed,
 			detail: "http1: unsupported Expect", proto10: !r.ProtoAtLeast(1, 1), head: method == "HEAD"}
 	}
-	return r, f, nil
+	return f, nil
 }
 
 // parseRequestLine reads a request line as net/http does: method SP
 // request-target SP version, cut at the first two spaces (so
 // "GET /a b HTTP/1.1" has version "b HTTP/1.1").
-func parseRequestLine(line string) (*http.Request, error) {
+func parseRequestLine(r *http.Request, u *url.URL, line string) error {
 	method, rest, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
 	if !ok1 || !ok2 {
-		return nil, badString("malformed HTTP request", line)
+		return badString("malformed HTTP request", line)
 	}
 	if !isToken(method) {
-		return nil, badString("invalid method", method)
+		return badString("invalid method", method)
 	}
-	var r *http.Request
-	if path, query, forceQuery, ok := plainTarget(target); ok {
-		// The request and its URL in one allocation.
-		p := &requestAndURL{url: url.URL{Path: path, RawQuery: query, ForceQuery: forceQuery}}
-		p.req = http.Request{Method: method, RequestURI: target, Proto: proto, URL: &p.url}
-		r = &p.req
-	} else {
-		r = &http.Request{Method: method, RequestURI: target, Proto: proto}
-	}
+	r.Method, r.RequestURI, r.Proto = method, target, proto
 	var ok bool
 	if r.ProtoMajor, r.ProtoMinor, ok = http.ParseHTTPVersion(proto); !ok {
-		return nil, badString("malformed HTTP version", proto)
+		return badString("malformed HTTP version", proto)
 	}
-	if r.URL != nil {
-		return r, nil
+	if path, query, forceQuery, ok := plainTarget(target); ok {
+		*u = url.URL{Path: path, RawQuery: query, ForceQuery: forceQuery}
+		r.URL = u
+		return nil
 	}
 	// CONNECT's target is an authority (RFC 9112 section 3.2.3), unless it
 	// is a path, as net/rpc sends.
@@ -194,12 +198,12 @@ func parseRequestLine(line string) (*http.Request, error) {
 	}
 	var err error
 	if r.URL, err = url.ParseRequestURI(rawURL); err != nil {
-		return nil, badRequest(err.Error())
+		return badRequest(err.Error())
 	}
 	if justAuthority {
 		r.URL.Scheme = ""
 	}
-	return r, nil
+	return nil
 }
 
 // requestAndURL is a request with the URL it points to.
