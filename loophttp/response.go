@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/iomux/iomux/internal/http1"
 	"github.com/iomux/iomux/loop"
 )
 
@@ -500,7 +501,7 @@ func appendHeader(b []byte, h http.Header, skip func(string) bool) []byte {
 	var keysBuf [16]string
 	keys := keysBuf[:0]
 	for k := range h {
-		if !skip(k) && validFieldName(k) {
+		if !skip(k) && http1.IsToken(k) {
 			keys = append(keys, k)
 		}
 	}
@@ -525,19 +526,6 @@ func appendField(b []byte, k, v string) []byte {
 		b = append(b, c)
 	}
 	return append(b, "\r\n"...)
-}
-
-func validFieldName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // dateCache holds the Date header's value for the current second.

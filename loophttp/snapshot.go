@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/iomux/iomux/internal/http1"
 )
 
 // field is one header field of a response's head.
@@ -107,7 +109,7 @@ func (s *snapshot) remove(k string) {
 // those with an invalid name; a value's line breaks become spaces.
 func (s snapshot) appendTo(b []byte) []byte {
 	for i := range s {
-		if f := &s[i]; !f.skip && !f.none && validFieldName(f.key) {
+		if f := &s[i]; !f.skip && !f.none && http1.IsToken(f.key) {
 			b = appendField(b, f.key, f.value)
 		}
 	}

@@ -145,7 +145,7 @@ func parseRequest(r *http.Request, u *url.URL, s string) (Framing, error) {
 		// Values never fail net/http's check here: parseFields has
 		// refused the same bytes already. A name with a space in it
 		// reaches this far.
-		if !isToken(k) {
+		if !IsToken(k) {
 			return Framing{}, &Error{Status: http.StatusBadRequest, Reason: "invalid header name"}
 		}
 	}
@@ -176,7 +176,7 @@ func parseRequestLine(r *http.Request, u *url.URL, line string) error {
 	if !ok1 || !ok2 {
 		return badString("malformed HTTP request", line)
 	}
-	if !isToken(method) {
+	if !IsToken(method) {
 		return badString("invalid method", method)
 	}
 	r.Method, r.RequestURI, r.Proto = method, target, proto
