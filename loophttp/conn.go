@@ -79,6 +79,7 @@ type busy struct {
 	owed       int32    // its finished requests Server.active still counts
 	inline     bool     // the loop itself serves (Server.NonBlocking)
 	out        []byte   // the serving goroutine's output not yet sent
+	outBuf     *outBuf  // the buffer out began in (nil: out was begun by append)
 	fields     []field  // the array of the response's header snapshot, used again
 }
 

@@ -15,15 +15,54 @@ import (
 // it to the loop: pipelined responses go out in one write.
 const flushAt = 32 << 10
 
-var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// outBuf is gathered output on its way to the loop, and what to do once
+// it is written. It is pooled with its array, and its written callback is
+// bound once, so that a flush allocates nothing.
+type outBuf struct {
+	b         []byte
+	cn        *conn
+	completed int    // responses that end in b
+	close     bool   // the connection closes after b
+	then      func() // run on the loop once b is written
+	done      func(*loop.Conn, error)
+}
 
-func getOut() []byte { return (*outPool.Get().(*[]byte))[:0] }
+var outBufs sync.Pool
 
-func putOut(b []byte) {
-	if cap(b) <= 64<<10 {
-		b = b[:0]
-		outPool.Put(&b)
+func init() { // not outBufs' initializer: written leads back to outBufs
+	outBufs.New = func() any {
+		o := &outBuf{b: make([]byte, 0, 4096)}
+		o.done = o.written
+		return o
 	}
+}
+
+// getOut gives the serving goroutine a buffer to gather output in.
+func (b *busy) getOut() {
+	o := outBufs.Get().(*outBuf)
+	b.out, b.outBuf = o.b[:0], o
+}
+
+// written runs on the loop once o is written (or failed).
+func (o *outBuf) written(*loop.Conn, error) {
+	cn, completed, close, then := o.cn, o.completed, o.close, o.then
+	o.release()
+	if completed > 0 || close {
+		cn.written(completed, close)
+	}
+	if then != nil {
+		then()
+	}
+}
+
+// release gives o back to the pool (its array too, unless it grew large).
+func (o *outBuf) release() {
+	b := o.b[:0]
+	if cap(b) > 64<<10 {
+		b = nil
+	}
+	*o = outBuf{b: b, done: o.done}
+	outBufs.Put(o)
 }
 
 // serve runs on a goroutine of its own while the connection has requests
@@ -40,8 +79,10 @@ func (cn *conn) serveAs(inline bool) {
 	for {
 		cn.mu.Lock()
 		if cn.closed {
-			putOut(b.out)
-			b.out = nil
+			if b.outBuf != nil {
+				b.outBuf.release()
+			}
+			b.out, b.outBuf = nil, nil
 			cn.payOwed()
 			cn.stopServing()
 			return
@@ -136,7 +177,7 @@ const (
 func (cn *conn) run(r *request) (end ending) {
 	b := cn.busy
 	if b.out == nil {
-		b.out = getOut()
+		b.getOut()
 	}
 	if r.refusal != nil {
 		b.out = append(b.out, r.refusal...)
@@ -199,23 +240,21 @@ func (cn *conn) flush(completed int, close bool) error {
 // flushThen is flush with then to run on the loop once the output is
 // written.
 func (cn *conn) flushThen(completed int, close bool, then func()) error {
-	p := cn.busy.out
-	cn.busy.out = nil
-	done := func(*loop.Conn, error) {
-		putOut(p)
-		if completed > 0 || close {
-			cn.written(completed, close)
-		}
-		if then != nil {
-			then()
-		}
+	b := cn.busy
+	o := b.outBuf
+	if o == nil { // out was begun after a flush, by append
+		o = outBufs.Get().(*outBuf)
 	}
+	o.b, o.cn, o.completed, o.close, o.then = b.out, cn, completed, close, then
+	b.out, b.outBuf = nil, nil
+	p := o.b
 	if len(p) == 0 {
 		p = nil
 	}
-	err := cn.send(p, done)
-	if err != nil {
-		putOut(p)
+	onLoop := b.inline
+	err := cn.sendFrom(onLoop, p, o.done)
+	if err != nil && !onLoop { // on the loop, done has run
+		o.release()
 	}
 	cn.payOwed()
 	return err
