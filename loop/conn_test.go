@@ -468,3 +468,31 @@ func TestNoReentrantCallbacks(t *testing.T) {
 	default:
 	}
 }
+
+// TestLoopConns: Loop.Conns yields every connection of the loop, and the
+// one yielded may be closed.
+func TestLoopConns(t *testing.T) {
+	opened := make(chan struct{}, 3)
+	s := startServer(t, &funcHandler{open: func(*Conn) { opened <- struct{}{} }}, Options{Loops: 1}, "tcp", "127.0.0.1:0")
+	for range 3 {
+		dial(t, s)
+		recv(t, opened, 5*time.Second, "OnOpen")
+	}
+	l := s.Loops()[0]
+	count := func(closeSecond bool) (n int) {
+		onLoop(t, l, func() {
+			for c := range l.Conns() {
+				if n++; n == 2 && closeSecond {
+					c.Close()
+				}
+			}
+		})
+		return n
+	}
+	if n := count(true); n != 3 {
+		t.Fatalf("Conns yielded %d connections, want 3", n)
+	}
+	if n := count(false); n != 2 {
+		t.Fatalf("after one Close, Conns yielded %d connections, want 2", n)
+	}
+}

@@ -3,6 +3,7 @@ package loop
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -289,6 +290,19 @@ func (l *Loop) adopt(fd int, peer sock.Peer, newTransport func(Wire) Transport) 
 	c.updateInterest()
 	if !c.Closed() {
 		c.connected(newTransport)
+	}
+}
+
+// Conns yields the loop's connections, those still dialing or shaking
+// hands included, in no particular order. It must be used on the loop;
+// the connection yielded may be closed meanwhile.
+func (l *Loop) Conns() iter.Seq[*Conn] {
+	return func(yield func(*Conn) bool) {
+		for _, c := range l.conns {
+			if c != nil && !yield(c) {
+				return
+			}
+		}
 	}
 }
 

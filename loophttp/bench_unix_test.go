@@ -3,6 +3,7 @@
 package loophttp
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +86,60 @@ func cpuTime() time.Duration {
 	var ru unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPipelined: batches of 16 pipelined GET /plaintext on one
+// connection, on workers and on the loop (NonBlocking); an op is a batch,
+// allocs/req and B/req are the whole process's (the client allocates
+// nothing a batch) over its 16 requests.
+func BenchmarkPipelined(b *testing.B) {
+	const depth = 16
+	plaintext := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Content-Type"] = []string{"text/plain"}
+		h["Content-Length"] = []string{"13"}
+		io.WriteString(w, "Hello, World!")
+	})
+	batch := []byte(strings.Repeat("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n", depth))
+	body := []byte("Hello, World!")
+	for _, name := range []string{"workers", "nonblocking"} {
+		b.Run(name, func(b *testing.B) {
+			s := Server{}
+			if name == "nonblocking" {
+				s.NonBlocking = func(*http.Request) bool { return true }
+			}
+			s.Loop.Loops = 1
+			nc, err := net.Dial("tcp", serve(b, &s, plaintext))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer nc.Close()
+			buf := make([]byte, 64<<10)
+			exchange := func() {
+				if _, err := nc.Write(batch); err != nil {
+					b.Fatal(err)
+				}
+				got, n := 0, 0
+				for got < depth {
+					m, err := nc.Read(buf[n:])
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += m
+					got = bytes.Count(buf[:n], body)
+				}
+			}
+			exchange() // the connection's first batch makes what it keeps
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			b.ResetTimer()
+			for range b.N {
+				exchange()
+			}
+			b.StopTimer()
+			runtime.ReadMemStats(&m1)
+			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N*depth), "allocs/req")
+			b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(b.N*depth), "B/req")
+		})
+	}
 }

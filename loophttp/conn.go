@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -29,50 +30,141 @@ var (
 	_ loop.LoopStartHandler = (*handler)(nil)
 )
 
-// loopConns is a loop's list of connections, for Shutdown's closing of
-// idle ones.
-type loopConns struct{ head *conn }
-
-func (h *handler) OnLoopStart(l *loop.Loop) { l.SetContext(&loopConns{}) }
-
 // conn is one HTTP connection. Fields above mu belong to the loop; those
-// below it are shared with the connection's serving goroutine.
+// below it are shared with the connection's serving goroutine. An idle
+// keep-alive connection keeps this and the loop's Conn, so it is kept in
+// the 144-byte size class (TestConnSize): what only a connection with
+// requests in flight needs is in its busy record and its requests, and
+// its body decoder is pooled.
 type conn struct {
-	srv        *Server
-	c          *loop.Conn
-	prev, next *conn // the loop's list
-
+	srv     *Server
+	c       *loop.Conn
+	reading *request           // the request whose body is arriving
+	dec     *http1.BodyDecoder // its decoder (from decoders, while it arrives)
+	since   instant            // when the head being read began (ReadTimeout counts from there), or the wait for it
+	// prev and next link it in its loop's list of waiting connections
+	// (waiters), if it is on one.
+	prev, next *conn
+	writeBy    instant  // WriteTimeout's deadline of the request being answered (0: none)
+	remote     string   // RemoteAddr's text, made at the first request
+	local      net.Addr // the local address, asked of the socket at the first request (Server.sharedAddr)
+	netc       *netConn // made when ConnState, ConnContext or Hijack need one
 	scan       int32    // how much of the buffered head HeadEnd has seen
 	early      int32    // and EarlyError
-	reading    *request // the request whose body is arriving
-	dec        *http1.BodyDecoder
-	pending    int          // requests parsed whose responses are not yet written
-	afterPOST  bool         // the last request was a POST (see http1.SkipCRLFAfterPOST)
-	headBegun  bool         // part of a head has arrived
-	headAt     instant      // when it began (ReadTimeout counts from there)
-	writeBy    instant      // WriteTimeout's deadline of the request being answered (0: none)
-	bodyPaused bool         // PauseRead because a body buffer or the pipeline is full
-	ending     bool         // no more requests are read: the connection closes when pending ones are done
-	eof        bool         // the client ended its side
-	barrier    bool         // an upgrade was asked: no request is parsed until it is answered
-	takeover   loop.Handler // Upgrade's or Hijack's: the connection is no longer HTTP
-	state      http.ConnState
-	remote     string   // RemoteAddr's text, made at the first request
-	local      net.Addr // the local address, asked of the socket at the first request
-	netc       *netConn // made when ConnState, ConnContext or Hijack need one
-	ctx        context.Context
+	pending    int32    // requests parsed whose responses are not yet written
+	state      uint8    // the http.ConnState
+
+	afterPOST  bool // the last request was a POST (see http1.SkipCRLFAfterPOST)
+	headBegun  bool // part of a head has arrived
+	bodyPaused bool // PauseRead because a body buffer or the pipeline is full
+	ending     bool // no more requests are read: the connection closes when pending ones are done
+	eof        bool // the client ended its side
+	barrier    bool // an upgrade was asked: no request is parsed until it is answered
+	inlineDue  bool // a request waits for serveInline
 
 	mu      sync.Mutex
-	queue   []*request // parsed, waiting for the serving goroutine
-	current *request   // the one being served
-	serving bool       // a goroutine serves the queue
-	stopped bool       // a response said close: no more requests are served
-	closed  bool       // the loop connection is gone
-	out     []byte     // the serving goroutine's output not yet sent
-	inline  bool       // the loop itself serves (Server.NonBlocking)
-	// inlineDue (the loop's): a request waits for serveInline.
-	inlineDue bool
-	owed      int // its finished requests Server.active still counts
+	serving bool  // a goroutine serves the queue
+	stopped bool  // a response said close: no more requests are served
+	closed  bool  // the loop connection is gone
+	busy    *busy // while serving (see busy)
+}
+
+// busy is what a connection needs only while it has requests to serve:
+// the loop makes it (under mu) when serving begins, and the serving
+// goroutine, which alone uses out, owed and inline, gives it back when it
+// stops serving. An idle connection has none.
+type busy struct {
+	head, tail *request // parsed, waiting for the serving goroutine (linked by next; under mu)
+	current    *request // the one being served (under mu)
+	owed       int32    // its finished requests Server.active still counts
+	inline     bool     // the loop itself serves (Server.NonBlocking)
+	out        []byte   // the serving goroutine's output not yet sent
+	outBuf     *outBuf  // the buffer out began in (nil: out was begun by append)
+	fields     []field  // the array of the response's header snapshot, used again
+}
+
+// maxPooledFields bounds the header snapshot array a pooled busy record
+// keeps.
+const maxPooledFields = 64
+
+var (
+	busyPool = sync.Pool{New: func() any { return new(busy) }}
+	// decoders are the body decoders of connections whose request body
+	// is arriving.
+	decoders = sync.Pool{New: func() any { return new(http1.BodyDecoder) }}
+)
+
+// enqueue adds r to the requests waiting for the serving goroutine (under
+// mu), making the busy record if serving has not begun.
+func (cn *conn) enqueue(r *request) {
+	b := cn.busy
+	if b == nil {
+		b = busyPool.Get().(*busy)
+		cn.busy = b
+	}
+	if b.tail == nil {
+		b.head = r
+	} else {
+		b.tail.next = r
+	}
+	b.tail = r
+}
+
+// dequeue takes the first of the waiting requests, nil if none (under
+// mu, while serving).
+func (b *busy) dequeue() *request {
+	r := b.head
+	if r != nil {
+		b.head, r.next = r.next, nil
+		if b.head == nil {
+			b.tail = nil
+		}
+	}
+	return r
+}
+
+// takeQueue takes every waiting request, linked by next (under mu).
+func (cn *conn) takeQueue() *request {
+	b := cn.busy
+	if b == nil {
+		return nil
+	}
+	r := b.head
+	b.head, b.tail = nil, nil
+	return r
+}
+
+// stopServing is the serving goroutine's end: serving stops (under mu,
+// which it unlocks) and the busy record goes back to the pool.
+func (cn *conn) stopServing() {
+	b := cn.busy
+	cn.serving = false
+	cn.busy = nil
+	cn.mu.Unlock()
+	fields := b.fields
+	clear(fields) // no header strings kept
+	if cap(fields) > maxPooledFields {
+		fields = nil
+	}
+	*b = busy{fields: fields[:0]}
+	busyPool.Put(b)
+}
+
+// inFlight returns the request being served and those waiting (under mu).
+func (cn *conn) inFlight() (current, queue *request) {
+	if cn.busy == nil {
+		return nil, nil
+	}
+	return cn.busy.current, cn.busy.head
+}
+
+// context is the connection's context: ConnContext's, else the Server's
+// base context.
+func (cn *conn) context() context.Context {
+	if cn.netc != nil && cn.netc.ctx != nil {
+		return cn.netc.ctx
+	}
+	return cn.srv.base()
 }
 
 // cancel ends the request's context.
@@ -95,23 +187,19 @@ type request struct {
 	refusal   []byte             // not a request: net/http's answer to a bad one
 
 	upgradeTo loop.Handler // set by the serving goroutine for handOver
+	next      *request     // the next in its connection's queue
+	url       url.URL      // where req.URL points, unless the target is not a plain path (http1.ParseRequestInto)
 	w         response     // its ResponseWriter, one allocation with it
 	inline    bool         // Server.NonBlocking says it may be served on the loop
 }
 
 func (h *handler) OnOpen(c *loop.Conn) {
-	cn := &conn{srv: h.srv, c: c, ctx: h.srv.base()}
+	cn := &conn{srv: h.srv, c: c}
 	c.SetContext(cn)
-	if lc, ok := c.Loop().Context().(*loopConns); ok {
-		cn.next = lc.head
-		if lc.head != nil {
-			lc.head.prev = cn
-		}
-		lc.head = cn
-	}
 	if h.srv.ConnContext != nil {
-		cn.ctx = h.srv.ConnContext(cn.ctx, cn.netConn())
-		if cn.ctx == nil {
+		nc := cn.netConn()
+		nc.ctx = h.srv.ConnContext(h.srv.base(), nc)
+		if nc.ctx == nil {
 			panic("loophttp: ConnContext returned nil")
 		}
 	}
@@ -132,18 +220,17 @@ func (h *handler) OnClose(c *loop.Conn, err error) {
 	if cn == nil {
 		return
 	}
-	cn.unlist()
 	if cn.reading != nil && cn.reading.body != nil {
 		cn.reading.body.fail(io.ErrUnexpectedEOF)
 	}
-	cn.reading = nil
+	cn.endBody()
+	cn.unwait()
 	cn.mu.Lock()
 	cn.closed = true
-	dropped := cn.queue
-	cn.queue = nil
-	cur := cn.current
+	cur, _ := cn.inFlight()
+	dropped := cn.takeQueue()
 	cn.mu.Unlock()
-	for _, r := range dropped {
+	for r := dropped; r != nil; r = r.next {
 		r.cancel()
 		if r.body != nil {
 			r.body.fail(io.ErrUnexpectedEOF)
@@ -153,23 +240,19 @@ func (h *handler) OnClose(c *loop.Conn, err error) {
 	if cur != nil {
 		cur.cancel()
 	}
-	if cn.state != http.StateHijacked {
+	if http.ConnState(cn.state) != http.StateHijacked {
 		cn.setState(http.StateClosed)
 	}
 }
 
-// unlist takes the connection off its loop's list.
-func (cn *conn) unlist() {
-	if lc, ok := cn.c.Loop().Context().(*loopConns); ok {
-		if cn.prev != nil {
-			cn.prev.next = cn.next
-		} else if lc.head == cn {
-			lc.head = cn.next
-		}
-		if cn.next != nil {
-			cn.next.prev = cn.prev
-		}
-		cn.prev, cn.next = nil, nil
+// endBody is the end of the arriving body's reading: its decoder goes back
+// to the pool.
+func (cn *conn) endBody() {
+	cn.reading = nil
+	if cn.dec != nil {
+		*cn.dec = http1.BodyDecoder{}
+		decoders.Put(cn.dec)
+		cn.dec = nil
 	}
 }
 
@@ -219,10 +302,11 @@ func (h *handler) OnEOF(c *loop.Conn) {
 		cn.ending = true
 	}
 	cn.mu.Lock()
-	if cn.current != nil {
-		cn.current.cancel()
+	cur, queue := cn.inFlight()
+	if cur != nil {
+		cur.cancel()
 	}
-	for _, r := range cn.queue {
+	for r := queue; r != nil; r = r.next {
 		r.cancel()
 	}
 	cn.mu.Unlock()
@@ -260,7 +344,7 @@ func (cn *conn) process() {
 		if cn.barrier {
 			return // what follows an upgrade request is not HTTP, if it is accepted
 		}
-		if cn.pending >= cn.srv.maxPipelined() {
+		if int(cn.pending) >= cn.srv.maxPipelined() {
 			// Paused only when more input waits: a client that sends
 			// exactly MaxPipelined requests a write costs no epoll_ctl
 			// pair per batch (the next read would bring its pause).
@@ -297,12 +381,7 @@ func (cn *conn) readHead() bool {
 	if !cn.headBegun {
 		cn.headBegun = true
 		cn.setState(http.StateActive)
-		cn.headAt = now()
-		if d := cn.srv.readHeaderTimeout(); d > 0 {
-			cn.c.SetDeadline(cn.headAt.add(d).time())
-		} else {
-			cn.c.SetDeadline(time.Time{})
-		}
+		cn.waitHead()
 	}
 	end, next := http1.HeadEnd(in, int(cn.scan))
 	limit := cn.srv.maxHeaderBytes() + headSlack
@@ -325,42 +404,50 @@ func (cn *conn) readHead() bool {
 	}
 	cn.scan, cn.early = 0, 0
 	cn.headBegun = false
-	req, framing, err := http1.ParseRequest(in[:end], http1.Limits{MaxHeaderBytes: cn.srv.maxHeaderBytes()})
+	// Parsed into the loop's own http.Request, which WithContext copies
+	// (accept); the URL is the request's.
+	r := &request{cn: cn}
+	parsed := &c.Loop().Context().(*loopState).parsed
+	framing, err := http1.ParseRequestInto(parsed, &r.url, in[:end], http1.Limits{MaxHeaderBytes: cn.srv.maxHeaderBytes()})
 	c.Discard(end)
 	if err != nil {
+		*parsed = http.Request{}
 		cn.refuse(err)
 		return false
 	}
-	cn.accept(req, framing)
+	cn.accept(r, parsed, framing)
 	return true
 }
 
-// accept starts a parsed request: its body (if any) is read next, and the
-// serving goroutine gets it.
-func (cn *conn) accept(req *http.Request, framing http1.Framing) {
+// accept starts a parsed request (req, which it copies and clears): its
+// body (if any) is read next, and the serving goroutine gets it.
+func (cn *conn) accept(r *request, req *http.Request, framing http1.Framing) {
 	c := cn.c
 	srv := cn.srv
-	r := &request{cn: cn, framing: framing}
+	r.framing = framing
 	var ctx context.Context = &r.ctx
-	r.ctx.parent, r.ctx.local = cn.ctx, cn.localAddr()
-	if cn.ctx != context.Background() {
+	parent := cn.context()
+	r.ctx.parent, r.ctx.local = parent, cn.localAddr()
+	if parent != context.Background() {
 		// A context of the user's (BaseContext, ConnContext) may be a
 		// cancelCtx, which context.Cause would find through reqContext's
 		// Value: derive with the context package's own.
-		ctx, r.stdCancel = context.WithCancel(context.WithValue(cn.ctx, http.LocalAddrContextKey, r.ctx.local))
+		ctx, r.stdCancel = context.WithCancel(context.WithValue(parent, http.LocalAddrContextKey, r.ctx.local))
 	}
 	if cn.remote == "" {
 		cn.remote = c.RemoteAddr().String()
 	}
 	req.RemoteAddr = cn.remote
-	if st, ok := c.TLS(); ok {
-		req.TLS = &st
+	if c.Transport() != nil {
+		if st, ok := c.TLS(); ok {
+			req.TLS = &st
+		}
 	}
 	if framing.Chunked || framing.ContentLength > 0 {
 		r.body = newBody(r)
 		req.Body = r.body
 		if cn.dec == nil {
-			cn.dec = new(http1.BodyDecoder)
+			cn.dec = decoders.Get().(*http1.BodyDecoder)
 		}
 		cn.dec.Reset(framing, http1.Limits{MaxHeaderBytes: srv.maxHeaderBytes()})
 		cn.reading = r
@@ -368,12 +455,13 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 		req.Body = http.NoBody
 	}
 	r.req = req.WithContext(ctx)
+	*req = http.Request{} // the loop's, for the next head: it keeps nothing of this one
 	r.inline = srv.NonBlocking != nil && r.body == nil && srv.NonBlocking(r.req)
 	if cn.eof {
 		r.cancel()
 	}
-	cn.afterPOST = req.Method == http.MethodPost
-	cn.barrier = wantsUpgrade(req)
+	cn.afterPOST = r.req.Method == http.MethodPost
+	cn.barrier = wantsUpgrade(r.req)
 	if (framing.Close && !framing.KeepAlive10) || srv.shutting.Load() {
 		// No request after this one is read (the response decides for an
 		// HTTP/1.0 keep-alive).
@@ -397,7 +485,7 @@ func (cn *conn) accept(req *http.Request, framing http1.Framing) {
 	}
 	cn.pending++
 	srv.active.Add(1)
-	cn.queue = append(cn.queue, r)
+	cn.enqueue(r)
 	start := !cn.serving
 	cn.serving = true
 	cn.mu.Unlock()
@@ -449,7 +537,7 @@ func (cn *conn) feedBody() bool {
 		}
 		if err != nil {
 			b.fail(err)
-			cn.reading = nil
+			cn.endBody()
 			cn.ending = true
 			c.Discard(-1)
 			return false
@@ -463,7 +551,7 @@ func (cn *conn) feedBody() bool {
 				b.setTrailer(t)
 			}
 			b.finish()
-			cn.reading = nil
+			cn.endBody()
 			if r.framing.Close {
 				cn.ending = true
 			}
@@ -505,7 +593,7 @@ func (cn *conn) refuse(err error) {
 	busy := cn.serving
 	if busy {
 		// Answer after the responses in flight, in order.
-		cn.queue = append(cn.queue, &request{cn: cn, refusal: msg})
+		cn.enqueue(&request{cn: cn, refusal: msg})
 	}
 	cn.mu.Unlock()
 	cn.pending++
@@ -524,7 +612,7 @@ func (cn *conn) refuse(err error) {
 // written runs on the loop when the responses of n requests are sent
 // (close: the last one closes the connection).
 func (cn *conn) written(n int, close bool) {
-	cn.pending -= n
+	cn.pending -= int32(n)
 	if cn.c.Closed() {
 		return
 	}
@@ -534,14 +622,14 @@ func (cn *conn) written(n int, close bool) {
 	}
 	if cn.pending == 0 {
 		cn.armIdle()
-		if cn.barrier && cn.takeover == nil {
+		if cn.barrier {
 			// The upgrade was refused: what follows is HTTP after all.
 			cn.barrier = false
 			cn.process()
 			return
 		}
 	}
-	if cn.pending < cn.srv.maxPipelined() {
+	if int(cn.pending) < cn.srv.maxPipelined() {
 		cn.resumeIfPaused()
 	}
 }
@@ -550,32 +638,29 @@ func (cn *conn) written(n int, close bool) {
 // from the end of its head, and ReadTimeout from its start while its body
 // arrives.
 func (cn *conn) armBusy() {
+	cn.unwait()
 	deadline := cn.writeBy
 	if cn.reading != nil && cn.srv.ReadTimeout > 0 {
-		if readBy := cn.headAt.add(cn.srv.ReadTimeout); deadline == 0 || readBy < deadline {
+		if readBy := cn.since.add(cn.srv.ReadTimeout); deadline == 0 || readBy < deadline {
 			deadline = readBy
 		}
 	}
 	cn.c.SetDeadline(deadline.time())
 }
 
-// armIdle sets the idle deadline of a connection waiting for a request.
+// armIdle starts the wait of a connection for a request (IdleTimeout).
 func (cn *conn) armIdle() {
 	if cn.headBegun {
 		return
 	}
-	if cn.state != http.StateNew {
+	if http.ConnState(cn.state) != http.StateNew {
 		cn.setState(http.StateIdle)
 	}
-	if d := cn.srv.idleTimeout(); d > 0 {
-		cn.c.SetDeadline(time.Now().Add(d))
-	} else {
-		cn.c.SetDeadline(time.Time{})
-	}
+	cn.waitIdle()
 }
 
 func (cn *conn) setState(st http.ConnState) {
-	cn.state = st
+	cn.state = uint8(st)
 	if f := cn.srv.ConnState; f != nil {
 		f(cn.netConn(), st)
 	}
@@ -584,28 +669,26 @@ func (cn *conn) setState(st http.ConnState) {
 // closeIdle closes a loop's connections that wait for a request with
 // nothing of one in (Shutdown).
 func closeIdle(l *loop.Loop) {
-	lc, _ := l.Context().(*loopConns)
-	if lc == nil {
-		return
-	}
-	for cn := lc.head; cn != nil; {
-		next := cn.next
+	for c := range l.Conns() {
+		cn, _ := c.Context().(*conn)
+		if cn == nil || c.Closed() {
+			continue // not HTTP's (yet, or any more)
+		}
 		if cn.pending == 0 && !cn.headBegun && cn.reading == nil {
-			cn.c.Close()
+			c.Close()
 		} else {
 			cn.ending = cn.reading == nil && !cn.headBegun
 		}
-		cn = next
 	}
 }
 
 // localAddr is the connection's local address (on the loop). It is asked
 // of the socket once and kept here rather than by loop.Conn.LocalAddr,
 // whose cache is a larger per-connection record an idle connection would
-// keep.
+// keep; connections with the same one share it (Server.sharedAddr).
 func (cn *conn) localAddr() net.Addr {
 	if cn.local == nil {
-		cn.local = sock.LocalAddr(cn.c.Fd(), false)
+		cn.local = cn.srv.sharedAddr(sock.LocalAddr(cn.c.Fd(), false))
 	}
 	return cn.local
 }
@@ -628,9 +711,10 @@ func (cn *conn) netConn() *netConn {
 }
 
 // netConn is what ConnState and ConnContext see of a connection: its
-// addresses.
+// addresses. It also keeps the context ConnContext gave.
 type netConn struct {
 	local, remote net.Addr
+	ctx           context.Context
 }
 
 var errNotHijacked = errors.New("loophttp: the connection is served by the loop (not hijacked)")

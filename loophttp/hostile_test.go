@@ -90,6 +90,58 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
+// TestWaitDeadlines: the loop's lists of waiting connections close each
+// at its own deadline: a new connection at IdleTimeout, one with half a
+// head at ReadHeaderTimeout from the head's start, and one that sends a
+// request before its idle deadline is not closed then, its wait starting
+// over after the response.
+func TestWaitDeadlines(t *testing.T) {
+	iomuxtest.CheckLeaks(t)
+	const idle, head = 600 * time.Millisecond, 300 * time.Millisecond
+	s := Server{IdleTimeout: idle, ReadHeaderTimeout: head}
+	addr := serve(t, &s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	dial := func() net.Conn {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		return nc
+	}
+	get := func(nc net.Conn, br *bufio.Reader) {
+		fmt.Fprint(nc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("a request before the idle deadline: %v", err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	start := time.Now()
+	busy, fresh, half := dial(), dial(), dial()
+	busyReader := bufio.NewReader(busy)
+	get(busy, busyReader)
+	time.Sleep(idle / 3)
+	fmt.Fprint(half, "GET / HTTP/1.1\r\nHost: x\r\n")
+	halfAt := time.Now()
+	time.Sleep(idle / 3)
+	get(busy, busyReader) // before its idle deadline: served, and its wait starts over
+	busyAt := time.Now()
+	for _, c := range []struct {
+		name string
+		nc   net.Conn
+		from time.Time
+		d    time.Duration
+	}{{"half a head", half, halfAt, head}, {"a new connection", fresh, start, idle}, {"an idle connection", busy, busyAt, idle}} {
+		if !closedWithin(c.nc, 5*time.Second) {
+			t.Fatalf("%s was not closed", c.name)
+		}
+		if took := time.Since(c.from); took < c.d-50*time.Millisecond {
+			t.Fatalf("%s was closed %v after its wait began, before its timeout %v", c.name, took, c.d)
+		}
+	}
+}
+
 func TestSlowBodyClosedAtReadTimeout(t *testing.T) {
 	iomuxtest.CheckLeaks(t)
 	bodyErr := make(chan error, 1)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/iomux/iomux/internal/http1"
 	"github.com/iomux/iomux/loop"
 )
 
@@ -25,7 +26,7 @@ const stageSize = 2048
 const maxPostHandlerReadBytes = 256 << 10
 
 // response is the http.ResponseWriter of one request. It writes into the
-// connection's output (conn.out), which the serving goroutine hands to the
+// connection's output (busy.out), which the serving goroutine hands to the
 // loop; it is used by the handler's goroutine only, as net/http's is.
 type response struct {
 	cn  *conn
@@ -33,7 +34,7 @@ type response struct {
 	req *http.Request
 
 	handlerHeader http.Header // what Header returns
-	sent          http.Header // the snapshot WriteHeader took (nil: handlerHeader)
+	sent          snapshot    // the header map as WriteHeader found it: what the head is made of
 	calledHeader  bool
 	status        int
 	contentLength int64 // declared or set; -1 unknown
@@ -70,13 +71,6 @@ func (w *response) Header() http.Header {
 	return w.handlerHeader
 }
 
-func (w *response) header() http.Header {
-	if w.sent != nil {
-		return w.sent
-	}
-	return w.handlerHeader
-}
-
 func (w *response) WriteHeader(code int) {
 	if w.hijacked {
 		w.cn.srv.logf("http: response.WriteHeader on hijacked connection")
@@ -94,27 +88,25 @@ func (w *response) WriteHeader(code int) {
 	}
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
 		// An interim response: sent at once, the header map kept.
-		out := appendStatusLine(w.cn.out, w.req.ProtoAtLeast(1, 1), code)
+		out := appendStatusLine(w.cn.busy.out, w.req.ProtoAtLeast(1, 1), code)
 		out = appendHeader(out, w.handlerHeader, func(k string) bool {
 			return k == "Content-Length" || k == "Transfer-Encoding"
 		})
-		w.cn.out = append(out, "\r\n"...)
+		w.cn.busy.out = append(out, "\r\n"...)
 		w.werr = w.cn.flush(0, false)
-		w.start, w.bodyStart = len(w.cn.out), len(w.cn.out)
+		w.start, w.bodyStart = len(w.cn.busy.out), len(w.cn.busy.out)
 		return
 	}
 	w.wroteHeader = true
 	w.status = code
-	if w.calledHeader {
-		w.sent = w.handlerHeader.Clone()
-	}
-	if cl := firstValue(w.header(), "Content-Length"); cl != "" {
+	w.sent = takeSnapshot(w.cn.busy, w.handlerHeader)
+	if cl := w.sent.first("Content-Length"); cl != "" {
 		v, err := strconv.ParseInt(cl, 10, 64)
 		if err == nil && v >= 0 {
 			w.contentLength = v
 		} else {
 			w.cn.srv.logf("http: invalid Content-Length of %q", cl)
-			w.header().Del("Content-Length")
+			w.sent.remove("Content-Length")
 		}
 	}
 }
@@ -157,11 +149,11 @@ func (w *response) write(p []byte, s string) (int, error) {
 		return 0, w.werr
 	}
 	if !w.committed {
-		if len(w.cn.out)-w.bodyStart+n <= stageSize {
-			w.cn.out = append(append(w.cn.out, p...), s...)
+		if len(w.cn.busy.out)-w.bodyStart+n <= stageSize {
+			w.cn.busy.out = append(append(w.cn.busy.out, p...), s...)
 			return n, nil
 		}
-		if len(w.cn.out) == w.bodyStart {
+		if len(w.cn.busy.out) == w.bodyStart {
 			// Nothing staged: sniff what is written now.
 			w.commitWith(p, s)
 		} else {
@@ -171,7 +163,7 @@ func (w *response) write(p []byte, s string) (int, error) {
 	if w.req.Method == http.MethodHead {
 		return n, nil
 	}
-	out := w.cn.out
+	out := w.cn.busy.out
 	if w.chunking {
 		out = strconv.AppendInt(out, int64(n), 16)
 		out = append(out, "\r\n"...)
@@ -180,7 +172,7 @@ func (w *response) write(p []byte, s string) (int, error) {
 	if w.chunking {
 		out = append(out, "\r\n"...)
 	}
-	w.cn.out = out
+	w.cn.busy.out = out
 	if len(out) >= flushAt {
 		if err := w.cn.flush(0, false); err != nil {
 			w.werr = err
@@ -208,7 +200,7 @@ func (w *response) FlushError() error {
 		return w.werr
 	}
 	w.werr = w.cn.flush(0, false)
-	w.start, w.bodyStart = len(w.cn.out), len(w.cn.out)
+	w.start, w.bodyStart = len(w.cn.busy.out), len(w.cn.busy.out)
 	return w.werr
 }
 
@@ -235,9 +227,9 @@ func (w *response) finish() {
 		w.commit()
 	}
 	if w.chunking {
-		out := append(w.cn.out, "0\r\n"...)
+		out := append(w.cn.busy.out, "0\r\n"...)
 		out = w.appendTrailers(out)
-		w.cn.out = append(out, "\r\n"...)
+		w.cn.busy.out = append(out, "\r\n"...)
 	}
 	if w.req.Method != http.MethodHead && w.contentLength != -1 && bodyAllowedForStatus(w.status) && w.contentLength != w.written {
 		w.closeAfter = true // short: the stream would be out of step
@@ -281,10 +273,10 @@ func (w *response) commit() { w.commitWith(nil, "") }
 // staged, is the body's start for Content-Type sniffing.
 func (w *response) commitWith(next []byte, nextS string) {
 	w.committed = true
-	h := w.header()
+	h := w.sent
 	req := w.req
 	isHEAD := req.Method == http.MethodHead
-	staged := w.cn.out[w.bodyStart:]
+	staged := w.cn.busy.out[w.bodyStart:]
 	sniff := staged
 	if len(sniff) == 0 {
 		if next != nil {
@@ -293,53 +285,42 @@ func (w *response) commitWith(next []byte, nextS string) {
 			sniff = []byte(nextS[:min(len(nextS), 512)])
 		}
 	}
-	skip := map[string]bool(nil)
-	del := func(k string) {
-		if _, ok := h[k]; ok {
-			if skip == nil {
-				skip = make(map[string]bool, 4)
-			}
-			skip[k] = true
+	del := h.leaveOut
+	hasTrailers := h.trailerKeys()
+	for _, t := range h {
+		if t.key != "Trailer" || t.none {
+			continue
 		}
-	}
-	hasTrailers := false
-	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			del(k)
-			hasTrailers = true
-		}
-	}
-	for _, v := range h["Trailer"] {
 		hasTrailers = true
-		for f := range strings.SplitSeq(v, ",") {
+		for f := range strings.SplitSeq(t.value, ",") {
 			if f = strings.TrimSpace(f); f != "" {
 				w.trailers = append(w.trailers, http.CanonicalHeaderKey(f))
 			}
 		}
 	}
-	te := firstValue(h, "Transfer-Encoding")
+	te := h.first("Transfer-Encoding")
 	hasTE := te != ""
 	var setLength []byte
 	var lenBuf [20]byte
-	if w.handlerDone && !hasTrailers && !hasTE && bodyAllowedForStatus(w.status) && !hasKey(h, "Content-Length") && (!isHEAD || len(staged) > 0) {
+	if w.handlerDone && !hasTrailers && !hasTE && bodyAllowedForStatus(w.status) && !h.has("Content-Length") && (!isHEAD || len(staged) > 0) {
 		w.contentLength = int64(len(staged))
 		setLength = strconv.AppendInt(lenBuf[:0], w.contentLength, 10)
 	}
 	keepAlives := !w.cn.srv.shutting.Load()
 	wants10KeepAlive := w.r.framing.KeepAlive10
-	if wants10KeepAlive && keepAlives && firstValue(h, "Content-Length") != "" && firstValue(h, "Connection") == "keep-alive" {
+	if wants10KeepAlive && keepAlives && h.first("Content-Length") != "" && h.first("Connection") == "keep-alive" {
 		w.closeAfter = false
 	}
 	hasCL := w.contentLength != -1
 	var connection, contentType, transferEncoding string
 	if wants10KeepAlive && (isHEAD || hasCL || !bodyAllowedForStatus(w.status)) {
-		if _, set := h["Connection"]; !set {
+		if !h.has("Connection") {
 			connection = "keep-alive"
 		}
 	} else if w.r.framing.Close {
 		w.closeAfter = true
 	}
-	if firstValue(h, "Connection") == "close" || !keepAlives {
+	if h.first("Connection") == "close" || !keepAlives {
 		w.closeAfter = true
 	}
 	if b := w.r.body; b != nil {
@@ -372,8 +353,8 @@ func (w *response) commitWith(next []byte, nextS string) {
 	}
 	code := w.status
 	if bodyAllowedForStatus(code) {
-		_, haveType := h["Content-Type"]
-		if firstValue(h, "Content-Encoding") == "" && !haveType && !hasTE && len(sniff) > 0 {
+		haveType := h.has("Content-Type")
+		if h.first("Content-Encoding") == "" && !haveType && !hasTE && len(sniff) > 0 {
 			contentType = http.DetectContentType(sniff)
 		}
 	} else {
@@ -411,7 +392,7 @@ func (w *response) commitWith(next []byte, nextS string) {
 	if w.chunking {
 		del("Content-Length")
 	}
-	if w.closeAfter && (!keepAlives || !hasToken(h["Connection"], "close")) && !isProtocolSwitch(code, h) {
+	if w.closeAfter && (!keepAlives || !h.hasToken("Connection", "close")) && !(code == http.StatusSwitchingProtocols && h.hasValue("Upgrade")) {
 		del("Connection")
 		if req.ProtoAtLeast(1, 1) {
 			connection = "close"
@@ -420,8 +401,8 @@ func (w *response) commitWith(next []byte, nextS string) {
 
 	var headBuf [512]byte
 	head := appendStatusLine(headBuf[:0], req.ProtoAtLeast(1, 1), code)
-	head = appendHeader(head, h, func(k string) bool { return skip[k] })
-	if !hasKey(h, "Date") {
+	head = h.appendTo(head)
+	if !h.has("Date") {
 		head = append(head, "Date: "...)
 		head = appendDate(head)
 		head = append(head, "\r\n"...)
@@ -442,22 +423,22 @@ func (w *response) commitWith(next []byte, nextS string) {
 
 	n := len(staged)
 	if isHEAD || !bodyAllowedForStatus(code) {
-		w.cn.out = append(w.cn.out[:w.bodyStart], head...)
-		w.bodyStart = len(w.cn.out)
+		w.cn.busy.out = append(w.cn.busy.out[:w.bodyStart], head...)
+		w.bodyStart = len(w.cn.busy.out)
 		return
 	}
 	if w.chunking && n > 0 {
 		head = strconv.AppendInt(head, int64(n), 16)
 		head = append(head, "\r\n"...)
 	}
-	out := slices.Grow(w.cn.out, len(head)+2)
+	out := slices.Grow(w.cn.busy.out, len(head)+2)
 	out = out[:len(out)+len(head)]
 	copy(out[w.bodyStart+len(head):], out[w.bodyStart:w.bodyStart+n])
 	copy(out[w.bodyStart:], head)
 	if w.chunking && n > 0 {
 		out = append(out, "\r\n"...)
 	}
-	w.cn.out = out
+	w.cn.busy.out = out
 	w.bodyStart = len(out)
 }
 
@@ -471,30 +452,23 @@ func bodyAllowedForStatus(status int) bool {
 	return true
 }
 
-func isProtocolSwitch(code int, h http.Header) bool {
-	return code == http.StatusSwitchingProtocols && len(h["Upgrade"]) > 0
-}
-
-func firstValue(h http.Header, k string) string {
-	if v := h[k]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-func hasKey(h http.Header, k string) bool {
-	_, ok := h[k]
-	return ok
-}
-
-// hasToken reports whether a comma-separated header value lists token,
+// hasToken reports whether comma-separated header values list token,
 // case-insensitively.
 func hasToken(values []string, token string) bool {
 	for _, v := range values {
-		for f := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(f), token) {
-				return true
-			}
+		if listsToken(v, token) {
+			return true
+		}
+	}
+	return false
+}
+
+// listsToken reports whether the comma-separated value v lists token,
+// case-insensitively.
+func listsToken(v, token string) bool {
+	for f := range strings.SplitSeq(v, ",") {
+		if strings.EqualFold(strings.TrimSpace(f), token) {
+			return true
 		}
 	}
 	return false
@@ -527,7 +501,7 @@ func appendHeader(b []byte, h http.Header, skip func(string) bool) []byte {
 	var keysBuf [16]string
 	keys := keysBuf[:0]
 	for k := range h {
-		if !skip(k) && validFieldName(k) {
+		if !skip(k) && http1.IsToken(k) {
 			keys = append(keys, k)
 		}
 	}
@@ -552,19 +526,6 @@ func appendField(b []byte, k, v string) []byte {
 		b = append(b, c)
 	}
 	return append(b, "\r\n"...)
-}
-
-func validFieldName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // dateCache holds the Date header's value for the current second.

@@ -19,7 +19,7 @@ const sniffLen = 512
 // TCP on Linux, as net/http sends it; anything else is copied.
 func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	f, limited := fileOf(src)
-	if f == nil || w.hijacked || w.cn.inline { // inline: the loop cannot wait for itself
+	if f == nil || w.hijacked || w.cn.busy.inline { // inline: the loop cannot wait for itself
 		return io.Copy(writerOnly{w}, src)
 	}
 	// The first bytes go through Write, as net/http sniffs them.

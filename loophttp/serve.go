@@ -15,15 +15,54 @@ import (
 // it to the loop: pipelined responses go out in one write.
 const flushAt = 32 << 10
 
-var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// outBuf is gathered output on its way to the loop, and what to do once
+// it is written. It is pooled with its array, and its written callback is
+// bound once, so that a flush allocates nothing.
+type outBuf struct {
+	b         []byte
+	cn        *conn
+	completed int    // responses that end in b
+	close     bool   // the connection closes after b
+	then      func() // run on the loop once b is written
+	done      func(*loop.Conn, error)
+}
 
-func getOut() []byte { return (*outPool.Get().(*[]byte))[:0] }
+var outBufs sync.Pool
 
-func putOut(b []byte) {
-	if cap(b) <= 64<<10 {
-		b = b[:0]
-		outPool.Put(&b)
+func init() { // not outBufs' initializer: written leads back to outBufs
+	outBufs.New = func() any {
+		o := &outBuf{b: make([]byte, 0, 4096)}
+		o.done = o.written
+		return o
 	}
+}
+
+// getOut gives the serving goroutine a buffer to gather output in.
+func (b *busy) getOut() {
+	o := outBufs.Get().(*outBuf)
+	b.out, b.outBuf = o.b[:0], o
+}
+
+// written runs on the loop once o is written (or failed).
+func (o *outBuf) written(*loop.Conn, error) {
+	cn, completed, close, then := o.cn, o.completed, o.close, o.then
+	o.release()
+	if completed > 0 || close {
+		cn.written(completed, close)
+	}
+	if then != nil {
+		then()
+	}
+}
+
+// release gives o back to the pool (its array too, unless it grew large).
+func (o *outBuf) release() {
+	b := o.b[:0]
+	if cap(b) > 64<<10 {
+		b = nil
+	}
+	*o = outBuf{b: b, done: o.done}
+	outBufs.Put(o)
 }
 
 // serve runs on a goroutine of its own while the connection has requests
@@ -34,48 +73,45 @@ func (cn *conn) serve() { cn.serveAs(false) }
 // serveAs is serve on a worker, or with inline on the loop itself
 // (Server.NonBlocking).
 func (cn *conn) serveAs(inline bool) {
-	cn.inline = inline
-	completed := 0 // responses in cn.out whose handlers are done
+	b := cn.busy // this goroutine's until stopServing
+	b.inline = inline
+	completed := 0 // responses in b.out whose handlers are done
 	for {
 		cn.mu.Lock()
 		if cn.closed {
-			cn.serving = false
-			cn.mu.Unlock()
-			putOut(cn.out)
-			cn.out = nil
+			if b.outBuf != nil {
+				b.outBuf.release()
+			}
+			b.out, b.outBuf = nil, nil
 			cn.payOwed()
+			cn.stopServing()
 			return
 		}
-		if len(cn.queue) == 0 {
-			if len(cn.out) > 0 || completed > 0 {
+		if b.head == nil {
+			if len(b.out) > 0 || completed > 0 {
 				cn.mu.Unlock()
 				cn.flush(completed, false)
 				completed = 0
 				continue
 			}
-			cn.serving = false
-			cn.mu.Unlock()
+			cn.stopServing()
 			return
 		}
-		r := cn.queue[0]
-		if cn.inline && !r.inline {
+		r := b.head
+		if b.inline && !r.inline {
 			// One that may block (a body's Reads would): a worker serves
 			// the rest, after what is gathered so far.
 			cn.mu.Unlock()
 			cn.flush(completed, false)
-			cn.inline = false // before the worker reads it
+			b.inline = false // before the worker reads it
 			cn.srv.workers.serve(cn)
 			return
 		}
-		cn.queue[0] = nil
-		cn.queue = cn.queue[1:]
-		if len(cn.queue) == 0 {
-			cn.queue = nil
-		}
-		cn.current = r
+		b.dequeue()
+		b.current = r
 		cn.mu.Unlock()
 
-		if r.body != nil && r.body.wantContinue && len(cn.out) > 0 {
+		if r.body != nil && r.body.wantContinue && len(b.out) > 0 {
 			// 100 Continue goes straight to the loop: what precedes it first.
 			cn.flush(completed, false)
 			completed = 0
@@ -84,16 +120,15 @@ func (cn *conn) serveAs(inline bool) {
 		completed++
 		r.cancel()
 		cn.mu.Lock()
-		cn.current = nil
+		b.current = nil
 		cn.mu.Unlock()
-		cn.owed++ // Shutdown waits until the response is handed to the loop
+		b.owed++ // Shutdown waits until the response is handed to the loop
 		if end != keepServing {
 			cn.mu.Lock()
 			cn.stopped = true
-			rest := cn.queue
-			cn.queue = nil
+			rest := cn.takeQueue()
 			cn.mu.Unlock()
-			for _, q := range rest {
+			for q := rest; q != nil; q = q.next {
 				q.cancel()
 				if q.body != nil {
 					_ = q.body.Close()
@@ -110,14 +145,18 @@ func (cn *conn) serveAs(inline bool) {
 				h := r.upgradeTo
 				cn.flushThen(0, false, func() { cn.handOver(h) })
 			case hijacked:
+				if b.inline { // on the loop, which took the connection over
+					if hc, ok := takenOver(cn.c).(*hijackedConn); ok {
+						hc.inline.Store(false) // its Writes come from goroutines now
+					}
+				}
 				cn.payOwed()
 			}
 			cn.mu.Lock()
-			cn.serving = false
-			cn.mu.Unlock()
+			cn.stopServing()
 			return
 		}
-		if len(cn.out) >= flushAt {
+		if len(b.out) >= flushAt {
 			cn.flush(completed, false)
 			completed = 0
 		}
@@ -136,15 +175,16 @@ const (
 
 // run serves one request and says what becomes of the connection.
 func (cn *conn) run(r *request) (end ending) {
-	if cn.out == nil {
-		cn.out = getOut()
+	b := cn.busy
+	if b.out == nil {
+		b.getOut()
 	}
 	if r.refusal != nil {
-		cn.out = append(cn.out, r.refusal...)
+		b.out = append(b.out, r.refusal...)
 		return closeConn
 	}
 	w := &r.w
-	*w = response{cn: cn, r: r, req: r.req, contentLength: -1, start: len(cn.out), bodyStart: len(cn.out)}
+	*w = response{cn: cn, r: r, req: r.req, contentLength: -1, start: len(b.out), bodyStart: len(b.out)}
 	defer func() {
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler {
@@ -159,7 +199,7 @@ func (cn *conn) run(r *request) (end ending) {
 			}
 			// What was committed goes out; what was not, does not.
 			if !w.committed {
-				cn.out = cn.out[:w.start]
+				b.out = b.out[:w.start]
 			}
 			end = closeConn
 		}
@@ -200,23 +240,21 @@ func (cn *conn) flush(completed int, close bool) error {
 // flushThen is flush with then to run on the loop once the output is
 // written.
 func (cn *conn) flushThen(completed int, close bool, then func()) error {
-	p := cn.out
-	cn.out = nil
-	done := func(*loop.Conn, error) {
-		putOut(p)
-		if completed > 0 || close {
-			cn.written(completed, close)
-		}
-		if then != nil {
-			then()
-		}
+	b := cn.busy
+	o := b.outBuf
+	if o == nil { // out was begun after a flush, by append
+		o = outBufs.Get().(*outBuf)
 	}
+	o.b, o.cn, o.completed, o.close, o.then = b.out, cn, completed, close, then
+	b.out, b.outBuf = nil, nil
+	p := o.b
 	if len(p) == 0 {
 		p = nil
 	}
-	err := cn.send(p, done)
-	if err != nil {
-		putOut(p)
+	onLoop := b.inline
+	err := cn.sendFrom(onLoop, p, o.done)
+	if err != nil && !onLoop { // on the loop, done has run
+		o.release()
 	}
 	cn.payOwed()
 	return err
@@ -224,14 +262,21 @@ func (cn *conn) flushThen(completed int, close bool, then func()) error {
 
 // payOwed tells Shutdown that the finished requests are handed over.
 func (cn *conn) payOwed() {
-	for ; cn.owed > 0; cn.owed-- {
+	for b := cn.busy; b.owed > 0; b.owed-- {
 		cn.srv.active.Done()
 	}
 }
 
-// send is AsyncWriteFunc that waits while the backlog is full.
+// send is AsyncWriteFunc that waits while the backlog is full, for the
+// serving goroutine (or the loop, serving inline).
 func (cn *conn) send(p []byte, done func(*loop.Conn, error)) error {
-	if cn.inline { // on the loop: write, never wait
+	return cn.sendFrom(cn.busy.inline, p, done)
+}
+
+// sendFrom is send from the loop if onLoop (it writes at once, never
+// waits), else from a goroutine.
+func (cn *conn) sendFrom(onLoop bool, p []byte, done func(*loop.Conn, error)) error {
+	if onLoop {
 		_, err := cn.c.Write(p)
 		if done != nil {
 			done(cn.c, err)

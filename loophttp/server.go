@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +81,9 @@ type Server struct {
 	baseCtx  context.Context
 	ctxOnce  sync.Once
 	workers  workers
+
+	addrMu sync.Mutex
+	addrs  map[netip.AddrPort]net.Addr // sharedAddr's
 }
 
 // Defaults of the Server's own limits.
@@ -274,6 +278,35 @@ func (s *Server) base() context.Context {
 		}
 	})
 	return s.baseCtx
+}
+
+// maxSharedAddrs bounds the local addresses sharedAddr keeps (there are
+// as many as listeners times interfaces).
+const maxSharedAddrs = 256
+
+// sharedAddr returns a, or an equal address a connection was given
+// before: the connections to one listener share one local address where
+// each would keep its own (56 bytes). Handlers see it through
+// http.LocalAddrContextKey, where net/http gives each connection its
+// own; neither is for changing.
+func (s *Server) sharedAddr(a net.Addr) net.Addr {
+	t, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a
+	}
+	key := t.AddrPort()
+	s.addrMu.Lock()
+	defer s.addrMu.Unlock()
+	if shared, ok := s.addrs[key]; ok {
+		return shared
+	}
+	if s.addrs == nil {
+		s.addrs = make(map[netip.AddrPort]net.Addr)
+	}
+	if len(s.addrs) < maxSharedAddrs {
+		s.addrs[key] = a
+	}
+	return a
 }
 
 func (s *Server) logf(format string, args ...any) {

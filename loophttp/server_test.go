@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/iomux/iomux/internal/iomuxtest"
 	"github.com/iomux/iomux/loop"
@@ -666,5 +667,89 @@ func TestConnStateAndConnContext(t *testing.T) {
 	defer mu.Unlock()
 	if got := strings.Join(states, " "); got != "new active idle active idle closed" {
 		t.Errorf("states: %s", got)
+	}
+}
+
+// TestConnSize: an idle keep-alive connection keeps one conn in the
+// 144-byte size class on 64-bit systems, as conn.go's comments say.
+func TestConnSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("the size is stated for 64-bit systems")
+	}
+	if got := unsafe.Sizeof(conn{}); got != 144 {
+		t.Fatalf("conn is %d bytes, the comments say 144: fix one or the other", got)
+	}
+}
+
+// TestHeaderSnapshot: the head is made of the header map as it was at
+// WriteHeader (later changes do not count, trailers aside, also when the
+// handler asks for the map only after WriteHeader); a key set to nil
+// suppresses the field (Date); an invalid Content-Length is dropped: all
+// as net/http.Server does, in pipelined responses that share the
+// snapshot's array.
+func TestHeaderSnapshot(t *testing.T) {
+	iomuxtest.CheckLeaks(t)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/changed":
+			w.Header().Set("X-A", "before")
+			w.Header()["X-Many"] = []string{"1", "2", "3"}
+			io.WriteString(w, "body")
+			w.Header().Set("X-A", "after")
+			w.Header().Set("X-B", "added")
+			w.Header()["X-Many"][0] = "changed"
+		case "/late":
+			w.WriteHeader(http.StatusAccepted)
+			w.Header().Set("X-Late", "counted")
+			io.WriteString(w, "late")
+		case "/nodate":
+			w.Header()["Date"] = nil
+			w.Header().Set("Connection", "keep-alive, x")
+			io.WriteString(w, "no date")
+		case "/badlength":
+			w.Header().Set("Content-Length", "abc")
+			w.Header().Set(http.TrailerPrefix+"X-T", "trailer")
+			io.WriteString(w, "bad length")
+		}
+	})
+	var s Server
+	s.ErrorLog = log.New(io.Discard, "", 0)
+	ours := serve(t, &s, h)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	std := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}
+	go std.Serve(ln)
+	defer std.Close()
+	var reqs []byte
+	paths := []string{"/changed", "/late", "/nodate", "/badlength", "/changed"}
+	for _, p := range paths {
+		reqs = append(reqs, "GET "+p+" HTTP/1.1\r\nHost: x\r\n\r\n"...)
+	}
+	read := func(addr string) []*http.Response {
+		br := bufio.NewReader(strings.NewReader(rawExchange(t, addr, reqs)))
+		var out []*http.Response
+		for range paths {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", addr, err)
+			}
+			io.ReadAll(resp.Body)
+			out = append(out, resp)
+		}
+		return out
+	}
+	want, got := read(ln.Addr().String()), read(ours)
+	for i, p := range paths {
+		w, g := want[i], got[i]
+		_, wDate := w.Header["Date"]
+		_, gDate := g.Header["Date"]
+		delete(w.Header, "Date")
+		delete(g.Header, "Date")
+		if w.StatusCode != g.StatusCode || wDate != gDate || fmt.Sprint(w.Header) != fmt.Sprint(g.Header) || fmt.Sprint(w.Trailer) != fmt.Sprint(g.Trailer) {
+			t.Errorf("%s: net/http: %d %v Date %v trailer %v; loophttp: %d %v Date %v trailer %v",
+				p, w.StatusCode, w.Header, wDate, w.Trailer, g.StatusCode, g.Header, gDate, g.Trailer)
+		}
 	}
 }

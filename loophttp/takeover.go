@@ -67,12 +67,12 @@ func (cn *conn) handOver(h loop.Handler) {
 	if c.Closed() {
 		return
 	}
-	cn.takeover = h
-	cn.reading, cn.ending, cn.barrier = nil, false, false
+	cn.endBody()
+	cn.ending, cn.barrier = false, false
 	cn.setState(http.StateHijacked)
+	cn.unwait()
 	cn.c.SetDeadline(time.Time{})
 	cn.resumeIfPaused()
-	cn.unlist()
 	c.SetContext(&handedOver{h})
 	h.OnOpen(c)
 	if c.Inbound() > 0 && !c.Closed() {
@@ -95,17 +95,18 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.hijacked = true
 	cn := w.cn
 	if !w.committed {
-		cn.out = cn.out[:w.start] // this response was not begun on the wire
+		cn.busy.out = cn.busy.out[:w.start] // this response was not begun on the wire
 	}
 	hc := &hijackedConn{cn: cn, c: cn.c}
 	hc.init(cn.srv.maxBodyBuffer(), cn.wakeLoop)
 	if err := cn.flush(0, false); err != nil {
 		return nil, nil, err
 	}
-	if cn.inline { // on the loop already
+	if cn.busy.inline { // on the loop already
 		if cn.c.Closed() {
 			return nil, nil, net.ErrClosed
 		}
+		hc.inline.Store(true)
 		nc := cn.netConn()
 		hc.local, hc.remote = nc.local, nc.remote
 		cn.handOver(hc)
@@ -139,8 +140,11 @@ type hijackedConn struct {
 	c         *loop.Conn
 	closeOnce sync.Once
 	writeBy   atomic.Int64 // write deadline, Unix ns (0: none)
-	local     net.Addr
-	remote    net.Addr
+	// inline: its handler runs on the loop (Server.NonBlocking) and has
+	// not returned; Writes until then are the loop's.
+	inline atomic.Bool
+	local  net.Addr
+	remote net.Addr
 }
 
 var (
@@ -186,7 +190,7 @@ func (h *hijackedConn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if err := h.cn.send(append([]byte(nil), p...), nil); err != nil {
+	if err := h.cn.sendFrom(h.inline.Load(), append([]byte(nil), p...), nil); err != nil {
 		if errors.Is(err, loop.ErrClosed) {
 			err = net.ErrClosed
 		}

@@ -2,6 +2,8 @@ package http1
 
 import (
 	"bytes"
+	"net/http"
+	"net/url"
 	"strconv"
 )
 
@@ -57,7 +59,9 @@ func EarlyError(buf []byte, from int) (next int, err error) {
 		case len(line) == 0:
 			return len(buf), nil // the head's end
 		case start == 0:
-			if _, e := parseRequestLine(string(line)); e != nil {
+			var r http.Request
+			var u url.URL
+			if e := parseRequestLine(&r, &u, string(line)); e != nil {
 				return len(buf), e
 			}
 		case isBlank(line[0]):

@@ -15,27 +15,44 @@ import (
 // tab, space, VCHAR and obs-text, its leading blanks and the line's
 // trailing blanks trimmed. The values are substrings of s.
 func parseFields(s string, pos int) (http.Header, error) {
+	h, _, err := parseFieldsAside(s, pos, "")
+	return h, err
+}
+
+// aside is what parseFieldsAside keeps out of the map: the first value of
+// a key, and how many there are.
+type aside struct {
+	first string
+	n     int
+}
+
+// parseFieldsAside is parseFields with the values of key (canonical; ""
+// for none) kept out of the map: a request's Host, which net/http takes
+// out of the header anyway. A request with no other field then costs the
+// map's header alone.
+func parseFieldsAside(s string, pos int, aKey string) (http.Header, aside, error) {
+	var a aside
 	if pos < len(s) && (s[pos] == ' ' || s[pos] == '\t') {
 		line, _, _ := nextLine(s, pos)
 		if len(line) > 80 {
-			return nil, badRequest("message too large") // textproto quotes at most 80 bytes
+			return nil, a, badRequest("message too large") // textproto quotes at most 80 bytes
 		}
-		return nil, badRequest("malformed MIME header initial line: " + strconv.Quote(line))
+		return nil, a, badRequest("malformed MIME header initial line: " + strconv.Quote(line))
 	}
 	n := countFields(s, pos)
 	h := make(http.Header, n)
-	strs := make([]string, n) // one backing array for the common single values
+	var strs []string // one backing array for the common single values, made for the first
 	for {
 		line, next, ok := nextLine(s, pos)
 		if !ok {
-			return nil, badRequest("http1: head has no end")
+			return nil, a, badRequest("http1: head has no end")
 		}
 		pos = next
 		if line == "" {
-			return h, nil
+			return h, a, nil
 		}
 		if strings.IndexByte(line, ':') < 0 {
-			return nil, badRequest("malformed MIME header: missing colon: " + strconv.Quote(line))
+			return nil, a, badRequest("malformed MIME header: missing colon: " + strconv.Quote(line))
 		}
 		kv := trimOWS(line)
 		if pos < len(s) && (s[pos] == ' ' || s[pos] == '\t') {
@@ -44,15 +61,26 @@ func parseFields(s string, pos int) (http.Header, error) {
 		k, v, _ := strings.Cut(kv, ":")
 		key, ok := canonicalKey(k)
 		if !ok {
-			return nil, badRequest("malformed MIME header line: " + strconv.Quote(kv))
+			return nil, a, badRequest("malformed MIME header line: " + strconv.Quote(kv))
 		}
 		for i := 0; i < len(v); i++ {
 			if !fieldValueByte(v[i]) {
-				return nil, badRequest("malformed MIME header line: " + strconv.Quote(kv))
+				return nil, a, badRequest("malformed MIME header line: " + strconv.Quote(kv))
 			}
 		}
 		for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
 			v = v[1:]
+		}
+		if key == aKey && aKey != "" {
+			if a.n == 0 {
+				a.first = v
+			}
+			a.n++
+			n--
+			continue
+		}
+		if strs == nil {
+			strs = make([]string, n)
 		}
 		vv := h[key]
 		if vv == nil && len(strs) > 0 {

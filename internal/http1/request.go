@@ -50,16 +50,27 @@ var errTooLarge = &Error{Status: http.StatusRequestHeaderFieldsTooLarge, detail:
 // The strings of the request (method, target, header values) share one
 // copy of head, so a value a handler keeps keeps the whole head alive.
 func ParseRequest(head []byte, lim Limits) (*http.Request, Framing, error) {
-	if len(head) > lim.MaxHead() {
-		// net/http stops reading at this point: whatever it was parsing
-		// fails, and it answers 431.
-		return nil, Framing{}, errTooLarge
-	}
-	r, f, err := parseRequest(string(head))
+	p := new(requestAndURL)
+	f, err := ParseRequestInto(&p.req, &p.url, head, lim)
 	if err != nil {
 		return nil, Framing{}, err
 	}
-	return r, f, nil
+	return &p.req, f, nil
+}
+
+// ParseRequestInto is ParseRequest into *r, which it overwrites; r.URL is
+// u when the target is a plain path (most are), else a URL of its own.
+// A server that copies the request it parses (WithContext does) can parse
+// every head into one r, and put u in the memory of the request's own
+// state.
+func ParseRequestInto(r *http.Request, u *url.URL, head []byte, lim Limits) (Framing, error) {
+	*r = http.Request{}
+	if len(head) > lim.MaxHead() {
+		// net/http stops reading at this point: whatever it was parsing
+		// fails, and it answers 431.
+		return Framing{}, errTooLarge
+	}
+	return parseRequest(r, u, string(head))
 }
 
 // nextLine returns the line of s starting at pos, without its LF and a
@@ -80,30 +91,28 @@ func nextLine(s string, pos int) (line string, next int, ok bool) {
 // parseRequest follows net/http's readRequest, readTransfer and the checks
 // of its server's readRequest, in their order, so that the first rule a
 // request breaks is the one reported.
-func parseRequest(s string) (*http.Request, Framing, error) {
+func parseRequest(r *http.Request, u *url.URL, s string) (Framing, error) {
 	line, pos, ok := nextLine(s, 0)
 	if !ok {
-		return nil, Framing{}, badRequest("http1: head has no end")
+		return Framing{}, badRequest("http1: head has no end")
 	}
-	r, err := parseRequestLine(line)
-	if err != nil {
-		return nil, Framing{}, err
+	if err := parseRequestLine(r, u, line); err != nil {
+		return Framing{}, err
 	}
 	method, target, proto := r.Method, r.RequestURI, r.Proto
-	h, err := parseFields(s, pos)
+	h, hosts, err := parseFieldsAside(s, pos, "Host") // net/http takes Host out of the header
 	if err != nil {
-		return nil, Framing{}, err
+		return Framing{}, err
 	}
 	r.Header = h
-	hosts, haveHost := h["Host"]
-	if len(hosts) > 1 {
-		return nil, Framing{}, badRequest("too many Host headers")
+	if hosts.n > 1 {
+		return Framing{}, badRequest("too many Host headers")
 	}
 	// RFC 9112 section 3.2.2: an absolute-form target's authority wins
 	// over the Host field.
 	r.Host = r.URL.Host
-	if r.Host == "" && len(hosts) > 0 {
-		r.Host = hosts[0]
+	if r.Host == "" && hosts.n > 0 {
+		r.Host = hosts.first
 	}
 	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" {
 		if _, ok := h["Cache-Control"]; !ok {
@@ -112,9 +121,9 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 	}
 	r.Close = shouldClose(r.ProtoMajor, r.ProtoMinor, h)
 	if err := readTransfer(r); err != nil {
-		return nil, Framing{}, err
+		return Framing{}, err
 	}
-	h2Preface := method == "PRI" && len(h) == 0 && r.URL.Path == "*" && proto == "HTTP/2.0"
+	h2Preface := method == "PRI" && len(h) == 0 && hosts.n == 0 && r.URL.Path == "*" && proto == "HTTP/2.0"
 	if h2Preface {
 		// Neither chunked nor of a declared length; net/http lets the
 		// handler hijack the connection, else closes it.
@@ -124,23 +133,22 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 
 	// The server's checks, after the request has been read.
 	if r.ProtoMajor != 1 && (r.ProtoMajor != 2 || r.ProtoMinor != 0 || method != "PRI" || target != "*") {
-		return nil, Framing{}, &Error{Status: http.StatusHTTPVersionNotSupported, Reason: "unsupported protocol version"}
+		return Framing{}, &Error{Status: http.StatusHTTPVersionNotSupported, Reason: "unsupported protocol version"}
 	}
-	if r.ProtoAtLeast(1, 1) && (!haveHost || len(hosts) == 0) && !h2Preface && method != "CONNECT" {
-		return nil, Framing{}, &Error{Status: http.StatusBadRequest, Reason: "missing required Host header"}
+	if r.ProtoAtLeast(1, 1) && hosts.n == 0 && !h2Preface && method != "CONNECT" {
+		return Framing{}, &Error{Status: http.StatusBadRequest, Reason: "missing required Host header"}
 	}
-	if len(hosts) == 1 && !validHost(hosts[0]) {
-		return nil, Framing{}, &Error{Status: http.StatusBadRequest, Reason: "malformed Host header"}
+	if hosts.n == 1 && !validHost(hosts.first) {
+		return Framing{}, &Error{Status: http.StatusBadRequest, Reason: "malformed Host header"}
 	}
 	for k := range h {
 		// Values never fail net/http's check here: parseFields has
 		// refused the same bytes already. A name with a space in it
 		// reaches this far.
-		if !isToken(k) {
-			return nil, Framing{}, &Error{Status: http.StatusBadRequest, Reason: "invalid header name"}
+		if !IsToken(k) {
+			return Framing{}, &Error{Status: http.StatusBadRequest, Reason: "invalid header name"}
 		}
 	}
-	delete(h, "Host")
 
 	f := Framing{ContentLength: r.ContentLength, Chunked: r.ContentLength < 0 && !h2Preface}
 	if h2Preface {
@@ -153,28 +161,33 @@ func parseRequest(s string) (*http.Request, Framing, error) {
 	if hasToken(h.Get("Expect"), "100-continue") {
 		f.Expect100 = r.ProtoAtLeast(1, 1) && r.ContentLength != 0
 	} else if h.Get("Expect") != "" {
-		return nil, Framing{}, &Error{Status: http.StatusExpectationFailed,
+		return Framing{}, &Error{Status: http.StatusExpectationFailed,
 			detail: "http1: unsupported Expect", proto10: !r.ProtoAtLeast(1, 1), head: method == "HEAD"}
 	}
-	return r, f, nil
+	return f, nil
 }
 
 // parseRequestLine reads a request line as net/http does: method SP
 // request-target SP version, cut at the first two spaces (so
 // "GET /a b HTTP/1.1" has version "b HTTP/1.1").
-func parseRequestLine(line string) (*http.Request, error) {
+func parseRequestLine(r *http.Request, u *url.URL, line string) error {
 	method, rest, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
 	if !ok1 || !ok2 {
-		return nil, badString("malformed HTTP request", line)
+		return badString("malformed HTTP request", line)
 	}
-	if !isToken(method) {
-		return nil, badString("invalid method", method)
+	if !IsToken(method) {
+		return badString("invalid method", method)
 	}
-	r := &http.Request{Method: method, RequestURI: target, Proto: proto}
+	r.Method, r.RequestURI, r.Proto = method, target, proto
 	var ok bool
 	if r.ProtoMajor, r.ProtoMinor, ok = http.ParseHTTPVersion(proto); !ok {
-		return nil, badString("malformed HTTP version", proto)
+		return badString("malformed HTTP version", proto)
+	}
+	if path, query, forceQuery, ok := plainTarget(target); ok {
+		*u = url.URL{Path: path, RawQuery: query, ForceQuery: forceQuery}
+		r.URL = u
+		return nil
 	}
 	// CONNECT's target is an authority (RFC 9112 section 3.2.3), unless it
 	// is a path, as net/rpc sends.
@@ -185,12 +198,41 @@ func parseRequestLine(line string) (*http.Request, error) {
 	}
 	var err error
 	if r.URL, err = url.ParseRequestURI(rawURL); err != nil {
-		return nil, badRequest(err.Error())
+		return badRequest(err.Error())
 	}
 	if justAuthority {
 		r.URL.Scheme = ""
 	}
-	return r, nil
+	return nil
+}
+
+// requestAndURL is a request with the URL it points to.
+type requestAndURL struct {
+	req http.Request
+	url url.URL
+}
+
+// plainTarget splits a target that is an absolute path of letters,
+// digits, "-._~/" and perhaps a query of bytes other than controls: the
+// URL url.ParseRequestURI makes of it is only a Path (with no escapes,
+// no RawPath), a RawQuery and ForceQuery (for a lone "?" at the end).
+// ok is false for any other target (which ParseRequestURI parses).
+func plainTarget(target string) (path, query string, forceQuery, ok bool) {
+	path, query, hasQuery := strings.Cut(target, "?")
+	if len(path) == 0 || path[0] != '/' {
+		return "", "", false, false
+	}
+	for i := 0; i < len(path); i++ {
+		if c := path[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+			return "", "", false, false
+		}
+	}
+	for i := 0; i < len(query); i++ {
+		if c := query[i]; c < ' ' || c == 0x7f {
+			return "", "", false, false
+		}
+	}
+	return path, query, hasQuery && query == "", true
 }
 
 // shouldClose is net/http's r.Close: HTTP/1.0 closes unless a Connection

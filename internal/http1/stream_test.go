@@ -144,7 +144,7 @@ func stdStatus(data []byte) (*http.Request, int) {
 		return nil, 400
 	}
 	for k := range req.Header {
-		if !isToken(k) {
+		if !IsToken(k) {
 			return nil, 400
 		}
 	}

@@ -36,8 +36,9 @@ var hostByte = func() (t [256]bool) {
 	return t
 }()
 
-// isToken reports whether s is a non-empty token.
-func isToken(s string) bool {
+// IsToken reports whether s is a non-empty token (RFC 9110): a valid
+// method or field name.
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}
