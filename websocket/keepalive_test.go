@@ -1,0 +1,177 @@
+package websocket_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/iomux/iomux/loop"
+	"github.com/iomux/iomux/websocket"
+)
+
+// nextFrame reads the server's next frame (whole) within d; ok false when
+// the connection ended or d passed.
+func (rc *rawClient) nextFrame(t testing.TB, d time.Duration) (m websocket.Message, ok bool, err error) {
+	t.Helper()
+	rc.SetReadDeadline(time.Now().Add(d))
+	var r websocket.MessageReader
+	r.Role = websocket.Client
+	var buf []byte
+	p := make([]byte, 4096)
+	for {
+		n, rerr := r.Read(buf, func(got websocket.Message) error {
+			m, ok = websocket.Message{Opcode: got.Opcode, Data: append([]byte(nil), got.Data...), Fin: got.Fin}, true
+			return errStop
+		})
+		if ok {
+			if rest := buf[n:]; len(rest) > 0 {
+				t.Fatalf("%d bytes after a frame", len(rest))
+			}
+			return m, true, nil
+		}
+		if rerr != nil {
+			t.Fatalf("reading the server's frames: %v", rerr)
+		}
+		buf = buf[n:]
+		k, err := rc.br.Read(p)
+		buf = append(buf, p[:k]...)
+		if err != nil {
+			return m, false, err
+		}
+	}
+}
+
+var errStop = errors.New("stop")
+
+const keepaliveLate = time.Second // how late a loaded machine may be
+
+// TestKeepalive: a silent peer gets a Ping after PingInterval; answering
+// keeps it open, ping after ping; one that sends on its own gets none;
+// one that stops answering is closed PongTimeout after the Ping, with
+// ErrPongTimeout.
+func TestKeepalive(t *testing.T) {
+	const interval, pongWait = 300 * time.Millisecond, 200 * time.Millisecond
+	opts := &websocket.Options{PingInterval: interval, PongTimeout: pongWait}
+	for _, how := range []string{"loophttp", "serveloop"} {
+		t.Run(how, func(t *testing.T) {
+			e := &echo{onEnd: make(chan closed, 4)}
+			var addr string
+			if how == "loophttp" {
+				addr = serveHTTP(t, e, opts, loop.Options{Loops: 1}, nil)
+			} else {
+				addr, _ = serveLoop(t, e, opts, loop.Options{Loops: 1})
+			}
+			rc := dialRaw(t, addr, "")
+			last := time.Now()
+			for i := range 3 {
+				m, ok, err := rc.nextFrame(t, interval+keepaliveLate)
+				if !ok || m.Opcode != websocket.OpPing {
+					t.Fatalf("ping %d: %v %v %v", i, m.Opcode, ok, err)
+				}
+				if d := time.Since(last); d < interval-50*time.Millisecond {
+					t.Fatalf("ping %d after %v of silence, before PingInterval %v", i, d, interval)
+				}
+				if _, err := rc.Write(rc.fw.AppendFrame(nil, websocket.OpPong, true, m.Data)); err != nil {
+					t.Fatal(err)
+				}
+				last = time.Now()
+			}
+			// Talking every third of an interval: no ping comes.
+			until := time.Now().Add(3 * interval)
+			for time.Now().Before(until) {
+				if _, err := rc.Write(rc.fw.AppendFrame(nil, websocket.OpText, true, []byte("hi"))); err != nil {
+					t.Fatal(err)
+				}
+				m, ok, err := rc.nextFrame(t, keepaliveLate)
+				if !ok || m.Opcode != websocket.OpText {
+					t.Fatalf("while talking: %v %v %v", m.Opcode, ok, err)
+				}
+				time.Sleep(interval / 3)
+			}
+			// Silent, then not answering the ping: closed.
+			m, ok, err := rc.nextFrame(t, 2*interval+keepaliveLate)
+			if !ok || m.Opcode != websocket.OpPing {
+				t.Fatalf("last ping: %v %v %v", m.Opcode, ok, err)
+			}
+			pinged := time.Now()
+			if _, ok, err := rc.nextFrame(t, pongWait+keepaliveLate); ok || err != io.EOF {
+				t.Fatalf("after the unanswered ping: frame %v, %v; want the TCP close", ok, err)
+			}
+			if d := time.Since(pinged); d < pongWait-50*time.Millisecond {
+				t.Fatalf("closed %v after the ping, before PongTimeout %v", d, pongWait)
+			}
+			select {
+			case got := <-e.onEnd:
+				if got.code != websocket.CloseAbnormal || !errors.Is(got.err, websocket.ErrPongTimeout) {
+					t.Fatalf("OnClose %v %v, want 1006 ErrPongTimeout", got.code, got.err)
+				}
+			case <-time.After(keepaliveLate):
+				t.Fatal("no OnClose")
+			}
+		})
+	}
+}
+
+// closer closes each connection at its first message.
+type closer struct{ echo }
+
+func (h *closer) OnMessage(c *websocket.Conn, m websocket.Message) {
+	c.Close(websocket.CloseNormal, "bye")
+}
+
+// TestCloseTimeout: a peer that does not answer this side's Close frame is
+// closed CloseTimeout after it, with ErrCloseTimeout; one that answers is
+// closed at once, with its code.
+func TestCloseTimeout(t *testing.T) {
+	const wait = 300 * time.Millisecond
+	h := &closer{echo{onEnd: make(chan closed, 4)}}
+	addr := serveHTTP(t, h, &websocket.Options{CloseTimeout: wait}, loop.Options{Loops: 1}, nil)
+	for _, answer := range []bool{false, true} {
+		rc := dialRaw(t, addr, "")
+		if _, err := rc.Write(rc.fw.AppendFrame(nil, websocket.OpText, true, []byte("close me"))); err != nil {
+			t.Fatal(err)
+		}
+		m, ok, err := rc.nextFrame(t, keepaliveLate)
+		if !ok || m.Opcode != websocket.OpClose {
+			t.Fatalf("want the Close frame: %v %v %v", m.Opcode, ok, err)
+		}
+		sent := time.Now()
+		if answer {
+			rc.Write(rc.fw.AppendFrame(nil, websocket.OpClose, true, m.Data))
+		}
+		if _, ok, err := rc.nextFrame(t, wait+keepaliveLate); ok || err != io.EOF {
+			t.Fatalf("answer %v: frame %v, %v; want the TCP close", answer, ok, err)
+		}
+		d := time.Since(sent)
+		got := <-h.onEnd
+		switch {
+		case !answer && (d < wait-50*time.Millisecond || got.code != websocket.CloseAbnormal || !errors.Is(got.err, websocket.ErrCloseTimeout)):
+			t.Fatalf("unanswered: closed after %v, OnClose %v %v; want %v, 1006 ErrCloseTimeout", d, got.code, got.err, wait)
+		case answer && (d >= wait || got.code != websocket.CloseNormal || got.err != nil):
+			t.Fatalf("answered: closed after %v, OnClose %v %v; want at once, 1000", d, got.code, got.err)
+		}
+	}
+}
+
+// TestHandshakeTimeout: ServeLoop closes a connection whose request head
+// does not come within HandshakeTimeout.
+func TestHandshakeTimeout(t *testing.T) {
+	const wait = 300 * time.Millisecond
+	addr, _ := serveLoop(t, &echo{}, &websocket.Options{HandshakeTimeout: wait}, loop.Options{Loops: 1})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	start := time.Now()
+	nc.Write([]byte("GET /ws HTTP/1.1\r\n"))
+	nc.SetReadDeadline(time.Now().Add(wait + keepaliveLate))
+	if n, err := nc.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("read %d, %v; want the TCP close", n, err)
+	}
+	if d := time.Since(start); d < wait-50*time.Millisecond {
+		t.Fatalf("closed after %v, before %v", d, wait)
+	}
+}
