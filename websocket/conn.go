@@ -63,29 +63,70 @@ const (
 // AsyncClose and Broadcast, which are safe from any goroutine.
 //
 // An idle Conn holds no buffer: a message's bytes are kept only while
-// it is arriving in pieces, and frames are built in pooled buffers.
+// it is arriving in pieces, and frames are built in pooled buffers. Its
+// reader is taken from a pool when bytes arrive and given back between
+// messages, and what a plain server connection does without (compression,
+// a client's masking, a subprotocol, the opening handshake) is in a record
+// of its own: an idle plain connection is this struct and its timer.
 type Conn struct {
 	c     *loop.Conn
 	h     Handler
 	opts  *Options
-	r     MessageReader
-	defl  *Deflater    // permessage-deflate agreed: this side's compressor
-	mask  *FrameWriter // a client's: its masking keys
-	timer *loop.Timer  // keepalive, and the handshake's and close's timeouts
 	ctx   any
-	proto string
-	hs    *handshake // while the opening handshake runs (ServeLoop, Dial)
+	r     *MessageReader // while a frame, a message or a close is partly read; nil between messages
+	x     *connExtra     // nil for a plain server connection once open
+	timer *loop.Timer    // keepalive, and the handshake's and close's timeouts
 
 	mu        sync.Mutex // guards asyncUsed and asyncShut, for AsyncWrite
 	asyncUsed bool       // an AsyncWrite was admitted: a Close frame goes behind it
 	asyncShut bool       // the Close frame is on its way: AsyncWrite refuses
 
-	state      connState
-	stream     bool // h is a StreamHandler
-	read       bool // something arrived since the keepalive timer last looked
-	pinged     bool // a keepalive Ping is unanswered
-	takeover   bool // counted in opts.takeovers
-	plainAsync bool // AsyncWrite sends uncompressed (the compressor keeps a context)
+	state  connState
+	stream bool // h is a StreamHandler
+	read   bool // something arrived since the keepalive timer last looked
+	pinged bool // a keepalive Ping is unanswered
+}
+
+// connExtra is the part of a Conn that a plain server connection does
+// without once open.
+type connExtra struct {
+	proto      string
+	infl       *Inflater    // permessage-deflate agreed: the peer's messages' inflater
+	defl       *Deflater    // and this side's compressor
+	mask       *FrameWriter // a client's: its masking keys
+	hs         *handshake   // while the opening handshake runs (ServeLoop, Dial)
+	takeover   bool         // counted in opts.takeovers
+	plainAsync bool         // AsyncWrite sends uncompressed (the compressor keeps a context)
+}
+
+// extra returns the connection's connExtra, made if need be.
+func (ws *Conn) extra() *connExtra {
+	if ws.x == nil {
+		ws.x = &connExtra{}
+	}
+	return ws.x
+}
+
+// Accessors of connExtra's fields that read nil as their zero value.
+func (ws *Conn) defl() *Deflater {
+	if ws.x == nil {
+		return nil
+	}
+	return ws.x.defl
+}
+
+func (ws *Conn) mask() *FrameWriter {
+	if ws.x == nil {
+		return nil
+	}
+	return ws.x.mask
+}
+
+func (ws *Conn) hs() *handshake {
+	if ws.x == nil {
+		return nil
+	}
+	return ws.x.hs
 }
 
 // plainInflater serves every connection whose peer compresses without
@@ -94,42 +135,88 @@ var plainInflater = NewInflater(false, 15)
 
 func newConn(c *loop.Conn, h Handler, opts *Options, role Role) *Conn {
 	ws := &Conn{c: c, h: h, opts: opts}
-	ws.r.Role = role
-	ws.r.MaxFrame, ws.r.MaxMessage = opts.MaxFrame, opts.MaxMessage
 	if _, ok := h.(StreamHandler); ok {
-		ws.stream, ws.r.Stream = true, true
+		ws.stream = true
 	}
 	if role == Client {
-		ws.mask = &FrameWriter{Role: Client}
+		ws.extra().mask = &FrameWriter{Role: Client}
 	}
 	return ws
 }
 
 // setDeflate turns on permessage-deflate as negotiated.
 func (ws *Conn) setDeflate(in *Inflater, out *Deflater, outTakeover bool) {
+	x := ws.extra()
 	if in.takeover {
-		ws.r.Inflater = in
+		x.infl = in
 	} else {
-		ws.r.Inflater = plainInflater
+		x.infl = plainInflater
 	}
-	ws.r.Compression = true
-	ws.defl = out
-	ws.plainAsync = outTakeover
+	x.defl = out
+	x.plainAsync = outTakeover
+}
+
+// readers hold the MessageReaders of connections with a frame or message
+// partly read.
+var readers = sync.Pool{New: func() any { return new(MessageReader) }}
+
+// reader returns the connection's MessageReader, taken from the pool and
+// set up if it had none.
+func (ws *Conn) reader() *MessageReader {
+	if ws.r != nil {
+		return ws.r
+	}
+	r := readers.Get().(*MessageReader)
+	r.MaxFrame, r.MaxMessage = ws.opts.MaxFrame, ws.opts.MaxMessage
+	r.Stream = ws.stream
+	if x := ws.x; x != nil {
+		if x.mask != nil {
+			r.Role = Client
+		}
+		if x.infl != nil {
+			r.Compression, r.Inflater = true, x.infl
+		}
+	}
+	ws.r = r
+	return r
+}
+
+// releaseReader gives r back to the pool when it holds nothing of a frame
+// or message, or the connection is over.
+func (ws *Conn) releaseReader(r *MessageReader) {
+	if ws.state != stateClosed && !r.atRest() {
+		return
+	}
+	if ws.r == r {
+		ws.r = nil
+	}
+	*r = MessageReader{}
+	readers.Put(r)
 }
 
 // open ends the handshake: the Handler sees the connection from now on.
 func (ws *Conn) open() {
-	ws.hs = nil
+	if x := ws.x; x != nil {
+		x.hs = nil
+		if *x == (connExtra{}) {
+			ws.x = nil
+		}
+	}
 	ws.state = stateOpen
 	ws.armKeepalive()
 	ws.h.OnOpen(ws)
 }
 
 // Subprotocol is the subprotocol the handshake agreed, or "".
-func (ws *Conn) Subprotocol() string { return ws.proto }
+func (ws *Conn) Subprotocol() string {
+	if ws.x == nil {
+		return ""
+	}
+	return ws.x.proto
+}
 
 // Compressed reports whether permessage-deflate was agreed.
-func (ws *Conn) Compressed() bool { return ws.r.Compression }
+func (ws *Conn) Compressed() bool { return ws.x != nil && ws.x.infl != nil }
 
 // Context and SetContext hold the application's per-connection state.
 func (ws *Conn) Context() any { return ws.ctx }
@@ -183,15 +270,20 @@ func (ch *connHandler) OnClose(_ *loop.Conn, err error) {
 		err = io.ErrUnexpectedEOF
 	}
 	ws.finish(CloseAbnormal, "", err)
-	if ws.takeover {
+	ws.r = nil // a frame cut short: its reader is left to the collector
+	x := ws.x
+	if x == nil {
+		return
+	}
+	if x.takeover {
 		ws.opts.takeovers.Add(-1)
-		ws.takeover = false
-		if ws.defl != nil {
-			ws.defl.Release()
+		x.takeover = false
+		if x.defl != nil {
+			x.defl.Release()
 		}
 	}
-	if ws.hs != nil {
-		ws.hs.fail(err)
+	if x.hs != nil {
+		x.hs.fail(err)
 	}
 }
 
@@ -208,8 +300,10 @@ func (ws *Conn) onData() {
 		c.Discard(-1) // after the Close frames, nothing is read
 		return
 	}
-	n, err := ws.r.Read(c.Peek(-1), ws.deliver)
+	r := ws.reader()
+	n, err := r.Read(c.Peek(-1), ws.deliver)
 	c.Discard(n)
+	ws.releaseReader(r)
 	if err == errStopRead || err == nil {
 		if ws.state == stateClosed {
 			c.Discard(-1)
@@ -369,8 +463,8 @@ func (ws *Conn) tick() {
 	switch ws.state {
 	case stateHandshake:
 		ws.c.Close()
-		if ws.hs != nil {
-			ws.hs.fail(ErrHandshakeTimeout)
+		if hs := ws.hs(); hs != nil {
+			hs.fail(ErrHandshakeTimeout)
 		}
 		ws.state = stateClosed
 	case stateClosing:

@@ -44,7 +44,7 @@ func (ws *Conn) WriteMessage(op Opcode, p []byte) error {
 		return ErrClosed
 	}
 	bp := getBuf()
-	b := ws.appendMessage((*bp)[:0], op, p, ws.defl)
+	b := ws.appendMessage((*bp)[:0], op, p, ws.defl())
 	_, err := ws.c.Write(b)
 	putBuf(bp, b)
 	return err
@@ -80,10 +80,11 @@ func (ws *Conn) WritePrepared(p *Prepared) error {
 // prepared returns p's frame for this connection, if it can take the
 // shared bytes: a server's, compressing without a context or not at all.
 func (ws *Conn) prepared(p *Prepared) ([]byte, bool) {
-	if ws.mask != nil || ws.defl != nil && ws.defl.takeover {
+	defl := ws.defl()
+	if ws.mask() != nil || defl != nil && defl.takeover {
 		return nil, false
 	}
-	return p.Frame(ws.defl != nil && len(p.payload) >= ws.opts.compressMin()), true
+	return p.Frame(defl != nil && len(p.payload) >= ws.opts.compressMin()), true
 }
 
 // writeFrame sends one frame (on the loop).
@@ -115,8 +116,8 @@ func (ws *Conn) appendMessage(dst []byte, op Opcode, p []byte, d *Deflater) []by
 // appendFrame appends a frame as this side sends it: a client's masked.
 // Only the loop may call it for a client (its keys are not shared).
 func (ws *Conn) appendFrame(dst []byte, h Header, payload []byte) []byte {
-	if ws.mask != nil {
-		return ws.mask.appendFrame(dst, h, payload)
+	if mask := ws.mask(); mask != nil {
+		return mask.appendFrame(dst, h, payload)
 	}
 	return append(AppendHeader(dst, h), payload...)
 }
@@ -132,16 +133,18 @@ func (ws *Conn) AsyncWrite(op Opcode, p []byte) error {
 	if op != OpText && op != OpBinary {
 		return errOpcode
 	}
+	x := ws.x // set before the Conn is handed out, never changed after
 	var d *Deflater
-	if ws.defl != nil && !ws.plainAsync {
+	if x != nil && x.defl != nil && !x.plainAsync {
 		d = NewDeflater(ws.opts.CompressionLevel, false) // the loop's is the loop's
 	}
+	masked := x != nil && x.mask != nil
 	var frame []byte
 	if d != nil && len(p) >= ws.opts.compressMin() {
 		z := d.Deflate(nil, p)
-		frame = appendFrameAsync(nil, ws.mask != nil, Header{Fin: true, Compressed: true, Opcode: op, Length: int64(len(z))}, z)
+		frame = appendFrameAsync(nil, masked, Header{Fin: true, Compressed: true, Opcode: op, Length: int64(len(z))}, z)
 	} else {
-		frame = appendFrameAsync(nil, ws.mask != nil, Header{Fin: true, Opcode: op, Length: int64(len(p))}, p)
+		frame = appendFrameAsync(nil, masked, Header{Fin: true, Opcode: op, Length: int64(len(p))}, p)
 	}
 	return ws.asyncSend(frame)
 }
@@ -149,10 +152,11 @@ func (ws *Conn) AsyncWrite(op Opcode, p []byte) error {
 // AsyncWritePrepared is WritePrepared from any goroutine: a server's
 // connections share p's bytes, with no copy per connection.
 func (ws *Conn) AsyncWritePrepared(p *Prepared) error {
-	if ws.mask != nil || ws.plainAsync {
+	x := ws.x
+	if x != nil && (x.mask != nil || x.plainAsync) {
 		return ws.AsyncWrite(p.op, p.payload)
 	}
-	return ws.asyncSend(p.Frame(ws.defl != nil && len(p.payload) >= ws.opts.compressMin()))
+	return ws.asyncSend(p.Frame(x != nil && x.defl != nil && len(p.payload) >= ws.opts.compressMin()))
 }
 
 // Broadcast sends p to each of conns, from any goroutine, the same bytes

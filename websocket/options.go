@@ -159,7 +159,7 @@ func (o *Options) negotiate(ws *Conn, h http.Header) string {
 	if !ok {
 		return ""
 	}
-	ws.takeover = takeover
+	ws.extra().takeover = takeover
 	ws.setDeflate(d.ServerInflater(), d.ServerDeflater(o.CompressionLevel), d.ServerTakeover)
 	return d.Response.String()
 }
