@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"time"
 
 	"github.com/iomux/iomux/loop"
 )
@@ -67,15 +66,18 @@ const (
 // reader is taken from a pool when bytes arrive and given back between
 // messages, and what a plain server connection does without (compression,
 // a client's masking, a subprotocol, the opening handshake) is in a record
-// of its own: an idle plain connection is this struct and its timer.
+// of its own: an idle plain connection is this struct alone (its
+// keepalive is a place in a list of its loop's: timeouts.go).
 type Conn struct {
-	c     *loop.Conn
-	h     Handler
-	opts  *Options
-	ctx   any
-	r     *MessageReader // while a frame, a message or a close is partly read; nil between messages
-	x     *connExtra     // nil for a plain server connection once open
-	timer *loop.Timer    // keepalive, and the handshake's and close's timeouts
+	c    *loop.Conn
+	h    Handler
+	opts *Options
+	ctx  any
+	r    *MessageReader // while a frame, a message or a close is partly read; nil between messages
+	x    *connExtra     // nil for a plain server connection once open
+
+	prev, next *Conn // the loop's list of connections waiting as long as this one
+	due        int64 // when the wait ends (clock): tick runs
 
 	mu        sync.Mutex // guards asyncUsed and asyncShut, for AsyncWrite
 	asyncUsed bool       // an AsyncWrite was admitted: a Close frame goes behind it
@@ -203,6 +205,7 @@ func (ws *Conn) open() {
 		}
 	}
 	ws.state = stateOpen
+	ws.disarm() // the handshake's timeout
 	ws.armKeepalive()
 	ws.h.OnOpen(ws)
 }
@@ -382,9 +385,7 @@ func (ws *Conn) finish(code CloseCode, reason string, err error) {
 		return
 	}
 	ws.state = stateClosed
-	if ws.timer != nil {
-		ws.timer.Stop()
-	}
+	ws.disarm()
 	if prev == stateHandshake {
 		return // the Handler never saw it open
 	}
@@ -439,24 +440,15 @@ func (ws *Conn) sendClose(code CloseCode, reason string, closeTCP bool) {
 	}
 }
 
-// armKeepalive starts the keepalive timer.
+// armKeepalive starts keepalive.
 func (ws *Conn) armKeepalive() {
 	if d := ws.opts.pingInterval(); d > 0 {
 		ws.arm(d)
 	}
 }
 
-// arm sets the connection's one timer to fire after d.
-func (ws *Conn) arm(d time.Duration) {
-	if ws.timer == nil {
-		ws.timer = ws.c.Loop().AfterFunc(d, ws.tick)
-		return
-	}
-	ws.timer.Reset(d)
-}
-
-// tick is the connection's timer: the handshake's or the close's timeout,
-// or keepalive. A connection that was read from since the last tick is
+// tick is the end of the connection's wait (arm): the handshake's or the
+// close's timeout, or keepalive. A connection that was read from since the last tick is
 // alive; one silent for PingInterval gets a Ping; one still silent
 // PongTimeout after it is closed.
 func (ws *Conn) tick() {

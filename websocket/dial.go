@@ -169,8 +169,6 @@ func (ws *Conn) clientHandshakeData() bool {
 func (ws *Conn) failDial(err error) {
 	ws.c.Close()
 	ws.state = stateClosed
-	if ws.timer != nil {
-		ws.timer.Stop()
-	}
+	ws.disarm()
 	ws.x.hs.fail(err)
 }

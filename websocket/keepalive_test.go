@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -173,5 +174,24 @@ func TestHandshakeTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d < wait-50*time.Millisecond {
 		t.Fatalf("closed after %v, before %v", d, wait)
+	}
+}
+
+// TestNoPingInterval: with keepalive off, a silent connection gets no Ping,
+// also past its HandshakeTimeout (ServeLoop's handshake had the timer
+// keepalive would have used).
+func TestNoPingInterval(t *testing.T) {
+	const wait = 200 * time.Millisecond
+	opts := &websocket.Options{PingInterval: -1, HandshakeTimeout: wait}
+	addr, _ := serveLoop(t, &echo{}, opts, loop.Options{Loops: 1})
+	rc := dialRaw(t, addr, "")
+	if m, ok, err := rc.nextFrame(t, 4*wait); ok || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("frame %v %v, %v; want none", m.Opcode, ok, err)
+	}
+	if _, err := rc.Write(rc.fw.AppendFrame(nil, websocket.OpText, true, []byte("still there"))); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok, err := rc.nextFrame(t, keepaliveLate); !ok || string(m.Data) != "still there" {
+		t.Fatalf("echo: %v %q %v", ok, m.Data, err)
 	}
 }

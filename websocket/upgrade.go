@@ -184,7 +184,5 @@ func (ws *Conn) refuseRaw(err error) {
 	ws.c.Write(resp)
 	ws.c.Close()
 	ws.state = stateClosed
-	if ws.timer != nil {
-		ws.timer.Stop()
-	}
+	ws.disarm()
 }
