@@ -135,8 +135,8 @@ func (ws *Conn) AsyncWrite(op Opcode, p []byte) error {
 	}
 	x := ws.x // set before the Conn is handed out, never changed after
 	var d *Deflater
-	if x != nil && x.defl != nil && !x.plainAsync {
-		d = NewDeflater(ws.opts.CompressionLevel, false) // the loop's is the loop's
+	if x != nil && !x.plainAsync {
+		d = x.defl // nil, or one without a context: safe from any goroutine
 	}
 	masked := x != nil && x.mask != nil
 	var frame []byte
