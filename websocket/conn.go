@@ -64,10 +64,11 @@ const (
 // An idle Conn holds no buffer: a message's bytes are kept only while
 // it is arriving in pieces, and frames are built in pooled buffers. Its
 // reader is taken from a pool when bytes arrive and given back between
-// messages, and what a plain server connection does without (compression,
-// a client's masking, a subprotocol, the opening handshake) is in a record
-// of its own: an idle plain connection is this struct alone (its
-// keepalive is a place in a list of its loop's: timeouts.go).
+// messages, and what a server connection does without (a compression
+// context, a client's masking, a subprotocol, the opening handshake) is in
+// a record of its own: an idle server connection, plain or compressing
+// without a context, is this struct alone (its keepalive is a place in a
+// list of its loop's: timeouts.go).
 type Conn struct {
 	c    *loop.Conn
 	h    Handler
@@ -83,22 +84,22 @@ type Conn struct {
 	asyncUsed bool       // an AsyncWrite was admitted: a Close frame goes behind it
 	asyncShut bool       // the Close frame is on its way: AsyncWrite refuses
 
-	state  connState
-	stream bool // h is a StreamHandler
-	read   bool // something arrived since the keepalive timer last looked
-	pinged bool // a keepalive Ping is unanswered
+	state      connState
+	stream     bool // h is a StreamHandler
+	compressed bool // permessage-deflate agreed
+	read       bool // something arrived since the keepalive timer last looked
+	pinged     bool // a keepalive Ping is unanswered
 }
 
-// connExtra is the part of a Conn that a plain server connection does
-// without once open.
+// connExtra is the part of a Conn that a server connection does without
+// once open, unless it has a subprotocol or a compression context.
 type connExtra struct {
-	proto      string
-	infl       *Inflater    // permessage-deflate agreed: the peer's messages' inflater
-	defl       *Deflater    // and this side's compressor
-	mask       *FrameWriter // a client's: its masking keys
-	hs         *handshake   // while the opening handshake runs (ServeLoop, Dial)
-	takeover   bool         // counted in opts.takeovers
-	plainAsync bool         // AsyncWrite sends uncompressed (the compressor keeps a context)
+	proto    string
+	infl     *Inflater    // the peer compresses with context takeover: its window
+	defl     *Deflater    // this side does: its compressor (AsyncWrite then sends uncompressed)
+	mask     *FrameWriter // a client's: its masking keys
+	hs       *handshake   // while the opening handshake runs (ServeLoop, Dial)
+	takeover bool         // counted in opts.takeovers
 }
 
 // extra returns the connection's connExtra, made if need be.
@@ -109,13 +110,29 @@ func (ws *Conn) extra() *connExtra {
 	return ws.x
 }
 
-// Accessors of connExtra's fields that read nil as their zero value.
-func (ws *Conn) defl() *Deflater {
-	if ws.x == nil {
+// deflater is the connection's compressor: nil without permessage-deflate;
+// its own with context takeover; else the one shared by every connection
+// at its level.
+func (ws *Conn) deflater() *Deflater {
+	switch {
+	case !ws.compressed:
 		return nil
+	case ws.x != nil && ws.x.defl != nil:
+		return ws.x.defl
 	}
-	return ws.x.defl
+	return NewDeflater(ws.opts.CompressionLevel, false)
 }
+
+// inflater is the connection's inflater, if permessage-deflate was
+// agreed: its own with context takeover, else plainInflater.
+func (ws *Conn) inflater() *Inflater {
+	if ws.x != nil && ws.x.infl != nil {
+		return ws.x.infl
+	}
+	return plainInflater
+}
+
+// Accessors of connExtra's fields that read nil as their zero value.
 
 func (ws *Conn) mask() *FrameWriter {
 	if ws.x == nil {
@@ -146,16 +163,16 @@ func newConn(c *loop.Conn, h Handler, opts *Options, role Role) *Conn {
 	return ws
 }
 
-// setDeflate turns on permessage-deflate as negotiated.
-func (ws *Conn) setDeflate(in *Inflater, out *Deflater, outTakeover bool) {
-	x := ws.extra()
+// setDeflate turns on permessage-deflate as negotiated: only a context
+// takeover is kept in connExtra.
+func (ws *Conn) setDeflate(in *Inflater, out *Deflater) {
+	ws.compressed = true
 	if in.takeover {
-		x.infl = in
-	} else {
-		x.infl = plainInflater
+		ws.extra().infl = in
 	}
-	x.defl = out
-	x.plainAsync = outTakeover
+	if out.takeover {
+		ws.extra().defl = out
+	}
 }
 
 // readers hold the MessageReaders of connections with a frame or message
@@ -171,13 +188,11 @@ func (ws *Conn) reader() *MessageReader {
 	r := readers.Get().(*MessageReader)
 	r.MaxFrame, r.MaxMessage = ws.opts.MaxFrame, ws.opts.MaxMessage
 	r.Stream = ws.stream
-	if x := ws.x; x != nil {
-		if x.mask != nil {
-			r.Role = Client
-		}
-		if x.infl != nil {
-			r.Compression, r.Inflater = true, x.infl
-		}
+	if ws.mask() != nil {
+		r.Role = Client
+	}
+	if ws.compressed {
+		r.Compression, r.Inflater = true, ws.inflater()
 	}
 	ws.r = r
 	return r
@@ -219,7 +234,7 @@ func (ws *Conn) Subprotocol() string {
 }
 
 // Compressed reports whether permessage-deflate was agreed.
-func (ws *Conn) Compressed() bool { return ws.x != nil && ws.x.infl != nil }
+func (ws *Conn) Compressed() bool { return ws.compressed }
 
 // Context and SetContext hold the application's per-connection state.
 func (ws *Conn) Context() any { return ws.ctx }

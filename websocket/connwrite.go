@@ -44,7 +44,7 @@ func (ws *Conn) WriteMessage(op Opcode, p []byte) error {
 		return ErrClosed
 	}
 	bp := getBuf()
-	b := ws.appendMessage((*bp)[:0], op, p, ws.defl())
+	b := ws.appendMessage((*bp)[:0], op, p, ws.deflater())
 	_, err := ws.c.Write(b)
 	putBuf(bp, b)
 	return err
@@ -80,11 +80,10 @@ func (ws *Conn) WritePrepared(p *Prepared) error {
 // prepared returns p's frame for this connection, if it can take the
 // shared bytes: a server's, compressing without a context or not at all.
 func (ws *Conn) prepared(p *Prepared) ([]byte, bool) {
-	defl := ws.defl()
-	if ws.mask() != nil || defl != nil && defl.takeover {
+	if x := ws.x; x != nil && (x.mask != nil || x.defl != nil) {
 		return nil, false
 	}
-	return p.Frame(defl != nil && len(p.payload) >= ws.opts.compressMin()), true
+	return p.Frame(ws.compressed && len(p.payload) >= ws.opts.compressMin()), true
 }
 
 // writeFrame sends one frame (on the loop).
@@ -135,8 +134,8 @@ func (ws *Conn) AsyncWrite(op Opcode, p []byte) error {
 	}
 	x := ws.x // set before the Conn is handed out, never changed after
 	var d *Deflater
-	if x != nil && !x.plainAsync {
-		d = x.defl // nil, or one without a context: safe from any goroutine
+	if ws.compressed && (x == nil || x.defl == nil) {
+		d = NewDeflater(ws.opts.CompressionLevel, false) // shared, safe from any goroutine
 	}
 	masked := x != nil && x.mask != nil
 	var frame []byte
@@ -152,11 +151,10 @@ func (ws *Conn) AsyncWrite(op Opcode, p []byte) error {
 // AsyncWritePrepared is WritePrepared from any goroutine: a server's
 // connections share p's bytes, with no copy per connection.
 func (ws *Conn) AsyncWritePrepared(p *Prepared) error {
-	x := ws.x
-	if x != nil && (x.mask != nil || x.plainAsync) {
+	if x := ws.x; x != nil && (x.mask != nil || x.defl != nil) {
 		return ws.AsyncWrite(p.op, p.payload)
 	}
-	return ws.asyncSend(p.Frame(x != nil && x.defl != nil && len(p.payload) >= ws.opts.compressMin()))
+	return ws.asyncSend(p.Frame(ws.compressed && len(p.payload) >= ws.opts.compressMin()))
 }
 
 // Broadcast sends p to each of conns, from any goroutine, the same bytes

@@ -158,7 +158,7 @@ func (ws *Conn) clientHandshakeData() bool {
 	}
 	c.Discard(end)
 	if ok {
-		ws.setDeflate(d.ClientInflater(), d.ClientDeflater(ws.opts.CompressionLevel), d.ClientTakeover)
+		ws.setDeflate(d.ClientInflater(), d.ClientDeflater(ws.opts.CompressionLevel))
 	}
 	hs := ws.x.hs
 	ws.open()
