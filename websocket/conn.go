@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/iomux/iomux/loop"
 )
@@ -80,12 +82,9 @@ type Conn struct {
 	prev, next *Conn // the loop's list of connections waiting as long as this one
 	due        int64 // when the wait ends (clock): tick runs
 
-	mu        sync.Mutex // guards asyncUsed and asyncShut, for AsyncWrite
-	asyncUsed bool       // an AsyncWrite was admitted: a Close frame goes behind it
-	asyncShut bool       // the Close frame is on its way: AsyncWrite refuses
+	async atomic.Uint32 // AsyncWrite's admission: asyncShut, asyncUsed, and the writes on their way (asyncSend)
 
 	state      connState
-	stream     bool // h is a StreamHandler
 	compressed bool // permessage-deflate agreed
 	read       bool // something arrived since the keepalive timer last looked
 	pinged     bool // a keepalive Ping is unanswered
@@ -154,9 +153,6 @@ var plainInflater = NewInflater(false, 15)
 
 func newConn(c *loop.Conn, h Handler, opts *Options, role Role) *Conn {
 	ws := &Conn{c: c, h: h, opts: opts}
-	if _, ok := h.(StreamHandler); ok {
-		ws.stream = true
-	}
 	if role == Client {
 		ws.extra().mask = &FrameWriter{Role: Client}
 	}
@@ -187,7 +183,7 @@ func (ws *Conn) reader() *MessageReader {
 	}
 	r := readers.Get().(*MessageReader)
 	r.MaxFrame, r.MaxMessage = ws.opts.MaxFrame, ws.opts.MaxMessage
-	r.Stream = ws.stream
+	_, r.Stream = ws.h.(StreamHandler)
 	if ws.mask() != nil {
 		r.Role = Client
 	}
@@ -361,8 +357,8 @@ func (ws *Conn) deliver(m Message) error {
 	if ws.state != stateOpen {
 		return nil // after this side's Close, data is dropped
 	}
-	if ws.stream {
-		ws.h.(StreamHandler).OnStream(ws, m)
+	if sh, ok := ws.h.(StreamHandler); ok {
+		sh.OnStream(ws, m)
 	} else {
 		ws.h.OnMessage(ws, m)
 	}
@@ -430,15 +426,28 @@ func (ws *Conn) AsyncClose(code CloseCode, reason string) error {
 	return ws.c.Loop().Post(func() { ws.Close(code, reason) })
 }
 
+// AsyncWrite's admission, the bits of Conn.async: asyncShut once the Close
+// frame is on its way (AsyncWrite refuses), asyncUsed once a write was
+// admitted (the Close frame then goes behind them), and in the bits above,
+// counted in asyncOne, the writes admitted and not yet handed to the loop.
+const (
+	asyncShut = 1 << iota
+	asyncUsed
+	asyncOne
+)
+
 // sendClose writes this side's Close frame, its last frame: no data frame
 // may follow, also none of AsyncWrite's still on their way to the loop,
-// so once one was admitted the Close frame is posted behind them. Then
-// the TCP close, if closeTCP.
+// so once one was admitted the Close frame is posted behind them (after
+// those admitted before asyncShut reach the loop's queue: a few
+// instructions away, never blocked). Then the TCP close, if closeTCP.
 func (ws *Conn) sendClose(code CloseCode, reason string, closeTCP bool) {
-	ws.mu.Lock()
-	ws.asyncShut = true
-	behind := ws.asyncUsed
-	ws.mu.Unlock()
+	a := ws.async.Or(asyncShut)
+	for a >= asyncOne {
+		runtime.Gosched()
+		a = ws.async.Load()
+	}
+	behind := a&asyncUsed != 0
 	var b [MaxHeaderLen + MaxControlPayload]byte
 	payload := AppendClosePayload(b[MaxHeaderLen:MaxHeaderLen], code, reason)
 	frame := ws.appendFrame(nil, Header{Fin: true, Opcode: OpClose, Length: int64(len(payload))}, payload)

@@ -171,13 +171,17 @@ func Broadcast(conns []*Conn, p *Prepared) (skipped int) {
 
 // asyncSend hands frame to the loop, unless the Close frame went first.
 func (ws *Conn) asyncSend(frame []byte) error {
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	if ws.asyncShut {
-		return ErrClosed
+	for {
+		a := ws.async.Load()
+		if a&asyncShut != 0 {
+			return ErrClosed
+		}
+		if ws.async.CompareAndSwap(a, (a|asyncUsed)+asyncOne) {
+			break
+		}
 	}
-	ws.asyncUsed = true
 	err := ws.c.AsyncWrite(frame)
+	ws.async.Add(^uint32(asyncOne - 1)) // minus asyncOne
 	if errors.Is(err, loop.ErrClosed) {
 		err = ErrClosed
 	}

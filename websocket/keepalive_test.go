@@ -1,6 +1,7 @@
 package websocket_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -12,39 +13,37 @@ import (
 	"github.com/iomux/iomux/websocket"
 )
 
-// nextFrame reads the server's next frame (whole) within d; ok false when
-// the connection ended or d passed.
+// nextFrame reads the server's next frame (unmasked, as a server sends)
+// within d; ok false when the connection ended or d passed.
 func (rc *rawClient) nextFrame(t testing.TB, d time.Duration) (m websocket.Message, ok bool, err error) {
 	t.Helper()
 	rc.SetReadDeadline(time.Now().Add(d))
-	var r websocket.MessageReader
-	r.Role = websocket.Client
-	var buf []byte
-	p := make([]byte, 4096)
-	for {
-		n, rerr := r.Read(buf, func(got websocket.Message) error {
-			m, ok = websocket.Message{Opcode: got.Opcode, Data: append([]byte(nil), got.Data...), Fin: got.Fin}, true
-			return errStop
-		})
-		if ok {
-			if rest := buf[n:]; len(rest) > 0 {
-				t.Fatalf("%d bytes after a frame", len(rest))
-			}
-			return m, true, nil
-		}
-		if rerr != nil {
-			t.Fatalf("reading the server's frames: %v", rerr)
-		}
-		buf = buf[n:]
-		k, err := rc.br.Read(p)
-		buf = append(buf, p[:k]...)
-		if err != nil {
+	var hdr [10]byte
+	if _, err := io.ReadFull(rc.br, hdr[:2]); err != nil {
+		return m, false, err
+	}
+	n := uint64(hdr[1] & 0x7f)
+	switch n {
+	case 126:
+		if _, err := io.ReadFull(rc.br, hdr[2:4]); err != nil {
 			return m, false, err
 		}
+		n = uint64(binary.BigEndian.Uint16(hdr[2:]))
+	case 127:
+		if _, err := io.ReadFull(rc.br, hdr[2:10]); err != nil {
+			return m, false, err
+		}
+		n = binary.BigEndian.Uint64(hdr[2:])
 	}
+	if hdr[1]&0x80 != 0 || n > 1<<24 {
+		t.Fatalf("a masked frame or one of %d bytes from the server", n)
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(rc.br, data); err != nil {
+		return m, false, err
+	}
+	return websocket.Message{Opcode: websocket.Opcode(hdr[0] & 0x0f), Data: data, Fin: hdr[0]&0x80 != 0}, true, nil
 }
-
-var errStop = errors.New("stop")
 
 const keepaliveLate = time.Second // how late a loaded machine may be
 
