@@ -41,9 +41,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, h Handler, opts *Options) e
 		ws.extra().proto = proto
 	}
 	ext := opts.negotiate(ws, r.Header)
-	for k, v := range ResponseHeader(key, proto, ext) {
-		w.Header()[k] = v
-	}
+	setResponseHeader(w.Header(), key, proto, ext)
 	w.WriteHeader(http.StatusSwitchingProtocols)
 	return nil
 }
