@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,5 +194,44 @@ func TestNoPingInterval(t *testing.T) {
 	}
 	if m, ok, err := rc.nextFrame(t, keepaliveLate); !ok || string(m.Data) != "still there" {
 		t.Fatalf("echo: %v %q %v", ok, m.Data, err)
+	}
+}
+
+// panicker's OnClose panics for the first connection it sees close.
+type panicker struct {
+	echo
+	panicked atomic.Bool
+}
+
+func (p *panicker) OnClose(c *websocket.Conn, code websocket.CloseCode, reason string, err error) {
+	if p.panicked.CompareAndSwap(false, true) {
+		panic("OnClose panics")
+	}
+	p.echo.OnClose(c, code, reason, err)
+}
+
+// TestKeepaliveAfterPanic: a Handler whose OnClose panics when keepalive
+// closes one connection leaves the loop's other connections' keepalive
+// going.
+func TestKeepaliveAfterPanic(t *testing.T) {
+	const interval, pongWait = 200 * time.Millisecond, 100 * time.Millisecond
+	h := &panicker{echo: echo{onEnd: make(chan closed, 4)}}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	addr := serveHTTP(t, h, &websocket.Options{PingInterval: interval, PongTimeout: pongWait}, loop.Options{Loops: 1, Logger: quiet}, nil)
+	first := dialRaw(t, addr, "")
+	time.Sleep(interval / 2)
+	second := dialRaw(t, addr, "")
+	for _, rc := range []*rawClient{first, second} { // neither answers its Ping
+		if m, ok, err := rc.nextFrame(t, interval+keepaliveLate); !ok || m.Opcode != websocket.OpPing {
+			t.Fatalf("want a Ping: %v %v %v", m.Opcode, ok, err)
+		}
+	}
+	select {
+	case got := <-h.onEnd:
+		if !errors.Is(got.err, websocket.ErrPongTimeout) {
+			t.Fatalf("the second connection: OnClose %v %v, want ErrPongTimeout", got.code, got.err)
+		}
+	case <-time.After(pongWait + 2*keepaliveLate):
+		t.Fatal("the second connection was not closed after the first's OnClose panicked")
 	}
 }

@@ -118,6 +118,12 @@ func (t *timeouts) set(due, now int64) {
 func (t *timeouts) sweep() {
 	t.at = 0
 	t.sweeping = true
+	// A Handler that panics in OnClose ends the sweep (the loop recovers
+	// it): the others still wait, and the timer is set for them.
+	defer func() {
+		t.sweeping = false
+		t.prune()
+	}()
 	now := clock()
 	for i := 0; i < len(t.lists); i++ {
 		l := t.lists[i]
@@ -130,8 +136,6 @@ func (t *timeouts) sweep() {
 			ws.tick()
 		}
 	}
-	t.sweeping = false
-	t.prune()
 }
 
 // prune drops the empty lists and sets the timer for the earliest head of
