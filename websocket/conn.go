@@ -4,8 +4,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/iomux/iomux/loop"
 )
@@ -63,29 +64,87 @@ const (
 // AsyncClose and Broadcast, which are safe from any goroutine.
 //
 // An idle Conn holds no buffer: a message's bytes are kept only while
-// it is arriving in pieces, and frames are built in pooled buffers.
+// it is arriving in pieces, and frames are built in pooled buffers. Its
+// reader is taken from a pool when bytes arrive and given back between
+// messages, and what a server connection does without (a compression
+// context, a client's masking, a subprotocol, the opening handshake) is in
+// a record of its own: an idle server connection, plain or compressing
+// without a context, is this struct alone (its keepalive is a place in a
+// list of its loop's: timeouts.go).
 type Conn struct {
-	c     *loop.Conn
-	h     Handler
-	opts  *Options
-	r     MessageReader
-	defl  *Deflater    // permessage-deflate agreed: this side's compressor
-	mask  *FrameWriter // a client's: its masking keys
-	timer *loop.Timer  // keepalive, and the handshake's and close's timeouts
-	ctx   any
-	proto string
-	hs    *handshake // while the opening handshake runs (ServeLoop, Dial)
+	c    *loop.Conn
+	h    Handler
+	opts *Options
+	ctx  any
+	r    *MessageReader // while a frame, a message or a close is partly read; nil between messages
+	x    *connExtra     // nil for a plain server connection once open
 
-	mu        sync.Mutex // guards asyncUsed and asyncShut, for AsyncWrite
-	asyncUsed bool       // an AsyncWrite was admitted: a Close frame goes behind it
-	asyncShut bool       // the Close frame is on its way: AsyncWrite refuses
+	prev, next *Conn // the loop's list of connections waiting as long as this one
+	due        int64 // when the wait ends (clock): tick runs
+
+	async atomic.Uint32 // AsyncWrite's admission: asyncShut, asyncUsed, and the writes on their way (asyncSend)
 
 	state      connState
-	stream     bool // h is a StreamHandler
+	compressed bool // permessage-deflate agreed
 	read       bool // something arrived since the keepalive timer last looked
 	pinged     bool // a keepalive Ping is unanswered
-	takeover   bool // counted in opts.takeovers
-	plainAsync bool // AsyncWrite sends uncompressed (the compressor keeps a context)
+}
+
+// connExtra is the part of a Conn that a server connection does without
+// once open, unless it has a subprotocol or a compression context.
+type connExtra struct {
+	proto    string
+	infl     *Inflater    // the peer compresses with context takeover: its window
+	defl     *Deflater    // this side does: its compressor (AsyncWrite then sends uncompressed)
+	mask     *FrameWriter // a client's: its masking keys
+	hs       *handshake   // while the opening handshake runs (ServeLoop, Dial)
+	takeover bool         // counted in opts.takeovers
+}
+
+// extra returns the connection's connExtra, made if need be.
+func (ws *Conn) extra() *connExtra {
+	if ws.x == nil {
+		ws.x = &connExtra{}
+	}
+	return ws.x
+}
+
+// deflater is the connection's compressor: nil without permessage-deflate;
+// its own with context takeover; else the one shared by every connection
+// at its level.
+func (ws *Conn) deflater() *Deflater {
+	switch {
+	case !ws.compressed:
+		return nil
+	case ws.x != nil && ws.x.defl != nil:
+		return ws.x.defl
+	}
+	return NewDeflater(ws.opts.CompressionLevel, false)
+}
+
+// inflater is the connection's inflater, if permessage-deflate was
+// agreed: its own with context takeover, else plainInflater.
+func (ws *Conn) inflater() *Inflater {
+	if ws.x != nil && ws.x.infl != nil {
+		return ws.x.infl
+	}
+	return plainInflater
+}
+
+// Accessors of connExtra's fields that read nil as their zero value.
+
+func (ws *Conn) mask() *FrameWriter {
+	if ws.x == nil {
+		return nil
+	}
+	return ws.x.mask
+}
+
+func (ws *Conn) hs() *handshake {
+	if ws.x == nil {
+		return nil
+	}
+	return ws.x.hs
 }
 
 // plainInflater serves every connection whose peer compresses without
@@ -94,42 +153,84 @@ var plainInflater = NewInflater(false, 15)
 
 func newConn(c *loop.Conn, h Handler, opts *Options, role Role) *Conn {
 	ws := &Conn{c: c, h: h, opts: opts}
-	ws.r.Role = role
-	ws.r.MaxFrame, ws.r.MaxMessage = opts.MaxFrame, opts.MaxMessage
-	if _, ok := h.(StreamHandler); ok {
-		ws.stream, ws.r.Stream = true, true
-	}
 	if role == Client {
-		ws.mask = &FrameWriter{Role: Client}
+		ws.extra().mask = &FrameWriter{Role: Client}
 	}
 	return ws
 }
 
-// setDeflate turns on permessage-deflate as negotiated.
-func (ws *Conn) setDeflate(in *Inflater, out *Deflater, outTakeover bool) {
+// setDeflate turns on permessage-deflate as negotiated: only a context
+// takeover is kept in connExtra.
+func (ws *Conn) setDeflate(in *Inflater, out *Deflater) {
+	ws.compressed = true
 	if in.takeover {
-		ws.r.Inflater = in
-	} else {
-		ws.r.Inflater = plainInflater
+		ws.extra().infl = in
 	}
-	ws.r.Compression = true
-	ws.defl = out
-	ws.plainAsync = outTakeover
+	if out.takeover {
+		ws.extra().defl = out
+	}
+}
+
+// readers hold the MessageReaders of connections with a frame or message
+// partly read.
+var readers = sync.Pool{New: func() any { return new(MessageReader) }}
+
+// reader returns the connection's MessageReader, taken from the pool and
+// set up if it had none.
+func (ws *Conn) reader() *MessageReader {
+	if ws.r != nil {
+		return ws.r
+	}
+	r := readers.Get().(*MessageReader)
+	r.MaxFrame, r.MaxMessage = ws.opts.MaxFrame, ws.opts.MaxMessage
+	_, r.Stream = ws.h.(StreamHandler)
+	if ws.mask() != nil {
+		r.Role = Client
+	}
+	if ws.compressed {
+		r.Compression, r.Inflater = true, ws.inflater()
+	}
+	ws.r = r
+	return r
+}
+
+// releaseReader gives r back to the pool when it holds nothing of a frame
+// or message, or the connection is over.
+func (ws *Conn) releaseReader(r *MessageReader) {
+	if ws.state != stateClosed && !r.atRest() {
+		return
+	}
+	if ws.r == r {
+		ws.r = nil
+	}
+	*r = MessageReader{}
+	readers.Put(r)
 }
 
 // open ends the handshake: the Handler sees the connection from now on.
 func (ws *Conn) open() {
-	ws.hs = nil
+	if x := ws.x; x != nil {
+		x.hs = nil
+		if *x == (connExtra{}) {
+			ws.x = nil
+		}
+	}
 	ws.state = stateOpen
+	ws.disarm() // the handshake's timeout
 	ws.armKeepalive()
 	ws.h.OnOpen(ws)
 }
 
 // Subprotocol is the subprotocol the handshake agreed, or "".
-func (ws *Conn) Subprotocol() string { return ws.proto }
+func (ws *Conn) Subprotocol() string {
+	if ws.x == nil {
+		return ""
+	}
+	return ws.x.proto
+}
 
 // Compressed reports whether permessage-deflate was agreed.
-func (ws *Conn) Compressed() bool { return ws.r.Compression }
+func (ws *Conn) Compressed() bool { return ws.compressed }
 
 // Context and SetContext hold the application's per-connection state.
 func (ws *Conn) Context() any { return ws.ctx }
@@ -183,15 +284,20 @@ func (ch *connHandler) OnClose(_ *loop.Conn, err error) {
 		err = io.ErrUnexpectedEOF
 	}
 	ws.finish(CloseAbnormal, "", err)
-	if ws.takeover {
+	ws.r = nil // a frame cut short: its reader is left to the collector
+	x := ws.x
+	if x == nil {
+		return
+	}
+	if x.takeover {
 		ws.opts.takeovers.Add(-1)
-		ws.takeover = false
-		if ws.defl != nil {
-			ws.defl.Release()
+		x.takeover = false
+		if x.defl != nil {
+			x.defl.Release()
 		}
 	}
-	if ws.hs != nil {
-		ws.hs.fail(err)
+	if x.hs != nil {
+		x.hs.fail(err)
 	}
 }
 
@@ -208,8 +314,10 @@ func (ws *Conn) onData() {
 		c.Discard(-1) // after the Close frames, nothing is read
 		return
 	}
-	n, err := ws.r.Read(c.Peek(-1), ws.deliver)
+	r := ws.reader()
+	n, err := r.Read(c.Peek(-1), ws.deliver)
 	c.Discard(n)
+	ws.releaseReader(r)
 	if err == errStopRead || err == nil {
 		if ws.state == stateClosed {
 			c.Discard(-1)
@@ -249,8 +357,8 @@ func (ws *Conn) deliver(m Message) error {
 	if ws.state != stateOpen {
 		return nil // after this side's Close, data is dropped
 	}
-	if ws.stream {
-		ws.h.(StreamHandler).OnStream(ws, m)
+	if sh, ok := ws.h.(StreamHandler); ok {
+		sh.OnStream(ws, m)
 	} else {
 		ws.h.OnMessage(ws, m)
 	}
@@ -288,9 +396,7 @@ func (ws *Conn) finish(code CloseCode, reason string, err error) {
 		return
 	}
 	ws.state = stateClosed
-	if ws.timer != nil {
-		ws.timer.Stop()
-	}
+	ws.disarm()
 	if prev == stateHandshake {
 		return // the Handler never saw it open
 	}
@@ -320,15 +426,28 @@ func (ws *Conn) AsyncClose(code CloseCode, reason string) error {
 	return ws.c.Loop().Post(func() { ws.Close(code, reason) })
 }
 
+// AsyncWrite's admission, the bits of Conn.async: asyncShut once the Close
+// frame is on its way (AsyncWrite refuses), asyncUsed once a write was
+// admitted (the Close frame then goes behind them), and in the bits above,
+// counted in asyncOne, the writes admitted and not yet handed to the loop.
+const (
+	asyncShut = 1 << iota
+	asyncUsed
+	asyncOne
+)
+
 // sendClose writes this side's Close frame, its last frame: no data frame
 // may follow, also none of AsyncWrite's still on their way to the loop,
-// so once one was admitted the Close frame is posted behind them. Then
-// the TCP close, if closeTCP.
+// so once one was admitted the Close frame is posted behind them (after
+// those admitted before asyncShut reach the loop's queue: a few
+// instructions away, never blocked). Then the TCP close, if closeTCP.
 func (ws *Conn) sendClose(code CloseCode, reason string, closeTCP bool) {
-	ws.mu.Lock()
-	ws.asyncShut = true
-	behind := ws.asyncUsed
-	ws.mu.Unlock()
+	a := ws.async.Or(asyncShut)
+	for a >= asyncOne {
+		runtime.Gosched()
+		a = ws.async.Load()
+	}
+	behind := a&asyncUsed != 0
 	var b [MaxHeaderLen + MaxControlPayload]byte
 	payload := AppendClosePayload(b[MaxHeaderLen:MaxHeaderLen], code, reason)
 	frame := ws.appendFrame(nil, Header{Fin: true, Opcode: OpClose, Length: int64(len(payload))}, payload)
@@ -345,32 +464,23 @@ func (ws *Conn) sendClose(code CloseCode, reason string, closeTCP bool) {
 	}
 }
 
-// armKeepalive starts the keepalive timer.
+// armKeepalive starts keepalive.
 func (ws *Conn) armKeepalive() {
 	if d := ws.opts.pingInterval(); d > 0 {
 		ws.arm(d)
 	}
 }
 
-// arm sets the connection's one timer to fire after d.
-func (ws *Conn) arm(d time.Duration) {
-	if ws.timer == nil {
-		ws.timer = ws.c.Loop().AfterFunc(d, ws.tick)
-		return
-	}
-	ws.timer.Reset(d)
-}
-
-// tick is the connection's timer: the handshake's or the close's timeout,
-// or keepalive. A connection that was read from since the last tick is
+// tick is the end of the connection's wait (arm): the handshake's or the
+// close's timeout, or keepalive. A connection that was read from since the last tick is
 // alive; one silent for PingInterval gets a Ping; one still silent
 // PongTimeout after it is closed.
 func (ws *Conn) tick() {
 	switch ws.state {
 	case stateHandshake:
 		ws.c.Close()
-		if ws.hs != nil {
-			ws.hs.fail(ErrHandshakeTimeout)
+		if hs := ws.hs(); hs != nil {
+			hs.fail(ErrHandshakeTimeout)
 		}
 		ws.state = stateClosed
 	case stateClosing:

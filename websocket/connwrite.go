@@ -44,7 +44,7 @@ func (ws *Conn) WriteMessage(op Opcode, p []byte) error {
 		return ErrClosed
 	}
 	bp := getBuf()
-	b := ws.appendMessage((*bp)[:0], op, p, ws.defl)
+	b := ws.appendMessage((*bp)[:0], op, p, ws.deflater())
 	_, err := ws.c.Write(b)
 	putBuf(bp, b)
 	return err
@@ -80,10 +80,10 @@ func (ws *Conn) WritePrepared(p *Prepared) error {
 // prepared returns p's frame for this connection, if it can take the
 // shared bytes: a server's, compressing without a context or not at all.
 func (ws *Conn) prepared(p *Prepared) ([]byte, bool) {
-	if ws.mask != nil || ws.defl != nil && ws.defl.takeover {
+	if x := ws.x; x != nil && (x.mask != nil || x.defl != nil) {
 		return nil, false
 	}
-	return p.Frame(ws.defl != nil && len(p.payload) >= ws.opts.compressMin()), true
+	return p.Frame(ws.compressed && len(p.payload) >= ws.opts.compressMin()), true
 }
 
 // writeFrame sends one frame (on the loop).
@@ -115,8 +115,8 @@ func (ws *Conn) appendMessage(dst []byte, op Opcode, p []byte, d *Deflater) []by
 // appendFrame appends a frame as this side sends it: a client's masked.
 // Only the loop may call it for a client (its keys are not shared).
 func (ws *Conn) appendFrame(dst []byte, h Header, payload []byte) []byte {
-	if ws.mask != nil {
-		return ws.mask.appendFrame(dst, h, payload)
+	if mask := ws.mask(); mask != nil {
+		return mask.appendFrame(dst, h, payload)
 	}
 	return append(AppendHeader(dst, h), payload...)
 }
@@ -132,16 +132,18 @@ func (ws *Conn) AsyncWrite(op Opcode, p []byte) error {
 	if op != OpText && op != OpBinary {
 		return errOpcode
 	}
+	x := ws.x // set before the Conn is handed out, never changed after
 	var d *Deflater
-	if ws.defl != nil && !ws.plainAsync {
-		d = NewDeflater(ws.opts.CompressionLevel, false) // the loop's is the loop's
+	if ws.compressed && (x == nil || x.defl == nil) {
+		d = NewDeflater(ws.opts.CompressionLevel, false) // shared, safe from any goroutine
 	}
+	masked := x != nil && x.mask != nil
 	var frame []byte
 	if d != nil && len(p) >= ws.opts.compressMin() {
 		z := d.Deflate(nil, p)
-		frame = appendFrameAsync(nil, ws.mask != nil, Header{Fin: true, Compressed: true, Opcode: op, Length: int64(len(z))}, z)
+		frame = appendFrameAsync(nil, masked, Header{Fin: true, Compressed: true, Opcode: op, Length: int64(len(z))}, z)
 	} else {
-		frame = appendFrameAsync(nil, ws.mask != nil, Header{Fin: true, Opcode: op, Length: int64(len(p))}, p)
+		frame = appendFrameAsync(nil, masked, Header{Fin: true, Opcode: op, Length: int64(len(p))}, p)
 	}
 	return ws.asyncSend(frame)
 }
@@ -149,10 +151,10 @@ func (ws *Conn) AsyncWrite(op Opcode, p []byte) error {
 // AsyncWritePrepared is WritePrepared from any goroutine: a server's
 // connections share p's bytes, with no copy per connection.
 func (ws *Conn) AsyncWritePrepared(p *Prepared) error {
-	if ws.mask != nil || ws.plainAsync {
+	if x := ws.x; x != nil && (x.mask != nil || x.defl != nil) {
 		return ws.AsyncWrite(p.op, p.payload)
 	}
-	return ws.asyncSend(p.Frame(ws.defl != nil && len(p.payload) >= ws.opts.compressMin()))
+	return ws.asyncSend(p.Frame(ws.compressed && len(p.payload) >= ws.opts.compressMin()))
 }
 
 // Broadcast sends p to each of conns, from any goroutine, the same bytes
@@ -169,13 +171,17 @@ func Broadcast(conns []*Conn, p *Prepared) (skipped int) {
 
 // asyncSend hands frame to the loop, unless the Close frame went first.
 func (ws *Conn) asyncSend(frame []byte) error {
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	if ws.asyncShut {
-		return ErrClosed
+	for {
+		a := ws.async.Load()
+		if a&asyncShut != 0 {
+			return ErrClosed
+		}
+		if ws.async.CompareAndSwap(a, (a|asyncUsed)+asyncOne) {
+			break
+		}
 	}
-	ws.asyncUsed = true
 	err := ws.c.AsyncWrite(frame)
+	ws.async.Add(^uint32(asyncOne - 1)) // minus asyncOne
 	if errors.Is(err, loop.ErrClosed) {
 		err = ErrClosed
 	}

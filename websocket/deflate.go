@@ -154,14 +154,30 @@ func (s *twoSlices) empty() bool { return len(s.a) == 0 && len(s.b) == 0 }
 // A flate.Writer costs about 800 KiB (1.2 MiB at level 1, BestSpeed;
 // measured in TestCompressorMemory). Without context takeover, a
 // Deflater takes one from a pool per message and puts it back, so
-// compressors exist only while compressing; with context takeover it keeps
-// its own for the connection's life (until Release).
+// compressors exist only while compressing, and the Deflater itself keeps
+// nothing: NewDeflater returns one per level, shared, safe for concurrent
+// use. With context takeover it keeps its own compressor for the
+// connection's life (until Release), for one goroutine at a time.
 type Deflater struct {
 	level    int
 	takeover bool
-	w        *flate.Writer // with takeover
-	out      appendWriter
+	c        *compressor // with takeover
 }
+
+// compressor is a flate.Writer and the buffer it writes to.
+type compressor struct {
+	w   *flate.Writer
+	out appendWriter
+}
+
+// plainDeflaters are the Deflaters without context takeover, per level
+// (-2 to 9).
+var plainDeflaters = func() (d [12]Deflater) {
+	for i := range d {
+		d[i].level = i - 2
+	}
+	return d
+}()
 
 // NewDeflater returns a Deflater at a compress/flate level (0 means
 // flate.BestSpeed), keeping the compression context between messages if
@@ -170,44 +186,52 @@ func NewDeflater(level int, takeover bool) *Deflater {
 	if level == 0 || level < flate.HuffmanOnly || level > flate.BestCompression {
 		level = flate.BestSpeed
 	}
-	return &Deflater{level: level, takeover: takeover}
+	if !takeover {
+		return &plainDeflaters[level+2]
+	}
+	return &Deflater{level: level, takeover: true}
 }
 
-// compressors pools flate.Writers per level (-2 to 9).
+// compressors pools compressors per level (-2 to 9).
 var compressors [12]sync.Pool
+
+func getCompressor(level int) *compressor {
+	if v := compressors[level+2].Get(); v != nil {
+		c := v.(*compressor)
+		c.w.Reset(&c.out)
+		return c
+	}
+	c := &compressor{}
+	c.w, _ = flate.NewWriter(&c.out, level)
+	return c
+}
 
 // Deflate appends msg, compressed as permessage-deflate sends it (a sync
 // flush without its final 00 00 ff ff), to dst.
 func (d *Deflater) Deflate(dst, msg []byte) []byte {
-	d.out.b = dst
-	w := d.w
-	if w == nil {
-		pool := &compressors[d.level+2]
-		if v := pool.Get(); v != nil {
-			w = v.(*flate.Writer)
-			w.Reset(&d.out)
-		} else {
-			w, _ = flate.NewWriter(&d.out, d.level)
-		}
+	c := d.c
+	if c == nil {
+		c = getCompressor(d.level)
 		if d.takeover {
-			d.w = w
+			d.c = c
 		} else {
-			defer pool.Put(w)
+			defer compressors[d.level+2].Put(c)
 		}
 	}
-	w.Write(msg)
-	w.Flush()
-	out := d.out.b
-	d.out.b = nil
+	c.out.b = dst
+	c.w.Write(msg)
+	c.w.Flush()
+	out := c.out.b
+	c.out.b = nil
 	return bytes.TrimSuffix(out, deflateTail)
 }
 
 // Release gives back the compressor a Deflater with context takeover
 // keeps; a Deflate after it starts a new context.
 func (d *Deflater) Release() {
-	if d.w != nil {
-		compressors[d.level+2].Put(d.w)
-		d.w = nil
+	if d.c != nil {
+		compressors[d.level+2].Put(d.c)
+		d.c = nil
 	}
 }
 

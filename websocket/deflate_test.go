@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -218,4 +219,29 @@ func TestCompressorMemory(t *testing.T) {
 			t.Errorf("takeover %v: an idle Inflater keeps %d bytes, want %d", takeover, f.WindowSize(), want)
 		}
 	}
+}
+
+// TestPlainDeflaterShared: a Deflater without context takeover is one per
+// level, used from many goroutines at once (AsyncWrite, Prepare, every
+// loop's connections): each message still comes out whole.
+func TestPlainDeflaterShared(t *testing.T) {
+	d := NewDeflater(0, false)
+	if d != NewDeflater(flate.BestSpeed, false) || d == NewDeflater(0, true) {
+		t.Fatal("NewDeflater without takeover: not one per level")
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			msg := bytes.Repeat([]byte{byte('a' + g), ' ', 'x'}, 5000)
+			f := NewInflater(false, 15)
+			for range 50 {
+				out, err := f.Inflate(nil, d.Deflate(nil, msg), 1<<20)
+				if err != nil || !bytes.Equal(out, msg) {
+					t.Errorf("goroutine %d: %v, %d bytes back of %d", g, err, len(out), len(msg))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

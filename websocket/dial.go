@@ -83,9 +83,10 @@ func Dial(ctx context.Context, srv *loop.Server, rawURL string, h Handler, opts 
 		}
 		ws := newConn(c, h, opts, Client)
 		made.Store(ws)
-		ws.hs = &handshake{key: NewKey(), done: done}
+		hs := &handshake{key: NewKey(), done: done}
+		ws.x.hs = hs // a client's Conn has its connExtra (newConn)
 		c.SetContext(ws)
-		c.Write(appendRequest(nil, u, ws.hs.key, opts))
+		c.Write(appendRequest(nil, u, hs.key, opts))
 		ws.arm(opts.handshakeTimeout())
 	})
 	if err != nil {
@@ -141,7 +142,7 @@ func (ws *Conn) clientHandshakeData() bool {
 	end += 4
 	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(buf[:end])), nil)
 	if err == nil {
-		ws.proto, err = CheckResponse(resp, ws.hs.key, ws.opts.Subprotocols)
+		ws.x.proto, err = CheckResponse(resp, ws.x.hs.key, ws.opts.Subprotocols)
 	}
 	var d Deflate
 	var ok bool
@@ -157,9 +158,9 @@ func (ws *Conn) clientHandshakeData() bool {
 	}
 	c.Discard(end)
 	if ok {
-		ws.setDeflate(d.ClientInflater(), d.ClientDeflater(ws.opts.CompressionLevel), d.ClientTakeover)
+		ws.setDeflate(d.ClientInflater(), d.ClientDeflater(ws.opts.CompressionLevel))
 	}
-	hs := ws.hs
+	hs := ws.x.hs
 	ws.open()
 	hs.fail(nil) // Dial returns the Conn
 	return ws.state == stateOpen && c.Inbound() > 0
@@ -168,8 +169,6 @@ func (ws *Conn) clientHandshakeData() bool {
 func (ws *Conn) failDial(err error) {
 	ws.c.Close()
 	ws.state = stateClosed
-	if ws.timer != nil {
-		ws.timer.Stop()
-	}
-	ws.hs.fail(err)
+	ws.disarm()
+	ws.x.hs.fail(err)
 }

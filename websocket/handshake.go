@@ -108,18 +108,23 @@ func ChooseSubprotocol(r *http.Request, supported []string) string {
 // to a request with key: Upgrade, Connection, Sec-WebSocket-Accept, and
 // Sec-WebSocket-Protocol and Sec-WebSocket-Extensions when not empty.
 func ResponseHeader(key, subprotocol, extensions string) http.Header {
-	h := http.Header{
-		"Upgrade":              {"websocket"},
-		"Connection":           {"Upgrade"},
-		"Sec-Websocket-Accept": {AcceptKey(key)},
-	}
+	h := make(http.Header, 5)
+	setResponseHeader(h, key, subprotocol, extensions)
+	return h
+}
+
+// setResponseHeader sets ResponseHeader's fields in h (Upgrade sets them
+// in the response's own header, with no map between).
+func setResponseHeader(h http.Header, key, subprotocol, extensions string) {
+	h["Upgrade"] = []string{"websocket"}
+	h["Connection"] = []string{"Upgrade"}
+	h["Sec-Websocket-Accept"] = []string{AcceptKey(key)}
 	if subprotocol != "" {
 		h["Sec-Websocket-Protocol"] = []string{subprotocol}
 	}
 	if extensions != "" {
 		h["Sec-Websocket-Extensions"] = []string{extensions}
 	}
-	return h
 }
 
 // AppendResponse appends the whole 101 response for a server that writes

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -357,3 +358,46 @@ type opener struct {
 }
 
 func (o *opener) OnOpen(c *websocket.Conn) { o.opened <- c }
+
+// TestAsyncWriteBeforeClose: goroutines writing with AsyncWrite while the
+// connection closes: no data frame follows the Close frame on the wire.
+func TestAsyncWriteBeforeClose(t *testing.T) {
+	opened := make(chan *websocket.Conn, 1)
+	addr := serveHTTP(t, &opener{opened: opened}, nil, loop.Options{Loops: 1}, nil)
+	for round := range 20 {
+		rc := dialRaw(t, addr, "")
+		ws := <-opened
+		var writers sync.WaitGroup
+		for g := range 3 {
+			writers.Go(func() {
+				for i := 0; ; i++ {
+					err := ws.AsyncWrite(websocket.OpText, []byte("data"))
+					if errors.Is(err, websocket.ErrClosed) {
+						return
+					}
+					if i == 50 && g == 0 {
+						ws.AsyncClose(websocket.CloseNormal, "")
+					}
+				}
+			})
+		}
+		closed := false
+		for {
+			m, ok, err := rc.nextFrame(t, 5*time.Second)
+			if !ok {
+				if !closed || err != io.EOF {
+					t.Fatalf("round %d: connection ended (%v) before the Close frame", round, err)
+				}
+				break
+			}
+			switch {
+			case closed:
+				t.Fatalf("round %d: a %v frame after the Close frame", round, m.Opcode)
+			case m.Opcode == websocket.OpClose:
+				closed = true
+				rc.Write(rc.fw.AppendFrame(nil, websocket.OpClose, true, m.Data))
+			}
+		}
+		writers.Wait()
+	}
+}

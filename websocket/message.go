@@ -70,6 +70,12 @@ func (r *MessageReader) Read(p []byte, deliver func(Message) error) (n int, err 
 	return n, nil
 }
 
+// atRest reports whether r holds nothing of a frame or message: the
+// next byte must begin a frame, of a new message or a control frame.
+func (r *MessageReader) atRest() bool {
+	return !r.inFrame && !r.fragmented && r.err == nil && !r.closed && len(r.buf) == 0 && r.text.n == 0
+}
+
 func (r *MessageReader) chunk(c Chunk, deliver func(Message) error) error {
 	if c.Header.Opcode.Control() {
 		if c.Header.Opcode == OpClose {

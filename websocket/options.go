@@ -159,7 +159,9 @@ func (o *Options) negotiate(ws *Conn, h http.Header) string {
 	if !ok {
 		return ""
 	}
-	ws.takeover = takeover
-	ws.setDeflate(d.ServerInflater(), d.ServerDeflater(o.CompressionLevel), d.ServerTakeover)
+	if takeover {
+		ws.extra().takeover = true
+	}
+	ws.setDeflate(d.ServerInflater(), d.ServerDeflater(o.CompressionLevel))
 	return d.Response.String()
 }

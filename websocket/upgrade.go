@@ -36,11 +36,12 @@ func Upgrade(w http.ResponseWriter, r *http.Request, h Handler, opts *Options) e
 		http.Error(w, "WebSocket needs loophttp", http.StatusNotImplemented)
 		return err
 	}
-	ws.proto = ChooseSubprotocol(r, opts.Subprotocols)
-	ext := opts.negotiate(ws, r.Header)
-	for k, v := range ResponseHeader(key, ws.proto, ext) {
-		w.Header()[k] = v
+	proto := ChooseSubprotocol(r, opts.Subprotocols)
+	if proto != "" {
+		ws.extra().proto = proto
 	}
+	ext := opts.negotiate(ws, r.Header)
+	setResponseHeader(w.Header(), key, proto, ext)
 	w.WriteHeader(http.StatusSwitchingProtocols)
 	return nil
 }
@@ -95,7 +96,7 @@ func (s *loopServer) OnOpen(c *loop.Conn) {
 		return
 	}
 	ws := newConn(c, s.h, s.opts, Server)
-	ws.hs = &handshake{}
+	ws.extra().hs = &handshake{}
 	c.SetContext(ws)
 	ws.arm(s.opts.handshakeTimeout())
 }
@@ -125,15 +126,16 @@ func (s *loopServer) OnClose(c *loop.Conn, err error) {
 // handshakeData reads the opening handshake; true when the connection is
 // open and what follows the handshake is WebSocket.
 func (ws *Conn) handshakeData() bool {
-	if ws.mask != nil {
+	if ws.mask() != nil {
 		return ws.clientHandshakeData()
 	}
 	c := ws.c
 	buf := c.Peek(-1)
-	end, next := http1.HeadEnd(buf, ws.hs.scan)
+	hs := ws.x.hs
+	end, next := http1.HeadEnd(buf, hs.scan)
 	lim := http1.Limits{MaxHeaderBytes: 8 << 10}
 	if end < 0 {
-		ws.hs.scan = next
+		hs.scan = next
 		if len(buf) > lim.MaxHead() {
 			ws.refuseRaw(&HandshakeError{Status: http.StatusRequestHeaderFieldsTooLarge, Reason: "request head too large"})
 		}
@@ -148,9 +150,9 @@ func (ws *Conn) handshakeData() bool {
 		}
 		if err == nil {
 			c.Discard(end)
-			ws.proto = ChooseSubprotocol(r, ws.opts.Subprotocols)
+			ws.x.proto = ChooseSubprotocol(r, ws.opts.Subprotocols)
 			ext := ws.opts.negotiate(ws, r.Header)
-			c.Write(AppendResponse(nil, key, ws.proto, ext))
+			c.Write(AppendResponse(nil, key, ws.x.proto, ext))
 			ws.open()
 			return ws.state == stateOpen && c.Inbound() > 0
 		}
@@ -180,7 +182,5 @@ func (ws *Conn) refuseRaw(err error) {
 	ws.c.Write(resp)
 	ws.c.Close()
 	ws.state = stateClosed
-	if ws.timer != nil {
-		ws.timer.Stop()
-	}
+	ws.disarm()
 }
