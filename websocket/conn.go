@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/iomux/iomux/loop"
 )
@@ -421,7 +422,9 @@ func (ws *Conn) Close(code CloseCode, reason string) error {
 	return nil
 }
 
-// AsyncClose is Close from any goroutine.
+// AsyncClose is Close from any goroutine. Like loop.Loop.Post, it is
+// refused with loop.ErrQueueFull while MaxPosts functions wait for the
+// loop: try again.
 func (ws *Conn) AsyncClose(code CloseCode, reason string) error {
 	return ws.c.Loop().Post(func() { ws.Close(code, reason) })
 }
@@ -457,10 +460,26 @@ func (ws *Conn) sendClose(code CloseCode, reason string, closeTCP bool) {
 			ws.c.Close()
 		}
 	}
-	// Post fails only when MaxPosts functions wait (or the loop ends):
-	// then the frame goes now.
-	if !behind || ws.c.Loop().Post(send) != nil {
+	if !behind {
 		send()
+		return
+	}
+	ws.postBehind(send)
+}
+
+// postBehind posts fn to run on the loop after the functions queued there
+// now (the writes AsyncWrite admitted). While the queue is full (MaxPosts
+// functions wait: tiny writes from several goroutines fill it before
+// HighWater) it tries again on a loop timer: run at once, fn would pass
+// them. Once the loop has ended, fn runs at once.
+func (ws *Conn) postBehind(fn func()) {
+	l := ws.c.Loop()
+	switch err := l.Post(fn); {
+	case err == nil:
+	case errors.Is(err, loop.ErrQueueFull):
+		l.AfterFunc(time.Millisecond, func() { ws.postBehind(fn) })
+	default:
+		fn()
 	}
 }
 
