@@ -13,9 +13,9 @@
 package kv
 
 import (
-	"hash/maphash"
 	"math"
 	"math/bits"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +35,7 @@ const shardCount = 64
 // the multi-key commands MSET, MGET, DEL, EXISTS), so every command is
 // atomic, as in Redis, whatever the loop count.
 type Store struct {
-	hashKey maphash.Seed
+	hashKey uint64 // shardIndex's: random per Store
 	shards  [shardCount]shard
 	start   time.Time
 	// Info is what INFO and CONFIG GET report; set it before serving.
@@ -118,7 +118,7 @@ func newObject(k Kind) *object {
 
 // NewStore returns an empty keyspace.
 func NewStore() *Store {
-	s := &Store{hashKey: maphash.MakeSeed(), start: time.Now()}
+	s := &Store{hashKey: rand.Uint64(), start: time.Now()}
 	s.sessions = make(map[int64]*Session)
 	s.cmdStats = make([]cmdStat, len(commandList))
 	s.waiters = make(map[string][]*Session)
@@ -133,8 +133,18 @@ func NewStore() *Store {
 	return s
 }
 
+// shardIndex is the shard of key: FNV-1a from a random starting value,
+// its bits folded. Keys chosen to share a shard cost lock contention at
+// worst, never a map's lookups (each shard's maps hash on their own).
 func (s *Store) shardIndex(key []byte) int {
-	return int(maphash.Bytes(s.hashKey, key) & (shardCount - 1))
+	h := s.hashKey
+	for _, b := range key {
+		h ^= uint64(b)
+		h *= 1099511628211
+	}
+	h ^= h >> 32
+	h ^= h >> 16
+	return int(h & (shardCount - 1))
 }
 
 // The lookup of a command on one key of one kind, written once: ofKind, and
