@@ -266,19 +266,7 @@ func cmdBPop(sess *Session, out []byte, args [][]byte) []byte {
 	front := equalFold(args[0], "blpop")
 	keys := args[1 : len(args)-1]
 	return sess.blocking(out, keys, timeout, func(out []byte) ([]byte, bool) {
-		for _, k := range keys {
-			o, sh, reply := sess.ofKind(k, KindList, out)
-			if reply != nil {
-				sess.unlockShard(sh)
-				if sess.blk != nil {
-					continue // a key that became another kind does not wake a blocked client
-				}
-				return reply, true
-			}
-			if o == nil {
-				sess.unlockShard(sh)
-				continue
-			}
+		return sess.popFirst(out, keys, KindList, func(out []byte, sh *shard, k []byte, o *object) []byte {
 			var v []byte
 			if front {
 				v = o.list.popFront()
@@ -288,14 +276,35 @@ func cmdBPop(sess *Session, out []byte, args [][]byte) []byte {
 			if o.list.len() == 0 {
 				sh.remove(k)
 			}
-			sess.wrote(k)
-			sess.unlockShard(sh)
 			out = resp.AppendArray(out, 2)
 			out = resp.AppendBulk(out, k)
-			return resp.AppendBulk(out, v), true
-		}
-		return out, false
+			return resp.AppendBulk(out, v)
+		})
 	})
+}
+
+// popFirst is the try of every blocking pop: pop's reply for the first
+// of keys that holds a value of kind, with its shard locked (pop removes
+// the key when it empties it), or false when none does. A key of another
+// kind is WRONGTYPE, except for a blocked client being woken, which
+// skips it: a key that became another kind wakes nobody.
+func (sess *Session) popFirst(out []byte, keys [][]byte, kind Kind, pop func(out []byte, sh *shard, k []byte, o *object) []byte) ([]byte, bool) {
+	for _, k := range keys {
+		o, sh, reply := sess.ofKind(k, kind, out)
+		switch {
+		case reply != nil && sess.blk != nil:
+		case reply != nil:
+			sess.unlockShard(sh)
+			return reply, true
+		case o != nil:
+			out = pop(out, sh, k, o)
+			sess.wrote(k)
+			sess.unlockShard(sh)
+			return out, true
+		}
+		sess.unlockShard(sh)
+	}
+	return out, false
 }
 
 // cmdBLMove is BLMOVE src dst LEFT|RIGHT LEFT|RIGHT timeout and
@@ -343,24 +352,9 @@ func cmdBLMPop(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, msg)
 	}
 	return sess.blocking(out, keys, timeout, func(out []byte) ([]byte, bool) {
-		for _, k := range keys {
-			o, sh, reply := sess.ofKind(k, KindList, out)
-			if reply != nil {
-				sess.unlockShard(sh)
-				if sess.blk != nil {
-					continue // a key that became another kind does not wake a blocked client
-				}
-				return reply, true
-			}
-			if o != nil {
-				out = appendLPopped(out, sh, k, o, which == 0, int(min(count, 1<<31)))
-				sess.wrote(k)
-				sess.unlockShard(sh)
-				return out, true
-			}
-			sess.unlockShard(sh)
-		}
-		return out, false
+		return sess.popFirst(out, keys, KindList, func(out []byte, sh *shard, k []byte, o *object) []byte {
+			return appendLPopped(out, sh, k, o, which == 0, int(min(count, 1<<31)))
+		})
 	})
 }
 
@@ -374,19 +368,7 @@ func cmdBZPop(sess *Session, out []byte, args [][]byte) []byte {
 	highest := equalFold(args[0], "bzpopmax")
 	keys := args[1 : len(args)-1]
 	return sess.blocking(out, keys, timeout, func(out []byte) ([]byte, bool) {
-		for _, k := range keys {
-			o, sh, reply := sess.ofKind(k, KindZSet, out)
-			if reply != nil {
-				sess.unlockShard(sh)
-				if sess.blk != nil {
-					continue // a key that became another kind does not wake a blocked client
-				}
-				return reply, true
-			}
-			if o == nil {
-				sess.unlockShard(sh)
-				continue
-			}
+		return sess.popFirst(out, keys, KindZSet, func(out []byte, sh *shard, k []byte, o *object) []byte {
 			var popped []zmember
 			if highest {
 				popped = o.zset.popMax(1)
@@ -396,14 +378,11 @@ func cmdBZPop(sess *Session, out []byte, args [][]byte) []byte {
 			if o.zset.len() == 0 {
 				sh.remove(k)
 			}
-			sess.wrote(k)
-			sess.unlockShard(sh)
 			out = resp.AppendArray(out, 3)
 			out = resp.AppendBulk(out, k)
 			out = resp.AppendBulk(out, popped[0].member)
-			return appendFloat(out, popped[0].score), true
-		}
-		return out, false
+			return appendFloat(out, popped[0].score)
+		})
 	})
 }
 
@@ -418,23 +397,8 @@ func cmdBZMPop(sess *Session, out []byte, args [][]byte) []byte {
 		return appendErr(out, msg)
 	}
 	return sess.blocking(out, keys, timeout, func(out []byte) ([]byte, bool) {
-		for _, k := range keys {
-			o, sh, reply := sess.ofKind(k, KindZSet, out)
-			if reply != nil {
-				sess.unlockShard(sh)
-				if sess.blk != nil {
-					continue // a key that became another kind does not wake a blocked client
-				}
-				return reply, true
-			}
-			if o != nil {
-				out = appendZPopped(out, sh, k, o, which == 1, int(min(count, 1<<31)))
-				sess.wrote(k)
-				sess.unlockShard(sh)
-				return out, true
-			}
-			sess.unlockShard(sh)
-		}
-		return out, false
+		return sess.popFirst(out, keys, KindZSet, func(out []byte, sh *shard, k []byte, o *object) []byte {
+			return appendZPopped(out, sh, k, o, which == 1, int(min(count, 1<<31)))
+		})
 	})
 }
