@@ -37,11 +37,11 @@ func runFile(cfg config) (*result, error) {
 		res.Requests++
 		switch {
 		case err != nil:
-			res.note(false, "GET %s: %v after %d bytes", cfg.file, err, n)
+			res.Note(false, "GET %s: %v after %d bytes", cfg.file, err, n)
 		case resp.StatusCode != http.StatusOK:
-			res.note(true, "GET %s: %s", cfg.file, resp.Status)
+			res.Note(true, "GET %s: %s", cfg.file, resp.Status)
 		case n != resp.ContentLength:
-			res.note(true, "GET %s: %d bytes, Content-Length %d", cfg.file, n, resp.ContentLength)
+			res.Note(true, "GET %s: %d bytes, Content-Length %d", cfg.file, n, resp.ContentLength)
 		}
 		res.FileBytes = n
 		if res.Errors+res.Mismatches > 0 {

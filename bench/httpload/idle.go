@@ -63,7 +63,7 @@ func runIdle(cfg config) (*result, error) {
 	}
 	first.Close()
 	m := idleconns.Measure(cfg.serverPID, cfg.idle, cfg.hold, func(int) (net.Conn, error) { return get() }, func(i int, err error) {
-		res.note(false, "connection %d: %v", i, err)
+		res.Note(false, "connection %d: %v", i, err)
 	})
 	defer idleconns.Close(m.Conns)
 	res.Seconds = m.Seconds

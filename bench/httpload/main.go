@@ -41,6 +41,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/iomux/iomux/bench/internal/failures"
 )
 
 // config is the command line.
@@ -65,19 +67,18 @@ type config struct {
 // where they mean the same (a request is a round trip), so that
 // bench/report reads both.
 type result struct {
-	Mode       string  `json:"mode"` // "http", "http-idle" or "http-file"
-	Addr       string  `json:"addr"`
-	Path       string  `json:"path"`
-	Conns      int     `json:"conns"`
-	Pipeline   int     `json:"pipeline"`
-	Seconds    float64 `json:"seconds"`
-	Requests   int64   `json:"requests"`
-	RTPerSec   float64 `json:"rt_per_s"` // requests (file mode: whole files) per second
-	MBPerSec   float64 `json:"mb_per_s"` // response bytes (wrk: as it counts them; file mode: bodies), 10^6 a second
-	P50us      float64 `json:"p50_us"`
-	P99us      float64 `json:"p99_us"`
-	Errors     int64   `json:"errors"`
-	Mismatches int64   `json:"mismatches"`
+	Mode     string  `json:"mode"` // "http", "http-idle" or "http-file"
+	Addr     string  `json:"addr"`
+	Path     string  `json:"path"`
+	Conns    int     `json:"conns"`
+	Pipeline int     `json:"pipeline"`
+	Seconds  float64 `json:"seconds"`
+	Requests int64   `json:"requests"`
+	RTPerSec float64 `json:"rt_per_s"` // requests (file mode: whole files) per second
+	MBPerSec float64 `json:"mb_per_s"` // response bytes (wrk: as it counts them; file mode: bodies), 10^6 a second
+	P50us    float64 `json:"p50_us"`
+	P99us    float64 `json:"p99_us"`
+	failures.Failures
 
 	ServerCPUUsPerRT  float64 `json:"server_cpu_us_per_rt,omitempty"`
 	ServerUserUsPerRT float64 `json:"server_user_us_per_rt,omitempty"`
@@ -95,8 +96,6 @@ type result struct {
 
 	FileBytes       int64   `json:"file_bytes,omitempty"`
 	ServerCPUSPerGB float64 `json:"server_cpu_s_per_gb,omitempty"`
-
-	Notes []string `json:"notes,omitempty"` // what went wrong, as wrk or the checks said it
 }
 
 var errUsage = errors.New("usage")
@@ -168,22 +167,7 @@ func run(args []string, stdout io.Writer) error {
 	} else {
 		res.print(stdout)
 	}
-	if res.Errors > 0 || res.Mismatches > 0 {
-		return fmt.Errorf("%d errors, %d mismatches: %v", res.Errors, res.Mismatches, res.Notes)
-	}
-	return nil
-}
-
-// note records a failure of the run in res, as an error or a mismatch.
-func (r *result) note(mismatch bool, format string, args ...any) {
-	if mismatch {
-		r.Mismatches++
-	} else {
-		r.Errors++
-	}
-	if len(r.Notes) < 10 {
-		r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
-	}
+	return res.Err()
 }
 
 func (r *result) print(w io.Writer) {

@@ -59,7 +59,7 @@ func runWrk(cfg config) (*result, error) {
 		}
 		res.ClientCPUUsPerRT = float64(child.Microseconds()) / n
 	} else {
-		res.note(false, "wrk completed no request")
+		res.Note(false, "wrk completed no request")
 	}
 	return res, nil
 }
@@ -128,14 +128,14 @@ func parseWrk(out string, res *result) error {
 	if s := wrkSocket.FindStringSubmatch(out); s != nil {
 		for i, what := range []string{"connect", "read", "write", "timeout"} {
 			if n, _ := strconv.ParseInt(s[i+1], 10, 64); n > 0 {
-				res.note(false, "wrk: %d socket errors (%s)", n, what)
+				res.Note(false, "wrk: %d socket errors (%s)", n, what)
 				res.Errors += n - 1
 			}
 		}
 	}
 	if s := wrkStatus.FindStringSubmatch(out); s != nil {
 		n, _ := strconv.ParseInt(s[1], 10, 64)
-		res.note(true, "wrk: %d responses neither 2xx nor 3xx", n)
+		res.Note(true, "wrk: %d responses neither 2xx nor 3xx", n)
 		res.Mismatches += n - 1
 	}
 	return nil
@@ -153,20 +153,20 @@ func wrkTime(v, unit string) time.Duration {
 func checkPipelined(cfg config, res *result) {
 	c, err := net.DialTimeout("tcp", cfg.addr, 5*time.Second)
 	if err != nil {
-		res.note(false, "check: %v", err)
+		res.Note(false, "check: %v", err)
 		return
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", cfg.path, cfg.addr)
 	if _, err := c.Write([]byte(strings.Repeat(req, cfg.pipeline))); err != nil {
-		res.note(false, "check: %v", err)
+		res.Note(false, "check: %v", err)
 		return
 	}
 	br := bufio.NewReader(c)
 	for i := range cfg.pipeline {
 		if err := readResponse(br, cfg.expect); err != nil {
-			res.note(true, "check: response %d of %d pipelined: %v", i+1, cfg.pipeline, err)
+			res.Note(true, "check: response %d of %d pipelined: %v", i+1, cfg.pipeline, err)
 			return
 		}
 	}

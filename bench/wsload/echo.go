@@ -116,7 +116,7 @@ func runEcho(cfg config) (*result, error) {
 			bad, err := ws.echo(opBinary, msg)
 			if err != nil || bad {
 				mu.Lock()
-				res.note(bad, "connection %d, message %d: mismatch %v, %v", i, n, bad, err)
+				res.Note(bad, "connection %d, message %d: mismatch %v, %v", i, n, bad, err)
 				mu.Unlock()
 				return
 			}
@@ -135,7 +135,7 @@ func runEcho(cfg config) (*result, error) {
 		res.ServerRSSKiB, _ = procstat.ReadRSS(cfg.serverPID)
 	}
 	if res.Messages == 0 && res.Errors == 0 {
-		res.note(false, "no message came back in the window")
+		res.Note(false, "no message came back in the window")
 	}
 	return res, nil
 }

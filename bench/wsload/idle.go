@@ -49,7 +49,7 @@ func runIdle(cfg config) (*result, error) {
 	res.noteTLS(first.(*wsConn).Conn)
 	first.Close()
 	m := idleconns.Measure(cfg.serverPID, cfg.idle, cfg.hold, open, func(i int, err error) {
-		res.note(false, "connection %d: %v", i, err)
+		res.Note(false, "connection %d: %v", i, err)
 	})
 	defer idleconns.Close(m.Conns)
 	res.Seconds = m.Seconds
@@ -71,7 +71,7 @@ func broadcasts(cfg config, conns []net.Conn, res *result) {
 	var mu sync.Mutex
 	fail := func(mismatch bool, format string, args ...any) {
 		mu.Lock()
-		res.note(mismatch, format, args...)
+		res.Note(mismatch, format, args...)
 		mu.Unlock()
 	}
 	msgs := make([][]byte, cfg.broadcast)

@@ -46,6 +46,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/iomux/iomux/bench/internal/failures"
 )
 
 // config is the command line.
@@ -70,18 +72,17 @@ type config struct {
 // where they mean the same (a message echoed is a round trip), so that
 // bench/report reads them alike.
 type result struct {
-	Mode       string  `json:"mode"` // "ws-echo", "ws-upgrades" or "ws-idle"
-	Addr       string  `json:"addr"`
-	Conns      int     `json:"conns"`
-	Size       int     `json:"size"`
-	Seconds    float64 `json:"seconds"`
-	Messages   int64   `json:"messages"`
-	RTPerSec   float64 `json:"rt_per_s,omitempty"` // messages echoed per second
-	P50us      float64 `json:"p50_us,omitempty"`
-	P99us      float64 `json:"p99_us,omitempty"`
-	Errors     int64   `json:"errors"`
-	Mismatches int64   `json:"mismatches"`
-	Extension  string  `json:"extension,omitempty"` // Sec-WebSocket-Extensions the server answered
+	Mode     string  `json:"mode"` // "ws-echo", "ws-upgrades" or "ws-idle"
+	Addr     string  `json:"addr"`
+	Conns    int     `json:"conns"`
+	Size     int     `json:"size"`
+	Seconds  float64 `json:"seconds"`
+	Messages int64   `json:"messages"`
+	RTPerSec float64 `json:"rt_per_s,omitempty"` // messages echoed per second
+	P50us    float64 `json:"p50_us,omitempty"`
+	P99us    float64 `json:"p99_us,omitempty"`
+	failures.Failures
+	Extension string `json:"extension,omitempty"` // Sec-WebSocket-Extensions the server answered
 
 	ServerCPUUsPerRT  float64 `json:"server_cpu_us_per_rt,omitempty"`
 	ServerUserUsPerRT float64 `json:"server_user_us_per_rt,omitempty"`
@@ -105,8 +106,6 @@ type result struct {
 	TLSVersion              string    `json:"tls_version,omitempty"`
 	TLSCipher               string    `json:"tls_cipher,omitempty"`
 	TLSGroup                string    `json:"tls_group,omitempty"`
-
-	Notes []string `json:"notes,omitempty"` // what went wrong
 }
 
 var errUsage = errors.New("usage")
@@ -191,22 +190,7 @@ func run(args []string, stdout io.Writer) error {
 	} else {
 		res.print(stdout)
 	}
-	if res.Errors > 0 || res.Mismatches > 0 {
-		return fmt.Errorf("%d errors, %d mismatches: %v", res.Errors, res.Mismatches, res.Notes)
-	}
-	return nil
-}
-
-// note records a failure of the run in r, as an error or a mismatch.
-func (r *result) note(mismatch bool, format string, args ...any) {
-	if mismatch {
-		r.Mismatches++
-	} else {
-		r.Errors++
-	}
-	if len(r.Notes) < 10 {
-		r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
-	}
+	return res.Err()
 }
 
 // noteTLS keeps what c's TLS handshake agreed, if it is TLS.

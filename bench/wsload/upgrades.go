@@ -15,7 +15,7 @@ func runUpgrades(cfg config) (*result, error) {
 	var count atomic.Int64
 	fail := func(mismatch bool, format string, args ...any) {
 		mu.Lock()
-		res.note(mismatch, format, args...)
+		res.Note(mismatch, format, args...)
 		mu.Unlock()
 	}
 	var noted sync.Once
@@ -55,7 +55,7 @@ func runUpgrades(cfg config) (*result, error) {
 	res.UpgradesPerSec = float64(res.Messages) / c.seconds
 	res.ServerCPUUsPerUpgrade, res.ClientCPUUsPerUpgrade = c.server, c.self
 	if res.Messages == 0 && res.Errors == 0 {
-		res.note(false, "no upgrade completed in the window")
+		res.Note(false, "no upgrade completed in the window")
 	}
 	return res, nil
 }
