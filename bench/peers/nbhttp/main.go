@@ -11,37 +11,16 @@ package main
 
 import (
 	"flag"
-	"fmt"
-	"os"
 
+	"github.com/iomux/iomux/bench/peers/internal/nbserve"
 	"github.com/iomux/iomux/bench/peers/internal/peerargs"
 	"github.com/iomux/iomux/internal/httpserver"
 
-	"github.com/lesismal/llib/std/crypto/tls"
-	"github.com/lesismal/nbio/logging"
 	"github.com/lesismal/nbio/nbhttp"
 )
 
 func main() {
 	dir := flag.String("dir", "", "serve the files of `directory` below / (http.FileServer)")
 	args := peerargs.Parse("nbhttp", false)
-	logging.SetLevel(logging.LevelError)
-	conf := nbhttp.Config{Network: "tcp", Handler: httpserver.New(*dir)}
-	if args.TLS() {
-		cert, err := tls.LoadX509KeyPair(args.CertFile, args.KeyFile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "nbhttp:", err)
-			os.Exit(1)
-		}
-		conf.AddrsTLS = []string{args.Addr}
-		conf.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-	} else {
-		conf.Addrs = []string{args.Addr}
-	}
-	engine := nbhttp.NewEngine(conf)
-	if err := engine.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "nbhttp:", err)
-		os.Exit(1)
-	}
-	select {}
+	nbserve.Run("nbhttp", args, nbhttp.Config{Handler: httpserver.New(*dir)})
 }

@@ -12,22 +12,18 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
-	"os"
 
-	"github.com/lesismal/llib/std/crypto/tls"
-	"github.com/lesismal/nbio/logging"
 	"github.com/lesismal/nbio/nbhttp"
 	"github.com/lesismal/nbio/nbhttp/websocket"
 
 	"github.com/iomux/iomux/bench/internal/wspeer"
+	"github.com/iomux/iomux/bench/peers/internal/nbserve"
 	"github.com/iomux/iomux/bench/peers/internal/peerargs"
 )
 
 func main() {
 	args := peerargs.Parse("wsnbio", false)
-	logging.SetLevel(logging.LevelError)
 	var conns wspeer.Conns[*websocket.Conn]
 	up := websocket.NewUpgrader()
 	up.EnableCompression(true)
@@ -45,22 +41,5 @@ func main() {
 		}
 		return n
 	})
-	conf := nbhttp.Config{Network: "tcp", Handler: mux, ReleaseWebsocketPayload: true}
-	if args.TLS() {
-		cert, err := tls.LoadX509KeyPair(args.CertFile, args.KeyFile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "wsnbio:", err)
-			os.Exit(1)
-		}
-		conf.AddrsTLS = []string{args.Addr}
-		conf.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-	} else {
-		conf.Addrs = []string{args.Addr}
-	}
-	engine := nbhttp.NewEngine(conf)
-	if err := engine.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "wsnbio:", err)
-		os.Exit(1)
-	}
-	select {}
+	nbserve.Run("wsnbio", args, nbhttp.Config{Handler: mux, ReleaseWebsocketPayload: true})
 }
