@@ -209,10 +209,18 @@ func TestChatClusterTurnFitsSmallMaxPayload(t *testing.T) {
 		fmt.Fprintf(&flood, "%0120d\n", i)
 	}
 	sender.Say(t, flood.String())
-	for i := range lines {
-		if got := reader.Lines.Next(t); got != fmt.Sprintf("[s] %0120d", i) {
+	for i := 0; i < lines; {
+		got := reader.Lines.Next(t)
+		if strings.HasPrefix(got, "* ") {
+			// A notice: the nick's may come from node a after /who
+			// answered with the name (the roster and the line are
+			// separate messages between nodes).
+			continue
+		}
+		if got != fmt.Sprintf("[s] %0120d", i) {
 			t.Fatalf("line %d is %.60q, want the flood's", i, got)
 		}
+		i++
 	}
 }
 
